@@ -1,0 +1,126 @@
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cliutil.h"
+#include "err.h"
+
+int
+ob_read_all(const char *path, size_t max, char **out, size_t *outlen)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+	int	 r = OB_OK;
+
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "re")) == NULL)
+		return ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
+	if ((buf = malloc(max + 2)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f))
+		r = ob_errf(OB_ERR_IO, "%s: read error", path);
+	else if (n > max)
+		r = ob_errf(OB_ERR_ENV_TOO_LARGE, "%s: more than %zu bytes",
+		    path, max);
+	if (r != OB_OK) {
+		free(buf);
+		goto out;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*outlen = n;
+out:
+	if (f != stdin)
+		fclose(f);
+	return r;
+}
+
+static int
+write_fd(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 k;
+
+	while (len > 0) {
+		if ((k = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return ob_errf(OB_ERR_IO, "write: %s", strerror(errno));
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return OB_OK;
+}
+
+int
+ob_write_all(const char *path, const void *data, size_t len,
+    unsigned int mode)
+{
+	char	 tmp[PATH_MAX];
+	int	 fd, r;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if ((r = write_fd(STDOUT_FILENO, data, len)) != OB_OK)
+			return r;
+		return OB_OK;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
+	    sizeof(tmp))
+		return ob_errf(OB_ERR_IO, "path too long");
+	if ((fd = mkstemp(tmp)) < 0)
+		return ob_errf(OB_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if ((r = write_fd(fd, data, len)) != OB_OK)
+		goto fail;
+	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
+		r = ob_errf(OB_ERR_IO, "%s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		r = ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return r;
+	}
+	return OB_OK;
+fail:
+	close(fd);
+	(void)unlink(tmp);
+	return r;
+}
+
+int
+ob_parse_ll(const char *s, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		return ob_errf(OB_ERR_USAGE, "\"%.32s\" is not a number in "
+		    "%lld..%lld", s, min, max);
+	*out = v;
+	return OB_OK;
+}
+
+void
+ob_print_error(const char *prog, int code)
+{
+	const char *d = ob_err_detail();
+
+	fprintf(stderr, "%s: %s: %s%s%s%s\n  next step: %s\n", prog,
+	    ob_err_name(code), ob_err_text(code), d[0] != '\0' ? " (" : "", d,
+	    d[0] != '\0' ? ")" : "", ob_err_hint(code));
+}

@@ -1,0 +1,31 @@
+/*
+ * Small helpers shared by the command-line programs: whole-input reading
+ * with a bound, atomic output, number parsing, error printing.
+ */
+#ifndef OB_COMMON_CLIUTIL_H
+#define OB_COMMON_CLIUTIL_H
+
+#include <stddef.h>
+
+#include "ownerbind/ob_err.h"
+
+/* Read all of path ("-" = stdin), at most max bytes (else too large). */
+int ob_read_all(const char *path, size_t max, char **out, size_t *outlen)
+    OB_WUR;
+
+/*
+ * Write data to path ("-" or NULL = stdout) atomically: a temporary file
+ * in the same directory, fsync, rename.  An existing file is replaced
+ * only once the new content is complete.  mode applies to new files.
+ */
+int ob_write_all(const char *path, const void *data, size_t len,
+    unsigned int mode) OB_WUR;
+
+/* Parse a decimal in [min, max]. */
+int ob_parse_ll(const char *s, long long min, long long max, long long *out)
+    OB_WUR;
+
+/* "prog: NAME: sentence (detail)\n  next step" on stderr. */
+void ob_print_error(const char *prog, int code);
+
+#endif

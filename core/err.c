@@ -1,0 +1,128 @@
+/*
+ * The error table (include/ownerbind/ob_err.h) and the per-thread detail
+ * line.  The detail is what a log or a --verbose run shows beside the code;
+ * callers never put secrets in it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ownerbind/ob_err.h"
+#include "err.h"
+
+struct err_row {
+	int		 code;
+	const char	*name;
+	const char	*text;
+	const char	*hint;
+};
+
+static const struct err_row err_rows[] = {
+#define ROW_(name, num, text, hint) { (num), #name, (text), (hint) },
+	OB_ERR_TABLE(ROW_)
+#undef ROW_
+};
+
+static _Thread_local char err_detail[512];
+
+static const struct err_row *
+err_find(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(err_rows) / sizeof(err_rows[0]); i++)
+		if (err_rows[i].code == code)
+			return &err_rows[i];
+	return NULL;
+}
+
+const char *
+ob_err_name(int code)
+{
+	const struct err_row *r;
+
+	if (code == OB_OK)
+		return "OB_OK";
+	if ((r = err_find(code)) == NULL)
+		return "OB_ERR_UNKNOWN";
+	return r->name;
+}
+
+const char *
+ob_err_text(int code)
+{
+	const struct err_row *r;
+
+	if (code == OB_OK)
+		return "success";
+	if ((r = err_find(code)) == NULL)
+		return "unknown error";
+	return r->text;
+}
+
+const char *
+ob_err_hint(int code)
+{
+	const struct err_row *r;
+
+	if (code == OB_OK || (r = err_find(code)) == NULL)
+		return "";
+	return r->hint;
+}
+
+const char *
+ob_err_detail(void)
+{
+	return err_detail;
+}
+
+void
+ob_err_clear(void)
+{
+	err_detail[0] = '\0';
+}
+
+int
+ob_errf(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(err_detail, sizeof(err_detail), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+ob_err_prefix(int code, const char *fmt, ...)
+{
+	char	 prefix[128], old[sizeof(err_detail)];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err_detail, sizeof(old));
+	/* Truncation is acceptable: the detail is advisory. */
+	strncpy(err_detail, prefix, sizeof(err_detail) - 1);
+	err_detail[sizeof(err_detail) - 1] = '\0';
+	if (old[0] != '\0') {
+		strncat(err_detail, ": ", sizeof(err_detail) -
+		    strlen(err_detail) - 1);
+		strncat(err_detail, old, sizeof(err_detail) -
+		    strlen(err_detail) - 1);
+	}
+	return code;
+}
+
+size_t
+ob_err_count(void)
+{
+	return sizeof(err_rows) / sizeof(err_rows[0]);
+}
+
+int
+ob_err_code_at(size_t i)
+{
+	return i < ob_err_count() ? err_rows[i].code : OB_OK;
+}

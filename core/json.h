@@ -1,0 +1,39 @@
+/*
+ * Strict JSON through jansson: duplicate members rejected, nothing after the
+ * value, no NUL in strings, UTF-8 checked by jansson.  Serialisation is
+ * compact with members in insertion order, so that the same calls give the
+ * same bytes (the test vectors depend on it).
+ */
+#ifndef OB_CORE_JSON_H
+#define OB_CORE_JSON_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "ownerbind/ob_err.h"
+
+/*
+ * Parse len bytes as one JSON object.  Errors: OB_ERR_JSON_DUPLICATE,
+ * OB_ERR_JSON_TRAILING, OB_ERR_JSON_SYNTAX (also for a non-object).
+ * *out is a new reference on success.
+ */
+int ob_json_parse_object(const void *buf, size_t len, json_t **out) OB_WUR;
+
+/* Compact serialisation; *out is freed by the caller with free(). */
+int ob_json_dump(const json_t *v, char **out, size_t *outlen) OB_WUR;
+
+/*
+ * Typed member lookups.  Return OB_OK and set *out, or `missing` when the
+ * member is absent, or `bad` when it has the wrong type or length (with a
+ * detail naming the member).  Strings: length within [min, max] bytes.
+ */
+int ob_json_get_str(const json_t *obj, const char *key, size_t min,
+    size_t max, int missing, int bad, const char **out) OB_WUR;
+int ob_json_get_int(const json_t *obj, const char *key, int missing, int bad,
+    long long *out) OB_WUR;
+
+/* OB_OK when every member name of obj is in the NULL-terminated list. */
+int ob_json_only_members(const json_t *obj, const char *const *allowed,
+    int bad) OB_WUR;
+
+#endif

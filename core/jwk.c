@@ -1,0 +1,394 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/sha.h>
+
+#include "alg.h"
+#include "b64url.h"
+#include "err.h"
+#include "json.h"
+#include "jwk.h"
+
+#define JWK_MAX_COORD	66	/* P-521 would be 66; we stop at P-384 (48) */
+#define JWK_MAX_RSA	1024	/* 8192-bit modulus */
+
+static const char *const jwk_private[] = {
+	"d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
+};
+
+static int
+jwk_put_b64(json_t *o, const char *k, const unsigned char *b, size_t n)
+{
+	char *s = NULL;
+	int r;
+
+	if ((r = ob_b64url_encode(b, n, &s)) != OB_OK)
+		return r;
+	r = json_object_set_new(o, k, json_string(s)) == 0 ? OB_OK :
+	    OB_ERR_ALLOC;
+	free(s);
+	return r;
+}
+
+static int
+jwk_get_octets(const EVP_PKEY *pkey, const char *param, unsigned char *buf,
+    size_t bufsz, size_t *len)
+{
+	if (!EVP_PKEY_get_octet_string_param(pkey, param, buf, bufsz, len))
+		return ob_errf(OB_ERR_CRYPTO, "reading %s", param);
+	return OB_OK;
+}
+
+static int
+jwk_bn_b64(json_t *o, const char *k, const EVP_PKEY *pkey, const char *param)
+{
+	BIGNUM		*bn = NULL;
+	unsigned char	*b = NULL;
+	int		 n, r = OB_ERR_CRYPTO;
+
+	if (!EVP_PKEY_get_bn_param(pkey, param, &bn))
+		goto out;
+	n = BN_num_bytes(bn);
+	if (n <= 0 || (b = malloc((size_t)n)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if (BN_bn2bin(bn, b) != n)
+		goto out;
+	r = jwk_put_b64(o, k, b, (size_t)n);
+out:
+	free(b);
+	BN_free(bn);
+	return r;
+}
+
+int
+ob_jwk_from_pkey(const EVP_PKEY *pkey, json_t **out)
+{
+	enum ob_keykind	 k;
+	unsigned char	 pt[1 + 2 * 48];
+	size_t		 ptlen, n;
+	json_t		*o = NULL;
+	int		 r;
+
+	if ((r = ob_key_kind(pkey, &k)) != OB_OK)
+		return r;
+	if ((o = json_object()) == NULL)
+		return OB_ERR_ALLOC;
+	switch (k) {
+	case OB_KEY_P256:
+	case OB_KEY_P384:
+		n = k == OB_KEY_P256 ? 32 : 48;
+		OB_TRY(jwk_get_octets(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+		    pt, sizeof(pt), &ptlen));
+		if (ptlen != 1 + 2 * n || pt[0] != 0x04) {
+			r = ob_errf(OB_ERR_CRYPTO, "unexpected EC point form");
+			goto out;
+		}
+		if (json_object_set_new(o, "crv", json_string(k == OB_KEY_P256 ?
+		    "P-256" : "P-384")) != 0 ||
+		    json_object_set_new(o, "kty", json_string("EC")) != 0) {
+			r = OB_ERR_ALLOC;
+			goto out;
+		}
+		OB_TRY(jwk_put_b64(o, "x", pt + 1, n));
+		OB_TRY(jwk_put_b64(o, "y", pt + 1 + n, n));
+		break;
+	case OB_KEY_ED25519:
+		OB_TRY(jwk_get_octets(pkey, OSSL_PKEY_PARAM_PUB_KEY, pt,
+		    sizeof(pt), &ptlen));
+		if (ptlen != 32) {
+			r = ob_errf(OB_ERR_CRYPTO, "Ed25519 key of %zu bytes",
+			    ptlen);
+			goto out;
+		}
+		if (json_object_set_new(o, "crv", json_string("Ed25519")) != 0 ||
+		    json_object_set_new(o, "kty", json_string("OKP")) != 0) {
+			r = OB_ERR_ALLOC;
+			goto out;
+		}
+		OB_TRY(jwk_put_b64(o, "x", pt, 32));
+		break;
+	case OB_KEY_RSA:
+		OB_TRY(jwk_bn_b64(o, "e", pkey, OSSL_PKEY_PARAM_RSA_E));
+		if (json_object_set_new(o, "kty", json_string("RSA")) != 0) {
+			r = OB_ERR_ALLOC;
+			goto out;
+		}
+		OB_TRY(jwk_bn_b64(o, "n", pkey, OSSL_PKEY_PARAM_RSA_N));
+		break;
+	}
+	*out = o;
+	o = NULL;
+	r = OB_OK;
+out:
+	json_decref(o);
+	return r;
+}
+
+static int
+jwk_coord(const json_t *jwk, const char *k, size_t want, unsigned char *dst)
+{
+	const char	*s;
+	unsigned char	*b = NULL;
+	size_t		 n;
+	int		 r;
+
+	if ((r = ob_json_get_str(jwk, k, 1, 2 * JWK_MAX_RSA, OB_ERR_JWK_INVALID,
+	    OB_ERR_JWK_INVALID, &s)) != OB_OK)
+		return r;
+	if ((r = ob_b64url_decode(s, strlen(s), want, &b, &n)) != OB_OK)
+		return ob_errf(OB_ERR_JWK_INVALID, "\"%s\": %s", k,
+		    ob_err_text(r));
+	if (n != want) {
+		free(b);
+		return ob_errf(OB_ERR_JWK_INVALID, "\"%s\" has %zu bytes, "
+		    "expected %zu", k, n, want);
+	}
+	memcpy(dst, b, n);
+	free(b);
+	return OB_OK;
+}
+
+static int
+jwk_fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **out)
+{
+	EVP_PKEY_CTX	*ctx = NULL;
+	EVP_PKEY	*pkey = NULL;
+	int		 r = OB_ERR_JWK_INVALID;
+
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey,
+	    EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		r = ob_errf(OB_ERR_JWK_INVALID, "%s key rejected by OpenSSL",
+		    type);
+		goto out;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	/*
+	 * On-curve check.  P-256 and P-384 have cofactor 1, so a point on
+	 * the curve is in the prime-order group; the quick check suffices
+	 * and keeps a full scalar multiplication off the verify path.
+	 */
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if (EVP_PKEY_public_check_quick(ctx) != 1) {
+		r = ob_errf(OB_ERR_JWK_INVALID, "public key check failed");
+		goto out;
+	}
+	*out = pkey;
+	pkey = NULL;
+	r = OB_OK;
+out:
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	return r;
+}
+
+static int
+jwk_rsa(const json_t *jwk, EVP_PKEY **out)
+{
+	const char	*sn, *se;
+	unsigned char	*n = NULL, *e = NULL;
+	size_t		 nlen, elen;
+	BIGNUM		*bn = NULL, *be = NULL;
+	OSSL_PARAM_BLD	*bld = NULL;
+	OSSL_PARAM	*params = NULL;
+	int		 r;
+
+	OB_TRY(ob_json_get_str(jwk, "n", 1, 2 * JWK_MAX_RSA, OB_ERR_JWK_INVALID,
+	    OB_ERR_JWK_INVALID, &sn));
+	OB_TRY(ob_json_get_str(jwk, "e", 1, 12, OB_ERR_JWK_INVALID,
+	    OB_ERR_JWK_INVALID, &se));
+	if ((r = ob_b64url_decode(sn, strlen(sn), JWK_MAX_RSA, &n,
+	    &nlen)) != OB_OK || (r = ob_b64url_decode(se, strlen(se), 8, &e,
+	    &elen)) != OB_OK) {
+		r = ob_errf(OB_ERR_JWK_INVALID, "RSA n/e: %s", ob_err_text(r));
+		goto out;
+	}
+	/* RFC 7518 6.3.1: no leading zero octets. */
+	if (nlen == 0 || n[0] == 0 || elen == 0 || e[0] == 0) {
+		r = ob_errf(OB_ERR_JWK_INVALID, "RSA n/e with leading zero");
+		goto out;
+	}
+	r = OB_ERR_ALLOC;
+	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
+	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL ||
+	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	r = jwk_fromdata("RSA", params, out);
+out:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn);
+	BN_free(be);
+	free(n);
+	free(e);
+	return r;
+}
+
+int
+ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
+{
+	static const char *const ec_members[] = {
+		"kty", "crv", "x", "y", "kid", "alg", "use", NULL
+	};
+	static const char *const okp_members[] = {
+		"kty", "crv", "x", "kid", "alg", "use", NULL
+	};
+	static const char *const rsa_members[] = {
+		"kty", "n", "e", "kid", "alg", "use", NULL
+	};
+	const char	*kty, *crv;
+	unsigned char	 pt[1 + 2 * 48];
+	size_t		 i, n;
+	OSSL_PARAM	 params[3];
+	EVP_PKEY	*pkey = NULL;
+	enum ob_keykind	 kind;
+	int		 r;
+
+	if (!json_is_object(jwk))
+		return ob_errf(OB_ERR_JWK_INVALID, "JWK is not an object");
+	for (i = 0; jwk_private[i] != NULL; i++)
+		if (json_object_get(jwk, jwk_private[i]) != NULL)
+			return ob_errf(OB_ERR_JWK_PRIVATE, "member \"%s\"",
+			    jwk_private[i]);
+	if ((r = ob_json_get_str(jwk, "kty", 1, 8, OB_ERR_JWK_INVALID,
+	    OB_ERR_JWK_INVALID, &kty)) != OB_OK)
+		return r;
+	if (strcmp(kty, "EC") == 0) {
+		if ((r = ob_json_only_members(jwk, ec_members,
+		    OB_ERR_JWK_INVALID)) != OB_OK ||
+		    (r = ob_json_get_str(jwk, "crv", 1, 16, OB_ERR_JWK_INVALID,
+		    OB_ERR_JWK_INVALID, &crv)) != OB_OK)
+			return r;
+		if (strcmp(crv, "P-256") == 0)
+			n = 32;
+		else if (strcmp(crv, "P-384") == 0)
+			n = 48;
+		else
+			return ob_errf(OB_ERR_JWK_INVALID, "curve %.16s", crv);
+		pt[0] = 0x04;
+		if ((r = jwk_coord(jwk, "x", n, pt + 1)) != OB_OK ||
+		    (r = jwk_coord(jwk, "y", n, pt + 1 + n)) != OB_OK)
+			return r;
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, n == 32 ?
+		    (char *)SN_X9_62_prime256v1 : (char *)SN_secp384r1, 0);
+		params[1] = OSSL_PARAM_construct_octet_string(
+		    OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * n);
+		params[2] = OSSL_PARAM_construct_end();
+		r = jwk_fromdata("EC", params, &pkey);
+	} else if (strcmp(kty, "OKP") == 0) {
+		if ((r = ob_json_only_members(jwk, okp_members,
+		    OB_ERR_JWK_INVALID)) != OB_OK ||
+		    (r = ob_json_get_str(jwk, "crv", 1, 16, OB_ERR_JWK_INVALID,
+		    OB_ERR_JWK_INVALID, &crv)) != OB_OK)
+			return r;
+		if (strcmp(crv, "Ed25519") != 0)
+			return ob_errf(OB_ERR_JWK_INVALID, "curve %.16s", crv);
+		if ((r = jwk_coord(jwk, "x", 32, pt)) != OB_OK)
+			return r;
+		params[0] = OSSL_PARAM_construct_octet_string(
+		    OSSL_PKEY_PARAM_PUB_KEY, pt, 32);
+		params[1] = OSSL_PARAM_construct_end();
+		r = jwk_fromdata("ED25519", params, &pkey);
+	} else if (strcmp(kty, "RSA") == 0) {
+		if ((r = ob_json_only_members(jwk, rsa_members,
+		    OB_ERR_JWK_INVALID)) != OB_OK)
+			return r;
+		r = jwk_rsa(jwk, &pkey);
+	} else
+		return ob_errf(OB_ERR_JWK_INVALID, "kty %.8s", kty);
+	if (r != OB_OK)
+		return r;
+	if ((r = ob_key_kind(pkey, &kind)) != OB_OK) {
+		EVP_PKEY_free(pkey);
+		return ob_errf(OB_ERR_JWK_INVALID, "%s", ob_err_detail());
+	}
+	*out = pkey;
+	return OB_OK;
+}
+
+int
+ob_jwk_thumbprint(const json_t *jwk, char out[44])
+{
+	static const char *const ec_req[] = { "crv", "kty", "x", "y", NULL };
+	static const char *const okp_req[] = { "crv", "kty", "x", NULL };
+	static const char *const rsa_req[] = { "e", "kty", "n", NULL };
+	const char *const *req;
+	const char	*kty;
+	json_t		*c = NULL, *v;
+	char		*s = NULL, *t = NULL;
+	size_t		 i, slen;
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	int		 r;
+
+	if ((r = ob_json_get_str(jwk, "kty", 1, 8, OB_ERR_JWK_INVALID,
+	    OB_ERR_JWK_INVALID, &kty)) != OB_OK)
+		return r;
+	if (strcmp(kty, "EC") == 0)
+		req = ec_req;
+	else if (strcmp(kty, "OKP") == 0)
+		req = okp_req;
+	else if (strcmp(kty, "RSA") == 0)
+		req = rsa_req;
+	else
+		return ob_errf(OB_ERR_JWK_INVALID, "kty %.8s", kty);
+	if ((c = json_object()) == NULL)
+		return OB_ERR_ALLOC;
+	/* RFC 7638 3.2: required members, lexicographic order, compact. */
+	for (i = 0; req[i] != NULL; i++) {
+		if ((v = json_object_get(jwk, req[i])) == NULL ||
+		    !json_is_string(v)) {
+			r = ob_errf(OB_ERR_JWK_INVALID, "\"%s\" missing",
+			    req[i]);
+			goto out;
+		}
+		if (json_object_set(c, req[i], v) != 0) {
+			r = OB_ERR_ALLOC;
+			goto out;
+		}
+	}
+	OB_TRY(ob_json_dump(c, &s, &slen));
+	SHA256((const unsigned char *)s, slen, md);
+	OB_TRY(ob_b64url_encode(md, sizeof(md), &t));
+	memcpy(out, t, 44);
+	r = OB_OK;
+out:
+	free(s);
+	free(t);
+	json_decref(c);
+	return r;
+}
+
+int
+ob_pkey_thumbprint(const EVP_PKEY *pkey, char out[44])
+{
+	json_t	*jwk = NULL;
+	int	 r;
+
+	if ((r = ob_jwk_from_pkey(pkey, &jwk)) != OB_OK)
+		return r;
+	r = ob_jwk_thumbprint(jwk, out);
+	json_decref(jwk);
+	return r;
+}
+
+int
+ob_pkey_equal(const EVP_PKEY *a, const EVP_PKEY *b)
+{
+	return EVP_PKEY_eq(a, b) == 1;
+}

@@ -1,0 +1,296 @@
+/*
+ * ownerbind error codes.
+ *
+ * Every fallible function in ownerbind returns an int: OB_OK (0) on success
+ * or one of the negative codes below.  Codes, names and sentences are stable:
+ * they are part of the interface (docs/errors.md is generated from this
+ * table and tests/unit/test_err.c checks that every code has text).  A code's
+ * number never changes and is never reused; new codes are appended.
+ *
+ * Each row: X(name, number, sentence, next step).  The sentence says what
+ * went wrong; the next step says what the user can do about it.  Neither
+ * ever contains secret material; the per-call detail (ob_err_detail) never
+ * does either.
+ */
+#ifndef OWNERBIND_OB_ERR_H
+#define OWNERBIND_OB_ERR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define OB_WUR __attribute__((warn_unused_result))
+#define OB_EXPORT __attribute__((visibility("default")))
+#else
+#define OB_WUR
+#define OB_EXPORT
+#endif
+
+#define OB_ERR_TABLE(X) \
+	/* general */ \
+	X(OB_ERR_INTERNAL, -1, "internal error", \
+	  "report a bug with the detail line") \
+	X(OB_ERR_ALLOC, -2, "out of memory", \
+	  "free memory or lower limits and retry") \
+	X(OB_ERR_INVALID_ARG, -3, "invalid argument", \
+	  "check the call against the header documentation") \
+	X(OB_ERR_IO, -4, "file or stream could not be read or written", \
+	  "check the path, its permissions and free space") \
+	X(OB_ERR_USAGE, -5, "invalid command line", \
+	  "run the command with --help") \
+	X(OB_ERR_RANDOM, -6, "the system random generator failed", \
+	  "check that getrandom(2) works on this system") \
+	X(OB_ERR_CRYPTO, -7, "a cryptographic library call failed", \
+	  "check the OpenSSL installation; the detail names the call") \
+	/* envelope syntax */ \
+	X(OB_ERR_JSON_SYNTAX, -100, "input is not valid JSON", \
+	  "pass the envelope unmodified as produced by ownerbind") \
+	X(OB_ERR_JSON_DUPLICATE, -101, "a JSON object has a duplicate member", \
+	  "remove the repeated member; duplicates are never accepted") \
+	X(OB_ERR_JSON_TRAILING, -102, "data follows the JSON value", \
+	  "send exactly one JSON value with nothing after it") \
+	X(OB_ERR_ENV_TOO_LARGE, -103, "the envelope or one of its parts exceeds a size limit", \
+	  "see docs/envelope.md for the limits") \
+	X(OB_ERR_ENV_NOT_GENERAL, -104, "not a JWS JSON General Serialization", \
+	  "use the General form: {\"payload\":...,\"signatures\":[...]}") \
+	X(OB_ERR_ENV_MEMBER, -105, "an envelope member is missing, unknown or of the wrong type", \
+	  "see docs/envelope.md for the allowed members") \
+	X(OB_ERR_ENV_TOO_MANY_SIGS, -106, "the envelope has too many signature entries", \
+	  "an envelope carries at most 8 entries") \
+	X(OB_ERR_ENV_NO_SIGS, -107, "the envelope has no signature entries", \
+	  "have the owner sign (ownerbind sign) and the agent add its entry (ownerbind pop)") \
+	X(OB_ERR_B64_INVALID, -108, "invalid base64url (wrong alphabet, padding or length)", \
+	  "encode with unpadded base64url (RFC 7515 section 2)") \
+	X(OB_ERR_B64_NONCANONICAL, -109, "non-canonical base64url (unused bits set)", \
+	  "re-encode; the last character must leave its unused bits zero") \
+	X(OB_ERR_HDR_INVALID, -110, "a signature header is malformed", \
+	  "see docs/envelope.md for the header parameters and their types") \
+	X(OB_ERR_HDR_B64_FALSE, -111, "the b64 header parameter is not supported", \
+	  "do not use RFC 7797 unencoded payloads") \
+	X(OB_ERR_HDR_CRIT, -112, "crit names a parameter this verifier does not understand", \
+	  "remove the unknown critical extension") \
+	X(OB_ERR_HDR_DUP_PARAM, -113, "a parameter appears in both the protected and unprotected header", \
+	  "the two headers must be disjoint (RFC 7515 section 7.2.1)") \
+	X(OB_ERR_HDR_TYP, -114, "wrong or missing typ", \
+	  "ownerbind entries carry typ \"ownerbind+jws\"") \
+	X(OB_ERR_HDR_UNPROTECTED, -115, "a parameter is not allowed in the unprotected header", \
+	  "only authenticatorData and clientDataJSON of a FIDO2 entry go there") \
+	X(OB_ERR_PAYLOAD_INVALID, -116, "the payload is not a valid credential request", \
+	  "the detail names the claim; see docs/envelope.md") \
+	X(OB_ERR_CLAIM_MISSING, -117, "a required claim is missing", \
+	  "the detail names the claim; rebuild the request with ownerbind request") \
+	X(OB_ERR_SUB_INVALID, -118, "sub is not a wimse:// or spiffe:// workload identifier", \
+	  "use a URI such as wimse://td.example/agents/a1") \
+	/* algorithms, keys, signatures */ \
+	X(OB_ERR_ALG_UNSUPPORTED, -200, "the signature algorithm is not supported", \
+	  "use ES256, ES384, EdDSA, PS256 or a webauthn-* algorithm") \
+	X(OB_ERR_ALG_FORBIDDEN, -201, "the algorithm is forbidden (none or a MAC)", \
+	  "owner bindings need an asymmetric signature") \
+	X(OB_ERR_ALG_MISMATCH, -202, "the algorithm is not the one registered for this key", \
+	  "sign with the algorithm enrolled in the trust store") \
+	X(OB_ERR_JWK_INVALID, -203, "a JWK is malformed or its point is not on the curve", \
+	  "regenerate the key; see RFC 7517/7518") \
+	X(OB_ERR_JWK_PRIVATE, -204, "a JWK carries private key members", \
+	  "publish only the public members of the key") \
+	X(OB_ERR_KEY_TYPE, -205, "the key type does not fit the algorithm", \
+	  "use an EC key for ES*, Ed25519 for EdDSA, RSA (>= 2048 bits) for PS256") \
+	X(OB_ERR_SIG_INVALID, -206, "a signature does not verify", \
+	  "the envelope was altered or signed by another key") \
+	X(OB_ERR_SIG_FORMAT, -207, "a signature has the wrong size or encoding", \
+	  "ECDSA JWS signatures are fixed-length R||S (RFC 7518 section 3.4)") \
+	X(OB_ERR_THUMBPRINT_MISMATCH, -208, "the agent entry's kid is not the thumbprint of cnf.jwk", \
+	  "sign the agent entry with the key named in cnf.jwk") \
+	/* roles and models */ \
+	X(OB_ERR_ROLE_INVALID, -300, "unknown or missing signer role", \
+	  "ob_role is one of agent, owner, gateway") \
+	X(OB_ERR_ROLE_DUPLICATE, -301, "the same role signs more than once", \
+	  "an envelope carries one entry per role") \
+	X(OB_ERR_AGENT_MISSING, -302, "the agent's proof-of-possession entry is missing", \
+	  "add it with ownerbind pop") \
+	X(OB_ERR_OWNER_MISSING, -303, "the owner or gateway signature the model requires is missing", \
+	  "have the owner (or gateway) sign with ownerbind sign") \
+	X(OB_ERR_MODEL_INVALID, -304, "unknown or missing issuance model", \
+	  "ob_model is agent-mediated, owner-mediated or server-mediated") \
+	X(OB_ERR_MODEL_MISMATCH, -305, "the entries disagree on the issuance model", \
+	  "every entry of one envelope names the same model") \
+	X(OB_ERR_CHANNEL_MISMATCH, -306, "the issuance model does not match the channel the request came on", \
+	  "send agent-mediated requests directly, owner-mediated ones through the gateway") \
+	X(OB_ERR_ROLE_FORBIDDEN, -307, "this role may not sign under this model", \
+	  "gateway entries belong to owner-mediated envelopes only") \
+	/* trust */ \
+	X(OB_ERR_OWNER_UNKNOWN, -400, "the owner named in the request is not in the trust store", \
+	  "enrol the owner with ownerbind enroll") \
+	X(OB_ERR_OWNER_KEY_UNKNOWN, -401, "the signing key is not enrolled for this owner", \
+	  "enrol the key for this owner, or sign with an enrolled key") \
+	X(OB_ERR_OWNER_NOT_AUTHORIZED, -402, "the owner may not bind this agent identifier", \
+	  "extend the owner's may_bind patterns in the trust store") \
+	X(OB_ERR_GATEWAY_UNKNOWN, -403, "the gateway is not in the trust store", \
+	  "add the gateway and its organisation CA to the trust store") \
+	X(OB_ERR_GATEWAY_CHAIN, -404, "the gateway certificate does not chain to its organisation CA", \
+	  "attach the full chain in x5c and check validity dates") \
+	X(OB_ERR_GATEWAY_NOT_AUTHORIZED, -405, "the gateway may not serve this proxy, trust domain or agent", \
+	  "extend the gateway's proxies, trust_domains or may_bind in the trust store") \
+	X(OB_ERR_X5C_INVALID, -406, "x5c is malformed", \
+	  "x5c is an array of standard base64 DER certificates, leaf first") \
+	X(OB_ERR_TRUST_INVALID, -407, "the trust store is malformed", \
+	  "the detail names the entry; see docs/trust-store.md") \
+	/* claims and freshness */ \
+	X(OB_ERR_AUD_MISMATCH, -500, "the request is addressed to another server", \
+	  "set --aud to this server's URI when building the request") \
+	X(OB_ERR_IAT_FUTURE, -501, "the request was issued in the future", \
+	  "check the clocks of the agent and server") \
+	X(OB_ERR_IAT_STALE, -502, "the request is too old", \
+	  "build and sign a fresh request") \
+	X(OB_ERR_EXPIRED, -503, "the request has expired", \
+	  "build and sign a fresh request") \
+	X(OB_ERR_LIFETIME, -504, "the request's lifetime is too long or negative", \
+	  "use a --ttl within the server's limit") \
+	X(OB_ERR_JTI_INVALID, -505, "jti is missing or malformed", \
+	  "jti is 16 to 64 base64url characters of fresh randomness") \
+	X(OB_ERR_REPLAY, -506, "this request was already accepted", \
+	  "build and sign a fresh request") \
+	X(OB_ERR_NONCE_MISSING, -507, "the server nonce is missing", \
+	  "sign with --nonce set to the nonce the server issued") \
+	X(OB_ERR_NONCE_UNKNOWN, -508, "the server nonce was not issued by this server", \
+	  "request a fresh nonce") \
+	X(OB_ERR_NONCE_USED, -509, "the server nonce was already used", \
+	  "request a fresh nonce") \
+	X(OB_ERR_NONCE_EXPIRED, -510, "the server nonce has expired", \
+	  "request a fresh nonce and sign promptly") \
+	X(OB_ERR_NONCE_MISMATCH, -511, "the entries carry different nonces, or the nonce belongs to another request", \
+	  "every entry carries the one nonce issued for this request") \
+	X(OB_ERR_SIGNING_TIME, -512, "an entry's signing time is outside the acceptance window", \
+	  "check the signer's clock and sign a fresh request") \
+	/* FIDO2 / WebAuthn entries */ \
+	X(OB_ERR_FIDO_AUTHDATA, -600, "authenticatorData is malformed", \
+	  "pass the authenticator's output unmodified") \
+	X(OB_ERR_FIDO_RPID, -601, "authenticatorData is for another relying party", \
+	  "sign with the credential enrolled for this rpId") \
+	X(OB_ERR_FIDO_UP, -602, "user presence was not asserted", \
+	  "touch the security key when asked") \
+	X(OB_ERR_FIDO_UV, -603, "user verification was required but not performed", \
+	  "sign with the key's PIN or built-in user verification") \
+	X(OB_ERR_FIDO_AT, -604, "an assertion must not carry attested credential data", \
+	  "pass a getAssertion result, not a makeCredential result") \
+	X(OB_ERR_FIDO_ED, -605, "unexpected authenticator extension data", \
+	  "ownerbind requests no extensions in assertions") \
+	X(OB_ERR_FIDO_BACKUP, -606, "backup flags are inconsistent or differ from enrolment", \
+	  "re-enrol the credential") \
+	X(OB_ERR_FIDO_CLIENTDATA, -607, "clientDataJSON is malformed or not in canonical form", \
+	  "build clientDataJSON exactly as docs/envelope.md says") \
+	X(OB_ERR_FIDO_TYPE, -608, "clientDataJSON type is not webauthn.get", \
+	  "pass a getAssertion result") \
+	X(OB_ERR_FIDO_CHALLENGE, -609, "clientDataJSON challenge does not match this entry", \
+	  "the challenge is the hash of the entry's JWS signing input") \
+	X(OB_ERR_FIDO_ORIGIN, -610, "clientDataJSON origin is not ownerbind:", \
+	  "ownerbind entries use the origin \"ownerbind:\"") \
+	X(OB_ERR_FIDO_COUNTER, -611, "the signature counter did not increase", \
+	  "the credential may be cloned; investigate before re-enrolling") \
+	X(OB_ERR_FIDO_HEADER, -612, "the FIDO2 entry lacks authenticatorData or clientDataJSON", \
+	  "put both in the entry's unprotected header") \
+	/* replay state */ \
+	X(OB_ERR_STATE, -700, "the replay-state store failed", \
+	  "check the --state path and its permissions; the detail has the cause") \
+	X(OB_ERR_STATE_BUSY, -701, "the replay-state store stayed locked", \
+	  "another verifier holds the lock for too long; retry") \
+	/* owner side: keys, tokens, devices */ \
+	X(OB_ERR_KEY_URI, -800, "the key URI is malformed", \
+	  "see docs/key-uris.md for the forms") \
+	X(OB_ERR_KEY_SCHEME, -801, "this kind of key is not supported by this build", \
+	  "rebuild with the backend's CMake option, or use file:, pkcs11:, tpm2:, fido2:, piv:") \
+	X(OB_ERR_KEY_NOT_FOUND, -802, "no key matches the URI", \
+	  "list the keys (ownerbind devices) and check the URI") \
+	X(OB_ERR_KEY_EXISTS, -803, "a key already exists there", \
+	  "choose another URI; keys are never overwritten") \
+	X(OB_ERR_KEY_LOAD, -804, "the key could not be loaded", \
+	  "check that the file is a PEM private key and the passphrase is right") \
+	X(OB_ERR_KEY_MISMATCH, -805, "the agent key does not match cnf.jwk in the request", \
+	  "pass the agent key the request was built with") \
+	X(OB_ERR_PIN_SOURCE, -806, "the PIN could not be read from its source", \
+	  "use --pin-source tty, file:PATH, fd:N, env:VAR or askpass:PROGRAM") \
+	X(OB_ERR_PIN_INCORRECT, -807, "wrong PIN", \
+	  "the detail says how many tries are left; a blocked PIN needs the unblock procedure") \
+	X(OB_ERR_PIN_BLOCKED, -808, "the PIN is blocked", \
+	  "unblock it with the PUK/SO PIN or reset the device") \
+	X(OB_ERR_DEVICE_MISSING, -809, "the device is not connected", \
+	  "connect it, then run ownerbind doctor") \
+	X(OB_ERR_DEVICE_PERMISSION, -810, "permission denied on the device", \
+	  "install the udev rules or join the group; run ownerbind doctor") \
+	X(OB_ERR_TOUCH_TIMEOUT, -811, "the security key was not touched in time", \
+	  "run the command again and touch the key when it blinks") \
+	X(OB_ERR_CANCELLED, -812, "the operation was cancelled", \
+	  "run the command again") \
+	X(OB_ERR_MODULE_LOAD, -813, "the PKCS#11 module could not be loaded", \
+	  "check module-path or the p11-kit module configuration") \
+	X(OB_ERR_TOKEN_ABSENT, -814, "the token is not present", \
+	  "insert the token, or check the token/serial in the URI") \
+	X(OB_ERR_MECH_UNSUPPORTED, -815, "the token does not support the mechanism", \
+	  "use an algorithm the token supports") \
+	X(OB_ERR_KEY_AMBIGUOUS, -816, "the URI matches more than one key or device", \
+	  "add token, serial, id or credential to the URI; the detail lists candidates") \
+	X(OB_ERR_KEY_NO_SIGN, -817, "the key may not sign", \
+	  "use a key generated for signing (CKA_SIGN / sign attribute)") \
+	X(OB_ERR_TPM_LOCKOUT, -818, "the TPM is in dictionary-attack lockout", \
+	  "wait for the lockout to expire or clear it with the lockout authorization") \
+	X(OB_ERR_TPM_UNREACHABLE, -819, "the TPM could not be reached", \
+	  "check tcti= in the URI, TPM2TOOLS_TCTI/TSS2_TCTI, or /dev/tpmrm0") \
+	X(OB_ERR_TPM_MEMORY, -820, "the TPM is out of object memory", \
+	  "flush transient objects (tpm2_flushcontext -t) or use a resource manager") \
+	X(OB_ERR_CARD_REMOVED, -821, "the card was removed or reset during the operation", \
+	  "reinsert the card and run the command again") \
+	X(OB_ERR_NO_READER, -822, "no smart-card reader found", \
+	  "connect a reader and check that pcscd runs") \
+	X(OB_ERR_SECURITY_STATUS, -823, "the device refused: security status not satisfied", \
+	  "verify the PIN or management key first") \
+	X(OB_ERR_SLOT_EMPTY, -824, "the slot holds no key", \
+	  "generate or import a key into the slot") \
+	X(OB_ERR_TOKEN_SIG_BAD, -825, "the token returned a signature that does not verify", \
+	  "the token or its driver is faulty; nothing was written") \
+	X(OB_ERR_DEVICE, -826, "the device reported an error", \
+	  "the detail has the device's own code") \
+	X(OB_ERR_ATTEST_INVALID, -900, "the key attestation does not verify", \
+	  "re-run attestation with a fresh nonce against a trusted attestation key") \
+	X(OB_ERR_ATTEST_NONCE, -901, "the attestation is for another nonce", \
+	  "attest with the nonce the server issued") \
+	X(OB_ERR_ATTEST_UNTRUSTED, -902, "the attestation key or root is not trusted", \
+	  "add the attestation key or root to the trust store") \
+	X(OB_ERR_ATTEST_KEY_MISMATCH, -903, "the attestation is for another key", \
+	  "attest the key that is being enrolled")
+
+enum ob_err {
+	OB_OK = 0,
+#define OB_ERR_ENUM_(name, num, text, hint) name = (num),
+	OB_ERR_TABLE(OB_ERR_ENUM_)
+#undef OB_ERR_ENUM_
+};
+
+/*
+ * ob_err_name: the stable name of a code ("OB_ERR_REPLAY"), "OB_OK" for 0,
+ * or "OB_ERR_UNKNOWN" for a number that is not in the table.  Never NULL;
+ * the string is static.
+ */
+OB_EXPORT const char *ob_err_name(int code);
+
+/* ob_err_text: the sentence for a code; static, never NULL. */
+OB_EXPORT const char *ob_err_text(int code);
+
+/* ob_err_hint: the next step for a code; static, never NULL ("" for OB_OK). */
+OB_EXPORT const char *ob_err_hint(int code);
+
+/*
+ * ob_err_detail: the detail of the last error recorded by this thread (for
+ * example "entry 1: protected header: duplicate member \"alg\"" or "2 tries
+ * left"), or "" if none.  The string belongs to the library and stays valid
+ * until this thread's next ownerbind call.  It never contains secrets.
+ */
+OB_EXPORT const char *ob_err_detail(void);
+
+/* ob_err_clear: forget this thread's detail. */
+OB_EXPORT void ob_err_clear(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OWNERBIND_OB_ERR_H */

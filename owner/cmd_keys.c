@@ -1,0 +1,306 @@
+/* ownerbind keygen / enroll: make keys and provision the trust store. */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ownerbind/ob_verify.h"
+#include "cliutil.h"
+#include "err.h"
+#include "json.h"
+#include "ownerbind.h"
+#include "token.h"
+
+static void
+keygen_usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " keygen --key URI [--alg ES256|ES384|EdDSA|PS256]\n"
+"           [--pin-source SRC] [--json]\n"
+"\n"
+"Creates a key at URI and prints its kid (RFC 7638 thumbprint) and public\n"
+"JWK.  Nothing is overwritten.  For file: keys, --pin-source encrypts the\n"
+"file with a passphrase from that source.\n");
+}
+
+static void
+enroll_usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " enroll --key URI --owner ID --may-bind PATTERN [...]\n"
+"           --trust FILE [--pin-source SRC]\n"
+"\n"
+"Adds the public key at URI to the trust store FILE (created if missing)\n"
+"for owner ID, and lets the owner bind agent identifiers matching each\n"
+"PATTERN (fnmatch with FNM_PATHNAME: * stops at /), such as\n"
+"wimse://td.example/agents/*.  --may-bind may repeat.\n");
+}
+
+static int
+keys_print(struct ob_token *tok, const char *uri, int json)
+{
+	json_t	*e = NULL;
+	char	*s = NULL;
+	size_t	 n;
+	int	 r;
+
+	if ((r = ob_token_key_entry(tok, &e)) != OB_OK)
+		return r;
+	if (json) {
+		if (json_object_set_new(e, "uri", json_string(uri)) != 0)
+			r = OB_ERR_ALLOC;
+		else if ((r = ob_json_dump(e, &s, &n)) == OB_OK)
+			printf("%s\n", s);
+	} else {
+		if ((r = ob_json_dump(json_object_get(e, "jwk"), &s,
+		    &n)) == OB_OK)
+			printf("key   %s\nkind  %s\nalg   %s\nkid   %s\njwk   "
+			    "%s\n", uri, ob_token_kind(tok),
+			    ob_alg_name(ob_token_alg(tok)), ob_token_kid(tok), s);
+	}
+	free(s);
+	json_decref(e);
+	return r;
+}
+
+int
+cmd_keygen(int argc, char **argv)
+{
+	enum { O_KEY = 256, O_ALG, O_PIN, O_JSON };
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, O_KEY },
+		{ "alg", required_argument, NULL, O_ALG },
+		{ "pin-source", required_argument, NULL, O_PIN },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ob_token_opts	 opts;
+	struct ob_pin_source	*pin = NULL;
+	struct ob_token		*tok = NULL;
+	const char		*uri = NULL, *pin_spec = NULL;
+	int			 ch, r, json = 0;
+
+	memset(&opts, 0, sizeof(opts));
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_KEY: uri = optarg; break;
+		case O_ALG:
+			if ((r = ob_alg_from_name(optarg, &opts.alg)) != OB_OK ||
+			    ob_alg_is_webauthn(opts.alg)) {
+				fail(r != OB_OK ? r : ob_errf(OB_ERR_USAGE,
+				    "--alg is ES256, ES384, EdDSA or PS256"));
+				return EXIT_USAGE;
+			}
+			break;
+		case O_PIN: pin_spec = optarg; break;
+		case O_JSON: json = 1; break;
+		case 'h':
+			keygen_usage(stdout);
+			return 0;
+		default:
+			keygen_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (uri == NULL || optind != argc) {
+		keygen_usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* file: keys are encrypted only when a source is named. */
+	if ((pin_spec != NULL || strncmp(uri, "file:", 5) != 0) &&
+	    (r = ob_pin_source_parse(pin_spec, &pin)) != OB_OK)
+		return fail(r);
+	opts.pin = pin;
+	if ((r = ob_token_keygen(uri, &opts)) == OB_OK &&
+	    (r = ob_token_open(uri, &opts, &tok)) == OB_OK)
+		r = keys_print(tok, uri, json);
+	ob_token_close(&tok);
+	ob_pin_source_free(&pin);
+	return r == OB_OK ? 0 : fail(r);
+}
+
+/* Add patterns and key to owner id in the trust document. */
+static int
+enroll_merge(json_t *doc, const char *id, json_t *key,
+    const char *const *patterns, size_t npat)
+{
+	json_t		*owners, *ow = NULL, *keys, *mb, *v, *o;
+	const char	*kid = json_string_value(json_object_get(key, "kid"));
+	size_t		 i, j, k;
+
+	if ((owners = json_object_get(doc, "owners")) == NULL) {
+		if (json_object_set_new(doc, "owners", json_array()) != 0)
+			return OB_ERR_ALLOC;
+		owners = json_object_get(doc, "owners");
+	}
+	if (!json_is_array(owners))
+		return ob_errf(OB_ERR_TRUST_INVALID, "owners: not an array");
+	json_array_foreach(owners, i, o) {
+		const char *oid = json_string_value(json_object_get(o, "id"));
+
+		if (oid != NULL && strcmp(oid, id) == 0)
+			ow = o;
+		keys = json_object_get(o, "keys");
+		json_array_foreach(keys, j, v) {
+			const char *k2 = json_string_value(json_object_get(v,
+			    "kid"));
+
+			if (k2 != NULL && strcmp(k2, kid) == 0 && o != ow)
+				return ob_errf(OB_ERR_TRUST_INVALID, "key %s is "
+				    "already enrolled for owner %s", kid,
+				    oid != NULL ? oid : "?");
+		}
+	}
+	if (ow == NULL) {
+		if ((ow = json_pack("{s:s,s:[],s:[]}", "id", id, "may_bind",
+		    "keys")) == NULL || json_array_append_new(owners, ow) != 0)
+			return OB_ERR_ALLOC;
+	}
+	mb = json_object_get(ow, "may_bind");
+	keys = json_object_get(ow, "keys");
+	if (!json_is_array(mb) || !json_is_array(keys))
+		return ob_errf(OB_ERR_TRUST_INVALID, "owner %s is malformed", id);
+	for (k = 0; k < npat; k++) {
+		json_array_foreach(mb, j, v)
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), patterns[k]) == 0)
+				break;
+		if (j == json_array_size(mb) &&
+		    json_array_append_new(mb, json_string(patterns[k])) != 0)
+			return OB_ERR_ALLOC;
+	}
+	json_array_foreach(keys, j, v)
+		if (strcmp(json_string_value(json_object_get(v, "kid")),
+		    kid) == 0)
+			return OB_OK;		/* already enrolled */
+	return json_array_append(keys, key) == 0 ? OB_OK : OB_ERR_ALLOC;
+}
+
+static int
+enroll_write(const char *trust, json_t *key, const char *owner,
+    const char *const *patterns, size_t npat)
+{
+	struct ob_trust	*check = NULL;
+	json_t		*doc = NULL;
+	char		*buf = NULL, *s = NULL, lockpath[4096];
+	size_t		 len, slen;
+	int		 lockfd = -1, r;
+
+	/* One enrolment at a time per trust store. */
+	if ((size_t)snprintf(lockpath, sizeof(lockpath), "%s.lock", trust) >=
+	    sizeof(lockpath))
+		return ob_errf(OB_ERR_IO, "path too long");
+	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(lockfd, LOCK_EX) != 0) {
+		r = ob_errf(OB_ERR_IO, "%s: %s", lockpath, strerror(errno));
+		goto out;
+	}
+	if (access(trust, F_OK) == 0) {
+		OB_TRY(ob_read_all(trust, 4 * 1024 * 1024, &buf, &len));
+		if ((r = ob_json_parse_object(buf, len, &doc)) != OB_OK) {
+			r = ob_err_prefix(r, "%s", trust);
+			goto out;
+		}
+	} else if ((doc = json_pack("{s:i,s:[]}", "ownerbind_trust", 1,
+	    "owners")) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	OB_TRY(enroll_merge(doc, owner, key, patterns, npat));
+	if ((s = json_dumps(doc, JSON_INDENT(2))) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	slen = strlen(s);
+	/* Never write a store the verifier would refuse. */
+	if ((r = ob_trust_load_buf(s, slen, &check)) != OB_OK) {
+		r = ob_err_prefix(r, "the new trust store would be invalid");
+		goto out;
+	}
+	s = realloc(s, slen + 2);
+	if (s == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	s[slen] = '\n';
+	r = ob_write_all(trust, s, slen + 1, 0644);
+out:
+	ob_trust_free(&check);
+	if (lockfd >= 0)
+		close(lockfd);
+	json_decref(doc);
+	free(buf);
+	free(s);
+	return r;
+}
+
+int
+cmd_enroll(int argc, char **argv)
+{
+	enum { O_KEY = 256, O_OWNER, O_MAYBIND, O_TRUST, O_PIN };
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, O_KEY },
+		{ "owner", required_argument, NULL, O_OWNER },
+		{ "may-bind", required_argument, NULL, O_MAYBIND },
+		{ "trust", required_argument, NULL, O_TRUST },
+		{ "pin-source", required_argument, NULL, O_PIN },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ob_token_opts	 opts;
+	struct ob_pin_source	*pin = NULL;
+	struct ob_token		*tok = NULL;
+	const char		*uri = NULL, *owner = NULL, *trust = NULL;
+	const char		*pin_spec = NULL, *patterns[32];
+	json_t			*key = NULL;
+	size_t			 npat = 0;
+	int			 ch, r;
+
+	memset(&opts, 0, sizeof(opts));
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_KEY: uri = optarg; break;
+		case O_OWNER: owner = optarg; break;
+		case O_MAYBIND:
+			if (npat == sizeof(patterns) / sizeof(patterns[0])) {
+				fail(ob_errf(OB_ERR_USAGE, "at most 32 --may-bind"));
+				return EXIT_USAGE;
+			}
+			patterns[npat++] = optarg;
+			break;
+		case O_TRUST: trust = optarg; break;
+		case O_PIN: pin_spec = optarg; break;
+		case 'h':
+			enroll_usage(stdout);
+			return 0;
+		default:
+			enroll_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (uri == NULL || owner == NULL || trust == NULL || npat == 0 ||
+	    optind != argc) {
+		enroll_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((pin_spec != NULL || strncmp(uri, "file:", 5) != 0) &&
+	    (r = ob_pin_source_parse(pin_spec, &pin)) != OB_OK)
+		return fail(r);
+	opts.pin = pin;
+	opts.quiet = 1;
+	if ((r = ob_token_open(uri, &opts, &tok)) == OB_OK &&
+	    (r = ob_token_key_entry(tok, &key)) == OB_OK &&
+	    (r = enroll_write(trust, key, owner, patterns, npat)) == OB_OK)
+		printf("enrolled %s for %s in %s\n", ob_token_kid(tok), owner,
+		    trust);
+	json_decref(key);
+	ob_token_close(&tok);
+	ob_pin_source_free(&pin);
+	return r == OB_OK ? 0 : fail(r);
+}

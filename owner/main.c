@@ -1,0 +1,112 @@
+/*
+ * ownerbind: build, sign and inspect owner-binding envelopes.
+ * docs/cli.md and man/ownerbind.1 describe every verb.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "cliutil.h"
+#include "envelope.h"
+#include "err.h"
+#include "ownerbind.h"
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char **);
+	const char	*what;
+} verbs[] = {
+	{ "request", cmd_request, "write an agent's credential request" },
+	{ "sign", cmd_sign, "append an owner or gateway signature" },
+	{ "pop", cmd_pop, "append the agent's proof-of-possession" },
+	{ "keygen", cmd_keygen, "create a key (file:, pkcs11:, tpm2:, ...)" },
+	{ "enroll", cmd_enroll, "add an owner key to a trust store" },
+	{ "inspect", cmd_inspect, "show what an envelope says" },
+};
+
+int
+fail(int code)
+{
+	ob_print_error(PROG, code);
+	return code == OB_ERR_USAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int
+owner_emit(const char *path, const struct ob_envelope *env)
+{
+	char	*s = NULL, *t;
+	size_t	 n;
+	int	 r;
+
+	if ((r = ob_envelope_serialize(env, &s, &n)) != OB_OK)
+		return r;
+	if ((t = realloc(s, n + 2)) == NULL) {
+		free(s);
+		return OB_ERR_ALLOC;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	r = ob_write_all(path, t, n + 1, 0644);
+	free(t);
+	return r;
+}
+
+int
+owner_load(const char *path, struct ob_envelope **out)
+{
+	char	*buf = NULL;
+	size_t	 len;
+	int	 r;
+
+	if ((r = ob_read_all(path, OB_MAX_ENVELOPE, &buf, &len)) != OB_OK)
+		return r;
+	r = ob_envelope_parse(buf, len, OB_PARSE_ALLOW_UNSIGNED, out);
+	free(buf);
+	return r;
+}
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: " PROG " VERB [OPTIONS]   (" PROG " VERB --help)\n\n");
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].what);
+	fprintf(f, "\nKey URIs: file:PATH, pkcs11:..., tpm2:..., fido2:..., "
+	    "piv:... (docs/key-uris.md)\nPINs come from --pin-source tty|"
+	    "file:PATH|fd:N|env:VAR|askpass:PROG, never argv.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rlimit	rl = { 0, 0 };
+	size_t		i;
+
+	/* Keys and PINs pass through this process: no core dumps. */
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1],
+	    "version") == 0) {
+		printf(PROG " %s\n", OB_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, PROG ": unknown verb \"%s\"\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,99 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "b64url.h"
+#include "err.h"
+#include "state.h"
+
+int
+ob_state_wrap(const struct ob_state_ops *ops, void *impl,
+    struct ob_state **out)
+{
+	struct ob_state *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		ops->free(impl);
+		return OB_ERR_ALLOC;
+	}
+	s->ops = ops;
+	s->impl = impl;
+	pthread_mutex_init(&s->lock, NULL);
+	*out = s;
+	return OB_OK;
+}
+
+int
+ob_state_open_memory(struct ob_state **out)
+{
+	void	*impl;
+	int	 r;
+
+	if ((r = ob_state_memory_new(&impl)) != OB_OK)
+		return r;
+	return ob_state_wrap(&ob_state_memory_ops, impl, out);
+}
+
+int
+ob_state_open_sqlite(const char *path, struct ob_state **out)
+{
+	void	*impl;
+	int	 r;
+
+	if ((r = ob_state_sqlite_new(path, &impl)) != OB_OK)
+		return r;
+	return ob_state_wrap(&ob_state_sqlite_ops, impl, out);
+}
+
+void
+ob_state_free(struct ob_state **sp)
+{
+	struct ob_state *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	s->ops->free(s->impl);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	*sp = NULL;
+}
+
+int
+ob_state_commit(struct ob_state *st, const struct ob_replay *rp,
+    long long now)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = st->ops->commit(st->impl, rp, now);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int
+ob_state_issue_nonce(struct ob_state *st, long long now, long long ttl,
+    const char *bound_jti, char out[OB_NONCE_CHARS + 1])
+{
+	unsigned char	 rnd[24];
+	char		*s = NULL;
+	int		 r;
+
+	if (st == NULL || ttl < 1 || ttl > 3600 ||
+	    (bound_jti != NULL && strlen(bound_jti) > 64))
+		return ob_errf(OB_ERR_INVALID_ARG, "nonce ttl must be 1..3600");
+	if (now == 0)
+		now = (long long)time(NULL);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return OB_ERR_RANDOM;
+	if ((r = ob_b64url_encode(rnd, sizeof(rnd), &s)) != OB_OK)
+		return r;
+	pthread_mutex_lock(&st->lock);
+	r = st->ops->put_nonce(st->impl, s, now + ttl, bound_jti);
+	pthread_mutex_unlock(&st->lock);
+	if (r == OB_OK)
+		memcpy(out, s, OB_NONCE_CHARS + 1);
+	free(s);
+	return r;
+}

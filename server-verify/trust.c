@@ -1,0 +1,540 @@
+/*
+ * Trust-store loading.  Every owner key is provisioned out of band; the
+ * envelope only ever names one.  The file is checked whole at load, so a
+ * server never runs with a half-understood trust store.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "b64url.h"
+#include "err.h"
+#include "json.h"
+#include "jwk.h"
+#include "trust.h"
+#include "webauthn.h"
+
+static const char *const key_kinds[] = {
+	"software", "pkcs11", "tpm2", "piv", "fido2", NULL
+};
+
+static void
+strlist_free(struct ob_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int
+ob_strlist_match(const struct ob_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (fnmatch(l->v[i], s, FNM_PATHNAME) == 0)
+			return 1;
+	return 0;
+}
+
+int
+ob_strlist_has(const struct ob_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+trust_strlist(const json_t *o, const char *k, int required, size_t maxlen,
+    struct ob_strlist *out)
+{
+	const json_t	*a, *v;
+	size_t		 i;
+
+	if ((a = json_object_get(o, k)) == NULL) {
+		if (required)
+			return ob_errf(OB_ERR_TRUST_INVALID, "%s: missing", k);
+		return OB_OK;
+	}
+	if (!json_is_array(a) || json_array_size(a) > OB_TRUST_MAX_LIST)
+		return ob_errf(OB_ERR_TRUST_INVALID, "%s: not an array of at "
+		    "most %d strings", k, OB_TRUST_MAX_LIST);
+	if ((out->v = calloc(json_array_size(a) + 1, sizeof(char *))) == NULL)
+		return OB_ERR_ALLOC;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > maxlen ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return ob_errf(OB_ERR_TRUST_INVALID, "%s[%zu]: not a "
+			    "string of 1..%zu bytes", k, i, maxlen);
+		if ((out->v[i] = strdup(json_string_value(v))) == NULL)
+			return OB_ERR_ALLOC;
+		out->n++;
+	}
+	return OB_OK;
+}
+
+static int
+trust_patterns(const struct ob_strlist *l, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strncmp(l->v[i], "wimse://", 8) != 0 &&
+		    strncmp(l->v[i], "spiffe://", 9) != 0)
+			return ob_errf(OB_ERR_TRUST_INVALID, "%s[%zu]: pattern "
+			    "must start with wimse:// or spiffe://", what, i);
+	return OB_OK;
+}
+
+static int
+trust_strdup(const json_t *o, const char *k, size_t max, char **out)
+{
+	const char	*s;
+	int		 r;
+
+	if ((r = ob_json_get_str(o, k, 1, max, OB_ERR_TRUST_INVALID,
+	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
+		return r;
+	if ((*out = strdup(s)) == NULL)
+		return OB_ERR_ALLOC;
+	return OB_OK;
+}
+
+static int
+trust_fido2(const json_t *f, struct ob_trust_key *k)
+{
+	static const char *const names[] = {
+		"rp_id", "credential_id", "aaguid", "uv", "backup_eligible",
+		NULL
+	};
+	const char	*s;
+	const json_t	*be;
+	int		 r;
+
+	if (!json_is_object(f))
+		return ob_errf(OB_ERR_TRUST_INVALID, "fido2: not an object");
+	if ((r = ob_json_only_members(f, names, OB_ERR_TRUST_INVALID)) != OB_OK)
+		return r;
+	if ((r = ob_json_get_str(f, "rp_id", 1, 256, OB_ERR_TRUST_INVALID,
+	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
+		return ob_err_prefix(r, "fido2");
+	ob_rpid_hash(s, k->rpid_hash);
+	if ((r = ob_json_get_str(f, "uv", 1, 16, OB_ERR_TRUST_INVALID,
+	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
+		return ob_err_prefix(r, "fido2");
+	if (strcmp(s, "required") == 0)
+		k->uv_required = 1;
+	else if (strcmp(s, "discouraged") != 0 && strcmp(s, "preferred") != 0)
+		return ob_errf(OB_ERR_TRUST_INVALID, "fido2.uv: \"%.16s\"", s);
+	if ((be = json_object_get(f, "backup_eligible")) != NULL) {
+		if (!json_is_boolean(be))
+			return ob_errf(OB_ERR_TRUST_INVALID, "fido2."
+			    "backup_eligible: not a boolean");
+		k->backup_eligible = json_is_true(be);
+	}
+	return OB_OK;
+}
+
+static int
+trust_key(const json_t *o, struct ob_trust_key *k)
+{
+	static const char *const names[] = {
+		"kid", "kind", "alg", "jwk", "fido2", "assurance",
+		"attestation", "uri", NULL
+	};
+	const char	*s;
+	const json_t	*f;
+	char		 tp[44];
+	size_t		 i;
+	int		 r, fido;
+
+	if (!json_is_object(o))
+		return ob_errf(OB_ERR_TRUST_INVALID, "not an object");
+	OB_TRY(ob_json_only_members(o, names, OB_ERR_TRUST_INVALID));
+	OB_TRY(trust_strdup(o, "kid", 64, &k->kid));
+	OB_TRY(trust_strdup(o, "kind", 16, &k->kind));
+	for (i = 0; key_kinds[i] != NULL; i++)
+		if (strcmp(k->kind, key_kinds[i]) == 0)
+			break;
+	if (key_kinds[i] == NULL)
+		return ob_errf(OB_ERR_TRUST_INVALID, "kind \"%.16s\"", k->kind);
+	if ((r = ob_json_get_str(o, "alg", 1, 32, OB_ERR_TRUST_INVALID,
+	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
+		return r;
+	if ((r = ob_alg_from_name(s, &k->alg)) != OB_OK)
+		return ob_errf(OB_ERR_TRUST_INVALID, "alg: %s", ob_err_detail());
+	if ((r = ob_jwk_to_pkey(json_object_get(o, "jwk"), &k->pub)) != OB_OK)
+		return ob_errf(OB_ERR_TRUST_INVALID, "jwk: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+	if (ob_alg_check_key(k->alg, k->pub) != OB_OK)
+		return ob_errf(OB_ERR_TRUST_INVALID, "alg %s does not fit the "
+		    "key", ob_alg_name(k->alg));
+	if ((r = ob_jwk_thumbprint(json_object_get(o, "jwk"), tp)) != OB_OK)
+		return r;
+	if (strcmp(tp, k->kid) != 0)
+		return ob_errf(OB_ERR_TRUST_INVALID, "kid is not the RFC 7638 "
+		    "thumbprint of jwk");
+	fido = strcmp(k->kind, "fido2") == 0;
+	if (fido != ob_alg_is_webauthn(k->alg))
+		return ob_errf(OB_ERR_TRUST_INVALID, "fido2 keys (and only "
+		    "they) use webauthn-* algs");
+	f = json_object_get(o, "fido2");
+	if (fido != (f != NULL))
+		return ob_errf(OB_ERR_TRUST_INVALID, "fido2 keys (and only "
+		    "they) carry a fido2 member");
+	if (fido && (r = trust_fido2(f, k)) != OB_OK)
+		return r;
+	/* Without verified evidence a hardware kind is "hardware". */
+	if ((k->assurance = strdup(strcmp(k->kind, "software") == 0 ?
+	    "software" : "hardware")) == NULL)
+		return OB_ERR_ALLOC;
+	return OB_OK;
+out:
+	return r;
+}
+
+static void
+trust_key_free(struct ob_trust_key *k)
+{
+	free(k->kid);
+	free(k->kind);
+	free(k->assurance);
+	EVP_PKEY_free(k->pub);
+}
+
+static int
+trust_owner(const json_t *o, struct ob_trust_owner *ow)
+{
+	static const char *const names[] = { "id", "may_bind", "keys", NULL };
+	const json_t	*keys, *v;
+	size_t		 i;
+	int		 r;
+
+	if (!json_is_object(o))
+		return ob_errf(OB_ERR_TRUST_INVALID, "not an object");
+	OB_TRY(ob_json_only_members(o, names, OB_ERR_TRUST_INVALID));
+	OB_TRY(trust_strdup(o, "id", 256, &ow->id));
+	OB_TRY(trust_strlist(o, "may_bind", 1, 2048, &ow->may_bind));
+	OB_TRY(trust_patterns(&ow->may_bind, "may_bind"));
+	if ((keys = json_object_get(o, "keys")) == NULL ||
+	    !json_is_array(keys) || json_array_size(keys) == 0 ||
+	    json_array_size(keys) > OB_TRUST_MAX_LIST)
+		return ob_errf(OB_ERR_TRUST_INVALID, "keys: an array of 1..%d "
+		    "keys", OB_TRUST_MAX_LIST);
+	if ((ow->keys = calloc(json_array_size(keys),
+	    sizeof(*ow->keys))) == NULL)
+		return OB_ERR_ALLOC;
+	json_array_foreach(keys, i, v) {
+		ow->nkeys++;
+		if ((r = trust_key(v, &ow->keys[i])) != OB_OK)
+			return ob_err_prefix(r, "keys[%zu]", i);
+	}
+	return OB_OK;
+out:
+	return r;
+}
+
+static void
+trust_owner_free(struct ob_trust_owner *ow)
+{
+	size_t i;
+
+	for (i = 0; i < ow->nkeys; i++)
+		trust_key_free(&ow->keys[i]);
+	free(ow->keys);
+	strlist_free(&ow->may_bind);
+	free(ow->id);
+}
+
+static int
+trust_ca(const json_t *o, X509_STORE **out)
+{
+	const json_t	*a, *v;
+	X509_STORE	*st = NULL;
+	X509		*x = NULL;
+	BIO		*bio = NULL;
+	size_t		 i;
+	int		 r = OB_ERR_ALLOC;
+
+	if ((a = json_object_get(o, "ca")) == NULL || !json_is_array(a) ||
+	    json_array_size(a) == 0 || json_array_size(a) > 16)
+		return ob_errf(OB_ERR_TRUST_INVALID, "ca: an array of 1..16 "
+		    "PEM certificates");
+	if ((st = X509_STORE_new()) == NULL)
+		goto out;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v)) {
+			r = ob_errf(OB_ERR_TRUST_INVALID, "ca[%zu]: not a "
+			    "string", i);
+			goto out;
+		}
+		if ((bio = BIO_new_mem_buf(json_string_value(v),
+		    (int)json_string_length(v))) == NULL)
+			goto out;
+		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+			r = ob_errf(OB_ERR_TRUST_INVALID, "ca[%zu]: not a PEM "
+			    "certificate", i);
+			goto out;
+		}
+		if (X509_STORE_add_cert(st, x) != 1)
+			goto out;
+		X509_free(x);
+		x = NULL;
+		BIO_free(bio);
+		bio = NULL;
+	}
+	*out = st;
+	st = NULL;
+	r = OB_OK;
+out:
+	X509_free(x);
+	BIO_free(bio);
+	X509_STORE_free(st);
+	return r;
+}
+
+static int
+trust_gateway(const json_t *o, struct ob_trust_gateway *g)
+{
+	static const char *const names[] = {
+		"id", "owner", "ca", "algs", "proxies", "trust_domains",
+		"may_bind", NULL
+	};
+	struct ob_strlist	 algs = { NULL, 0 };
+	size_t			 i;
+	int			 r;
+
+	if (!json_is_object(o))
+		return ob_errf(OB_ERR_TRUST_INVALID, "not an object");
+	OB_TRY(ob_json_only_members(o, names, OB_ERR_TRUST_INVALID));
+	OB_TRY(trust_strdup(o, "id", 256, &g->id));
+	OB_TRY(trust_strdup(o, "owner", 256, &g->owner));
+	OB_TRY(trust_ca(o, &g->ca));
+	OB_TRY(trust_strlist(o, "proxies", 1, 256, &g->proxies));
+	OB_TRY(trust_strlist(o, "trust_domains", 1, 255, &g->trust_domains));
+	OB_TRY(trust_strlist(o, "may_bind", 1, 2048, &g->may_bind));
+	OB_TRY(trust_patterns(&g->may_bind, "may_bind"));
+	OB_TRY(trust_strlist(o, "algs", 1, 32, &algs));
+	if (algs.n == 0 || algs.n > 8) {
+		r = ob_errf(OB_ERR_TRUST_INVALID, "algs: 1..8 names");
+		goto out;
+	}
+	for (i = 0; i < algs.n; i++) {
+		if (ob_alg_from_name(algs.v[i], &g->algs[i]) != OB_OK ||
+		    ob_alg_is_webauthn(g->algs[i])) {
+			r = ob_errf(OB_ERR_TRUST_INVALID, "algs[%zu]: \"%.32s\"",
+			    i, algs.v[i]);
+			goto out;
+		}
+		g->nalgs++;
+	}
+	r = OB_OK;
+out:
+	strlist_free(&algs);
+	return r;
+}
+
+static void
+trust_gateway_free(struct ob_trust_gateway *g)
+{
+	free(g->id);
+	free(g->owner);
+	X509_STORE_free(g->ca);
+	strlist_free(&g->proxies);
+	strlist_free(&g->trust_domains);
+	strlist_free(&g->may_bind);
+}
+
+void
+ob_trust_free(struct ob_trust **tp)
+{
+	struct ob_trust	*t;
+	size_t		 i;
+
+	if (tp == NULL || (t = *tp) == NULL)
+		return;
+	for (i = 0; i < t->nowners; i++)
+		trust_owner_free(&t->owners[i]);
+	for (i = 0; i < t->ngateways; i++)
+		trust_gateway_free(&t->gateways[i]);
+	free(t->owners);
+	free(t->gateways);
+	free(t);
+	*tp = NULL;
+}
+
+/* No key may belong to two owners, no id may repeat. */
+static int
+trust_unique(const struct ob_trust *t)
+{
+	size_t a, b, i, j;
+
+	for (a = 0; a < t->nowners; a++)
+		for (b = a; b < t->nowners; b++) {
+			if (a != b && strcmp(t->owners[a].id,
+			    t->owners[b].id) == 0)
+				return ob_errf(OB_ERR_TRUST_INVALID, "owners[%zu]:"
+				    " id repeats owners[%zu]", b, a);
+			for (i = 0; i < t->owners[a].nkeys; i++)
+				for (j = a == b ? i + 1 : 0;
+				    j < t->owners[b].nkeys; j++)
+					if (strcmp(t->owners[a].keys[i].kid,
+					    t->owners[b].keys[j].kid) == 0)
+						return ob_errf(
+						    OB_ERR_TRUST_INVALID,
+						    "owners[%zu].keys[%zu]: key "
+						    "enrolled twice", b, j);
+		}
+	for (a = 0; a < t->ngateways; a++)
+		for (b = a + 1; b < t->ngateways; b++)
+			if (strcmp(t->gateways[a].id, t->gateways[b].id) == 0)
+				return ob_errf(OB_ERR_TRUST_INVALID,
+				    "gateways[%zu]: id repeats", b);
+	return OB_OK;
+}
+
+int
+ob_trust_load_buf(const void *buf, size_t len, struct ob_trust **out)
+{
+	static const char *const names[] = {
+		"ownerbind_trust", "owners", "gateways", NULL
+	};
+	struct ob_trust	*t = NULL;
+	json_t		*top = NULL, *a, *v;
+	long long	 ver;
+	size_t		 i;
+	int		 r;
+
+	ob_err_clear();
+	if (len > OB_TRUST_MAX_FILE)
+		return ob_errf(OB_ERR_ENV_TOO_LARGE, "trust store of %zu bytes",
+		    len);
+	if ((r = ob_json_parse_object(buf, len, &top)) != OB_OK)
+		return r;
+	if ((r = ob_json_only_members(top, names, OB_ERR_TRUST_INVALID)) !=
+	    OB_OK)
+		goto out;
+	if ((r = ob_json_get_int(top, "ownerbind_trust", OB_ERR_TRUST_INVALID,
+	    OB_ERR_TRUST_INVALID, &ver)) != OB_OK)
+		goto out;
+	if (ver != 1) {
+		r = ob_errf(OB_ERR_TRUST_INVALID, "ownerbind_trust: version "
+		    "%lld, this verifier reads 1", ver);
+		goto out;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if ((a = json_object_get(top, "owners")) != NULL) {
+		if (!json_is_array(a) || (t->owners = calloc(
+		    json_array_size(a) + 1, sizeof(*t->owners))) == NULL) {
+			r = ob_errf(OB_ERR_TRUST_INVALID, "owners: not an "
+			    "array");
+			goto out;
+		}
+		json_array_foreach(a, i, v) {
+			t->nowners++;
+			if ((r = trust_owner(v, &t->owners[i])) != OB_OK) {
+				r = ob_err_prefix(r, "owners[%zu]", i);
+				goto out;
+			}
+		}
+	}
+	if ((a = json_object_get(top, "gateways")) != NULL) {
+		if (!json_is_array(a) || (t->gateways = calloc(
+		    json_array_size(a) + 1, sizeof(*t->gateways))) == NULL) {
+			r = ob_errf(OB_ERR_TRUST_INVALID, "gateways: not an "
+			    "array");
+			goto out;
+		}
+		json_array_foreach(a, i, v) {
+			t->ngateways++;
+			if ((r = trust_gateway(v, &t->gateways[i])) != OB_OK) {
+				r = ob_err_prefix(r, "gateways[%zu]", i);
+				goto out;
+			}
+		}
+	}
+	OB_TRY(trust_unique(t));
+	*out = t;
+	t = NULL;
+	r = OB_OK;
+out:
+	ob_trust_free(&t);
+	json_decref(top);
+	return r;
+}
+
+int
+ob_trust_load_file(const char *path, struct ob_trust **out)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+	int	 r;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
+	if ((buf = malloc(OB_TRUST_MAX_FILE + 1)) == NULL) {
+		fclose(f);
+		return OB_ERR_ALLOC;
+	}
+	n = fread(buf, 1, OB_TRUST_MAX_FILE + 1, f);
+	if (ferror(f))
+		r = ob_errf(OB_ERR_IO, "%s: read error", path);
+	else
+		r = ob_trust_load_buf(buf, n, out);
+	fclose(f);
+	free(buf);
+	if (r != OB_OK)
+		return ob_err_prefix(r, "%s", path);
+	return OB_OK;
+}
+
+const struct ob_trust_owner *
+ob_trust_owner(const struct ob_trust *t, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < t->nowners; i++)
+		if (strcmp(t->owners[i].id, id) == 0)
+			return &t->owners[i];
+	return NULL;
+}
+
+const struct ob_trust_key *
+ob_trust_owner_key(const struct ob_trust_owner *ow, const char *kid)
+{
+	size_t i;
+
+	for (i = 0; i < ow->nkeys; i++)
+		if (strcmp(ow->keys[i].kid, kid) == 0)
+			return &ow->keys[i];
+	return NULL;
+}
+
+const struct ob_trust_gateway *
+ob_trust_gateway(const struct ob_trust *t, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < t->ngateways; i++)
+		if (strcmp(t->gateways[i].id, id) == 0)
+			return &t->gateways[i];
+	return NULL;
+}

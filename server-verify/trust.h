@@ -1,0 +1,66 @@
+/* The loaded trust store (docs/trust-store.md); immutable after load. */
+#ifndef OB_VERIFY_TRUST_H
+#define OB_VERIFY_TRUST_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ownerbind/ob_verify.h"
+#include "alg.h"
+
+#define OB_TRUST_MAX_FILE	(4 * 1024 * 1024)
+#define OB_TRUST_MAX_LIST	256	/* keys, patterns, proxies per entry */
+
+struct ob_trust_key {
+	char		*kid;
+	char		*kind;
+	enum ob_alg	 alg;
+	EVP_PKEY	*pub;
+	char		*assurance;
+	/* FIDO2 credentials */
+	unsigned char	 rpid_hash[32];
+	int		 uv_required;
+	int		 backup_eligible;
+};
+
+struct ob_strlist {
+	char	**v;
+	size_t	  n;
+};
+
+struct ob_trust_owner {
+	char			*id;
+	struct ob_strlist	 may_bind;
+	struct ob_trust_key	*keys;
+	size_t			 nkeys;
+};
+
+struct ob_trust_gateway {
+	char			*id;
+	char			*owner;
+	X509_STORE		*ca;
+	struct ob_strlist	 proxies;
+	struct ob_strlist	 trust_domains;
+	struct ob_strlist	 may_bind;
+	enum ob_alg		 algs[8];
+	size_t			 nalgs;
+};
+
+struct ob_trust {
+	struct ob_trust_owner	*owners;
+	size_t			 nowners;
+	struct ob_trust_gateway	*gateways;
+	size_t			 ngateways;
+};
+
+const struct ob_trust_owner *ob_trust_owner(const struct ob_trust *,
+    const char *id);
+const struct ob_trust_key *ob_trust_owner_key(const struct ob_trust_owner *,
+    const char *kid);
+const struct ob_trust_gateway *ob_trust_gateway(const struct ob_trust *,
+    const char *id);
+/* fnmatch(3) with FNM_PATHNAME over the patterns: 1 on a match. */
+int ob_strlist_match(const struct ob_strlist *patterns, const char *s);
+int ob_strlist_has(const struct ob_strlist *l, const char *s);
+
+#endif

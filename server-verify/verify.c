@@ -1,0 +1,564 @@
+/*
+ * One code path for every issuance model (docs/verifier.md lists the
+ * checks in this order).  Cheap structural checks first, signatures after,
+ * replay state last and atomically, so that nothing is recorded for an
+ * envelope that fails any check.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "err.h"
+#include "envelope.h"
+#include "json.h"
+#include "jwk.h"
+#include "state.h"
+#include "trust.h"
+#include "webauthn.h"
+
+#define DEF_MAX_AGE	300
+#define DEF_SKEW	60
+#define DEF_LIFETIME	3600
+
+struct vctx {
+	const struct ob_trust		*trust;
+	const struct ob_verify_opts	*o;
+	long long			 now, max_age, skew, lifetime;
+	const struct ob_envelope	*env;
+	const struct ob_entry		*agent, *owner, *gateway;
+	const char			*nonce;
+	enum ob_model			 model;
+	/* results */
+	const struct ob_trust_key	*owner_key;
+	const struct ob_trust_gateway	*gw;
+	struct ob_authdata		 ad;
+	int				 fido;
+};
+
+/* Roles, model agreement, and which entries the model demands. */
+static int
+v_structure(struct vctx *c)
+{
+	const struct ob_envelope	*env = c->env;
+	const struct ob_entry		*e;
+	size_t				 i;
+
+	for (i = 0; i < env->n; i++) {
+		e = &env->entries[i];
+		if (i == 0)
+			c->model = e->model;
+		else if (e->model != c->model)
+			return ob_errf(OB_ERR_MODEL_MISMATCH, "entry %zu says %s, "
+			    "entry 0 says %s", i, ob_model_name(e->model),
+			    ob_model_name(c->model));
+		const struct ob_entry **slot = e->role == OB_ROLE_AGENT ?
+		    &c->agent : e->role == OB_ROLE_OWNER ? &c->owner :
+		    &c->gateway;
+		if (*slot != NULL)
+			return ob_errf(OB_ERR_ROLE_DUPLICATE, "two %s entries",
+			    ob_role_name(e->role));
+		*slot = e;
+	}
+	if (c->model == OB_MODEL_OWNER_MEDIATED) {
+		if (c->owner != NULL)
+			return ob_errf(OB_ERR_ROLE_FORBIDDEN, "owner-mediated "
+			    "envelopes are signed by the gateway");
+	} else if (c->gateway != NULL)
+		return ob_errf(OB_ERR_ROLE_FORBIDDEN, "gateway entry in a %s "
+		    "envelope", ob_model_name(c->model));
+	if (c->agent == NULL)
+		return OB_ERR_AGENT_MISSING;
+	if (c->model == OB_MODEL_OWNER_MEDIATED ? c->gateway == NULL :
+	    c->owner == NULL)
+		return ob_errf(OB_ERR_OWNER_MISSING, "%s needs a%s entry",
+		    ob_model_name(c->model), c->model ==
+		    OB_MODEL_OWNER_MEDIATED ? " gateway" : "n owner");
+	return OB_OK;
+}
+
+static int
+v_channel(struct vctx *c)
+{
+	enum ob_channel ch = c->o->channel == 0 ? OB_CHANNEL_DIRECT :
+	    c->o->channel;
+
+	if (ch == OB_CHANNEL_GATEWAY) {
+		if (c->model != OB_MODEL_OWNER_MEDIATED)
+			return ob_errf(OB_ERR_CHANNEL_MISMATCH, "%s request on "
+			    "the gateway channel", ob_model_name(c->model));
+		if (c->o->proxy == NULL)
+			return ob_errf(OB_ERR_INVALID_ARG, "gateway channel "
+			    "without a proxy id");
+	} else if (ch == OB_CHANNEL_DIRECT) {
+		if (c->model == OB_MODEL_OWNER_MEDIATED)
+			return ob_errf(OB_ERR_CHANNEL_MISMATCH, "owner-mediated "
+			    "request sent directly");
+	} else
+		return ob_errf(OB_ERR_INVALID_ARG, "unknown channel");
+	return OB_OK;
+}
+
+static int
+v_claims(struct vctx *c)
+{
+	const struct ob_claims	*cl = &c->env->claims;
+	const struct ob_entry	*e;
+	size_t			 i;
+
+	if (strcmp(cl->aud, c->o->aud) != 0)
+		return ob_errf(OB_ERR_AUD_MISMATCH, "aud \"%.128s\"", cl->aud);
+	if (cl->iat > c->now + c->skew)
+		return ob_errf(OB_ERR_IAT_FUTURE, "iat is %llds ahead",
+		    cl->iat - c->now);
+	if (c->now - cl->iat > c->max_age)
+		return ob_errf(OB_ERR_IAT_STALE, "iat is %llds old, limit %llds",
+		    c->now - cl->iat, c->max_age);
+	if (cl->exp <= cl->iat || cl->exp - cl->iat > c->lifetime)
+		return ob_errf(OB_ERR_LIFETIME, "lifetime %llds, limit %llds",
+		    cl->exp - cl->iat, c->lifetime);
+	if (cl->exp <= c->now)
+		return OB_ERR_EXPIRED;
+	for (i = 0; i < c->env->n; i++) {
+		e = &c->env->entries[i];
+		if (e->sat > c->now + c->skew || e->sat < cl->iat - c->skew ||
+		    c->now - e->sat > c->max_age)
+			return ob_errf(OB_ERR_SIGNING_TIME, "entry %zu (%s)", i,
+			    ob_role_name(e->role));
+	}
+	return OB_OK;
+}
+
+static int
+v_nonce(struct vctx *c)
+{
+	const struct ob_entry	*e;
+	size_t			 i;
+
+	for (i = 0; i < c->env->n; i++) {
+		e = &c->env->entries[i];
+		if (e->nonce == NULL)
+			continue;
+		if (c->nonce != NULL && strcmp(c->nonce, e->nonce) != 0)
+			return ob_errf(OB_ERR_NONCE_MISMATCH, "entries carry "
+			    "different nonces");
+		c->nonce = e->nonce;
+	}
+	if (c->model == OB_MODEL_SERVER_MEDIATED && c->owner->nonce == NULL)
+		return ob_errf(OB_ERR_NONCE_MISSING, "server-mediated owner "
+		    "entry without ob_nonce");
+	return OB_OK;
+}
+
+/* Signature over an entry's signing input (ordinary JWS entries). */
+static int
+v_sig(const struct ob_envelope *env, const struct ob_entry *e,
+    EVP_PKEY *pub, const char *who)
+{
+	char	*tbs = NULL;
+	size_t	 len;
+	int	 r;
+
+	if ((r = ob_envelope_signing_input(env, e->protected_b64, &tbs,
+	    &len)) != OB_OK)
+		return r;
+	r = ob_sig_verify(e->alg, pub, (const unsigned char *)tbs, len,
+	    e->sig, e->siglen);
+	free(tbs);
+	if (r != OB_OK)
+		return ob_err_prefix(r, "%s entry", who);
+	return OB_OK;
+}
+
+static int
+v_agent(struct vctx *c)
+{
+	const struct ob_claims	*cl = &c->env->claims;
+	const struct ob_entry	*e = c->agent;
+
+	if (strcmp(e->kid, cl->jkt) != 0)
+		return OB_ERR_THUMBPRINT_MISMATCH;
+	/* The agent's alg follows from cnf.jwk, never from the header. */
+	if (ob_alg_is_webauthn(e->alg) || ob_alg_for_key(cl->agent_key) !=
+	    e->alg)
+		return ob_errf(OB_ERR_ALG_MISMATCH, "agent entry says %s for a "
+		    "key that signs %s", ob_alg_name(e->alg),
+		    ob_alg_name(ob_alg_for_key(cl->agent_key)));
+	return v_sig(c->env, e, cl->agent_key, "agent");
+}
+
+/* WebAuthn assertion checks, in MISSION's order; counter comes later. */
+static int
+v_fido(struct vctx *c, const struct ob_entry *e, const struct ob_trust_key *k)
+{
+	struct ob_authdata	*ad = &c->ad;
+	char			*tbs = NULL;
+	unsigned char		*msg = NULL;
+	size_t			 len, msglen;
+	int			 r;
+
+	OB_TRY(ob_authdata_parse(e->authdata, e->authdata_len, ad));
+	if (memcmp(ad->rpid_hash, k->rpid_hash, 32) != 0) {
+		r = OB_ERR_FIDO_RPID;
+		goto out;
+	}
+	if ((ad->flags & OB_AD_UP) == 0) {
+		r = OB_ERR_FIDO_UP;
+		goto out;
+	}
+	if (k->uv_required && (ad->flags & OB_AD_UV) == 0) {
+		r = OB_ERR_FIDO_UV;
+		goto out;
+	}
+	if ((ad->flags & OB_AD_AT) != 0) {
+		r = OB_ERR_FIDO_AT;
+		goto out;
+	}
+	if ((ad->flags & OB_AD_ED) != 0) {
+		r = OB_ERR_FIDO_ED;
+		goto out;
+	}
+	if (e->authdata_len != OB_AUTHDATA_MINLEN) {
+		r = ob_errf(OB_ERR_FIDO_AUTHDATA, "%zu bytes without AT/ED",
+		    e->authdata_len);
+		goto out;
+	}
+	/* BS needs BE; BE is fixed for a credential's life. */
+	if (((ad->flags & OB_AD_BS) != 0 && (ad->flags & OB_AD_BE) == 0) ||
+	    ((ad->flags & OB_AD_BE) != 0) != (k->backup_eligible != 0)) {
+		r = OB_ERR_FIDO_BACKUP;
+		goto out;
+	}
+	OB_TRY(ob_envelope_signing_input(c->env, e->protected_b64, &tbs,
+	    &len));
+	OB_TRY(ob_webauthn_check_clientdata(e->clientdata, e->clientdata_len,
+	    tbs, len));
+	OB_TRY(ob_webauthn_message(e->authdata, e->authdata_len, e->clientdata,
+	    e->clientdata_len, &msg, &msglen));
+	if ((r = ob_sig_verify(e->alg, k->pub, msg, msglen, e->sig,
+	    e->siglen)) != OB_OK)
+		r = ob_err_prefix(r, "owner FIDO2 entry");
+	c->fido = 1;
+out:
+	free(tbs);
+	free(msg);
+	return r;
+}
+
+static int
+v_owner(struct vctx *c)
+{
+	const struct ob_claims		*cl = &c->env->claims;
+	const struct ob_trust_owner	*ow;
+	const struct ob_trust_key	*k;
+	const struct ob_entry		*e = c->owner;
+
+	if ((ow = ob_trust_owner(c->trust, cl->owner)) == NULL)
+		return ob_errf(OB_ERR_OWNER_UNKNOWN, "owner \"%.128s\"",
+		    cl->owner);
+	if ((k = ob_trust_owner_key(ow, e->kid)) == NULL)
+		return ob_errf(OB_ERR_OWNER_KEY_UNKNOWN, "kid \"%.64s\"",
+		    e->kid);
+	if (e->alg != k->alg)
+		return ob_errf(OB_ERR_ALG_MISMATCH, "owner entry says %s, key "
+		    "is enrolled for %s", ob_alg_name(e->alg),
+		    ob_alg_name(k->alg));
+	if (!ob_strlist_match(&ow->may_bind, cl->sub))
+		return ob_errf(OB_ERR_OWNER_NOT_AUTHORIZED, "%.128s may not "
+		    "bind %.256s", ow->id, cl->sub);
+	c->owner_key = k;
+	if (ob_alg_is_webauthn(e->alg))
+		return v_fido(c, e, k);
+	return v_sig(c->env, e, k->pub, "owner");
+}
+
+static int
+v_chain(const struct ob_trust_gateway *g, const json_t *x5c, long long now,
+    EVP_PKEY **leafkey)
+{
+	STACK_OF(X509)	*untrusted = NULL;
+	X509_STORE_CTX	*ctx = NULL;
+	X509		*leaf = NULL, *x;
+	unsigned char	 der[(OB_MAX_CERT / 3 + 1) * 3 + 3];
+	const unsigned char *p;
+	const json_t	*v;
+	size_t		 i;
+	int		 n, r = OB_ERR_ALLOC;
+
+	if ((untrusted = sk_X509_new_null()) == NULL)
+		goto out;
+	json_array_foreach(x5c, i, v) {
+		n = EVP_DecodeBlock(der, (const unsigned char *)
+		    json_string_value(v), (int)json_string_length(v));
+		/* EVP_DecodeBlock counts padding bytes as data. */
+		if (n > 0 && json_string_value(v)[json_string_length(v) - 1] ==
+		    '=')
+			n -= json_string_value(v)[json_string_length(v) - 2] ==
+			    '=' ? 2 : 1;
+		p = der;
+		if (n <= 0 || (x = d2i_X509(NULL, &p, n)) == NULL ||
+		    p != der + n) {
+			r = ob_errf(OB_ERR_X5C_INVALID, "x5c[%zu] is not a DER "
+			    "certificate", i);
+			goto out;
+		}
+		if (i == 0)
+			leaf = x;
+		else if (!sk_X509_push(untrusted, x)) {
+			X509_free(x);
+			goto out;
+		}
+	}
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    X509_STORE_CTX_init(ctx, g->ca, leaf, untrusted) != 1)
+		goto out;
+	X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
+	if (X509_verify_cert(ctx) != 1) {
+		r = ob_errf(OB_ERR_GATEWAY_CHAIN, "%s",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	if ((*leafkey = X509_get_pubkey(leaf)) == NULL) {
+		r = ob_errf(OB_ERR_GATEWAY_CHAIN, "leaf without a key");
+		goto out;
+	}
+	r = OB_OK;
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_free(leaf);
+	sk_X509_pop_free(untrusted, X509_free);
+	return r;
+}
+
+static int
+v_gateway(struct vctx *c)
+{
+	const struct ob_claims		*cl = &c->env->claims;
+	const struct ob_trust_gateway	*g;
+	const struct ob_entry		*e = c->gateway;
+	EVP_PKEY			*leafkey = NULL;
+	char				 td[256];
+	size_t				 i;
+	int				 r;
+
+	if ((g = ob_trust_gateway(c->trust, e->kid)) == NULL)
+		return ob_errf(OB_ERR_GATEWAY_UNKNOWN, "gateway \"%.64s\"",
+		    e->kid);
+	for (i = 0; i < g->nalgs; i++)
+		if (g->algs[i] == e->alg)
+			break;
+	if (i == g->nalgs)
+		return ob_errf(OB_ERR_ALG_MISMATCH, "gateway %s does not sign %s",
+		    g->id, ob_alg_name(e->alg));
+	if (strcmp(g->owner, cl->owner) != 0)
+		return ob_errf(OB_ERR_GATEWAY_NOT_AUTHORIZED, "gateway serves "
+		    "%.128s, request names %.128s", g->owner, cl->owner);
+	if ((r = ob_sub_trust_domain(cl->sub, td, sizeof(td))) != OB_OK)
+		return r;
+	if (!ob_strlist_has(&g->proxies, c->o->proxy) ||
+	    !ob_strlist_has(&g->trust_domains, td) ||
+	    !ob_strlist_match(&g->may_bind, cl->sub))
+		return ob_errf(OB_ERR_GATEWAY_NOT_AUTHORIZED, "proxy %.64s, "
+		    "trust domain %s", c->o->proxy, td);
+	if (e->x5c == NULL)
+		return ob_errf(OB_ERR_X5C_INVALID, "gateway entry without x5c");
+	if ((r = v_chain(g, e->x5c, c->now, &leafkey)) != OB_OK)
+		return r;
+	if ((r = ob_alg_check_key(e->alg, leafkey)) == OB_OK)
+		r = v_sig(c->env, e, leafkey, "gateway");
+	EVP_PKEY_free(leafkey);
+	c->gw = g;
+	return r;
+}
+
+static int
+v_commit(struct vctx *c, struct ob_state *state)
+{
+	struct ob_replay	 rp;
+	char			 key[44 + 1 + 64 + 1];
+	int			 r;
+
+	if (state == NULL) {
+		if (c->nonce != NULL || c->fido)
+			return ob_errf(OB_ERR_STATE, "nonces and FIDO2 counters "
+			    "need replay state");
+		return OB_OK;
+	}
+	(void)snprintf(key, sizeof(key), "%s:%s", c->env->claims.jkt,
+	    c->env->claims.jti);
+	memset(&rp, 0, sizeof(rp));
+	rp.jti_key = key;
+	rp.jti = c->env->claims.jti;
+	rp.keep_until = c->env->claims.exp + c->skew;
+	rp.nonce = c->nonce;
+	if (c->fido) {
+		rp.counter_key = c->owner_key->kid;
+		rp.counter = c->ad.counter;
+	}
+	if ((r = ob_state_commit(state, &rp, c->now)) != OB_OK)
+		return r;
+	return OB_OK;
+}
+
+static int
+v_dup(char **dst, const char *s)
+{
+	if (s == NULL)
+		return OB_OK;
+	return (*dst = strdup(s)) == NULL ? OB_ERR_ALLOC : OB_OK;
+}
+
+static int
+v_verdict(struct vctx *c, struct ob_verdict **out)
+{
+	const struct ob_claims	*cl = &c->env->claims;
+	struct ob_verdict	*v;
+	const char		*assurance;
+	int			 r;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return OB_ERR_ALLOC;
+	assurance = c->owner_key != NULL ? c->owner_key->assurance :
+	    "hardware";
+	if ((r = v_dup(&v->agent, cl->sub)) != OB_OK ||
+	    (r = v_dup(&v->agent_jkt, cl->jkt)) != OB_OK ||
+	    (r = v_dup(&v->agent_alg, ob_alg_name(c->agent->alg))) != OB_OK ||
+	    (r = v_dup(&v->owner, cl->owner)) != OB_OK ||
+	    (r = v_dup(&v->model, ob_model_name(c->model))) != OB_OK ||
+	    (r = v_dup(&v->assurance, assurance)) != OB_OK ||
+	    (r = v_dup(&v->jti, cl->jti)) != OB_OK ||
+	    (r = v_dup(&v->nonce, c->nonce)) != OB_OK)
+		goto out;
+	if (c->owner_key != NULL &&
+	    ((r = v_dup(&v->owner_kid, c->owner_key->kid)) != OB_OK ||
+	    (r = v_dup(&v->owner_kind, c->owner_key->kind)) != OB_OK ||
+	    (r = v_dup(&v->owner_alg, ob_alg_name(c->owner_key->alg))) !=
+	    OB_OK))
+		goto out;
+	if (c->gw != NULL &&
+	    ((r = v_dup(&v->gateway, c->gw->id)) != OB_OK ||
+	    (r = v_dup(&v->owner_kind, "gateway")) != OB_OK ||
+	    (r = v_dup(&v->owner_alg, ob_alg_name(c->gateway->alg))) != OB_OK))
+		goto out;
+	v->iat = cl->iat;
+	v->exp = cl->exp;
+	v->up = c->fido ? (c->ad.flags & OB_AD_UP) != 0 : -1;
+	v->uv = c->fido ? (c->ad.flags & OB_AD_UV) != 0 : -1;
+	v->counter = c->fido ? (long long)c->ad.counter : -1;
+	*out = v;
+	v = NULL;
+out:
+	ob_verdict_free(&v);
+	return r;
+}
+
+int
+ob_verify(const struct ob_trust *trust, struct ob_state *state,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out)
+{
+	struct ob_envelope	*env = NULL;
+	struct vctx		 c;
+	int			 r;
+
+	ob_err_clear();
+	if (trust == NULL || opts == NULL || opts->aud == NULL || buf == NULL ||
+	    out == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "trust, opts->aud, envelope "
+		    "and out are required");
+	memset(&c, 0, sizeof(c));
+	c.trust = trust;
+	c.o = opts;
+	c.now = opts->now != 0 ? opts->now : (long long)time(NULL);
+	c.max_age = opts->max_age != 0 ? opts->max_age : DEF_MAX_AGE;
+	c.skew = opts->skew != 0 ? opts->skew : DEF_SKEW;
+	c.lifetime = opts->max_lifetime != 0 ? opts->max_lifetime :
+	    DEF_LIFETIME;
+	OB_TRY(ob_envelope_parse(buf, len, 0, &env));
+	c.env = env;
+	OB_TRY(v_structure(&c));
+	OB_TRY(v_channel(&c));
+	OB_TRY(v_claims(&c));
+	OB_TRY(v_nonce(&c));
+	OB_TRY(v_agent(&c));
+	if (c.model == OB_MODEL_OWNER_MEDIATED)
+		OB_TRY(v_gateway(&c));
+	else
+		OB_TRY(v_owner(&c));
+	OB_TRY(v_commit(&c, state));
+	r = v_verdict(&c, out);
+out:
+	ob_envelope_free(&env);
+	return r;
+}
+
+void
+ob_verdict_free(struct ob_verdict **vp)
+{
+	struct ob_verdict *v;
+
+	if (vp == NULL || (v = *vp) == NULL)
+		return;
+	free(v->agent);
+	free(v->agent_jkt);
+	free(v->agent_alg);
+	free(v->owner);
+	free(v->owner_kid);
+	free(v->owner_kind);
+	free(v->owner_alg);
+	free(v->gateway);
+	free(v->model);
+	free(v->assurance);
+	free(v->jti);
+	free(v->nonce);
+	free(v);
+	*vp = NULL;
+}
+
+static int
+j_str(json_t *o, const char *k, const char *v)
+{
+	return json_object_set_new(o, k, v != NULL ? json_string(v) :
+	    json_null());
+}
+
+int
+ob_verdict_json(const struct ob_verdict *v, char **out)
+{
+	json_t	*o;
+	char	*s = NULL;
+	size_t	 n;
+	int	 r = OB_ERR_ALLOC;
+
+	if ((o = json_object()) == NULL)
+		return OB_ERR_ALLOC;
+	if (json_object_set_new(o, "result", json_string("accepted")) ||
+	    j_str(o, "agent", v->agent) || j_str(o, "agent_jkt", v->agent_jkt) ||
+	    j_str(o, "agent_alg", v->agent_alg) ||
+	    j_str(o, "owner", v->owner) || j_str(o, "owner_kid", v->owner_kid) ||
+	    j_str(o, "owner_kind", v->owner_kind) ||
+	    j_str(o, "owner_alg", v->owner_alg) ||
+	    j_str(o, "gateway", v->gateway) || j_str(o, "model", v->model) ||
+	    j_str(o, "assurance", v->assurance) ||
+	    json_object_set_new(o, "up", v->up < 0 ? json_null() :
+	    json_boolean(v->up)) ||
+	    json_object_set_new(o, "uv", v->uv < 0 ? json_null() :
+	    json_boolean(v->uv)) ||
+	    json_object_set_new(o, "counter", v->counter < 0 ? json_null() :
+	    json_integer(v->counter)) ||
+	    j_str(o, "jti", v->jti) || j_str(o, "nonce", v->nonce) ||
+	    json_object_set_new(o, "iat", json_integer(v->iat)) ||
+	    json_object_set_new(o, "exp", json_integer(v->exp)))
+		goto out;
+	if ((r = ob_json_dump(o, &s, &n)) != OB_OK)
+		goto out;
+	*out = s;
+	r = OB_OK;
+out:
+	json_decref(o);
+	return r;
+}

@@ -1,0 +1,257 @@
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "err.h"
+#include "pin.h"
+
+enum pin_kind { PIN_TTY = 1, PIN_FILE, PIN_FD, PIN_ENV, PIN_ASKPASS };
+
+struct ob_pin_source {
+	enum pin_kind	 kind;
+	char		*arg;
+	int		 fd;
+};
+
+int
+ob_pin_source_parse(const char *spec, struct ob_pin_source **out)
+{
+	struct ob_pin_source	*s;
+	const char		*arg = NULL;
+	char			*end;
+	long			 fd = -1;
+	enum pin_kind		 kind;
+
+	if (spec == NULL && (spec = getenv("OWNERBIND_PIN_SOURCE")) == NULL)
+		spec = "tty";
+	if (strcmp(spec, "tty") == 0)
+		kind = PIN_TTY;
+	else if (strncmp(spec, "file:", 5) == 0 && spec[5] != '\0') {
+		kind = PIN_FILE;
+		arg = spec + 5;
+	} else if (strncmp(spec, "fd:", 3) == 0) {
+		kind = PIN_FD;
+		errno = 0;
+		fd = strtol(spec + 3, &end, 10);
+		if (spec[3] == '\0' || *end != '\0' || errno != 0 || fd < 0 ||
+		    fd > INT_MAX)
+			return ob_errf(OB_ERR_PIN_SOURCE, "bad descriptor in "
+			    "\"%.32s\"", spec);
+	} else if (strncmp(spec, "env:", 4) == 0 && spec[4] != '\0') {
+		kind = PIN_ENV;
+		arg = spec + 4;
+	} else if (strncmp(spec, "askpass:", 8) == 0 && spec[8] != '\0') {
+		kind = PIN_ASKPASS;
+		arg = spec + 8;
+	} else
+		return ob_errf(OB_ERR_PIN_SOURCE, "unknown PIN source "
+		    "\"%.32s\"", spec);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return OB_ERR_ALLOC;
+	s->kind = kind;
+	s->fd = (int)fd;
+	if (arg != NULL && (s->arg = strdup(arg)) == NULL) {
+		free(s);
+		return OB_ERR_ALLOC;
+	}
+	*out = s;
+	return OB_OK;
+}
+
+void
+ob_pin_source_free(struct ob_pin_source **srcp)
+{
+	if (srcp == NULL || *srcp == NULL)
+		return;
+	free((*srcp)->arg);
+	free(*srcp);
+	*srcp = NULL;
+}
+
+static char *
+pin_alloc(void)
+{
+	char *p;
+
+	if ((p = calloc(1, OB_PIN_MAX + 1)) == NULL)
+		return NULL;
+	(void)mlock(p, OB_PIN_MAX + 1);	/* best effort */
+	return p;
+}
+
+void
+ob_pin_free(char **pin)
+{
+	if (pin == NULL || *pin == NULL)
+		return;
+	OPENSSL_cleanse(*pin, OB_PIN_MAX + 1);
+	(void)munlock(*pin, OB_PIN_MAX + 1);
+	free(*pin);
+	*pin = NULL;
+}
+
+/* Read one line from fd, a byte at a time so nothing after it is eaten. */
+static int
+pin_read_line(int fd, char *buf)
+{
+	size_t	n = 0;
+	ssize_t	k;
+	char	c;
+
+	for (;;) {
+		k = read(fd, &c, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return ob_errf(OB_ERR_PIN_SOURCE, "read: %s",
+			    strerror(errno));
+		if (k == 0 || c == '\n')
+			break;
+		if (n >= OB_PIN_MAX)
+			return ob_errf(OB_ERR_PIN_SOURCE, "PIN longer than %d "
+			    "bytes", OB_PIN_MAX);
+		buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (n == 0)
+		return ob_errf(OB_ERR_PIN_SOURCE, "empty PIN");
+	return OB_OK;
+}
+
+static int
+pin_tty(const char *prompt, char *buf)
+{
+	struct termios	 old, quiet;
+	int		 fd, r, restore = 0;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) < 0)
+		return ob_errf(OB_ERR_PIN_SOURCE, "no terminal; use "
+		    "--pin-source file:, fd:, env: or askpass:");
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
+			restore = 1;
+	}
+	(void)!write(fd, prompt, strlen(prompt));
+	r = pin_read_line(fd, buf);
+	if (restore)
+		(void)tcsetattr(fd, TCSAFLUSH, &old);
+	(void)!write(fd, "\n", 1);
+	close(fd);
+	return r;
+}
+
+static int
+pin_file(const char *path, char *buf)
+{
+	struct stat	st;
+	int		fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return ob_errf(OB_ERR_PIN_SOURCE, "%s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ob_errf(OB_ERR_PIN_SOURCE, "%s: not a regular file",
+		    path);
+	}
+	if ((st.st_mode & 077) != 0) {
+		close(fd);
+		return ob_errf(OB_ERR_PIN_SOURCE, "%s is readable by others; "
+		    "chmod 600 it", path);
+	}
+	r = pin_read_line(fd, buf);
+	close(fd);
+	return r;
+}
+
+static int
+pin_askpass(const char *prog, const char *prompt, char *buf)
+{
+	int	 p[2], status, r;
+	pid_t	 pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return ob_errf(OB_ERR_PIN_SOURCE, "pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return ob_errf(OB_ERR_PIN_SOURCE, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		if (dup2(p[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execlp(prog, prog, prompt, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	r = pin_read_line(p[0], buf);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r == OB_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		r = ob_errf(OB_ERR_PIN_SOURCE, "askpass program %s failed",
+		    prog);
+	return r;
+}
+
+int
+ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
+{
+	const char	*v;
+	char		*buf;
+	int		 r;
+
+	if ((buf = pin_alloc()) == NULL)
+		return OB_ERR_ALLOC;
+	switch (src->kind) {
+	case PIN_TTY:
+		r = pin_tty(prompt, buf);
+		break;
+	case PIN_FILE:
+		r = pin_file(src->arg, buf);
+		break;
+	case PIN_FD:
+		r = pin_read_line(src->fd, buf);
+		break;
+	case PIN_ENV:
+		if ((v = getenv(src->arg)) == NULL || *v == '\0')
+			r = ob_errf(OB_ERR_PIN_SOURCE, "$%s is not set",
+			    src->arg);
+		else if (strlen(v) > OB_PIN_MAX)
+			r = ob_errf(OB_ERR_PIN_SOURCE, "PIN longer than %d "
+			    "bytes", OB_PIN_MAX);
+		else {
+			memcpy(buf, v, strlen(v) + 1);
+			r = OB_OK;
+		}
+		break;
+	case PIN_ASKPASS:
+		r = pin_askpass(src->arg, prompt, buf);
+		break;
+	default:
+		r = OB_ERR_INTERNAL;
+	}
+	if (r != OB_OK) {
+		ob_pin_free(&buf);
+		return r;
+	}
+	*pin = buf;
+	return OB_OK;
+}

@@ -1,0 +1,37 @@
+/*
+ * PIN and passphrase sources shared by every backend (docs/pin-sources.md):
+ *   tty             prompt on /dev/tty without echo
+ *   file:PATH       first line of a file readable by its owner only
+ *   fd:N            first line read from file descriptor N
+ *   env:VAR         the value of an environment variable
+ *   askpass:PROG    stdout of PROG run with the prompt as its argument
+ * Never argv.  A PIN is held in a buffer that is locked in memory where
+ * possible and wiped by ob_pin_free.
+ */
+#ifndef OB_TOKENS_PIN_H
+#define OB_TOKENS_PIN_H
+
+#include <stddef.h>
+
+#include "ownerbind/ob_err.h"
+
+#define OB_PIN_MAX	256
+
+struct ob_pin_source;
+
+/*
+ * Parse a source spec.  NULL spec means: $OWNERBIND_PIN_SOURCE if set,
+ * else tty.  *out is freed with ob_pin_source_free.
+ */
+int ob_pin_source_parse(const char *spec, struct ob_pin_source **out) OB_WUR;
+void ob_pin_source_free(struct ob_pin_source **srcp);
+
+/*
+ * Read a PIN; prompt is shown for tty and askpass.  *pin is NUL-terminated
+ * and must be released with ob_pin_free.  OB_ERR_PIN_SOURCE on failure.
+ */
+int ob_pin_read(const struct ob_pin_source *src, const char *prompt,
+    char **pin) OB_WUR;
+void ob_pin_free(char **pin);
+
+#endif

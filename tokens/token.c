@@ -1,0 +1,256 @@
+/*
+ * Backend dispatch and the one signing path every backend shares: build
+ * the protected header, sign, check the fresh signature, append.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64url.h"
+#include "err.h"
+#include "jwk.h"
+#include "token.h"
+#include "webauthn.h"
+
+struct ob_token {
+	const struct ob_token_ops	*ops;
+	void				*be;
+	EVP_PKEY			*pub;
+	enum ob_alg			 alg;
+	char				 kid[44];
+};
+
+static const struct ob_token_ops *const backends[] = {
+	&ob_file_ops,
+#ifdef OB_HAVE_PKCS11
+	&ob_pkcs11_ops,
+#endif
+#ifdef OB_HAVE_TPM2
+	&ob_tpm2_ops,
+#endif
+#ifdef OB_HAVE_FIDO2
+	&ob_fido2_ops,
+#endif
+#ifdef OB_HAVE_PIV
+	&ob_piv_ops,
+#endif
+	NULL
+};
+
+static const char *const known_schemes[] = {
+	"file", "pkcs11", "tpm2", "fido2", "piv", NULL
+};
+
+static int
+token_backend(const char *uri, const struct ob_token_ops **out)
+{
+	size_t i, n;
+
+	for (i = 0; backends[i] != NULL; i++) {
+		n = strlen(backends[i]->scheme);
+		if (strncmp(uri, backends[i]->scheme, n) == 0 &&
+		    uri[n] == ':') {
+			*out = backends[i];
+			return OB_OK;
+		}
+	}
+	for (i = 0; known_schemes[i] != NULL; i++) {
+		n = strlen(known_schemes[i]);
+		if (strncmp(uri, known_schemes[i], n) == 0 && uri[n] == ':')
+			return ob_errf(OB_ERR_KEY_SCHEME, "%s: keys are not "
+			    "built into this ownerbind", known_schemes[i]);
+	}
+	return ob_errf(OB_ERR_KEY_URI, "\"%.64s\" has no known scheme", uri);
+}
+
+int
+ob_token_scheme_supported(const char *uri)
+{
+	const struct ob_token_ops *ops;
+
+	return token_backend(uri, &ops) == OB_OK;
+}
+
+int
+ob_token_keygen(const char *uri, const struct ob_token_opts *opts)
+{
+	const struct ob_token_ops	*ops;
+	int				 r;
+
+	if ((r = token_backend(uri, &ops)) != OB_OK)
+		return r;
+	if (ops->keygen == NULL)
+		return ob_errf(OB_ERR_KEY_SCHEME, "%s keys cannot be generated "
+		    "by ownerbind", ops->scheme);
+	return ops->keygen(uri, opts);
+}
+
+int
+ob_token_open(const char *uri, const struct ob_token_opts *opts,
+    struct ob_token **out)
+{
+	const struct ob_token_ops	*ops;
+	struct ob_token			*t;
+	int				 r;
+
+	if ((r = token_backend(uri, &ops)) != OB_OK)
+		return r;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return OB_ERR_ALLOC;
+	t->ops = ops;
+	OB_TRY(ops->open(uri, opts, &t->be));
+	OB_TRY(ops->pubkey(t->be, &t->pub));
+	OB_TRY(ops->alg(t->be, &t->alg));
+	OB_TRY(ob_alg_check_key(t->alg, t->pub));
+	OB_TRY(ob_pkey_thumbprint(t->pub, t->kid));
+	*out = t;
+	t = NULL;
+out:
+	ob_token_close(&t);
+	return r;
+}
+
+void
+ob_token_close(struct ob_token **tokp)
+{
+	struct ob_token *t;
+
+	if (tokp == NULL || (t = *tokp) == NULL)
+		return;
+	if (t->be != NULL)
+		t->ops->close(t->be);
+	EVP_PKEY_free(t->pub);
+	free(t);
+	*tokp = NULL;
+}
+
+const char *
+ob_token_kind(const struct ob_token *tok)
+{
+	return tok->ops->kind;
+}
+
+EVP_PKEY *
+ob_token_pubkey(const struct ob_token *tok)
+{
+	return tok->pub;
+}
+
+enum ob_alg
+ob_token_alg(const struct ob_token *tok)
+{
+	return tok->alg;
+}
+
+const char *
+ob_token_kid(const struct ob_token *tok)
+{
+	return tok->kid;
+}
+
+/* The token's output is untrusted: verify it as the server would. */
+static int
+token_check(struct ob_token *tok, const char *tbs, size_t tbslen,
+    const struct ob_sign_res *res)
+{
+	const json_t	*ad, *cd;
+	unsigned char	*adb = NULL, *cdb = NULL, *msg = NULL;
+	size_t		 adlen, cdlen, msglen;
+	int		 r;
+
+	if (!ob_alg_is_webauthn(tok->alg)) {
+		if (res->header != NULL)
+			return ob_errf(OB_ERR_TOKEN_SIG_BAD, "unexpected header");
+		r = ob_sig_verify(tok->alg, tok->pub,
+		    (const unsigned char *)tbs, tbslen, res->sig, res->siglen);
+		goto out;
+	}
+	if (res->header == NULL ||
+	    (ad = json_object_get(res->header, "authenticatorData")) == NULL ||
+	    (cd = json_object_get(res->header, "clientDataJSON")) == NULL ||
+	    !json_is_string(ad) || !json_is_string(cd)) {
+		r = ob_errf(OB_ERR_TOKEN_SIG_BAD, "FIDO2 header incomplete");
+		goto out;
+	}
+	OB_TRY(ob_b64url_decode(json_string_value(ad), json_string_length(ad),
+	    OB_MAX_AUTHDATA, &adb, &adlen));
+	OB_TRY(ob_b64url_decode(json_string_value(cd), json_string_length(cd),
+	    OB_MAX_CLIENTDATA, &cdb, &cdlen));
+	OB_TRY(ob_webauthn_check_clientdata(cdb, cdlen, tbs, tbslen));
+	OB_TRY(ob_webauthn_message(adb, adlen, cdb, cdlen, &msg, &msglen));
+	r = ob_sig_verify(tok->alg, tok->pub, msg, msglen, res->sig,
+	    res->siglen);
+out:
+	free(adb);
+	free(cdb);
+	free(msg);
+	if (r != OB_OK)
+		return ob_errf(OB_ERR_TOKEN_SIG_BAD, "%s: %s", ob_err_name(r),
+		    ob_err_detail());
+	return OB_OK;
+}
+
+int
+ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
+    enum ob_role role, enum ob_model model, const char *nonce,
+    const json_t *x5c, const char *kid, long long now)
+{
+	struct ob_approval	 what;
+	struct ob_sign_req	 req;
+	struct ob_sign_res	 res;
+	json_t			*ph = NULL;
+	char			*pb64 = NULL, *tbs = NULL;
+	size_t			 tbslen;
+	int			 r;
+
+	memset(&res, 0, sizeof(res));
+	what.sub = env->claims.sub;
+	what.aud = env->claims.aud;
+	what.owner = env->claims.owner;
+	what.model = ob_model_name(model);
+	what.role = ob_role_name(role);
+	what.exp = env->claims.exp;
+	OB_TRY(ob_protected_new(tok->alg, kid != NULL ? kid : tok->kid, role,
+	    model, now, nonce, x5c, &ph));
+	OB_TRY(ob_protected_encode(ph, &pb64));
+	OB_TRY(ob_envelope_signing_input(env, pb64, &tbs, &tbslen));
+	req.alg = tok->alg;
+	req.tbs = tbs;
+	req.tbslen = tbslen;
+	req.what = &what;
+	OB_TRY(tok->ops->sign(tok->be, &req, &res));
+	OB_TRY(token_check(tok, tbs, tbslen, &res));
+	r = ob_envelope_append(env, pb64, res.header, res.sig, res.siglen);
+out:
+	free(res.sig);
+	json_decref(res.header);
+	json_decref(ph);
+	free(pb64);
+	free(tbs);
+	return r;
+}
+
+int
+ob_token_key_entry(struct ob_token *tok, json_t **out)
+{
+	json_t	*e = NULL, *jwk = NULL;
+	int	 r;
+
+	OB_TRY(ob_jwk_from_pkey(tok->pub, &jwk));
+	if ((e = json_object()) == NULL ||
+	    json_object_set_new(e, "kid", json_string(tok->kid)) ||
+	    json_object_set_new(e, "kind", json_string(tok->ops->kind)) ||
+	    json_object_set_new(e, "alg", json_string(ob_alg_name(tok->alg))) ||
+	    json_object_set(e, "jwk", jwk)) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if (tok->ops->enroll_info != NULL)
+		OB_TRY(tok->ops->enroll_info(tok->be, e));
+	*out = e;
+	e = NULL;
+	r = OB_OK;
+out:
+	json_decref(e);
+	json_decref(jwk);
+	return r;
+}
