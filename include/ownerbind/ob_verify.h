@@ -36,7 +36,7 @@ struct ob_state;
  * Load a trust store (docs/trust-store.md).  Errors: OB_ERR_IO (cannot
  * read), OB_ERR_ENV_TOO_LARGE (over 4 MiB), OB_ERR_JSON_* (syntax,
  * duplicates), OB_ERR_TRUST_INVALID (the detail names the entry, e.g.
- * "owners[2].keys[0].jwk: ..."), OB_ERR_ALLOC.
+ * "owners[2]: keys[0]: jwk: ..."), OB_ERR_ALLOC.
  */
 OB_EXPORT int ob_trust_load_file(const char *path, struct ob_trust **out)
     OB_WUR;

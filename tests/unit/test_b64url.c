@@ -1,0 +1,106 @@
+/* Strict base64url: RFC 4648 vectors, one accepted encoding per input. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "obtest.h"
+#include "b64url.h"
+
+static int
+dec(const char *s, unsigned char **out, size_t *n)
+{
+	return ob_b64url_decode(s, strlen(s), 1024, out, n);
+}
+
+static void
+test_rfc4648(void **state)
+{
+	static const char *const v[][2] = {
+		{ "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	unsigned char	*d;
+	char		*e;
+	size_t		 i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(ob_b64url_encode((const unsigned char *)v[i][0],
+		    strlen(v[i][0]), &e), OB_OK);
+		assert_string_equal(e, v[i][1]);
+		free(e);
+		assert_int_equal(dec(v[i][1], &d, &n), OB_OK);
+		assert_int_equal(n, strlen(v[i][0]));
+		assert_memory_equal(d, v[i][0], n);
+		free(d);
+	}
+	/* The URL-safe alphabet: 0xfb 0xff -> "-_8". */
+	assert_int_equal(ob_b64url_encode((const unsigned char *)"\xfb\xff", 2,
+	    &e), OB_OK);
+	assert_string_equal(e, "-_8");
+	free(e);
+}
+
+static void
+test_round_trip(void **state)
+{
+	unsigned char	 buf[97], *d;
+	char		*e;
+	size_t		 len, n;
+
+	(void)state;
+	for (len = 0; len < sizeof(buf); len++) {
+		assert_int_equal(RAND_bytes(buf, (int)sizeof(buf)), 1);
+		assert_int_equal(ob_b64url_encode(buf, len, &e), OB_OK);
+		assert_int_equal(strlen(e), ob_b64url_enclen(len));
+		assert_int_equal(dec(e, &d, &n), OB_OK);
+		assert_int_equal(n, len);
+		assert_memory_equal(d, buf, len);
+		free(d);
+		free(e);
+	}
+}
+
+static void
+test_rejects(void **state)
+{
+	static const struct { const char *in; int want; } v[] = {
+		{ "Zg==", OB_ERR_B64_INVALID },		/* padding */
+		{ "Zm9v=", OB_ERR_B64_INVALID },
+		{ "+/8", OB_ERR_B64_INVALID },		/* standard alphabet */
+		{ "Zm 9v", OB_ERR_B64_INVALID },	/* whitespace */
+		{ "Zm9v\n", OB_ERR_B64_INVALID },
+		{ "Z", OB_ERR_B64_INVALID },		/* impossible length */
+		{ "Zm9vY", OB_ERR_B64_INVALID },
+		{ "Zh", OB_ERR_B64_NONCANONICAL },	/* "f" is Zg */
+		{ "Zm9", OB_ERR_B64_NONCANONICAL },	/* "fo" is Zm8 */
+		{ "-_9", OB_ERR_B64_NONCANONICAL },
+	};
+	unsigned char	*d = (unsigned char *)"untouched";
+	size_t		 i, n = 12345;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		assert_int_equal(dec(v[i].in, &d, &n), v[i].want);
+		assert_string_equal((char *)d, "untouched");
+		assert_int_equal(n, 12345);
+	}
+	/* A NUL inside the counted length is not base64url either. */
+	assert_int_equal(ob_b64url_decode("Zm\0v", 4, 16, &d, &n),
+	    OB_ERR_B64_INVALID);
+	assert_int_equal(ob_b64url_decode("Zm9vYmFy", 8, 5, &d, &n),
+	    OB_ERR_ENV_TOO_LARGE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc4648),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_rejects),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,306 @@
+/*
+ * Replay state through ob_verify: jti replay, nonce life cycle, FIDO2
+ * counters, survival across a restart, and two processes racing on one
+ * SQLite file (acceptance 2 of the verifier issue).
+ */
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ownerbind/ob_verify.h"
+#include "obtest.h"
+#include "state.h"
+
+static EVP_PKEY *agent, *owner, *fido;
+static struct ob_trust *trust, *ftrust;
+static char dir[] = "/tmp/ob-state-XXXXXX";
+
+static int
+setup(void **state)
+{
+	char *t;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	agent = t_key("P-256");
+	owner = t_key("P-256");
+	fido = t_key("P-256");
+	t = t_trust(T_OWNER, "wimse://td.example/agents/*", owner, "software",
+	    NULL, 0);
+	assert_int_equal(ob_trust_load_buf(t, strlen(t), &trust), OB_OK);
+	free(t);
+	t = t_trust(T_OWNER, "wimse://td.example/agents/*", fido, "fido2",
+	    "ownerbind:", 1);
+	assert_int_equal(ob_trust_load_buf(t, strlen(t), &ftrust), OB_OK);
+	free(t);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[256];
+
+	(void)state;
+	ob_trust_free(&trust);
+	ob_trust_free(&ftrust);
+	EVP_PKEY_free(agent);
+	EVP_PKEY_free(owner);
+	EVP_PKEY_free(fido);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+/* An envelope for jti; model server-mediated when nonce != NULL. */
+static char *
+mk(const char *jti, const char *nonce)
+{
+	struct ob_envelope	*env = t_request(agent, T_NOW, jti);
+	enum ob_model		 m = nonce != NULL ? OB_MODEL_SERVER_MEDIATED :
+	    OB_MODEL_AGENT_MEDIATED;
+	char			*s;
+
+	t_sign(env, owner, OB_ROLE_OWNER, m, T_NOW, nonce, NULL);
+	t_sign(env, agent, OB_ROLE_AGENT, m, T_NOW, nonce, NULL);
+	s = t_serialize(env);
+	ob_envelope_free(&env);
+	return s;
+}
+
+static char *
+mk_fido(const char *jti, uint32_t counter)
+{
+	struct ob_envelope	*env = t_request(agent, T_NOW, jti);
+	char			*s;
+
+	t_sign_fido(env, fido, "ownerbind:", 0x05, counter,
+	    OB_MODEL_AGENT_MEDIATED, T_NOW, NULL);
+	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED, T_NOW, NULL,
+	    NULL);
+	s = t_serialize(env);
+	ob_envelope_free(&env);
+	return s;
+}
+
+static int
+verify(const struct ob_trust *tr, struct ob_state *st, const char *env,
+    long long now)
+{
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*v = NULL;
+	int			 r;
+
+	memset(&o, 0, sizeof(o));
+	o.aud = T_AUD;
+	o.now = now;
+	r = ob_verify(tr, st, &o, env, strlen(env), &v);
+	assert_true((r == OB_OK) == (v != NULL));
+	ob_verdict_free(&v);
+	return r;
+}
+
+static void
+run_replay(struct ob_state *st)
+{
+	char *a = mk("replay-aaaaaaaaaaaaaaaaa", NULL);
+	char *b = mk("replay-bbbbbbbbbbbbbbbaa", NULL);
+
+	assert_int_equal(verify(trust, st, a, T_NOW), OB_OK);
+	assert_int_equal(verify(trust, st, a, T_NOW + 1), OB_ERR_REPLAY);
+	assert_int_equal(verify(trust, st, b, T_NOW), OB_OK);
+	free(a);
+	free(b);
+}
+
+static void
+run_nonce(struct ob_state *st)
+{
+	char	 n1[OB_NONCE_CHARS + 1], n2[OB_NONCE_CHARS + 1];
+	char	 n3[OB_NONCE_CHARS + 1];
+	char	*e;
+
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW - 10, 60, NULL, n1),
+	    OB_OK);
+	assert_int_equal(strlen(n1), OB_NONCE_CHARS);
+	e = mk("nonce-1aaaaaaaaaaaaaaaaa", n1);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
+	/* the same nonce on another request: single use */
+	e = mk("nonce-2aaaaaaaaaaaaaaaaa", n1);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_NONCE_USED);
+	free(e);
+	/* a nonce this server never issued */
+	e = mk("nonce-3aaaaaaaaaaaaaaaaa", "bm90LWlzc3VlZC1ieS11cw");
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_NONCE_UNKNOWN);
+	free(e);
+	/* expired */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW - 100, 30, NULL, n2),
+	    OB_OK);
+	e = mk("nonce-4aaaaaaaaaaaaaaaaa", n2);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_NONCE_EXPIRED);
+	free(e);
+	/* bound to a request: another jti may not use it ... */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60,
+	    "nonce-5aaaaaaaaaaaaaaaaa", n3), OB_OK);
+	e = mk("nonce-6aaaaaaaaaaaaaaaaa", n3);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_NONCE_MISMATCH);
+	free(e);
+	/* ... and that request may not omit it */
+	e = mk("nonce-5aaaaaaaaaaaaaaaaa", NULL);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_NONCE_MISSING);
+	free(e);
+	e = mk("nonce-5aaaaaaaaaaaaaaaaa", n3);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 0, NULL, n2),
+	    OB_ERR_INVALID_ARG);
+}
+
+static void
+run_counter(struct ob_state *st)
+{
+	char *e;
+
+	e = mk_fido("ctr-1aaaaaaaaaaaaaaaaaaa", 5);
+	assert_int_equal(verify(ftrust, st, e, T_NOW), OB_OK);
+	free(e);
+	e = mk_fido("ctr-2aaaaaaaaaaaaaaaaaaa", 5);	/* not increasing */
+	assert_int_equal(verify(ftrust, st, e, T_NOW), OB_ERR_FIDO_COUNTER);
+	free(e);
+	e = mk_fido("ctr-3aaaaaaaaaaaaaaaaaaa", 4);	/* rolled back */
+	assert_int_equal(verify(ftrust, st, e, T_NOW), OB_ERR_FIDO_COUNTER);
+	free(e);
+	e = mk_fido("ctr-4aaaaaaaaaaaaaaaaaaa", 6);
+	assert_int_equal(verify(ftrust, st, e, T_NOW), OB_OK);
+	free(e);
+}
+
+static void
+test_memory(void **state)
+{
+	struct ob_state *st = NULL;
+
+	(void)state;
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	run_replay(st);
+	run_nonce(st);
+	run_counter(st);
+	ob_state_free(&st);
+	assert_null(st);
+}
+
+static void
+test_sqlite_restart(void **state)
+{
+	struct ob_state	*st = NULL;
+	char		 path[512], *a, *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/restart.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	run_replay(st);
+	run_nonce(st);
+	run_counter(st);
+	ob_state_free(&st);
+	/* A new process would open the same file: everything persists. */
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	a = mk("replay-aaaaaaaaaaaaaaaaa", NULL);
+	assert_int_equal(verify(trust, st, a, T_NOW + 2), OB_ERR_REPLAY);
+	f = mk_fido("ctr-5aaaaaaaaaaaaaaaaaaa", 6);
+	assert_int_equal(verify(ftrust, st, f, T_NOW), OB_ERR_FIDO_COUNTER);
+	free(a);
+	free(f);
+	ob_state_free(&st);
+	assert_int_equal(ob_state_open_sqlite("/nonexistent/dir/x.db", &st),
+	    OB_ERR_STATE);
+}
+
+/* Nothing is recorded for an envelope that fails a check. */
+static void
+test_no_partial_record(void **state)
+{
+	struct ob_state	*st = NULL;
+	char		*e = mk("partial-aaaaaaaaaaaaaaaa", NULL);
+	struct ob_verify_opts o;
+	struct ob_verdict *v = NULL;
+
+	(void)state;
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	memset(&o, 0, sizeof(o));
+	o.aud = "https://other.example";
+	o.now = T_NOW;
+	assert_int_equal(ob_verify(trust, st, &o, e, strlen(e), &v),
+	    OB_ERR_AUD_MISMATCH);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	ob_state_free(&st);
+	free(e);
+}
+
+/*
+ * Two processes share one state file and verify the same envelopes at the
+ * same moment, many times: exactly one acceptance per envelope.
+ */
+static void
+test_sqlite_race(void **state)
+{
+	enum { ROUNDS = 40 };
+	char	 path[512], jti[32], *envs[ROUNDS];
+	int	 pipes[2][2], i, p, accepted[ROUNDS], status;
+	pid_t	 pid[2];
+	char	 res[2][ROUNDS];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/race.db", dir);
+	for (i = 0; i < ROUNDS; i++) {
+		snprintf(jti, sizeof(jti), "race-%04daaaaaaaaaaaaaaa", i);
+		envs[i] = mk(jti, NULL);
+	}
+	for (p = 0; p < 2; p++) {
+		assert_int_equal(pipe(pipes[p]), 0);
+		if ((pid[p] = fork()) == 0) {
+			struct ob_state *st = NULL;
+			char out[ROUNDS];
+
+			if (ob_state_open_sqlite(path, &st) != OB_OK)
+				_exit(3);
+			for (i = 0; i < ROUNDS; i++) {
+				int r = verify(trust, st, envs[i], T_NOW);
+
+				out[i] = r == OB_OK ? 'A' : r == OB_ERR_REPLAY ?
+				    'R' : 'X';
+			}
+			ob_state_free(&st);
+			if (write(pipes[p][1], out, ROUNDS) != ROUNDS)
+				_exit(4);
+			_exit(0);
+		}
+		close(pipes[p][1]);
+	}
+	for (p = 0; p < 2; p++) {
+		assert_int_equal(read(pipes[p][0], res[p], ROUNDS), ROUNDS);
+		close(pipes[p][0]);
+		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	for (i = 0; i < ROUNDS; i++) {
+		accepted[i] = (res[0][i] == 'A') + (res[1][i] == 'A');
+		if (accepted[i] != 1 || res[0][i] == 'X' || res[1][i] == 'X')
+			fail_msg("envelope %d: %c %c", i, res[0][i], res[1][i]);
+		free(envs[i]);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_sqlite_restart),
+		cmocka_unit_test(test_no_partial_record),
+		cmocka_unit_test(test_sqlite_race),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

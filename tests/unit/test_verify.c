@@ -1,0 +1,350 @@
+/*
+ * ob_verify end to end for each issuance model, and the checks that need
+ * a particular trust setup (the negative corpus covers the rest).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ownerbind/ob_verify.h"
+#include "obtest.h"
+#include "alg.h"
+
+static EVP_PKEY *agent, *owner, *fido, *cakey, *gwkey, *rogue;
+static X509 *ca, *gwcert, *roguecert;
+
+static X509 *
+mkcert(EVP_PKEY *subj, EVP_PKEY *issuer_key, X509 *issuer, const char *cn,
+    int is_ca)
+{
+	X509		*x = X509_new();
+	X509_NAME	*n = X509_NAME_new();
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
+
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_set_version(x, 2);
+	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, (time_t[]){ T_NOW - 86400 });
+	X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, (time_t[]){ T_NOW + 86400 });
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) :
+	    n);
+	X509_set_pubkey(x, subj);
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
+	    is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (is_ca) {
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
+		    "critical,keyCertSign");
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	return x;
+}
+
+static char *
+pem(X509 *x)
+{
+	BIO	*b = BIO_new(BIO_s_mem());
+	char	*p, *s;
+	long	 n;
+
+	PEM_write_bio_X509(b, x);
+	n = BIO_get_mem_data(b, &p);
+	s = strndup(p, (size_t)n);
+	BIO_free(b);
+	return s;
+}
+
+static char *
+b64der(X509 *x)
+{
+	unsigned char	*der = NULL;
+	int		 n = i2d_X509(x, &der);
+	char		*s = malloc((size_t)n * 2 + 4);
+
+	EVP_EncodeBlock((unsigned char *)s, der, n);
+	OPENSSL_free(der);
+	return s;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	agent = t_key("P-256");
+	owner = t_key("Ed25519");
+	fido = t_key("P-256");
+	cakey = t_key("P-256");
+	gwkey = t_key("P-256");
+	rogue = t_key("P-256");
+	ca = mkcert(cakey, cakey, NULL, "Acme Org CA", 1);
+	gwcert = mkcert(gwkey, cakey, ca, "gw.acme.example", 0);
+	roguecert = mkcert(gwkey, rogue, NULL, "gw.acme.example", 0);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	EVP_PKEY_free(agent);
+	EVP_PKEY_free(owner);
+	EVP_PKEY_free(fido);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(gwkey);
+	EVP_PKEY_free(rogue);
+	X509_free(ca);
+	X509_free(gwcert);
+	X509_free(roguecert);
+	return 0;
+}
+
+static struct ob_trust *
+load(const char *s)
+{
+	struct ob_trust *t = NULL;
+
+	if (ob_trust_load_buf(s, strlen(s), &t) != OB_OK)
+		fail_msg("trust: %s", ob_err_detail());
+	return t;
+}
+
+static int
+verify(struct ob_trust *t, const char *env, enum ob_channel ch,
+    const char *proxy, struct ob_verdict **vp)
+{
+	struct ob_state		*st = NULL;
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*v = NULL;
+	int			 r;
+
+	memset(&o, 0, sizeof(o));
+	o.aud = T_AUD;
+	o.now = T_NOW + 5;
+	o.channel = ch;
+	o.proxy = proxy;
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	r = ob_verify(t, st, &o, env, strlen(env), &v);
+	ob_state_free(&st);
+	if (vp != NULL)
+		*vp = v;
+	else
+		ob_verdict_free(&v);
+	return r;
+}
+
+static void
+test_agent_mediated(void **state)
+{
+	struct ob_envelope	*env = t_request(agent, T_NOW, "agentmediatedaaaaaaaaaaa");
+	struct ob_verdict	*v = NULL;
+	char			*t = t_trust(T_OWNER, "wimse://td.example/agents/*",
+	    owner, "software", NULL, 0), *s, *js = NULL;
+	struct ob_trust		*tr = load(t);
+
+	(void)state;
+	t_sign(env, owner, OB_ROLE_OWNER, OB_MODEL_AGENT_MEDIATED, T_NOW, NULL,
+	    NULL);
+	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED, T_NOW, NULL,
+	    NULL);
+	s = t_serialize(env);
+	assert_int_equal(verify(tr, s, 0, NULL, &v), OB_OK);
+	assert_string_equal(v->agent, T_SUB);
+	assert_string_equal(v->owner, T_OWNER);
+	assert_string_equal(v->owner_alg, "EdDSA");
+	assert_string_equal(v->agent_alg, "ES256");
+	assert_string_equal(v->model, "agent-mediated");
+	assert_string_equal(v->assurance, "software");
+	assert_string_equal(v->agent_jkt, env->claims.jkt);
+	assert_int_equal(v->up, -1);
+	assert_int_equal(ob_verdict_json(v, &js), OB_OK);
+	assert_non_null(strstr(js, "\"result\":\"accepted\""));
+	free(js);
+	ob_verdict_free(&v);
+	/* the wrong channel */
+	assert_int_equal(verify(tr, s, OB_CHANNEL_GATEWAY, "proxy-1", NULL),
+	    OB_ERR_CHANNEL_MISMATCH);
+	free(s);
+	ob_envelope_free(&env);
+	ob_trust_free(&tr);
+	free(t);
+}
+
+static void
+test_fido(void **state)
+{
+	struct ob_verdict	*v = NULL;
+	char			*t = t_trust(T_OWNER, "wimse://td.example/agents/*",
+	    fido, "fido2", "ownerbind:", 1), *s;
+	struct ob_trust		*tr = load(t);
+	static const struct { uint8_t flags; const char *rp; int want; } c[] = {
+		{ 0x05, "ownerbind:", OB_OK },
+		{ 0x04, "ownerbind:", OB_ERR_FIDO_UP },
+		{ 0x01, "ownerbind:", OB_ERR_FIDO_UV },
+		{ 0x45, "ownerbind:", OB_ERR_FIDO_AT },
+		{ 0x85, "ownerbind:", OB_ERR_FIDO_ED },
+		{ 0x15, "ownerbind:", OB_ERR_FIDO_BACKUP },
+		{ 0x0d, "ownerbind:", OB_ERR_FIDO_BACKUP },	/* BE not enrolled */
+		{ 0x05, "example.com", OB_ERR_FIDO_RPID },
+	};
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct ob_envelope *env = t_request(agent, T_NOW,
+		    "fidofidofidofidofidofido");
+
+		t_sign_fido(env, fido, c[i].rp, c[i].flags, 7,
+		    OB_MODEL_AGENT_MEDIATED, T_NOW, NULL);
+		t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED,
+		    T_NOW, NULL, NULL);
+		s = t_serialize(env);
+		if (verify(tr, s, 0, NULL, &v) != c[i].want)
+			fail_msg("case %zu: want %s got %s (%s)", i,
+			    ob_err_name(c[i].want), ob_err_name(verify(tr, s, 0,
+			    NULL, NULL)), ob_err_detail());
+		if (c[i].want == OB_OK) {
+			assert_int_equal(v->up, 1);
+			assert_int_equal(v->uv, 1);
+			assert_int_equal(v->counter, 7);
+			assert_string_equal(v->owner_kind, "fido2");
+			assert_string_equal(v->owner_alg, "webauthn-es256");
+			assert_string_equal(v->assurance, "hardware");
+		}
+		ob_verdict_free(&v);
+		free(s);
+		ob_envelope_free(&env);
+	}
+	ob_trust_free(&tr);
+	free(t);
+}
+
+static char *
+gateway_trust(void)
+{
+	char	*cap = pem(ca), *s;
+	json_t	*doc = json_pack("{s:i,s:[{s:s,s:s,s:[s],s:[s],s:[s],s:[s],"
+	    "s:[s]}]}", "ownerbind_trust", 1, "gateways", "id", "gw.acme",
+	    "owner", T_OWNER, "ca", cap, "algs", "ES256", "proxies", "proxy-1",
+	    "trust_domains", "td.example", "may_bind",
+	    "wimse://td.example/agents/*");
+
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	free(cap);
+	return s;
+}
+
+static char *
+gateway_envelope(X509 *leaf)
+{
+	struct ob_envelope	*env = t_request(agent, T_NOW, "gatewaygatewaygatewaygat");
+	json_t			*x5c = json_array(), *ph = NULL;
+	char			*b = b64der(leaf), *pb64 = NULL, *tbs = NULL, *s;
+	unsigned char		*sig = NULL;
+	size_t			 tbslen, siglen;
+
+	json_array_append_new(x5c, json_string(b));
+	assert_int_equal(ob_protected_new(OB_ALG_ES256, "gw.acme",
+	    OB_ROLE_GATEWAY, OB_MODEL_OWNER_MEDIATED, T_NOW, NULL, x5c, &ph),
+	    OB_OK);
+	assert_int_equal(ob_protected_encode(ph, &pb64), OB_OK);
+	assert_int_equal(ob_envelope_signing_input(env, pb64, &tbs, &tbslen),
+	    OB_OK);
+	assert_int_equal(ob_sig_sign(OB_ALG_ES256, gwkey, (unsigned char *)tbs,
+	    tbslen, &sig, &siglen), OB_OK);
+	assert_int_equal(ob_envelope_append(env, pb64, NULL, sig, siglen),
+	    OB_OK);
+	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_OWNER_MEDIATED, T_NOW, NULL,
+	    NULL);
+	s = t_serialize(env);
+	ob_envelope_free(&env);
+	json_decref(x5c);
+	json_decref(ph);
+	free(b);
+	free(pb64);
+	free(tbs);
+	free(sig);
+	return s;
+}
+
+static void
+test_owner_mediated(void **state)
+{
+	char			*t = gateway_trust(), *s, *r;
+	struct ob_trust		*tr = load(t);
+	struct ob_verdict	*v = NULL;
+
+	(void)state;
+	s = gateway_envelope(gwcert);
+	assert_int_equal(verify(tr, s, OB_CHANNEL_GATEWAY, "proxy-1", &v),
+	    OB_OK);
+	assert_string_equal(v->gateway, "gw.acme");
+	assert_string_equal(v->model, "owner-mediated");
+	assert_null(v->owner_kid);
+	ob_verdict_free(&v);
+	assert_int_equal(verify(tr, s, OB_CHANNEL_GATEWAY, "proxy-2", NULL),
+	    OB_ERR_GATEWAY_NOT_AUTHORIZED);
+	assert_int_equal(verify(tr, s, OB_CHANNEL_DIRECT, NULL, NULL),
+	    OB_ERR_CHANNEL_MISMATCH);
+	r = gateway_envelope(roguecert);	/* same key, foreign issuer */
+	assert_int_equal(verify(tr, r, OB_CHANNEL_GATEWAY, "proxy-1", NULL),
+	    OB_ERR_GATEWAY_CHAIN);
+	free(r);
+	free(s);
+	ob_trust_free(&tr);
+	free(t);
+}
+
+static void
+test_trust_loader(void **state)
+{
+	static const struct { const char *doc; const char *detail; } bad[] = {
+		{ "{\"ownerbind_trust\":2}", "version" },
+		{ "{\"ownerbind_trust\":1,\"owners\":[{\"id\":\"a\","
+		  "\"may_bind\":[\"https://x/*\"],\"keys\":[]}]}", "owners[0]" },
+		{ "{\"ownerbind_trust\":1,\"extra\":1}", "extra" },
+	};
+	struct ob_trust	*t = NULL;
+	char		*s;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ob_trust_load_buf(bad[i].doc,
+		    strlen(bad[i].doc), &t), OB_ERR_TRUST_INVALID);
+		assert_non_null(strstr(ob_err_detail(), bad[i].detail));
+		assert_null(t);
+	}
+	/* a kid that is not the key's thumbprint names the entry */
+	s = t_trust(T_OWNER, "wimse://td.example/*", owner, "software", NULL, 0);
+	memcpy(strstr(s, "\"kid\":\"") + 7, "XXXX", 4);
+	assert_int_equal(ob_trust_load_buf(s, strlen(s), &t),
+	    OB_ERR_TRUST_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "owners[0]: keys[0]"));
+	free(s);
+	assert_int_equal(ob_trust_load_file("/nonexistent", &t), OB_ERR_IO);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_agent_mediated),
+		cmocka_unit_test(test_fido),
+		cmocka_unit_test(test_owner_mediated),
+		cmocka_unit_test(test_trust_loader),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
