@@ -21,6 +21,7 @@
 #define SQL_BUSY_MS	10000
 #define SQL_NONCE_GRACE	3600
 #define SQL_PURGE_EVERY	64
+#define SQL_OPEN_TRIES	250
 
 struct sql_state {
 	sqlite3		*db;
@@ -265,7 +266,7 @@ int
 ob_state_sqlite_new(const char *path, void **impl)
 {
 	struct sql_state	*s;
-	int			 fd, rc, r;
+	int			 fd, rc, r, tries;
 
 	/* Create the file owner-only before SQLite opens it. */
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
@@ -280,7 +281,14 @@ ob_state_sqlite_new(const char *path, void **impl)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, SQL_BUSY_MS);
-	if ((r = sql_exec(s->db, sql_schema)) != OB_OK) {
+	/*
+	 * Switching to WAL while another process creates the same file can
+	 * fail with SQLITE_BUSY without consulting the busy handler: retry.
+	 */
+	for (tries = 0; (r = sql_exec(s->db, sql_schema)) == OB_ERR_STATE_BUSY &&
+	    tries < SQL_OPEN_TRIES; tries++)
+		(void)usleep(20 * 1000);
+	if (r != OB_OK) {
 		r = ob_err_prefix(r, "%s", path);
 		goto fail;
 	}

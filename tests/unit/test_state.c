@@ -280,10 +280,14 @@ test_sqlite_race(void **state)
 		close(pipes[p][1]);
 	}
 	for (p = 0; p < 2; p++) {
-		assert_int_equal(read(pipes[p][0], res[p], ROUNDS), ROUNDS);
+		ssize_t got = read(pipes[p][0], res[p], ROUNDS);
+
 		close(pipes[p][0]);
 		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
-		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+		    got != ROUNDS)
+			fail_msg("verifier process %d: status %d, %zd results",
+			    p, status, got);
 	}
 	for (i = 0; i < ROUNDS; i++) {
 		accepted[i] = (res[0][i] == 'A') + (res[1][i] == 'A');
