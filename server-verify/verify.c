@@ -115,14 +115,15 @@ v_claims(struct vctx *c)
 	if (cl->iat > c->now + c->skew)
 		return ob_errf(OB_ERR_IAT_FUTURE, "iat is %llds ahead",
 		    cl->iat - c->now);
-	if (c->now - cl->iat > c->max_age)
-		return ob_errf(OB_ERR_IAT_STALE, "iat is %llds old, limit %llds",
-		    c->now - cl->iat, c->max_age);
 	if (cl->exp <= cl->iat || cl->exp - cl->iat > c->lifetime)
 		return ob_errf(OB_ERR_LIFETIME, "lifetime %llds, limit %llds",
 		    cl->exp - cl->iat, c->lifetime);
 	if (cl->exp <= c->now)
-		return OB_ERR_EXPIRED;
+		return ob_errf(OB_ERR_EXPIRED, "expired %llds ago",
+		    c->now - cl->exp);
+	if (c->now - cl->iat > c->max_age)
+		return ob_errf(OB_ERR_IAT_STALE, "iat is %llds old, limit %llds",
+		    c->now - cl->iat, c->max_age);
 	for (i = 0; i < c->env->n; i++) {
 		e = &c->env->entries[i];
 		if (e->sat > c->now + c->skew || e->sat < cl->iat - c->skew ||
@@ -300,9 +301,10 @@ v_chain(const struct ob_trust_gateway *g, const json_t *x5c, long long now,
 			n -= json_string_value(v)[json_string_length(v) - 2] ==
 			    '=' ? 2 : 1;
 		p = der;
-		if (n <= 0 || (x = d2i_X509(NULL, &p, n)) == NULL ||
-		    p != der + n) {
-			r = ob_errf(OB_ERR_X5C_INVALID, "x5c[%zu] is not a DER "
+		x = n > 0 ? d2i_X509(NULL, &p, n) : NULL;
+		if (x == NULL || p != der + n) {
+			X509_free(x);
+			r = ob_errf(OB_ERR_X5C_INVALID, "x5c[%zu] is not one DER "
 			    "certificate", i);
 			goto out;
 		}

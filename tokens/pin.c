@@ -23,6 +23,7 @@ struct ob_pin_source {
 	enum pin_kind	 kind;
 	char		*arg;
 	int		 fd;
+	char		*cached;	/* read once per command, wiped on free */
 };
 
 int
@@ -70,11 +71,14 @@ ob_pin_source_parse(const char *spec, struct ob_pin_source **out)
 	return OB_OK;
 }
 
+static void pin_wipe(char **pin);
+
 void
 ob_pin_source_free(struct ob_pin_source **srcp)
 {
 	if (srcp == NULL || *srcp == NULL)
 		return;
+	pin_wipe(&(*srcp)->cached);
 	free((*srcp)->arg);
 	free(*srcp);
 	*srcp = NULL;
@@ -91,8 +95,8 @@ pin_alloc(void)
 	return p;
 }
 
-void
-ob_pin_free(char **pin)
+static void
+pin_wipe(char **pin)
 {
 	if (pin == NULL || *pin == NULL)
 		return;
@@ -100,6 +104,12 @@ ob_pin_free(char **pin)
 	(void)munlock(*pin, OB_PIN_MAX + 1);
 	free(*pin);
 	*pin = NULL;
+}
+
+void
+ob_pin_free(char **pin)
+{
+	pin_wipe(pin);
 }
 
 /* Read one line from fd, a byte at a time so nothing after it is eaten. */
@@ -212,14 +222,21 @@ pin_askpass(const char *prog, const char *prompt, char *buf)
 }
 
 int
-ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
+ob_pin_read(const struct ob_pin_source *csrc, const char *prompt, char **pin)
 {
-	const char	*v;
-	char		*buf;
-	int		 r;
+	/* The cache is not part of the source's meaning: cast it away. */
+	struct ob_pin_source	*src = (struct ob_pin_source *)csrc;
+	const char		*v;
+	char			*buf;
+	int			 r;
 
 	if ((buf = pin_alloc()) == NULL)
 		return OB_ERR_ALLOC;
+	if (src->cached != NULL) {
+		memcpy(buf, src->cached, OB_PIN_MAX + 1);
+		*pin = buf;
+		return OB_OK;
+	}
 	switch (src->kind) {
 	case PIN_TTY:
 		r = pin_tty(prompt, buf);
@@ -252,6 +269,18 @@ ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
 		ob_pin_free(&buf);
 		return r;
 	}
+	/* One prompt per command: keep a locked copy until the source is freed. */
+	if ((src->cached = pin_alloc()) != NULL)
+		memcpy(src->cached, buf, OB_PIN_MAX + 1);
 	*pin = buf;
 	return OB_OK;
+}
+
+void
+ob_pin_forget(const struct ob_pin_source *csrc)
+{
+	struct ob_pin_source *src = (struct ob_pin_source *)csrc;
+
+	if (src != NULL)
+		pin_wipe(&src->cached);
 }

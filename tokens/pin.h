@@ -29,9 +29,14 @@ void ob_pin_source_free(struct ob_pin_source **srcp);
 /*
  * Read a PIN; prompt is shown for tty and askpass.  *pin is NUL-terminated
  * and must be released with ob_pin_free.  OB_ERR_PIN_SOURCE on failure.
+ * The first successful read is kept (locked, wiped when the source is
+ * freed) so that one command asks once, even if it needs the PIN twice
+ * (generate, then open) or the source can be read only once (fd:).
  */
 int ob_pin_read(const struct ob_pin_source *src, const char *prompt,
     char **pin) OB_WUR;
 void ob_pin_free(char **pin);
+/* Drop the kept PIN, e.g. after the device said it is wrong. */
+void ob_pin_forget(const struct ob_pin_source *src);
 
 #endif

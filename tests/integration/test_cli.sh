@@ -1,0 +1,148 @@
+#!/bin/sh
+# The ownerbind and ownerbind-verify command lines, end to end, through the
+# real binaries.  Usage: test_cli.sh OWNERBIND OWNERBIND_VERIFY
+set -u
+abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+OB=$(abs "$1")
+OBV=$(abs "$2")
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+cd "$D" || exit 1
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+no() { fail=$((fail + 1)); echo "FAIL $*"; }
+# expect STATUS DESCRIPTION -- command...
+expect() {
+	want=$1; what=$2; shift 3
+	"$@" >out.txt 2>err.txt
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$what"; else
+		no "$what (exit $got, want $want)"; sed 's/^/    /' err.txt; fi
+}
+has() {	# has FILE TEXT DESCRIPTION
+	if grep -q -- "$2" "$1"; then ok "$3"; else no "$3"; sed 's/^/    /' "$1"; fi
+}
+
+AUD=https://id.example
+SUB=wimse://td.example/agents/a1
+
+# --help on every verb, exit 0, mentions usage
+for v in request sign pop keygen enroll inspect; do
+	expect 0 "ownerbind $v --help" -- "$OB" $v --help
+	has out.txt "usage: ownerbind $v" "ownerbind $v --help prints its usage"
+done
+expect 0 "ownerbind --help" -- "$OB" --help
+expect 0 "ownerbind-verify --help" -- "$OBV" --help
+expect 2 "unknown verb is a usage error" -- "$OB" frobnicate
+expect 2 "missing options are a usage error" -- "$OB" request --sub "$SUB"
+expect 2 "ownerbind-verify without --aud is a usage error" -- "$OBV" --trust x env
+
+# keys: created 0600, never overwritten
+expect 0 "keygen file: ES256" -- "$OB" keygen --key file:owner.pem
+[ "$(stat -c %a owner.pem)" = 600 ] && ok "key file is mode 600" || no "key file mode"
+cp owner.pem owner.bak
+expect 1 "keygen refuses to overwrite" -- "$OB" keygen --key file:owner.pem
+has err.txt OB_ERR_KEY_EXISTS "the refusal names OB_ERR_KEY_EXISTS"
+cmp -s owner.pem owner.bak && ok "the existing key is untouched" || no "key changed"
+expect 1 "unknown scheme" -- "$OB" keygen --key frob:x
+has err.txt OB_ERR_KEY_URI "an unknown scheme is OB_ERR_KEY_URI"
+
+# an encrypted owner key, passphrase from fd, env, file: never echoed
+SECRET='s3cret-Passphrase-9'
+expect 0 "keygen with a passphrase from an fd" -- sh -c \
+    "printf '%s\n' '$SECRET' | '$OB' keygen --key file:enc.pem --pin-source fd:0"
+has enc.pem "ENCRYPTED PRIVATE KEY" "the key file is encrypted"
+expect 0 "enroll an encrypted key (passphrase from env)" -- env OBPW="$SECRET" \
+    "$OB" enroll --key file:enc.pem --owner alice@example.com \
+    --may-bind 'wimse://td.example/agents/*' --trust trust.json --pin-source env:OBPW
+printf '%s\n' "$SECRET" > pw.txt
+chmod 644 pw.txt
+"$OB" request --sub "$SUB" --aud $AUD --owner alice@example.com \
+    --agent-key agent.pem --new-agent-key -o req.json 2>/dev/null
+expect 1 "a PIN file readable by others is refused" -- "$OB" sign --quiet \
+    --key file:enc.pem --pin-source file:pw.txt req.json
+has err.txt OB_ERR_PIN_SOURCE "that refusal is OB_ERR_PIN_SOURCE"
+chmod 600 pw.txt
+expect 0 "sign with the passphrase from a file" -- "$OB" sign --key file:enc.pem \
+    --pin-source file:pw.txt -o signed.json req.json
+has err.txt "approving an agent credential request" "sign shows what it approves"
+has err.txt "$SUB" "the approval names the agent"
+expect 1 "a wrong passphrase is refused" -- env OBPW=wrong "$OB" sign --quiet \
+    --key file:enc.pem --pin-source env:OBPW req.json
+has err.txt OB_ERR_KEY_LOAD "a wrong passphrase is OB_ERR_KEY_LOAD"
+expect 1 "no tty and no PIN source: a clear error" -- sh -c \
+    "'$OB' sign --quiet --key file:enc.pem req.json </dev/null"
+expect 0 "pop" -- "$OB" pop --agent-key agent.pem -o env.json signed.json
+if grep -rqF -- "$SECRET" out.txt err.txt req.json signed.json env.json trust.json; then
+	no "the passphrase appears in an output"
+else
+	ok "the passphrase appears in no output"
+fi
+
+# verification, replay across runs, JSON verdicts
+expect 0 "verify accepts" -- "$OBV" --trust trust.json --aud $AUD --state st.db env.json
+has out.txt "owner       alice@example.com" "the verdict names the owner"
+expect 1 "the same envelope again is a replay" -- "$OBV" --trust trust.json \
+    --aud $AUD --state st.db --json env.json
+has out.txt '"error":"OB_ERR_REPLAY"' "the JSON rejection names OB_ERR_REPLAY"
+has err.txt "OB_ERR_REPLAY" "stderr names OB_ERR_REPLAY"
+expect 1 "another audience is rejected" -- "$OBV" --trust trust.json \
+    --aud https://other.example env.json
+has err.txt OB_ERR_AUD_MISMATCH "... as OB_ERR_AUD_MISMATCH"
+expect 1 "too late is rejected" -- "$OBV" --trust trust.json --aud $AUD \
+    --at $(( $(date +%s) + 4000 )) env.json
+has err.txt OB_ERR_EXPIRED "... as OB_ERR_EXPIRED"
+expect 2 "a missing trust store is a configuration error" -- "$OBV" \
+    --trust nonexistent.json --aud $AUD env.json
+
+# sign refuses what it cannot stand behind
+expect 1 "a second owner entry is refused" -- "$OB" sign --quiet \
+    --key file:owner.pem --pin-source env:NOPE env.json
+has err.txt OB_ERR_ROLE_DUPLICATE "... as OB_ERR_ROLE_DUPLICATE"
+expect 1 "pop with another key is refused" -- "$OB" pop --agent-key owner.pem signed.json
+has err.txt OB_ERR_KEY_MISMATCH "... as OB_ERR_KEY_MISMATCH"
+expect 1 "server-mediated without a nonce is refused" -- "$OB" sign --quiet \
+    --key file:owner.pem --model server-mediated req.json
+has err.txt OB_ERR_NONCE_MISSING "... as OB_ERR_NONCE_MISSING"
+cp req.json req.bak
+expect 1 "garbage input is refused" -- "$OB" sign --quiet --key file:owner.pem \
+    -o req.json err.txt
+cmp -s req.json req.bak && ok "a failed sign leaves its output file untouched" || no "req.json changed"
+
+# server-mediated from the shell: issue a nonce bound to the request
+"$OB" enroll --key file:owner.pem --owner bob@example.com \
+    --may-bind 'wimse://td.example/agents/*' --trust trust.json >/dev/null
+"$OB" request --sub "$SUB" --aud $AUD --owner bob@example.com \
+    --agent-key agent.pem -o req2.json 2>/dev/null
+JTI=$("$OB" inspect req2.json | sed -n 's/.*"jti":"\([^"]*\)".*/\1/p')
+NONCE=$("$OBV" --state st.db --issue-nonce --nonce-ttl 120 --for-jti "$JTI")
+[ ${#NONCE} -eq 32 ] && ok "a nonce is issued" || no "nonce: '$NONCE'"
+"$OB" sign --quiet --key file:owner.pem --model server-mediated --nonce "$NONCE" \
+    -o s2.json req2.json && "$OB" pop --agent-key agent.pem -o e2.json s2.json
+expect 0 "server-mediated envelope accepted" -- "$OBV" --trust trust.json \
+    --aud $AUD --state st.db --json e2.json
+has out.txt '"model":"server-mediated"' "the verdict says server-mediated"
+has out.txt "\"nonce\":\"$NONCE\"" "the verdict carries the nonce"
+expect 1 "the nonce is single-use" -- "$OBV" --trust trust.json --aud $AUD \
+    --state st.db e2.json
+"$OB" sign --quiet --key file:owner.pem -o s3.json req2.json &&
+    "$OB" pop --agent-key agent.pem -o e3.json s3.json
+NONCE2=$("$OBV" --state st.db --issue-nonce --for-jti "$JTI")
+"$OB" request --sub "$SUB" --aud $AUD --owner bob@example.com \
+    --agent-key agent.pem -o req4.json 2>/dev/null
+JTI4=$("$OB" inspect req4.json | sed -n 's/.*"jti":"\([^"]*\)".*/\1/p')
+NONCE4=$("$OBV" --state st.db --issue-nonce --for-jti "$JTI4")
+"$OB" sign --quiet --key file:owner.pem -o s4.json req4.json &&
+    "$OB" pop --agent-key agent.pem -o e4.json s4.json
+expect 1 "a request whose nonce was issued cannot omit it" -- "$OBV" \
+    --trust trust.json --aud $AUD --state st.db e4.json
+has err.txt OB_ERR_NONCE_MISSING "... as OB_ERR_NONCE_MISSING"
+[ -n "$NONCE2$NONCE4" ] || no "nonces"
+
+# inspect
+expect 0 "inspect" -- "$OB" inspect env.json
+has out.txt "role=owner model=agent-mediated" "inspect lists the owner entry"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
