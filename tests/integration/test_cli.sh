@@ -140,6 +140,52 @@ expect 1 "a request whose nonce was issued cannot omit it" -- "$OBV" \
 has err.txt OB_ERR_NONCE_MISSING "... as OB_ERR_NONCE_MISSING"
 [ -n "$NONCE2$NONCE4" ] || no "nonces"
 
+# owner-mediated: a gateway with an organisation CA made by openssl
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+    openssl pkcs8 -topk8 -nocrypt -out ca.key
+openssl req -new -x509 -key ca.key -subj /CN=Acme-Org-CA -days 2 \
+    -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign -out ca.pem 2>/dev/null
+"$OB" keygen --key file:gw.key >/dev/null
+openssl req -new -key gw.key -subj /CN=gw.acme.example -out gw.csr 2>/dev/null
+openssl x509 -req -in gw.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -days 1 -out gw.pem 2>/dev/null
+/usr/bin/python3 - "$D" <<'PY'
+import json, sys
+d = sys.argv[1]
+t = json.load(open(d + "/trust.json"))
+t["gateways"] = [{"id": "gw.acme", "owner": "org:acme",
+    "ca": [open(d + "/ca.pem").read()], "algs": ["ES256"],
+    "proxies": ["proxy-1"], "trust_domains": ["td.example"],
+    "may_bind": ["wimse://td.example/agents/*"]}]
+json.dump(t, open(d + "/trust.json", "w"))
+PY
+"$OB" request --sub "$SUB" --aud $AUD --owner org:acme \
+    --agent-key agent.pem -o greq.json 2>/dev/null
+expect 2 "a gateway entry without its chain is a usage error" -- "$OB" sign --quiet \
+    --key file:gw.key --role gateway --model owner-mediated greq.json
+expect 0 "the gateway signs with its chain" -- "$OB" sign --quiet --key file:gw.key \
+    --role gateway --model owner-mediated --x5c gw.pem --kid gw.acme -o gs.json greq.json
+expect 0 "the agent adds its entry (model taken from the gateway's)" -- \
+    "$OB" pop --agent-key agent.pem -o genv.json gs.json
+expect 0 "owner-mediated accepted on the gateway channel" -- "$OBV" \
+    --trust trust.json --aud $AUD --proxy proxy-1 --json genv.json
+has out.txt '"gateway":"gw.acme"' "the verdict names the gateway"
+expect 1 "owner-mediated sent directly is refused" -- "$OBV" \
+    --trust trust.json --aud $AUD genv.json
+has err.txt OB_ERR_CHANNEL_MISMATCH "... as OB_ERR_CHANNEL_MISMATCH"
+expect 1 "another proxy is refused" -- "$OBV" --trust trust.json --aud $AUD \
+    --proxy proxy-9 genv.json
+has err.txt OB_ERR_GATEWAY_NOT_AUTHORIZED "... as OB_ERR_GATEWAY_NOT_AUTHORIZED"
+openssl req -new -x509 -key gw.key -subj /CN=gw.acme.example -days 1 \
+    -out self.pem 2>/dev/null
+"$OB" sign --quiet --key file:gw.key --role gateway --model owner-mediated \
+    --x5c self.pem --kid gw.acme -o gs2.json greq.json &&
+    "$OB" pop --agent-key agent.pem -o genv2.json gs2.json
+expect 1 "a self-signed gateway certificate is refused" -- "$OBV" \
+    --trust trust.json --aud $AUD --proxy proxy-1 genv2.json
+has err.txt OB_ERR_GATEWAY_CHAIN "... as OB_ERR_GATEWAY_CHAIN"
+
 # inspect
 expect 0 "inspect" -- "$OB" inspect env.json
 has out.txt "role=owner model=agent-mediated" "inspect lists the owner entry"
