@@ -28,7 +28,8 @@ if ldd "$lib" | grep -E 'fido2|tss2|pcsclite|p11-kit' >/dev/null; then
 	echo "FAIL the verifier links a hardware library"; fail=$((fail + 1))
 else echo "ok   the verifier links no hardware library"; fi
 export PKG_CONFIG_PATH="$(dirname "$pc")"
-cc -o "$P/consumer" "$S/tests/integration/consumer.c" \
+# Same compiler and sanitizer flags as the library under test.
+${CC:-cc} ${CFLAGS:-} -o "$P/consumer" "$S/tests/integration/consumer.c" \
     $(pkg-config --define-variable=prefix="$P" --cflags --libs ownerbind-verify)
 V="$S/tests/vectors/agent-mediated-eddsa.json"
 /usr/bin/python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); open(sys.argv[2]+"/t.json","w").write(v["expected"]["trust"]); open(sys.argv[2]+"/e.json","w").write(v["expected"]["envelope"])' "$V" "$P"
