@@ -149,9 +149,12 @@ v_nonce(struct vctx *c)
 			    "different nonces");
 		c->nonce = e->nonce;
 	}
-	if (c->model == OB_MODEL_SERVER_MEDIATED && c->owner->nonce == NULL)
-		return ob_errf(OB_ERR_NONCE_MISSING, "server-mediated owner "
-		    "entry without ob_nonce");
+	/* Server-mediated: the challenge binds every signer, agent included. */
+	for (i = 0; c->model == OB_MODEL_SERVER_MEDIATED && i < c->env->n; i++)
+		if (c->env->entries[i].nonce == NULL)
+			return ob_errf(OB_ERR_NONCE_MISSING, "server-mediated %s "
+			    "entry without ob_nonce",
+			    ob_role_name(c->env->entries[i].role));
 	return OB_OK;
 }
 
@@ -322,6 +325,28 @@ v_chain(const struct ob_trust_gateway *g, const json_t *x5c, long long now,
 	if (X509_verify_cert(ctx) != 1) {
 		r = ob_errf(OB_ERR_GATEWAY_CHAIN, "%s",
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	/*
+	 * Any certificate under the organisation CA chains; only the one
+	 * issued to this gateway, for signing, may sign as it: an end-entity
+	 * certificate (not a CA), digitalSignature if keyUsage is present,
+	 * and the gateway id as its DNS name (SAN, or CN without SAN).
+	 */
+	if (X509_check_ca(leaf) != 0) {
+		r = ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] is a CA certificate");
+		goto out;
+	}
+	if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
+	    (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
+		r = ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] may not sign "
+		    "(keyUsage)");
+		goto out;
+	}
+	if (X509_check_host(leaf, g->id, strlen(g->id),
+	    X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1) {
+		r = ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] is not issued to "
+		    "%.64s", g->id);
 		goto out;
 	}
 	if ((*leafkey = X509_get_pubkey(leaf)) == NULL) {

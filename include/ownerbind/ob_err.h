@@ -135,6 +135,8 @@ extern "C" {
 	  "x5c is an array of standard base64 DER certificates, leaf first") \
 	X(OB_ERR_TRUST_INVALID, -407, "the trust store is malformed", \
 	  "the detail names the entry; see docs/trust-store.md") \
+	X(OB_ERR_GATEWAY_CERT, -408, "the certificate is not a signing certificate for this gateway", \
+	  "issue the gateway an end-entity certificate whose DNS name is its id") \
 	/* claims and freshness */ \
 	X(OB_ERR_AUD_MISMATCH, -500, "the request is addressed to another server", \
 	  "set --aud to this server's URI when building the request") \

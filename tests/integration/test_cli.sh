@@ -147,7 +147,7 @@ openssl req -new -x509 -key ca.key -subj /CN=Acme-Org-CA -days 2 \
     -addext basicConstraints=critical,CA:TRUE \
     -addext keyUsage=critical,keyCertSign -out ca.pem 2>/dev/null
 "$OB" keygen --key file:gw.key >/dev/null
-openssl req -new -key gw.key -subj /CN=gw.acme.example -out gw.csr 2>/dev/null
+openssl req -new -key gw.key -subj /CN=gw.acme -out gw.csr 2>/dev/null
 openssl x509 -req -in gw.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
     -days 1 -out gw.pem 2>/dev/null
 /usr/bin/python3 - "$D" <<'PY'
@@ -177,7 +177,7 @@ has err.txt OB_ERR_CHANNEL_MISMATCH "... as OB_ERR_CHANNEL_MISMATCH"
 expect 1 "another proxy is refused" -- "$OBV" --trust trust.json --aud $AUD \
     --proxy proxy-9 genv.json
 has err.txt OB_ERR_GATEWAY_NOT_AUTHORIZED "... as OB_ERR_GATEWAY_NOT_AUTHORIZED"
-openssl req -new -x509 -key gw.key -subj /CN=gw.acme.example -days 1 \
+openssl req -new -x509 -key gw.key -subj /CN=gw.acme -days 1 \
     -out self.pem 2>/dev/null
 "$OB" sign --quiet --key file:gw.key --role gateway --model owner-mediated \
     --x5c self.pem --kid gw.acme -o gs2.json greq.json &&

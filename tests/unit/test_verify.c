@@ -15,7 +15,7 @@
 #include "alg.h"
 
 static EVP_PKEY *agent, *owner, *fido, *cakey, *gwkey, *rogue;
-static X509 *ca, *gwcert, *roguecert;
+static X509 *ca, *gwcert, *roguecert, *othercert;
 
 static X509 *
 mkcert(EVP_PKEY *subj, EVP_PKEY *issuer_key, X509 *issuer, const char *cn,
@@ -89,8 +89,9 @@ setup(void **state)
 	gwkey = t_key("P-256");
 	rogue = t_key("P-256");
 	ca = mkcert(cakey, cakey, NULL, "Acme Org CA", 1);
-	gwcert = mkcert(gwkey, cakey, ca, "gw.acme.example", 0);
-	roguecert = mkcert(gwkey, rogue, NULL, "gw.acme.example", 0);
+	gwcert = mkcert(gwkey, cakey, ca, "gw.acme", 0);
+	othercert = mkcert(gwkey, cakey, ca, "gw2.acme", 0);
+	roguecert = mkcert(gwkey, rogue, NULL, "gw.acme", 0);
 	return 0;
 }
 
@@ -107,6 +108,7 @@ teardown(void **state)
 	X509_free(ca);
 	X509_free(gwcert);
 	X509_free(roguecert);
+	X509_free(othercert);
 	return 0;
 }
 
@@ -301,6 +303,16 @@ test_owner_mediated(void **state)
 	r = gateway_envelope(roguecert);	/* same key, foreign issuer */
 	assert_int_equal(verify(tr, r, OB_CHANNEL_GATEWAY, "proxy-1", NULL),
 	    OB_ERR_GATEWAY_CHAIN);
+	free(r);
+	/* the organisation's other gateway may not sign as gw.acme */
+	r = gateway_envelope(othercert);
+	assert_int_equal(verify(tr, r, OB_CHANNEL_GATEWAY, "proxy-1", NULL),
+	    OB_ERR_GATEWAY_CERT);
+	free(r);
+	/* nor may the CA certificate itself */
+	r = gateway_envelope(ca);
+	assert_int_equal(verify(tr, r, OB_CHANNEL_GATEWAY, "proxy-1", NULL),
+	    OB_ERR_GATEWAY_CERT);
 	free(r);
 	free(s);
 	ob_trust_free(&tr);
