@@ -24,6 +24,7 @@ static const struct {
 	{ "keygen", cmd_keygen, "create a key (file:, pkcs11:, tpm2:, ...)" },
 	{ "enroll", cmd_enroll, "add an owner key to a trust store" },
 	{ "inspect", cmd_inspect, "show what an envelope says" },
+	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
 };
 
 int

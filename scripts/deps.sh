@@ -10,7 +10,7 @@ p11-kit libp11-kit-dev softhsm2 opensc
 libtss2-dev swtpm swtpm-tools tpm2-tools
 libfido2-dev libcbor-dev fido2-tools
 libpcsclite-dev pcscd vsmartcard-vpcd yubico-piv-tool
-python3 python3-jwcrypto python3-fido2 python3-cryptography
+python3 python3-jwcrypto python3-fido2 python3-cryptography tpm2-openssl
 clang libclang-rt-14-dev
 udev
 "

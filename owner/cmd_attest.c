@@ -1,0 +1,205 @@
+/*
+ * ownerbind attest: TPM key attestation evidence (docs/tpm2.md,
+ * "Attestation").  Built only with the TPM 2.0 backend.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64url.h"
+#include "cliutil.h"
+#include "err.h"
+#include "json.h"
+#include "jwk.h"
+#include "ownerbind.h"
+#include "token.h"
+#ifdef OB_HAVE_TPM2
+#include "tpm2.h"
+#endif
+
+static void
+attest_usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " attest --key tpm2:... --ak tpm2:... --nonce N\n"
+"           [--pin-source SRC] [-o OUT]\n"
+"       " PROG " attest --create-ak --ak tpm2:...\n"
+"       " PROG " attest --show-ak --ak tpm2:...\n"
+"\n"
+"Has the TPM certify (TPM2_Certify) that the key at --key lives in it,\n"
+"signed by the attestation key at --ak, with the verifier's nonce N\n"
+"(base64url, 1..64 bytes) as qualifying data, and writes the evidence as\n"
+"JSON (docs/tpm2.md).  --create-ak makes a restricted ECC P-256\n"
+"attestation key; --create-ak and --show-ak print its trust-store entry.\n");
+}
+
+#ifdef OB_HAVE_TPM2
+static int
+b64_member(json_t *o, const char *k, const unsigned char *b, size_t n)
+{
+	char	*s = NULL;
+	int	 r;
+
+	if ((r = ob_b64url_encode(b, n, &s)) != OB_OK)
+		return r;
+	r = json_object_set_new(o, k, json_string(s)) == 0 ? OB_OK :
+	    OB_ERR_ALLOC;
+	free(s);
+	return r;
+}
+
+static int
+emit(const char *out, json_t *o)
+{
+	char	*s = NULL, *t;
+	size_t	 n;
+	int	 r;
+
+	if ((r = ob_json_dump(o, &s, &n)) != OB_OK)
+		return r;
+	if ((t = realloc(s, n + 2)) == NULL) {
+		free(s);
+		return OB_ERR_ALLOC;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	r = ob_write_all(out, t, n + 1, 0644);
+	free(t);
+	return r;
+}
+
+/* The AK's entry for the verifier's trust store. */
+static int
+attest_show_ak(const char *ak, const struct ob_token_opts *opts,
+    const char *out)
+{
+	EVP_PKEY	*pub = NULL;
+	json_t		*jwk = NULL, *o = NULL;
+	char		 kid[44];
+	int		 r;
+
+	OB_TRY(ob_tpm2_ak_pubkey(ak, opts, &pub));
+	OB_TRY(ob_jwk_from_pkey(pub, &jwk));
+	OB_TRY(ob_pkey_thumbprint(pub, kid));
+	if ((o = json_pack("{s:s,s:s,s:O}", "kid", kid, "kind", "tpm2-ak",
+	    "jwk", jwk)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	r = emit(out, o);
+out:
+	json_decref(o);
+	json_decref(jwk);
+	EVP_PKEY_free(pub);
+	return r;
+}
+
+static int
+attest_run(const char *key, const char *ak, const char *nonce,
+    const struct ob_token_opts *opts, const char *out)
+{
+	struct ob_tpm2_evidence	 ev;
+	unsigned char		*nb = NULL;
+	size_t			 nlen = 0;
+	json_t			*o = NULL;
+	char			 kid[44], akid[44];
+	int			 r;
+
+	memset(&ev, 0, sizeof(ev));
+	if (ob_b64url_decode(nonce, strlen(nonce), OB_TPM2_NONCE_MAX, &nb,
+	    &nlen) != OB_OK || nlen == 0) {
+		r = ob_errf(OB_ERR_USAGE, "--nonce is base64url of 1..%d bytes",
+		    OB_TPM2_NONCE_MAX);
+		goto out;
+	}
+	OB_TRY(ob_tpm2_certify(key, ak, opts, nb, nlen, &ev));
+	OB_TRY(ob_pkey_thumbprint(ev.key_pub, kid));
+	OB_TRY(ob_pkey_thumbprint(ev.ak_pub, akid));
+	if ((o = json_pack("{s:s,s:s,s:s,s:s}", "format", "tpm2-certify",
+	    "nonce", nonce, "kid", kid, "ak_kid", akid)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	OB_TRY(b64_member(o, "attest", ev.attest, ev.attest_len));
+	OB_TRY(b64_member(o, "signature", ev.sig, ev.sig_len));
+	OB_TRY(b64_member(o, "public", ev.pub, ev.pub_len));
+	r = emit(out, o);
+out:
+	json_decref(o);
+	free(nb);
+	ob_tpm2_evidence_free(&ev);
+	return r;
+}
+#endif
+
+int
+cmd_attest(int argc, char **argv)
+{
+	enum { O_KEY = 256, O_AK, O_NONCE, O_PIN, O_CREATE, O_SHOW };
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, O_KEY },
+		{ "ak", required_argument, NULL, O_AK },
+		{ "nonce", required_argument, NULL, O_NONCE },
+		{ "pin-source", required_argument, NULL, O_PIN },
+		{ "create-ak", no_argument, NULL, O_CREATE },
+		{ "show-ak", no_argument, NULL, O_SHOW },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*key = NULL, *ak = NULL, *nonce = NULL, *pin = NULL;
+	const char	*out = NULL;
+	int		 ch, create = 0, show = 0;
+
+	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_KEY: key = optarg; break;
+		case O_AK: ak = optarg; break;
+		case O_NONCE: nonce = optarg; break;
+		case O_PIN: pin = optarg; break;
+		case O_CREATE: create = 1; break;
+		case O_SHOW: show = 1; break;
+		case 'o': out = optarg; break;
+		case 'h':
+			attest_usage(stdout);
+			return 0;
+		default:
+			attest_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || ak == NULL || create + show > 1 ||
+	    ((create || show) ? key != NULL || nonce != NULL :
+	    key == NULL || nonce == NULL)) {
+		attest_usage(stderr);
+		return EXIT_USAGE;
+	}
+#ifdef OB_HAVE_TPM2
+	{
+		struct ob_token_opts	 opts;
+		struct ob_pin_source	*src = NULL;
+		int			 r;
+
+		memset(&opts, 0, sizeof(opts));
+		opts.alg = OB_ALG_ES256;
+		if ((r = ob_pin_source_parse(pin, &src)) != OB_OK)
+			return fail(r);
+		opts.pin = src;
+		opts.quiet = 1;
+		if (create) {
+			if ((r = ob_tpm2_ak_create(ak, &opts)) == OB_OK)
+				r = attest_show_ak(ak, &opts, out);
+		} else if (show)
+			r = attest_show_ak(ak, &opts, out);
+		else
+			r = attest_run(key, ak, nonce, &opts, out);
+		ob_pin_source_free(&src);
+		return r == OB_OK ? 0 : fail(r);
+	}
+#else
+	(void)pin;
+	(void)out;
+	return fail(ob_errf(OB_ERR_KEY_SCHEME, "this ownerbind was built "
+	    "without the TPM 2.0 backend"));
+#endif
+}
