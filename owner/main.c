@@ -24,6 +24,8 @@ static const struct {
 	{ "keygen", cmd_keygen, "create a key (file:, pkcs11:, tpm2:, ...)" },
 	{ "enroll", cmd_enroll, "add an owner key to a trust store" },
 	{ "inspect", cmd_inspect, "show what an envelope says" },
+	{ "devices", cmd_devices, "list connected FIDO2 security keys" },
+	{ "doctor", cmd_doctor, "explain device-permission problems" },
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
 };
 

@@ -10,6 +10,8 @@ int cmd_pop(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_enroll(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 
 /* Exit statuses: 0 success, 1 operation failed, 2 usage. */
