@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ownerbind/ob_verify.h"
+#include "state.h"
 #include "cliutil.h"
 #include "err.h"
 #include "json.h"
@@ -34,11 +36,18 @@ enroll_usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " enroll --key URI --owner ID --may-bind PATTERN [...]\n"
 "           --trust FILE [--pin-source SRC]\n"
+"           [--attestation EVIDENCE --state PATH] [--add-ak AK.json]\n"
 "\n"
 "Adds the public key at URI to the trust store FILE (created if missing)\n"
 "for owner ID, and lets the owner bind agent identifiers matching each\n"
 "PATTERN (fnmatch with FNM_PATHNAME: * stops at /), such as\n"
-"wimse://td.example/agents/*.  --may-bind may repeat.\n");
+"wimse://td.example/agents/*.  --may-bind may repeat.\n"
+"  --attestation FILE TPM2_Certify evidence from ownerbind attest; its nonce\n"
+"                     must be live in the server's --state (it is consumed)\n"
+"                     and the evidence verify against a trusted attestation\n"
+"                     key, or nothing is written (assurance \"attested\")\n"
+"  --add-ak FILE      add a TPM attestation key (ownerbind attest --show-ak)\n"
+"                     to the store's tpm_attestation_keys\n");
 }
 
 static int
@@ -182,9 +191,32 @@ enroll_merge(json_t *doc, const char *id, json_t *key,
 	return json_array_append(keys, key) == 0 ? OB_OK : OB_ERR_ALLOC;
 }
 
+/* Add an attestation key entry, once. */
+static int
+enroll_add_ak(json_t *doc, json_t *ak)
+{
+	json_t	*aks, *v;
+	size_t	 i;
+
+	if ((aks = json_object_get(doc, "tpm_attestation_keys")) == NULL) {
+		if (json_object_set_new(doc, "tpm_attestation_keys",
+		    json_array()) != 0)
+			return OB_ERR_ALLOC;
+		aks = json_object_get(doc, "tpm_attestation_keys");
+	}
+	if (!json_is_array(aks))
+		return ob_errf(OB_ERR_TRUST_INVALID, "tpm_attestation_keys: not "
+		    "an array");
+	json_array_foreach(aks, i, v)
+		if (json_equal(json_object_get(v, "kid"),
+		    json_object_get(ak, "kid")))
+			return OB_OK;
+	return json_array_append(aks, ak) == 0 ? OB_OK : OB_ERR_ALLOC;
+}
+
 static int
 enroll_write(const char *trust, json_t *key, const char *owner,
-    const char *const *patterns, size_t npat)
+    const char *const *patterns, size_t npat, json_t *ak)
 {
 	struct ob_trust	*check = NULL;
 	json_t		*doc = NULL;
@@ -212,6 +244,8 @@ enroll_write(const char *trust, json_t *key, const char *owner,
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
+	if (ak != NULL)
+		OB_TRY(enroll_add_ak(doc, ak));
 	OB_TRY(enroll_merge(doc, owner, key, patterns, npat));
 	if ((s = json_dumps(doc, JSON_INDENT(2))) == NULL) {
 		r = OB_ERR_ALLOC;
@@ -240,16 +274,69 @@ out:
 	return r;
 }
 
+static int
+enroll_load_json(const char *path, json_t **out)
+{
+	char	*buf = NULL;
+	size_t	 len;
+	int	 r;
+
+	if ((r = ob_read_all(path, 64 * 1024, &buf, &len)) != OB_OK)
+		return r;
+	r = ob_json_parse_object(buf, len, out);
+	free(buf);
+	return r != OB_OK ? ob_err_prefix(r, "%s", path) : OB_OK;
+}
+
+/*
+ * Attestation evidence joins the key entry only after its nonce was found
+ * live and unused in the server's state, and is consumed there; the
+ * evidence itself is checked when the new trust store is loaded.
+ */
+static int
+enroll_evidence(const char *path, const char *state_path, json_t *key)
+{
+	struct ob_state	*st = NULL;
+	json_t		*ev = NULL;
+	const char	*nonce;
+	int		 r;
+
+	if ((r = enroll_load_json(path, &ev)) != OB_OK)
+		return r;
+	if ((nonce = json_string_value(json_object_get(ev, "nonce"))) == NULL) {
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "%s: no nonce", path);
+		goto out;
+	}
+	if ((r = ob_state_open_sqlite(state_path, &st)) != OB_OK)
+		goto out;
+	if ((r = ob_state_consume_nonce(st, nonce, (long long)time(NULL))) !=
+	    OB_OK) {
+		r = ob_errf(OB_ERR_ATTEST_NONCE, "%s: the attestation nonce: %s",
+		    path, ob_err_name(r));
+		goto out;
+	}
+	r = json_object_set(key, "attestation", ev) == 0 ? OB_OK :
+	    OB_ERR_ALLOC;
+out:
+	ob_state_free(&st);
+	json_decref(ev);
+	return r;
+}
+
 int
 cmd_enroll(int argc, char **argv)
 {
-	enum { O_KEY = 256, O_OWNER, O_MAYBIND, O_TRUST, O_PIN };
+	enum { O_KEY = 256, O_OWNER, O_MAYBIND, O_TRUST, O_PIN, O_ATTEST,
+	    O_STATE, O_ADDAK };
 	static const struct option longopts[] = {
 		{ "key", required_argument, NULL, O_KEY },
 		{ "owner", required_argument, NULL, O_OWNER },
 		{ "may-bind", required_argument, NULL, O_MAYBIND },
 		{ "trust", required_argument, NULL, O_TRUST },
 		{ "pin-source", required_argument, NULL, O_PIN },
+		{ "attestation", required_argument, NULL, O_ATTEST },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "add-ak", required_argument, NULL, O_ADDAK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -258,7 +345,9 @@ cmd_enroll(int argc, char **argv)
 	struct ob_token		*tok = NULL;
 	const char		*uri = NULL, *owner = NULL, *trust = NULL;
 	const char		*pin_spec = NULL, *patterns[32];
-	json_t			*key = NULL;
+	const char		*attest_path = NULL, *state_path = NULL;
+	const char		*ak_path = NULL;
+	json_t			*key = NULL, *ak = NULL;
 	size_t			 npat = 0;
 	int			 ch, r;
 
@@ -276,6 +365,9 @@ cmd_enroll(int argc, char **argv)
 			break;
 		case O_TRUST: trust = optarg; break;
 		case O_PIN: pin_spec = optarg; break;
+		case O_ATTEST: attest_path = optarg; break;
+		case O_STATE: state_path = optarg; break;
+		case O_ADDAK: ak_path = optarg; break;
 		case 'h':
 			enroll_usage(stdout);
 			return 0;
@@ -285,7 +377,7 @@ cmd_enroll(int argc, char **argv)
 		}
 	}
 	if (uri == NULL || owner == NULL || trust == NULL || npat == 0 ||
-	    optind != argc) {
+	    optind != argc || (attest_path != NULL) != (state_path != NULL)) {
 		enroll_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -296,10 +388,14 @@ cmd_enroll(int argc, char **argv)
 	opts.quiet = 1;
 	if ((r = ob_token_open(uri, &opts, &tok)) == OB_OK &&
 	    (r = ob_token_key_entry(tok, &key)) == OB_OK &&
-	    (r = enroll_write(trust, key, owner, patterns, npat)) == OB_OK)
+	    (ak_path == NULL || (r = enroll_load_json(ak_path, &ak)) == OB_OK) &&
+	    (attest_path == NULL || (r = enroll_evidence(attest_path,
+	    state_path, key)) == OB_OK) &&
+	    (r = enroll_write(trust, key, owner, patterns, npat, ak)) == OB_OK)
 		printf("enrolled %s for %s in %s\n", ob_token_kid(tok), owner,
 		    trust);
 	json_decref(key);
+	json_decref(ak);
 	ob_token_close(&tok);
 	ob_pin_source_free(&pin);
 	return r == OB_OK ? 0 : fail(r);

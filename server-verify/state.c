@@ -97,3 +97,21 @@ ob_state_issue_nonce(struct ob_state *st, long long now, long long ttl,
 	free(s);
 	return r;
 }
+
+int
+ob_state_consume_nonce(struct ob_state *st, const char *nonce, long long now)
+{
+	struct ob_replay	 rp;
+	char			 key[160];
+
+	if (strlen(nonce) > 128)
+		return ob_errf(OB_ERR_NONCE_UNKNOWN, "nonce too long");
+	/* A key no envelope can produce: jti keys are "jkt:jti". */
+	(void)snprintf(key, sizeof(key), "attest/%s", nonce);
+	memset(&rp, 0, sizeof(rp));
+	rp.jti_key = key;
+	rp.jti = key;
+	rp.keep_until = now + 3600;
+	rp.nonce = nonce;
+	return ob_state_commit(st, &rp, now);
+}

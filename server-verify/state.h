@@ -38,6 +38,13 @@ int ob_state_wrap(const struct ob_state_ops *ops, void *impl,
 int ob_state_commit(struct ob_state *st, const struct ob_replay *rp,
     long long now);
 
+/*
+ * Consume a server nonce outside an envelope (attestation at enrolment):
+ * it must be live, unused and not bound to a request.
+ */
+int ob_state_consume_nonce(struct ob_state *st, const char *nonce,
+    long long now);
+
 extern const struct ob_state_ops ob_state_memory_ops;
 extern const struct ob_state_ops ob_state_sqlite_ops;
 int ob_state_memory_new(void **impl);

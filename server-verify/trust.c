@@ -16,6 +16,8 @@
 #include "err.h"
 #include "json.h"
 #include "jwk.h"
+#include "piv_attest.h"
+#include "tpm_attest.h"
 #include "trust.h"
 #include "webauthn.h"
 
@@ -149,8 +151,11 @@ trust_fido2(const json_t *f, struct ob_trust_key *k)
 	return OB_OK;
 }
 
+static int trust_attestation(const struct ob_trust *, const json_t *,
+    struct ob_trust_key *);
+
 static int
-trust_key(const json_t *o, struct ob_trust_key *k)
+trust_key(const struct ob_trust *t, const json_t *o, struct ob_trust_key *k)
 {
 	static const char *const names[] = {
 		"kid", "kind", "alg", "jwk", "fido2", "assurance",
@@ -202,9 +207,130 @@ trust_key(const json_t *o, struct ob_trust_key *k)
 	if ((k->assurance = strdup(strcmp(k->kind, "software") == 0 ?
 	    "software" : "hardware")) == NULL)
 		return OB_ERR_ALLOC;
+	if (json_object_get(o, "attestation") != NULL)
+		return trust_attestation(t, json_object_get(o, "attestation"), k);
 	return OB_OK;
 out:
 	return r;
+}
+
+static int
+trust_set_assurance(struct ob_trust_key *k, const char *a)
+{
+	free(k->assurance);
+	return (k->assurance = strdup(a)) == NULL ? OB_ERR_ALLOC : OB_OK;
+}
+
+static int
+trust_b64(const json_t *o, const char *key, size_t max, unsigned char **out,
+    size_t *outlen)
+{
+	const char	*s;
+	int		 r;
+
+	if ((r = ob_json_get_str(o, key, 1, 2 * max, OB_ERR_TRUST_INVALID,
+	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
+		return r;
+	if ((r = ob_b64url_decode(s, strlen(s), max, out, outlen)) != OB_OK)
+		return ob_errf(OB_ERR_TRUST_INVALID, "%s: %s", key,
+		    ob_err_text(r));
+	return OB_OK;
+}
+
+/* TPM2_Certify evidence (docs/tpm2.md, "Attestation"). */
+static int
+trust_tpm_evidence(const struct ob_trust *t, const json_t *a,
+    struct ob_trust_key *k)
+{
+	static const char *const names[] = {
+		"format", "nonce", "kid", "ak_kid", "attest", "signature",
+		"public", NULL
+	};
+	unsigned char	*att = NULL, *sig = NULL, *pub = NULL, *nonce = NULL;
+	size_t		 attlen, siglen, publen, noncelen, i;
+	const char	*akid;
+	int		 r;
+
+	if (strcmp(k->kind, "tpm2") != 0)
+		return ob_errf(OB_ERR_TRUST_INVALID, "attestation: tpm2-certify "
+		    "evidence on a %s key", k->kind);
+	OB_TRY(ob_json_only_members(a, names, OB_ERR_TRUST_INVALID));
+	OB_TRY(ob_json_get_str(a, "ak_kid", 1, 64, OB_ERR_TRUST_INVALID,
+	    OB_ERR_TRUST_INVALID, &akid));
+	for (i = 0; i < t->naks; i++)
+		if (strcmp(t->aks[i].kid, akid) == 0)
+			break;
+	if (i == t->naks) {
+		r = ob_errf(OB_ERR_TRUST_INVALID, "attestation: %s: attestation "
+		    "key %.64s is not in tpm_attestation_keys",
+		    ob_err_name(OB_ERR_ATTEST_UNTRUSTED), akid);
+		goto out;
+	}
+	OB_TRY(trust_b64(a, "attest", OB_TPM_ATTEST_MAX, &att, &attlen));
+	OB_TRY(trust_b64(a, "signature", 128, &sig, &siglen));
+	OB_TRY(trust_b64(a, "public", OB_TPM_PUBLIC_MAX, &pub, &publen));
+	OB_TRY(trust_b64(a, "nonce", OB_TPM_NONCE_MAX, &nonce, &noncelen));
+	if ((r = ob_tpm_attest_verify(att, attlen, sig, siglen, pub, publen,
+	    t->aks[i].pub, nonce, noncelen, k->pub)) != OB_OK) {
+		r = ob_errf(OB_ERR_TRUST_INVALID, "attestation: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		goto out;
+	}
+	r = trust_set_assurance(k, "attested");
+out:
+	free(att);
+	free(sig);
+	free(pub);
+	free(nonce);
+	return r;
+}
+
+/*
+ * Residency evidence, verified at load so that an "attested" assurance
+ * can only come from evidence this verifier checked itself.
+ */
+static int
+trust_attestation(const struct ob_trust *t, const json_t *a,
+    struct ob_trust_key *k)
+{
+	const char	*fmt;
+	int		 r;
+
+	if (!json_is_object(a))
+		return ob_errf(OB_ERR_TRUST_INVALID, "attestation: not an "
+		    "object");
+	if ((fmt = json_string_value(json_object_get(a, "format"))) != NULL &&
+	    strcmp(fmt, "tpm2-certify") == 0)
+		return trust_tpm_evidence(t, a, k);
+	if ((fmt = json_string_value(json_object_get(a, "type"))) != NULL &&
+	    strcmp(fmt, "piv") == 0) {
+		if (strcmp(k->kind, "piv") != 0)
+			return ob_errf(OB_ERR_TRUST_INVALID, "attestation: piv "
+			    "evidence on a %s key", k->kind);
+		fmt = json_string_value(json_object_get(a, "origin"));
+		r = ob_piv_attest_verify(a, k->pub, t->piv_roots, 0, NULL);
+		if (r == OB_OK)
+			return trust_set_assurance(k, "attested");
+		/* An imported key is honest, not attested: say so. */
+		if (r == OB_ERR_ATTEST_INVALID && fmt != NULL &&
+		    strcmp(fmt, "imported") == 0)
+			return trust_set_assurance(k, "imported");
+		return ob_errf(OB_ERR_TRUST_INVALID, "attestation: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+	}
+	/*
+	 * A FIDO attestation statement, checked by ownerbind at enrolment
+	 * and kept for audit.  Without FIDO metadata roots configured here
+	 * it proves nothing to this verifier, so the assurance stays
+	 * "hardware".
+	 */
+	if (json_object_get(a, "fmt") != NULL) {
+		if (strcmp(k->kind, "fido2") != 0)
+			return ob_errf(OB_ERR_TRUST_INVALID, "attestation: FIDO "
+			    "statement on a %s key", k->kind);
+		return OB_OK;
+	}
+	return ob_errf(OB_ERR_TRUST_INVALID, "attestation: unknown format");
 }
 
 static void
@@ -217,7 +343,8 @@ trust_key_free(struct ob_trust_key *k)
 }
 
 static int
-trust_owner(const json_t *o, struct ob_trust_owner *ow)
+trust_owner(const struct ob_trust *t, const json_t *o,
+    struct ob_trust_owner *ow)
 {
 	static const char *const names[] = { "id", "may_bind", "keys", NULL };
 	const json_t	*keys, *v;
@@ -240,7 +367,7 @@ trust_owner(const json_t *o, struct ob_trust_owner *ow)
 		return OB_ERR_ALLOC;
 	json_array_foreach(keys, i, v) {
 		ow->nkeys++;
-		if ((r = trust_key(v, &ow->keys[i])) != OB_OK)
+		if ((r = trust_key(t, v, &ow->keys[i])) != OB_OK)
 			return ob_err_prefix(r, "keys[%zu]", i);
 	}
 	return OB_OK;
@@ -371,10 +498,62 @@ ob_trust_free(struct ob_trust **tp)
 		trust_owner_free(&t->owners[i]);
 	for (i = 0; i < t->ngateways; i++)
 		trust_gateway_free(&t->gateways[i]);
+	for (i = 0; i < t->naks; i++) {
+		free(t->aks[i].kid);
+		EVP_PKEY_free(t->aks[i].pub);
+	}
+	free(t->aks);
+	X509_STORE_free(t->piv_roots);
 	free(t->owners);
 	free(t->gateways);
 	free(t);
 	*tp = NULL;
+}
+
+static int
+trust_aks(const json_t *top, struct ob_trust *t)
+{
+	static const char *const names[] = { "kid", "kind", "jwk", NULL };
+	const json_t	*a, *v;
+	char		 tp[44];
+	size_t		 i;
+	int		 r;
+
+	if ((a = json_object_get(top, "tpm_attestation_keys")) == NULL)
+		return OB_OK;
+	if (!json_is_array(a) || json_array_size(a) > OB_TRUST_MAX_LIST ||
+	    (t->aks = calloc(json_array_size(a) + 1, sizeof(*t->aks))) == NULL)
+		return ob_errf(OB_ERR_TRUST_INVALID, "tpm_attestation_keys: an "
+		    "array of at most %d keys", OB_TRUST_MAX_LIST);
+	json_array_foreach(a, i, v) {
+		struct ob_trust_ak *ak = &t->aks[i];
+		const char *kind;
+
+		t->naks++;
+		if (!json_is_object(v) || (r = ob_json_only_members(v, names,
+		    OB_ERR_TRUST_INVALID)) != OB_OK ||
+		    (r = trust_strdup(v, "kid", 64, &ak->kid)) != OB_OK ||
+		    (r = ob_json_get_str(v, "kind", 1, 16, OB_ERR_TRUST_INVALID,
+		    OB_ERR_TRUST_INVALID, &kind)) != OB_OK)
+			return ob_err_prefix(!json_is_object(v) ?
+			    OB_ERR_TRUST_INVALID : r, "tpm_attestation_keys[%zu]",
+			    i);
+		if (strcmp(kind, "tpm2-ak") != 0)
+			return ob_errf(OB_ERR_TRUST_INVALID,
+			    "tpm_attestation_keys[%zu]: kind must be tpm2-ak", i);
+		if ((r = ob_jwk_to_pkey(json_object_get(v, "jwk"),
+		    &ak->pub)) != OB_OK ||
+		    (r = ob_jwk_thumbprint(json_object_get(v, "jwk"), tp)) !=
+		    OB_OK)
+			return ob_errf(OB_ERR_TRUST_INVALID,
+			    "tpm_attestation_keys[%zu]: jwk: %s", i,
+			    ob_err_detail());
+		if (strcmp(tp, ak->kid) != 0)
+			return ob_errf(OB_ERR_TRUST_INVALID,
+			    "tpm_attestation_keys[%zu]: kid is not the RFC 7638 "
+			    "thumbprint of jwk", i);
+	}
+	return OB_OK;
 }
 
 /* No key may belong to two owners, no id may repeat. */
@@ -411,7 +590,8 @@ int
 ob_trust_load_buf(const void *buf, size_t len, struct ob_trust **out)
 {
 	static const char *const names[] = {
-		"ownerbind_trust", "owners", "gateways", NULL
+		"ownerbind_trust", "owners", "gateways",
+		"tpm_attestation_keys", "piv_roots", NULL
 	};
 	struct ob_trust	*t = NULL;
 	json_t		*top = NULL, *a, *v;
@@ -440,6 +620,13 @@ ob_trust_load_buf(const void *buf, size_t len, struct ob_trust **out)
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
+	/* Evidence roots first: owner keys are checked against them. */
+	OB_TRY(trust_aks(top, t));
+	if ((a = json_object_get(top, "piv_roots")) != NULL &&
+	    (r = ob_piv_roots_load(a, &t->piv_roots)) != OB_OK) {
+		r = ob_err_prefix(r, "piv_roots");
+		goto out;
+	}
 	if ((a = json_object_get(top, "owners")) != NULL) {
 		if (!json_is_array(a) || (t->owners = calloc(
 		    json_array_size(a) + 1, sizeof(*t->owners))) == NULL) {
@@ -449,7 +636,7 @@ ob_trust_load_buf(const void *buf, size_t len, struct ob_trust **out)
 		}
 		json_array_foreach(a, i, v) {
 			t->nowners++;
-			if ((r = trust_owner(v, &t->owners[i])) != OB_OK) {
+			if ((r = trust_owner(t, v, &t->owners[i])) != OB_OK) {
 				r = ob_err_prefix(r, "owners[%zu]", i);
 				goto out;
 			}

@@ -46,11 +46,20 @@ struct ob_trust_gateway {
 	size_t			 nalgs;
 };
 
+/* A TPM attestation key the server trusts (docs/tpm2.md). */
+struct ob_trust_ak {
+	char		*kid;
+	EVP_PKEY	*pub;
+};
+
 struct ob_trust {
 	struct ob_trust_owner	*owners;
 	size_t			 nowners;
 	struct ob_trust_gateway	*gateways;
 	size_t			 ngateways;
+	struct ob_trust_ak	*aks;		/* tpm_attestation_keys */
+	size_t			 naks;
+	X509_STORE		*piv_roots;	/* NULL if none */
 };
 
 const struct ob_trust_owner *ob_trust_owner(const struct ob_trust *,

@@ -91,7 +91,8 @@ struct ob_verify_opts {
  * The verdict.  Strings are owned by the verdict.  up/uv are -1 and
  * counter is -1 when the owner entry is not a FIDO2 entry.  assurance is
  * "software", "hardware" (enrolled as a hardware key, no residency
- * evidence) or "attested" (residency evidence verified at enrolment).
+ * evidence), "imported" (a PIV key imported into its card) or "attested"
+ * (residency evidence verified when the trust store was loaded).
  */
 struct ob_verdict {
 	char		*agent;		/* payload sub */
