@@ -85,11 +85,14 @@ ob_err_clear(void)
 int
 ob_errf(int code, const char *fmt, ...)
 {
-	va_list ap;
+	char	buf[sizeof(err_detail)];
+	va_list	ap;
 
+	/* Callers may pass ob_err_detail() itself: format aside first. */
 	va_start(ap, fmt);
-	(void)vsnprintf(err_detail, sizeof(err_detail), fmt, ap);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(err_detail, buf, sizeof(err_detail));
 	return code;
 }
 

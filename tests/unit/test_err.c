@@ -43,6 +43,10 @@ test_detail(void **state)
 	assert_int_equal(ob_err_prefix(OB_ERR_REPLAY, "entry %d", 1),
 	    OB_ERR_REPLAY);
 	assert_string_equal(ob_err_detail(), "entry 1: x=7");
+	/* The detail may be an argument of the next detail. */
+	assert_int_equal(ob_errf(OB_ERR_TRUST_INVALID, "outer: %s",
+	    ob_err_detail()), OB_ERR_TRUST_INVALID);
+	assert_string_equal(ob_err_detail(), "outer: entry 1: x=7");
 }
 
 static void

@@ -1,0 +1,616 @@
+/*
+ * PIV card-edge commands (NIST SP 800-73-4 part 2, section 3.2) and the
+ * YubiKey PIV extensions we use (GET METADATA F7, GET SERIAL F8, ATTEST
+ * F9).  Each function is one command exchange, run inside the caller's
+ * transaction, after piv_select.  Responses are parsed by piv_tlv.c only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "err.h"
+#include "piv_int.h"
+
+#define INS_SELECT	0xa4
+#define INS_GET_DATA	0xcb
+#define INS_PUT_DATA	0xdb
+#define INS_VERIFY	0x20
+#define INS_GEN_AUTH	0x87
+#define INS_GENERATE	0x47
+#define INS_YK_METADATA	0xf7
+#define INS_YK_SERIAL	0xf8
+#define INS_YK_ATTEST	0xf9
+
+#define REF_PIN		0x80
+#define REF_MGM		0x9b
+
+/* SP 800-73-4 part 1, 2.2: the PIV application identifier (PIX + version). */
+static const uint8_t piv_aid[] = {
+	0xa0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00
+};
+
+/* Encode a TLV header (tag <= 3 bytes, length <= 0xffff) into out. */
+static size_t
+tlv_hdr(uint8_t *out, uint32_t tag, size_t len)
+{
+	size_t n = 0;
+
+	if (tag > 0xffff)
+		out[n++] = (uint8_t)(tag >> 16);
+	if (tag > 0xff)
+		out[n++] = (uint8_t)(tag >> 8);
+	out[n++] = (uint8_t)tag;
+	if (len < 0x80)
+		out[n++] = (uint8_t)len;
+	else if (len < 0x100) {
+		out[n++] = 0x81;
+		out[n++] = (uint8_t)len;
+	} else {
+		out[n++] = 0x82;
+		out[n++] = (uint8_t)(len >> 8);
+		out[n++] = (uint8_t)len;
+	}
+	return n;
+}
+
+static size_t
+tlv_hdr_len(uint32_t tag, size_t len)
+{
+	uint8_t b[8];
+
+	return tlv_hdr(b, tag, len);
+}
+
+int
+piv_select(struct piv_conn *c)
+{
+	struct piv_rsp	rsp;
+	int		r;
+
+	if ((r = piv_transmit(c, INS_SELECT, 0x04, 0x00, piv_aid,
+	    sizeof(piv_aid), 1, &rsp)) != OB_OK)
+		return r;
+	if (rsp.sw != 0x9000) {
+		r = rsp.sw == 0x6a82 ? ob_errf(OB_ERR_DEVICE_MISSING, "the card "
+		    "in \"%s\" has no PIV application", c->reader) :
+		    piv_sw_err(rsp.sw, "SELECT PIV");
+		piv_rsp_free(&rsp);
+		return r;
+	}
+	piv_rsp_free(&rsp);
+	return OB_OK;
+}
+
+int
+piv_get_serial(struct piv_conn *c, uint32_t *serial)
+{
+	struct piv_rsp	rsp;
+	int		r;
+
+	if ((r = piv_transmit(c, INS_YK_SERIAL, 0, 0, NULL, 0, 1, &rsp)) !=
+	    OB_OK)
+		return r;
+	if (rsp.sw != 0x9000)
+		r = piv_sw_err(rsp.sw, "GET SERIAL");
+	else
+		r = piv_parse_serial(rsp.buf, rsp.len, serial);
+	piv_rsp_free(&rsp);
+	return r;
+}
+
+int
+piv_cert_obj_tag(uint8_t slot, uint32_t *tag)
+{
+	/* SP 800-73-4 part 1, table 3 (key references) and appendix A. */
+	switch (slot) {
+	case 0x9a: *tag = 0x5fc105; return OB_OK;
+	case 0x9c: *tag = 0x5fc10a; return OB_OK;
+	case 0x9d: *tag = 0x5fc10b; return OB_OK;
+	case 0x9e: *tag = 0x5fc101; return OB_OK;
+	default:
+		return ob_errf(OB_ERR_KEY_URI, "slot %02x has no certificate "
+		    "object", slot);
+	}
+}
+
+int
+piv_read_cert(struct piv_conn *c, uint32_t objtag, unsigned char **der,
+    size_t *derlen)
+{
+	struct piv_rsp	 rsp;
+	const uint8_t	*d;
+	size_t		 dl;
+	uint8_t		 cmd[5];
+	unsigned char	*copy;
+	int		 r;
+
+	cmd[0] = 0x5c;
+	cmd[1] = 0x03;
+	cmd[2] = (uint8_t)(objtag >> 16);
+	cmd[3] = (uint8_t)(objtag >> 8);
+	cmd[4] = (uint8_t)objtag;
+	if ((r = piv_transmit(c, INS_GET_DATA, 0x3f, 0xff, cmd, sizeof(cmd), 1,
+	    &rsp)) != OB_OK)
+		return r;
+	if (rsp.sw != 0x9000)
+		r = piv_sw_err(rsp.sw, "GET DATA certificate");
+	else if ((r = piv_parse_certobj(rsp.buf, rsp.len, &d, &dl)) == OB_OK) {
+		if ((copy = malloc(dl)) == NULL)
+			r = OB_ERR_ALLOC;
+		else {
+			memcpy(copy, d, dl);
+			*der = copy;
+			*derlen = dl;
+		}
+	}
+	piv_rsp_free(&rsp);
+	return r;
+}
+
+int
+piv_get_meta(struct piv_conn *c, uint8_t slot, struct piv_rsp *rsp,
+    struct piv_meta *m)
+{
+	int r;
+
+	if ((r = piv_transmit(c, INS_YK_METADATA, 0x00, slot, NULL, 0, 1,
+	    rsp)) != OB_OK)
+		return r;
+	switch (rsp->sw) {
+	case 0x9000:
+		return piv_parse_meta(rsp->buf, rsp->len, m);
+	case 0x6a88:
+	case 0x6a82:
+		return ob_errf(OB_ERR_SLOT_EMPTY, "slot %02x holds no key "
+		    "(SW %04X)", slot, rsp->sw);
+	case 0x6d00:
+	case 0x6a81:
+	case 0x6b00:
+	case 0x6e00:
+		return ob_errf(OB_ERR_MECH_UNSUPPORTED, "no GET METADATA "
+		    "(SW %04X)", rsp->sw);
+	default:
+		return piv_sw_err(rsp->sw, "GET METADATA");
+	}
+}
+
+int
+piv_ec_pub(uint8_t alg, const uint8_t *point, size_t plen, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD	*bld = NULL;
+	OSSL_PARAM	*params = NULL;
+	EVP_PKEY_CTX	*ctx = NULL, *chk = NULL;
+	EVP_PKEY	*pk = NULL;
+	const char	*group;
+	int		 r = OB_ERR_CRYPTO;
+
+	switch (alg) {
+	case PIV_ALG_P256: group = "P-256"; break;
+	case PIV_ALG_P384: group = "P-384"; break;
+	default:
+		return ob_errf(OB_ERR_KEY_TYPE, "card key algorithm %02x is not "
+		    "ECC P-256 or P-384", alg);
+	}
+	if (plen != 1 + 2 * piv_ec_flen(alg) || point[0] != 0x04)
+		return ob_errf(OB_ERR_DEVICE, "public point of %zu bytes", plen);
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+	    point, plen) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		r = ob_errf(OB_ERR_DEVICE, "the card's public point is not on "
+		    "%s", group);
+		goto out;
+	}
+	/* The card is untrusted: the point must be on the curve. */
+	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
+	    EVP_PKEY_public_check(chk) != 1) {
+		r = ob_errf(OB_ERR_DEVICE, "the card's public point fails the "
+		    "%s check", group);
+		goto out;
+	}
+	*out = pk;
+	pk = NULL;
+	r = OB_OK;
+out:
+	EVP_PKEY_CTX_free(chk);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return r;
+}
+
+static int
+cert_pubkey(const unsigned char *der, size_t derlen, EVP_PKEY **out)
+{
+	const unsigned char	*p = der;
+	X509			*x;
+	EVP_PKEY		*pk;
+
+	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+	    p != der + derlen) {
+		X509_free(x);
+		return ob_errf(OB_ERR_DEVICE, "the slot certificate is not one "
+		    "DER certificate");
+	}
+	pk = X509_get_pubkey(x);
+	X509_free(x);
+	if (pk == NULL)
+		return ob_errf(OB_ERR_DEVICE, "the slot certificate has no "
+		    "usable public key");
+	*out = pk;
+	return OB_OK;
+}
+
+int
+piv_slot_pubkey(struct piv_conn *c, uint8_t slot, EVP_PKEY **pub,
+    uint8_t *origin)
+{
+	struct piv_rsp	 rsp;
+	struct piv_meta	 m;
+	unsigned char	*der = NULL;
+	size_t		 derlen = 0;
+	uint32_t	 tag = 0;
+	int		 r;
+
+	*origin = 0;
+	memset(&rsp, 0, sizeof(rsp));
+	/* The card's own record of the key, where it keeps one. */
+	r = piv_get_meta(c, slot, &rsp, &m);
+	if (r == OB_OK && m.point != NULL) {
+		*origin = m.origin;
+		r = piv_ec_pub(m.alg, m.point, m.plen, pub);
+		piv_rsp_free(&rsp);
+		return r;
+	}
+	piv_rsp_free(&rsp);
+	if (r != OB_OK && r != OB_ERR_MECH_UNSUPPORTED)
+		return r;
+	/* Otherwise the slot's certificate (SP 800-73-4). */
+	if ((r = piv_cert_obj_tag(slot, &tag)) != OB_OK)
+		return r;
+	if ((r = piv_read_cert(c, tag, &der, &derlen)) != OB_OK) {
+		if (r == OB_ERR_SLOT_EMPTY)
+			r = ob_errf(OB_ERR_SLOT_EMPTY, "slot %02x has neither "
+			    "key metadata nor a certificate", slot);
+		return r;
+	}
+	r = cert_pubkey(der, derlen, pub);
+	free(der);
+	return r;
+}
+
+int
+piv_pin_status(struct piv_conn *c, int *left)
+{
+	struct piv_rsp	rsp;
+	int		r;
+
+	*left = -1;
+	if ((r = piv_transmit(c, INS_VERIFY, 0x00, REF_PIN, NULL, 0, 0,
+	    &rsp)) != OB_OK)
+		return r;
+	if (rsp.sw == 0x9000)
+		r = OB_OK;
+	else if ((rsp.sw & 0xfff0) == 0x63c0 && (rsp.sw & 0x0f) != 0) {
+		*left = rsp.sw & 0x0f;
+		r = OB_ERR_PIN_INCORRECT;	/* not verified; tries left */
+	} else
+		r = piv_sw_err(rsp.sw == 0x63c0 ? 0x6983 : rsp.sw, "PIN status");
+	piv_rsp_free(&rsp);
+	return r;
+}
+
+int
+piv_verify_pin(struct piv_conn *c, const char *pin)
+{
+	struct piv_rsp	rsp;
+	uint8_t		buf[8];
+	size_t		n = strlen(pin), i;
+	int		r;
+
+	/* SP 800-73-4 part 2, 2.4.3: 6-8 characters, padded with FF. */
+	if (n < 6 || n > 8)
+		return ob_errf(OB_ERR_PIN_INCORRECT, "a PIV PIN has 6 to 8 "
+		    "characters; the card was not asked (no try spent)");
+	for (i = 0; i < n; i++)
+		if ((unsigned char)pin[i] < 0x20 || (unsigned char)pin[i] > 0x7e)
+			return ob_errf(OB_ERR_PIN_INCORRECT, "a PIV PIN is "
+			    "printable ASCII; the card was not asked");
+	memset(buf, 0xff, sizeof(buf));
+	memcpy(buf, pin, n);
+	r = piv_transmit(c, INS_VERIFY, 0x00, REF_PIN, buf, sizeof(buf), 0,
+	    &rsp);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (r != OB_OK)
+		return r;
+	r = rsp.sw == 0x9000 ? OB_OK : piv_sw_err(rsp.sw, "VERIFY");
+	piv_rsp_free(&rsp);
+	return r;
+}
+
+void
+piv_pin_logout(struct piv_conn *c)
+{
+	struct piv_rsp rsp;
+
+	/* After a transport failure, keep the first error's detail. */
+	if (c->broken)
+		return;
+	/* SP 800-73-4 part 2, 3.2.1: P1 FF resets the PIN's status. */
+	if (piv_transmit(c, INS_VERIFY, 0xff, REF_PIN, NULL, 0, 0, &rsp) ==
+	    OB_OK)
+		piv_rsp_free(&rsp);
+}
+
+int
+piv_sign_digest(struct piv_conn *c, uint8_t alg, uint8_t slot,
+    const uint8_t *dgst, size_t dlen, unsigned char **der, size_t *derlen)
+{
+	struct piv_rsp	 rsp;
+	uint8_t		 cmd[2 + 2 + 2 + 64];
+	const uint8_t	*sig;
+	unsigned char	*copy;
+	size_t		 slen;
+	int		 r;
+
+	if (dlen == 0 || dlen > 64)
+		return ob_errf(OB_ERR_INTERNAL, "digest of %zu bytes", dlen);
+	/* 7C { 82 00 (response wanted), 81 digest (challenge) } */
+	cmd[0] = 0x7c;
+	cmd[1] = (uint8_t)(4 + dlen);
+	cmd[2] = 0x82;
+	cmd[3] = 0x00;
+	cmd[4] = 0x81;
+	cmd[5] = (uint8_t)dlen;
+	memcpy(cmd + 6, dgst, dlen);
+	if ((r = piv_transmit(c, INS_GEN_AUTH, alg, slot, cmd, 6 + dlen, 1,
+	    &rsp)) != OB_OK)
+		return r;
+	if (rsp.sw != 0x9000) {
+		r = rsp.sw == 0x6a80 ? ob_errf(OB_ERR_KEY_TYPE, "the key in slot "
+		    "%02x is not of the expected type (SW 6A80)", slot) :
+		    piv_sw_err(rsp.sw, "GENERAL AUTHENTICATE");
+	} else if ((r = piv_parse_sig(rsp.buf, rsp.len, &sig, &slen)) ==
+	    OB_OK) {
+		if ((copy = malloc(slen)) == NULL)
+			r = OB_ERR_ALLOC;
+		else {
+			memcpy(copy, sig, slen);
+			*der = copy;
+			*derlen = slen;
+		}
+	}
+	piv_rsp_free(&rsp);
+	return r;
+}
+
+static const EVP_CIPHER *
+mgm_cipher(uint8_t alg, size_t *keylen, size_t *bs)
+{
+	switch (alg) {
+	case PIV_ALG_3DES:
+		*keylen = 24;
+		*bs = 8;
+		return EVP_des_ede3_ecb();
+	case PIV_ALG_AES128:
+		*keylen = 16;
+		*bs = 16;
+		return EVP_aes_128_ecb();
+	case PIV_ALG_AES192:
+		*keylen = 24;
+		*bs = 16;
+		return EVP_aes_192_ecb();
+	case PIV_ALG_AES256:
+		*keylen = 32;
+		*bs = 16;
+		return EVP_aes_256_ecb();
+	default:
+		return NULL;
+	}
+}
+
+/* One block, ECB, no padding. */
+static int
+mgm_block(const EVP_CIPHER *ciph, const uint8_t *key, int enc,
+    const uint8_t *in, size_t bs, uint8_t *out)
+{
+	EVP_CIPHER_CTX	*ctx;
+	int		 n = 0, ok;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return OB_ERR_ALLOC;
+	ok = EVP_CipherInit_ex(ctx, ciph, NULL, key, NULL, enc) == 1 &&
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+	    EVP_CipherUpdate(ctx, out, &n, in, (int)bs) == 1 &&
+	    (size_t)n == bs;
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? OB_OK : ob_errf(OB_ERR_CRYPTO, "management-key cipher");
+}
+
+int
+piv_mgm_alg(struct piv_conn *c, uint8_t *alg)
+{
+	struct piv_rsp	rsp;
+	struct piv_meta	m;
+	int		r;
+
+	*alg = 0;
+	memset(&rsp, 0, sizeof(rsp));
+	r = piv_get_meta(c, REF_MGM, &rsp, &m);
+	if (r == OB_OK)
+		*alg = m.alg;
+	piv_rsp_free(&rsp);
+	return r == OB_ERR_MECH_UNSUPPORTED ? OB_OK : r;
+}
+
+int
+piv_mgm_auth(struct piv_conn *c, uint8_t alg, const uint8_t *key,
+    size_t keylen)
+{
+	const EVP_CIPHER *ciph;
+	struct piv_rsp	 rsp;
+	const uint8_t	*v;
+	uint8_t		 cmd[4 + 2 * (2 + 16)], wit[16], chal[16], exp[16];
+	size_t		 klen, bs;
+	int		 r;
+
+	memset(&rsp, 0, sizeof(rsp));
+	if ((ciph = mgm_cipher(alg, &klen, &bs)) == NULL)
+		return ob_errf(OB_ERR_MECH_UNSUPPORTED, "management-key "
+		    "algorithm %02x", alg);
+	if (keylen != klen)
+		return ob_errf(OB_ERR_KEY_LOAD, "the management key has %zu "
+		    "bytes; algorithm %02x needs %zu", keylen, alg, klen);
+	/* Mutual authentication (SP 800-73-4 part 2, appendix A.1). */
+	cmd[0] = 0x7c;
+	cmd[1] = 0x02;
+	cmd[2] = 0x80;
+	cmd[3] = 0x00;
+	OB_TRY(piv_transmit(c, INS_GEN_AUTH, alg, REF_MGM, cmd, 4, 1, &rsp));
+	if (rsp.sw != 0x9000) {
+		r = rsp.sw == 0x6a86 || rsp.sw == 0x6a80 ?
+		    ob_errf(OB_ERR_KEY_LOAD, "the card's management key is not "
+		    "of algorithm %02x (SW %04X)", alg, rsp.sw) :
+		    piv_sw_err(rsp.sw, "management key witness");
+		goto out;
+	}
+	OB_TRY(piv_parse_mgm(rsp.buf, rsp.len, 0x80, bs, &v));
+	OB_TRY(mgm_block(ciph, key, 0, v, bs, wit));
+	piv_rsp_free(&rsp);
+	if (RAND_bytes(chal, (int)bs) != 1) {
+		r = ob_errf(OB_ERR_RANDOM, "RAND_bytes");
+		goto out;
+	}
+	cmd[0] = 0x7c;
+	cmd[1] = (uint8_t)(2 * (2 + bs));
+	cmd[2] = 0x80;
+	cmd[3] = (uint8_t)bs;
+	memcpy(cmd + 4, wit, bs);
+	cmd[4 + bs] = 0x81;
+	cmd[5 + bs] = (uint8_t)bs;
+	memcpy(cmd + 6 + bs, chal, bs);
+	OB_TRY(piv_transmit(c, INS_GEN_AUTH, alg, REF_MGM, cmd, 2 + 2 * (2 + bs),
+	    1, &rsp));
+	if (rsp.sw != 0x9000) {
+		r = rsp.sw == 0x6982 ? ob_errf(OB_ERR_SECURITY_STATUS, "wrong "
+		    "management key (SW 6982)") :
+		    piv_sw_err(rsp.sw, "management key");
+		goto out;
+	}
+	/* The card proves it holds the key too. */
+	OB_TRY(piv_parse_mgm(rsp.buf, rsp.len, 0x82, bs, &v));
+	OB_TRY(mgm_block(ciph, key, 1, chal, bs, exp));
+	if (CRYPTO_memcmp(v, exp, bs) != 0) {
+		r = ob_errf(OB_ERR_DEVICE, "the card failed the management-key "
+		    "challenge");
+		goto out;
+	}
+	r = OB_OK;
+out:
+	piv_rsp_free(&rsp);
+	OPENSSL_cleanse(cmd, sizeof(cmd));
+	OPENSSL_cleanse(wit, sizeof(wit));
+	OPENSSL_cleanse(chal, sizeof(chal));
+	OPENSSL_cleanse(exp, sizeof(exp));
+	return r;
+}
+
+int
+piv_generate(struct piv_conn *c, uint8_t slot, uint8_t alg, EVP_PKEY **pub)
+{
+	struct piv_rsp	 rsp;
+	const uint8_t	*pt;
+	size_t		 plen;
+	/* AC { 80 alg } (SP 800-73-4 part 2, table 10) */
+	uint8_t		 cmd[5] = { 0xac, 0x03, 0x80, 0x01, 0 };
+	int		 r;
+
+	cmd[4] = alg;
+	if ((r = piv_transmit(c, INS_GENERATE, 0x00, slot, cmd, sizeof(cmd), 1,
+	    &rsp)) != OB_OK)
+		return r;
+	if (rsp.sw != 0x9000)
+		r = piv_sw_err(rsp.sw, "GENERATE ASYMMETRIC KEY PAIR");
+	else if ((r = piv_parse_genpub(rsp.buf, rsp.len, piv_ec_flen(alg), &pt,
+	    &plen)) == OB_OK)
+		r = piv_ec_pub(alg, pt, plen, pub);
+	piv_rsp_free(&rsp);
+	return r;
+}
+
+int
+piv_write_cert(struct piv_conn *c, uint32_t objtag, const unsigned char *der,
+    size_t derlen)
+{
+	struct piv_rsp	 rsp;
+	uint8_t		*cmd;
+	size_t		 inner, n = 0;
+	int		 r;
+
+	if (derlen > 3000)
+		return ob_errf(OB_ERR_INVALID_ARG, "certificate too large");
+	/* 5C tag, 53 { 70 cert, 71 00, FE } (SP 800-73-4 part 1, A) */
+	inner = tlv_hdr_len(0x70, derlen) + derlen + 3 + 2;
+	if ((cmd = malloc(5 + tlv_hdr_len(0x53, inner) + inner)) == NULL)
+		return OB_ERR_ALLOC;
+	cmd[n++] = 0x5c;
+	cmd[n++] = 0x03;
+	cmd[n++] = (uint8_t)(objtag >> 16);
+	cmd[n++] = (uint8_t)(objtag >> 8);
+	cmd[n++] = (uint8_t)objtag;
+	n += tlv_hdr(cmd + n, 0x53, inner);
+	n += tlv_hdr(cmd + n, 0x70, derlen);
+	memcpy(cmd + n, der, derlen);
+	n += derlen;
+	cmd[n++] = 0x71;
+	cmd[n++] = 0x01;
+	cmd[n++] = 0x00;
+	cmd[n++] = 0xfe;
+	cmd[n++] = 0x00;
+	r = piv_transmit(c, INS_PUT_DATA, 0x3f, 0xff, cmd, n, 0, &rsp);
+	free(cmd);
+	if (r != OB_OK)
+		return r;
+	r = rsp.sw == 0x9000 ? OB_OK : piv_sw_err(rsp.sw, "PUT DATA");
+	piv_rsp_free(&rsp);
+	return r;
+}
+
+int
+piv_attest(struct piv_conn *c, uint8_t slot, unsigned char **der,
+    size_t *derlen)
+{
+	struct piv_rsp	 rsp;
+	unsigned char	*copy;
+	int		 r;
+
+	if ((r = piv_transmit(c, INS_YK_ATTEST, slot, 0x00, NULL, 0, 1,
+	    &rsp)) != OB_OK)
+		return r;
+	if (rsp.sw == 0x9000 && rsp.len > 0) {
+		if ((copy = malloc(rsp.len)) == NULL)
+			r = OB_ERR_ALLOC;
+		else {
+			memcpy(copy, rsp.buf, rsp.len);
+			*der = copy;
+			*derlen = rsp.len;
+		}
+	} else if (rsp.sw == 0x6a80)
+		/* YubiKey: only keys generated on the card are attested. */
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "imported");
+	else
+		r = piv_sw_err(rsp.sw, "ATTEST");
+	piv_rsp_free(&rsp);
+	return r;
+}
