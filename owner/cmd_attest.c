@@ -49,26 +49,6 @@ b64_member(json_t *o, const char *k, const unsigned char *b, size_t n)
 	return r;
 }
 
-static int
-emit(const char *out, json_t *o)
-{
-	char	*s = NULL, *t;
-	size_t	 n;
-	int	 r;
-
-	if ((r = ob_json_dump(o, &s, &n)) != OB_OK)
-		return r;
-	if ((t = realloc(s, n + 2)) == NULL) {
-		free(s);
-		return OB_ERR_ALLOC;
-	}
-	t[n] = '\n';
-	t[n + 1] = '\0';
-	r = ob_write_all(out, t, n + 1, 0644);
-	free(t);
-	return r;
-}
-
 /* The AK's entry for the verifier's trust store. */
 static int
 attest_show_ak(const char *ak, const struct ob_token_opts *opts,
@@ -87,7 +67,7 @@ attest_show_ak(const char *ak, const struct ob_token_opts *opts,
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
-	r = emit(out, o);
+	r = owner_emit_json(out, o);
 out:
 	json_decref(o);
 	json_decref(jwk);
@@ -124,7 +104,7 @@ attest_run(const char *key, const char *ak, const char *nonce,
 	OB_TRY(b64_member(o, "attest", ev.attest, ev.attest_len));
 	OB_TRY(b64_member(o, "signature", ev.sig, ev.sig_len));
 	OB_TRY(b64_member(o, "public", ev.pub, ev.pub_len));
-	r = emit(out, o);
+	r = owner_emit_json(out, o);
 out:
 	json_decref(o);
 	free(nb);

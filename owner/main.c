@@ -10,6 +10,7 @@
 
 #include "cliutil.h"
 #include "envelope.h"
+#include "json.h"
 #include "err.h"
 #include "ownerbind.h"
 
@@ -36,15 +37,13 @@ fail(int code)
 	return code == OB_ERR_USAGE ? EXIT_USAGE : EXIT_FAIL;
 }
 
-int
-owner_emit(const char *path, const struct ob_envelope *env)
+/* Write s (n bytes) and a final newline to path, atomically. */
+static int
+emit_line(const char *path, char *s, size_t n)
 {
-	char	*s = NULL, *t;
-	size_t	 n;
+	char	*t;
 	int	 r;
 
-	if ((r = ob_envelope_serialize(env, &s, &n)) != OB_OK)
-		return r;
 	if ((t = realloc(s, n + 2)) == NULL) {
 		free(s);
 		return OB_ERR_ALLOC;
@@ -54,6 +53,30 @@ owner_emit(const char *path, const struct ob_envelope *env)
 	r = ob_write_all(path, t, n + 1, 0644);
 	free(t);
 	return r;
+}
+
+int
+owner_emit(const char *path, const struct ob_envelope *env)
+{
+	char	*s = NULL;
+	size_t	 n;
+	int	 r;
+
+	if ((r = ob_envelope_serialize(env, &s, &n)) != OB_OK)
+		return r;
+	return emit_line(path, s, n);
+}
+
+int
+owner_emit_json(const char *path, const json_t *o)
+{
+	char	*s = NULL;
+	size_t	 n;
+	int	 r;
+
+	if ((r = ob_json_dump(o, &s, &n)) != OB_OK)
+		return r;
+	return emit_line(path, s, n);
 }
 
 int

@@ -2,6 +2,8 @@
 #ifndef OB_OWNER_OWNERBIND_H
 #define OB_OWNER_OWNERBIND_H
 
+#include <jansson.h>
+
 #define PROG	"ownerbind"
 
 int cmd_request(int argc, char **argv);
@@ -21,6 +23,8 @@ int cmd_attest(int argc, char **argv);
 struct ob_envelope;
 /* Serialise env with a final newline to path (NULL or "-": stdout). */
 int owner_emit(const char *path, const struct ob_envelope *env);
+/* Compact JSON with a final newline to path (NULL or "-": stdout). */
+int owner_emit_json(const char *path, const json_t *o);
 /* Read and parse an envelope that may not be signed yet. */
 int owner_load(const char *path, struct ob_envelope **out);
 

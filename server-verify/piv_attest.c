@@ -13,9 +13,9 @@
 #include "envelope.h"
 #include "err.h"
 #include "json.h"
+#include "pem_store.h"
 #include "piv_attest.h"
 
-#define PEM_MAX		(4 * OB_MAX_CERT)
 
 /* Yubico PIV attestation extensions (developers.yubico.com, "PIV
  * attestation"). */
@@ -26,59 +26,7 @@
 int
 ob_piv_roots_load(const json_t *arr, X509_STORE **out)
 {
-	X509_STORE	*st = NULL;
-	X509		*x = NULL;
-	BIO		*bio = NULL;
-	const json_t	*v;
-	size_t		 i;
-	int		 r;
-
-	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
-	    json_array_size(arr) > OB_PIV_ROOTS_MAX)
-		return ob_errf(OB_ERR_TRUST_INVALID, "piv_roots: an array of "
-		    "1..%d PEM certificates", OB_PIV_ROOTS_MAX);
-	if ((st = X509_STORE_new()) == NULL)
-		return OB_ERR_ALLOC;
-	json_array_foreach(arr, i, v) {
-		if (!json_is_string(v) || json_string_length(v) > PEM_MAX ||
-		    (bio = BIO_new_mem_buf(json_string_value(v),
-		    (int)json_string_length(v))) == NULL ||
-		    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-			r = ob_errf(OB_ERR_TRUST_INVALID, "piv_roots[%zu]: not "
-			    "a PEM certificate", i);
-			goto out;
-		}
-		/* One certificate per string: nothing may follow it. */
-		if (BIO_pending(bio) > 0) {
-			char c;
-
-			while (BIO_read(bio, &c, 1) == 1)
-				if (c != '\n' && c != '\r' && c != ' ' &&
-				    c != '\t') {
-					r = ob_errf(OB_ERR_TRUST_INVALID,
-					    "piv_roots[%zu]: data after the "
-					    "certificate", i);
-					goto out;
-				}
-		}
-		if (X509_STORE_add_cert(st, x) != 1) {
-			r = ob_errf(OB_ERR_TRUST_INVALID, "piv_roots[%zu]: "
-			    "duplicate or unusable", i);
-			goto out;
-		}
-		X509_free(x);
-		x = NULL;
-		BIO_free(bio);
-		bio = NULL;
-	}
-	*out = st;
-	st = NULL;
-	r = OB_OK;
-out:
-	X509_free(x);
-	BIO_free(bio);
-	X509_STORE_free(st);
-	return r;
+	return ob_pem_store_load(arr, OB_PIV_ROOTS_MAX, "piv_roots", out);
 }
 
 static int

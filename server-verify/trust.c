@@ -16,6 +16,7 @@
 #include "err.h"
 #include "json.h"
 #include "jwk.h"
+#include "pem_store.h"
 #include "piv_attest.h"
 #include "tpm_attest.h"
 #include "trust.h"
@@ -390,48 +391,7 @@ trust_owner_free(struct ob_trust_owner *ow)
 static int
 trust_ca(const json_t *o, X509_STORE **out)
 {
-	const json_t	*a, *v;
-	X509_STORE	*st = NULL;
-	X509		*x = NULL;
-	BIO		*bio = NULL;
-	size_t		 i;
-	int		 r = OB_ERR_ALLOC;
-
-	if ((a = json_object_get(o, "ca")) == NULL || !json_is_array(a) ||
-	    json_array_size(a) == 0 || json_array_size(a) > 16)
-		return ob_errf(OB_ERR_TRUST_INVALID, "ca: an array of 1..16 "
-		    "PEM certificates");
-	if ((st = X509_STORE_new()) == NULL)
-		goto out;
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v)) {
-			r = ob_errf(OB_ERR_TRUST_INVALID, "ca[%zu]: not a "
-			    "string", i);
-			goto out;
-		}
-		if ((bio = BIO_new_mem_buf(json_string_value(v),
-		    (int)json_string_length(v))) == NULL)
-			goto out;
-		if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-			r = ob_errf(OB_ERR_TRUST_INVALID, "ca[%zu]: not a PEM "
-			    "certificate", i);
-			goto out;
-		}
-		if (X509_STORE_add_cert(st, x) != 1)
-			goto out;
-		X509_free(x);
-		x = NULL;
-		BIO_free(bio);
-		bio = NULL;
-	}
-	*out = st;
-	st = NULL;
-	r = OB_OK;
-out:
-	X509_free(x);
-	BIO_free(bio);
-	X509_STORE_free(st);
-	return r;
+	return ob_pem_store_load(json_object_get(o, "ca"), 16, "ca", out);
 }
 
 static int

@@ -19,53 +19,22 @@
 
 #include "b64url.h"
 #include "err.h"
+#include "uri.h"
 #include "fido2_int.h"
 #include "webauthn.h"
 
 #define FIDO2_MAX_URI	8192
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode [s, s+n) into a new NUL-terminated string. */
+/* Percent-decode [s, s+n) into a new NUL-terminated, non-empty string. */
 static int
 pct_decode(const char *s, size_t n, const char *name, char **out)
 {
 	char	*d;
-	size_t	 i, j = 0;
-	int	 hi, lo;
+	int	 r;
 
-	if ((d = malloc(n + 1)) == NULL)
-		return OB_ERR_ALLOC;
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			d[j++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n) {
-			free(d);
-			return ob_errf(OB_ERR_KEY_URI, "%s: truncated %%-escape",
-			    name);
-		}
-		if ((hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0 ||
-		    (hi == 0 && lo == 0)) {
-			free(d);
-			return ob_errf(OB_ERR_KEY_URI, "%s: bad %%-escape", name);
-		}
-		d[j++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	d[j] = '\0';
-	if (j == 0) {
+	if ((r = ob_uri_pct_decode(s, n, name, &d)) != OB_OK)
+		return r;
+	if (d[0] == '\0') {
 		free(d);
 		return ob_errf(OB_ERR_KEY_URI, "%s: empty value", name);
 	}

@@ -19,50 +19,11 @@
 #include <strings.h>
 
 #include "err.h"
+#include "uri.h"
 #include "piv_int.h"
 
 #define URI_MAX		2048
 #define SOURCE_MAX	1024
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
-uri_decode(const char *s, size_t n, char **out)
-{
-	char	*d;
-	size_t	 i, j = 0;
-	int	 hi, lo;
-
-	if ((d = malloc(n + 1)) == NULL)
-		return OB_ERR_ALLOC;
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			d[j++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-		    (lo = hexval((unsigned char)s[i + 2])) < 0 ||
-		    (hi == 0 && lo == 0)) {
-			free(d);
-			return ob_errf(OB_ERR_KEY_URI, "bad percent-encoding in "
-			    "piv: URI");
-		}
-		d[j++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	d[j] = '\0';
-	*out = d;
-	return OB_OK;
-}
 
 void
 piv_uri_free(struct piv_uri *u)
@@ -160,7 +121,7 @@ piv_uri_parse(const char *uri, struct piv_uri *out)
 			goto out;
 		}
 		namelen = (size_t)(eq - p);
-		OB_TRY(uri_decode(eq + 1, (size_t)(end - eq - 1), &val));
+		OB_TRY(ob_uri_pct_decode(eq + 1, (size_t)(end - eq - 1), "piv: URI", &val));
 #define IS(n)	(namelen == sizeof(n) - 1 && memcmp(p, n, namelen) == 0)
 		if (IS("reader"))
 			OB_TRY(uri_str(&u.reader, &val, PIV_READER_MAX,

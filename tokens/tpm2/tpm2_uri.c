@@ -16,50 +16,9 @@
 
 #include "err.h"
 #include "tpm2_int.h"
+#include "uri.h"
 
 #define URI_MAX	4096
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Percent-decode s[0..n) into a new string; NUL bytes are refused. */
-static int
-uri_decode(const char *s, size_t n, char **out)
-{
-	char	*d;
-	size_t	 i, j = 0;
-	int	 hi, lo;
-
-	if ((d = malloc(n + 1)) == NULL)
-		return OB_ERR_ALLOC;
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			d[j++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n ||
-		    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-		    (lo = hexval((unsigned char)s[i + 2])) < 0 ||
-		    (hi == 0 && lo == 0))
-			goto bad;
-		d[j++] = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	d[j] = '\0';
-	*out = d;
-	return OB_OK;
-bad:
-	free(d);
-	return ob_errf(OB_ERR_KEY_URI, "bad percent-encoding in tpm2: URI");
-}
 
 static int
 uri_handle(const char *v, uint32_t *out)
@@ -117,7 +76,7 @@ tpm2_uri_parse(const char *uri, struct tpm2_uri *out)
 			goto out;
 		}
 		namelen = (size_t)(eq - p);
-		OB_TRY(uri_decode(eq + 1, (size_t)(end - eq - 1), &val));
+		OB_TRY(ob_uri_pct_decode(eq + 1, (size_t)(end - eq - 1), "tpm2: URI", &val));
 #define IS(n)	(namelen == sizeof(n) - 1 && memcmp(p, n, namelen) == 0)
 		if (IS("handle")) {
 			if (seen_handle++) {

@@ -1,0 +1,44 @@
+#include <stdlib.h>
+
+#include "err.h"
+#include "uri.h"
+
+static int
+uri_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)
+{
+	char	*d;
+	size_t	 i, j = 0;
+	int	 hi, lo;
+
+	if ((d = malloc(n + 1)) == NULL)
+		return OB_ERR_ALLOC;
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			d[j++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n || (hi = uri_hexval(s[i + 1])) < 0 ||
+		    (lo = uri_hexval(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
+			free(d);
+			return ob_errf(OB_ERR_KEY_URI, "%s: bad or truncated "
+			    "%%-escape", what);
+		}
+		d[j++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	d[j] = '\0';
+	*out = d;
+	return OB_OK;
+}
