@@ -1,0 +1,440 @@
+/*
+ * bench-verify: ob_verify against the bare signature checks it contains.
+ *
+ *   bench-verify [-n ENVELOPES] [-r ROUNDS] [-c CASE] [-o]
+ *
+ * For each case, N envelopes with distinct jti (and, for FIDO2, rising
+ * counters) are built before any timing.  "ours" is the full ob_verify
+ * (memory replay state, fresh per round); "raw" is an EVP_DigestVerify
+ * loop over the same two signatures per envelope with the keys parsed in
+ * advance (ECDSA signatures converted to DER in advance; for FIDO2 the
+ * authenticatorData||SHA-256(clientDataJSON) message built in advance).
+ * The two loops alternate in chunks of 50 envelopes and are timed in
+ * thread CPU time (so that other load on the machine hits both alike);
+ * rates and the ratio ours/raw come from the totals over all rounds.  Heap figures
+ * come from a counting malloc in this program (glibc routes its own and
+ * every library's allocations through it): bytes and calls per ob_verify,
+ * the peak of live heap above the starting point during one call, and the
+ * bytes the replay state keeps per accepted envelope.
+ *
+ * Cases: es256 (ES256 owner, ES256 agent), eddsa (EdDSA owner, EdDSA
+ * agent), fido2 (webauthn-es256 owner, ES256 agent).  -o runs ob_verify
+ * only (for perf/callgrind).  Never run by the tests.
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "ownerbind/ob_verify.h"
+#include "b64url.h"
+#include "gen_common.h"
+#include "webauthn.h"
+
+/* Counting allocator: glibc exports its implementation as __libc_*. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+
+/* Default visibility, so that libcrypto and jansson bind to these too. */
+#define EXPORTED __attribute__((visibility("default")))
+
+static int		count_on;
+static unsigned long long allocs, alloc_bytes;
+static long long	live, peak;
+
+static void
+count_add(void *p)
+{
+	size_t n;
+
+	if (p == NULL || !count_on)
+		return;
+	n = malloc_usable_size(p);
+	allocs++;
+	alloc_bytes += n;
+	live += (long long)n;
+	if (live > peak)
+		peak = live;
+}
+
+static void
+count_sub(void *p)
+{
+	if (p != NULL && count_on)
+		live -= (long long)malloc_usable_size(p);
+}
+
+EXPORTED void *
+malloc(size_t n)
+{
+	void *p = __libc_malloc(n);
+
+	count_add(p);
+	return p;
+}
+
+EXPORTED void *
+calloc(size_t a, size_t b)
+{
+	void *p = __libc_calloc(a, b);
+
+	count_add(p);
+	return p;
+}
+
+EXPORTED void *
+realloc(void *old, size_t n)
+{
+	void *p;
+
+	count_sub(old);
+	p = __libc_realloc(old, n);
+	if (p == NULL && old != NULL && n != 0)
+		count_add(old);		/* old block still there */
+	else
+		count_add(p);
+	return p;
+}
+
+EXPORTED void
+free(void *p)
+{
+	count_sub(p);
+	__libc_free(p);
+}
+
+#define NOW	GEN_NOW
+#define CHUNK	50
+#define SUB	"wimse://td.example/agents/a1"
+
+struct rawsig {
+	EVP_PKEY	*pk;
+	const EVP_MD	*md;
+	unsigned char	*msg;
+	size_t		 msglen;
+	unsigned char	*sig;
+	size_t		 siglen;
+};
+
+struct bcase {
+	const char	*name;
+	char		**env;
+	size_t		*envlen;
+	struct rawsig	*raw;		/* 2 per envelope */
+};
+
+static struct gkey owner_es256, owner_eddsa, owner_fido, agent_es256,
+    agent_eddsa;
+static struct ob_trust *trust;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static json_t *
+tkey(const struct gkey *k, const char *kind, enum ob_alg alg)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:O}", "kid", k->kid, "kind", kind,
+	    "alg", ob_alg_name(alg), "jwk", k->jwk);
+
+	if (alg == OB_ALG_WEBAUTHN_ES256)
+		json_object_set_new(o, "fido2", json_pack("{s:s,s:s}", "rp_id",
+		    "ownerbind:", "uv", "required"));
+	return o;
+}
+
+static void
+make_trust(void)
+{
+	json_t	*t;
+	char	*s;
+
+	t = json_pack("{s:i,s:[{s:s,s:[s],s:[o,o,o]}]}", "ownerbind_trust", 1,
+	    "owners", "id", "alice", "may_bind", "wimse://td.example/agents/*",
+	    "keys", tkey(&owner_es256, "software", OB_ALG_ES256),
+	    tkey(&owner_eddsa, "pkcs11", OB_ALG_EDDSA),
+	    tkey(&owner_fido, "fido2", OB_ALG_WEBAUTHN_ES256));
+	if (t == NULL)
+		gen_die("trust json");
+	s = gen_dump(t);
+	if (ob_trust_load_buf(s, strlen(s), &trust) != OB_OK)
+		gen_die(ob_err_detail());
+	free(s);
+	json_decref(t);
+}
+
+/* The raw check for one entry: what EVP_DigestVerify needs, prepared. */
+static void
+raw_prepare(struct rawsig *rs, const struct genv *g, size_t i,
+    const struct gkey *k)
+{
+	const struct gentry	*e = &g->e[i];
+	char			*tbs = gen_strcat3(e->pb64, ".", g->payload_b64);
+	unsigned char		*der;
+	size_t			 derlen;
+
+	rs->pk = k->pk;
+	EVP_PKEY_up_ref(k->pk);
+	rs->md = EVP_PKEY_get_base_id(k->pk) == EVP_PKEY_ED25519 ? NULL :
+	    EVP_sha256();
+	if (e->fido) {
+		const char *ad = json_string_value(json_object_get(e->hdr,
+		    "authenticatorData"));
+		const char *cd = json_string_value(json_object_get(e->hdr,
+		    "clientDataJSON"));
+		unsigned char *adb, *cdb;
+		size_t adl, cdl;
+
+		if (ob_b64url_decode(ad, strlen(ad), 512, &adb, &adl) != OB_OK ||
+		    ob_b64url_decode(cd, strlen(cd), 1024, &cdb, &cdl) != OB_OK)
+			gen_die("fido raw");
+		rs->msg = malloc(adl + 32);
+		memcpy(rs->msg, adb, adl);
+		SHA256(cdb, cdl, rs->msg + adl);
+		rs->msglen = adl + 32;
+		free(adb);
+		free(cdb);
+		rs->sig = malloc(e->siglen);
+		memcpy(rs->sig, e->sig, e->siglen);
+		rs->siglen = e->siglen;
+		free(tbs);
+		return;
+	}
+	rs->msg = (unsigned char *)tbs;
+	rs->msglen = strlen(tbs);
+	if (rs->md != NULL) {
+		if (ob_ecdsa_rs_to_der(e->sig, e->siglen, &der, &derlen) !=
+		    OB_OK)
+			gen_die("der");
+		rs->sig = der;
+		rs->siglen = derlen;
+	} else {
+		rs->sig = malloc(e->siglen);
+		memcpy(rs->sig, e->sig, e->siglen);
+		rs->siglen = e->siglen;
+	}
+}
+
+static void
+build(struct bcase *bc, size_t n)
+{
+	const struct gkey	*owner, *agent;
+	enum ob_alg		 oalg;
+	int			 fido;
+	size_t			 i;
+	char			 jti[48];
+
+	fido = strcmp(bc->name, "fido2") == 0;
+	if (strcmp(bc->name, "eddsa") == 0) {
+		owner = &owner_eddsa;
+		agent = &agent_eddsa;
+	} else {
+		owner = fido ? &owner_fido : &owner_es256;
+		agent = &agent_es256;
+	}
+	oalg = fido ? OB_ALG_WEBAUTHN_ES256 : owner->alg;
+	bc->env = calloc(n, sizeof(*bc->env));
+	bc->envlen = calloc(n, sizeof(*bc->envlen));
+	bc->raw = calloc(2 * n, sizeof(*bc->raw));
+	for (i = 0; i < n; i++) {
+		struct genv g;
+
+		memset(&g, 0, sizeof(g));
+		snprintf(jti, sizeof(jti), "bench%011zuXXXXXXXX", i);
+		g.claims = gen_claims(agent, SUB, "alice", jti, NOW - 10,
+		    NOW + 290);
+		genv_add(&g, gen_ph(oalg, owner->kid, "owner", "agent-mediated",
+		    NOW - 5, NULL), owner, fido);
+		g.e[0].fo.counter = (uint32_t)(i + 1);
+		genv_add(&g, gen_ph(agent->alg, agent->kid, "agent",
+		    "agent-mediated", NOW - 2, NULL), agent, 0);
+		bc->env[i] = genv_str(&g);
+		bc->envlen[i] = strlen(bc->env[i]);
+		raw_prepare(&bc->raw[2 * i], &g, 0, owner);
+		raw_prepare(&bc->raw[2 * i + 1], &g, 1, agent);
+		genv_free(&g);
+	}
+}
+
+/* ob_verify over envelopes [a, b); returns CPU seconds. */
+static double
+run_ours(const struct bcase *bc, struct ob_state *st, size_t a, size_t b)
+{
+	struct ob_verify_opts	 o = { .aud = GEN_AUD, .now = NOW };
+	struct ob_verdict	*v;
+	double			 t0;
+	size_t			 i;
+	int			 r;
+
+	t0 = now_s();
+	for (i = a; i < b; i++) {
+		v = NULL;
+		if ((r = ob_verify(trust, st, &o, bc->env[i], bc->envlen[i],
+		    &v)) != OB_OK) {
+			fprintf(stderr, "%s[%zu]: %s: %s\n", bc->name, i,
+			    ob_err_name(r), ob_err_detail());
+			exit(1);
+		}
+		ob_verdict_free(&v);
+	}
+	return now_s() - t0;
+}
+
+/* The two bare signature checks of envelopes [a, b); CPU seconds. */
+static double
+run_raw(const struct bcase *bc, size_t a, size_t b)
+{
+	EVP_MD_CTX	*ctx;
+	double		 t0;
+	size_t		 i;
+	const struct rawsig *rs;
+
+	t0 = now_s();
+	for (i = 2 * a; i < 2 * b; i++) {
+		rs = &bc->raw[i];
+		if ((ctx = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestVerifyInit(ctx, NULL, rs->md, NULL, rs->pk) != 1 ||
+		    EVP_DigestVerify(ctx, rs->sig, rs->siglen, rs->msg,
+		    rs->msglen) != 1) {
+			fprintf(stderr, "%s: raw verify %zu failed\n", bc->name,
+			    i);
+			exit(1);
+		}
+		EVP_MD_CTX_free(ctx);
+	}
+	return now_s() - t0;
+}
+
+static void
+heap(const struct bcase *bc, size_t n)
+{
+	struct ob_verify_opts	 o = { .aud = GEN_AUD, .now = NOW };
+	struct ob_state		*st;
+	struct ob_verdict	*v;
+	long long		 base, maxpeak = 0, retained;
+	unsigned long long	 a0, b0;
+	size_t			 i;
+
+	if (ob_state_open_memory(&st) != OB_OK)
+		gen_die("state");
+	count_on = 1;
+	live = peak = 0;
+	a0 = allocs;
+	b0 = alloc_bytes;
+	for (i = 0; i < n; i++) {
+		base = live;
+		peak = live;
+		v = NULL;
+		if (ob_verify(trust, st, &o, bc->env[i], bc->envlen[i], &v) !=
+		    OB_OK)
+			gen_die("heap verify");
+		ob_verdict_free(&v);
+		if (peak - base > maxpeak)
+			maxpeak = peak - base;
+	}
+	retained = live;
+	printf("%s heap: ours %.0f bytes in %.1f allocations per envelope, "
+	    "peak %lld bytes live during one call, state keeps %.0f bytes "
+	    "per accepted envelope;", bc->name,
+	    (double)(alloc_bytes - b0) / (double)n,
+	    (double)(allocs - a0) / (double)n, maxpeak,
+	    (double)retained / (double)n);
+	a0 = allocs;
+	b0 = alloc_bytes;
+	(void)run_raw(bc, 0, n);
+	count_on = 0;
+	printf(" raw %.0f bytes in %.1f allocations per envelope\n",
+	    (double)(alloc_bytes - b0) / (double)n,
+	    (double)(allocs - a0) / (double)n);
+	ob_state_free(&st);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const names[] = { "es256", "eddsa", "fido2" };
+	struct bcase	 bc;
+	const char	*only = NULL;
+	size_t		 n = 2000, c;
+	int		 rounds = 5, ch, ours_only = 0, k;
+
+	while ((ch = getopt(argc, argv, "n:r:c:o")) != -1)
+		switch (ch) {
+		case 'n':
+			n = (size_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'c':
+			only = optarg;
+			break;
+		case 'o':
+			ours_only = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: bench-verify [-n N] [-r ROUNDS] "
+			    "[-c es256|eddsa|fido2] [-o]\n");
+			return 2;
+		}
+	if (n == 0 || rounds < 1)
+		return 2;
+	gkey_make(GEN_P256, &owner_es256);
+	gkey_make(GEN_ED25519, &owner_eddsa);
+	gkey_make(GEN_P256, &owner_fido);
+	gkey_make(GEN_P256, &agent_es256);
+	gkey_make(GEN_ED25519, &agent_eddsa);
+	make_trust();
+	for (c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
+		double ours, raw, t_ours = 0, t_raw = 0;
+
+		if (only != NULL && strcmp(only, names[c]) != 0)
+			continue;
+		memset(&bc, 0, sizeof(bc));
+		bc.name = names[c];
+		build(&bc, n);
+		/*
+		 * Interleave ours and raw in chunks of CHUNK envelopes, timed
+		 * in thread CPU time, so that both see the same machine; the
+		 * ratio comes from the totals over all rounds.
+		 */
+		for (k = 0; k < rounds; k++) {
+			struct ob_state *st;
+			size_t a;
+
+			if (ob_state_open_memory(&st) != OB_OK)
+				gen_die("state");
+			for (a = 0; a < n; a += CHUNK) {
+				size_t b = a + CHUNK < n ? a + CHUNK : n;
+
+				t_ours += run_ours(&bc, st, a, b);
+				if (!ours_only)
+					t_raw += run_raw(&bc, a, b);
+			}
+			ob_state_free(&st);
+		}
+		ours = (double)n * rounds / t_ours;
+		raw = t_raw > 0 ? (double)n * rounds / t_raw : 0;
+		if (ours_only) {
+			printf("%s ours=%.0f/s\n", bc.name, ours);
+			continue;
+		}
+		printf("%s ours=%.0f/s raw=%.0f/s ratio=%.2f\n", bc.name, ours,
+		    raw, ours / raw);
+		heap(&bc, n);
+		fflush(stdout);
+	}
+	return 0;
+}

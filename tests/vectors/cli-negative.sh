@@ -1,0 +1,43 @@
+#!/bin/sh
+# cli-negative.sh VERIFY NEGDIR: run ownerbind-verify --json on a sample of
+# the negative corpus; each must exit 1 with the index.tsv error name.
+set -u
+verify=$1
+dir=$2
+now=1767225600
+fail=0
+n=0
+for f in json-truncated dup-protected-alg b64-payload-noncanon alg-none \
+    jwk-private-d sig-swapped owner-not-authorized expired fido-no-uv \
+    fido-cd-origin gw-chain-rogue too-large-envelope; do
+	line=$(awk -F'\t' -v f="$f" '$1 ~ ("^[0-9][0-9][0-9]-" f "[.]json$")' \
+	    "$dir/index.tsv")
+	if [ -z "$line" ]; then
+		echo "no case $f"; fail=1; continue
+	fi
+	file=$(printf '%s' "$line" | cut -f1)
+	want=$(printf '%s' "$line" | cut -f2)
+	opts=$(printf '%s' "$line" | cut -f4)
+	set -- --json --at "$now" --trust "$dir/trust.json" \
+	    --aud https://id.example/
+	case "$opts" in
+	*proxy=*) p=${opts#*proxy=}; set -- "$@" --channel gateway \
+	    --proxy "${p%%;*}" ;;
+	esac
+	out=$("$verify" "$@" "$dir/$file" 2>/dev/null)
+	rc=$?
+	n=$((n + 1))
+	if [ "$rc" -ne 1 ]; then
+		echo "FAIL $file: exit $rc, want 1"; fail=1
+	elif ! printf '%s' "$out" | grep -q "\"error\":\"$want\""; then
+		echo "FAIL $file: want $want, got $out"; fail=1
+	fi
+done
+out=$("$verify" --json --at "$now" --trust "$dir/trust.json" \
+    --aud https://id.example/ "$dir/good.json" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] || ! printf '%s' "$out" | grep -q '"result":"accepted"'; then
+	echo "FAIL good.json: exit $rc: $out"; fail=1
+fi
+echo "cli-negative: $n rejections checked"
+exit $fail
