@@ -244,8 +244,7 @@ ob_claims_check(const json_t *claims, struct ob_claims *out)
 		r = ob_errf(OB_ERR_PAYLOAD_INVALID, "cnf must be {\"jwk\":{...}}");
 		goto out;
 	}
-	OB_TRY(ob_jwk_to_pkey(c.cnf_jwk, &c.agent_key));
-	OB_TRY(ob_jwk_thumbprint(c.cnf_jwk, c.jkt));
+	OB_TRY(ob_jwk_to_pkey_cached(c.cnf_jwk, c.jkt, &c.agent_key));
 	OB_TRY(claim_name_str(claims, "dns_name", 253, 0, &c.dns_name));
 	if (c.dns_name != NULL && !claim_dns(c.dns_name)) {
 		r = ob_errf(OB_ERR_PAYLOAD_INVALID, "dns_name is not a host "

@@ -1,3 +1,5 @@
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +222,10 @@ jwk_rsa(const json_t *jwk, EVP_PKEY **out)
 		r = ob_errf(OB_ERR_JWK_INVALID, "RSA n/e with leading zero");
 		goto out;
 	}
+	if (out == NULL) {
+		r = OB_OK;
+		goto out;
+	}
 	r = OB_ERR_ALLOC;
 	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
 	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL ||
@@ -239,8 +245,13 @@ out:
 	return r;
 }
 
-int
-ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
+/*
+ * Check a public JWK strictly; with build, also construct the key.
+ * Without build, *out is untouched: the checks that need OpenSSL's key
+ * (point on the curve, RSA size) belong to construction.
+ */
+static int
+jwk_parse(const json_t *jwk, int build, EVP_PKEY **out)
 {
 	static const char *const ec_members[] = {
 		"kty", "crv", "x", "y", "kid", "alg", "use", NULL
@@ -284,6 +295,8 @@ ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
 		if ((r = jwk_coord(jwk, "x", n, pt + 1)) != OB_OK ||
 		    (r = jwk_coord(jwk, "y", n, pt + 1 + n)) != OB_OK)
 			return r;
+		if (!build)
+			return OB_OK;
 		params[0] = OSSL_PARAM_construct_utf8_string(
 		    OSSL_PKEY_PARAM_GROUP_NAME, n == 32 ?
 		    (char *)SN_X9_62_prime256v1 : (char *)SN_secp384r1, 0);
@@ -301,6 +314,8 @@ ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
 			return ob_errf(OB_ERR_JWK_INVALID, "curve %.16s", crv);
 		if ((r = jwk_coord(jwk, "x", 32, pt)) != OB_OK)
 			return r;
+		if (!build)
+			return OB_OK;
 		params[0] = OSSL_PARAM_construct_octet_string(
 		    OSSL_PKEY_PARAM_PUB_KEY, pt, 32);
 		params[1] = OSSL_PARAM_construct_end();
@@ -309,6 +324,8 @@ ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
 		if ((r = ob_json_only_members(jwk, rsa_members,
 		    OB_ERR_JWK_INVALID)) != OB_OK)
 			return r;
+		if (!build)
+			return jwk_rsa(jwk, NULL);
 		r = jwk_rsa(jwk, &pkey);
 	} else
 		return ob_errf(OB_ERR_JWK_INVALID, "kty %.8s", kty);
@@ -323,16 +340,81 @@ ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
 }
 
 int
+ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
+{
+	return jwk_parse(jwk, 1, out);
+}
+
+/*
+ * Parsed agent keys, by RFC 7638 thumbprint.  Building an EC key from a
+ * JWK makes a fresh group, and the first verify with it computes the
+ * group's Montgomery constants again: together more than a third of a
+ * verification.  An agent presents the same key request after request, so
+ * a small direct-mapped cache keeps what OpenSSL built.  Lookups happen
+ * only after the JWK passed every member check; the thumbprint covers all
+ * key material, so equal thumbprints are the same key.
+ */
+#define JWK_CACHE_SLOTS	1024
+
+static struct {
+	char		 jkt[44];
+	EVP_PKEY	*pk;
+} jwk_cache[JWK_CACHE_SLOTS];
+static pthread_mutex_t jwk_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t
+jwk_cache_slot(const char *jkt)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *jkt != '\0'; jkt++)
+		h = (h ^ (unsigned char)*jkt) * 16777619u;
+	return h % JWK_CACHE_SLOTS;
+}
+
+int
+ob_jwk_to_pkey_cached(const json_t *jwk, char jkt[44], EVP_PKEY **out)
+{
+	EVP_PKEY	*pk = NULL;
+	char		 tp[44];
+	size_t		 slot;
+	int		 r;
+
+	if ((r = jwk_parse(jwk, 0, NULL)) != OB_OK ||
+	    (r = ob_jwk_thumbprint(jwk, tp)) != OB_OK)
+		return r;
+	slot = jwk_cache_slot(tp);
+	pthread_mutex_lock(&jwk_cache_lock);
+	if (jwk_cache[slot].pk != NULL && strcmp(jwk_cache[slot].jkt, tp) == 0 &&
+	    EVP_PKEY_up_ref(jwk_cache[slot].pk) == 1)
+		pk = jwk_cache[slot].pk;
+	pthread_mutex_unlock(&jwk_cache_lock);
+	if (pk == NULL) {
+		if ((r = jwk_parse(jwk, 1, &pk)) != OB_OK)
+			return r;
+		pthread_mutex_lock(&jwk_cache_lock);
+		if (EVP_PKEY_up_ref(pk) == 1) {
+			EVP_PKEY_free(jwk_cache[slot].pk);
+			jwk_cache[slot].pk = pk;
+			memcpy(jwk_cache[slot].jkt, tp, sizeof(tp));
+		}
+		pthread_mutex_unlock(&jwk_cache_lock);
+	}
+	memcpy(jkt, tp, sizeof(tp));
+	*out = pk;
+	return OB_OK;
+}
+
+int
 ob_jwk_thumbprint(const json_t *jwk, char out[44])
 {
 	static const char *const ec_req[] = { "crv", "kty", "x", "y", NULL };
 	static const char *const okp_req[] = { "crv", "kty", "x", NULL };
 	static const char *const rsa_req[] = { "e", "kty", "n", NULL };
 	const char *const *req;
-	const char	*kty;
-	json_t		*c = NULL, *v;
-	char		*s = NULL, *t = NULL;
-	size_t		 i, slen;
+	const char	*kty, *v;
+	char		 buf[2 * JWK_MAX_RSA + 256], *t = NULL;
+	size_t		 i, n = 0, vlen;
 	unsigned char	 md[SHA256_DIGEST_LENGTH];
 	int		 r;
 
@@ -347,31 +429,34 @@ ob_jwk_thumbprint(const json_t *jwk, char out[44])
 		req = rsa_req;
 	else
 		return ob_errf(OB_ERR_JWK_INVALID, "kty %.8s", kty);
-	if ((c = json_object()) == NULL)
-		return OB_ERR_ALLOC;
-	/* RFC 7638 3.2: required members, lexicographic order, compact. */
+	/*
+	 * RFC 7638 3.2: the required members in lexicographic order, no
+	 * whitespace.  Values that would need JSON escaping are refused, so
+	 * the text is written directly.
+	 */
+	buf[n++] = '{';
 	for (i = 0; req[i] != NULL; i++) {
-		if ((v = json_object_get(jwk, req[i])) == NULL ||
-		    !json_is_string(v)) {
-			r = ob_errf(OB_ERR_JWK_INVALID, "\"%s\" missing",
-			    req[i]);
-			goto out;
-		}
-		if (json_object_set(c, req[i], v) != 0) {
-			r = OB_ERR_ALLOC;
-			goto out;
-		}
+		if ((r = ob_json_get_str(jwk, req[i], 1, 2 * JWK_MAX_RSA,
+		    OB_ERR_JWK_INVALID, OB_ERR_JWK_INVALID, &v)) != OB_OK)
+			return r;
+		vlen = strlen(v);
+		if (strcspn(v, "\"\\") != vlen || n + vlen + 16 > sizeof(buf))
+			return ob_errf(OB_ERR_JWK_INVALID, "\"%s\" is not a "
+			    "plain string", req[i]);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\"%s\":\"%s\"",
+		    i == 0 ? "" : ",", req[i], v);
+		for (; *v != '\0'; v++)
+			if ((unsigned char)*v < 0x20)
+				return ob_errf(OB_ERR_JWK_INVALID, "control "
+				    "character in \"%s\"", req[i]);
 	}
-	OB_TRY(ob_json_dump(c, &s, &slen));
-	SHA256((const unsigned char *)s, slen, md);
-	OB_TRY(ob_b64url_encode(md, sizeof(md), &t));
+	buf[n++] = '}';
+	SHA256((const unsigned char *)buf, n, md);
+	if ((r = ob_b64url_encode(md, sizeof(md), &t)) != OB_OK)
+		return r;
 	memcpy(out, t, 44);
-	r = OB_OK;
-out:
-	free(s);
 	free(t);
-	json_decref(c);
-	return r;
+	return OB_OK;
 }
 
 int

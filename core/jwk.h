@@ -22,6 +22,14 @@ int ob_jwk_from_pkey(const EVP_PKEY *pkey, json_t **out) OB_WUR;
  */
 int ob_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out) OB_WUR;
 
+/*
+ * As ob_jwk_to_pkey, and also the thumbprint into jkt, through a bounded
+ * process-wide cache of parsed keys (thread-safe).  *out is a new
+ * reference.  Every member check runs on every call.
+ */
+int ob_jwk_to_pkey_cached(const json_t *jwk, char jkt[44], EVP_PKEY **out)
+    OB_WUR;
+
 /* RFC 7638 SHA-256 thumbprint, base64url (43 chars + NUL) into out[44]. */
 int ob_jwk_thumbprint(const json_t *jwk, char out[44]) OB_WUR;
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -565,6 +566,7 @@ ob_trust_load_buf(const void *buf, size_t len, struct ob_trust **out)
 		    len);
 	if ((r = ob_json_parse_object(buf, len, &top)) != OB_OK)
 		return r;
+	ERR_set_mark();		/* leave OpenSSL's error queue as it was */
 	if ((r = ob_json_only_members(top, names, OB_ERR_TRUST_INVALID)) !=
 	    OB_OK)
 		goto out;
@@ -622,6 +624,7 @@ ob_trust_load_buf(const void *buf, size_t len, struct ob_trust **out)
 	t = NULL;
 	r = OB_OK;
 out:
+	(void)ERR_pop_to_mark();
 	ob_trust_free(&t);
 	json_decref(top);
 	return r;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -505,6 +506,8 @@ ob_verify(const struct ob_trust *trust, struct ob_state *state,
 	c.skew = opts->skew != 0 ? opts->skew : DEF_SKEW;
 	c.lifetime = opts->max_lifetime != 0 ? opts->max_lifetime :
 	    DEF_LIFETIME;
+	/* Leave OpenSSL's error queue as we found it (a TLS server's). */
+	ERR_set_mark();
 	OB_TRY(ob_envelope_parse(buf, len, 0, &env));
 	c.env = env;
 	OB_TRY(v_structure(&c));
@@ -519,6 +522,8 @@ ob_verify(const struct ob_trust *trust, struct ob_state *state,
 	OB_TRY(v_commit(&c, state));
 	r = v_verdict(&c, out);
 out:
+	if (c.trust != NULL)
+		(void)ERR_pop_to_mark();
 	ob_envelope_free(&env);
 	return r;
 }
