@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 #include "uri.h"
@@ -40,5 +41,32 @@ ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)
 	}
 	d[j] = '\0';
 	*out = d;
+	return OB_OK;
+}
+
+int
+ob_uri_next_attr(const char **pos, const char *scheme, const char **name,
+    size_t *namelen, char **value)
+{
+	const char	*p = *pos, *end, *eq;
+	int		 r;
+
+	if (*p == '\0') {
+		*name = NULL;
+		return OB_OK;
+	}
+	if ((end = strchr(p, ';')) == NULL)
+		end = p + strlen(p);
+	if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL)
+		return ob_errf(OB_ERR_KEY_URI, "%s attribute without '='",
+		    scheme);
+	if (*end == ';' && end[1] == '\0')
+		return ob_errf(OB_ERR_KEY_URI, "trailing ';' in %s URI", scheme);
+	if ((r = ob_uri_pct_decode(eq + 1, (size_t)(end - eq - 1), scheme,
+	    value)) != OB_OK)
+		return r;
+	*name = p;
+	*namelen = (size_t)(eq - p);
+	*pos = *end == ';' ? end + 1 : end;
 	return OB_OK;
 }

@@ -14,4 +14,15 @@
 int ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)
     OB_WUR;
 
+
+
+/*
+ * Walk a ";"-separated NAME=VALUE attribute list (the part after
+ * "scheme:").  Each call stores the next attribute's name (not
+ * NUL-terminated; *namelen bytes) and its percent-decoded value (freed by
+ * the caller) and advances *pos; at the end it sets *name to NULL.  An
+ * attribute without '=' or a trailing ';' is OB_ERR_KEY_URI.
+ */
+int ob_uri_next_attr(const char **pos, const char *scheme, const char **name,
+    size_t *namelen, char **value) OB_WUR;
 #endif

@@ -99,7 +99,7 @@ int
 piv_uri_parse(const char *uri, struct piv_uri *out)
 {
 	struct piv_uri	 u;
-	const char	*p, *end, *eq;
+	const char	*p, *name;
 	char		*val = NULL;
 	size_t		 namelen;
 	int		 r, seen_slot = 0, seen_alg = 0;
@@ -113,16 +113,12 @@ piv_uri_parse(const char *uri, struct piv_uri *out)
 	if (uri[4] == '\0')
 		return ob_errf(OB_ERR_KEY_URI, "piv: URI without attributes; "
 		    "see docs/piv.md");
-	for (p = uri + 4; *p != '\0'; p = *end == ';' ? end + 1 : end) {
-		if ((end = strchr(p, ';')) == NULL)
-			end = p + strlen(p);
-		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL) {
-			r = ob_errf(OB_ERR_KEY_URI, "piv: attribute without '='");
-			goto out;
-		}
-		namelen = (size_t)(eq - p);
-		OB_TRY(ob_uri_pct_decode(eq + 1, (size_t)(end - eq - 1), "piv: URI", &val));
-#define IS(n)	(namelen == sizeof(n) - 1 && memcmp(p, n, namelen) == 0)
+	p = uri + 4;
+	for (;;) {
+		OB_TRY(ob_uri_next_attr(&p, "piv:", &name, &namelen, &val));
+		if (name == NULL)
+			break;
+#define IS(n)	(namelen == sizeof(n) - 1 && memcmp(name, n, namelen) == 0)
 		if (IS("reader"))
 			OB_TRY(uri_str(&u.reader, &val, PIV_READER_MAX,
 			    "reader"));
@@ -152,16 +148,12 @@ piv_uri_parse(const char *uri, struct piv_uri *out)
 			OB_TRY(uri_mgm_alg(val, &u.mgm_alg));
 		} else {
 			r = ob_errf(OB_ERR_KEY_URI, "unknown piv: attribute "
-			    "\"%.*s\"", (int)(namelen > 32 ? 32 : namelen), p);
+			    "\"%.*s\"", (int)(namelen > 32 ? 32 : namelen), name);
 			goto out;
 		}
 #undef IS
 		free(val);
 		val = NULL;
-		if (*end == ';' && end[1] == '\0') {
-			r = ob_errf(OB_ERR_KEY_URI, "trailing ';' in piv: URI");
-			goto out;
-		}
 	}
 	if (!seen_slot) {
 		r = ob_errf(OB_ERR_KEY_URI, "a piv: URI names the slot (slot=9a, "

@@ -57,7 +57,7 @@ int
 tpm2_uri_parse(const char *uri, struct tpm2_uri *out)
 {
 	struct tpm2_uri	 u;
-	const char	*p, *end, *eq, *env;
+	const char	*p, *name, *env;
 	char		*val = NULL;
 	size_t		 namelen;
 	int		 r, seen_handle = 0, seen_auth = 0;
@@ -67,17 +67,12 @@ tpm2_uri_parse(const char *uri, struct tpm2_uri *out)
 		return ob_errf(OB_ERR_KEY_URI, "not a tpm2: URI");
 	if (strlen(uri) > URI_MAX)
 		return ob_errf(OB_ERR_KEY_URI, "tpm2: URI too long");
-	for (p = uri + 5; *p != '\0'; p = *end == ';' ? end + 1 : end) {
-		if ((end = strchr(p, ';')) == NULL)
-			end = p + strlen(p);
-		if ((eq = memchr(p, '=', (size_t)(end - p))) == NULL) {
-			r = ob_errf(OB_ERR_KEY_URI, "tpm2: attribute without "
-			    "'='");
-			goto out;
-		}
-		namelen = (size_t)(eq - p);
-		OB_TRY(ob_uri_pct_decode(eq + 1, (size_t)(end - eq - 1), "tpm2: URI", &val));
-#define IS(n)	(namelen == sizeof(n) - 1 && memcmp(p, n, namelen) == 0)
+	p = uri + 5;
+	for (;;) {
+		OB_TRY(ob_uri_next_attr(&p, "tpm2:", &name, &namelen, &val));
+		if (name == NULL)
+			break;
+#define IS(n)	(namelen == sizeof(n) - 1 && memcmp(name, n, namelen) == 0)
 		if (IS("handle")) {
 			if (seen_handle++) {
 				r = ob_errf(OB_ERR_KEY_URI, "handle= twice");
@@ -111,16 +106,12 @@ tpm2_uri_parse(const char *uri, struct tpm2_uri *out)
 			u.auth = strcmp(val, "yes") == 0;
 		} else {
 			r = ob_errf(OB_ERR_KEY_URI, "unknown tpm2: attribute "
-			    "\"%.*s\"", (int)(namelen > 32 ? 32 : namelen), p);
+			    "\"%.*s\"", (int)(namelen > 32 ? 32 : namelen), name);
 			goto out;
 		}
 #undef IS
 		free(val);
 		val = NULL;
-		if (*end == ';' && end[1] == '\0') {
-			r = ob_errf(OB_ERR_KEY_URI, "trailing ';' in tpm2: URI");
-			goto out;
-		}
 	}
 	if ((u.file != NULL) == (seen_handle != 0)) {
 		r = ob_errf(OB_ERR_KEY_URI, "a tpm2: URI names exactly one of "
