@@ -128,6 +128,38 @@ test_rejects(void **state)
 	}
 }
 
+/* The key cache never skips a member check, and hands out the same key. */
+static void
+test_cache(void **state)
+{
+	EVP_PKEY	*k = t_key("P-256"), *a = NULL, *b = NULL, *c = NULL;
+	json_t		*o = NULL, *priv;
+	char		 t1[44], t2[44], t3[44];
+
+	(void)state;
+	assert_int_equal(ob_jwk_from_pkey(k, &o), OB_OK);
+	assert_int_equal(ob_jwk_to_pkey_cached(o, t1, &a), OB_OK);
+	assert_int_equal(ob_jwk_to_pkey_cached(o, t2, &b), OB_OK);
+	assert_ptr_equal(a, b);			/* the second came from the cache */
+	assert_string_equal(t1, t2);
+	assert_int_equal(ob_pkey_thumbprint(k, t3), OB_OK);
+	assert_string_equal(t1, t3);
+	assert_true(ob_pkey_equal(a, k));
+	/* Same key material, now with a private member: still refused. */
+	priv = json_deep_copy(o);
+	json_object_set_new(priv, "d", json_string("AAAA"));
+	assert_int_equal(ob_jwk_to_pkey_cached(priv, t2, &c), OB_ERR_JWK_PRIVATE);
+	json_object_del(priv, "d");
+	json_object_set_new(priv, "x5u", json_string("https://evil"));
+	assert_int_equal(ob_jwk_to_pkey_cached(priv, t2, &c), OB_ERR_JWK_INVALID);
+	assert_null(c);
+	json_decref(priv);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	EVP_PKEY_free(k);
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -136,6 +168,7 @@ main(void)
 		cmocka_unit_test(test_rfc8037_ed25519),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

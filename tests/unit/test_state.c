@@ -5,6 +5,9 @@
  */
 #include <sys/wait.h>
 
+#include <pthread.h>
+#include <stdint.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +300,62 @@ test_sqlite_race(void **state)
 	}
 }
 
+/*
+ * ob_verify from several threads sharing one trust store and one state
+ * (ob_verify.h's threading contract): every envelope accepted once, and
+ * the same envelopes offered again by every thread accepted never.
+ */
+enum { T_THREADS = 4, T_PER = 25 };
+static char *thr_envs[T_THREADS * T_PER];
+static struct ob_state *thr_state;
+static int thr_ok[T_THREADS], thr_replay[T_THREADS];
+
+static void *
+thr_run(void *arg)
+{
+	int i, me = (int)(intptr_t)arg, r;
+
+	for (i = 0; i < T_THREADS * T_PER; i++) {
+		/* Each thread starts on its own slice, then tries all. */
+		int k = (i + me * T_PER) % (T_THREADS * T_PER);
+
+		r = verify(trust, thr_state, thr_envs[k], T_NOW);
+		if (r == OB_OK)
+			thr_ok[me]++;
+		else if (r == OB_ERR_REPLAY)
+			thr_replay[me]++;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	pthread_t	t[T_THREADS];
+	char		jti[32];
+	int		i, ok = 0, replay = 0;
+
+	(void)state;
+	for (i = 0; i < T_THREADS * T_PER; i++) {
+		snprintf(jti, sizeof(jti), "thread-%04daaaaaaaaaaaaa", i);
+		thr_envs[i] = mk(jti, NULL);
+	}
+	assert_int_equal(ob_state_open_memory(&thr_state), OB_OK);
+	for (i = 0; i < T_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thr_run,
+		    (void *)(intptr_t)i), 0);
+	for (i = 0; i < T_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		ok += thr_ok[i];
+		replay += thr_replay[i];
+	}
+	assert_int_equal(ok, T_THREADS * T_PER);
+	assert_int_equal(replay, (T_THREADS - 1) * T_THREADS * T_PER);
+	ob_state_free(&thr_state);
+	for (i = 0; i < T_THREADS * T_PER; i++)
+		free(thr_envs[i]);
+}
+
 int
 main(void)
 {
@@ -305,6 +364,7 @@ main(void)
 		cmocka_unit_test(test_sqlite_restart),
 		cmocka_unit_test(test_no_partial_record),
 		cmocka_unit_test(test_sqlite_race),
+		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
