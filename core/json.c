@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "json.h"
 
@@ -93,4 +94,18 @@ ob_json_only_members(const json_t *obj, const char *const *allowed, int bad)
 			    k);
 	}
 	return OB_OK;
+}
+
+int
+ob_json_set_b64(json_t *o, const char *key, const unsigned char *b, size_t n)
+{
+	char	*s = NULL;
+	int	 r;
+
+	if ((r = ob_b64url_encode(b, n, &s)) != OB_OK)
+		return r;
+	r = json_object_set_new(o, key, json_string(s)) == 0 ? OB_OK :
+	    OB_ERR_ALLOC;
+	free(s);
+	return r;
 }

@@ -32,6 +32,10 @@ int ob_json_get_str(const json_t *obj, const char *key, size_t min,
 int ob_json_get_int(const json_t *obj, const char *key, int missing, int bad,
     long long *out) OB_WUR;
 
+/* Set member key of o to the unpadded base64url of b[0..n). */
+int ob_json_set_b64(json_t *o, const char *key, const unsigned char *b,
+    size_t n) OB_WUR;
+
 /* OB_OK when every member name of obj is in the NULL-terminated list. */
 int ob_json_only_members(const json_t *obj, const char *const *allowed,
     int bad) OB_WUR;

@@ -23,20 +23,6 @@ static const char *const jwk_private[] = {
 };
 
 static int
-jwk_put_b64(json_t *o, const char *k, const unsigned char *b, size_t n)
-{
-	char *s = NULL;
-	int r;
-
-	if ((r = ob_b64url_encode(b, n, &s)) != OB_OK)
-		return r;
-	r = json_object_set_new(o, k, json_string(s)) == 0 ? OB_OK :
-	    OB_ERR_ALLOC;
-	free(s);
-	return r;
-}
-
-static int
 jwk_get_octets(const EVP_PKEY *pkey, const char *param, unsigned char *buf,
     size_t bufsz, size_t *len)
 {
@@ -61,7 +47,7 @@ jwk_bn_b64(json_t *o, const char *k, const EVP_PKEY *pkey, const char *param)
 	}
 	if (BN_bn2bin(bn, b) != n)
 		goto out;
-	r = jwk_put_b64(o, k, b, (size_t)n);
+	r = ob_json_set_b64(o, k, b, (size_t)n);
 out:
 	free(b);
 	BN_free(bn);
@@ -97,8 +83,8 @@ ob_jwk_from_pkey(const EVP_PKEY *pkey, json_t **out)
 			r = OB_ERR_ALLOC;
 			goto out;
 		}
-		OB_TRY(jwk_put_b64(o, "x", pt + 1, n));
-		OB_TRY(jwk_put_b64(o, "y", pt + 1 + n, n));
+		OB_TRY(ob_json_set_b64(o, "x", pt + 1, n));
+		OB_TRY(ob_json_set_b64(o, "y", pt + 1 + n, n));
 		break;
 	case OB_KEY_ED25519:
 		OB_TRY(jwk_get_octets(pkey, OSSL_PKEY_PARAM_PUB_KEY, pt,
@@ -113,7 +99,7 @@ ob_jwk_from_pkey(const EVP_PKEY *pkey, json_t **out)
 			r = OB_ERR_ALLOC;
 			goto out;
 		}
-		OB_TRY(jwk_put_b64(o, "x", pt, 32));
+		OB_TRY(ob_json_set_b64(o, "x", pt, 32));
 		break;
 	case OB_KEY_RSA:
 		OB_TRY(jwk_bn_b64(o, "e", pkey, OSSL_PKEY_PARAM_RSA_E));

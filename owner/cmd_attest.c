@@ -35,20 +35,6 @@ attest_usage(FILE *f)
 }
 
 #ifdef OB_HAVE_TPM2
-static int
-b64_member(json_t *o, const char *k, const unsigned char *b, size_t n)
-{
-	char	*s = NULL;
-	int	 r;
-
-	if ((r = ob_b64url_encode(b, n, &s)) != OB_OK)
-		return r;
-	r = json_object_set_new(o, k, json_string(s)) == 0 ? OB_OK :
-	    OB_ERR_ALLOC;
-	free(s);
-	return r;
-}
-
 /* The AK's entry for the verifier's trust store. */
 static int
 attest_show_ak(const char *ak, const struct ob_token_opts *opts,
@@ -101,9 +87,9 @@ attest_run(const char *key, const char *ak, const char *nonce,
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
-	OB_TRY(b64_member(o, "attest", ev.attest, ev.attest_len));
-	OB_TRY(b64_member(o, "signature", ev.sig, ev.sig_len));
-	OB_TRY(b64_member(o, "public", ev.pub, ev.pub_len));
+	OB_TRY(ob_json_set_b64(o, "attest", ev.attest, ev.attest_len));
+	OB_TRY(ob_json_set_b64(o, "signature", ev.sig, ev.sig_len));
+	OB_TRY(ob_json_set_b64(o, "public", ev.pub, ev.pub_len));
 	r = owner_emit_json(out, o);
 out:
 	json_decref(o);

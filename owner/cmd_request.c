@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "file.h"
+#include "json.h"
 #include "jwk.h"
 #include "ownerbind.h"
 
@@ -48,7 +49,7 @@ static int
 request_evidence(json_t *c, const char *path)
 {
 	unsigned char	 md[SHA256_DIGEST_LENGTH];
-	char		*buf = NULL, *s = NULL;
+	char		*buf = NULL;
 	size_t		 len;
 	int		 r;
 
@@ -56,12 +57,7 @@ request_evidence(json_t *c, const char *path)
 		return r;
 	SHA256((unsigned char *)buf, len, md);
 	free(buf);
-	if ((r = ob_b64url_encode(md, sizeof(md), &s)) != OB_OK)
-		return r;
-	r = json_object_set_new(c, "evidence_sha256", json_string(s)) == 0 ?
-	    OB_OK : OB_ERR_ALLOC;
-	free(s);
-	return r;
+	return ob_json_set_b64(c, "evidence_sha256", md, sizeof(md));
 }
 
 static int

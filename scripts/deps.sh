@@ -4,7 +4,7 @@
 # Every package is named in README.md ("Dependencies") with its reason.
 OB_PACKAGES="
 build-essential cmake pkg-config
-libssl-dev libjansson-dev libsqlite3-dev
+openssl libssl-dev libjansson-dev libsqlite3-dev
 libcmocka-dev
 p11-kit libp11-kit-dev softhsm2 opensc
 libtss2-dev swtpm swtpm-tools tpm2-tools

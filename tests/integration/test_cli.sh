@@ -186,6 +186,17 @@ expect 1 "a self-signed gateway certificate is refused" -- "$OBV" \
     --trust trust.json --aud $AUD --proxy proxy-1 genv2.json
 has err.txt OB_ERR_GATEWAY_CHAIN "... as OB_ERR_GATEWAY_CHAIN"
 
+# --evidence: the payload carries the SHA-256 of the file, base64url
+printf 'attestation evidence bytes\n' > evidence.bin
+"$OB" request --sub "$SUB" --aud $AUD --owner alice@example.com \
+    --agent-key agent.pem --evidence evidence.bin -o ereq.json 2>/dev/null
+want=$(openssl dgst -sha256 -binary evidence.bin | base64 | tr '+/' '-_' | tr -d '=\n')
+if "$OB" inspect ereq.json | grep -qF "\"evidence_sha256\":\"$want\""; then
+	ok "request --evidence carries the file's SHA-256"
+else
+	no "evidence_sha256 (want $want)"
+fi
+
 # inspect
 expect 0 "inspect" -- "$OB" inspect env.json
 has out.txt "role=owner model=agent-mediated" "inspect lists the owner entry"
