@@ -107,6 +107,7 @@ ob_key_kind(const EVP_PKEY *pkey, enum ob_keykind *out)
 	char	group[32];
 	int	bits;
 
+	*out = 0;	/* no kind until one is known */
 	switch (EVP_PKEY_get_base_id(pkey)) {
 	case EVP_PKEY_EC:
 		if (!EVP_PKEY_get_utf8_string_param(pkey,

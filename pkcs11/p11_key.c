@@ -376,7 +376,7 @@ static int
 key_read(const struct p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
     struct p11_key *k)
 {
-	size_t	len;
+	size_t	len = 0;
 	int	r;
 
 	memset(k, 0, sizeof(*k));

@@ -27,6 +27,7 @@ piv_tlv_next(struct piv_cur *c, struct piv_tlv *t)
 	size_t		 left = c->left, len, n, i;
 	uint32_t	 tag;
 
+	memset(t, 0, sizeof(*t));
 	if (left == 0)
 		return TLV_BAD("TLV expected, none left");
 	/* Tag: one byte, or 1F-class first byte and continuation bytes. */
