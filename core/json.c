@@ -8,23 +8,11 @@
 int
 ob_json_parse_object(const void *buf, size_t len, json_t **out)
 {
-	json_error_t	 e;
-	json_t		*v;
+	json_t	*v;
+	int	 r;
 
-	if ((v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e)) == NULL) {
-		switch (json_error_code(&e)) {
-		case json_error_duplicate_key:
-			return ob_errf(OB_ERR_JSON_DUPLICATE, "%s", e.text);
-		case json_error_end_of_input_expected:
-			return ob_errf(OB_ERR_JSON_TRAILING, "at byte %d",
-			    e.position);
-		case json_error_out_of_memory:
-			return OB_ERR_ALLOC;
-		default:
-			return ob_errf(OB_ERR_JSON_SYNTAX, "%s at byte %d",
-			    e.text, e.position);
-		}
-	}
+	if ((r = ob_json_read(buf, len, OB_JSON_MAX_DEPTH, &v)) != OB_OK)
+		return r;
 	if (!json_is_object(v)) {
 		json_decref(v);
 		return ob_errf(OB_ERR_JSON_SYNTAX, "not a JSON object");

@@ -1,8 +1,10 @@
 /*
- * Strict JSON through jansson: duplicate members rejected, nothing after the
- * value, no NUL in strings, UTF-8 checked by jansson.  Serialisation is
- * compact with members in insertion order, so that the same calls give the
- * same bytes (the test vectors depend on it).
+ * Strict JSON as jansson values: duplicate members rejected, nothing after
+ * the value, no NUL in strings, UTF-8 checked, nesting bounded.  Reading is
+ * json_read.c (it accepts exactly what json_loadb with
+ * JSON_REJECT_DUPLICATES accepts, and fuzz/fuzz_json.c holds it to that);
+ * serialisation is jansson's, compact with members in insertion order, so
+ * that the same calls give the same bytes (the test vectors depend on it).
  */
 #ifndef OB_CORE_JSON_H
 #define OB_CORE_JSON_H
@@ -11,6 +13,18 @@
 #include <jansson.h>
 
 #include "ownerbind/ob_err.h"
+
+/* Nesting limit of ob_json_parse_object (the top-level object is 1). */
+#define OB_JSON_MAX_DEPTH	32
+
+/*
+ * Read len bytes as one JSON array or object nested at most maxdepth
+ * deep (values counted as jansson counts them).  Errors:
+ * OB_ERR_JSON_DUPLICATE, OB_ERR_JSON_TRAILING, OB_ERR_JSON_SYNTAX,
+ * OB_ERR_ALLOC.  *out is a new reference on success, NULL otherwise.
+ */
+int ob_json_read(const void *buf, size_t len, unsigned maxdepth,
+    json_t **out) OB_WUR;
 
 /*
  * Parse len bytes as one JSON object.  Errors: OB_ERR_JSON_DUPLICATE,
