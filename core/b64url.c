@@ -45,30 +45,38 @@ ob_b64url_encode(const unsigned char *in, size_t inlen, char **out)
 	return OB_OK;
 }
 
+/* Value of each byte in the alphabet, 0xff for every other byte. */
+static const unsigned char b64url_value[256] = {
+#define X 0xff
+#define R16 X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+	R16, R16,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, 62, X, X,	/* 0x20: - */
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
+	X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,	/* 0x40: A */
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, 63,
+	X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
+	R16, R16, R16, R16, R16, R16, R16, R16,
+#undef R16
+#undef X
+};
+
 static int
-b64url_val(unsigned char c)
+b64url_bad(const char *in, size_t i)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	return ob_errf(OB_ERR_B64_INVALID,
+	    "character %zu is not in the base64url alphabet%s", i,
+	    in[i] == '=' ? " (padding is not allowed)" : "");
 }
 
 int
 ob_b64url_decode(const char *in, size_t inlen, size_t max,
     unsigned char **out, size_t *outlen)
 {
-	size_t		 i, o = 0, rem = inlen % 4, dlen;
-	uint32_t	 v = 0;
-	int		 c, nbits = 0;
-	unsigned char	*d;
+	const unsigned char	*s = (const unsigned char *)in;
+	size_t			 i, o = 0, rem = inlen % 4, dlen;
+	uint32_t		 v;
+	unsigned char		*d, a, b, c, e;
 
 	if (rem == 1)
 		return ob_errf(OB_ERR_B64_INVALID, "impossible length %zu",
@@ -77,30 +85,46 @@ ob_b64url_decode(const char *in, size_t inlen, size_t max,
 	if (dlen > max)
 		return ob_errf(OB_ERR_ENV_TOO_LARGE,
 		    "decodes to %zu bytes, limit %zu", dlen, max);
-	for (i = 0; i < inlen; i++)
-		if (b64url_val((unsigned char)in[i]) < 0)
-			return ob_errf(OB_ERR_B64_INVALID,
-			    "character %zu is not in the base64url alphabet%s",
-			    i, in[i] == '=' ? " (padding is not allowed)" : "");
-	/* The unused low bits of the last character must be zero. */
-	if (rem != 0) {
-		c = b64url_val((unsigned char)in[inlen - 1]);
-		if ((rem == 2 && (c & 0x0f) != 0) ||
-		    (rem == 3 && (c & 0x03) != 0))
-			return ob_errf(OB_ERR_B64_NONCANONICAL,
-			    "last character has unused bits set");
-	}
 	if ((d = malloc(dlen == 0 ? 1 : dlen)) == NULL)
 		return OB_ERR_ALLOC;
-	for (i = 0; i < inlen; i++) {
-		v = (v << 6) | (uint32_t)b64url_val((unsigned char)in[i]);
-		nbits += 6;
-		if (nbits >= 8) {
-			nbits -= 8;
-			d[o++] = (unsigned char)(v >> nbits);
+	/* Whole groups of four characters; any 0xff marks a bad one. */
+	for (i = 0; i + 4 <= inlen; i += 4) {
+		a = b64url_value[s[i]];
+		b = b64url_value[s[i + 1]];
+		c = b64url_value[s[i + 2]];
+		e = b64url_value[s[i + 3]];
+		if ((a | b | c | e) & 0x80)
+			goto bad;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | e;
+		d[o++] = (unsigned char)(v >> 16);
+		d[o++] = (unsigned char)(v >> 8);
+		d[o++] = (unsigned char)v;
+	}
+	if (rem != 0) {
+		a = b64url_value[s[i]];
+		b = b64url_value[s[i + 1]];
+		c = rem == 3 ? b64url_value[s[i + 2]] : 0;
+		if ((a | b | c) & 0x80)
+			goto bad;
+		/* The unused low bits of the last character must be zero. */
+		if ((rem == 2 && (b & 0x0f) != 0) ||
+		    (rem == 3 && (c & 0x03) != 0)) {
+			free(d);
+			return ob_errf(OB_ERR_B64_NONCANONICAL,
+			    "last character has unused bits set");
 		}
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6;
+		d[o++] = (unsigned char)(v >> 16);
+		if (rem == 3)
+			d[o++] = (unsigned char)(v >> 8);
 	}
 	*out = d;
 	*outlen = o;
 	return OB_OK;
+bad:
+	free(d);
+	/* Name the first bad character, as before the table. */
+	for (; b64url_value[s[i]] != 0xff; i++)
+		;
+	return b64url_bad(in, i);
 }

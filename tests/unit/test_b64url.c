@@ -94,6 +94,40 @@ test_rejects(void **state)
 	    OB_ERR_ENV_TOO_LARGE);
 }
 
+/* Every byte value: accepted exactly when it is in the alphabet. */
+static void
+test_every_byte(void **state)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char	*d;
+	char		 s[5];
+	size_t		 n;
+	const char	*p;
+	int		 c, pos;
+
+	(void)state;
+	for (c = 0; c < 256; c++) {
+		for (pos = 0; pos < 4; pos++) {
+			memcpy(s, "AAAA", 5);
+			s[pos] = (char)c;
+			p = c != 0 ? strchr(alphabet, c) : NULL;
+			if (p == NULL) {
+				assert_int_equal(ob_b64url_decode(s, 4, 16, &d,
+				    &n), OB_ERR_B64_INVALID);
+				continue;
+			}
+			assert_int_equal(ob_b64url_decode(s, 4, 16, &d, &n),
+			    OB_OK);
+			assert_int_equal(n, 3);
+			/* The value lands in the right 6 bits. */
+			assert_int_equal((d[0] << 16 | d[1] << 8 | d[2]) >>
+			    (18 - 6 * pos) & 63, p - alphabet);
+			free(d);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -101,6 +135,7 @@ main(void)
 		cmocka_unit_test(test_rfc4648),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_every_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
