@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -421,4 +422,25 @@ out:
 	free(s);
 	EVP_MD_CTX_free(ctx);
 	return r;
+}
+
+static EVP_MD		*sha256_md;
+static pthread_once_t	 sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
+
+int
+ob_sha256(const void *buf, size_t n, unsigned char out[32])
+{
+	unsigned int len = 0;
+
+	if (pthread_once(&sha256_once, sha256_fetch) != 0 ||
+	    sha256_md == NULL ||
+	    EVP_Digest(buf, n, out, &len, sha256_md, NULL) != 1 || len != 32)
+		return ob_errf(OB_ERR_CRYPTO, "SHA-256 failed");
+	return OB_OK;
 }

@@ -74,6 +74,13 @@ int ob_ecdsa_der_to_rs(const unsigned char *der, size_t derlen, size_t n,
 int ob_ecdsa_rs_to_der(const unsigned char *rs, size_t rslen,
     unsigned char **der, size_t *derlen) OB_WUR;
 
+/*
+ * SHA-256 of n bytes into out.  The digest is fetched from the default
+ * provider once per process (SHA256() fetches it on every call in
+ * OpenSSL 3); OB_ERR_CRYPTO if that or the digest fails.
+ */
+int ob_sha256(const void *buf, size_t n, unsigned char out[32]) OB_WUR;
+
 /* The digest an ECDSA/PSS alg signs over (NULL for EdDSA/webauthn). */
 const EVP_MD *ob_alg_md(enum ob_alg alg);
 

@@ -437,8 +437,8 @@ ob_jwk_thumbprint(const json_t *jwk, char out[44])
 				    "character in \"%s\"", req[i]);
 	}
 	buf[n++] = '}';
-	SHA256((const unsigned char *)buf, n, md);
-	if ((r = ob_b64url_encode(md, sizeof(md), &t)) != OB_OK)
+	if ((r = ob_sha256(buf, n, md)) != OB_OK ||
+	    (r = ob_b64url_encode(md, sizeof(md), &t)) != OB_OK)
 		return r;
 	memcpy(out, t, 44);
 	free(t);

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include "alg.h"
 #include "b64url.h"
 #include "err.h"
 #include "json.h"
@@ -17,8 +18,8 @@ ob_webauthn_challenge(const char *signing_input, size_t len, char out[44])
 	char		*s = NULL;
 	int		 r;
 
-	SHA256((const unsigned char *)signing_input, len, md);
-	if ((r = ob_b64url_encode(md, sizeof(md), &s)) != OB_OK)
+	if ((r = ob_sha256(signing_input, len, md)) != OB_OK ||
+	    (r = ob_b64url_encode(md, sizeof(md), &s)) != OB_OK)
 		return r;
 	memcpy(out, s, 44);
 	free(s);
@@ -114,20 +115,24 @@ ob_webauthn_message(const unsigned char *ad, size_t adlen,
     const unsigned char *cdj, size_t cdjlen, unsigned char **msg,
     size_t *msglen)
 {
-	unsigned char *m;
+	unsigned char	*m;
+	int		 r;
 
 	if (adlen > OB_AUTHDATA_MINLEN * 64 ||
 	    (m = malloc(adlen + SHA256_DIGEST_LENGTH)) == NULL)
 		return OB_ERR_ALLOC;
 	memcpy(m, ad, adlen);
-	SHA256(cdj, cdjlen, m + adlen);
+	if ((r = ob_sha256(cdj, cdjlen, m + adlen)) != OB_OK) {
+		free(m);
+		return r;
+	}
 	*msg = m;
 	*msglen = adlen + SHA256_DIGEST_LENGTH;
 	return OB_OK;
 }
 
-void
+int
 ob_rpid_hash(const char *rp_id, unsigned char out[32])
 {
-	SHA256((const unsigned char *)rp_id, strlen(rp_id), out);
+	return ob_sha256(rp_id, strlen(rp_id), out);
 }

@@ -63,6 +63,6 @@ int ob_webauthn_message(const unsigned char *ad, size_t adlen,
     size_t *msglen) OB_WUR;
 
 /* SHA-256 of an rpId, as in authenticatorData. */
-void ob_rpid_hash(const char *rp_id, unsigned char out[32]);
+int ob_rpid_hash(const char *rp_id, unsigned char out[32]) OB_WUR;
 
 #endif

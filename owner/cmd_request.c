@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "alg.h"
 #include "b64url.h"
 #include "cliutil.h"
 #include "envelope.h"
@@ -55,8 +56,10 @@ request_evidence(json_t *c, const char *path)
 
 	if ((r = ob_read_all(path, MAX_EVIDENCE, &buf, &len)) != OB_OK)
 		return r;
-	SHA256((unsigned char *)buf, len, md);
+	r = ob_sha256(buf, len, md);
 	free(buf);
+	if (r != OB_OK)
+		return r;
 	return ob_json_set_b64(c, "evidence_sha256", md, sizeof(md));
 }
 

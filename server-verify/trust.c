@@ -136,7 +136,8 @@ trust_fido2(const json_t *f, struct ob_trust_key *k)
 	if ((r = ob_json_get_str(f, "rp_id", 1, 256, OB_ERR_TRUST_INVALID,
 	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
 		return ob_err_prefix(r, "fido2");
-	ob_rpid_hash(s, k->rpid_hash);
+	if ((r = ob_rpid_hash(s, k->rpid_hash)) != OB_OK)
+		return r;
 	if ((r = ob_json_get_str(f, "uv", 1, 16, OB_ERR_TRUST_INVALID,
 	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
 		return ob_err_prefix(r, "fido2");

@@ -135,7 +135,7 @@ t_sign_fido(struct ob_envelope *env, EVP_PKEY *key, const char *rp_id,
 
 	t_append(env, alg, kid, OB_ROLE_OWNER, model, sat, nonce, &pb64, &tbs,
 	    &tbslen);
-	ob_rpid_hash(rp_id, ad);
+	assert_int_equal(ob_rpid_hash(rp_id, ad), OB_OK);
 	ad[32] = flags;
 	ad[33] = (unsigned char)(counter >> 24);
 	ad[34] = (unsigned char)(counter >> 16);

@@ -90,7 +90,8 @@ fido_parts(const json_t *f, const char *tbs, size_t tbslen,
 {
 	uint32_t c = (uint32_t)json_integer_value(json_object_get(f, "counter"));
 
-	ob_rpid_hash(json_string_value(json_object_get(f, "rp_id")), ad);
+	assert_int_equal(ob_rpid_hash(json_string_value(json_object_get(f,
+	    "rp_id")), ad), OB_OK);
 	ad[32] = (unsigned char)json_integer_value(json_object_get(f, "flags"));
 	ad[33] = (unsigned char)(c >> 24);
 	ad[34] = (unsigned char)(c >> 16);

@@ -241,7 +241,9 @@ gentry_fido(struct gentry *e, const char *tbs, size_t tbslen)
 	if (adlen > sizeof(ad))
 		gen_die("authdata");
 	memset(ad, 0xa5, sizeof(ad));
-	ob_rpid_hash(e->fo.rp_id != NULL ? e->fo.rp_id : OB_WEBAUTHN_RPID, ad);
+	if (ob_rpid_hash(e->fo.rp_id != NULL ? e->fo.rp_id : OB_WEBAUTHN_RPID,
+	    ad) != OB_OK)
+		gen_die("rpid hash");
 	ad[32] = e->fo.flags;
 	ad[33] = (unsigned char)(e->fo.counter >> 24);
 	ad[34] = (unsigned char)(e->fo.counter >> 16);

@@ -174,8 +174,10 @@ enroll_authdata(const fido_cred_t *cred, const char *rp_id, int uv)
 	const unsigned char	*ad = fido_cred_authdata_raw_ptr(cred);
 	unsigned char		 h[32];
 	uint8_t			 fl = fido_cred_flags(cred);
+	int			 r;
 
-	ob_rpid_hash(rp_id, h);
+	if ((r = ob_rpid_hash(rp_id, h)) != OB_OK)
+		return r;
 	if (ad == NULL || fido_cred_authdata_raw_len(cred) <
 	    OB_AUTHDATA_MINLEN || memcmp(ad, h, 32) != 0)
 		return ob_errf(OB_ERR_FIDO_RPID, "makeCredential answered for "

@@ -19,6 +19,7 @@
 #include <cbor.h>
 #include <openssl/sha.h>
 
+#include "alg.h"
 #include "b64url.h"
 #include "err.h"
 #include "fido2_int.h"
@@ -80,7 +81,8 @@ sign_check(const struct fido2_be *be, const unsigned char *ad, size_t adlen,
 
 	if ((r = ob_authdata_parse(ad, adlen, &pa)) != OB_OK)
 		return r;
-	ob_rpid_hash(be->cred.rp_id, h);
+	if ((r = ob_rpid_hash(be->cred.rp_id, h)) != OB_OK)
+		return r;
 	if (memcmp(pa.rpid_hash, h, 32) != 0)
 		return ob_errf(OB_ERR_FIDO_RPID, "the key answered for another "
 		    "relying party");
@@ -226,7 +228,7 @@ fido2_sign(struct fido2_be *be, const struct ob_sign_req *req,
 	}
 	want_uv = be->cred.uv_required || be->uri.uv == FIDO2_UV_REQUIRED;
 	OB_TRY(ob_webauthn_clientdata(req->tbs, req->tbslen, &cdj, &cdjlen));
-	SHA256((const unsigned char *)cdj, cdjlen, cdh);
+	OB_TRY(ob_sha256(cdj, cdjlen, cdh));
 	if (be->uri.dev != NULL) {
 		OB_TRY(fido2_dev_open(be->uri.dev, &dev));
 		if ((path = strdup(be->uri.dev)) == NULL) {
