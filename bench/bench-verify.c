@@ -18,7 +18,11 @@
  * bytes the replay state keeps per accepted envelope.
  *
  * Cases: es256 (ES256 owner, ES256 agent), eddsa (EdDSA owner, EdDSA
- * agent), fido2 (webauthn-es256 owner, ES256 agent).  -o runs ob_verify
+ * agent), fido2 (webauthn-es256 owner, ES256 agent): one agent key, as
+ * when an agent renews its credential, so the verifier's cache of parsed
+ * agent keys hits.  es256-newkey: a new agent key in every envelope
+ * (N x ROUNDS envelopes, each verified once), so it always misses and
+ * ours pays for importing the JWK while raw still has the key parsed.  -o runs ob_verify
  * only (for perf/callgrind).  Never run by the tests.
  */
 #include <malloc.h>
@@ -231,12 +235,14 @@ static void
 build(struct bcase *bc, size_t n)
 {
 	const struct gkey	*owner, *agent;
+	struct gkey		 fresh;
 	enum ob_alg		 oalg;
-	int			 fido;
+	int			 fido, newkey;
 	size_t			 i;
 	char			 jti[48];
 
 	fido = strcmp(bc->name, "fido2") == 0;
+	newkey = strcmp(bc->name, "es256-newkey") == 0;
 	if (strcmp(bc->name, "eddsa") == 0) {
 		owner = &owner_eddsa;
 		agent = &agent_eddsa;
@@ -252,6 +258,10 @@ build(struct bcase *bc, size_t n)
 		struct genv g;
 
 		memset(&g, 0, sizeof(g));
+		if (newkey) {
+			gkey_make(GEN_P256, &fresh);
+			agent = &fresh;
+		}
 		snprintf(jti, sizeof(jti), "bench%011zuXXXXXXXX", i);
 		g.claims = gen_claims(agent, SUB, "alice", jti, NOW - 10,
 		    NOW + 290);
@@ -265,6 +275,8 @@ build(struct bcase *bc, size_t n)
 		raw_prepare(&bc->raw[2 * i], &g, 0, owner);
 		raw_prepare(&bc->raw[2 * i + 1], &g, 1, agent);
 		genv_free(&g);
+		if (newkey)
+			gkey_free(&fresh);
 	}
 }
 
@@ -364,7 +376,8 @@ heap(const struct bcase *bc, size_t n)
 int
 main(int argc, char **argv)
 {
-	static const char *const names[] = { "es256", "eddsa", "fido2" };
+	static const char *const names[] = { "es256", "eddsa", "fido2",
+	    "es256-newkey" };
 	struct bcase	 bc;
 	const char	*only = NULL;
 	size_t		 n = 2000, c;
@@ -386,7 +399,7 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: bench-verify [-n N] [-r ROUNDS] "
-			    "[-c es256|eddsa|fido2] [-o]\n");
+			    "[-c es256|eddsa|fido2|es256-newkey] [-o]\n");
 			return 2;
 		}
 	if (n == 0 || rounds < 1)
@@ -399,25 +412,31 @@ main(int argc, char **argv)
 	make_trust();
 	for (c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
 		double ours, raw, t_ours = 0, t_raw = 0;
+		size_t total = n, passes = (size_t)rounds;
 
 		if (only != NULL && strcmp(only, names[c]) != 0)
 			continue;
 		memset(&bc, 0, sizeof(bc));
 		bc.name = names[c];
-		build(&bc, n);
+		/* New keys: every envelope distinct, each verified once. */
+		if (strcmp(bc.name, "es256-newkey") == 0) {
+			total = n * (size_t)rounds;
+			passes = 1;
+		}
+		build(&bc, total);
 		/*
 		 * Interleave ours and raw in chunks of CHUNK envelopes, timed
 		 * in thread CPU time, so that both see the same machine; the
 		 * ratio comes from the totals over all rounds.
 		 */
-		for (k = 0; k < rounds; k++) {
+		for (k = 0; k < (int)passes; k++) {
 			struct ob_state *st;
 			size_t a;
 
 			if (ob_state_open_memory(&st) != OB_OK)
 				gen_die("state");
-			for (a = 0; a < n; a += CHUNK) {
-				size_t b = a + CHUNK < n ? a + CHUNK : n;
+			for (a = 0; a < total; a += CHUNK) {
+				size_t b = a + CHUNK < total ? a + CHUNK : total;
 
 				t_ours += run_ours(&bc, st, a, b);
 				if (!ours_only)
@@ -425,8 +444,8 @@ main(int argc, char **argv)
 			}
 			ob_state_free(&st);
 		}
-		ours = (double)n * rounds / t_ours;
-		raw = t_raw > 0 ? (double)n * rounds / t_raw : 0;
+		ours = (double)total * (double)passes / t_ours;
+		raw = t_raw > 0 ? (double)total * (double)passes / t_raw : 0;
 		if (ours_only) {
 			printf("%s ours=%.0f/s\n", bc.name, ours);
 			continue;

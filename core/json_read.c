@@ -34,6 +34,9 @@
  * top-level container is depth 1); ob_json_parse_object uses a limit far
  * below jansson's 2048, the differential harness uses 2048.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* strtod_l */
+#endif
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
