@@ -650,7 +650,9 @@ ob_json_read(const void *buf, size_t len, unsigned maxdepth, json_t **out)
 
 	*out = NULL;
 	memset(&r, 0, sizeof(r));
-	r.start = r.p = buf;
+	if (buf == NULL)
+		len = 0;	/* no arithmetic on a null pointer */
+	r.start = r.p = buf != NULL ? buf : (const void *)"";
 	r.end = r.start + len;
 	r.maxdepth = maxdepth;
 	r.err = OB_OK;

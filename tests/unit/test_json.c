@@ -195,6 +195,9 @@ test_bounds(void **state)
 	assert_int_equal(json_string_length(json_array_get(v, 0)),
 	    sizeof(buf) - 4 - 12 + 2);
 	json_decref(v);
+	/* No input at all is a syntax error, not a crash. */
+	assert_int_equal(ob_json_read(NULL, 0, 8, &v), OB_ERR_JSON_SYNTAX);
+	assert_int_equal(ob_json_read("", 0, 8, &v), OB_ERR_JSON_SYNTAX);
 	/* The counted length ends the input even if more bytes follow. */
 	assert_int_equal(ob_json_read("[1]]", 3, 8, &v), OB_OK);
 	json_decref(v);
