@@ -172,11 +172,16 @@ hexval(unsigned char c)
 	return -1;
 }
 
+/* Four hex digits, already checked by lex_string. */
 static uint32_t
 hex4(const unsigned char *p)
 {
-	return (uint32_t)(hexval(p[0]) << 12 | hexval(p[1]) << 8 |
-	    hexval(p[2]) << 4 | hexval(p[3]));
+	uint32_t	v = 0;
+	int		i;
+
+	for (i = 0; i < 4; i++)
+		v = v << 4 | ((uint32_t)hexval(p[i]) & 0x0f);
+	return v;
 }
 
 static size_t

@@ -642,7 +642,7 @@ ob_trust_load_file(const char *path, struct ob_trust **out)
 	if ((f = fopen(path, "re")) == NULL)
 		return ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
 	if ((buf = malloc(OB_TRUST_MAX_FILE + 1)) == NULL) {
-		fclose(f);
+		(void)fclose(f);	/* read-only: nothing to lose */
 		return OB_ERR_ALLOC;
 	}
 	n = fread(buf, 1, OB_TRUST_MAX_FILE + 1, f);
@@ -650,7 +650,7 @@ ob_trust_load_file(const char *path, struct ob_trust **out)
 		r = ob_errf(OB_ERR_IO, "%s: read error", path);
 	else
 		r = ob_trust_load_buf(buf, n, out);
-	fclose(f);
+	(void)fclose(f);
 	free(buf);
 	if (r != OB_OK)
 		return ob_err_prefix(r, "%s", path);
