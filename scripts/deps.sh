@@ -40,5 +40,6 @@ ob_build() {
 	dir=$1
 	shift
 	cmake -S "$OB_TOP" -B "$dir" "$@" >/dev/null || return 1
-	cmake --build "$dir" -j"$(nproc)" || return 1
+	cmake --build "$dir" -j"$(nproc)" ${OB_BUILD_TARGETS:+--target $OB_BUILD_TARGETS} ||
+	    return 1
 }
