@@ -84,11 +84,13 @@ static int
 rd_fail(struct rd *r, int code, const char *what)
 {
 	if (r->err == OB_OK) {
+		/* Positions only: input bytes never reach an error text. */
 		if (code == OB_ERR_ALLOC)
 			r->err = OB_ERR_ALLOC;
 		else
-			r->err = ob_errf(code, "%s at byte %zu", what,
-			    (size_t)(r->p - r->start));
+			r->err = ob_errf(code, "%s at byte %zu%s", what,
+			    (size_t)(r->p - r->start), r->p >= r->end ?
+			    ", the end of the input" : "");
 	}
 	return r->err;
 }
