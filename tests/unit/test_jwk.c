@@ -83,6 +83,35 @@ test_round_trip(void **state)
 	}
 }
 
+/*
+ * EC keys are made from a per-curve template (jwk.c): several imported
+ * keys alive at once stay distinct and equal to their sources, so
+ * nothing is shared through the template.
+ */
+static void
+test_many_ec(void **state)
+{
+	static const char *const kinds[] = { "P-256", "P-384" };
+	EVP_PKEY	*src[6], *imp[6];
+	json_t		*o;
+	size_t		 i, j;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		src[i] = t_key(kinds[i % 2]);
+		assert_int_equal(ob_jwk_from_pkey(src[i], &o), OB_OK);
+		assert_int_equal(ob_jwk_to_pkey(o, &imp[i]), OB_OK);
+		json_decref(o);
+	}
+	for (i = 0; i < 6; i++)
+		for (j = 0; j < 6; j++)
+			assert_int_equal(ob_pkey_equal(src[i], imp[j]), i == j);
+	for (i = 0; i < 6; i++) {
+		EVP_PKEY_free(src[i]);
+		EVP_PKEY_free(imp[i]);
+	}
+}
+
 static void
 test_rejects(void **state)
 {
@@ -167,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_rfc7638_rsa),
 		cmocka_unit_test(test_rfc8037_ed25519),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_many_ec),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_cache),
 	};
