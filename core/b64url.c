@@ -95,7 +95,8 @@ ob_b64url_decode(const char *in, size_t inlen, size_t max,
 		e = b64url_value[s[i + 3]];
 		if ((a | b | c | e) & 0x80)
 			goto bad;
-		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | e;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
+		    e;
 		d[o++] = (unsigned char)(v >> 16);
 		d[o++] = (unsigned char)(v >> 8);
 		d[o++] = (unsigned char)v;

@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hex.h"
 #include "json.h"
 
 enum tok {
@@ -162,18 +163,6 @@ is_alpha(int c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits, already checked by lex_string. */
 static uint32_t
 hex4(const unsigned char *p)
@@ -182,7 +171,7 @@ hex4(const unsigned char *p)
 	int		i;
 
 	for (i = 0; i < 4; i++)
-		v = v << 4 | ((uint32_t)hexval(p[i]) & 0x0f);
+		v = v << 4 | ((uint32_t)ob_hexval(p[i]) & 0x0f);
 	return v;
 }
 
@@ -243,8 +232,9 @@ string_decode(struct rd *r, const unsigned char *b, const unsigned char *e)
 			}
 			if (v >= 0xd800 && v <= 0xdbff) {
 				/* the body was checked: 6 bytes per escape */
-				if (e - q < 6 || q[0] != '\\' || q[1] != 'u' ||
-				    (v2 = hex4(q + 2)) < 0xdc00 || v2 > 0xdfff) {
+				if (e - q < 6 || q[0] != '\\' ||
+				    q[1] != 'u' || (v2 = hex4(q + 2)) < 0xdc00 ||
+				    v2 > 0xdfff) {
 					r->p = q;
 					rd_fail(r, OB_ERR_JSON_SYNTAX,
 					    "high surrogate without a low one");
@@ -325,14 +315,14 @@ lex_string(struct rd *r)
 		if (r->p < r->end && *r->p == 'u') {
 			r->p++;
 			for (i = 0; i < 4; i++, r->p++)
-				if (r->p >= r->end || hexval(*r->p) < 0) {
+				if (r->p >= r->end || ob_hexval(*r->p) < 0) {
 					(void)rd_peek(r);
 					rd_fail(r, OB_ERR_JSON_SYNTAX,
 					    "invalid \\u escape");
 					return T_ERR;
 				}
-		} else if (r->p < r->end && strchr("\"\\/bfnrt", *r->p) != NULL &&
-		    *r->p != '\0')
+		} else if (r->p < r->end && *r->p != '\0' &&
+		    strchr("\"\\/bfnrt", *r->p) != NULL)
 			r->p++;
 		else {
 			(void)rd_peek(r);

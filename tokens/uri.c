@@ -2,19 +2,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "hex.h"
 #include "uri.h"
-
-static int
-uri_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int
 ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)
@@ -30,8 +19,10 @@ ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)
 			d[j++] = s[i];
 			continue;
 		}
-		if (i + 2 >= n || (hi = uri_hexval(s[i + 1])) < 0 ||
-		    (lo = uri_hexval(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
+		if (i + 2 >= n ||
+		    (hi = ob_hexval((unsigned char)s[i + 1])) < 0 ||
+		    (lo = ob_hexval((unsigned char)s[i + 2])) < 0 ||
+		    (hi == 0 && lo == 0)) {
 			free(d);
 			return ob_errf(OB_ERR_KEY_URI, "%s: bad or truncated "
 			    "%%-escape", what);

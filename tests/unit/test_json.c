@@ -48,7 +48,8 @@ test_values(void **state)
 	reads_as("{}", 0, "{}");
 	reads_as(" \t\r\n[ ] \n", 0, "[]");
 	reads_as("{\"b\":1,\"a\":[true,false,null,-0,-12,3.5,1e2,2E-1]}", 0,
-	    "{\"b\":1,\"a\":[true,false,null,0,-12,3.5,100.0,0.20000000000000001]}");
+	    "{\"b\":1,\"a\":[true,false,null,0,-12,3.5,100.0,"
+	    "0.20000000000000001]}");
 	reads_as("[9223372036854775807,-9223372036854775808]", 0,
 	    "[9223372036854775807,-9223372036854775808]");
 	reads_as("[1e-400]", 0, "[0.0]");	/* underflow is not an error */
@@ -70,7 +71,8 @@ test_strings(void **state)
 	    "[\"a\\u00E9\\u20AC\\uD83D\\uDE00\"]");
 	/* The first code point of each length, the last of Unicode, the
 	 * edges around the surrogates, the surrogate pair edges. */
-	reads_as("[\"\x20\xc2\x80\xe0\xa0\x80\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"]", 0,
+	reads_as("[\"\x20\xc2\x80\xe0\xa0\x80\xf0\x90\x80\x80"
+	    "\xf4\x8f\xbf\xbf\"]", 0,
 	    "[\" \\u0080\\u0800\\uD800\\uDC00\\uDBFF\\uDFFF\"]");
 	reads_as("[\"\xed\x9f\xbf\xee\x80\x80\"]", 0, "[\"\\uD7FF\\uE000\"]");
 	reads_as("[\"\\ud800\\udc00\\udbff\\udfff\\ud7ff\\ue000\"]", 0,
@@ -106,7 +108,8 @@ test_syntax(void **state)
 		"[\"\x1f\"]", "[\"\x1fn\"]", "[\"\\ud800\\udbff\"]",
 		"[\"\\udbff\\ue000\"]", "[\"\xe0\x9f\xbf\"]",
 		"[\"\xf0\x8f\xbf\xbf\"]", "[\"\xf4\x90\x80\x80\"]",
-		"[\"\xed\xbf\xbf\"]", "[\"\xc1\xbf\"]", "[\"\xf5\x80\x80\x80\"]",
+		"[\"\xed\xbf\xbf\"]", "[\"\xc1\xbf\"]",
+		"[\"\xf5\x80\x80\x80\"]",
 	};
 	size_t i;
 

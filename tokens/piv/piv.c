@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "err.h"
+#include "hex.h"
 #include "piv_int.h"
 #include "token.h"
 
@@ -397,18 +398,6 @@ out:
 /* ---- key generation ---- */
 
 static int
-hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 hex_key(const char *s, uint8_t *out, size_t *outlen)
 {
 	size_t	n = strlen(s), i;
@@ -418,8 +407,8 @@ hex_key(const char *s, uint8_t *out, size_t *outlen)
 		return ob_errf(OB_ERR_KEY_LOAD, "a management key is 32, 48 or "
 		    "64 hexadecimal digits");
 	for (i = 0; i < n / 2; i++) {
-		if ((hi = hexdigit((unsigned char)s[2 * i])) < 0 ||
-		    (lo = hexdigit((unsigned char)s[2 * i + 1])) < 0)
+		if ((hi = ob_hexval((unsigned char)s[2 * i])) < 0 ||
+		    (lo = ob_hexval((unsigned char)s[2 * i + 1])) < 0)
 			return ob_errf(OB_ERR_KEY_LOAD, "the management key is "
 			    "not hexadecimal");
 		out[i] = (uint8_t)(hi << 4 | lo);
