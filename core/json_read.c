@@ -491,9 +491,10 @@ static json_t *parse_value(struct rd *);
 static json_t *
 parse_object(struct rd *r)
 {
-	json_t	*o, *v;
-	char	 kbuf[64], *key;
-	size_t	 klen;
+	json_t		*o, *v;
+	const char	*key;
+	char		*owned = NULL;
+	size_t		 klen;
 
 	if ((o = json_object()) == NULL) {
 		rd_fail(r, OB_ERR_ALLOC, NULL);
@@ -517,27 +518,27 @@ parse_object(struct rd *r)
 			    "duplicate member name");
 			goto fail;
 		}
-		/* The name outlives the next lex(), which frees r->sbuf. */
-		if (klen < sizeof(kbuf))
-			key = kbuf;
-		else if ((key = malloc(klen)) == NULL) {
-			rd_fail(r, OB_ERR_ALLOC, NULL);
-			goto fail;
-		}
-		memcpy(key, r->s, klen);
+		/*
+		 * The name must outlive the next lex(), which frees r->sbuf:
+		 * take that buffer over (a name without escapes points into
+		 * the input, which outlives everything here).
+		 */
+		key = r->s;
+		owned = r->sbuf;
+		r->sbuf = NULL;
 		if (lex(r) != T_COLON) {
 			rd_fail(r, OB_ERR_JSON_SYNTAX, "':' expected");
-			goto fail_key;
+			goto fail;
 		}
 		(void)lex(r);
 		if ((v = parse_value(r)) == NULL)
-			goto fail_key;
+			goto fail;
 		if (json_object_setn_new_nocheck(o, key, klen, v) != 0) {
 			rd_fail(r, OB_ERR_ALLOC, NULL);
-			goto fail_key;
+			goto fail;
 		}
-		if (key != kbuf)
-			free(key);
+		free(owned);
+		owned = NULL;
 		if (lex(r) != T_COMMA)
 			break;
 		(void)lex(r);
@@ -547,10 +548,8 @@ parse_object(struct rd *r)
 		goto fail;
 	}
 	return o;
-fail_key:
-	if (key != kbuf)
-		free(key);
 fail:
+	free(owned);
 	json_decref(o);
 	return NULL;
 }

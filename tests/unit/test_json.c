@@ -53,6 +53,10 @@ test_values(void **state)
 	reads_as("[9223372036854775807,-9223372036854775808]", 0,
 	    "[9223372036854775807,-9223372036854775808]");
 	reads_as("[1e-400]", 0, "[0.0]");	/* underflow is not an error */
+	/* Names with escapes (decoded into a buffer the reader hands over),
+	 * followed by more members and nested objects. */
+	reads_as("{\"\\u0061b\":1,\"c\\n\":{\"\\\"\":[2]},\"d\":3}", 0,
+	    "{\"ab\":1,\"c\\n\":{\"\\\"\":[2]},\"d\":3}");
 	/* Member order is kept; names may be empty. */
 	reads_as("{\"z\":1,\"\":2,\"m\":{\"y\":[],\"x\":{}}}", 0,
 	    "{\"z\":1,\"\":2,\"m\":{\"y\":[],\"x\":{}}}");
