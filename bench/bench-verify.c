@@ -22,8 +22,13 @@
  * when an agent renews its credential, so the verifier's cache of parsed
  * agent keys hits.  es256-newkey: a new agent key in every envelope
  * (N x ROUNDS envelopes, each verified once), so it always misses and
- * ours pays for importing the JWK while raw still has the key parsed.  -o runs ob_verify
- * only (for perf/callgrind).  Never run by the tests.
+ * ours pays for importing the JWK while raw still has the key parsed.
+ * gateway: owner-mediated, an ES256 gateway entry whose x5c carries a
+ * leaf and an intermediate CA (the root in the trust store), and an ES256
+ * agent, on the gateway channel; raw checks the same two signatures with
+ * the leaf key parsed in advance, so ours includes the chain (built and
+ * verified once, then taken from the trust store's chain cache).  -o runs
+ * ob_verify only (for perf/callgrind).  Never run by the tests.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -129,13 +134,15 @@ struct rawsig {
 
 struct bcase {
 	const char	*name;
+	int		 gateway;	/* owner-mediated, gateway channel */
 	char		**env;
 	size_t		*envlen;
 	struct rawsig	*raw;		/* 2 per envelope */
 };
 
 static struct gkey owner_es256, owner_eddsa, owner_fido, agent_es256,
-    agent_eddsa;
+    agent_eddsa, root_key, int_key, gw_key;
+static X509 *root_crt, *int_crt, *gw_crt;
 static struct ob_trust *trust;
 
 static double
@@ -159,17 +166,38 @@ tkey(const struct gkey *k, const char *kind, enum ob_alg alg)
 	return o;
 }
 
+/* Root (in the trust store) -> intermediate -> gateway leaf gw.bench. */
+static void
+make_certs(void)
+{
+	gkey_make(GEN_P256, &root_key);
+	gkey_make(GEN_P256, &int_key);
+	gkey_make(GEN_P256, &gw_key);
+	root_crt = gen_cert("Bench Root CA", root_key.pk, root_key.pk, NULL, 1,
+	    NOW - 86400, NOW + 3650 * 86400LL, 1);
+	int_crt = gen_cert("Bench Gateways CA", int_key.pk, root_key.pk,
+	    root_crt, 1, NOW - 86400, NOW + 365 * 86400LL, 2);
+	gw_crt = gen_cert_eku("gw.bench", gw_key.pk, int_key.pk, int_crt,
+	    "1.3.6.1.5.5.7.3.36", "DNS:gw.bench", NOW - 86400,
+	    NOW + 30 * 86400LL, 3);
+}
+
 static void
 make_trust(void)
 {
 	json_t	*t;
-	char	*s;
+	char	*s, *ca = gen_cert_pem(root_crt);
 
-	t = json_pack("{s:i,s:[{s:s,s:[s],s:[o,o,o]}]}", "ownerbind_trust", 1,
+	t = json_pack("{s:i,s:[{s:s,s:[s],s:[o,o,o]}],s:[{s:s,s:s,s:[s],"
+	    "s:[s],s:[s],s:[s],s:[s]}]}", "ownerbind_trust", 1,
 	    "owners", "id", "alice", "may_bind", "wimse://td.example/agents/*",
 	    "keys", tkey(&owner_es256, "software", OB_ALG_ES256),
 	    tkey(&owner_eddsa, "pkcs11", OB_ALG_EDDSA),
-	    tkey(&owner_fido, "fido2", OB_ALG_WEBAUTHN_ES256));
+	    tkey(&owner_fido, "fido2", OB_ALG_WEBAUTHN_ES256),
+	    "gateways", "id", "gw.bench", "owner", "alice", "ca", ca, "algs",
+	    "ES256", "proxies", "proxy-1", "trust_domains", "td.example",
+	    "may_bind", "wimse://td.example/agents/*");
+	free(ca);
 	if (t == NULL)
 		gen_die("trust json");
 	s = gen_dump(t);
@@ -243,7 +271,11 @@ build(struct bcase *bc, size_t n)
 
 	fido = strcmp(bc->name, "fido2") == 0;
 	newkey = strcmp(bc->name, "es256-newkey") == 0;
-	if (strcmp(bc->name, "eddsa") == 0) {
+	bc->gateway = strcmp(bc->name, "gateway") == 0;
+	if (bc->gateway) {
+		owner = &gw_key;
+		agent = &agent_es256;
+	} else if (strcmp(bc->name, "eddsa") == 0) {
 		owner = &owner_eddsa;
 		agent = &agent_eddsa;
 	} else {
@@ -265,11 +297,27 @@ build(struct bcase *bc, size_t n)
 		snprintf(jti, sizeof(jti), "bench%011zuXXXXXXXX", i);
 		g.claims = gen_claims(agent, SUB, "alice", jti, NOW - 10,
 		    NOW + 290);
+		if (bc->gateway) {
+			json_t *ph = gen_ph(OB_ALG_ES256, "gw.bench",
+			    "gateway", "owner-mediated", NOW - 5, NULL);
+			char *l = gen_cert_b64der(gw_crt);
+			char *m = gen_cert_b64der(int_crt);
+
+			json_object_set_new(ph, "x5c", json_pack("[s,s]", l,
+			    m));
+			free(l);
+			free(m);
+			genv_add(&g, ph, owner, 0);
+			genv_add(&g, gen_ph(agent->alg, agent->kid, "agent",
+			    "owner-mediated", NOW - 2, NULL), agent, 0);
+			goto built;
+		}
 		genv_add(&g, gen_ph(oalg, owner->kid, "owner", "agent-mediated",
 		    NOW - 5, NULL), owner, fido);
 		g.e[0].fo.counter = (uint32_t)(i + 1);
 		genv_add(&g, gen_ph(agent->alg, agent->kid, "agent",
 		    "agent-mediated", NOW - 2, NULL), agent, 0);
+built:
 		bc->env[i] = genv_str(&g);
 		bc->envlen[i] = strlen(bc->env[i]);
 		raw_prepare(&bc->raw[2 * i], &g, 0, owner);
@@ -281,10 +329,22 @@ build(struct bcase *bc, size_t n)
 }
 
 /* ob_verify over envelopes [a, b); returns CPU seconds. */
+static struct ob_verify_opts
+opts_for(const struct bcase *bc)
+{
+	struct ob_verify_opts o = { .aud = GEN_AUD, .now = NOW };
+
+	if (bc->gateway) {
+		o.channel = OB_CHANNEL_GATEWAY;
+		o.proxy = "proxy-1";
+	}
+	return o;
+}
+
 static double
 run_ours(const struct bcase *bc, struct ob_state *st, size_t a, size_t b)
 {
-	struct ob_verify_opts	 o = { .aud = GEN_AUD, .now = NOW };
+	struct ob_verify_opts	 o = opts_for(bc);
 	struct ob_verdict	*v;
 	double			 t0;
 	size_t			 i;
@@ -332,7 +392,7 @@ run_raw(const struct bcase *bc, size_t a, size_t b)
 static void
 heap(const struct bcase *bc, size_t n)
 {
-	struct ob_verify_opts	 o = { .aud = GEN_AUD, .now = NOW };
+	struct ob_verify_opts	 o = opts_for(bc);
 	struct ob_state		*st;
 	struct ob_verdict	*v;
 	long long		 base, maxpeak = 0, retained;
@@ -377,7 +437,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const names[] = { "es256", "eddsa", "fido2",
-	    "es256-newkey" };
+	    "es256-newkey", "gateway" };
 	struct bcase	 bc;
 	const char	*only = NULL;
 	size_t		 n = 2000, c;
@@ -399,7 +459,7 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: bench-verify [-n N] [-r ROUNDS] "
-			    "[-c es256|eddsa|fido2|es256-newkey] [-o]\n");
+			    "[-c es256|eddsa|fido2|es256-newkey|gateway] [-o]\n");
 			return 2;
 		}
 	if (n == 0 || rounds < 1)
@@ -409,6 +469,7 @@ main(int argc, char **argv)
 	gkey_make(GEN_P256, &owner_fido);
 	gkey_make(GEN_P256, &agent_es256);
 	gkey_make(GEN_ED25519, &agent_eddsa);
+	make_certs();
 	make_trust();
 	for (c = 0; c < sizeof(names) / sizeof(names[0]); c++) {
 		double ours, raw, t_ours = 0, t_raw = 0;

@@ -61,24 +61,56 @@ static const unsigned char b64url_value[256] = {
 #undef X
 };
 
+/* The standard alphabet (RFC 4648 section 4): '+' and '/' for 62, 63. */
+static const unsigned char b64_value[256] = {
+#define X 0xff
+#define R16 X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+	R16, R16,
+	X, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,	/* 0x20: + / */
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
+	X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,	/* 0x40: A */
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
+	X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
+	R16, R16, R16, R16, R16, R16, R16, R16,
+#undef R16
+#undef X
+};
+
 static int
-b64url_bad(const char *in, size_t i)
+b64_bad(const char *in, size_t i, int padded)
 {
 	return ob_errf(OB_ERR_B64_INVALID,
-	    "character %zu is not in the base64url alphabet%s", i,
-	    in[i] == '=' ? " (padding is not allowed)" : "");
+	    "character %zu is not in the base64%s alphabet%s", i,
+	    padded ? "" : "url", in[i] != '=' ? "" : padded ?
+	    " (padding only at the end)" : " (padding is not allowed)");
 }
 
-int
-ob_b64url_decode(const char *in, size_t inlen, size_t max,
-    unsigned char **out, size_t *outlen)
+/*
+ * One decoder for both forms.  tab maps the alphabet; padded: the
+ * standard form, whose length is a multiple of 4 with one or two '=' in
+ * the last group (and nowhere else); otherwise no padding at all.
+ */
+static int
+b64_decode(const unsigned char *tab, int padded, const char *in,
+    size_t inlen, size_t max, unsigned char **out, size_t *outlen)
 {
 	const unsigned char	*s = (const unsigned char *)in;
-	size_t			 i, o = 0, rem = inlen % 4, dlen;
+	size_t			 i, o = 0, rem, dlen;
 	uint32_t		 v;
 	unsigned char		*d, a, b, c, e;
 
-	if (rem == 1)
+	if (padded) {
+		if (inlen % 4 != 0)
+			return ob_errf(OB_ERR_B64_INVALID, "length %zu is not "
+			    "a multiple of 4", inlen);
+		/* Strip the padding: what is left is the unpadded form. */
+		rem = 0;
+		if (inlen >= 4 && s[inlen - 1] == '=') {
+			rem = s[inlen - 2] == '=' ? 2 : 3;
+			inlen -= 4 - rem;
+		}
+	} else if ((rem = inlen % 4) == 1)
 		return ob_errf(OB_ERR_B64_INVALID, "impossible length %zu",
 		    inlen);
 	dlen = (inlen / 4) * 3 + (rem == 0 ? 0 : rem - 1);
@@ -89,10 +121,10 @@ ob_b64url_decode(const char *in, size_t inlen, size_t max,
 		return OB_ERR_ALLOC;
 	/* Whole groups of four characters; any 0xff marks a bad one. */
 	for (i = 0; i + 4 <= inlen; i += 4) {
-		a = b64url_value[s[i]];
-		b = b64url_value[s[i + 1]];
-		c = b64url_value[s[i + 2]];
-		e = b64url_value[s[i + 3]];
+		a = tab[s[i]];
+		b = tab[s[i + 1]];
+		c = tab[s[i + 2]];
+		e = tab[s[i + 3]];
 		if ((a | b | c | e) & 0x80)
 			goto bad;
 		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
@@ -102,9 +134,9 @@ ob_b64url_decode(const char *in, size_t inlen, size_t max,
 		d[o++] = (unsigned char)v;
 	}
 	if (rem != 0) {
-		a = b64url_value[s[i]];
-		b = b64url_value[s[i + 1]];
-		c = rem == 3 ? b64url_value[s[i + 2]] : 0;
+		a = tab[s[i]];
+		b = tab[s[i + 1]];
+		c = rem == 3 ? tab[s[i + 2]] : 0;
 		if ((a | b | c) & 0x80)
 			goto bad;
 		/* The unused low bits of the last character must be zero. */
@@ -125,7 +157,21 @@ ob_b64url_decode(const char *in, size_t inlen, size_t max,
 bad:
 	free(d);
 	/* Name the first bad character, as before the table. */
-	for (; b64url_value[s[i]] != 0xff; i++)
+	for (; tab[s[i]] != 0xff; i++)
 		;
-	return b64url_bad(in, i);
+	return b64_bad(in, i, padded);
+}
+
+int
+ob_b64url_decode(const char *in, size_t inlen, size_t max,
+    unsigned char **out, size_t *outlen)
+{
+	return b64_decode(b64url_value, 0, in, inlen, max, out, outlen);
+}
+
+int
+ob_b64_decode(const char *in, size_t inlen, size_t max, unsigned char **out,
+    size_t *outlen)
+{
+	return b64_decode(b64_value, 1, in, inlen, max, out, outlen);
 }

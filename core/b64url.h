@@ -1,5 +1,6 @@
 /*
- * Strict unpadded base64url (RFC 4648 section 5, RFC 7515 section 2).
+ * Strict unpadded base64url (RFC 4648 section 5, RFC 7515 section 2), and
+ * strict padded standard base64 for x5c.
  * OpenSSL's base64 codec is the standard alphabet and tolerant (padding,
  * whitespace), so the strict form lives here: no padding, no whitespace, no
  * length of 1 mod 4, and unused bits of the last character must be zero, so
@@ -29,6 +30,17 @@ int ob_b64url_encode(const unsigned char *in, size_t inlen, char **out) OB_WUR;
  * and *outlen are set; on failure they are untouched.
  */
 int ob_b64url_decode(const char *in, size_t inlen, size_t max,
+    unsigned char **out, size_t *outlen) OB_WUR;
+
+/*
+ * Strict padded standard base64 (RFC 4648 section 4), as x5c carries DER
+ * certificates (RFC 7515 section 4.1.6): the alphabet with '+' and '/',
+ * a length that is a multiple of 4, '=' only as the one or two last
+ * characters and only where the length needs them, no whitespace, unused
+ * bits zero: one accepted encoding per byte string.  Same table-driven
+ * decoder, results and errors as ob_b64url_decode.
+ */
+int ob_b64_decode(const char *in, size_t inlen, size_t max,
     unsigned char **out, size_t *outlen) OB_WUR;
 
 #endif

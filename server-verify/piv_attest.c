@@ -4,12 +4,14 @@
  * untrusted: strict base64, one DER certificate per element, a bounded
  * chain, and the attested key compared whole with the enrolled one.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "b64url.h"
 #include "envelope.h"
 #include "err.h"
 #include "json.h"
@@ -29,72 +31,31 @@ ob_piv_roots_load(const json_t *arr, X509_STORE **out)
 	return ob_pem_store_load(arr, OB_PIV_ROOTS_MAX, "piv_roots", out);
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Strict standard base64 (RFC 4648 section 4, padded) of one DER cert. */
 static int
 x5c_cert(const json_t *v, size_t i, X509 **out)
 {
-	unsigned char		 der[OB_MAX_CERT];
+	unsigned char		*der = NULL;
 	const unsigned char	*p;
-	const char		*s;
-	size_t			 n, j, k, pad = 0, dlen = 0;
-	unsigned long		 t;
-	int			 q[4], last;
+	size_t			 dlen;
 	X509			*x;
+	int			 r;
 
 	if (!json_is_string(v))
 		return ob_errf(OB_ERR_ATTEST_INVALID, "x5c[%zu]: not a string",
 		    i);
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof(der))
-		return ob_errf(OB_ERR_ATTEST_INVALID, "x5c[%zu]: bad base64 "
-		    "length", i);
-	if (s[n - 1] == '=')
-		pad = s[n - 2] == '=' ? 2 : 1;
-	for (j = 0; j < n; j += 4) {
-		last = j + 4 == n;
-		for (k = 0; k < 4; k++) {
-			if (last && k >= 4 - pad)
-				q[k] = 0;
-			else if ((q[k] = b64val((unsigned char)s[j + k])) < 0)
-				return ob_errf(OB_ERR_ATTEST_INVALID, "x5c[%zu]: "
-				    "not base64", i);
-		}
-		/* Unused bits of the last group must be zero (canonical). */
-		if (last && ((pad == 1 && (q[2] & 0x3) != 0) ||
-		    (pad == 2 && (q[1] & 0xf) != 0)))
-			return ob_errf(OB_ERR_ATTEST_INVALID, "x5c[%zu]: "
-			    "non-canonical base64", i);
-		t = (unsigned long)q[0] << 18 | (unsigned long)q[1] << 12 |
-		    (unsigned long)q[2] << 6 | (unsigned long)q[3];
-		der[dlen++] = (unsigned char)(t >> 16);
-		if (!last || pad < 2)
-			der[dlen++] = (unsigned char)(t >> 8);
-		if (!last || pad < 1)
-			der[dlen++] = (unsigned char)t;
-	}
+	if ((r = ob_b64_decode(json_string_value(v), json_string_length(v),
+	    OB_MAX_CERT, &der, &dlen)) != OB_OK)
+		return r == OB_ERR_ALLOC ? r : ob_errf(OB_ERR_ATTEST_INVALID,
+		    "x5c[%zu]: %s", i, ob_err_detail());
 	p = der;
 	if ((x = d2i_X509(NULL, &p, (long)dlen)) == NULL || p != der + dlen) {
 		X509_free(x);
+		free(der);
 		return ob_errf(OB_ERR_ATTEST_INVALID, "x5c[%zu]: not one DER "
 		    "certificate", i);
 	}
+	free(der);
 	*out = x;
 	return OB_OK;
 }

@@ -401,9 +401,10 @@ trust_gateway(const json_t *o, struct ob_trust_gateway *g)
 {
 	static const char *const names[] = {
 		"id", "owner", "ca", "algs", "proxies", "trust_domains",
-		"may_bind", NULL
+		"may_bind", "require_eku", NULL
 	};
 	struct ob_strlist	 algs = { NULL, 0 };
+	const json_t		*re;
 	size_t			 i;
 	int			 r;
 
@@ -417,6 +418,12 @@ trust_gateway(const json_t *o, struct ob_trust_gateway *g)
 	OB_TRY(trust_strlist(o, "trust_domains", 1, 255, &g->trust_domains));
 	OB_TRY(trust_strlist(o, "may_bind", 1, 2048, &g->may_bind));
 	OB_TRY(trust_patterns(&g->may_bind, "may_bind"));
+	if ((re = json_object_get(o, "require_eku")) != NULL) {
+		if (!json_is_boolean(re))
+			return ob_errf(OB_ERR_TRUST_INVALID, "require_eku: not "
+			    "a boolean");
+		g->require_eku = json_is_true(re);
+	}
 	OB_TRY(trust_strlist(o, "algs", 1, 32, &algs));
 	if (algs.n == 0 || algs.n > 8) {
 		r = ob_errf(OB_ERR_TRUST_INVALID, "algs: 1..8 names");
@@ -466,6 +473,12 @@ ob_trust_free(struct ob_trust **tp)
 	}
 	free(t->aks);
 	X509_STORE_free(t->piv_roots);
+	if (t->chains != NULL) {
+		for (i = 0; i < OB_CHAIN_CACHE_SLOTS; i++)
+			EVP_PKEY_free(t->chains->slot[i].leafkey);
+		(void)pthread_mutex_destroy(&t->chains->lock);
+		free(t->chains);
+	}
 	free(t->owners);
 	free(t->gateways);
 	free(t);
@@ -621,6 +634,18 @@ ob_trust_load_buf(const void *buf, size_t len, struct ob_trust **out)
 		}
 	}
 	OB_TRY(trust_unique(t));
+	if (t->ngateways > 0) {
+		if ((t->chains = calloc(1, sizeof(*t->chains))) == NULL) {
+			r = OB_ERR_ALLOC;
+			goto out;
+		}
+		if (pthread_mutex_init(&t->chains->lock, NULL) != 0) {
+			free(t->chains);
+			t->chains = NULL;
+			r = ob_errf(OB_ERR_ALLOC, "chain cache lock");
+			goto out;
+		}
+	}
 	*out = t;
 	t = NULL;
 	r = OB_OK;

@@ -1,6 +1,11 @@
-/* The loaded trust store (docs/trust-store.md); immutable after load. */
+/*
+ * The loaded trust store (docs/trust-store.md); immutable after load,
+ * except for the cache of verified gateway chains it owns.
+ */
 #ifndef OB_VERIFY_TRUST_H
 #define OB_VERIFY_TRUST_H
+
+#include <pthread.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -44,6 +49,28 @@ struct ob_trust_gateway {
 	struct ob_strlist	 may_bind;
 	enum ob_alg		 algs[8];
 	size_t			 nalgs;
+	int			 require_eku;	/* leaf must name documentSigning */
+};
+
+/*
+ * Gateway chains that verified, so that a gateway's next envelope skips
+ * decoding, building and checking them again (docs/verifier.md, 7b).  One
+ * per trust-store instance: a reload starts empty.  Direct-mapped by key:
+ * SHA-256 over the gateway's index and the exact x5c strings.  A slot is
+ * used only while the verification time is inside every certificate's
+ * validity of the chain that was built (nb <= now < na).
+ */
+#define OB_CHAIN_CACHE_SLOTS	64
+
+struct ob_chain_slot {
+	unsigned char	 key[32];
+	EVP_PKEY	*leafkey;	/* NULL: empty slot */
+	long long	 nb, na;	/* latest notBefore, earliest notAfter */
+};
+
+struct ob_chain_cache {
+	pthread_mutex_t		lock;
+	struct ob_chain_slot	slot[OB_CHAIN_CACHE_SLOTS];
 };
 
 /* A TPM attestation key the server trusts (docs/tpm2.md). */
@@ -60,6 +87,7 @@ struct ob_trust {
 	struct ob_trust_ak	*aks;		/* tpm_attestation_keys */
 	size_t			 naks;
 	X509_STORE		*piv_roots;	/* NULL if none */
+	struct ob_chain_cache	*chains;	/* verified gateway chains */
 };
 
 const struct ob_trust_owner *ob_trust_owner(const struct ob_trust *,

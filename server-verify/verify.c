@@ -4,6 +4,7 @@
  * replay state last and atomically, so that nothing is recorded for an
  * envelope that fails any check.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "envelope.h"
 #include "json.h"
@@ -281,37 +283,222 @@ v_owner(struct vctx *c)
 	return v_sig(c->env, e, k->pub, "owner");
 }
 
+/* id-kp-documentSigning (RFC 9336), 1.3.6.1.5.5.7.3.36: content octets. */
+static const unsigned char oid_doc_signing[] = {
+	0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x24
+};
+
+/*
+ * extendedKeyUsage of the gateway leaf (docs/trust-store.md, "Gateway
+ * certificates").  Absent: allowed unless the gateway requires an EKU.
+ * Present: it must name id-kp-documentSigning, or anyExtendedKeyUsage
+ * unless an EKU is required, and it must not name OCSPSigning or
+ * timeStamping, whose keys serve those purposes only (RFC 6960 4.2.2.2,
+ * RFC 3161 2.3).  So a TLS server, client, code-signing or S/MIME
+ * certificate does not sign approvals, whatever else it carries.
+ */
 static int
-v_chain(const struct ob_trust_gateway *g, const json_t *x5c, long long now,
-    EVP_PKEY **leafkey)
+v_leaf_eku(const struct ob_trust_gateway *g, X509 *leaf)
+{
+	EXTENDED_KEY_USAGE	*eku;
+	const ASN1_OBJECT	*o;
+	int			 i, crit, docsign = 0, any = 0, excl = 0;
+
+	eku = X509_get_ext_d2i(leaf, NID_ext_key_usage, &crit, NULL);
+	if (eku == NULL) {
+		if (crit != -1)
+			return ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0]: "
+			    "extendedKeyUsage does not decode");
+		if (g->require_eku)
+			return ob_errf(OB_ERR_GATEWAY_EKU, "x5c[0] has no "
+			    "extendedKeyUsage; gateway %.64s requires "
+			    "id-kp-documentSigning", g->id);
+		return OB_OK;
+	}
+	for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
+		o = sk_ASN1_OBJECT_value(eku, i);
+		if (OBJ_length(o) == sizeof(oid_doc_signing) &&
+		    memcmp(OBJ_get0_data(o), oid_doc_signing,
+		    sizeof(oid_doc_signing)) == 0)
+			docsign = 1;
+		else if (OBJ_obj2nid(o) == NID_anyExtendedKeyUsage)
+			any = 1;
+		else if (OBJ_obj2nid(o) == NID_OCSP_sign ||
+		    OBJ_obj2nid(o) == NID_time_stamp)
+			excl = 1;
+	}
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	if (excl)
+		return ob_errf(OB_ERR_GATEWAY_EKU, "x5c[0] is an OCSP or time "
+		    "stamping certificate");
+	if (!docsign && (!any || g->require_eku))
+		return ob_errf(OB_ERR_GATEWAY_EKU, "x5c[0]: extendedKeyUsage "
+		    "lacks id-kp-documentSigning%s", g->require_eku ? "" :
+		    " (or anyExtendedKeyUsage)");
+	return OB_OK;
+}
+
+/*
+ * The leaf checks: any certificate under the organisation CA chains; only
+ * the one issued to this gateway, for signing, may sign as it: an
+ * end-entity certificate (not a CA), digitalSignature if keyUsage is
+ * present, an extendedKeyUsage for signing, and the gateway id as its DNS
+ * name: a SAN dNSName when the certificate has a subjectAltName at all
+ * (of whatever types), the CN only when it has none.
+ */
+static int
+v_leaf(const struct ob_trust_gateway *g, X509 *leaf)
+{
+	unsigned int	flags = X509_CHECK_FLAG_NO_WILDCARDS;
+	int		r;
+
+	if (X509_check_ca(leaf) != 0)
+		return ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] is a CA "
+		    "certificate");
+	if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
+	    (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0)
+		return ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] may not sign "
+		    "(keyUsage)");
+	if ((r = v_leaf_eku(g, leaf)) != OB_OK)
+		return r;
+	/* OpenSSL falls back to the CN when a SAN has no dNSName. */
+	if (X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) >= 0)
+		flags |= X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+	if (X509_check_host(leaf, g->id, strlen(g->id), flags, NULL) != 1)
+		return ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] is not issued to "
+		    "%.64s%s", g->id, (flags &
+		    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) != 0 ? " (its SAN "
+		    "has no such DNS name; the CN does not count)" : "");
+	return OB_OK;
+}
+
+/* Latest notBefore and earliest notAfter over the chain that was built. */
+static int
+v_chain_window(STACK_OF(X509) *chain, long long *nb, long long *na)
+{
+	struct tm	 tm;
+	X509		*x;
+	long long	 t;
+	int		 i;
+
+	*nb = LLONG_MIN;
+	*na = LLONG_MAX;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		x = sk_X509_value(chain, i);
+		if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+			return 0;
+		if ((t = (long long)timegm(&tm)) > *nb)
+			*nb = t;
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+			return 0;
+		if ((t = (long long)timegm(&tm)) < *na)
+			*na = t;
+	}
+	return sk_X509_num(chain) > 0;
+}
+
+/* The cache key: SHA-256 over the gateway index and every x5c string. */
+static int
+v_chain_key(size_t gwi, const json_t *x5c, unsigned char key[32])
+{
+	unsigned char	 buf[8 + OB_MAX_X5C * 32];
+	const json_t	*v;
+	size_t		 i, n = 0;
+	int		 r;
+
+	for (i = 0; i < 8; i++)
+		buf[n++] = (unsigned char)(gwi >> (8 * i));
+	json_array_foreach(x5c, i, v) {
+		if ((r = ob_sha256(json_string_value(v), json_string_length(v),
+		    buf + n)) != OB_OK)
+			return r;
+		n += 32;
+	}
+	return ob_sha256(buf, n, key);
+}
+
+/* A cached leaf key for this chain at this time, or NULL. */
+static EVP_PKEY *
+v_chain_cached(struct ob_chain_cache *cc, const unsigned char key[32],
+    long long now)
+{
+	struct ob_chain_slot	*sl;
+	EVP_PKEY		*pk = NULL;
+
+	if (cc == NULL)
+		return NULL;
+	sl = &cc->slot[key[0] % OB_CHAIN_CACHE_SLOTS];
+	pthread_mutex_lock(&cc->lock);
+	if (sl->leafkey != NULL && memcmp(sl->key, key, 32) == 0 &&
+	    sl->nb <= now && now < sl->na && EVP_PKEY_up_ref(sl->leafkey) == 1)
+		pk = sl->leafkey;
+	pthread_mutex_unlock(&cc->lock);
+	return pk;
+}
+
+static void
+v_chain_remember(struct ob_chain_cache *cc, const unsigned char key[32],
+    EVP_PKEY *pk, long long nb, long long na)
+{
+	struct ob_chain_slot *sl;
+
+	if (cc == NULL)
+		return;
+	sl = &cc->slot[key[0] % OB_CHAIN_CACHE_SLOTS];
+	pthread_mutex_lock(&cc->lock);
+	if (EVP_PKEY_up_ref(pk) == 1) {
+		EVP_PKEY_free(sl->leafkey);
+		sl->leafkey = pk;
+		memcpy(sl->key, key, 32);
+		sl->nb = nb;
+		sl->na = na;
+	}
+	pthread_mutex_unlock(&cc->lock);
+}
+
+static int
+v_chain(const struct ob_trust *t, const struct ob_trust_gateway *g,
+    const json_t *x5c, long long now, EVP_PKEY **leafkey)
 {
 	STACK_OF(X509)	*untrusted = NULL;
 	X509_STORE_CTX	*ctx = NULL;
 	X509		*leaf = NULL, *x;
-	unsigned char	 der[(OB_MAX_CERT / 3 + 1) * 3 + 3];
+	EVP_PKEY	*pk;
+	unsigned char	 key[32], *der = NULL;
 	const unsigned char *p;
 	const json_t	*v;
-	size_t		 i;
-	int		 n, r = OB_ERR_ALLOC;
+	long long	 nb, na;
+	size_t		 i, n;
+	int		 r;
 
+	OB_TRY(v_chain_key((size_t)(g - t->gateways), x5c, key));
+	if ((pk = v_chain_cached(t->chains, key, now)) != NULL) {
+		*leafkey = pk;
+		return OB_OK;
+	}
+	r = OB_ERR_ALLOC;
 	if ((untrusted = sk_X509_new_null()) == NULL)
 		goto out;
 	json_array_foreach(x5c, i, v) {
-		n = EVP_DecodeBlock(der, (const unsigned char *)
-		    json_string_value(v), (int)json_string_length(v));
-		/* EVP_DecodeBlock counts padding bytes as data. */
-		if (n > 0 && json_string_value(v)[json_string_length(v) - 1] ==
-		    '=')
-			n -= json_string_value(v)[json_string_length(v) - 2] ==
-			    '=' ? 2 : 1;
+		if ((r = ob_b64_decode(json_string_value(v),
+		    json_string_length(v), OB_MAX_CERT, &der, &n)) != OB_OK) {
+			r = ob_errf(r == OB_ERR_ALLOC ? r : r ==
+			    OB_ERR_ENV_TOO_LARGE ? OB_ERR_X5C_INVALID :
+			    OB_ERR_X5C_NONCANONICAL, "x5c[%zu]: %s", i,
+			    ob_err_detail());
+			goto out;
+		}
 		p = der;
-		x = n > 0 ? d2i_X509(NULL, &p, n) : NULL;
+		x = d2i_X509(NULL, &p, (long)n);
 		if (x == NULL || p != der + n) {
 			X509_free(x);
 			r = ob_errf(OB_ERR_X5C_INVALID, "x5c[%zu] is not one DER "
 			    "certificate", i);
 			goto out;
 		}
+		free(der);
+		der = NULL;
+		r = OB_ERR_ALLOC;
 		if (i == 0)
 			leaf = x;
 		else if (!sk_X509_push(untrusted, x)) {
@@ -328,34 +515,18 @@ v_chain(const struct ob_trust_gateway *g, const json_t *x5c, long long now,
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}
-	/*
-	 * Any certificate under the organisation CA chains; only the one
-	 * issued to this gateway, for signing, may sign as it: an end-entity
-	 * certificate (not a CA), digitalSignature if keyUsage is present,
-	 * and the gateway id as its DNS name (SAN, or CN without SAN).
-	 */
-	if (X509_check_ca(leaf) != 0) {
-		r = ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] is a CA certificate");
-		goto out;
-	}
-	if ((X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) != 0 &&
-	    (X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE) == 0) {
-		r = ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] may not sign "
-		    "(keyUsage)");
-		goto out;
-	}
-	if (X509_check_host(leaf, g->id, strlen(g->id),
-	    X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1) {
-		r = ob_errf(OB_ERR_GATEWAY_CERT, "x5c[0] is not issued to "
-		    "%.64s", g->id);
-		goto out;
-	}
-	if ((*leafkey = X509_get_pubkey(leaf)) == NULL) {
+	OB_TRY(v_leaf(g, leaf));
+	if ((pk = X509_get_pubkey(leaf)) == NULL) {
 		r = ob_errf(OB_ERR_GATEWAY_CHAIN, "leaf without a key");
 		goto out;
 	}
+	/* Cache only a chain whose validity window is known exactly. */
+	if (v_chain_window(X509_STORE_CTX_get0_chain(ctx), &nb, &na))
+		v_chain_remember(t->chains, key, pk, nb, na);
+	*leafkey = pk;
 	r = OB_OK;
 out:
+	free(der);
 	X509_STORE_CTX_free(ctx);
 	X509_free(leaf);
 	sk_X509_pop_free(untrusted, X509_free);
@@ -394,7 +565,7 @@ v_gateway(struct vctx *c)
 		    "trust domain %s", c->o->proxy, td);
 	if (e->x5c == NULL)
 		return ob_errf(OB_ERR_X5C_INVALID, "gateway entry without x5c");
-	if ((r = v_chain(g, e->x5c, c->now, &leafkey)) != OB_OK)
+	if ((r = v_chain(c->trust, g, e->x5c, c->now, &leafkey)) != OB_OK)
 		return r;
 	if ((r = ob_alg_check_key(e->alg, leafkey)) == OB_OK)
 		r = v_sig(c->env, e, leafkey, "gateway");

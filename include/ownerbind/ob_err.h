@@ -137,6 +137,10 @@ extern "C" {
 	  "the detail names the entry; see docs/trust-store.md") \
 	X(OB_ERR_GATEWAY_CERT, -408, "the certificate is not a signing certificate for this gateway", \
 	  "issue the gateway an end-entity certificate whose DNS name is its id") \
+	X(OB_ERR_X5C_NONCANONICAL, -409, "an x5c certificate is not canonical standard base64", \
+	  "encode each DER certificate in padded standard base64, '=' only at the end, unused bits zero") \
+	X(OB_ERR_GATEWAY_EKU, -410, "the gateway certificate is not issued for signing approvals (extendedKeyUsage)", \
+	  "issue the gateway a certificate with extendedKeyUsage id-kp-documentSigning (see docs/trust-store.md)") \
 	/* claims and freshness */ \
 	X(OB_ERR_AUD_MISMATCH, -500, "the request is addressed to another server", \
 	  "set --aud to this server's URI when building the request") \

@@ -9,7 +9,8 @@ fail=0
 n=0
 for f in json-truncated dup-protected-alg b64-payload-noncanon alg-none \
     jwk-private-d sig-swapped owner-not-authorized expired fido-no-uv \
-    fido-cd-origin gw-chain-rogue too-large-envelope; do
+    fido-cd-origin gw-chain-rogue too-large-envelope gw-eku-server-auth \
+    gw-eku-ocsp gw-san-uri-only gw-x5c-unused-bits gw-x5c-pad-inside; do
 	line=$(awk -F'\t' -v f="$f" '$1 ~ ("^[0-9][0-9][0-9]-" f "[.]json$")' \
 	    "$dir/index.tsv")
 	if [ -z "$line" ]; then
@@ -38,6 +39,13 @@ out=$("$verify" --json --at "$now" --trust "$dir/trust.json" \
 rc=$?
 if [ "$rc" -ne 0 ] || ! printf '%s' "$out" | grep -q '"result":"accepted"'; then
 	echo "FAIL good.json: exit $rc: $out"; fail=1
+fi
+out=$("$verify" --json --at "$now" --trust "$dir/trust.json" \
+    --aud https://id.example/ --channel gateway --proxy proxy-1 \
+    "$dir/good-gateway-docsign.json" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] || ! printf '%s' "$out" | grep -q '"result":"accepted"'; then
+	echo "FAIL good-gateway-docsign.json: exit $rc: $out"; fail=1
 fi
 echo "cli-negative: $n rejections checked"
 exit $fail

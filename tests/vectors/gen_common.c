@@ -376,10 +376,10 @@ cert_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	X509_EXTENSION_free(ext);
 }
 
-X509 *
-gen_cert_ex(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
-    X509 *issuer, const char *bc, const char *ku, const char *san,
-    long long not_before, long long not_after, long serial)
+static X509 *
+cert_make(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
+    X509 *issuer, const char *bc, const char *ku, const char *eku,
+    const char *san, long long not_before, long long not_after, long serial)
 {
 	X509		*x = X509_new();
 	X509_NAME	*name = X509_NAME_new();
@@ -403,6 +403,8 @@ gen_cert_ex(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
 		cert_ext(x, issuer, NID_basic_constraints, bc);
 	if (ku != NULL)
 		cert_ext(x, issuer, NID_key_usage, ku);
+	if (eku != NULL)
+		cert_ext(x, issuer, NID_ext_key_usage, eku);
 	if (san != NULL)
 		cert_ext(x, issuer, NID_subject_alt_name, san);
 	cert_ext(x, issuer, NID_subject_key_identifier, "hash");
@@ -411,6 +413,25 @@ gen_cert_ex(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
 	if (!X509_sign(x, issuer_key, EVP_sha256()))
 		gen_die("x509 sign");
 	return x;
+}
+
+X509 *
+gen_cert_ex(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
+    X509 *issuer, const char *bc, const char *ku, const char *san,
+    long long not_before, long long not_after, long serial)
+{
+	return cert_make(cn, pub, issuer_key, issuer, bc, ku, NULL, san,
+	    not_before, not_after, serial);
+}
+
+X509 *
+gen_cert_eku(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
+    X509 *issuer, const char *eku, const char *san, long long not_before,
+    long long not_after, long serial)
+{
+	return cert_make(cn, pub, issuer_key, issuer, "critical,CA:FALSE",
+	    "critical,digitalSignature", eku, san, not_before, not_after,
+	    serial);
 }
 
 X509 *

@@ -99,6 +99,11 @@ X509 *gen_cert(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
 X509 *gen_cert_ex(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
     X509 *issuer, const char *bc, const char *ku, const char *san,
     long long not_before, long long not_after, long serial);
+/* An end-entity signing certificate with an extendedKeyUsage value such
+ * as "serverAuth" (NULL: none) and a SAN (NULL: none). */
+X509 *gen_cert_eku(const char *cn, EVP_PKEY *pub, EVP_PKEY *issuer_key,
+    X509 *issuer, const char *eku, const char *san, long long not_before,
+    long long not_after, long serial);
 char *gen_cert_pem(X509 *x);
 char *gen_cert_b64der(X509 *x);	/* standard base64 of DER, for x5c */
 X509 *gen_cert_load_or_make(const char *path, const char *cn, EVP_PKEY *pub,

@@ -1948,6 +1948,166 @@ fido2(void)
 	free(g);
 }
 
+/* x5c[0] of gw() with its text edited. */
+static void
+x5c_edit(char *(*edit)(const char *))
+{
+	json_t	*x = x5c_of(K.gw_crt, NULL);
+	char	*s = edit(json_string_value(json_array_get(x, 0)));
+
+	json_array_set_new(x, 0, json_string(s));
+	free(s);
+	ph_set(OWN, "x5c", x);
+}
+
+/* Set the lowest bit of the base64 character at d[i]. */
+static void
+b64_low_bit(char *d, size_t i)
+{
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = strchr(a, d[i]);
+
+	if (p == NULL)
+		gen_die("b64_low_bit");
+	d[i] = a[(p - a) | 1];
+}
+
+/* Unused bits set before the padding (or a padded group appended). */
+static char *
+ed_bits(const char *s)
+{
+	size_t	 n = strlen(s);
+	char	*d = malloc(n + 5);
+
+	memcpy(d, s, n + 1);
+	if (d[n - 2] == '=')
+		b64_low_bit(d, n - 3);
+	else if (d[n - 1] == '=')
+		b64_low_bit(d, n - 2);
+	else
+		memcpy(d + n, "AB==", 5);
+	return d;
+}
+
+static char *
+ed_pad_inside(const char *s)
+{
+	size_t	 n = strlen(s);
+	char	*d = malloc(n + 5);
+
+	memcpy(d, s, 8);
+	memcpy(d + 8, "====", 4);
+	memcpy(d + 12, s + 8, n - 8 + 1);
+	return d;
+}
+
+static char *
+ed_newline(const char *s)
+{
+	size_t	 n = strlen(s);
+	char	*d = malloc(n + 2);
+
+	memcpy(d, s, 64);
+	d[64] = '\n';
+	memcpy(d + 65, s + 64, n - 64 + 1);
+	return d;
+}
+
+/* The padding left out (or, without padding, a character too many). */
+static char *
+ed_unpadded(const char *s)
+{
+	size_t	 n = strlen(s);
+	char	*d = malloc(n + 2);
+
+	memcpy(d, s, n + 1);
+	if (d[n - 1] == '=')
+		d[n - (d[n - 2] == '=' ? 2 : 1)] = '\0';
+	else
+		memcpy(d + n, "A", 2);
+	return d;
+}
+
+/*
+ * Gateway certificates, issue #11: the leaf's extendedKeyUsage, a SAN
+ * without a dNSName (never the CN then), canonical x5c base64; and a good
+ * leaf carrying id-kp-documentSigning.  Leaves made fresh on every run.
+ */
+static void
+gateway_certs(void)
+{
+	static const struct {
+		const char *name, *eku, *why;
+	} ekus[] = {
+		{ "gw-eku-server-auth", "serverAuth", "gw1 leaf for TLS server "
+		  "auth only" },
+		{ "gw-eku-tls", "serverAuth,clientAuth", "gw1 leaf for TLS "
+		  "server and client auth" },
+		{ "gw-eku-ocsp", "1.3.6.1.5.5.7.3.36,OCSPSigning", "gw1 leaf "
+		  "for OCSP signing (and documentSigning)" },
+		{ "gw-eku-timestamp", "timeStamping", "gw1 leaf for time "
+		  "stamping" },
+		{ "gw-eku-code-signing", "codeSigning", "gw1 leaf for code "
+		  "signing" },
+		{ "gw-eku-email", "emailProtection", "gw1 leaf for S/MIME "
+		  "only" },
+	};
+	static const struct {
+		const char *name, *san, *why;
+	} sans[] = {
+		{ "gw-san-uri-only", "URI:https://gw1/", "CN=gw1, SAN with "
+		  "only a URI (the CN does not count)" },
+		{ "gw-san-email-only", "email:gw1@acme.example", "CN=gw1, SAN "
+		  "with only an email (the CN does not count)" },
+	};
+	X509	*c;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(ekus) / sizeof(ekus[0]); i++) {
+		c = gen_cert_eku("gw1", K.gw.pk, K.ca.pk, K.ca_crt, ekus[i].eku,
+		    NULL, NOW - 30 * 86400LL, NOW + 10 * 365 * 86400LL,
+		    (long)(20 + i));
+		gw();
+		ph_set(OWN, "x5c", x5c_of(c, NULL));
+		emit(ekus[i].name, "OB_ERR_GATEWAY_EKU", ekus[i].why, GWOPT);
+		X509_free(c);
+	}
+	for (i = 0; i < sizeof(sans) / sizeof(sans[0]); i++) {
+		c = gen_cert_eku("gw1", K.gw.pk, K.ca.pk, K.ca_crt,
+		    "1.3.6.1.5.5.7.3.36", sans[i].san, NOW - 30 * 86400LL,
+		    NOW + 10 * 365 * 86400LL, (long)(30 + i));
+		gw();
+		ph_set(OWN, "x5c", x5c_of(c, NULL));
+		emit(sans[i].name, "OB_ERR_GATEWAY_CERT", sans[i].why, GWOPT);
+		X509_free(c);
+	}
+	gw();
+	x5c_edit(ed_bits);
+	emit("gw-x5c-unused-bits", "OB_ERR_X5C_NONCANONICAL", "x5c[0] with "
+	    "non-zero unused bits before the padding", GWOPT);
+	gw();
+	x5c_edit(ed_pad_inside);
+	emit("gw-x5c-pad-inside", "OB_ERR_X5C_NONCANONICAL", "x5c[0] with "
+	    "\"====\" inside", GWOPT);
+	gw();
+	x5c_edit(ed_newline);
+	emit("gw-x5c-newline", "OB_ERR_X5C_INVALID", "x5c[0] with a line "
+	    "break", GWOPT);
+	gw();
+	x5c_edit(ed_unpadded);
+	emit("gw-x5c-unpadded", "OB_ERR_X5C_INVALID", "x5c[0] without its "
+	    "padding", GWOPT);
+	c = gen_cert_eku("gw1", K.gw.pk, K.ca.pk, K.ca_crt,
+	    "critical,1.3.6.1.5.5.7.3.36", "DNS:gw1", NOW - 30 * 86400LL,
+	    NOW + 10 * 365 * 86400LL, 40);
+	gw();
+	ph_set(OWN, "x5c", x5c_of(c, NULL));
+	emit("good-gateway-docsign", "OB_OK", "gw1 leaf with EKU "
+	    "id-kp-documentSigning and SAN DNS:gw1", GWOPT);
+	X509_free(c);
+}
+
 static void
 gateways(void)
 {
@@ -2105,6 +2265,7 @@ gateways(void)
 	ph_set(AG, "x5c", x5c_of(K.gw_crt, NULL));
 	emit("x5c-on-agent", "OB_ERR_HDR_INVALID", "x5c on the agent entry",
 	    GWOPT);
+	gateway_certs();
 }
 
 int
