@@ -3,7 +3,8 @@
 
 Usage: check_cred.py DIR, where DIR holds wit.txt, wic.pem (leaf then
 chain), jwks.json (ob_issuer_jwks), verdict.json (ob_verdict_json), ca.pem
-and expect.json ({"iss", "lifetime", "oid", "jti"}).  Uses only code
+(the trust anchor for openssl verify: the issuer CA or its root) and
+expect.json ({"iss", "lifetime", "oid", "jti"}).  Uses only code
 nobody in this project wrote: jwcrypto for the WIT, Debian's
 python3-cryptography and `openssl verify` for the WIC.  The DER of the
 owner binding is read with the small reader below (no pyasn1 on Debian
@@ -101,18 +102,30 @@ check(len(pems) >= 2, "WIC PEM is the leaf then the chain")
 with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
     f.write(pems[0].lstrip())
     leaf_path = f.name
+with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
+    f.write("".join(p.lstrip() for p in pems[1:]))
+    chain_path = f.name
 for purpose in ("sslclient", "sslserver"):
     r = subprocess.run(["openssl", "verify", "-purpose", purpose, "-CAfile",
-                        os.path.join(d, "ca.pem"), leaf_path],
-                       capture_output=True, text=True)
+                        os.path.join(d, "ca.pem"), "-untrusted", chain_path,
+                        leaf_path], capture_output=True, text=True)
     check(r.returncode == 0 and ": OK" in r.stdout,
           "openssl verify -purpose %s: %s%s" % (purpose, r.stdout, r.stderr))
+os.unlink(chain_path)
 os.unlink(leaf_path)
 
 # ---- WIC: Debian's python3-cryptography ----
 c = x509.load_pem_x509_certificate(pems[0].lstrip().encode())
-ca = x509.load_pem_x509_certificate(open(os.path.join(d, "ca.pem"),
-                                         "rb").read())
+# The issuer certificate: the first of the chain after the leaf.
+ca = x509.load_pem_x509_certificate(pems[1].lstrip().encode())
+chain_der = [base64.b64encode(x509.load_pem_x509_certificate(
+    p.lstrip().encode()).public_bytes(serialization.Encoding.DER)).decode()
+    for p in pems[1:]]
+check(k.get("x5c") == chain_der, "JWKS x5c is the WIC chain")
+spki_ = (serialization.Encoding.DER,
+         serialization.PublicFormat.SubjectPublicKeyInfo)
+check(ca.public_key().public_bytes(*spki_) == serialization.load_pem_public_key(
+    k.export_to_pem()).public_bytes(*spki_), "JWKS key is the issuer CA key")
 check(c.version == x509.Version.v3, "X.509 v3")
 check(c.issuer == ca.subject, "issuer is the CA subject")
 E = c.extensions

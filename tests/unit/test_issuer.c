@@ -146,7 +146,6 @@ setup(void **state)
 	FILE *f;
 
 	(void)state;
-	now = (long long)time(NULL);
 	(void)snprintf(dir, sizeof(dir), "/tmp/ob-issuer-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	ca1 = mkca("ca1", "ec -pkeyopt ec_paramgen_curve:P-256", "");
@@ -162,6 +161,8 @@ setup(void **state)
 	    "-config %s 2>/dev/null", path("ca1.key"), path("leaf.pem"),
 	    path("leaf.cnf"));
 	leafcert = slurp(path("leaf.pem"));
+	/* After the CAs: their notBefore is never later than now. */
+	now = (long long)time(NULL);
 	sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
 	    "-out %s 2>/dev/null && chmod 600 %s", path("rsa.key"),
 	    path("rsa.key"));
