@@ -420,6 +420,41 @@ test_ed25519_own_oid(void **state)
 	ob_issuer_free(&is);
 }
 
+/*
+ * An issuer key given by the environment (tests/server/test_issuer_p11.sh:
+ * a SoftHSM2 pkcs11: key, its CA certificate under a software root).
+ */
+static void
+test_env_issuer(void **state)
+{
+	struct ob_issuer_cfg	 cfg;
+	struct ob_issuer	*is = NULL;
+	struct ob_verdict	*v;
+	struct ob_credential	*c = NULL;
+	char			*chain, *root;
+
+	(void)state;
+	if (getenv("OB_ISSUER_URI") == NULL)
+		skip();
+	chain = slurp(getenv("OB_ISSUER_CHAIN"));
+	root = slurp(getenv("OB_ISSUER_ROOT"));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.key_uri = getenv("OB_ISSUER_URI");
+	cfg.chain_pem = chain;
+	cfg.iss = ISS;
+	if (ob_issuer_open(&cfg, &is) != OB_OK)
+		fail_msg("open: %s", ob_err_detail());
+	v = agent_mediated(NULL);
+	if (ob_issuer_issue(is, v, now, 0, &c) != OB_OK)
+		fail_msg("issue: %s", ob_err_detail());
+	check(c, is, v, root, NULL, 3600);
+	ob_credential_free(&c);
+	ob_verdict_free(&v);
+	ob_issuer_free(&is);
+	free(chain);
+	free(root);
+}
+
 static void
 test_bad_config(void **state)
 {
@@ -504,6 +539,7 @@ main(void)
 		cmocka_unit_test(test_agent_mediated),
 		cmocka_unit_test(test_owner_mediated),
 		cmocka_unit_test(test_ed25519_own_oid),
+		cmocka_unit_test(test_env_issuer),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_bad_verdict),
 	};
