@@ -27,7 +27,7 @@
 #define DOC_OID	"1.3.6.1.4.1.32473.1"	/* RFC 5612 documentation arc */
 
 static char	 dir[64];
-static char	*ca1, *ca2, *ca_ed, *leafcert, *gwca_pem;
+static char	*ca1, *ca2, *ca_ed, *ca384, *leafcert, *gwca_pem;
 static EVP_PKEY	*agent, *owner, *gwcakey, *gwkey;
 static X509	*gwca, *gwcert;
 static long long now;
@@ -151,6 +151,7 @@ setup(void **state)
 	ca1 = mkca("ca1", "ec -pkeyopt ec_paramgen_curve:P-256", "");
 	ca2 = mkca("ca2", "ec -pkeyopt ec_paramgen_curve:P-256", "");
 	ca_ed = mkca("caed", "ed25519", "");
+	ca384 = mkca("ca384", "ec -pkeyopt ec_paramgen_curve:P-384", "");
 	/* A certificate that is not a CA, for ca1's key. */
 	f = fopen(path("leaf.cnf"), "w");
 	assert_non_null(f);
@@ -187,6 +188,7 @@ teardown(void **state)
 	free(ca1);
 	free(ca2);
 	free(ca_ed);
+	free(ca384);
 	free(leafcert);
 	free(gwca_pem);
 	EVP_PKEY_free(agent);
@@ -420,6 +422,23 @@ test_ed25519_own_oid(void **state)
 	ob_issuer_free(&is);
 }
 
+/* ES384: R||S of 48-byte halves becomes a DER ECDSA-Sig-Value. */
+static void
+test_es384(void **state)
+{
+	struct ob_issuer	*is = issuer("ca384.key", ca384, NULL, OB_OK);
+	struct ob_verdict	*v = owner_mediated();
+	struct ob_credential	*c = NULL;
+
+	(void)state;
+	if (ob_issuer_issue(is, v, now, 1200, &c) != OB_OK)
+		fail_msg("issue: %s", ob_err_detail());
+	check(c, is, v, ca384, NULL, 1200);
+	ob_credential_free(&c);
+	ob_verdict_free(&v);
+	ob_issuer_free(&is);
+}
+
 /*
  * An issuer key given by the environment (tests/server/test_issuer_p11.sh:
  * a SoftHSM2 pkcs11: key, its CA certificate under a software root).
@@ -539,6 +558,7 @@ main(void)
 		cmocka_unit_test(test_agent_mediated),
 		cmocka_unit_test(test_owner_mediated),
 		cmocka_unit_test(test_ed25519_own_oid),
+		cmocka_unit_test(test_es384),
 		cmocka_unit_test(test_env_issuer),
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_bad_verdict),
