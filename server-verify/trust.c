@@ -345,11 +345,38 @@ trust_key_free(struct ob_trust_key *k)
 	EVP_PKEY_free(k->pub);
 }
 
+/* type (user, organization, service; default user) and group (an OU). */
+static int
+trust_owner_type(const json_t *o, struct ob_trust_owner *ow)
+{
+	static const char *const types[] = {
+		"user", "organization", "service", NULL
+	};
+	size_t	 i;
+	int	 r;
+
+	if (json_object_get(o, "group") != NULL)
+		OB_TRY(trust_strdup(o, "group", 64, &ow->group));
+	if (json_object_get(o, "type") == NULL)
+		return (ow->type = strdup("user")) == NULL ? OB_ERR_ALLOC :
+		    OB_OK;
+	OB_TRY(trust_strdup(o, "type", 16, &ow->type));
+	for (i = 0; types[i] != NULL; i++)
+		if (strcmp(ow->type, types[i]) == 0)
+			return OB_OK;
+	r = ob_errf(OB_ERR_TRUST_INVALID, "type \"%.16s\": not user, "
+	    "organization or service", ow->type);
+out:
+	return r;
+}
+
 static int
 trust_owner(const struct ob_trust *t, const json_t *o,
     struct ob_trust_owner *ow)
 {
-	static const char *const names[] = { "id", "may_bind", "keys", NULL };
+	static const char *const names[] = {
+		"id", "type", "group", "may_bind", "keys", NULL
+	};
 	const json_t	*keys, *v;
 	size_t		 i;
 	int		 r;
@@ -358,6 +385,7 @@ trust_owner(const struct ob_trust *t, const json_t *o,
 		return ob_errf(OB_ERR_TRUST_INVALID, "not an object");
 	OB_TRY(ob_json_only_members(o, names, OB_ERR_TRUST_INVALID));
 	OB_TRY(trust_strdup(o, "id", 256, &ow->id));
+	OB_TRY(trust_owner_type(o, ow));
 	OB_TRY(trust_strlist(o, "may_bind", 1, 2048, &ow->may_bind));
 	OB_TRY(trust_patterns(&ow->may_bind, "may_bind"));
 	if ((keys = json_object_get(o, "keys")) == NULL ||
@@ -388,6 +416,8 @@ trust_owner_free(struct ob_trust_owner *ow)
 	free(ow->keys);
 	strlist_free(&ow->may_bind);
 	free(ow->id);
+	free(ow->type);
+	free(ow->group);
 }
 
 static int

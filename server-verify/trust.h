@@ -35,6 +35,8 @@ struct ob_strlist {
 
 struct ob_trust_owner {
 	char			*id;
+	char			*type;		/* user (default), organization, service */
+	char			*group;		/* NULL if none */
 	struct ob_strlist	 may_bind;
 	struct ob_trust_key	*keys;
 	size_t			 nkeys;

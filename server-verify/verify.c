@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "alg.h"
 #include "b64url.h"
 #include "err.h"
 #include "envelope.h"
@@ -37,6 +38,7 @@ struct vctx {
 	const char			*nonce;
 	enum ob_model			 model;
 	/* results */
+	const struct ob_trust_owner	*ow;
 	const struct ob_trust_key	*owner_key;
 	const struct ob_trust_gateway	*gw;
 	struct ob_authdata		 ad;
@@ -277,6 +279,7 @@ v_owner(struct vctx *c)
 	if (!ob_strlist_match(&ow->may_bind, cl->sub))
 		return ob_errf(OB_ERR_OWNER_NOT_AUTHORIZED, "%.128s may not "
 		    "bind %.256s", ow->id, cl->sub);
+	c->ow = ow;
 	c->owner_key = k;
 	if (ob_alg_is_webauthn(e->alg))
 		return v_fido(c, e, k);
@@ -612,7 +615,82 @@ v_dup(char **dst, const char *s)
 }
 
 static int
-v_verdict(struct vctx *c, struct ob_verdict **out)
+v_jwk_text(const EVP_PKEY *pkey, char **out)
+{
+	json_t	*jwk = NULL;
+	size_t	 n;
+	int	 r;
+
+	if ((r = ob_jwk_from_pkey(pkey, &jwk)) != OB_OK)
+		return r;
+	r = ob_json_dump(jwk, out, &n);
+	json_decref(jwk);
+	return r;
+}
+
+static int
+v_sha256_b64(const void *buf, size_t len, char **out)
+{
+	unsigned char	 md[32];
+	int		 r;
+
+	if ((r = ob_sha256(buf, len, md)) != OB_OK)
+		return r;
+	return ob_b64url_encode(md, sizeof(md), out);
+}
+
+/* SHA-256 of the gateway's leaf certificate DER (x5c[0], checked). */
+static int
+v_x5t(const json_t *x5c, char **out)
+{
+	unsigned char	 der[(OB_MAX_CERT / 3 + 1) * 3 + 3];
+	const json_t	*v = json_array_get(x5c, 0);
+	const char	*s = json_string_value(v);
+	size_t		 len = json_string_length(v);
+	int		 n;
+
+	if (s == NULL || len < 2)
+		return ob_errf(OB_ERR_X5C_INVALID, "x5c[0] missing");
+	n = EVP_DecodeBlock(der, (const unsigned char *)s, (int)len);
+	if (n > 0 && s[len - 1] == '=')
+		n -= s[len - 2] == '=' ? 2 : 1;
+	if (n <= 0)
+		return ob_errf(OB_ERR_X5C_INVALID, "x5c[0] is not base64");
+	return v_sha256_b64(der, (size_t)n, out);
+}
+
+/* The members a credential issuer needs (docs/credentials.md). */
+static int
+v_verdict_cred(struct vctx *c, const void *buf, size_t len,
+    struct ob_verdict *v)
+{
+	const struct ob_claims	*cl = &c->env->claims;
+	const struct ob_entry	*e = c->gw != NULL ? c->gateway : c->owner;
+	int			 r;
+
+	OB_TRY(v_jwk_text(cl->agent_key, &v->agent_jwk));
+	if (c->owner_key != NULL) {
+		OB_TRY(v_jwk_text(c->owner_key->pub, &v->owner_jwk));
+		OB_TRY(v_dup(&v->owner_jkt, c->owner_key->kid));
+	}
+	if (c->gw != NULL)
+		OB_TRY(v_x5t(c->gateway->x5c, &v->gateway_x5t));
+	OB_TRY(v_dup(&v->owner_type, c->ow != NULL ? c->ow->type :
+	    "organization"));
+	if (c->ow != NULL)
+		OB_TRY(v_dup(&v->owner_group, c->ow->group));
+	v->approved_at = e->sat;
+	OB_TRY(v_sha256_b64(buf, len, &v->envelope_sha256));
+	OB_TRY(v_dup(&v->dns_name, cl->dns_name));
+	OB_TRY(v_dup(&v->logical_id, cl->logical_id));
+	OB_TRY(v_dup(&v->client_id, cl->client_id));
+out:
+	return r;
+}
+
+static int
+v_verdict(struct vctx *c, const void *buf, size_t len,
+    struct ob_verdict **out)
 {
 	const struct ob_claims	*cl = &c->env->claims;
 	struct ob_verdict	*v;
@@ -648,6 +726,8 @@ v_verdict(struct vctx *c, struct ob_verdict **out)
 	v->up = c->fido ? (c->ad.flags & OB_AD_UP) != 0 : -1;
 	v->uv = c->fido ? (c->ad.flags & OB_AD_UV) != 0 : -1;
 	v->counter = c->fido ? (long long)c->ad.counter : -1;
+	if ((r = v_verdict_cred(c, buf, len, v)) != OB_OK)
+		goto out;
 	*out = v;
 	v = NULL;
 out:
@@ -691,7 +771,7 @@ ob_verify(const struct ob_trust *trust, struct ob_state *state,
 	else
 		OB_TRY(v_owner(&c));
 	OB_TRY(v_commit(&c, state));
-	r = v_verdict(&c, out);
+	r = v_verdict(&c, buf, len, out);
 out:
 	if (c.trust != NULL)
 		(void)ERR_pop_to_mark();
@@ -718,6 +798,16 @@ ob_verdict_free(struct ob_verdict **vp)
 	free(v->assurance);
 	free(v->jti);
 	free(v->nonce);
+	free(v->agent_jwk);
+	free(v->owner_jwk);
+	free(v->owner_jkt);
+	free(v->gateway_x5t);
+	free(v->owner_type);
+	free(v->owner_group);
+	free(v->envelope_sha256);
+	free(v->dns_name);
+	free(v->logical_id);
+	free(v->client_id);
 	free(v);
 	*vp = NULL;
 }
@@ -727,6 +817,18 @@ j_str(json_t *o, const char *k, const char *v)
 {
 	return json_object_set_new(o, k, v != NULL ? json_string(v) :
 	    json_null());
+}
+
+/* A JWK text member as a JSON object (null when absent). */
+static int
+j_jwk(json_t *o, const char *k, const char *text)
+{
+	json_t *v = NULL;
+
+	if (text != NULL && ob_json_parse_object(text, strlen(text), &v) !=
+	    OB_OK)
+		return -1;
+	return json_object_set_new(o, k, v != NULL ? v : json_null());
 }
 
 int
@@ -755,7 +857,19 @@ ob_verdict_json(const struct ob_verdict *v, char **out)
 	    json_integer(v->counter)) ||
 	    j_str(o, "jti", v->jti) || j_str(o, "nonce", v->nonce) ||
 	    json_object_set_new(o, "iat", json_integer(v->iat)) ||
-	    json_object_set_new(o, "exp", json_integer(v->exp)))
+	    json_object_set_new(o, "exp", json_integer(v->exp)) ||
+	    j_jwk(o, "agent_jwk", v->agent_jwk) ||
+	    j_jwk(o, "owner_jwk", v->owner_jwk) ||
+	    j_str(o, "owner_jkt", v->owner_jkt) ||
+	    j_str(o, "gateway_x5t", v->gateway_x5t) ||
+	    j_str(o, "owner_type", v->owner_type) ||
+	    j_str(o, "owner_group", v->owner_group) ||
+	    json_object_set_new(o, "approved_at",
+	    json_integer(v->approved_at)) ||
+	    j_str(o, "envelope_sha256", v->envelope_sha256) ||
+	    j_str(o, "dns_name", v->dns_name) ||
+	    j_str(o, "logical_id", v->logical_id) ||
+	    j_str(o, "client_id", v->client_id))
 		goto out;
 	if ((r = ob_json_dump(o, &s, &n)) != OB_OK)
 		goto out;

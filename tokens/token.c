@@ -230,6 +230,33 @@ out:
 }
 
 int
+ob_token_sign(struct ob_token *tok, const unsigned char *msg, size_t msglen,
+    const struct ob_approval *what, unsigned char **sig, size_t *siglen)
+{
+	struct ob_sign_req	 req;
+	struct ob_sign_res	 res;
+	int			 r;
+
+	if (ob_alg_is_webauthn(tok->alg))
+		return ob_errf(OB_ERR_ALG_UNSUPPORTED, "a %s key signs only "
+		    "WebAuthn assertions", ob_alg_name(tok->alg));
+	memset(&res, 0, sizeof(res));
+	req.alg = tok->alg;
+	req.tbs = (const char *)msg;
+	req.tbslen = msglen;
+	req.what = what;
+	OB_TRY(tok->ops->sign(tok->be, &req, &res));
+	OB_TRY(token_check(tok, (const char *)msg, msglen, &res));
+	*sig = res.sig;
+	*siglen = res.siglen;
+	res.sig = NULL;
+out:
+	free(res.sig);
+	json_decref(res.header);
+	return r;
+}
+
+int
 ob_token_key_entry(struct ob_token *tok, json_t **out)
 {
 	json_t	*e = NULL, *jwk = NULL;

@@ -90,6 +90,18 @@ int ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
     enum ob_role role, enum ob_model model, const char *nonce,
     const json_t *x5c, const char *kid, long long now) OB_WUR;
 
+/*
+ * Have the token sign one whole signing input (for the credential issuer:
+ * a WIT's JWS signing input or a WIC's TBSCertificate DER; what->role
+ * names which) and check the fresh signature against the token's public
+ * key.  *sig is the JWS encoding (R||S for ES*), freed with free().
+ * webauthn-* keys cannot sign arbitrary input: OB_ERR_ALG_UNSUPPORTED.
+ * A signature that does not verify is OB_ERR_TOKEN_SIG_BAD.
+ */
+int ob_token_sign(struct ob_token *tok, const unsigned char *msg,
+    size_t msglen, const struct ob_approval *what, unsigned char **sig,
+    size_t *siglen) OB_WUR;
+
 /* The trust-store key entry for this token's key (kid, kind, alg, jwk). */
 int ob_token_key_entry(struct ob_token *tok, json_t **out) OB_WUR;
 

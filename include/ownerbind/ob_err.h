@@ -262,7 +262,22 @@ extern "C" {
 	X(OB_ERR_ATTEST_UNTRUSTED, -902, "the attestation key or root is not trusted", \
 	  "add the attestation key or root to the trust store") \
 	X(OB_ERR_ATTEST_KEY_MISMATCH, -903, "the attestation is for another key", \
-	  "attest the key that is being enrolled")
+	  "attest the key that is being enrolled") \
+	/* credentials (the issuer, docs/credentials.md) */ \
+	X(OB_ERR_ISSUER_CONFIG, -1050, "the credential issuer configuration is invalid", \
+	  "check the issuer's key URI, certificate chain, iss, OID and lifetime") \
+	X(OB_ERR_ISSUER_CHAIN, -1051, "the issuer certificate does not belong to the issuer key", \
+	  "configure the CA certificate issued for this key first in the chain") \
+	X(OB_ERR_ISSUER_KEY, -1052, "the issuer key cannot sign credentials", \
+	  "use an ES256, ES384 or EdDSA issuer key") \
+	X(OB_ERR_ISSUER_VALIDITY, -1053, "the issuer certificate is not valid for the whole credential lifetime", \
+	  "renew the issuer CA certificate or shorten the lifetime") \
+	X(OB_ERR_VERDICT_INCOMPLETE, -1054, "the verdict lacks what a credential needs", \
+	  "issue only from a verdict that ob_verify returned") \
+	X(OB_ERR_ISSUER_SIG, -1055, "the issuer's fresh signature does not verify", \
+	  "the issuer key or its token is faulty; nothing was issued") \
+	X(OB_ERR_CRED_BUILD, -1056, "the credential could not be built", \
+	  "the detail names the field; nothing was issued")
 
 enum ob_err {
 	OB_OK = 0,

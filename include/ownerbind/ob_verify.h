@@ -112,6 +112,18 @@ struct ob_verdict {
 	int		 up;
 	int		 uv;
 	long long	 counter;
+	/* What a credential issuer needs (docs/credentials.md). */
+	char		*agent_jwk;	/* cnf.jwk, public members, RFC 7638 order */
+	char		*owner_jwk;	/* trusted owner key; NULL owner-mediated */
+	char		*owner_jkt;	/* its RFC 7638 thumbprint */
+	char		*gateway_x5t;	/* b64url SHA-256 of the leaf DER (gateway) */
+	char		*owner_type;	/* user, organization or service */
+	char		*owner_group;	/* trust-store owner group or NULL */
+	long long	 approved_at;	/* the owner/gateway entry's ob_iat */
+	char		*envelope_sha256; /* b64url SHA-256 of the envelope bytes */
+	char		*dns_name;	/* approved identity layers or NULL */
+	char		*logical_id;
+	char		*client_id;
 };
 
 /*

@@ -13,6 +13,9 @@
 #include "ownerbind/ob_verify.h"
 #include "obtest.h"
 #include "alg.h"
+#include "b64url.h"
+#include "json.h"
+#include "jwk.h"
 
 static EVP_PKEY *agent, *owner, *fido, *cakey, *gwkey, *rogue;
 static X509 *ca, *gwcert, *roguecert, *othercert;
@@ -75,6 +78,31 @@ b64der(X509 *x)
 
 	EVP_EncodeBlock((unsigned char *)s, der, n);
 	OPENSSL_free(der);
+	return s;
+}
+
+/* base64url SHA-256, for the verdict's hashes. */
+static char *
+sha_b64(const void *b, size_t n)
+{
+	unsigned char	 md[32];
+	char		*s = NULL;
+
+	assert_int_equal(ob_sha256(b, n, md), OB_OK);
+	assert_int_equal(ob_b64url_encode(md, sizeof(md), &s), OB_OK);
+	return s;
+}
+
+static char *
+jwk_text(EVP_PKEY *k)
+{
+	json_t	*j = NULL;
+	char	*s = NULL;
+	size_t	 n;
+
+	assert_int_equal(ob_jwk_from_pkey(k, &j), OB_OK);
+	assert_int_equal(ob_json_dump(j, &s, &n), OB_OK);
+	json_decref(j);
 	return s;
 }
 
@@ -152,12 +180,13 @@ test_agent_mediated(void **state)
 	struct ob_envelope	*env = t_request(agent, T_NOW, "agentmediatedaaaaaaaaaaa");
 	struct ob_verdict	*v = NULL;
 	char			*t = t_trust(T_OWNER, "wimse://td.example/agents/*",
-	    owner, "software", NULL, 0), *s, *js = NULL;
+	    owner, "software", NULL, 0), *s, *js = NULL, *h;
 	struct ob_trust		*tr = load(t);
 
 	(void)state;
-	t_sign(env, owner, OB_ROLE_OWNER, OB_MODEL_AGENT_MEDIATED, T_NOW, NULL,
-	    NULL);
+	/* the owner approves a second before the agent signs */
+	t_sign(env, owner, OB_ROLE_OWNER, OB_MODEL_AGENT_MEDIATED, T_NOW - 1,
+	    NULL, NULL);
 	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED, T_NOW, NULL,
 	    NULL);
 	s = t_serialize(env);
@@ -170,8 +199,31 @@ test_agent_mediated(void **state)
 	assert_string_equal(v->assurance, "software");
 	assert_string_equal(v->agent_jkt, env->claims.jkt);
 	assert_int_equal(v->up, -1);
+	/* what a credential needs */
+	h = jwk_text(agent);
+	assert_string_equal(v->agent_jwk, h);
+	free(h);
+	h = jwk_text(owner);
+	assert_string_equal(v->owner_jwk, h);
+	free(h);
+	h = t_kid(owner);
+	assert_string_equal(v->owner_jkt, h);
+	free(h);
+	assert_null(v->gateway_x5t);
+	assert_string_equal(v->owner_type, "user");
+	assert_null(v->owner_group);
+	assert_int_equal(v->approved_at, T_NOW - 1);
+	h = sha_b64(s, strlen(s));
+	assert_string_equal(v->envelope_sha256, h);
+	free(h);
+	assert_null(v->dns_name);
+	assert_null(v->logical_id);
+	assert_null(v->client_id);
 	assert_int_equal(ob_verdict_json(v, &js), OB_OK);
 	assert_non_null(strstr(js, "\"result\":\"accepted\""));
+	assert_non_null(strstr(js, "\"owner_type\":\"user\""));
+	assert_non_null(strstr(js, "\"agent_jwk\":{\"crv\":\"P-256\""));
+	assert_non_null(strstr(js, "\"approved_at\":"));
 	free(js);
 	ob_verdict_free(&v);
 	/* the wrong channel */
@@ -284,9 +336,11 @@ gateway_envelope(X509 *leaf)
 static void
 test_owner_mediated(void **state)
 {
-	char			*t = gateway_trust(), *s, *r;
+	char			*t = gateway_trust(), *s, *r, *h;
 	struct ob_trust		*tr = load(t);
 	struct ob_verdict	*v = NULL;
+	unsigned char		*der;
+	int			 n;
 
 	(void)state;
 	s = gateway_envelope(gwcert);
@@ -295,6 +349,19 @@ test_owner_mediated(void **state)
 	assert_string_equal(v->gateway, "gw.acme");
 	assert_string_equal(v->model, "owner-mediated");
 	assert_null(v->owner_kid);
+	assert_null(v->owner_jwk);
+	assert_null(v->owner_jkt);
+	assert_string_equal(v->owner_type, "organization");
+	der = NULL;
+	n = i2d_X509(gwcert, &der);
+	h = sha_b64(der, (size_t)n);
+	OPENSSL_free(der);
+	assert_string_equal(v->gateway_x5t, h);
+	free(h);
+	h = jwk_text(agent);
+	assert_string_equal(v->agent_jwk, h);
+	free(h);
+	assert_int_equal(v->approved_at, T_NOW);
 	ob_verdict_free(&v);
 	assert_int_equal(verify(tr, s, OB_CHANNEL_GATEWAY, "proxy-2", NULL),
 	    OB_ERR_GATEWAY_NOT_AUTHORIZED);
@@ -327,6 +394,13 @@ test_trust_loader(void **state)
 		{ "{\"ownerbind_trust\":1,\"owners\":[{\"id\":\"a\","
 		  "\"may_bind\":[\"https://x/*\"],\"keys\":[]}]}", "owners[0]" },
 		{ "{\"ownerbind_trust\":1,\"extra\":1}", "extra" },
+		{ "{\"ownerbind_trust\":1,\"owners\":[{\"id\":\"a\","
+		  "\"type\":\"robot\",\"may_bind\":[\"wimse://x/*\"],"
+		  "\"keys\":[]}]}", "type \"robot\"" },
+		{ "{\"ownerbind_trust\":1,\"owners\":[{\"id\":\"a\","
+		  "\"group\":\"0123456789012345678901234567890123456789"
+		  "01234567890123456789012345\",\"may_bind\":[\"wimse://x/*\"],"
+		  "\"keys\":[]}]}", "group" },
 	};
 	struct ob_trust	*t = NULL;
 	char		*s;
