@@ -4,9 +4,12 @@
  * are each found at the right line; four threads appending keep the chain
  * valid; reopening resumes the chain and refuses a damaged tail.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,6 +457,54 @@ test_concurrent(void **state)
 	assert_int_equal(lines, NTHREADS * PER_THREAD);
 }
 
+/*
+ * A write cut short (here by RLIMIT_FSIZE, in a child) leaves a partial
+ * line; the record then takes no more lines, even once the disk would
+ * take them, and the next open refuses the damaged tail.
+ */
+static void
+test_short_write(void **state)
+{
+	struct ob_audit		*a = NULL;
+	struct ob_audit_event	 ev;
+	struct stat		 st;
+	unsigned long long	 lines = 0, bad = 0;
+	pid_t			 pid;
+	int			 status;
+
+	(void)state;
+	make_record(2);
+	assert_int_equal(stat(path, &st), 0);
+	if ((pid = fork()) == 0) {
+		struct rlimit	rl;
+		int		ok;
+
+		(void)signal(SIGXFSZ, SIG_IGN);
+		if (ob_audit_open(path, &a) != OB_OK ||
+		    getrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(10);
+		rl.rlim_cur = (rlim_t)st.st_size + 40;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(11);
+		event(&ev, 3);
+		ok = ob_audit_append(a, &ev, NULL) == OB_ERR_AUDIT_FAILED;
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_FSIZE, &rl);
+		ok = ok && ob_audit_append(a, &ev, NULL) == OB_ERR_AUDIT_FAILED;
+		ob_audit_free(&a);
+		_exit(ok ? 0 : 12);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(ob_audit_verify(path, &lines, &bad),
+	    OB_ERR_AUDIT_BROKEN);
+	assert_int_equal(bad, 3);
+	assert_int_equal(lines, 2);
+	assert_int_equal(ob_audit_open(path, &a), OB_ERR_AUDIT_TAIL);
+}
+
 static void
 test_verify_main(void **state)
 {
@@ -487,6 +538,7 @@ main(void)
 		cmocka_unit_test(test_reopen_resumes),
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_short_write),
 		cmocka_unit_test(test_verify_main),
 	};
 
