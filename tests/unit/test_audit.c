@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alg.h"
 #include "audit.h"
+#include "b64url.h"
 #include "obtest.h"
 
 #define NLINES	8
@@ -239,8 +241,11 @@ test_deleted_line(void **state)
 		 */
 		if (k == NLINES - 1)
 			expect(0, NLINES - 1);
-		else
+		else {
 			expect((unsigned long long)k + 1, 0);
+			/* seq is checked first: it says what happened */
+			assert_non_null(strstr(ob_err_detail(), "\"seq\" is"));
+		}
 	}
 	free_lines(&ls);
 }
@@ -334,6 +339,16 @@ test_truncated_last_line(void **state)
 		assert_int_equal(ob_audit_open(copy, &a), OB_ERR_AUDIT_TAIL);
 		assert_null(a);
 	}
+	/* A complete last line whose newline became another byte. */
+	assert_non_null(f = fopen(copy, "w"));
+	for (i = 0; i < NLINES - 1; i++)
+		fwrite(ls.l[i], 1, ls.len[i], f);
+	fwrite(ls.l[NLINES - 1], 1, ls.len[NLINES - 1] - 1, f);
+	fputc(' ', f);
+	fclose(f);
+	expect(NLINES, 0);
+	assert_int_equal(ob_audit_open(copy, &a), OB_ERR_AUDIT_TAIL);
+	assert_null(a);
 	free_lines(&ls);
 }
 
@@ -505,6 +520,64 @@ test_short_write(void **state)
 	assert_int_equal(ob_audit_open(path, &a), OB_ERR_AUDIT_TAIL);
 }
 
+/* Write a one-line record of body + its hash member, as the writer would. */
+static void
+craft(const char *body)
+{
+	unsigned char	 md[32];
+	char		*h = NULL;
+	FILE		*f;
+
+	assert_int_equal(ob_sha256(body, strlen(body), md), OB_OK);
+	assert_int_equal(ob_b64url_encode(md, sizeof(md), &h), OB_OK);
+	assert_non_null(f = fopen(copy, "w"));
+	fprintf(f, "%s,\"hash\":\"%s\"}\n", body, h);
+	fclose(f);
+	free(h);
+}
+
+#define GENESIS	"\"prev\":\"-RPPRNaGtG6_6ZKF5nQ8H2r4vVJpWFViPrtiuMTqYKo\""
+
+/* Lines whose own hash is right but whose content is not a record line. */
+static void
+test_crafted_lines(void **state)
+{
+	struct ob_audit	*a = NULL;
+	char		*big;
+
+	(void)state;
+	craft("{\"seq\":1,\"ts\":\"t\"," GENESIS ",\"decision\":\"accepted\"");
+	expect(0, 1);		/* the crafting itself is right */
+	craft("{\"seq\":1,\"ts\":\"t\"," GENESIS ",\"decision\":\"accepted\","
+	    "\"evil\":1");
+	expect(1, 0);
+	craft("{\"seq\":1,\"ts\":\"t\"," GENESIS ",\"decision\":\"maybe\"");
+	expect(1, 0);
+	craft("{\"seq\":1," GENESIS ",\"decision\":\"accepted\"");
+	expect(1, 0);
+	craft("{\"seq\":0,\"ts\":\"t\"," GENESIS ",\"decision\":\"accepted\"");
+	expect(1, 0);
+	craft("{\"seq\":1,\"ts\":\"t\",\"prev\":\"x\",\"decision\":\"accepted\"");
+	expect(1, 0);
+	/* A well-formed line beyond the limit. */
+	big = malloc(OB_AUDIT_MAX_LINE + 200);
+	snprintf(big, 200, "{\"seq\":1,\"ts\":\"t\"," GENESIS
+	    ",\"decision\":\"accepted\",\"detail\":\"");
+	{
+		size_t n = strlen(big);
+
+		memset(big + n, 'a', OB_AUDIT_MAX_LINE);
+		big[n + OB_AUDIT_MAX_LINE] = '"';
+		big[n + OB_AUDIT_MAX_LINE + 1] = '\0';
+	}
+	craft(big);
+	expect(1, 0);
+	assert_non_null(strstr(ob_err_detail(), "longer than"));
+	assert_int_equal(ob_audit_open(copy, &a), OB_ERR_AUDIT_TAIL);
+	assert_non_null(strstr(ob_err_detail(), "longer than"));
+	free(big);
+}
+
 static void
 test_verify_main(void **state)
 {
@@ -539,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_short_write),
+		cmocka_unit_test(test_crafted_lines),
 		cmocka_unit_test(test_verify_main),
 	};
 

@@ -259,6 +259,8 @@ static const struct bad bads[] = {
 	  OB_ERR_CONFIG_INVALID, 23, "\"wic.owner_oid\"" },
 	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.3.6.1.4.1.2147483648\"",
 	  OB_ERR_CONFIG_INVALID, 23, "arcs below 2^31" },
+	{ "\"1.3.6.1.4.1.99999.1\"", "\"2.25.1\"", OB_ERR_CONFIG_INVALID, 23,
+	  "not under 2.25" },
 	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.3.06.1\"", OB_ERR_CONFIG_INVALID, 23,
 	  "\"wic.owner_oid\"" },
 	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.40\"", OB_ERR_CONFIG_INVALID, 23,
@@ -337,11 +339,16 @@ test_not_object(void **state)
 	assert_int_equal(ob_server_config_parse("\n\n{", 3, "/d", &c, &line),
 	    OB_ERR_CONFIG_INVALID);
 	assert_int_equal(line, 3);
+	/* A good file, made too large by trailing white space. */
 	big = calloc(1, OB_CONFIG_MAX_SIZE + 2);
 	memset(big, ' ', OB_CONFIG_MAX_SIZE + 1);
-	big[0] = '{';
+	memcpy(big, base, strlen(base));
+	assert_int_equal(ob_server_config_parse(big, OB_CONFIG_MAX_SIZE,
+	    "/d", &c, &line), OB_OK);
+	ob_server_config_free(&c);
 	assert_int_equal(ob_server_config_parse(big, OB_CONFIG_MAX_SIZE + 1,
 	    "/d", &c, &line), OB_ERR_CONFIG_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "larger than"));
 	free(big);
 	assert_null(c);
 }

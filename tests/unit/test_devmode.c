@@ -306,6 +306,21 @@ test_rerun_refused(void **state)
 	    OB_OK);
 	ob_devmode_paths_free(&q);
 	assert_null(q);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(other, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0700);
+	}
+	/* An empty directory of another user is not taken over. */
+	if (geteuid() == 0) {
+		snprintf(other, sizeof(other), "%s/theirs", top);
+		assert_int_equal(mkdir(other, 0700), 0);
+		assert_int_equal(chown(other, 65534, 65534), 0);
+		assert_int_equal(ob_devmode_create(other, NULL, &q),
+		    OB_ERR_DEVMODE_DIR);
+		assert_non_null(strstr(ob_err_detail(), "another user"));
+	}
 }
 
 int
