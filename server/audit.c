@@ -519,7 +519,7 @@ out:
 int
 ob_audit_verify_main(int argc, char **argv)
 {
-	unsigned long long	lines = 0, bad = 0;
+	unsigned long long	lines = 0;
 	int			r;
 
 	if (argc != 2 || strcmp(argv[0], "verify") != 0) {
@@ -527,7 +527,7 @@ ob_audit_verify_main(int argc, char **argv)
 		return 2;
 	}
 	ob_err_clear();
-	r = ob_audit_verify(argv[1], &lines, &bad);
+	r = ob_audit_verify(argv[1], &lines, NULL);
 	if (r == OB_OK) {
 		printf("%s: %llu lines, chain intact\n", argv[1], lines);
 		return 0;
@@ -535,6 +535,5 @@ ob_audit_verify_main(int argc, char **argv)
 	/* The detail starts with "line N: " when the chain is broken. */
 	fprintf(stderr, "%s: %s: %s\n", argv[1], ob_err_detail(),
 	    ob_err_text(r));
-	(void)bad;
 	return 1;
 }

@@ -18,7 +18,7 @@
 #include "ownerbind/ob_err.h"
 
 /* Upper bound of one line in bytes, newline included (docs/audit.md). */
-#define OB_AUDIT_MAX_LINE	16384
+#define OB_AUDIT_MAX_LINE	32768
 
 struct ob_audit;
 
