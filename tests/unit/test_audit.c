@@ -579,6 +579,35 @@ test_crafted_lines(void **state)
 	free(big);
 }
 
+/* docs/audit.md's test vector is a record this checker accepts. */
+static void
+test_doc_vector(void **state)
+{
+	const char		*docs = getenv("OB_DOCS");
+	char			 p[512], *buf = NULL, *at, *end;
+	unsigned long long	 lines = 0;
+	size_t			 cap = 0;
+	FILE			*f;
+
+	(void)state;
+	if (docs == NULL)
+		skip();
+	snprintf(p, sizeof(p), "%s/audit.md", docs);
+	assert_non_null(f = fopen(p, "r"));
+	assert_true(getdelim(&buf, &cap, '\0', f) > 0);
+	fclose(f);
+	assert_non_null(at = strstr(buf, "## Example (test vector)"));
+	assert_non_null(at = strstr(at, "```\n"));
+	at += 4;
+	assert_non_null(end = strstr(at, "```"));
+	assert_non_null(f = fopen(copy, "w"));
+	fwrite(at, 1, (size_t)(end - at), f);
+	fclose(f);
+	free(buf);
+	assert_int_equal(ob_audit_verify(copy, &lines, NULL), OB_OK);
+	assert_int_equal(lines, 2);
+}
+
 static void
 test_verify_main(void **state)
 {
@@ -614,6 +643,7 @@ main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_short_write),
 		cmocka_unit_test(test_crafted_lines),
+		cmocka_unit_test(test_doc_vector),
 		cmocka_unit_test(test_verify_main),
 	};
 
