@@ -1116,22 +1116,24 @@ int
 ob_server_config_load(const char *path, struct ob_server_config **out,
     unsigned long *errline)
 {
-	FILE	*f = NULL;
-	char	*buf = NULL, *abs = NULL, *slash, cwd[4096];
-	size_t	 n;
-	int	 r;
+	FILE		*f = NULL;
+	char		*buf = NULL, *abs = NULL, *slash, cwd[4096];
+	size_t		 n;
+	unsigned long	 line = 0;
+	int		 r;
 
-	if (errline != NULL)
-		*errline = 0;
 	if (path[0] == '/')
 		abs = strdup(path);
 	else if (getcwd(cwd, sizeof(cwd)) != NULL &&
 	    (abs = malloc(strlen(cwd) + strlen(path) + 2)) != NULL)
 		(void)snprintf(abs, strlen(cwd) + strlen(path) + 2, "%s/%s",
 		    cwd, path);
-	if (abs == NULL)
+	if (abs == NULL) {
+		if (errline != NULL)
+			*errline = 0;
 		return ob_errf(OB_ERR_IO, "%s: cannot make the path absolute",
 		    path);
+	}
 	if ((f = fopen(path, "re")) == NULL) {
 		r = ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -1147,11 +1149,13 @@ ob_server_config_load(const char *path, struct ob_server_config **out,
 	}
 	slash = strrchr(abs, '/');
 	*slash = '\0';
-	r = parse(buf, n, slash == abs ? "/" : abs, path, out, errline);
+	r = parse(buf, n, slash == abs ? "/" : abs, path, out, &line);
 	*slash = '/';
 	if (r == OB_OK && ((*out)->path = abs) != NULL)
 		abs = NULL;
 out:
+	if (r != OB_OK && errline != NULL)
+		*errline = line;
 	if (f != NULL)
 		fclose(f);
 	free(buf);

@@ -27,11 +27,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "config.h"
 #include "devmode.h"
 #include "err.h"
 #include "file.h"
 #include "json.h"
 #include "jwk.h"
+#include "ownerbind/ob_verify.h"
 
 #define LIFETIME_S	(24 * 60 * 60)	/* one day */
 #define BACKDATE_S	(5 * 60)	/* clock skew between the processes */
@@ -353,6 +355,23 @@ out:
 	return r;
 }
 
+/* What was written must load as the server will load it. */
+static int
+self_check(const struct ob_devmode_paths *p)
+{
+	struct ob_server_config	*c = NULL;
+	struct ob_trust		*t = NULL;
+	int			 r;
+
+	if ((r = ob_trust_load_file(p->trust, &t)) != OB_OK)
+		return ob_err_prefix(OB_ERR_INTERNAL, "%s", p->trust);
+	ob_trust_free(&t);
+	if ((r = ob_server_config_load(p->config, &c, NULL)) != OB_OK)
+		return ob_err_prefix(OB_ERR_INTERNAL, "%s", p->config);
+	ob_server_config_free(&c);
+	return OB_OK;
+}
+
 /* Undo a failed create: DIR was empty (or new), so its files are ours. */
 static void
 remove_all(const struct ob_devmode_paths *p)
@@ -401,6 +420,7 @@ ob_devmode_create(const char *dir, const char *listen,
 	OB_TRY(write_cert(p->client_cert, cc));
 	OB_TRY(write_trust(p->trust));
 	OB_TRY(write_config(p->config, listen));
+	OB_TRY(self_check(p));
 	*out = p;
 	p = NULL;
 	r = OB_OK;

@@ -368,7 +368,9 @@ test_load_file(void **state)
 	assert_non_null(f = fopen(path, "w"));
 	fputs(base, f);
 	fclose(f);
+	line = 77;
 	assert_int_equal(ob_server_config_load(path, &c, &line), OB_OK);
+	assert_int_equal(line, 77);	/* untouched on success */
 	assert_string_equal(c->path, path);
 	snprintf(want, sizeof(want), "%s/tls/server.pem", dir);
 	assert_string_equal(c->tls.cert, want);
@@ -386,6 +388,7 @@ test_load_file(void **state)
 	assert_non_null(strstr(ob_err_detail(), want));
 	assert_int_equal(ob_server_config_check_main(path), 1);
 	assert_int_equal(unlink(path), 0);
+	line = 77;
 	assert_int_equal(ob_server_config_load(path, &c, &line), OB_ERR_IO);
 	assert_int_equal(line, 0);
 	assert_int_equal(rmdir(dir), 0);
