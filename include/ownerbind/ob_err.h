@@ -274,8 +274,8 @@ extern "C" {
 	  "remove or correct the member the detail names (docs/server.md lists them)") \
 	X(OB_ERR_CONFIG_TYPE, -1086, "a member of the server configuration has the wrong type", \
 	  "give the member the type the detail names (docs/server.md)") \
-	X(OB_ERR_DEVMODE_DIR, -1087, "the development-mode directory is not empty", \
-	  "name a new or empty directory; dev mode never reuses keys")
+	X(OB_ERR_DEVMODE_DIR, -1087, "the development-mode directory is not new and empty", \
+	  "name a new directory or an empty one of yours; dev mode never reuses keys")
 
 enum ob_err {
 	OB_OK = 0,
