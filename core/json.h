@@ -27,6 +27,15 @@ int ob_json_read(const void *buf, size_t len, unsigned maxdepth,
     json_t **out) OB_WUR;
 
 /*
+ * ob_json_read, and on failure *errpos (may be NULL) is the byte offset
+ * where reading stopped: for OB_ERR_JSON_DUPLICATE just past the closing
+ * quote of the repeated name, else at or just after the offending byte.
+ * For callers that point at a line (the server's configuration).
+ */
+int ob_json_read_at(const void *buf, size_t len, unsigned maxdepth,
+    json_t **out, size_t *errpos) OB_WUR;
+
+/*
  * Parse len bytes as one JSON object.  Errors: OB_ERR_JSON_DUPLICATE,
  * OB_ERR_JSON_TRAILING, OB_ERR_JSON_SYNTAX (also for a non-object).
  * *out is a new reference on success.

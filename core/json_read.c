@@ -71,6 +71,7 @@ struct rd {
 	const unsigned char	*start, *p, *end;
 	unsigned		 depth, maxdepth;
 	int			 err;		/* first error, OB_OK if none */
+	size_t			 errpos;	/* its byte offset */
 	enum tok		 tok;
 	/* T_STRING: s[0..slen), owned by sbuf when escapes were decoded */
 	const char		*s;
@@ -85,6 +86,7 @@ static int
 rd_fail(struct rd *r, int code, const char *what)
 {
 	if (r->err == OB_OK) {
+		r->errpos = (size_t)(r->p - r->start);
 		/* Positions only: input bytes never reach an error text. */
 		if (code == OB_ERR_ALLOC)
 			r->err = OB_ERR_ALLOC;
@@ -641,6 +643,13 @@ parse_value(struct rd *r)
 int
 ob_json_read(const void *buf, size_t len, unsigned maxdepth, json_t **out)
 {
+	return ob_json_read_at(buf, len, maxdepth, out, NULL);
+}
+
+int
+ob_json_read_at(const void *buf, size_t len, unsigned maxdepth, json_t **out,
+    size_t *errpos)
+{
 	struct rd	 r;
 	json_t		*v;
 
@@ -666,5 +675,7 @@ ob_json_read(const void *buf, size_t len, unsigned maxdepth, json_t **out)
 	*out = v;
 out:
 	free(r.sbuf);
+	if (r.err != OB_OK && errpos != NULL)
+		*errpos = r.errpos;
 	return r.err;
 }

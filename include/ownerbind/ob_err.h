@@ -277,7 +277,24 @@ extern "C" {
 	X(OB_ERR_ISSUER_SIG, -1055, "the issuer's fresh signature does not verify", \
 	  "the issuer key or its token is faulty; nothing was issued") \
 	X(OB_ERR_CRED_BUILD, -1056, "the credential could not be built", \
-	  "the detail names the field; nothing was issued")
+	  "the detail names the field; nothing was issued") \
+	/* server */ \
+	X(OB_ERR_AUDIT_TAIL, -1080, "the issuance record's last line is corrupt or truncated", \
+	  "run ownerbind-server audit verify FILE, keep the file as evidence and start a new record") \
+	X(OB_ERR_AUDIT_BROKEN, -1081, "the issuance record's hash chain is broken", \
+	  "the detail names the first bad line; keep the file as evidence") \
+	X(OB_ERR_AUDIT_LOCKED, -1082, "another process is writing the issuance record", \
+	  "stop the other server or give this one its own record file") \
+	X(OB_ERR_AUDIT_FAILED, -1083, "a write to the issuance record failed earlier; it takes no more lines", \
+	  "check the disk, then restart the server") \
+	X(OB_ERR_CONFIG_INVALID, -1084, "the server configuration is invalid", \
+	  "the detail names the line; run ownerbind-server --check-config FILE") \
+	X(OB_ERR_CONFIG_UNKNOWN, -1085, "the server configuration has an unknown member", \
+	  "remove or correct the member the detail names (docs/server.md lists them)") \
+	X(OB_ERR_CONFIG_TYPE, -1086, "a member of the server configuration has the wrong type", \
+	  "give the member the type the detail names (docs/server.md)") \
+	X(OB_ERR_DEVMODE_DIR, -1087, "the development-mode directory is not new and empty", \
+	  "name a new directory or an empty one of yours; dev mode never reuses keys")
 
 enum ob_err {
 	OB_OK = 0,

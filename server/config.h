@@ -1,0 +1,121 @@
+/*
+ * The server's configuration: one JSON file read strictly (docs/server.md
+ * lists every member with its type and default).  Unknown members,
+ * duplicates and wrong types are errors that name the member and its line;
+ * relative paths are taken from the configuration file's directory and
+ * stored absolute.  Nothing here opens the files named: the server does,
+ * at start and on SIGHUP.
+ */
+#ifndef OB_SERVER_CONFIG_H
+#define OB_SERVER_CONFIG_H
+
+#include <stddef.h>
+
+#include "ownerbind/ob_err.h"
+
+/* Largest configuration file read. */
+#define OB_CONFIG_MAX_SIZE	(256 * 1024)
+
+enum ob_client_role {
+	OB_CLIENT_PROXY,
+	OB_CLIENT_GATEWAY,
+};
+
+/* A TLS client the server accepts: by URI SAN or by certificate hash. */
+struct ob_server_client {
+	char			*id;
+	enum ob_client_role	 role;
+	char			*san_uri;		/* NULL when by hash */
+	int			 has_cert_sha256;
+	unsigned char		 cert_sha256[32];	/* of the leaf's DER */
+};
+
+/* A token bucket: per_second 0 means no limit. */
+struct ob_rate {
+	double		per_second;
+	unsigned	burst;
+};
+
+struct ob_domain_lifetime {
+	char		*domain;
+	long long	 seconds;
+};
+
+enum ob_log_level {
+	OB_LOG_DEBUG,
+	OB_LOG_INFO,
+	OB_LOG_WARN,
+	OB_LOG_ERROR,
+};
+
+struct ob_server_config {
+	char			*path;		/* the file read, absolute */
+	char			*listen;	/* "HOST:PORT" */
+	char			*metrics_listen;/* "HOST:PORT" */
+	char			*aud;
+	char			*iss;
+	struct {
+		char	*cert, *key, *client_ca;
+	}			 tls;
+	struct ob_server_client	*clients;
+	size_t			 nclients;
+	char			*trust;
+	char			*state;
+	char			*audit;
+	struct {
+		char	*key;		/* key URI; file: paths made absolute */
+		char	*pin_source;	/* NULL: none; file: made absolute */
+		char	*chain;		/* PEM: issuer CA (and intermediates) */
+	}			 issuer;
+	struct {
+		char	*owner_oid;	/* NULL: the issuer's default */
+		int	 subject_ou;	/* put the owner's group in Subject OU */
+	}			 wic;
+	long long		 lifetime;
+	struct ob_domain_lifetime *lifetime_by_domain;
+	size_t			 nlifetime_by_domain;
+	struct {
+		size_t		max_body, max_header;
+		unsigned	max_conns, timeout_s, workers, queue;
+	}			 limits;
+	struct {
+		struct ob_rate	per_peer, per_owner, per_agent;
+	}			 rate;
+	char			*user;		/* NULL: do not change user */
+	enum ob_log_level	 log_level;
+};
+
+/*
+ * Read the configuration at path.  OB_OK: *out is new (free with
+ * ob_server_config_free).  Otherwise *out is untouched and *errline (may
+ * be NULL) is the line the error is on, 0 when it has none (an unreadable
+ * file); codes: OB_ERR_CONFIG_UNKNOWN (an unknown member: the detail names
+ * it), OB_ERR_CONFIG_TYPE (wrong type: the detail names the member and
+ * the type), OB_ERR_CONFIG_INVALID (not JSON, a duplicate member, a
+ * missing member, a value out of range), OB_ERR_IO, OB_ERR_ALLOC.  The
+ * detail starts with "PATH:LINE: ".
+ */
+int ob_server_config_load(const char *path, struct ob_server_config **out,
+    unsigned long *errline) OB_WUR;
+
+/* The same from a buffer; relative paths are taken from dir. */
+int ob_server_config_parse(const void *buf, size_t len, const char *dir,
+    struct ob_server_config **out, unsigned long *errline) OB_WUR;
+
+void ob_server_config_free(struct ob_server_config **cfgp);
+
+/*
+ * The credential lifetime in seconds for an agent id ("wimse://DOMAIN/..."
+ * or "spiffe://DOMAIN/..."): its trust domain's lifetime_by_domain entry
+ * (compared case-insensitively), else lifetime.
+ */
+long long ob_server_config_lifetime_for(const struct ob_server_config *c,
+    const char *agent_id);
+
+/*
+ * `ownerbind-server --check-config FILE`: prints "FILE: ok" and returns 0,
+ * or "FILE:LINE: <detail>" on stderr and returns 1.
+ */
+int ob_server_config_check_main(const char *path);
+
+#endif

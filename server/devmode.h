@@ -1,0 +1,56 @@
+/*
+ * Development mode (`ownerbind-server --dev DIR`): a throwaway PKI, an
+ * empty trust store and a configuration in DIR, so that the server can be
+ * tried on one machine in a minute (docs/server.md, "Development mode").
+ * Everything is made with OpenSSL's C API; nothing is shelled out.
+ */
+#ifndef OB_SERVER_DEVMODE_H
+#define OB_SERVER_DEVMODE_H
+
+#include "ownerbind/ob_err.h"
+
+/* The URI SAN of the one proxy's client certificate. */
+#define OB_DEVMODE_PROXY_URI	"wimse://dev.ownerbind.test/proxy/dev"
+#define OB_DEVMODE_PROXY_ID	"dev-proxy"
+#define OB_DEVMODE_AUD		"https://localhost/ownerbind-dev"
+
+/* Absolute paths of what ob_devmode_create made (all strings owned). */
+struct ob_devmode_paths {
+	char	*dir;
+	char	*aud;		/* the audience requests must name */
+	char	*tls_ca;	/* CA of the server and client certificates */
+	char	*server_cert, *server_key;
+	char	*client_cert, *client_key;
+	char	*issuer_ca;	/* the issuer CA certificate (WIC chain) */
+	char	*issuer_key;	/* its private key, a file: key */
+	char	*issuer_jwks;	/* the WIT keys as a JWKS */
+	char	*trust;		/* an empty trust store */
+	char	*config;	/* a configuration for server/config.c */
+	char	*info;		/* DIR/dev.json, written by write_info */
+};
+
+/*
+ * Create DIR (mode 0700) if it does not exist, and in it: issuer-ca.pem
+ * and issuer.key (P-256, CA:TRUE, keyCertSign, one day), issuer-jwks.json,
+ * tls-ca.pem (its key is never written), server.pem/server.key
+ * (localhost, 127.0.0.1, ::1; serverAuth), client.pem/client.key (URI SAN
+ * OB_DEVMODE_PROXY_URI; clientAuth), trust.json (empty) and server.json
+ * (listening on listen, e.g. "127.0.0.1:0").  Private keys are mode 0600.
+ * DIR must be new or empty: OB_ERR_DEVMODE_DIR otherwise (dev mode never
+ * reuses keys).  *out is set only on success.
+ */
+int ob_devmode_create(const char *dir, const char *listen,
+    struct ob_devmode_paths **out) OB_WUR;
+
+/*
+ * Write DIR/dev.json with exactly the members url, aud, tls_ca,
+ * client_cert, client_key, issuer_ca, issuer_jwks, trust and config, once
+ * the server knows its URL (the port when listen said 0).  Replaces an
+ * earlier dev.json atomically.
+ */
+int ob_devmode_write_info(const struct ob_devmode_paths *p, const char *url)
+    OB_WUR;
+
+void ob_devmode_paths_free(struct ob_devmode_paths **pp);
+
+#endif
