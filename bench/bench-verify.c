@@ -27,7 +27,9 @@
  * leaf and an intermediate CA (the root in the trust store), and an ES256
  * agent, on the gateway channel; raw checks the same two signatures with
  * the leaf key parsed in advance, so ours includes the chain (built and
- * verified once, then taken from the trust store's chain cache).  -o runs
+ * verified once, then taken from the trust store's chain cache).  reject:
+ * unauthenticated envelopes with attacker-chosen agent keys, their cost
+ * relative to a valid es256 envelope (bench_reject below).  -o runs
  * ob_verify only (for perf/callgrind).  Never run by the tests.
  */
 #include <malloc.h>
@@ -43,6 +45,7 @@
 #include "ownerbind/ob_verify.h"
 #include "b64url.h"
 #include "gen_common.h"
+#include "jwk.h"
 #include "webauthn.h"
 
 /* Counting allocator: glibc exports its implementation as __libc_*. */
@@ -433,6 +436,163 @@ heap(const struct bcase *bc, size_t n)
 	ob_state_free(&st);
 }
 
+/*
+ * Unauthenticated envelopes: an ES256 owner entry that verifies, and an
+ * agent whose cnf.jwk is an attacker's choice and whose signature does not
+ * verify.  Every envelope has a new key (so the key cache never helps):
+ * rsa4096-badsig (made-up 4096-bit modulus: the largest allowed, one RSA
+ * public operation), rsa8192 and rsa16384 (refused by size),
+ * ed25519-identity (refused as small order; R = identity, S = 0 would
+ * verify under it).  Their cost is reported against valid es256
+ * envelopes, interleaved in chunks in the same run.
+ */
+static const char *const rej_names[] = {
+	"rsa4096-badsig", "rsa8192", "rsa16384", "ed25519-identity"
+};
+
+static void
+fake_jwk(const char *name, size_t salt, struct gkey *k)
+{
+	unsigned char	 x[32], *n;
+	size_t		 bits, i;
+	char		*s;
+
+	memset(k, 0, sizeof(*k));
+	if (strcmp(name, "ed25519-identity") == 0) {
+		memset(x, 0, sizeof(x));
+		x[0] = 1;
+		s = gen_b64(x, sizeof(x));
+		k->jwk = json_pack("{s:s,s:s,s:s}", "crv", "Ed25519", "kty",
+		    "OKP", "x", s);
+		free(s);
+		k->alg = OB_ALG_EDDSA;
+	} else {
+		bits = strcmp(name, "rsa8192") == 0 ? 8192 :
+		    strcmp(name, "rsa16384") == 0 ? 16384 : 4096;
+		if ((n = malloc(bits / 8)) == NULL)
+			gen_die("alloc");
+		for (i = 0; i < bits / 8; i++)
+			n[i] = (unsigned char)(0x5b + 97 * i + 31 * salt +
+			    (salt >> 8));
+		n[0] |= 0x80;
+		n[bits / 8 - 1] |= 1;
+		s = gen_b64(n, bits / 8);
+		free(n);
+		k->jwk = json_pack("{s:s,s:s,s:s}", "e", "AQAB", "kty", "RSA",
+		    "n", s);
+		free(s);
+		k->alg = OB_ALG_PS256;
+	}
+	if (k->jwk == NULL)
+		gen_die("fake jwk");
+	if (ob_jwk_thumbprint(k->jwk, k->kid) != OB_OK)
+		snprintf(k->kid, sizeof(k->kid), "oversized");
+}
+
+static void
+build_reject(struct bcase *bc, size_t n)
+{
+	struct gkey	 fake;
+	struct gentry	*e;
+	size_t		 i;
+	char		 jti[48];
+
+	bc->env = calloc(n, sizeof(*bc->env));
+	bc->envlen = calloc(n, sizeof(*bc->envlen));
+	for (i = 0; i < n; i++) {
+		struct genv g;
+
+		memset(&g, 0, sizeof(g));
+		fake_jwk(bc->name, i, &fake);
+		snprintf(jti, sizeof(jti), "reject%010zuXXXXXXXX", i);
+		g.claims = gen_claims(&fake, SUB, "alice", jti, NOW - 10,
+		    NOW + 290);
+		genv_add(&g, gen_ph(owner_es256.alg, owner_es256.kid, "owner",
+		    "agent-mediated", NOW - 5, NULL), &owner_es256, 0);
+		e = genv_add(&g, gen_ph(fake.alg, fake.kid, "agent",
+		    "agent-mediated", NOW - 2, NULL), NULL, 0);
+		if (fake.alg == OB_ALG_EDDSA) {
+			memset(e->sig, 0, 64);
+			e->sig[0] = 0x01;
+			e->siglen = 64;
+		} else {
+			memset(e->sig, 0x11, 512);
+			e->siglen = 512;
+		}
+		bc->env[i] = genv_str(&g);
+		bc->envlen[i] = strlen(bc->env[i]);
+		genv_free(&g);
+		json_decref(fake.jwk);
+	}
+}
+
+/* ob_verify over envelopes [a, b), each must be refused; CPU seconds. */
+static double
+run_reject(const struct bcase *bc, struct ob_state *st, size_t a, size_t b,
+    int *code)
+{
+	struct ob_verify_opts	 o = { .aud = GEN_AUD, .now = NOW };
+	struct ob_verdict	*v;
+	double			 t0;
+	size_t			 i;
+	int			 r;
+
+	t0 = now_s();
+	for (i = a; i < b; i++) {
+		v = NULL;
+		if ((r = ob_verify(trust, st, &o, bc->env[i], bc->envlen[i],
+		    &v)) == OB_OK) {
+			fprintf(stderr, "%s[%zu]: accepted\n", bc->name, i);
+			exit(1);
+		}
+		*code = r;
+		ob_verdict_free(&v);
+	}
+	return now_s() - t0;
+}
+
+static void
+bench_reject(size_t n, int rounds)
+{
+	enum { NREJ = sizeof(rej_names) / sizeof(rej_names[0]) };
+	struct bcase	 es, rej[NREJ];
+	double		 t_es = 0, t_rej[NREJ];
+	int		 code[NREJ], k;
+	size_t		 c, a;
+
+	memset(&es, 0, sizeof(es));
+	es.name = "es256";
+	build(&es, n);
+	for (c = 0; c < NREJ; c++) {
+		memset(&rej[c], 0, sizeof(rej[c]));
+		rej[c].name = rej_names[c];
+		build_reject(&rej[c], n);
+		t_rej[c] = 0;
+		code[c] = OB_OK;
+	}
+	for (k = 0; k < rounds; k++) {
+		struct ob_state *st;
+
+		if (ob_state_open_memory(&st) != OB_OK)
+			gen_die("state");
+		for (a = 0; a < n; a += CHUNK) {
+			size_t b = a + CHUNK < n ? a + CHUNK : n;
+
+			t_es += run_ours(&es, st, a, b);
+			for (c = 0; c < NREJ; c++)
+				t_rej[c] += run_reject(&rej[c], st, a, b,
+				    &code[c]);
+		}
+		ob_state_free(&st);
+	}
+	for (c = 0; c < NREJ; c++)
+		printf("reject-%s %s ours=%.0f/s cost=%.2fx a valid es256 "
+		    "(es256 ours=%.0f/s)\n", rej_names[c], ob_err_name(code[c]),
+		    (double)n * rounds / t_rej[c], t_rej[c] / t_es,
+		    (double)n * rounds / t_es);
+	fflush(stdout);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -459,7 +619,7 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: bench-verify [-n N] [-r ROUNDS] "
-			    "[-c es256|eddsa|fido2|es256-newkey|gateway] [-o]\n");
+			    "[-c es256|eddsa|fido2|es256-newkey|gateway|reject] [-o]\n");
 			return 2;
 		}
 	if (n == 0 || rounds < 1)
@@ -516,5 +676,7 @@ main(int argc, char **argv)
 		heap(&bc, n);
 		fflush(stdout);
 	}
+	if (!ours_only && (only == NULL || strcmp(only, "reject") == 0))
+		bench_reject(n, rounds);
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "alg.h"
 #include "err.h"
+#include "pkey.h"
 
 struct alg_row {
 	enum ob_alg	 alg;
@@ -28,8 +29,9 @@ static const struct alg_row alg_rows[] = {
 	{ OB_ALG_WEBAUTHN_EDDSA, "webauthn-eddsa", OB_KEY_ED25519, 64 },
 };
 
-#define RSA_MIN_BITS	2048
-#define RSA_MAX_BITS	8192
+/* The bounds of the key decoder (pkey.h), for keys OpenSSL made. */
+#define RSA_MIN_BITS	OB_RSA_MIN_BITS
+#define RSA_MAX_BITS	OB_RSA_MAX_BITS
 
 static const struct alg_row *
 alg_row(enum ob_alg alg)

@@ -4,10 +4,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/obj_mac.h>
-#include <openssl/param_build.h>
 #include <openssl/sha.h>
 
 #include "alg.h"
@@ -15,9 +12,14 @@
 #include "err.h"
 #include "json.h"
 #include "jwk.h"
+#include "pkey.h"
 
-#define JWK_MAX_COORD	66	/* P-521 would be 66; we stop at P-384 (48) */
-#define JWK_MAX_RSA	1024	/* 8192-bit modulus */
+#define JWK_MAX_RSA	(OB_RSA_MAX_BITS / 8)
+/* base64url length of the largest modulus; longer text is refused unread */
+#define JWK_RSA_TEXT	((JWK_MAX_RSA * 4 + 2) / 3)
+/* "n" text read at all (longer: not a JWK this verifier could use) */
+#define JWK_MAX_TEXT	16384
+#define JWK_MAX_KID	256
 
 static const char *const jwk_private[] = {
 	"d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
@@ -144,166 +146,90 @@ jwk_coord(const json_t *jwk, const char *k, size_t want, unsigned char *dst)
 }
 
 /*
- * The last step of every import, which takes pkey: OpenSSL's quick public
- * key check.  P-256 and P-384 have cofactor 1, so a point on the curve is
- * in the prime-order group; the quick check suffices and keeps a full
- * scalar multiplication off the verify path.
+ * RSA n and e: RFC 7518 6.3.1 form (no leading zero octets), then the
+ * size rules of pkey.c on the text length, before anything is decoded:
+ * a modulus over OB_RSA_MAX_BITS is refused for its length alone.
  */
 static int
-jwk_check(EVP_PKEY *pkey, EVP_PKEY **out)
-{
-	EVP_PKEY_CTX	*ctx;
-	int		 r = OB_OK;
-
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL)
-		r = OB_ERR_ALLOC;
-	else if (EVP_PKEY_public_check_quick(ctx) != 1)
-		r = ob_errf(OB_ERR_JWK_INVALID, "public key check failed");
-	EVP_PKEY_CTX_free(ctx);
-	if (r != OB_OK) {
-		EVP_PKEY_free(pkey);
-		return r;
-	}
-	*out = pkey;
-	return OB_OK;
-}
-
-static int
-jwk_fromdata(const char *type, OSSL_PARAM *params, EVP_PKEY **out)
-{
-	EVP_PKEY_CTX	*ctx;
-	EVP_PKEY	*pkey = NULL;
-	int		 ok;
-
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL)
-		return OB_ERR_ALLOC;
-	ok = EVP_PKEY_fromdata_init(ctx) == 1 && EVP_PKEY_fromdata(ctx, &pkey,
-	    EVP_PKEY_PUBLIC_KEY, params) == 1;
-	EVP_PKEY_CTX_free(ctx);
-	if (!ok) {
-		EVP_PKEY_free(pkey);
-		return ob_errf(OB_ERR_JWK_INVALID, "%s key rejected by OpenSSL",
-		    type);
-	}
-	return jwk_check(pkey, out);
-}
-
-/*
- * EC public keys are made by duplicating a template key of the same curve
- * and setting the point with EVP_PKEY_set1_encoded_public_key, which
- * decodes it and refuses points off the curve.  EVP_PKEY_fromdata builds
- * the curve's group from its parameters every time (17 us for P-256
- * here), and the first verification with such a key computes the group's
- * Montgomery constants again; a duplicate copies the template's finished
- * group.  The templates hold each curve's generator, are made once, and
- * are only ever duplicated, never used for an operation; in OpenSSL 3.0
- * EVP_PKEY_dup of a provider key only reads it (the group's precomputed
- * table is shared by reference count), so threads may duplicate one
- * template at the same time.
- */
-static EVP_PKEY		*ec_tmpl[2];	/* P-256, P-384 */
-static pthread_once_t	 ec_tmpl_once = PTHREAD_ONCE_INIT;
-
-static void
-ec_tmpl_make(void)
-{
-	static const int	 nid[2] = { NID_X9_62_prime256v1, NID_secp384r1 };
-	static const char *const sn[2] = { SN_X9_62_prime256v1, SN_secp384r1 };
-	unsigned char		 g[1 + 2 * 48];
-	OSSL_PARAM		 params[3];
-	EC_GROUP		*grp;
-	size_t			 i, n;
-
-	for (i = 0; i < 2; i++) {
-		if ((grp = EC_GROUP_new_by_curve_name(nid[i])) == NULL)
-			continue;
-		n = EC_POINT_point2oct(grp, EC_GROUP_get0_generator(grp),
-		    POINT_CONVERSION_UNCOMPRESSED, g, sizeof(g), NULL);
-		EC_GROUP_free(grp);
-		if (n == 0)
-			continue;
-		params[0] = OSSL_PARAM_construct_utf8_string(
-		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)sn[i], 0);
-		params[1] = OSSL_PARAM_construct_octet_string(
-		    OSSL_PKEY_PARAM_PUB_KEY, g, n);
-		params[2] = OSSL_PARAM_construct_end();
-		if (jwk_fromdata("EC", params, &ec_tmpl[i]) != OB_OK)
-			ec_tmpl[i] = NULL;
-	}
-}
-
-/* pt is 0x04 || x || y with coordinates of n bytes (32 or 48). */
-static int
-jwk_ec_import(const unsigned char *pt, size_t n, EVP_PKEY **out)
-{
-	EVP_PKEY *tmpl, *pkey;
-
-	if (pthread_once(&ec_tmpl_once, ec_tmpl_make) != 0 ||
-	    (tmpl = ec_tmpl[n == 32 ? 0 : 1]) == NULL)
-		return ob_errf(OB_ERR_CRYPTO, "no EC key template");
-	if ((pkey = EVP_PKEY_dup(tmpl)) == NULL)
-		return OB_ERR_ALLOC;
-	if (EVP_PKEY_set1_encoded_public_key(pkey, pt, 1 + 2 * n) != 1) {
-		EVP_PKEY_free(pkey);
-		return ob_errf(OB_ERR_JWK_INVALID, "EC point rejected by "
-		    "OpenSSL (not on the curve)");
-	}
-	return jwk_check(pkey, out);
-}
-
-static int
-jwk_rsa(const json_t *jwk, EVP_PKEY **out)
+jwk_rsa(const json_t *jwk, int build, EVP_PKEY **out)
 {
 	const char	*sn, *se;
 	unsigned char	*n = NULL, *e = NULL;
 	size_t		 nlen, elen;
-	BIGNUM		*bn = NULL, *be = NULL;
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
 	int		 r;
 
-	OB_TRY(ob_json_get_str(jwk, "n", 1, 2 * JWK_MAX_RSA, OB_ERR_JWK_INVALID,
+	OB_TRY(ob_json_get_str(jwk, "n", 1, JWK_MAX_TEXT, OB_ERR_JWK_INVALID,
 	    OB_ERR_JWK_INVALID, &sn));
 	OB_TRY(ob_json_get_str(jwk, "e", 1, 12, OB_ERR_JWK_INVALID,
 	    OB_ERR_JWK_INVALID, &se));
-	if ((r = ob_b64url_decode(sn, strlen(sn), JWK_MAX_RSA, &n,
+	if (strlen(sn) > JWK_RSA_TEXT) {
+		r = ob_errf(OB_ERR_KEY_SIZE, "RSA modulus of about %zu bits "
+		    "(allowed %d..%d)", strlen(sn) * 6, OB_RSA_MIN_BITS,
+		    OB_RSA_MAX_BITS);
+		goto out;
+	}
+	if ((r = ob_b64url_decode(sn, strlen(sn), OB_RSA_MAX_BITS / 8, &n,
 	    &nlen)) != OB_OK || (r = ob_b64url_decode(se, strlen(se), 8, &e,
 	    &elen)) != OB_OK) {
 		r = ob_errf(OB_ERR_JWK_INVALID, "RSA n/e: %s", ob_err_text(r));
 		goto out;
 	}
-	/* RFC 7518 6.3.1: no leading zero octets. */
 	if (nlen == 0 || n[0] == 0 || elen == 0 || e[0] == 0) {
 		r = ob_errf(OB_ERR_JWK_INVALID, "RSA n/e with leading zero");
 		goto out;
 	}
-	if (out == NULL) {
-		r = OB_OK;
-		goto out;
-	}
-	r = OB_ERR_ALLOC;
-	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
-	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
-		goto out;
-	r = jwk_fromdata("RSA", params, out);
+	if (build)
+		r = ob_pkey_from_rsa(n, nlen, e, elen, out);
+	else
+		r = ob_pkey_check_rsa(n, nlen, e, elen);
 out:
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(bn);
-	BN_free(be);
 	free(n);
 	free(e);
 	return r;
 }
 
 /*
+ * RFC 7517 4.2-4.5, for the optional members a public JWK may carry:
+ * "use" is "sig" (these keys only sign), "alg" is the one JWS alg this
+ * verifier uses with the key (never none, a MAC or another key's alg),
+ * "kid" is a string.  key_ops, x5* and the rest are unknown members.
+ */
+static int
+jwk_optional(const json_t *jwk, enum ob_keykind kind)
+{
+	const json_t	*v;
+	const char	*s;
+	enum ob_alg	 alg;
+
+	if ((v = json_object_get(jwk, "use")) != NULL && (!json_is_string(v) ||
+	    strcmp(json_string_value(v), "sig") != 0))
+		return ob_errf(OB_ERR_JWK_MEMBER, "\"use\" must be \"sig\"");
+	if ((v = json_object_get(jwk, "alg")) != NULL) {
+		if (!json_is_string(v))
+			return ob_errf(OB_ERR_JWK_MEMBER, "\"alg\" is not a "
+			    "string");
+		s = json_string_value(v);
+		/* RFC 9864's fully-specified name for EdDSA over Ed25519. */
+		if (kind == OB_KEY_ED25519 && strcmp(s, "Ed25519") == 0)
+			s = "EdDSA";
+		if (ob_alg_from_name(s, &alg) != OB_OK ||
+		    ob_alg_is_webauthn(alg) || ob_alg_keykind(alg) != kind)
+			return ob_errf(OB_ERR_JWK_MEMBER, "\"alg\" is not one "
+			    "this key signs with");
+	}
+	if ((v = json_object_get(jwk, "kid")) != NULL && (!json_is_string(v) ||
+	    json_string_length(v) > JWK_MAX_KID))
+		return ob_errf(OB_ERR_JWK_MEMBER, "\"kid\" is not a string of "
+		    "at most %d bytes", JWK_MAX_KID);
+	return OB_OK;
+}
+
+/*
  * Check a public JWK strictly; with build, also construct the key.
- * Without build, *out is untouched: the checks that need OpenSSL's key
- * (point on the curve, RSA size) belong to construction.
+ * Without build, *out is untouched and the checks are those on the bytes
+ * (member form, sizes, Ed25519's small-order and canonical rules); the
+ * ones that need OpenSSL or arithmetic (point on the curve) belong to
+ * construction, which pkey.c does.
  */
 static int
 jwk_parse(const json_t *jwk, int build, EVP_PKEY **out)
@@ -320,7 +246,6 @@ jwk_parse(const json_t *jwk, int build, EVP_PKEY **out)
 	const char	*kty, *crv;
 	unsigned char	 pt[1 + 2 * 48];
 	size_t		 i, n;
-	OSSL_PARAM	 params[3];
 	EVP_PKEY	*pkey = NULL;
 	enum ob_keykind	 kind;
 	int		 r;
@@ -340,19 +265,22 @@ jwk_parse(const json_t *jwk, int build, EVP_PKEY **out)
 		    (r = ob_json_get_str(jwk, "crv", 1, 16, OB_ERR_JWK_INVALID,
 		    OB_ERR_JWK_INVALID, &crv)) != OB_OK)
 			return r;
-		if (strcmp(crv, "P-256") == 0)
+		if (strcmp(crv, "P-256") == 0) {
 			n = 32;
-		else if (strcmp(crv, "P-384") == 0)
+			kind = OB_KEY_P256;
+		} else if (strcmp(crv, "P-384") == 0) {
 			n = 48;
-		else
+			kind = OB_KEY_P384;
+		} else
 			return ob_errf(OB_ERR_JWK_INVALID, "curve %.16s", crv);
 		pt[0] = 0x04;
-		if ((r = jwk_coord(jwk, "x", n, pt + 1)) != OB_OK ||
+		if ((r = jwk_optional(jwk, kind)) != OB_OK ||
+		    (r = jwk_coord(jwk, "x", n, pt + 1)) != OB_OK ||
 		    (r = jwk_coord(jwk, "y", n, pt + 1 + n)) != OB_OK)
 			return r;
 		if (!build)
 			return OB_OK;
-		r = jwk_ec_import(pt, n, &pkey);
+		r = ob_pkey_from_ec_point(kind, pt, 1 + 2 * n, &pkey);
 	} else if (strcmp(kty, "OKP") == 0) {
 		if ((r = ob_json_only_members(jwk, okp_members,
 		    OB_ERR_JWK_INVALID)) != OB_OK ||
@@ -361,21 +289,21 @@ jwk_parse(const json_t *jwk, int build, EVP_PKEY **out)
 			return r;
 		if (strcmp(crv, "Ed25519") != 0)
 			return ob_errf(OB_ERR_JWK_INVALID, "curve %.16s", crv);
-		if ((r = jwk_coord(jwk, "x", 32, pt)) != OB_OK)
+		if ((r = jwk_optional(jwk, OB_KEY_ED25519)) != OB_OK ||
+		    (r = jwk_coord(jwk, "x", 32, pt)) != OB_OK ||
+		    (r = ob_pkey_check_ed25519(pt)) != OB_OK)
 			return r;
 		if (!build)
 			return OB_OK;
-		params[0] = OSSL_PARAM_construct_octet_string(
-		    OSSL_PKEY_PARAM_PUB_KEY, pt, 32);
-		params[1] = OSSL_PARAM_construct_end();
-		r = jwk_fromdata("ED25519", params, &pkey);
+		r = ob_pkey_from_ed25519(pt, &pkey);
 	} else if (strcmp(kty, "RSA") == 0) {
 		if ((r = ob_json_only_members(jwk, rsa_members,
-		    OB_ERR_JWK_INVALID)) != OB_OK)
+		    OB_ERR_JWK_INVALID)) != OB_OK ||
+		    (r = jwk_optional(jwk, OB_KEY_RSA)) != OB_OK)
 			return r;
+		r = jwk_rsa(jwk, build, &pkey);
 		if (!build)
-			return jwk_rsa(jwk, NULL);
-		r = jwk_rsa(jwk, &pkey);
+			return r;
 	} else
 		return ob_errf(OB_ERR_JWK_INVALID, "kty %.8s", kty);
 	if (r != OB_OK)

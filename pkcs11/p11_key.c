@@ -10,11 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/param_build.h>
 #include <openssl/x509.h>
 
 #include "err.h"
+#include "pkey.h"
 #include "p11_int.h"
 
 #define LIST_MAX	480	/* candidates listed in a detail line */
@@ -499,25 +498,22 @@ int
 p11_ec_pubkey(CK_KEY_TYPE type, const unsigned char *params, size_t plen,
     const unsigned char *point, size_t ptlen, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*op = NULL;
-	EVP_PKEY_CTX	*ctx = NULL;
-	EVP_PKEY	*pk = NULL;
-	const char	*group = NULL;
+	enum ob_keykind	 kind;
 	size_t		 n;
-	int		 r = OB_ERR_JWK_INVALID;
+	int		 r;
 
 	if (type == CKK_EC_EDWARDS) {
 		if (!EQ(params, plen, ed_oid) && !EQ(params, plen, ed_name))
 			return ob_errf(OB_ERR_KEY_TYPE, "Edwards curve other "
 			    "than Ed25519");
+		kind = OB_KEY_ED25519;
 		n = 32;
 	} else if (type == CKK_EC) {
 		if (EQ(params, plen, ec_p256)) {
-			group = SN_X9_62_prime256v1;
+			kind = OB_KEY_P256;
 			n = 65;
 		} else if (EQ(params, plen, ec_p384)) {
-			group = SN_secp384r1;
+			kind = OB_KEY_P384;
 			n = 97;
 		} else
 			return ob_errf(OB_ERR_KEY_TYPE, "EC curve other than "
@@ -530,87 +526,21 @@ p11_ec_pubkey(CK_KEY_TYPE type, const unsigned char *params, size_t plen,
 	else if (ptlen != n)
 		return ob_errf(OB_ERR_JWK_INVALID, "CKA_EC_POINT of %zu bytes",
 		    ptlen);
-	if (type == CKK_EC_EDWARDS) {
-		if ((pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		    point, n)) == NULL)
-			return ob_errf(OB_ERR_JWK_INVALID, "Ed25519 point");
-		*out = pk;
-		return OB_OK;
-	}
-	if (point[0] != 0x04)
-		return ob_errf(OB_ERR_JWK_INVALID, "EC point not uncompressed");
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    point, n) ||
-	    (op = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, op) != 1) {
-		r = ob_errf(OB_ERR_JWK_INVALID, "the token's EC point is not "
-		    "on the curve");
-		goto out;
-	}
-	EVP_PKEY_CTX_free(ctx);
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	if (EVP_PKEY_public_check(ctx) != 1) {
-		r = ob_errf(OB_ERR_JWK_INVALID, "the token's EC point is not "
-		    "on the curve");
-		goto out;
-	}
-	*out = pk;
-	pk = NULL;
-	r = OB_OK;
-out:
-	EVP_PKEY_free(pk);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(op);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
+	/* The token is untrusted: the decoder's rules, as for a JWK. */
+	if (kind == OB_KEY_ED25519)
+		r = ob_pkey_from_ed25519(point, out);
+	else
+		r = ob_pkey_from_ec_point(kind, point, n, out);
+	return r == OB_OK ? OB_OK : ob_err_prefix(r, "the token's key");
 }
 
 static int
 rsa_pubkey(const unsigned char *mod, size_t modlen, const unsigned char *e,
     size_t elen, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*op = NULL;
-	EVP_PKEY_CTX	*ctx = NULL;
-	BIGNUM		*bn = NULL, *be = NULL;
-	int		 r = OB_ERR_ALLOC;
+	int r = ob_pkey_from_rsa(mod, modlen, e, elen, out);
 
-	if (modlen < 256 || modlen > 1024 || mod[0] == 0 || elen == 0 ||
-	    elen > 8)
-		return ob_errf(OB_ERR_KEY_TYPE, "RSA modulus of %zu bytes",
-		    modlen);
-	if ((bn = BN_bin2bn(mod, (int)modlen, NULL)) == NULL ||
-	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
-	    (op = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL)
-		goto out;
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, op) != 1) {
-		r = ob_errf(OB_ERR_JWK_INVALID, "RSA public key");
-		goto out;
-	}
-	r = OB_OK;
-out:
-	BN_free(bn);
-	BN_free(be);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(op);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
+	return r == OB_OK ? OB_OK : ob_err_prefix(r, "the token's key");
 }
 
 static int
@@ -644,6 +574,7 @@ pub_from_cert(const struct p11_token *t, CK_SESSION_HANDLE s,
 	const unsigned char	*p;
 	size_t			 len;
 	X509			*x;
+	EVP_PKEY		*pk;
 	int			 r;
 
 	if ((der = malloc(16384)) == NULL)
@@ -661,10 +592,16 @@ pub_from_cert(const struct p11_token *t, CK_SESSION_HANDLE s,
 		    t->label);
 	}
 	free(der);
-	*out = X509_get_pubkey(x);
+	pk = X509_get_pubkey(x);
 	X509_free(x);
-	return *out != NULL ? OB_OK : ob_errf(OB_ERR_KEY_TYPE, "certificate "
-	    "key");
+	if (pk == NULL)
+		return ob_errf(OB_ERR_KEY_TYPE, "certificate key");
+	if ((r = ob_pkey_check(pk)) != OB_OK) {
+		EVP_PKEY_free(pk);
+		return ob_err_prefix(r, "the certificate's key");
+	}
+	*out = pk;
+	return OB_OK;
 }
 
 int

@@ -6,6 +6,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "pem_store.h"
+#include "pkey.h"
 
 #define PEM_MAX		(4 * OB_MAX_CERT)
 
@@ -47,6 +48,12 @@ ob_pem_store_load(const json_t *arr, size_t max, const char *what,
 					    "certificate", what, i);
 					goto out;
 				}
+		}
+		/* A CA's key signs what we trust: the decoder's rules. */
+		if ((r = ob_pkey_check(X509_get0_pubkey(x))) != OB_OK) {
+			r = ob_errf(OB_ERR_TRUST_INVALID, "%s[%zu]: key: %s: %s",
+			    what, i, ob_err_name(r), ob_err_detail());
+			goto out;
 		}
 		if (X509_STORE_add_cert(st, x) != 1) {
 			r = ob_errf(OB_ERR_TRUST_INVALID, "%s[%zu]: "

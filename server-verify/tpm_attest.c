@@ -7,15 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/obj_mac.h>
-#include <openssl/param_build.h>
 
 #include "alg.h"
 #include "err.h"
 #include "jwk.h"
+#include "pkey.h"
 #include "tpm_attest.h"
 
 #define TPM_GENERATED_VALUE	0xff544347u
@@ -154,22 +152,20 @@ parse_public(const unsigned char *b, size_t len, struct tpm_public *tp)
 	return OB_OK;
 }
 
+/* The certified key, through the decoder's rules (pkey.h). */
 static int
 public_ec(const struct tpm_public *tp, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
 	unsigned char	 pt[1 + 2 * 48];
-	const char	*group;
+	enum ob_keykind	 kind;
 	size_t		 n;
-	int		 r = OB_ERR_ATTEST_INVALID;
+	int		 r;
 
 	if (tp->curve == TPM_ECC_NIST_P256) {
-		group = SN_X9_62_prime256v1;
+		kind = OB_KEY_P256;
 		n = 32;
 	} else if (tp->curve == TPM_ECC_NIST_P384) {
-		group = SN_secp384r1;
+		kind = OB_KEY_P384;
 		n = 48;
 	} else
 		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: curve "
@@ -180,55 +176,31 @@ public_ec(const struct tpm_public *tp, EVP_PKEY **out)
 	pt[0] = 0x04;
 	memcpy(pt + 1 + n - tp->xlen, tp->x, tp->xlen);
 	memcpy(pt + 1 + 2 * n - tp->ylen, tp->y, tp->ylen);
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-	    1 + 2 * n) || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		r = ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: not a point on "
-		    "the curve");
-	else
-		r = OB_OK;
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
+	if ((r = ob_pkey_from_ec_point(kind, pt, 1 + 2 * n, out)) != OB_OK)
+		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+	return OB_OK;
 }
 
 static int
 public_rsa(const struct tpm_public *tp, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	BIGNUM		*n = NULL, *e = NULL;
-	int		 r = OB_ERR_ATTEST_INVALID;
+	uint32_t	exp = tp->exponent == 0 ? 65537 : tp->exponent;
+	unsigned char	e[4];
+	int		r;
 
 	if (tp->nlen == 0 || tp->nlen * 8 != tp->rsa_bits)
 		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: modulus "
 		    "size");
-	if ((n = BN_bin2bn(tp->n, (int)tp->nlen, NULL)) == NULL ||
-	    (e = BN_new()) == NULL ||
-	    !BN_set_word(e, tp->exponent == 0 ? 65537 : tp->exponent) ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		r = ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: RSA key");
-	else
-		r = OB_OK;
-	BN_free(n);
-	BN_free(e);
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
+	e[0] = (unsigned char)(exp >> 24);
+	e[1] = (unsigned char)(exp >> 16);
+	e[2] = (unsigned char)(exp >> 8);
+	e[3] = (unsigned char)exp;
+	if ((r = ob_pkey_from_rsa(tp->n, tp->nlen, e, sizeof(e), out)) !=
+	    OB_OK)
+		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+	return OB_OK;
 }
 
 struct tpm_certify {

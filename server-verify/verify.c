@@ -21,6 +21,7 @@
 #include "envelope.h"
 #include "json.h"
 #include "jwk.h"
+#include "pkey.h"
 #include "state.h"
 #include "trust.h"
 #include "webauthn.h"
@@ -570,7 +571,8 @@ v_gateway(struct vctx *c)
 		return ob_errf(OB_ERR_X5C_INVALID, "gateway entry without x5c");
 	if ((r = v_chain(c->trust, g, e->x5c, c->now, &leafkey)) != OB_OK)
 		return r;
-	if ((r = ob_alg_check_key(e->alg, leafkey)) == OB_OK)
+	if ((r = ob_pkey_check(leafkey)) == OB_OK &&
+	    (r = ob_alg_check_key(e->alg, leafkey)) == OB_OK)
 		r = v_sig(c->env, e, leafkey, "gateway");
 	EVP_PKEY_free(leafkey);
 	c->gw = g;

@@ -101,6 +101,12 @@ extern "C" {
 	  "ECDSA JWS signatures are fixed-length R||S (RFC 7518 section 3.4)") \
 	X(OB_ERR_THUMBPRINT_MISMATCH, -208, "the agent entry's kid is not the thumbprint of cnf.jwk", \
 	  "sign the agent entry with the key named in cnf.jwk") \
+	X(OB_ERR_KEY_WEAK, -209, "the public key is a weak or non-canonical point", \
+	  "an Ed25519 key of small order or with y >= p; use a key made by a conforming implementation") \
+	X(OB_ERR_KEY_SIZE, -210, "the key size or exponent is outside the allowed range", \
+	  "RSA keys need a 2048..4096-bit odd modulus and an odd exponent 3 <= e < 2^32 (65537)") \
+	X(OB_ERR_JWK_MEMBER, -211, "a JWK's use, alg or kid member is not allowed for this key", \
+	  "omit them, or use \"use\":\"sig\", the key's own alg (ES256, ES384, EdDSA, PS256) and a string kid") \
 	/* roles and models */ \
 	X(OB_ERR_ROLE_INVALID, -300, "unknown or missing signer role", \
 	  "ob_role is one of agent, owner, gateway") \

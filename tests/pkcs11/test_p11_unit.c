@@ -164,6 +164,16 @@ ec_points(void **state)
 	    pt, 34, &out), OB_ERR_KEY_TYPE);
 	assert_int_equal(p11_ec_pubkey(CKK_EC_EDWARDS, edoid, sizeof(edoid),
 	    pt, 33, &out), OB_ERR_JWK_INVALID);
+	/* A token is untrusted: the identity and y >= p are refused. */
+	memset(pt + 2, 0, 32);
+	pt[2] = 0x01;
+	assert_int_equal(p11_ec_pubkey(CKK_EC_EDWARDS, edoid, sizeof(edoid),
+	    pt, 34, &out), OB_ERR_KEY_WEAK);
+	memset(pt + 2, 0xff, 32);
+	pt[2] = 0xf0;
+	pt[33] = 0x7f;
+	assert_int_equal(p11_ec_pubkey(CKK_EC_EDWARDS, edoid, sizeof(edoid),
+	    pt, 34, &out), OB_ERR_KEY_WEAK);
 	EVP_PKEY_free(k);
 }
 

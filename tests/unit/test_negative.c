@@ -2,7 +2,8 @@
  * The verifier's negative corpus (tests/vectors/negative, made by
  * tests/vectors/gen_negative.c): every file is rejected with exactly the
  * code index.tsv names, every good*.json is accepted, and every single-bit
- * flip and every truncation of the good envelopes is rejected.
+ * flip and every truncation of the good envelopes is rejected; every
+ * trust-*.json fails to load with the code trust-index.tsv names.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -329,6 +330,51 @@ test_truncations(void **st)
 	truncations("good-gateway.json", &og, 0);
 }
 
+/*
+ * Trust stores that must not load (trust-index.tsv): the code, and the
+ * specific code of the key rule in the detail.
+ */
+static void
+test_trust_corpus(void **st)
+{
+	char		 path[1024], line[1024], *file, *exp, *inner, *why,
+			*save;
+	struct ob_trust	*t;
+	FILE		*f;
+	int		 r, fail = 0, n = 0;
+
+	(void)st;
+	snprintf(path, sizeof(path), "%s/trust-index.tsv", dir);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		file = strtok_r(line, "\t", &save);
+		exp = strtok_r(NULL, "\t", &save);
+		inner = strtok_r(NULL, "\t", &save);
+		why = strtok_r(NULL, "\t", &save);
+		assert_non_null(why);
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
+		t = NULL;
+		r = ob_trust_load_file(path, &t);
+		n++;
+		if (strcmp(ob_err_name(r), exp) != 0 ||
+		    strstr(ob_err_detail(), inner) == NULL) {
+			print_error("%s (%s): expected %s (%s), got %s: %s\n",
+			    file, why, exp, inner, ob_err_name(r),
+			    ob_err_detail());
+			fail++;
+		}
+		ob_trust_free(&t);
+	}
+	fclose(f);
+	print_message("trust corpus: %d stores refused, %d failures\n", n,
+	    fail);
+	assert_int_equal(fail, 0);
+	assert_true(n >= 7);
+}
+
 /* A state-less dry run never accepts what needs state. */
 static void
 test_dry_run(void **st)
@@ -346,6 +392,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_trust_corpus),
 		cmocka_unit_test(test_dry_run),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_bitflips_good),

@@ -10,7 +10,12 @@ n=0
 for f in json-truncated dup-protected-alg b64-payload-noncanon alg-none \
     jwk-private-d sig-swapped owner-not-authorized expired fido-no-uv \
     fido-cd-origin gw-chain-rogue too-large-envelope gw-eku-server-auth \
-    gw-eku-ocsp gw-san-uri-only gw-x5c-unused-bits gw-x5c-pad-inside; do
+    gw-eku-ocsp gw-san-uri-only gw-x5c-unused-bits gw-x5c-pad-inside \
+    jwk-ed25519-identity \
+    jwk-ed25519-order8 jwk-ed25519-noncanon jwk-ed25519-off-curve \
+    jwk-rsa-8192 jwk-rsa-16384 jwk-rsa-e-even jwk-rsa-4096-bad-sig \
+    jwk-use-enc jwk-alg-none jwk-alg-hs256 jwk-kid-number \
+    gw-leaf-ed25519-identity; do
 	line=$(awk -F'\t' -v f="$f" '$1 ~ ("^[0-9][0-9][0-9]-" f "[.]json$")' \
 	    "$dir/index.tsv")
 	if [ -z "$line" ]; then
@@ -47,5 +52,21 @@ rc=$?
 if [ "$rc" -ne 0 ] || ! printf '%s' "$out" | grep -q '"result":"accepted"'; then
 	echo "FAIL good-gateway-docsign.json: exit $rc: $out"; fail=1
 fi
-echo "cli-negative: $n rejections checked"
+# Trust stores that must not load: exit 2, the code and the key rule's
+# code in the message.
+nt=0
+while IFS='	' read -r file want inner why; do
+	case "$file" in '#'*|'') continue ;; esac
+	out=$("$verify" --json --at "$now" --trust "$dir/$file" \
+	    --aud https://id.example/ "$dir/good.json" 2>&1)
+	rc=$?
+	nt=$((nt + 1))
+	if [ "$rc" -ne 2 ]; then
+		echo "FAIL $file ($why): exit $rc, want 2"; fail=1
+	elif ! printf '%s' "$out" | grep -q "$want:.*$inner"; then
+		echo "FAIL $file: want $want ($inner), got $out"; fail=1
+	fi
+done < "$dir/trust-index.tsv"
+[ "$nt" -ge 7 ] || { echo "FAIL: only $nt trust stores"; fail=1; }
+echo "cli-negative: $n rejections checked, $nt trust stores refused"
 exit $fail

@@ -27,6 +27,7 @@
 #include "b64url.h"
 #include "envelope.h"
 #include "gen_common.h"
+#include "jwk.h"
 #include "webauthn.h"
 
 #define SUB	"wimse://td.example/agents/a1"
@@ -57,6 +58,9 @@ static FILE		*idx;
 static int		 ncase;
 static int		 njti;
 static struct genv	*g;
+static json_t		*trust_doc;	/* trust.json, for trust_cases() */
+static FILE		*tidx;		/* trust-index.tsv */
+static int		 ntrust;
 
 static char *
 path2(const char *dir, const char *name)
@@ -497,13 +501,26 @@ trust(void)
 	json_object_set_new(gwo, "may_bind", strs("wimse://td.example/agents/*",
 	    NULL));
 	json_array_append_new(gws, gwo);
+	/* gw2 signs EdDSA: its leaf key is the decoder's (keyrules()). */
+	gwo = json_object();
+	json_object_set_new(gwo, "id", json_string("gw2"));
+	json_object_set_new(gwo, "owner", json_string("acme"));
+	s = gen_cert_pem(K.ca_crt);
+	json_object_set_new(gwo, "ca", strs(s, NULL));
+	free(s);
+	json_object_set_new(gwo, "algs", strs("EdDSA", NULL));
+	json_object_set_new(gwo, "proxies", strs("proxy-1", NULL));
+	json_object_set_new(gwo, "trust_domains", strs("td.example", NULL));
+	json_object_set_new(gwo, "may_bind", strs("wimse://td.example/agents/*",
+	    NULL));
+	json_array_append_new(gws, gwo);
 	json_object_set_new(t, "gateways", gws);
 
 	if ((s = json_dumps(t, JSON_INDENT(2))) == NULL)
 		gen_die("dump");
 	write_file("trust.json", s);
 	free(s);
-	json_decref(t);
+	trust_doc = t;
 }
 
 static void
@@ -1121,7 +1138,7 @@ jwks(void)
 	am();
 	json_object_set_new(json_object_get(g->claims, "cnf"), "jwk",
 	    json_deep_copy(K.rsa1024.jwk));
-	emit("jwk-rsa1024", "OB_ERR_JWK_INVALID", "cnf.jwk is RSA-1024", NULL);
+	emit("jwk-rsa1024", "OB_ERR_KEY_SIZE", "cnf.jwk is RSA-1024", NULL);
 	am_with(&K.owner_es256, &K.agent_eddsa);
 	s = strdup(json_string_value(json_object_get(JWK(), "x")));
 	s[30] = '\0';
@@ -2268,6 +2285,348 @@ gateways(void)
 	gateway_certs();
 }
 
+/* ---- public-key rules (docs/decisions.md, "Public keys") ------------- */
+
+/* Ed25519 encodings, little-endian y with the sign of x in bit 255. */
+static const char *const ed_weak_hex[][3] = {
+	{ "identity", "0100000000000000000000000000000000000000000000000000000000000000",
+	  "the identity (order 1)" },
+	{ "identity-sign", "0100000000000000000000000000000000000000000000000000000000000080",
+	  "the identity with the sign bit set on x = 0" },
+	{ "order2", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	  "the point of order 2 (y = p - 1)" },
+	{ "order4", "0000000000000000000000000000000000000000000000000000000000000080",
+	  "a point of order 4 (y = 0)" },
+	{ "order8", "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+	  "a point of order 8" },
+	{ "order8-b", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+	  "the other order-8 y, sign bit set" },
+	{ "noncanon-identity", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	  "the identity as y = p + 1" },
+	{ "noncanon-zero", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	  "order 4 as y = p" },
+	{ "noncanon", "f0ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+	  "y = p + 3, a point of full (mixed) order, not canonical" },
+};
+
+static void
+hex32(const char *h, unsigned char out[32])
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		unsigned int v;
+
+		if (sscanf(h + 2 * i, "%2x", &v) != 1)
+			gen_die("hex");
+		out[i] = (unsigned char)v;
+	}
+}
+
+/* A public-only Ed25519 gkey, built without any check. */
+static void
+ed_raw(const unsigned char x[32], struct gkey *k)
+{
+	memset(k, 0, sizeof(*k));
+	if ((k->pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x,
+	    32)) == NULL)
+		gen_die("raw Ed25519 key");
+	k->alg = OB_ALG_EDDSA;
+	if (ob_jwk_from_pkey(k->pk, &k->jwk) != OB_OK ||
+	    ob_jwk_thumbprint(k->jwk, k->kid) != OB_OK)
+		gen_die("raw Ed25519 JWK");
+}
+
+/*
+ * The signature that verifies any message under the identity key with a
+ * verifier that takes the key: R = the identity, S = 0 ([0]B = R + [k]O).
+ */
+static const unsigned char ed_forged[64] = { 0x01 };
+
+/* An RSA JWK from bytes (no key, no check); kid when it fits. */
+static void
+rsa_raw(size_t nbits, int odd_n, const unsigned char *e, size_t elen,
+    struct gkey *k)
+{
+	unsigned char	*n = malloc(nbits / 8);
+	char		*s;
+	size_t		 i;
+
+	memset(k, 0, sizeof(*k));
+	if (n == NULL)
+		gen_die("alloc");
+	for (i = 0; i < nbits / 8; i++)
+		n[i] = (unsigned char)(0x5b + 97 * i);
+	n[0] |= 0x80;
+	n[nbits / 8 - 1] = odd_n ? 0x01 : 0x02;
+	k->jwk = json_object();
+	s = gen_b64(e, elen);
+	json_object_set_new(k->jwk, "e", json_string(s));
+	free(s);
+	json_object_set_new(k->jwk, "kty", json_string("RSA"));
+	s = gen_b64(n, nbits / 8);
+	json_object_set_new(k->jwk, "n", json_string(s));
+	free(s);
+	free(n);
+	k->alg = OB_ALG_PS256;
+	if (ob_jwk_thumbprint(k->jwk, k->kid) != OB_OK)
+		snprintf(k->kid, sizeof(k->kid), "oversized-rsa-key");
+}
+
+static void
+gkey_clear(struct gkey *k)
+{
+	EVP_PKEY_free(k->pk);
+	json_decref(k->jwk);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Agent-mediated with a key nobody holds: the agent's signature is sig. */
+static void
+am_raw(const struct gkey *agent, const unsigned char *sig, size_t siglen)
+{
+	struct gentry *e;
+
+	g = genv_new(agent, "alice");
+	genv_add(g, gen_ph(K.owner_es256.alg, K.owner_es256.kid, "owner", AM,
+	    NOW - 5, NULL), &K.owner_es256, 0);
+	e = genv_add(g, gen_ph(agent->alg, agent->kid, "agent", AM, NOW - 2,
+	    NULL), NULL, 0);
+	memcpy(e->sig, sig, siglen);
+	e->siglen = siglen;
+}
+
+static void
+keyrules(void)
+{
+	static const unsigned char e65537[] = { 0x01, 0x00, 0x01 };
+	static const unsigned char e_even[] = { 0x01, 0x00, 0x00 };
+	static const unsigned char e_one[] = { 0x01 };
+	static const unsigned char e_big[] = { 0x01, 0x00, 0x00, 0x00, 0x01 };
+	unsigned char	 x[32], sig[512];
+	char		 name[64], why[160];
+	struct gkey	 wk;
+	X509		*leaf;
+	json_t		*ph;
+	size_t		 i;
+
+#define JWK() (json_object_get(json_object_get(g->claims, "cnf"), "jwk"))
+	for (i = 0; i < sizeof(ed_weak_hex) / sizeof(ed_weak_hex[0]); i++) {
+		hex32(ed_weak_hex[i][1], x);
+		ed_raw(x, &wk);
+		/* The identity's forgery verifies; the others need not. */
+		am_raw(&wk, ed_forged, sizeof(ed_forged));
+		snprintf(name, sizeof(name), "jwk-ed25519-%s",
+		    ed_weak_hex[i][0]);
+		snprintf(why, sizeof(why), "cnf.jwk is %s, agent signature "
+		    "R = identity, S = 0", ed_weak_hex[i][2]);
+		emit(name, "OB_ERR_KEY_WEAK", why, NULL);
+		gkey_clear(&wk);
+	}
+	/* y = 2: no x satisfies the curve equation. */
+	memset(x, 0, sizeof(x));
+	x[0] = 2;
+	ed_raw(x, &wk);
+	am_raw(&wk, ed_forged, sizeof(ed_forged));
+	emit("jwk-ed25519-off-curve", "OB_ERR_JWK_INVALID", "cnf.jwk Ed25519 "
+	    "y = 2 is not on the curve", NULL);
+	gkey_clear(&wk);
+
+	/* RSA sizes: refused before OpenSSL sees the key. */
+	memset(sig, 0x11, sizeof(sig));
+	rsa_raw(8192, 1, e65537, sizeof(e65537), &wk);
+	am_raw(&wk, sig, 512);
+	emit("jwk-rsa-8192", "OB_ERR_KEY_SIZE", "cnf.jwk RSA modulus of 8192 "
+	    "bits", NULL);
+	gkey_clear(&wk);
+	rsa_raw(16384, 1, e65537, sizeof(e65537), &wk);
+	am_raw(&wk, sig, 512);
+	emit("jwk-rsa-16384", "OB_ERR_KEY_SIZE", "cnf.jwk RSA modulus of "
+	    "16384 bits, refused on its length", NULL);
+	gkey_clear(&wk);
+	rsa_raw(2048, 0, e65537, sizeof(e65537), &wk);
+	am_raw(&wk, sig, 256);
+	emit("jwk-rsa-n-even", "OB_ERR_KEY_SIZE", "cnf.jwk RSA modulus is even",
+	    NULL);
+	gkey_clear(&wk);
+	rsa_raw(2048, 1, e_even, sizeof(e_even), &wk);
+	am_raw(&wk, sig, 256);
+	emit("jwk-rsa-e-even", "OB_ERR_KEY_SIZE", "cnf.jwk RSA e = 65536",
+	    NULL);
+	gkey_clear(&wk);
+	rsa_raw(2048, 1, e_one, sizeof(e_one), &wk);
+	am_raw(&wk, sig, 256);
+	emit("jwk-rsa-e-1", "OB_ERR_KEY_SIZE", "cnf.jwk RSA e = 1", NULL);
+	gkey_clear(&wk);
+	rsa_raw(2048, 1, e_big, sizeof(e_big), &wk);
+	am_raw(&wk, sig, 256);
+	emit("jwk-rsa-e-big", "OB_ERR_KEY_SIZE", "cnf.jwk RSA e = 2^32 + 1",
+	    NULL);
+	gkey_clear(&wk);
+	/* The largest allowed key costs one public operation to refuse. */
+	rsa_raw(4096, 1, e65537, sizeof(e65537), &wk);
+	am_raw(&wk, sig, 512);
+	emit("jwk-rsa-4096-bad-sig", "OB_ERR_SIG_INVALID", "cnf.jwk RSA-4096 "
+	    "(made-up modulus), agent signature does not verify", NULL);
+	gkey_clear(&wk);
+
+	/* RFC 7517 4.2-4.5: use, alg, kid. */
+	am();
+	json_object_set_new(JWK(), "use", json_string("enc"));
+	emit("jwk-use-enc", "OB_ERR_JWK_MEMBER", "cnf.jwk use \"enc\"", NULL);
+	am();
+	json_object_set_new(JWK(), "use", json_integer(1));
+	emit("jwk-use-number", "OB_ERR_JWK_MEMBER", "cnf.jwk use is a number",
+	    NULL);
+	am();
+	json_object_set_new(JWK(), "alg", json_string("none"));
+	emit("jwk-alg-none", "OB_ERR_JWK_MEMBER", "cnf.jwk alg \"none\"", NULL);
+	am();
+	json_object_set_new(JWK(), "alg", json_string("HS256"));
+	emit("jwk-alg-hs256", "OB_ERR_JWK_MEMBER", "cnf.jwk alg \"HS256\"",
+	    NULL);
+	am();
+	json_object_set_new(JWK(), "alg", json_string("ES384"));
+	emit("jwk-alg-other-curve", "OB_ERR_JWK_MEMBER", "cnf.jwk P-256 key "
+	    "marked ES384", NULL);
+	am();
+	json_object_set_new(JWK(), "alg", json_string("webauthn-es256"));
+	emit("jwk-alg-webauthn", "OB_ERR_JWK_MEMBER", "cnf.jwk alg "
+	    "\"webauthn-es256\" (not a JOSE alg)", NULL);
+	am();
+	json_object_set_new(JWK(), "alg", json_array());
+	emit("jwk-alg-array", "OB_ERR_JWK_MEMBER", "cnf.jwk alg is an array",
+	    NULL);
+	am();
+	json_object_set_new(JWK(), "kid", json_integer(7));
+	emit("jwk-kid-number", "OB_ERR_JWK_MEMBER", "cnf.jwk kid is a number",
+	    NULL);
+	am_with(&K.owner_es256, &K.agent_eddsa);
+	json_object_set_new(JWK(), "alg", json_string("ES256"));
+	emit("jwk-alg-es256-on-ed25519", "OB_ERR_JWK_MEMBER", "cnf.jwk Ed25519 "
+	    "key marked ES256", NULL);
+	am();
+	json_object_set_new(JWK(), "use", json_string("sig"));
+	json_object_set_new(JWK(), "alg", json_string("ES256"));
+	json_object_set_new(JWK(), "kid", json_string("agent key 1"));
+	emit("good-jwk-members", "OB_OK", "cnf.jwk with use sig, alg ES256 and "
+	    "a string kid", NULL);
+	am_with(&K.owner_es256, &K.agent_eddsa);
+	json_object_set_new(JWK(), "alg", json_string("Ed25519"));
+	emit("good-jwk-alg-ed25519", "OB_OK", "cnf.jwk Ed25519 marked with "
+	    "RFC 9864's \"Ed25519\"", NULL);
+
+	/* A gateway leaf certificate (issued by the org CA) for the identity. */
+	hex32(ed_weak_hex[0][1], x);
+	ed_raw(x, &wk);
+	leaf = gen_cert("gw2", wk.pk, K.ca.pk, K.ca_crt, 0, NOW - 30 * 86400LL,
+	    NOW + 10 * 365 * 86400LL, 90);
+	g = genv_new(&K.agent, "acme");
+	ph = gen_ph(OB_ALG_EDDSA, "gw2", "gateway", OM, NOW - 5, NULL);
+	json_object_set_new(ph, "x5c", x5c_of(leaf, NULL));
+	{
+		struct gentry *e = genv_add(g, ph, NULL, 0);
+
+		memcpy(e->sig, ed_forged, sizeof(ed_forged));
+		e->siglen = sizeof(ed_forged);
+	}
+	genv_add(g, gen_ph(K.agent.alg, K.agent.kid, "agent", OM, NOW - 2,
+	    NULL), &K.agent, 0);
+	emit("gw-leaf-ed25519-identity", "OB_ERR_KEY_WEAK", "gateway gw2's "
+	    "CA-issued leaf carries the Ed25519 identity, signature R = "
+	    "identity, S = 0", GWOPT);
+	X509_free(leaf);
+	gkey_clear(&wk);
+#undef JWK
+}
+
+/* Write a trust store that must not load, and its trust-index.tsv line. */
+static void
+trust_emit(const char *name, json_t *t, const char *code, const char *why)
+{
+	char	 file[128], *s;
+
+	snprintf(file, sizeof(file), "trust-%02d-%s.json", ++ntrust, name);
+	if ((s = json_dumps(t, JSON_INDENT(2))) == NULL)
+		gen_die("dump");
+	write_file(file, s);
+	free(s);
+	fprintf(tidx, "%s\tOB_ERR_TRUST_INVALID\t%s\t%s\n", file, code, why);
+	json_decref(t);
+}
+
+/* A copy of trust.json with key k added to alice's keys. */
+static json_t *
+trust_with(json_t *key)
+{
+	json_t *t = json_deep_copy(trust_doc);
+
+	json_array_append_new(json_object_get(json_array_get(
+	    json_object_get(t, "owners"), 0), "keys"), key);
+	return t;
+}
+
+static void
+trust_cases(void)
+{
+	static const unsigned char e65537[] = { 0x01, 0x00, 0x01 };
+	unsigned char	 x[32];
+	struct gkey	 wk;
+	json_t		*t, *k, *gwo;
+	X509		*ca;
+	char		*s;
+
+	hex32(ed_weak_hex[0][1], x);
+	ed_raw(x, &wk);
+	trust_emit("owner-ed25519-identity", trust_with(tkey(&wk, "pkcs11",
+	    OB_ALG_EDDSA, NULL)), "OB_ERR_KEY_WEAK", "an owner key is the "
+	    "Ed25519 identity");
+	gkey_clear(&wk);
+	hex32(ed_weak_hex[4][1], x);
+	ed_raw(x, &wk);
+	trust_emit("fido2-eddsa-order8", trust_with(tkey(&wk, "fido2",
+	    OB_ALG_WEBAUTHN_EDDSA, json_pack("{s:s,s:s,s:b}", "rp_id",
+	    "ownerbind:", "uv", "required", "backup_eligible", 0))),
+	    "OB_ERR_KEY_WEAK", "a webauthn-eddsa credential of order 8");
+	gkey_clear(&wk);
+	hex32(ed_weak_hex[8][1], x);
+	ed_raw(x, &wk);
+	trust_emit("owner-ed25519-noncanon", trust_with(tkey(&wk, "software",
+	    OB_ALG_EDDSA, NULL)), "OB_ERR_KEY_WEAK", "an owner key with "
+	    "y = p + 3");
+	gkey_clear(&wk);
+	rsa_raw(8192, 1, e65537, sizeof(e65537), &wk);
+	trust_emit("owner-rsa-8192", trust_with(tkey(&wk, "piv", OB_ALG_PS256,
+	    NULL)), "OB_ERR_KEY_SIZE", "an owner key of 8192 bits");
+	gkey_clear(&wk);
+	k = tkey(&K.stranger, "software", OB_ALG_ES256, NULL);
+	json_object_set_new(k, "jwk", json_deep_copy(K.stranger.jwk));
+	json_object_set_new(json_object_get(k, "jwk"), "use",
+	    json_string("enc"));
+	trust_emit("owner-jwk-use-enc", trust_with(k), "OB_ERR_JWK_MEMBER",
+	    "an owner key's JWK has use \"enc\"");
+	k = tkey(&K.stranger, "software", OB_ALG_ES256, NULL);
+	json_object_set_new(k, "jwk", json_deep_copy(K.stranger.jwk));
+	json_object_set_new(json_object_get(k, "jwk"), "alg",
+	    json_string("none"));
+	trust_emit("owner-jwk-alg-none", trust_with(k), "OB_ERR_JWK_MEMBER",
+	    "an owner key's JWK has alg \"none\"");
+	/* A gateway CA certificate whose key is the Ed25519 identity. */
+	hex32(ed_weak_hex[0][1], x);
+	ed_raw(x, &wk);
+	ca = gen_cert("Weak CA", wk.pk, K.ca.pk, K.ca_crt, 1, NOW - 86400LL,
+	    NOW + 365 * 86400LL, 91);
+	t = json_deep_copy(trust_doc);
+	gwo = json_array_get(json_object_get(t, "gateways"), 1);
+	s = gen_cert_pem(ca);
+	json_object_set_new(gwo, "ca", strs(s, NULL));
+	free(s);
+	trust_emit("gateway-ca-ed25519-identity", t, "OB_ERR_KEY_WEAK",
+	    "gw2's CA certificate carries the Ed25519 identity");
+	X509_free(ca);
+	gkey_clear(&wk);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2302,7 +2661,16 @@ main(int argc, char **argv)
 	replay();
 	fido2();
 	gateways();
+	keyrules();
 	fclose(idx);
+	p = path2(outdir, "trust-index.tsv");
+	if ((tidx = fopen(p, "w")) == NULL)
+		gen_die(p);
+	free(p);
+	fprintf(tidx, "# file\texpected\tcode in the detail\treason\n");
+	trust_cases();
+	fclose(tidx);
+	json_decref(trust_doc);
 	fprintf(stderr, "gen_negative: %d negative cases\n", ncase);
 	return 0;
 }

@@ -7,13 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "err.h"
+#include "pkey.h"
 #include "piv_int.h"
 
 #define INS_SELECT	0xa4
@@ -182,52 +181,22 @@ piv_get_meta(struct piv_conn *c, uint8_t slot, struct piv_rsp *rsp,
 int
 piv_ec_pub(uint8_t alg, const uint8_t *point, size_t plen, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*ctx = NULL, *chk = NULL;
-	EVP_PKEY	*pk = NULL;
-	const char	*group;
-	int		 r = OB_ERR_CRYPTO;
+	enum ob_keykind	kind;
+	int		r;
 
 	switch (alg) {
-	case PIV_ALG_P256: group = "P-256"; break;
-	case PIV_ALG_P384: group = "P-384"; break;
+	case PIV_ALG_P256: kind = OB_KEY_P256; break;
+	case PIV_ALG_P384: kind = OB_KEY_P384; break;
 	default:
 		return ob_errf(OB_ERR_KEY_TYPE, "card key algorithm %02x is not "
 		    "ECC P-256 or P-384", alg);
 	}
 	if (plen != 1 + 2 * piv_ec_flen(alg) || point[0] != 0x04)
 		return ob_errf(OB_ERR_DEVICE, "public point of %zu bytes", plen);
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    point, plen) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-		r = ob_errf(OB_ERR_DEVICE, "the card's public point is not on "
-		    "%s", group);
-		goto out;
-	}
-	/* The card is untrusted: the point must be on the curve. */
-	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1) {
-		r = ob_errf(OB_ERR_DEVICE, "the card's public point fails the "
-		    "%s check", group);
-		goto out;
-	}
-	*out = pk;
-	pk = NULL;
-	r = OB_OK;
-out:
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(pk);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
+	/* The card is untrusted: the decoder's rules, as for a JWK. */
+	if ((r = ob_pkey_from_ec_point(kind, point, plen, out)) != OB_OK)
+		return ob_err_prefix(r, "the card's public point");
+	return OB_OK;
 }
 
 static int
@@ -236,6 +205,7 @@ cert_pubkey(const unsigned char *der, size_t derlen, EVP_PKEY **out)
 	const unsigned char	*p = der;
 	X509			*x;
 	EVP_PKEY		*pk;
+	int			 r;
 
 	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
 	    p != der + derlen) {
@@ -248,6 +218,10 @@ cert_pubkey(const unsigned char *der, size_t derlen, EVP_PKEY **out)
 	if (pk == NULL)
 		return ob_errf(OB_ERR_DEVICE, "the slot certificate has no "
 		    "usable public key");
+	if ((r = ob_pkey_check(pk)) != OB_OK) {
+		EVP_PKEY_free(pk);
+		return ob_err_prefix(r, "the slot certificate's key");
+	}
 	*out = pk;
 	return OB_OK;
 }

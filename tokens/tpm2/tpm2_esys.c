@@ -9,14 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/obj_mac.h>
-#include <openssl/param_build.h>
 #include <tss2/tss2_tctildr.h>
 
 #include "err.h"
+#include "pkey.h"
 #include "tpm2_int.h"
 
 /* A device TCTI names a path: say "missing" or "permission" up front. */
@@ -239,18 +237,15 @@ tpm2_pub_check_sign(const TPMT_PUBLIC *pub, int restricted)
 	return OB_OK;
 }
 
+/* The TPM is untrusted: its coordinates are padded to the field size
+ * (never longer, never empty) and go through the decoder's rules. */
 static int
-pub_ecc(const TPMS_ECC_POINT *pt, const char *group, size_t n,
+pub_ecc(const TPMS_ECC_POINT *pt, enum ob_keykind kind, size_t n,
     EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*pctx = NULL, *cctx = NULL;
-	EVP_PKEY	*pk = NULL;
-	unsigned char	 point[1 + 2 * 66];
-	int		 r = OB_ERR_CRYPTO;
+	unsigned char	point[1 + 2 * 48];
+	int		r;
 
-	/* Untrusted sizes: never more than the field, never empty. */
 	if (pt->x.size == 0 || pt->y.size == 0 || pt->x.size > n ||
 	    pt->y.size > n)
 		return ob_errf(OB_ERR_JWK_INVALID, "TPM ECC point of %u/%u "
@@ -259,92 +254,49 @@ pub_ecc(const TPMS_ECC_POINT *pt, const char *group, size_t n,
 	point[0] = 0x04;
 	memcpy(point + 1 + n - pt->x.size, pt->x.buffer, pt->x.size);
 	memcpy(point + 1 + 2 * n - pt->y.size, pt->y.buffer, pt->y.size);
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    point, 1 + 2 * n) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	if ((cctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL)) == NULL ||
-	    EVP_PKEY_public_check(cctx) != 1) {
-		r = ob_errf(OB_ERR_JWK_INVALID, "the TPM's public point is not "
-		    "on the curve");
-		goto out;
-	}
-	*out = pk;
-	pk = NULL;
-	r = OB_OK;
-out:
-	if (r == OB_ERR_CRYPTO)
-		r = ob_errf(OB_ERR_CRYPTO, "building an EC key from the TPM");
-	EVP_PKEY_free(pk);
-	EVP_PKEY_CTX_free(pctx);
-	EVP_PKEY_CTX_free(cctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
+	if ((r = ob_pkey_from_ec_point(kind, point, 1 + 2 * n, out)) != OB_OK)
+		return ob_err_prefix(r, "the TPM's public point");
+	return OB_OK;
 }
 
+/* exponent 0 is the TPM's default, 65537. */
 static int
 pub_rsa(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	EVP_PKEY	*pk = NULL;
-	BIGNUM		*n = NULL, *e = NULL;
-	uint32_t	 exp = pub->parameters.rsaDetail.exponent;
-	int		 r = OB_ERR_CRYPTO;
+	uint32_t	exp = pub->parameters.rsaDetail.exponent;
+	unsigned char	e[4];
+	int		r;
 
 	if (pub->unique.rsa.size * 8u != pub->parameters.rsaDetail.keyBits ||
 	    pub->unique.rsa.size == 0)
 		return ob_errf(OB_ERR_JWK_INVALID, "TPM RSA modulus of %u bytes "
 		    "for %u bits", pub->unique.rsa.size,
 		    pub->parameters.rsaDetail.keyBits);
-	if ((n = BN_bin2bn(pub->unique.rsa.buffer, pub->unique.rsa.size,
-	    NULL)) == NULL || (e = BN_new()) == NULL ||
-	    !BN_set_word(e, exp == 0 ? 65537 : exp))
-		goto out;
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	*out = pk;
-	pk = NULL;
-	r = OB_OK;
-out:
-	if (r != OB_OK)
-		r = ob_errf(OB_ERR_CRYPTO, "building an RSA key from the TPM");
-	BN_free(n);
-	BN_free(e);
-	EVP_PKEY_free(pk);
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
+	if (exp == 0)
+		exp = 65537;
+	e[0] = (unsigned char)(exp >> 24);
+	e[1] = (unsigned char)(exp >> 16);
+	e[2] = (unsigned char)(exp >> 8);
+	e[3] = (unsigned char)exp;
+	if ((r = ob_pkey_from_rsa(pub->unique.rsa.buffer, pub->unique.rsa.size,
+	    e, sizeof(e), out)) != OB_OK)
+		return ob_err_prefix(r, "the TPM's RSA key");
+	return OB_OK;
 }
 
 int
 tpm2_pub_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 {
-	enum ob_alg	alg;
+	enum ob_alg	alg = OB_ALG_INVALID;
 	int		r;
 
 	if ((r = tpm2_pub_alg(pub, &alg)) != OB_OK)
 		return r;
 	switch (alg) {
 	case OB_ALG_ES256:
-		return pub_ecc(&pub->unique.ecc, SN_X9_62_prime256v1, 32, out);
+		return pub_ecc(&pub->unique.ecc, OB_KEY_P256, 32, out);
 	case OB_ALG_ES384:
-		return pub_ecc(&pub->unique.ecc, SN_secp384r1, 48, out);
+		return pub_ecc(&pub->unique.ecc, OB_KEY_P384, 48, out);
 	default:
 		return pub_rsa(pub, out);
 	}
