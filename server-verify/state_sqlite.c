@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "alg.h"
 #include "err.h"
 #include "state.h"
 
@@ -33,23 +34,25 @@ enum {
 };
 
 static const char *const sql_text[S_COUNT] = {
-	[S_JTI_SEEN] = "SELECT 1 FROM jti WHERE k = ?1 AND expires > ?2",
+	[S_JTI_SEEN] = "SELECT 1 FROM seen WHERE h = ob_key(?1) AND "
+	    "expires > ?2",
 	[S_NONCE_ROW] = "SELECT expires, used, jti FROM nonce WHERE n = ?1",
 	[S_BOUND_LIVE] = "SELECT 1 FROM nonce WHERE jti = ?1 AND used = 0 "
 	    "AND expires > ?2 LIMIT 1",
 	[S_COUNTER_GET] = "SELECT value FROM counter WHERE k = ?1",
-	[S_JTI_PUT] = "INSERT OR REPLACE INTO jti(k, expires) VALUES (?1, ?2)",
+	[S_JTI_PUT] = "INSERT OR REPLACE INTO seen(h, expires) "
+	    "VALUES (ob_key(?1), ?2)",
 	[S_NONCE_USE] = "UPDATE nonce SET used = 1 WHERE n = ?1",
 	[S_COUNTER_PUT] = "INSERT OR REPLACE INTO counter(k, value) "
 	    "VALUES (?1, ?2)",
 	[S_NONCE_PUT] = "INSERT INTO nonce(n, expires, used, jti) "
 	    "VALUES (?1, ?2, 0, ?3)",
-	[S_PRUNE_JTI] = "DELETE FROM jti WHERE k IN (SELECT k FROM jti "
+	[S_PRUNE_JTI] = "DELETE FROM seen WHERE h IN (SELECT h FROM seen "
 	    "WHERE expires <= ?1 ORDER BY expires LIMIT ?2)",
 	[S_PRUNE_NONCE] = "DELETE FROM nonce WHERE n IN (SELECT n FROM nonce "
 	    "WHERE expires <= ?1 ORDER BY expires LIMIT ?2)",
 	[S_VACUUM] = "PRAGMA incremental_vacuum(" SQL_VACUUM_MAX ")",
-	[S_COUNT_JTI] = "SELECT count(*) FROM jti",
+	[S_COUNT_JTI] = "SELECT count(*) FROM seen",
 	[S_COUNT_NONCE] = "SELECT count(*) FROM nonce",
 };
 
@@ -66,17 +69,20 @@ static const char sql_pragmas[] =
     "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=FULL;"
-    "PRAGMA journal_size_limit=" SQL_WAL_LIMIT ";";
+    "PRAGMA journal_size_limit=" SQL_WAL_LIMIT ";"
+    "PRAGMA cache_size=-16384;";
 
 /*
- * Schema 1 (docs/verifier.md, "Replay state").  Schema 0 (user_version 0,
- * before the expiry indexes) has the same tables: IF NOT EXISTS makes this
- * both the creation of a new file and the migration of an old one.
+ * Schema 1 (docs/verifier.md, "Replay state").  Accepted jti are kept as
+ * ob_key(jkt ":" jti), the first 16 bytes of its SHA-256: a quarter of the
+ * text's size, so that a million of them keep a shallow tree.  Schema 0
+ * (user_version 0) had them as text in table jti and no expiry indexes;
+ * sql_migrate moves them.
  */
 static const char sql_schema[] =
-    "CREATE TABLE IF NOT EXISTS jti(k TEXT PRIMARY KEY,"
+    "CREATE TABLE IF NOT EXISTS seen(h BLOB PRIMARY KEY,"
     " expires INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS jti_by_expires ON jti(expires);"
+    "CREATE INDEX IF NOT EXISTS seen_by_expires ON seen(expires);"
     "CREATE TABLE IF NOT EXISTS nonce(n TEXT PRIMARY KEY,"
     " expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0, jti TEXT)"
     " WITHOUT ROWID;"
@@ -85,6 +91,27 @@ static const char sql_schema[] =
     "CREATE TABLE IF NOT EXISTS counter(k TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL) WITHOUT ROWID;"
     "PRAGMA user_version=1;";
+
+static const char sql_from0[] =
+    "INSERT OR REPLACE INTO seen(h, expires) SELECT ob_key(k), expires"
+    " FROM jti;"
+    "DROP TABLE jti;";
+
+/* ob_key(text): the first 16 bytes of the text's SHA-256, as a blob. */
+static void
+sql_fn_key(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*t;
+	unsigned char		 md[32];
+
+	(void)argc;
+	if ((t = sqlite3_value_text(argv[0])) == NULL ||
+	    ob_sha256(t, (size_t)sqlite3_value_bytes(argv[0]), md) != OB_OK) {
+		sqlite3_result_error(cx, "ob_key", -1);
+		return;
+	}
+	sqlite3_result_blob(cx, md, 16, SQLITE_TRANSIENT);
+}
 
 static int
 sql_err(sqlite3 *db, int rc, const char *what)
@@ -398,7 +425,7 @@ sql_int(sqlite3 *db, const char *sql, long long *v)
 static int
 sql_migrate(sqlite3 *db)
 {
-	long long	 v;
+	long long	 v, old;
 	int		 r;
 
 	if ((r = sql_exec(db, "BEGIN IMMEDIATE")) != OB_OK)
@@ -410,7 +437,10 @@ sql_migrate(sqlite3 *db)
 		    "knows %d", v, SQL_SCHEMA);
 		goto fail;
 	}
-	if (v < SQL_SCHEMA && (r = sql_exec(db, sql_schema)) != OB_OK)
+	if (v < SQL_SCHEMA && ((r = sql_exec(db, sql_schema)) != OB_OK ||
+	    (r = sql_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type = 'table' AND name = 'jti'", &old)) != OB_OK ||
+	    (old != 0 && (r = sql_exec(db, sql_from0)) != OB_OK)))
 		goto fail;
 	if ((r = sql_exec(db, "COMMIT")) != OB_OK)
 		goto fail;
@@ -456,6 +486,12 @@ ob_state_sqlite_new(const char *path, void **impl)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, SQL_BUSY_MS);
+	if ((rc = sqlite3_create_function(s->db, "ob_key", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, sql_fn_key, NULL,
+	    NULL)) != SQLITE_OK) {
+		r = sql_err(s->db, rc, "ob_key");
+		goto fail;
+	}
 	/*
 	 * Switching to WAL while another process creates the same file can
 	 * fail with SQLITE_BUSY without consulting the busy handler: retry.

@@ -471,7 +471,9 @@ test_sqlite_migrate(void **state)
 	assert_int_equal(db_int(db, "PRAGMA user_version"), 1);
 	assert_int_equal(db_int(db, "PRAGMA auto_vacuum"), 2);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
-	    "name IN ('jti_by_expires', 'nonce_by_expires')"), 2);
+	    "name IN ('seen_by_expires', 'nonce_by_expires')"), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'jti'"), 0);
 	rp = rec(k, sizeof(k), "old", 0, T_NOW + 600);
 	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_ERR_REPLAY);
 	/* the expired old row is pruned through the new index */
