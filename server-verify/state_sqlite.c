@@ -246,7 +246,8 @@ sql_checks(struct sql_state *s, const struct ob_replay *rp, long long now)
 		if ((r = sql_nonce_row(s, rp->nonce, &expires, &used, &bound,
 		    &found)) != OB_OK)
 			return r;
-		if (!found)
+		/* A row kept past its time only because pruning is bounded. */
+		if (!found || expires <= now - SQL_NONCE_GRACE)
 			r = OB_ERR_NONCE_UNKNOWN;
 		else if (used)
 			r = OB_ERR_NONCE_USED;

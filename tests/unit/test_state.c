@@ -352,6 +352,52 @@ run_prune(struct ob_state *st)
 	assert_int_equal(c.nonce, before);
 }
 
+/*
+ * Oldest first, seen through the API with a clock that goes back: K rows
+ * that expire at T-990 and K at T-980 are pruned by one acceptance at
+ * T-970; then, at T-985, every one of the later K must still refuse its
+ * jti.  And a nonce past its hour of grace, not yet pruned because older
+ * records go first, is "unknown", not "expired".
+ */
+static void
+run_oldest(struct ob_state *st)
+{
+	struct ob_replay	 rp;
+	char			 k[64], n[OB_NONCE_CHARS + 1];
+	int			 i;
+
+	for (i = 0; i < OB_STATE_PRUNE_MAX; i++) {
+		rp = rec(k, sizeof(k), "a", i, T_NOW - 990);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 2000), OB_OK);
+		rp = rec(k, sizeof(k), "b", i, T_NOW - 980);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 2000), OB_OK);
+	}
+	rp = rec(k, sizeof(k), "c", 0, T_NOW + 100000);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 970), OB_OK);
+	assert_int_equal(jti_count(st), OB_STATE_PRUNE_MAX + 1);
+	for (i = 0; i < OB_STATE_PRUNE_MAX; i++) {
+		rp = rec(k, sizeof(k), "b", i, T_NOW - 980);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 985),
+		    OB_ERR_REPLAY);
+	}
+	/*
+	 * The nonce may be dropped at T-900+60+3600; 3K rows that expire
+	 * before that go first (memory prunes even for refused requests).
+	 */
+	for (i = 0; i < 3 * OB_STATE_PRUNE_MAX; i++) {
+		rp = rec(k, sizeof(k), "d", i, T_NOW + 1000);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 985), OB_OK);
+	}
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW - 900, 60, NULL, n),
+	    OB_OK);
+	rp = rec(k, sizeof(k), "grace", 0, T_NOW + 100000);
+	rp.nonce = n;
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 840 + 3599),
+	    OB_ERR_NONCE_EXPIRED);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 840 + 3600),
+	    OB_ERR_NONCE_UNKNOWN);
+}
+
 static void
 test_prune_memory(void **state)
 {
@@ -360,6 +406,9 @@ test_prune_memory(void **state)
 	(void)state;
 	assert_int_equal(ob_state_open_memory(&st), OB_OK);
 	run_prune(st);
+	ob_state_free(&st);
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	run_oldest(st);
 	ob_state_free(&st);
 }
 
@@ -373,6 +422,10 @@ test_prune_sqlite(void **state)
 	snprintf(path, sizeof(path), "%s/prune.db", dir);
 	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
 	run_prune(st);
+	ob_state_free(&st);
+	snprintf(path, sizeof(path), "%s/oldest.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	run_oldest(st);
 	ob_state_free(&st);
 }
 
