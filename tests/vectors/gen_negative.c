@@ -1632,6 +1632,22 @@ times(void)
 	    "ahead", NULL);
 }
 
+/*
+ * Issue 11 class 5, added after the corpus was last regenerated, last so
+ * that the numbers of the committed files stay.
+ */
+static void
+nonce_binding(void)
+{
+	char opts[256];
+
+	sm(NONCE1);
+	snprintf(opts, sizeof(opts), "nonce=%s/300/%s;nonce=%s/300/-", NONCE4,
+	    json_string_value(json_object_get(g->claims, "jti")), NONCE1);
+	emit("nonce-skipped", "OB_ERR_NONCE_SKIPPED", "a nonce was issued for "
+	    "this jti, the envelope carries another, unbound one", opts);
+}
+
 static void
 nonces(void)
 {
@@ -2141,6 +2157,7 @@ main(int argc, char **argv)
 	replay();
 	fido2();
 	gateways();
+	nonce_binding();
 	fclose(idx);
 	fprintf(stderr, "gen_negative: %d negative cases\n", ncase);
 	return 0;
