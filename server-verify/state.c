@@ -73,6 +73,34 @@ ob_state_commit(struct ob_state *st, const struct ob_replay *rp,
 }
 
 int
+ob_state_count(struct ob_state *st, struct ob_state_count *c)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = st->ops->count(st->impl, c);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int
+ob_state_bulk_commit(struct ob_state *st, const struct ob_replay *rp,
+    size_t n, long long now)
+{
+	size_t	i;
+	int	r = OB_OK;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->ops->bulk != NULL)
+		r = st->ops->bulk(st->impl, rp, n, now);
+	else
+		for (i = 0; i < n && r == OB_OK; i++)
+			r = st->ops->commit(st->impl, &rp[i], now);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int
 ob_state_issue_nonce(struct ob_state *st, long long now, long long ttl,
     const char *bound_jti, char out[OB_NONCE_CHARS + 1])
 {
@@ -90,7 +118,7 @@ ob_state_issue_nonce(struct ob_state *st, long long now, long long ttl,
 	if ((r = ob_b64url_encode(rnd, sizeof(rnd), &s)) != OB_OK)
 		return r;
 	pthread_mutex_lock(&st->lock);
-	r = st->ops->put_nonce(st->impl, s, now + ttl, bound_jti);
+	r = st->ops->put_nonce(st->impl, s, now + ttl, bound_jti, now);
 	pthread_mutex_unlock(&st->lock);
 	if (r == OB_OK)
 		memcpy(out, s, OB_NONCE_CHARS + 1);

@@ -7,6 +7,7 @@
 #define OB_VERIFY_STATE_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ownerbind/ob_verify.h"
@@ -20,10 +21,30 @@ struct ob_replay {
 	uint32_t	 counter;
 };
 
+/*
+ * Bounded pruning: every acceptance (and every issued nonce) first drops
+ * at most this many records of each kind whose time is up, oldest first.
+ */
+#define OB_STATE_PRUNE_MAX	32
+
+/* Records a store holds, live or kept past their time (tests, bench). */
+struct ob_state_count {
+	size_t	jti;
+	size_t	nonce;
+};
+
+/*
+ * commit checks and records one acceptance and first prunes a bounded
+ * number of records whose time is up (put_nonce too).  bulk (optional)
+ * runs commit for n records in one transaction: bench and tests only.
+ */
 struct ob_state_ops {
 	int  (*commit)(void *impl, const struct ob_replay *rp, long long now);
 	int  (*put_nonce)(void *impl, const char *nonce, long long expires,
-	    const char *bound_jti);
+	    const char *bound_jti, long long now);
+	int  (*count)(void *impl, struct ob_state_count *c);
+	int  (*bulk)(void *impl, const struct ob_replay *rp, size_t n,
+	    long long now);
 	void (*free)(void *impl);
 };
 
@@ -37,6 +58,18 @@ int ob_state_wrap(const struct ob_state_ops *ops, void *impl,
     struct ob_state **out);
 int ob_state_commit(struct ob_state *st, const struct ob_replay *rp,
     long long now);
+
+/*
+ * Test and bench hooks, not in the shared library's ABI.  ob_state_count
+ * counts the records held (SQLite: a full count, for tests only).
+ * ob_state_bulk_commit commits n acceptances through the store's real
+ * checks in one transaction (SQLite: one BEGIN IMMEDIATE ... COMMIT, so one
+ * fsync), stopping at the first refusal; bench-state fills its stores
+ * with it.
+ */
+int ob_state_count(struct ob_state *st, struct ob_state_count *c);
+int ob_state_bulk_commit(struct ob_state *st, const struct ob_replay *rp,
+    size_t n, long long now);
 
 /*
  * Consume a server nonce outside an envelope (attestation at enrolment):

@@ -174,6 +174,8 @@ extern "C" {
 	  "every entry carries the one nonce issued for this request") \
 	X(OB_ERR_SIGNING_TIME, -512, "an entry's signing time is outside the acceptance window", \
 	  "check the signer's clock and sign a fresh request") \
+	X(OB_ERR_NONCE_SKIPPED, -513, "a nonce was issued for this request, and the envelope carries another", \
+	  "sign with --nonce set to the nonce the server issued for this jti") \
 	/* FIDO2 / WebAuthn entries */ \
 	X(OB_ERR_FIDO_AUTHDATA, -600, "authenticatorData is malformed", \
 	  "pass the authenticator's output unmodified") \
@@ -206,6 +208,8 @@ extern "C" {
 	  "check the --state path and its permissions; the detail has the cause") \
 	X(OB_ERR_STATE_BUSY, -701, "the replay-state store stayed locked", \
 	  "another verifier holds the lock for too long; retry") \
+	X(OB_ERR_STATE_SCHEMA, -702, "the replay-state file has a schema this verifier does not know", \
+	  "a newer ownerbind-verify made it: use that version, or a new --state file") \
 	/* owner side: keys, tokens, devices */ \
 	X(OB_ERR_KEY_URI, -800, "the key URI is malformed", \
 	  "see docs/key-uris.md for the forms") \

@@ -139,6 +139,21 @@ expect 1 "a request whose nonce was issued cannot omit it" -- "$OBV" \
     --trust trust.json --aud $AUD --state st.db e4.json
 has err.txt OB_ERR_NONCE_MISSING "... as OB_ERR_NONCE_MISSING"
 [ -n "$NONCE2$NONCE4" ] || no "nonces"
+# ... nor skip it by carrying another, unbound nonce
+"$OB" request --sub "$SUB" --aud $AUD --owner bob@example.com \
+    --agent-key agent.pem -o req5.json 2>/dev/null
+JTI5=$("$OB" inspect req5.json | sed -n 's/.*"jti":"\([^"]*\)".*/\1/p')
+NONCE5=$("$OBV" --state st.db --issue-nonce --for-jti "$JTI5")
+NONCE6=$("$OBV" --state st.db --issue-nonce)
+"$OB" sign --quiet --key file:owner.pem --model server-mediated --nonce "$NONCE6" \
+    -o s5.json req5.json && "$OB" pop --agent-key agent.pem -o e5.json s5.json
+expect 1 "a request whose nonce was issued cannot carry another" -- "$OBV" \
+    --trust trust.json --aud $AUD --state st.db e5.json
+has err.txt OB_ERR_NONCE_SKIPPED "... as OB_ERR_NONCE_SKIPPED"
+"$OB" sign --quiet --key file:owner.pem --model server-mediated --nonce "$NONCE5" \
+    -o s6.json req5.json && "$OB" pop --agent-key agent.pem -o e6.json s6.json
+expect 0 "... and is accepted with its own" -- "$OBV" \
+    --trust trust.json --aud $AUD --state st.db e6.json
 
 # owner-mediated: a gateway with an organisation CA made by openssl
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |

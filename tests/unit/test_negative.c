@@ -134,7 +134,7 @@ apply_opt(char *opt, struct vopts *vo, struct ob_state *state,
 		*b++ = '\0';
 		*c++ = '\0';
 		r = state->ops->put_nonce(state->impl, a, NOW + atoll(b),
-		    strcmp(c, "-") == 0 ? NULL : c);
+		    strcmp(c, "-") == 0 ? NULL : c, NOW);
 		return r == OB_OK ? 0 : -1;
 	}
 	if (strncmp(opt, "pre=", 4) == 0) {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "ownerbind/ob_verify.h"
 #include "obtest.h"
 #include "state.h"
@@ -165,6 +167,29 @@ run_nonce(struct ob_state *st)
 	e = mk("nonce-5aaaaaaaaaaaaaaaaa", n3);
 	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
 	free(e);
+	/*
+	 * ... nor skip it by carrying another, unbound live nonce (issue 11,
+	 * class 5); that nonce stays unused, and the bound one still works.
+	 */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60,
+	    "nonce-7aaaaaaaaaaaaaaaaa", n3), OB_OK);
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60, NULL, n1), OB_OK);
+	e = mk("nonce-7aaaaaaaaaaaaaaaaa", n1);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_NONCE_SKIPPED);
+	free(e);
+	e = mk("nonce-7aaaaaaaaaaaaaaaaa", n3);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
+	e = mk("nonce-8aaaaaaaaaaaaaaaaa", n1);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
+	/* once the bound nonce has expired, the request may go without */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW - 100, 30,
+	    "nonce-9aaaaaaaaaaaaaaaaa", n3), OB_OK);
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60, NULL, n1), OB_OK);
+	e = mk("nonce-9aaaaaaaaaaaaaaaaa", n1);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
 	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 0, NULL, n2),
 	    OB_ERR_INVALID_ARG);
 }
@@ -226,6 +251,308 @@ test_sqlite_restart(void **state)
 	ob_state_free(&st);
 	assert_int_equal(ob_state_open_sqlite("/nonexistent/dir/x.db", &st),
 	    OB_ERR_STATE);
+}
+
+/* A replay record for key, kept until keep_until. */
+static struct ob_replay
+rec(char *buf, size_t len, const char *pfx, int i, long long keep_until)
+{
+	struct ob_replay rp;
+
+	(void)snprintf(buf, len, "%s-%06d", pfx, i);
+	memset(&rp, 0, sizeof(rp));
+	rp.jti_key = buf;
+	rp.jti = buf;
+	rp.keep_until = keep_until;
+	return rp;
+}
+
+static size_t
+jti_count(struct ob_state *st)
+{
+	struct ob_state_count c;
+
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	return c.jti;
+}
+
+/*
+ * Pruning happens, is bounded and goes oldest first: OLD expired jti and
+ * LIVE live ones; each acceptance after their expiry removes exactly
+ * OB_STATE_PRUNE_MAX expired rows until none is left, and never a live one.
+ */
+static void
+run_prune(struct ob_state *st)
+{
+	enum { OLD = 3 * OB_STATE_PRUNE_MAX + 5, LIVE = 50 };
+	struct ob_replay	 rp;
+	struct ob_state_count	 c;
+	char			 k[64], n[OB_NONCE_CHARS + 1];
+	size_t			 before, after;
+	int			 i;
+
+	for (i = 0; i < OLD; i++) {
+		rp = rec(k, sizeof(k), "old", i, T_NOW + 10 + i % 7);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_OK);
+	}
+	for (i = 0; i < LIVE; i++) {
+		rp = rec(k, sizeof(k), "live", i, T_NOW + 100000);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_OK);
+	}
+	assert_int_equal(jti_count(st), OLD + LIVE);
+	for (i = 0; i < OLD / OB_STATE_PRUNE_MAX + 2; i++) {
+		before = jti_count(st);
+		rp = rec(k, sizeof(k), "new", i, T_NOW + 100000);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW + 100), OB_OK);
+		after = jti_count(st);
+		/* +1 new row, at most K pruned, and exactly K while any left */
+		if (before - OB_STATE_PRUNE_MAX >= (size_t)LIVE + (size_t)i)
+			assert_int_equal(before + 1 - after,
+			    OB_STATE_PRUNE_MAX);
+		else
+			assert_int_equal(after, (size_t)LIVE + (size_t)i + 1);
+	}
+	/* the live ones are all still there and still refused */
+	for (i = 0; i < LIVE; i++) {
+		rp = rec(k, sizeof(k), "live", i, T_NOW + 100000);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW + 100),
+		    OB_ERR_REPLAY);
+	}
+	/*
+	 * An expired row not yet pruned (older ones are pruned first) does
+	 * not refuse its jti again, and lives again when accepted again.
+	 */
+	before = jti_count(st);
+	for (i = 0; i < 2 * OB_STATE_PRUNE_MAX; i++) {
+		rp = rec(k, sizeof(k), "backlog", i, T_NOW + 150);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW + 100), OB_OK);
+	}
+	rp = rec(k, sizeof(k), "again", 0, T_NOW + 200);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 100), OB_OK);
+	rp.keep_until = T_NOW + 400;
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 300), OB_OK);
+	assert_int_equal(jti_count(st), before + OB_STATE_PRUNE_MAX + 1);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 301), OB_ERR_REPLAY);
+	rp = rec(k, sizeof(k), "again", 1, T_NOW + 400);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 301), OB_OK);
+	assert_int_equal(jti_count(st), before + 2);
+	/* nonces go an hour after their expiry, not before */
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	before = c.nonce;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ob_state_issue_nonce(st, T_NOW + 100, 60, NULL,
+		    n), OB_OK);
+	rp = rec(k, sizeof(k), "nonce", 0, T_NOW + 100000);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 160 + 3599), OB_OK);
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	assert_int_equal(c.nonce, before + 3);
+	rp = rec(k, sizeof(k), "nonce", 1, T_NOW + 100000);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 160 + 3600), OB_OK);
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	assert_int_equal(c.nonce, before);
+}
+
+/*
+ * Oldest first, seen through the API with a clock that goes back: K rows
+ * that expire at T-990 and K at T-980 are pruned by one acceptance at
+ * T-970; then, at T-985, every one of the later K must still refuse its
+ * jti.  And a nonce past its hour of grace, not yet pruned because older
+ * records go first, is "unknown", not "expired".
+ */
+static void
+run_oldest(struct ob_state *st)
+{
+	struct ob_replay	 rp;
+	char			 k[64], n[OB_NONCE_CHARS + 1];
+	int			 i;
+
+	for (i = 0; i < OB_STATE_PRUNE_MAX; i++) {
+		rp = rec(k, sizeof(k), "a", i, T_NOW - 990);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 2000), OB_OK);
+		rp = rec(k, sizeof(k), "b", i, T_NOW - 980);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 2000), OB_OK);
+	}
+	rp = rec(k, sizeof(k), "c", 0, T_NOW + 100000);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 970), OB_OK);
+	assert_int_equal(jti_count(st), OB_STATE_PRUNE_MAX + 1);
+	for (i = 0; i < OB_STATE_PRUNE_MAX; i++) {
+		rp = rec(k, sizeof(k), "b", i, T_NOW - 980);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 985),
+		    OB_ERR_REPLAY);
+	}
+	/*
+	 * The nonce may be dropped at T-900+60+3600; 3K rows that expire
+	 * before that go first (memory prunes even for refused requests).
+	 */
+	for (i = 0; i < 3 * OB_STATE_PRUNE_MAX; i++) {
+		rp = rec(k, sizeof(k), "d", i, T_NOW + 1000);
+		assert_int_equal(ob_state_commit(st, &rp, T_NOW - 985), OB_OK);
+	}
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW - 900, 60, NULL, n),
+	    OB_OK);
+	rp = rec(k, sizeof(k), "grace", 0, T_NOW + 100000);
+	rp.nonce = n;
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 840 + 3599),
+	    OB_ERR_NONCE_EXPIRED);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 840 + 3600),
+	    OB_ERR_NONCE_UNKNOWN);
+}
+
+static void
+test_prune_memory(void **state)
+{
+	struct ob_state *st = NULL;
+
+	(void)state;
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	run_prune(st);
+	ob_state_free(&st);
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	run_oldest(st);
+	ob_state_free(&st);
+}
+
+static void
+test_prune_sqlite(void **state)
+{
+	struct ob_state	*st = NULL;
+	char		 path[512];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/prune.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	run_prune(st);
+	ob_state_free(&st);
+	snprintf(path, sizeof(path), "%s/oldest.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	run_oldest(st);
+	ob_state_free(&st);
+}
+
+static long long
+db_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*q = NULL;
+	long long	 v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/*
+ * The file shrinks as its rows expire: fill, let everything expire, keep
+ * accepting short-lived jti, and the database gives its pages back.
+ */
+static void
+test_sqlite_shrinks(void **state)
+{
+	enum { FILL = 5000, ROUND = 250 };
+	struct ob_replay	*rps;
+	struct ob_state		*st = NULL;
+	sqlite3			*db = NULL;
+	char			 path[512], (*keys)[64];
+	long long		 full, now = T_NOW;
+	int			 i, round;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/shrink.db", dir);
+	assert_non_null(rps = calloc(FILL, sizeof(*rps)));
+	assert_non_null(keys = calloc(FILL, sizeof(*keys)));
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	for (i = 0; i < FILL; i++)
+		rps[i] = rec(keys[i], sizeof(keys[i]),
+		    "fill-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", i,
+		    now + 60);
+	assert_int_equal(ob_state_bulk_commit(st, rps, FILL, now), OB_OK);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	full = db_int(db, "PRAGMA page_count");
+	assert_int_equal(db_int(db, "PRAGMA auto_vacuum"), 2);
+	for (round = 0; jti_count(st) > ROUND && round < 100; round++) {
+		now += 120;
+		for (i = 0; i < ROUND; i++)
+			rps[i] = rec(keys[i], sizeof(keys[i]), "short", round *
+			    ROUND + i, now + 60);
+		assert_int_equal(ob_state_bulk_commit(st, rps, ROUND, now),
+		    OB_OK);
+	}
+	assert_true(jti_count(st) <= ROUND);
+	if (db_int(db, "PRAGMA page_count") * 4 > full)
+		fail_msg("%lld pages full, %lld after expiry", full,
+		    db_int(db, "PRAGMA page_count"));
+	sqlite3_close(db);
+	ob_state_free(&st);
+	free(rps);
+	free(keys);
+}
+
+/*
+ * A file from before the expiry indexes (schema 0: user_version 0, no
+ * auto_vacuum) is migrated on open and keeps its records; a file from a
+ * newer verifier is refused.
+ */
+static void
+test_sqlite_migrate(void **state)
+{
+	struct ob_replay	 rp;
+	struct ob_state		*st = NULL;
+	sqlite3			*db = NULL;
+	char			 path[512], k[64];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/old.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "PRAGMA journal_mode=WAL;"
+	    "CREATE TABLE jti(k TEXT PRIMARY KEY,"
+	    " expires INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE nonce(n TEXT PRIMARY KEY,"
+	    " expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0, jti TEXT)"
+	    " WITHOUT ROWID;"
+	    "CREATE INDEX nonce_by_jti ON nonce(jti);"
+	    "CREATE TABLE counter(k TEXT PRIMARY KEY,"
+	    " value INTEGER NOT NULL) WITHOUT ROWID;"
+	    "INSERT INTO jti VALUES('old-000000', 1800000500);"
+	    "INSERT INTO jti VALUES('old-000001', 1800000001);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(db_int(db, "PRAGMA auto_vacuum"), 0);
+	sqlite3_close(db);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(db_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(db, "PRAGMA auto_vacuum"), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name IN ('seen_by_expires', 'nonce_by_expires')"), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'jti'"), 0);
+	rp = rec(k, sizeof(k), "old", 0, T_NOW + 600);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_ERR_REPLAY);
+	/* the expired old row is pruned through the new index */
+	rp = rec(k, sizeof(k), "new", 0, T_NOW + 600);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 10), OB_OK);
+	assert_int_equal(jti_count(st), 2);
+	ob_state_free(&st);
+	/* a second open changes nothing */
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	assert_int_equal(jti_count(st), 2);
+	ob_state_free(&st);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=2", NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(ob_state_open_sqlite(path, &st),
+	    OB_ERR_STATE_SCHEMA);
+	assert_null(st);
+	/* a new file is born with the current schema */
+	sqlite3_close(db);
+	snprintf(path, sizeof(path), "%s/new.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	ob_state_free(&st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(db_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(db, "PRAGMA auto_vacuum"), 2);
+	assert_int_equal(db_int(db, "PRAGMA freelist_count"), 0);
+	sqlite3_close(db);
 }
 
 /* Nothing is recorded for an envelope that fails a check. */
@@ -388,6 +715,10 @@ main(void)
 		cmocka_unit_test(test_sqlite_restart),
 		cmocka_unit_test(test_no_partial_record),
 		cmocka_unit_test(test_sqlite_race),
+		cmocka_unit_test(test_prune_memory),
+		cmocka_unit_test(test_prune_sqlite),
+		cmocka_unit_test(test_sqlite_shrinks),
+		cmocka_unit_test(test_sqlite_migrate),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

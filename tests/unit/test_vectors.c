@@ -237,7 +237,7 @@ run_vector(const char *path)
 	assert_int_equal(ob_state_open_memory(&st), OB_OK);
 	if ((nonce = json_string_value(json_object_get(vec, "nonce"))) != NULL)
 		assert_int_equal(st->ops->put_nonce(st->impl, nonce,
-		    T_NOW + 60, NULL), OB_OK);
+		    T_NOW + 60, NULL, T_NOW), OB_OK);
 	memset(&o, 0, sizeof(o));
 	o.aud = json_string_value(json_object_get(json_object_get(vec,
 	    "verify"), "aud"));

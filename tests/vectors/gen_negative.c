@@ -1649,6 +1649,22 @@ times(void)
 	    "ahead", NULL);
 }
 
+/*
+ * Issue 11 class 5, added after the corpus was last regenerated, last so
+ * that the numbers of the committed files stay.
+ */
+static void
+nonce_binding(void)
+{
+	char opts[256];
+
+	sm(NONCE1);
+	snprintf(opts, sizeof(opts), "nonce=%s/300/%s;nonce=%s/300/-", NONCE4,
+	    json_string_value(json_object_get(g->claims, "jti")), NONCE1);
+	emit("nonce-skipped", "OB_ERR_NONCE_SKIPPED", "a nonce was issued for "
+	    "this jti, the envelope carries another, unbound one", opts);
+}
+
 static void
 nonces(void)
 {
@@ -2662,6 +2678,7 @@ main(int argc, char **argv)
 	fido2();
 	gateways();
 	keyrules();
+	nonce_binding();
 	fclose(idx);
 	p = path2(outdir, "trust-index.tsv");
 	if ((tidx = fopen(p, "w")) == NULL)
