@@ -345,6 +345,24 @@ elapsed_us(const struct timespec *t0)
 	return us < 0 ? 0 : (uint64_t)us;
 }
 
+/* Draining ends when every reply is answered and written out. */
+static void
+check_drained(struct ob_svc *svc)
+{
+	if (svc->draining && svc->inflight == 0 && svc->sending == 0)
+		(void)event_base_loopexit(svc->base, NULL);
+}
+
+static void
+sent_cb(struct evhttp_request *ev, void *arg)
+{
+	struct ob_svc *svc = arg;
+
+	(void)ev;
+	svc->sending--;
+	check_drained(svc);
+}
+
 /* The loop: send the staged reply, count, log, free. */
 static void
 finish(struct ob_svc_req *req)
@@ -374,15 +392,19 @@ finish(struct ob_svc_req *req)
 	svc_stats_add(req->route != NULL ? &req->route->stats : &svc->other,
 	    req->status, us);
 	svc_log_request(req, us);
-	/* The next request's header deadline; freed with the connection. */
-	if (c != NULL)
+	/* The next request's header deadline; freed with the connection.
+	 * A reply written out counts as sent (a connection that fails
+	 * first leaves it to the drain timeout). */
+	if (c != NULL) {
 		svc_tls_conn_arm(c);
+		svc->sending++;
+		evhttp_request_set_on_complete_cb(req->ev, sent_cb, svc);
+	}
 	/* Frees req->ev (at once if its connection is gone). */
 	evhttp_send_reply(req->ev, req->status, NULL, NULL);
 	req_free(req);
 	svc->inflight--;
-	if (svc->draining && svc->inflight == 0)
-		(void)event_base_loopexit(svc->base, NULL);
+	check_drained(svc);
 }
 
 static void
@@ -578,7 +600,7 @@ on_term(evutil_socket_t fd, short what, void *arg)
 		evhttp_del_accept_socket(svc->http, svc->bound);
 		svc->bound = NULL;
 	}
-	if (svc->inflight == 0) {
+	if (svc->inflight == 0 && svc->sending == 0) {
 		(void)event_base_loopexit(svc->base, NULL);
 		return;
 	}

@@ -105,7 +105,8 @@ struct ob_svc {
 	size_t			 nreload;
 	/* counters (loop thread) */
 	int			 nconns;
-	int			 inflight;
+	int			 inflight;	/* dispatched, not replied */
+	int			 sending;	/* replied, not written out */
 	int			 draining;
 	uint64_t		 reloads_ok, reloads_failed, conns_refused;
 	/* worker pool; mu guards everything below */

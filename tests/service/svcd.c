@@ -211,8 +211,6 @@ main(int argc, char **argv)
 	    "application/jose+json", 1, credentials, NULL)) != OB_OK ||
 	    (r = ob_svc_on_reload(svc, reload, NULL)) != OB_OK)
 		goto out;
-	if ((r = ob_process_drop_user(user)) != OB_OK)
-		goto out;
 	if (portsf != NULL) {
 		snprintf(line, sizeof(line), "%d %d\n", ob_svc_port(svc),
 		    ob_svc_metrics_port(svc));
@@ -220,6 +218,8 @@ main(int argc, char **argv)
 		    OB_OK)
 			goto out;
 	}
+	if ((r = ob_process_drop_user(user)) != OB_OK)
+		goto out;
 	r = ob_svc_run(svc);
 out:
 	if (r != OB_OK)
