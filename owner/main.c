@@ -27,6 +27,7 @@ static const struct {
 	{ "devices", cmd_devices, "list connected FIDO2 security keys" },
 	{ "doctor", cmd_doctor, "explain device-permission problems" },
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
+	{ "submit", cmd_submit, "send an envelope to an identity server" },
 };
 
 int

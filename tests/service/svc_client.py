@@ -6,6 +6,8 @@
   svc_client.py abandon PORT DIR         start /work?ms=800 and close at once
   svc_client.py conns PORT DIR N         hold N idle TLS connections, try one more
   svc_client.py notify PATH OUT SECS     receive sd_notify datagrams into OUT
+  svc_client.py silent PORTFILE SECS     accept TCP and never answer
+  svc_client.py freeport                 print a port nothing listens on
 All connections go to 127.0.0.1 with DIR/proxy.pem as the client certificate.
 """
 import socket, ssl, sys, time
@@ -94,6 +96,26 @@ def main():
                         break
             except socket.timeout:
                 pass
+    elif cmd == "silent":
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(8)
+        with open(sys.argv[2] + ".tmp", "w") as f:
+            f.write(f"{ls.getsockname()[1]}\n")
+        import os
+        os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+        ls.settimeout(float(sys.argv[3]))
+        held = []
+        try:
+            while True:
+                held.append(ls.accept()[0])
+        except socket.timeout:
+            pass
+    elif cmd == "freeport":
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        print(ls.getsockname()[1])
+        ls.close()
     return 0
 
 
