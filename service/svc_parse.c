@@ -75,8 +75,11 @@ ob_svc_media_type_is(const char *hdr, const char *want)
 	if (n != strlen(want) || strncasecmp(p, want, n) != 0)
 		return 0;
 	p = skip_ows(q);
+	/* RFC 9110 section 5.6.6: the parameter after ";" is optional. */
 	while (*p == ';') {
 		p = skip_ows(p + 1);
+		if (*p == ';' || *p == '\0')
+			continue;
 		if ((q = token(p)) == NULL || *q != '=')
 			return 0;
 		p = q + 1;

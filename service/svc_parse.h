@@ -14,7 +14,7 @@
 
 /*
  * ob_svc_media_type_is: 1 when the Content-Type value hdr (RFC 9110
- * section 8.3: type "/" subtype *( OWS ";" OWS parameter )) is
+ * section 8.3: type "/" subtype *( OWS ";" OWS [ parameter ] )) is
  * well-formed and its type/subtype equals want, ignoring ASCII case and
  * parameters; 0 otherwise (also for NULL).
  */

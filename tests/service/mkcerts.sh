@@ -5,6 +5,7 @@
 #   proxy.pem/.key      client, URI SAN spiffe://test.example/proxy/p1 (mapped)
 #   hashpeer.pem/.key   client, mapped by its SHA-256 (no URI SAN)
 #   stranger.pem/.key   client of the same CA that maps to no peer
+#   prefix.pem/.key     client whose URI SAN only starts with proxy-1's
 #   other-ca.pem, rogue.pem/.key   a client of another CA
 #   expired.pem/.key    a client whose certificate has expired
 #   server-expired.pem  the server key in an expired certificate
@@ -35,6 +36,8 @@ extendedKeyUsage=clientAuth" proxy-1
 leaf hashpeer ca "extendedKeyUsage=clientAuth" hashpeer
 leaf stranger ca "subjectAltName=URI:spiffe://test.example/proxy/nobody
 extendedKeyUsage=clientAuth" stranger
+leaf prefix ca "subjectAltName=URI:spiffe://test.example/proxy/p1/x
+extendedKeyUsage=clientAuth" prefix
 leaf rogue other-ca "subjectAltName=URI:spiffe://test.example/proxy/p1
 extendedKeyUsage=clientAuth" rogue
 # Expired: a certificate valid for one day, ten days ago (python makes it:

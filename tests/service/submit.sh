@@ -25,6 +25,10 @@ sub 1 "submit: a refusal fails" --server "$U" $M --wit wit.txt refuse.json
 has err.txt 'OB_ERR_SUBMIT_REFUSED' "... as OB_ERR_SUBMIT_REFUSED"
 has err.txt 'HTTP 403 OB_ERR_REJECTED: Request refused (request id [0-9a-f]\{16\})' "... with the server's code, title and request id"
 [ -e wit.txt ] && no "... nothing written" || ok "... nothing written"
+echo '{"bad_shape":true}' > bad.json
+sub 1 "submit: a 201 that is not a credential" --server "$U" $M --wit wit.txt bad.json
+has err.txt 'OB_ERR_SUBMIT_RESPONSE' "... OB_ERR_SUBMIT_RESPONSE"
+[ -e wit.txt ] && no "... nothing written" || ok "... nothing written"
 sub 1 "submit with an unmapped certificate" --server "$U" --cert stranger.pem --key stranger.key --ca ca.pem env.json
 has err.txt 'HTTP 403 OB_ERR_SVC_PEER_UNKNOWN' "... names the public code"
 

@@ -11,8 +11,9 @@
  *
  * Routes: GET /whoami, POST /echo (application/json), POST /work?ms=N
  * (application/json, on a worker, sleeps N ms), POST /v1/credentials
- * (application/jose+json, on a worker: 201 with a fixed credential, or a
- * refusal when the body has "refuse": true).
+ * (application/jose+json, on a worker: 201 with a fixed credential, a
+ * refusal when the body has "refuse": true, a 201 that is no credential
+ * with "bad_shape": true).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -102,6 +103,13 @@ credentials(struct ob_svc_req *req, void *arg)
 		/* An internal reason the client must not learn. */
 		(void)ob_svc_reply_problem(req, 403, OB_ERR_REPLAY,
 		    "Request refused", "jti already used (test)");
+		return;
+	}
+	if (json_is_true(json_object_get(env, "bad_shape"))) {
+		json_decref(env);
+		o = json_pack("{s:i}", "wit", 1);
+		(void)ob_svc_reply_json(req, 201, o, NULL);
+		json_decref(o);
 		return;
 	}
 	json_decref(env);

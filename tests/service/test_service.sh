@@ -73,6 +73,8 @@ has out.txt '"code":"OB_ERR_SVC_PEER_UNKNOWN"' "... with the public code"
 has out.txt '"request_id":"[0-9a-f]\{16\}"' "... and a request id"
 has hdr.txt 'application/problem+json' "... as application/problem+json"
 has svc.log '"peer_cert_sha256"' "the log names the unmapped certificate by hash"
+cc prefix -w '\n%{http_code}\n' "$U/whoami" >out.txt 2>err.txt
+has out.txt '^403$' "a URI SAN that only starts with a configured one gets 403"
 
 # limits and HTTP errors
 head -c 5000 /dev/zero | tr '\0' a > big
