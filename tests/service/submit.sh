@@ -39,7 +39,7 @@ sub 1 "submit: a wrong host name" --server "https://127.0.0.1:$PORT" $M env.json
 has err.txt 'OB_ERR_SUBMIT_HOSTNAME' "... OB_ERR_SUBMIT_HOSTNAME"
 sub 1 "submit: an expired client certificate" --server "$U" --cert expired.pem --key expired.key --ca ca.pem env.json
 has err.txt 'OB_ERR_SUBMIT_EXPIRED' "... OB_ERR_SUBMIT_EXPIRED"
-has err.txt "this client's certificate" "... says whose"
+has err.txt "this client's certificate (--cert expired.pem) has expired" "... says whose, before connecting"
 sub 1 "submit: a client certificate from another CA" --server "$U" --cert rogue.pem --key rogue.key --ca ca.pem env.json
 has err.txt 'OB_ERR_SUBMIT_TLS' "... OB_ERR_SUBMIT_TLS"
 FP=$($CL freeport)

@@ -107,7 +107,8 @@ credentials(struct ob_svc_req *req, void *arg)
 	}
 	if (json_is_true(json_object_get(env, "bad_shape"))) {
 		json_decref(env);
-		o = json_pack("{s:i}", "wit", 1);
+		o = json_pack("{s:s,s:s}", "wit", "x", "wic",
+		    "-----BEGIN CERTIFICATE-----\n");
 		(void)ob_svc_reply_json(req, 201, o, NULL);
 		json_decref(o);
 		return;
