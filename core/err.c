@@ -129,3 +129,42 @@ ob_err_code_at(size_t i)
 {
 	return i < ob_err_count() ? err_rows[i].code : OB_OK;
 }
+
+int
+ob_err_public(int code)
+{
+	switch (code) {
+	case OB_OK:
+	case OB_ERR_INTERNAL:
+	case OB_ERR_SVC_BAD_REQUEST:
+	case OB_ERR_SVC_TOO_LARGE:
+	case OB_ERR_SVC_RATE_LIMITED:
+	case OB_ERR_SVC_UNAVAILABLE:
+	case OB_ERR_SVC_NOT_FOUND:
+	case OB_ERR_SVC_METHOD:
+	case OB_ERR_SVC_MEDIA_TYPE:
+	case OB_ERR_SVC_PEER_UNKNOWN:
+		return code;
+	/* The body is not JSON at all: the client can fix its encoder. */
+	case OB_ERR_JSON_SYNTAX:
+	case OB_ERR_JSON_DUPLICATE:
+	case OB_ERR_JSON_TRAILING:
+		return OB_ERR_SVC_BAD_REQUEST;
+	case OB_ERR_ENV_TOO_LARGE:
+		return OB_ERR_SVC_TOO_LARGE;
+	/* The server's own trouble: the same request may pass later. */
+	case OB_ERR_ALLOC:
+	case OB_ERR_STATE:
+	case OB_ERR_STATE_BUSY:
+		return OB_ERR_SVC_UNAVAILABLE;
+	case OB_ERR_IO:
+	case OB_ERR_RANDOM:
+	case OB_ERR_CRYPTO:
+	case OB_ERR_INVALID_ARG:
+	case OB_ERR_SVC_CONFIG:
+	case OB_ERR_SVC_TLS:
+		return OB_ERR_INTERNAL;
+	default:
+		return OB_ERR_REJECTED;
+	}
+}

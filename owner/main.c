@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include "cliutil.h"
+#include "process.h"
 #include "envelope.h"
 #include "json.h"
 #include "err.h"
@@ -28,6 +27,7 @@ static const struct {
 	{ "devices", cmd_devices, "list connected FIDO2 security keys" },
 	{ "doctor", cmd_doctor, "explain device-permission problems" },
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
+	{ "submit", cmd_submit, "send an envelope to an identity server" },
 };
 
 int
@@ -109,12 +109,10 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-	struct rlimit	rl = { 0, 0 };
-	size_t		i;
+	size_t	i;
 
 	/* Keys and PINs pass through this process: no core dumps. */
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	ob_process_harden();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

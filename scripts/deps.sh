@@ -6,6 +6,7 @@ OB_PACKAGES="
 build-essential cmake pkg-config
 openssl libssl-dev libjansson-dev libsqlite3-dev
 libcmocka-dev
+libevent-dev libcurl4-openssl-dev curl
 p11-kit libp11-kit-dev softhsm2 opensc
 libtss2-dev swtpm swtpm-tools tpm2-tools
 libfido2-dev libcbor-dev fido2-tools

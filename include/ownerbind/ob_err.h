@@ -273,6 +273,51 @@ extern "C" {
 	  "add the attestation key or root to the trust store") \
 	X(OB_ERR_ATTEST_KEY_MISMATCH, -903, "the attestation is for another key", \
 	  "attest the key that is being enrolled") \
+	/* service: the daemons' HTTP layer and ownerbind submit */ \
+	X(OB_ERR_REJECTED, -1000, "the request was refused", \
+	  "the server's log has the reason under the request id") \
+	X(OB_ERR_SVC_BAD_REQUEST, -1001, "the request is malformed", \
+	  "send well-formed HTTP/1.1 with a JSON body") \
+	X(OB_ERR_SVC_TOO_LARGE, -1002, "the request or a part of it exceeds a size limit", \
+	  "send a smaller body or fewer and shorter headers") \
+	X(OB_ERR_SVC_RATE_LIMITED, -1003, "too many requests from this client", \
+	  "retry after the number of seconds in Retry-After") \
+	X(OB_ERR_SVC_UNAVAILABLE, -1004, "the service is busy or shutting down", \
+	  "retry after the number of seconds in Retry-After") \
+	X(OB_ERR_SVC_NOT_FOUND, -1005, "no such endpoint", \
+	  "check the URL path against docs/api.md") \
+	X(OB_ERR_SVC_METHOD, -1006, "the endpoint does not allow this method", \
+	  "use a method listed in the Allow header") \
+	X(OB_ERR_SVC_MEDIA_TYPE, -1007, "the request body has the wrong Content-Type", \
+	  "send the Content-Type the endpoint documents") \
+	X(OB_ERR_SVC_PEER_UNKNOWN, -1008, "the client certificate is valid but names no configured client", \
+	  "add the certificate's URI SAN or SHA-256 to the service's peers") \
+	X(OB_ERR_SVC_CONFIG, -1009, "the service configuration is invalid", \
+	  "the detail names the setting") \
+	X(OB_ERR_SVC_LISTEN, -1010, "the service could not listen on the address", \
+	  "check that the address is free and local to this machine") \
+	X(OB_ERR_SVC_TLS, -1011, "the TLS certificate, key or CA could not be loaded", \
+	  "check the PEM files and that the key matches the certificate") \
+	X(OB_ERR_SVC_PEERS, -1012, "the peer list is malformed", \
+	  "the detail names the entry; see docs/service.md") \
+	X(OB_ERR_SVC_PRIVDROP, -1013, "could not switch to the unprivileged user", \
+	  "check that the user exists; switching needs root") \
+	X(OB_ERR_SUBMIT_CONNECT, -1020, "could not connect to the server", \
+	  "check the URL and that the server is running") \
+	X(OB_ERR_SUBMIT_TIMEOUT, -1021, "the server did not answer in time", \
+	  "retry, or raise --timeout") \
+	X(OB_ERR_SUBMIT_UNKNOWN_CA, -1022, "the server's certificate is not issued by the CA given with --ca", \
+	  "pass the CA that issued the server's TLS certificate (dev.json: tls_ca)") \
+	X(OB_ERR_SUBMIT_EXPIRED, -1023, "a TLS certificate is expired or not yet valid", \
+	  "the detail says whose; renew it or check the clock") \
+	X(OB_ERR_SUBMIT_HOSTNAME, -1024, "the server's certificate is for another host name", \
+	  "use the host name the server's certificate names in --server") \
+	X(OB_ERR_SUBMIT_TLS, -1025, "the TLS handshake failed", \
+	  "check --cert and --key: the server may not accept this client certificate") \
+	X(OB_ERR_SUBMIT_REFUSED, -1026, "the server refused the request", \
+	  "the detail has the server's code, title and request id; its log has the reason") \
+	X(OB_ERR_SUBMIT_RESPONSE, -1027, "the server's answer is not a credential", \
+	  "check that --server names an ownerbind identity server") \
 	/* credentials (the issuer, docs/credentials.md) */ \
 	X(OB_ERR_ISSUER_CONFIG, -1050, "the credential issuer configuration is invalid", \
 	  "check the issuer's key URI, certificate chain, iss, OID and lifetime") \
@@ -319,6 +364,18 @@ enum ob_err {
  * the string is static.
  */
 OB_EXPORT const char *ob_err_name(int code);
+
+/*
+ * ob_err_public: the one code a remote client may see for an internal code
+ * (the network edge's answer; the internal name goes to the log only).
+ * Every verification failure maps to OB_ERR_REJECTED, so the reply is no
+ * oracle; distinct codes remain only where the client can act: a body that
+ * is not JSON (OB_ERR_SVC_BAD_REQUEST), too large, rate limited,
+ * unavailable (including replay-state trouble: retry), the HTTP-level
+ * codes (not found, method, media type, unknown peer) and OB_ERR_INTERNAL.
+ * OB_OK maps to OB_OK.  Never fails.
+ */
+OB_EXPORT int ob_err_public(int code);
 
 /* ob_err_text: the sentence for a code; static, never NULL. */
 OB_EXPORT const char *ob_err_text(int code);

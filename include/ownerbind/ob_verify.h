@@ -5,8 +5,9 @@
  *
  * One call, ob_verify(), checks an envelope of any issuance model through
  * one code path (docs/verifier.md lists every check in order).  It returns
- * OB_OK and a verdict, or exactly one error code from ob_err.h; the detail
- * line (ob_err_detail()) is for the server's log, the code for the client.
+ * OB_OK and a verdict, or exactly one error code from ob_err.h.  The code
+ * and the detail line (ob_err_detail()) are for the server's log; a remote
+ * client gets ob_err_public(code) only.
  *
  * Threading: a loaded struct ob_trust is immutable and may be shared by
  * any number of threads.  A struct ob_state serialises its own use with a

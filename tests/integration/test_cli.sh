@@ -28,7 +28,7 @@ AUD=https://id.example
 SUB=wimse://td.example/agents/a1
 
 # --help on every verb, exit 0, mentions usage
-for v in request sign pop keygen enroll inspect; do
+for v in request sign pop keygen enroll inspect submit; do
 	expect 0 "ownerbind $v --help" -- "$OB" $v --help
 	has out.txt "usage: ownerbind $v" "ownerbind $v --help prints its usage"
 done

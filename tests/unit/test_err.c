@@ -80,6 +80,34 @@ test_documented(void **state)
 	free(buf);
 }
 
+/* A remote client sees one public code; each is its own public code. */
+static void
+test_public(void **state)
+{
+	size_t	i;
+	int	c, p;
+
+	(void)state;
+	assert_int_equal(ob_err_public(OB_OK), OB_OK);
+	assert_int_equal(ob_err_public(OB_ERR_SIG_INVALID), OB_ERR_REJECTED);
+	assert_int_equal(ob_err_public(OB_ERR_REPLAY), OB_ERR_REJECTED);
+	assert_int_equal(ob_err_public(OB_ERR_OWNER_UNKNOWN), OB_ERR_REJECTED);
+	assert_int_equal(ob_err_public(OB_ERR_SVC_PEERS), OB_ERR_REJECTED);
+	assert_int_equal(ob_err_public(OB_ERR_JSON_SYNTAX),
+	    OB_ERR_SVC_BAD_REQUEST);
+	assert_int_equal(ob_err_public(OB_ERR_ENV_TOO_LARGE),
+	    OB_ERR_SVC_TOO_LARGE);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_BUSY),
+	    OB_ERR_SVC_UNAVAILABLE);
+	assert_int_equal(ob_err_public(OB_ERR_CRYPTO), OB_ERR_INTERNAL);
+	assert_int_equal(ob_err_public(-31337), OB_ERR_REJECTED);
+	for (i = 0; i < ob_err_count(); i++) {
+		c = ob_err_code_at(i);
+		p = ob_err_public(c);
+		assert_int_equal(ob_err_public(p), p);
+	}
+}
+
 int
 main(void)
 {
@@ -87,6 +115,7 @@ main(void)
 		cmocka_unit_test(test_every_code_has_text),
 		cmocka_unit_test(test_detail),
 		cmocka_unit_test(test_documented),
+		cmocka_unit_test(test_public),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,144 @@
+/*
+ * The service layer every ownerbind daemon shares: HTTP/1.1 over TLS 1.2
+ * or 1.3 with a required client certificate, on one libevent 2.1 event
+ * loop, with a bounded pool of worker threads for the slow work
+ * (verification, signing).  docs/service.md describes the behaviour a
+ * client sees; this header the API a daemon uses.
+ *
+ * Threads: ob_svc_new, ob_svc_route, ob_svc_on_reload, ob_svc_run and
+ * ob_svc_free are called from the thread that runs the loop.  A handler
+ * registered with on_worker = 1 runs on a worker thread; every other
+ * handler and every reload callback runs on the loop thread.  The request
+ * accessors and the replies may be called from whichever thread runs the
+ * handler.
+ *
+ * Ownership: a struct ob_svc_req belongs to the service.  It is valid from
+ * the handler's call until the handler's reply; the handler must reply
+ * exactly once (later from another thread is allowed, but never twice),
+ * and must not touch the request after replying.  Strings returned by the
+ * accessors live as long as the request.
+ *
+ * Errors: the service answers every failure itself with an RFC 9457
+ * problem body (application/problem+json: type, title, status, code,
+ * request_id) whose code is ob_err_public() of the internal code; the
+ * internal name and the detail go to the log only.
+ */
+#ifndef OB_SERVICE_SVC_H
+#define OB_SERVICE_SVC_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "ownerbind/ob_err.h"
+
+struct ob_svc;
+struct ob_svc_req;
+
+/* PEM files; re-read on SIGHUP. */
+struct ob_svc_tls_cfg {
+	const char	*cert;		/* server certificate (chain) */
+	const char	*key;		/* its private key */
+	const char	*client_ca;	/* CAs that issue client certificates */
+};
+
+/*
+ * A configured client.  A verified client certificate maps to the first
+ * entry whose cert_sha256 (64 hex digits, SHA-256 of the DER) equals the
+ * certificate's, or else whose san_uri equals one of its URI SANs.  Each
+ * entry needs at least one of the two.
+ */
+struct ob_svc_peer {
+	const char	*id;
+	const char	*role;
+	const char	*san_uri;	/* or NULL */
+	const char	*cert_sha256;	/* or NULL */
+};
+
+/* Zero means the default (in brackets). */
+struct ob_svc_limits {
+	size_t	max_body;	/* request body bytes [65536] */
+	size_t	max_headers;	/* request line and headers [8192] */
+	int	max_conns;	/* open TLS connections [512] */
+	int	timeout_s;	/* read, write, headers, idle [10] */
+	int	workers;	/* worker threads [2] */
+	int	queue;		/* requests waiting for a worker [64] */
+	int	drain_s;	/* SIGTERM: wait at most this long [30] */
+};
+
+struct ob_svc_cfg {
+	const char		*name;		/* in the log ["ownerbind"] */
+	const char		*listen;	/* "127.0.0.1:8443"; port 0 picks */
+	const char		*metrics_listen; /* plain HTTP; loopback; or NULL */
+	struct ob_svc_tls_cfg	 tls;
+	const struct ob_svc_peer *peers;	/* copied */
+	size_t			 npeers;
+	struct ob_svc_limits	 limits;
+};
+
+typedef void (*ob_svc_handler)(struct ob_svc_req *, void *arg);
+
+/*
+ * ob_svc_new: load the TLS files, bind the listeners (not yet serving).
+ * OB_ERR_SVC_CONFIG, OB_ERR_SVC_TLS, OB_ERR_SVC_LISTEN, OB_ERR_ALLOC.
+ * Call evthread-safe libraries' setup (none needed) before; the service
+ * calls evthread_use_pthreads() itself.
+ */
+int ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out) OB_WUR;
+
+/*
+ * ob_svc_route: serve method ("GET", "POST", ...) on path (exact match).
+ * content_type, when not NULL, is the one media type accepted (parameters
+ * such as charset are ignored; others get 415).  Same path, other method:
+ * 405 with Allow; unknown path: 404.
+ */
+int ob_svc_route(struct ob_svc *svc, const char *method, const char *path,
+    const char *content_type, int on_worker, ob_svc_handler fn, void *arg)
+    OB_WUR;
+
+/* SIGHUP: fn(arg) after the TLS files are reloaded; non-OB_OK is logged. */
+int ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
+    OB_WUR;
+
+/* The bound TCP ports (useful with port 0); -1 if none. */
+int ob_svc_port(const struct ob_svc *svc);
+int ob_svc_metrics_port(const struct ob_svc *svc);
+
+/*
+ * ob_svc_run: serve until SIGTERM or SIGINT, then stop accepting, drain
+ * in-flight requests (at most drain_s) and return OB_OK.  Sends READY=1,
+ * RELOADING=1 and STOPPING=1 to NOTIFY_SOCKET when it is set.
+ */
+int ob_svc_run(struct ob_svc *svc) OB_WUR;
+
+/* Stop the workers and free everything; NULLs *svc; accepts NULL. */
+void ob_svc_free(struct ob_svc **svc);
+
+/* Request accessors (valid until the reply). */
+const char *ob_svc_req_method(const struct ob_svc_req *req);
+const char *ob_svc_req_path(const struct ob_svc_req *req);
+const char *ob_svc_req_query(const struct ob_svc_req *req); /* or NULL */
+/* The body, NUL-terminated (the NUL is not counted). */
+const char *ob_svc_req_body(const struct ob_svc_req *req, size_t *len);
+/* The first value of a request header (case-insensitive), or NULL. */
+const char *ob_svc_req_header(const struct ob_svc_req *req, const char *name);
+/* 16 hex digits, also sent as X-Request-Id and in every log line. */
+const char *ob_svc_req_id(const struct ob_svc_req *req);
+const char *ob_svc_req_peer_id(const struct ob_svc_req *req);
+const char *ob_svc_req_peer_role(const struct ob_svc_req *req);
+/* Hex SHA-256 of the client certificate's DER. */
+const char *ob_svc_req_peer_cert_sha256(const struct ob_svc_req *req);
+
+/*
+ * Replies: exactly one per request.  ob_svc_reply_json sends body
+ * (content_type NULL: application/json).  ob_svc_reply_problem sends a
+ * problem whose code is ob_err_public(code); ob_err_name(code) and
+ * detail_for_log go to the log only.  OB_ERR_ALLOC, OB_ERR_INVALID_ARG (the
+ * request is then answered 500, never left open).
+ */
+int ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
+    const char *content_type);
+int ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
+    const char *title, const char *detail_for_log);
+
+#endif

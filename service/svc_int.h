@@ -1,0 +1,138 @@
+/*
+ * The service layer's insides, shared by svc.c (loop, requests, replies,
+ * workers), svc_tls.c (TLS contexts, peers) and svc_obs.c (log, metrics,
+ * health).  Everything here runs on the loop thread unless it says so.
+ */
+#ifndef OB_SERVICE_SVC_INT_H
+#define OB_SERVICE_SVC_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <openssl/ssl.h>
+
+#include "svc.h"
+
+#define SVC_MAX_ROUTES	32
+#define SVC_MAX_STATUS	16	/* distinct statuses counted per route */
+#define SVC_NBUCKETS	14
+
+struct svc_stats {
+	struct {
+		int		status;
+		uint64_t	n;
+	}		st[SVC_MAX_STATUS];
+	size_t		nst;
+	uint64_t	bucket[SVC_NBUCKETS];	/* cumulative at output */
+	uint64_t	count;
+	uint64_t	sum_us;
+};
+
+struct svc_route {
+	char		*method, *path, *ctype, *label;
+	int		 on_worker;
+	ob_svc_handler	 fn;
+	void		*arg;
+	struct svc_stats stats;
+};
+
+struct svc_hdr {
+	char	*name, *value;
+};
+
+/* One TLS connection; lives as long as its SSL (freed by ex_data). */
+struct svc_conn {
+	struct ob_svc		*svc;
+	struct bufferevent	*bev;
+	struct event		*deadline;	/* headers, idle */
+	int			 busy;		/* a request awaits its reply */
+	int			 seen;		/* peer looked up */
+	int			 over;		/* over max_conns: refuse */
+	const struct ob_svc_peer *peer;		/* or NULL: unmapped */
+	char			 sha[65];
+};
+
+struct ob_svc_req {
+	struct ob_svc		*svc;
+	struct evhttp_request	*ev;
+	struct svc_route	*route;		/* NULL: none matched */
+	char			 id[17];
+	const char		*method;
+	char			*path, *query, *body;
+	size_t			 bodylen;
+	struct svc_hdr		*hdrs;
+	size_t			 nhdrs;
+	const struct ob_svc_peer *peer;
+	char			 sha[65];
+	struct timespec		 start;
+	/* the reply, staged by any thread, sent by the loop */
+	int			 replied;
+	int			 status;
+	char			*rbody;
+	size_t			 rlen;
+	char			*rctype;
+	int			 retry_after;
+	const char		*allow;
+	int			 code;		/* internal, for the log */
+	char			*detail;
+	struct ob_svc_req	*next;
+};
+
+struct ob_svc {
+	char			*name;
+	struct ob_svc_limits	 lim;
+	struct ob_svc_peer	*peers;
+	size_t			 npeers;
+	char			*cert, *key, *ca;
+	struct event_base	*base;
+	struct evhttp		*http, *mhttp;
+	struct evhttp_bound_socket *bound, *mbound;
+	int			 port, mport;
+	SSL_CTX			*ctx;
+	struct event		*sig_term, *sig_int, *sig_hup, *done_ev;
+	struct event		*drain_timer;
+	pthread_t		 loop_thread;
+	struct svc_route	 routes[SVC_MAX_ROUTES];
+	size_t			 nroutes;
+	struct svc_stats	 other;		/* requests that matched no route */
+	struct {
+		int	(*fn)(void *);
+		void	*arg;
+	}			 reload[8];
+	size_t			 nreload;
+	/* counters (loop thread) */
+	int			 nconns;
+	int			 inflight;	/* dispatched, not replied */
+	int			 sending;	/* replied, not written out */
+	int			 draining;
+	uint64_t		 reloads_ok, reloads_failed, conns_refused;
+	/* worker pool; mu guards everything below */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	pthread_t		*threads;
+	int			 nthreads;
+	int			 stop;
+	struct ob_svc_req	*qhead, *qtail;	/* waiting for a worker */
+	int			 qlen;
+	struct ob_svc_req	*dhead, *dtail;	/* replied, to send */
+};
+
+/* svc_tls.c */
+int svc_tls_init(void);
+int svc_tls_ctx_new(const struct ob_svc *svc, SSL_CTX **out);
+struct bufferevent *svc_tls_bevcb(struct event_base *base, void *arg);
+struct svc_conn *svc_tls_conn(struct evhttp_request *ev);
+void svc_tls_conn_arm(struct svc_conn *c);
+void svc_tls_peer_lookup(struct svc_conn *c);
+
+/* svc_obs.c */
+void svc_log_event(const struct ob_svc *svc, const char *level,
+    const char *event, int code, const char *detail);
+void svc_log_request(const struct ob_svc_req *req, uint64_t us);
+void svc_stats_add(struct svc_stats *s, int status, uint64_t us);
+void svc_obs_cb(struct evhttp_request *ev, void *arg);
+
+#endif

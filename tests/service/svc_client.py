@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Clients curl cannot be for tests/service/test_service.sh.
+
+  svc_client.py raw PORT DIR HEX         send bytes (hex) over mTLS, print the status line
+  svc_client.py slowloris PORT DIR SECS  headers a byte every 0.5 s; print seconds until cut
+  svc_client.py abandon PORT DIR         start /work?ms=800 and close at once
+  svc_client.py conns PORT DIR N         hold N idle TLS connections, try one more
+  svc_client.py notify PATH OUT SECS     receive sd_notify datagrams into OUT
+  svc_client.py silent PORTFILE SECS     accept TCP and never answer
+  svc_client.py freeport                 print a port nothing listens on
+All connections go to 127.0.0.1 with DIR/proxy.pem as the client certificate.
+"""
+import socket, ssl, sys, time
+
+
+def tls(port, d, cert="proxy"):
+    ctx = ssl.create_default_context(cafile=f"{d}/ca.pem")
+    ctx.check_hostname = False
+    ctx.load_cert_chain(f"{d}/{cert}.pem", f"{d}/{cert}.key")
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    return ctx.wrap_socket(s, server_hostname="localhost")
+
+
+def read_all(s):
+    out = b""
+    try:
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            out += b
+    except (ssl.SSLError, OSError):
+        pass
+    return out
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "raw":
+        s = tls(int(sys.argv[2]), sys.argv[3])
+        s.sendall(bytes.fromhex(sys.argv[4]))
+        out = read_all(s)
+        print(out.split(b"\r\n", 1)[0].decode("latin-1") if out else "CLOSED")
+    elif cmd == "slowloris":
+        s = tls(int(sys.argv[2]), sys.argv[3])
+        s.settimeout(1)
+        req = b"GET /whoami HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 200
+        t0 = time.monotonic()
+        limit = float(sys.argv[4])
+        for c in req:
+            if time.monotonic() - t0 > limit:
+                print("NOT CUT")
+                return 1
+            try:
+                s.sendall(bytes([c]))
+                b = s.recv(1)
+                if b == b"":
+                    break
+            except socket.timeout:
+                pass
+            except (ssl.SSLError, OSError):
+                break
+            time.sleep(0.5)
+        print(f"{time.monotonic() - t0:.1f}")
+    elif cmd == "abandon":
+        s = tls(int(sys.argv[2]), sys.argv[3])
+        s.sendall(b"POST /work?ms=800 HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        time.sleep(0.1)
+        s.close()
+        print("closed")
+    elif cmd == "conns":
+        n = int(sys.argv[4])
+        held = [tls(int(sys.argv[2]), sys.argv[3]) for _ in range(n)]
+        try:
+            extra = tls(int(sys.argv[2]), sys.argv[3])
+            # TLS 1.3: the refusal may only show on the first read.
+            extra.sendall(b"GET /whoami HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            out = read_all(extra)
+            print("REFUSED" if not out.startswith(b"HTTP/1.1 200") else "ACCEPTED")
+        except (ssl.SSLError, OSError):
+            print("REFUSED")
+        for s in held:
+            s.close()
+    elif cmd == "notify":
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        u.bind(sys.argv[2])
+        u.settimeout(float(sys.argv[4]))
+        with open(sys.argv[3], "a") as f:
+            try:
+                while True:
+                    m = u.recv(4096).decode()
+                    f.write(m.replace("\n", " ") + "\n")
+                    f.flush()
+                    if m.startswith("STOPPING=1"):
+                        break
+            except socket.timeout:
+                pass
+    elif cmd == "silent":
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(8)
+        with open(sys.argv[2] + ".tmp", "w") as f:
+            f.write(f"{ls.getsockname()[1]}\n")
+        import os
+        os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+        ls.settimeout(float(sys.argv[3]))
+        held = []
+        try:
+            while True:
+                held.append(ls.accept()[0])
+        except socket.timeout:
+            pass
+    elif cmd == "freeport":
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        print(ls.getsockname()[1])
+        ls.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

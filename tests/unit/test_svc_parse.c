@@ -1,0 +1,115 @@
+/* The service layer's parsers: Content-Type matching and the peer list,
+ * one case per check. */
+#include <string.h>
+
+#include "obtest.h"
+#include "svc_parse.h"
+
+static void
+test_media_type(void **state)
+{
+	static const char *const yes[] = { "application/json",
+	    "APPLICATION/Json", " application/json ", "application/json;"
+	    "charset=utf-8", "application/json ; charset=\"utf-8\"",
+	    "application/json;a=\"x\\\"y\";b=c", "application/json;",
+	    "application/json; ;a=b;", NULL };
+	static const char *const no[] = { "", "application", "application/",
+	    "/json", "application/jsonx", "application/jso",
+	    "text/plain", "application/json; =x",
+	    "application/json; a=", "application/json; a=\"x",
+	    "application/json\r\n", "application/json x", "application /json",
+	    "application/json; a=\"\x01\"", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; yes[i] != NULL; i++)
+		if (!ob_svc_media_type_is(yes[i], "application/json"))
+			fail_msg("\"%s\" should match", yes[i]);
+	for (i = 0; no[i] != NULL; i++)
+		if (ob_svc_media_type_is(no[i], "application/json"))
+			fail_msg("\"%s\" should not match", no[i]);
+	assert_false(ob_svc_media_type_is(NULL, "application/json"));
+}
+
+static int
+parse(const char *s, struct ob_svc_peers **p)
+{
+	return ob_svc_peers_parse(s, strlen(s), p);
+}
+
+static void
+test_peers_good(void **state)
+{
+	struct ob_svc_peers		*p = NULL;
+	const struct ob_svc_peer	*v;
+
+	(void)state;
+	assert_int_equal(parse("{\"peers\":[{\"id\":\"p1\",\"role\":\"proxy\","
+	    "\"san_uri\":\"spiffe://td/p1\"},{\"id\":\"g\",\"role\":\"gateway\","
+	    "\"cert_sha256\":\"D258BDA2382CB3EC16595BB26C2E8AEEF52D5A0A614D9BC7"
+	    "4C460B634B3C6EF2\"}]}", &p), OB_OK);
+	assert_int_equal(ob_svc_peers_count(p), 2);
+	v = ob_svc_peers_get(p);
+	assert_string_equal(v[0].id, "p1");
+	assert_string_equal(v[0].san_uri, "spiffe://td/p1");
+	assert_null(v[0].cert_sha256);
+	assert_null(v[1].san_uri);
+	assert_string_equal(v[1].cert_sha256, "d258bda2382cb3ec16595bb26c2e8ae"
+	    "ef52d5a0a614d9bc74c460b634b3c6ef2");
+	ob_svc_peers_free(&p);
+	assert_null(p);
+	ob_svc_peers_free(&p);
+}
+
+static void
+test_peers_bad(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"[]",
+		"{\"peers\":[]}",
+		"{\"peers\":{}}",
+		"{\"peers\":[1]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\",\"san_uri\":\"u:1\"}],"
+		    "\"x\":1}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\",\"san_uri\":\"u:1\","
+		    "\"extra\":1}]}",
+		"{\"peers\":[{\"role\":\"r\",\"san_uri\":\"u:1\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"san_uri\":\"u:1\"}]}",
+		"{\"peers\":[{\"id\":\"\",\"role\":\"r\",\"san_uri\":\"u:1\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\"}]}",
+		"{\"peers\":[{\"id\":\"a b\",\"role\":\"r\",\"san_uri\":\"u:1\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\\n\",\"san_uri\":\"u:1\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\",\"san_uri\":\"nocolon\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\",\"san_uri\":1}]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\",\"cert_sha256\":\"zz58BDA"
+		    "2382CB3EC16595BB26C2E8AEEF52D5A0A614D9BC74C460B634B3C6EF2\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\",\"cert_sha256\":\"d258\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"role\":\"r\",\"san_uri\":\"u:1\"},"
+		    "{\"id\":\"a\",\"role\":\"r\",\"san_uri\":\"u:2\"}]}",
+		"{\"peers\":[{\"id\":\"a\",\"id\":\"b\",\"role\":\"r\","
+		    "\"san_uri\":\"u:1\"}]}",
+		NULL };
+	struct ob_svc_peers	*p = NULL;
+	size_t			 i;
+	int			 r;
+
+	(void)state;
+	for (i = 0; bad[i] != NULL; i++) {
+		r = parse(bad[i], &p);
+		if (r != OB_ERR_SVC_PEERS || p != NULL)
+			fail_msg("case %zu accepted or wrong code %s: %s", i,
+			    ob_err_name(r), bad[i]);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_media_type),
+		cmocka_unit_test(test_peers_good),
+		cmocka_unit_test(test_peers_bad),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
