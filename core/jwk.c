@@ -383,17 +383,24 @@ ob_jwk_to_pkey_cached(const json_t *jwk, char jkt[44], EVP_PKEY **out)
 	return OB_OK;
 }
 
-int
-ob_jwk_thumbprint(const json_t *jwk, char out[44])
+/*
+ * RFC 7638 3.2: the required members in lexicographic order, no
+ * whitespace, into buf (JWK_CANON_MAX bytes); *len is its length.  Values
+ * that would need JSON escaping are refused, so the text is written
+ * directly.  The thumbprint hashes this text, and the verdict hands it
+ * out as the key's JWK: both come from one place.
+ */
+#define JWK_CANON_MAX	(2 * JWK_MAX_RSA + 256)
+
+static int
+jwk_canon(const json_t *jwk, char buf[JWK_CANON_MAX], size_t *len)
 {
 	static const char *const ec_req[] = { "crv", "kty", "x", "y", NULL };
 	static const char *const okp_req[] = { "crv", "kty", "x", NULL };
 	static const char *const rsa_req[] = { "e", "kty", "n", NULL };
 	const char *const *req;
 	const char	*kty, *v;
-	char		 buf[2 * JWK_MAX_RSA + 256], *t = NULL;
 	size_t		 i, n = 0, vlen;
-	unsigned char	 md[SHA256_DIGEST_LENGTH];
 	int		 r;
 
 	if ((r = ob_json_get_str(jwk, "kty", 1, 8, OB_ERR_JWK_INVALID,
@@ -407,33 +414,58 @@ ob_jwk_thumbprint(const json_t *jwk, char out[44])
 		req = rsa_req;
 	else
 		return ob_errf(OB_ERR_JWK_INVALID, "kty %.8s", kty);
-	/*
-	 * RFC 7638 3.2: the required members in lexicographic order, no
-	 * whitespace.  Values that would need JSON escaping are refused, so
-	 * the text is written directly.
-	 */
 	buf[n++] = '{';
 	for (i = 0; req[i] != NULL; i++) {
 		if ((r = ob_json_get_str(jwk, req[i], 1, 2 * JWK_MAX_RSA,
 		    OB_ERR_JWK_INVALID, OB_ERR_JWK_INVALID, &v)) != OB_OK)
 			return r;
 		vlen = strlen(v);
-		if (strcspn(v, "\"\\") != vlen || n + vlen + 16 > sizeof(buf))
+		if (strcspn(v, "\"\\") != vlen || n + vlen + 16 > JWK_CANON_MAX)
 			return ob_errf(OB_ERR_JWK_INVALID, "\"%s\" is not a "
 			    "plain string", req[i]);
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\"%s\":\"%s\"",
-		    i == 0 ? "" : ",", req[i], v);
+		n += (size_t)snprintf(buf + n, JWK_CANON_MAX - n,
+		    "%s\"%s\":\"%s\"", i == 0 ? "" : ",", req[i], v);
 		for (; *v != '\0'; v++)
 			if ((unsigned char)*v < 0x20)
 				return ob_errf(OB_ERR_JWK_INVALID, "control "
 				    "character in \"%s\"", req[i]);
 	}
 	buf[n++] = '}';
-	if ((r = ob_sha256(buf, n, md)) != OB_OK ||
+	*len = n;
+	return OB_OK;
+}
+
+int
+ob_jwk_thumbprint(const json_t *jwk, char out[44])
+{
+	char		 buf[JWK_CANON_MAX], *t = NULL;
+	size_t		 n;
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	int		 r;
+
+	if ((r = jwk_canon(jwk, buf, &n)) != OB_OK ||
+	    (r = ob_sha256(buf, n, md)) != OB_OK ||
 	    (r = ob_b64url_encode(md, sizeof(md), &t)) != OB_OK)
 		return r;
 	memcpy(out, t, 44);
 	free(t);
+	return OB_OK;
+}
+
+int
+ob_jwk_canonical(const json_t *jwk, char **out)
+{
+	char	 buf[JWK_CANON_MAX], *t;
+	size_t	 n;
+	int	 r;
+
+	if ((r = jwk_canon(jwk, buf, &n)) != OB_OK)
+		return r;
+	if ((t = malloc(n + 1)) == NULL)
+		return OB_ERR_ALLOC;
+	memcpy(t, buf, n);
+	t[n] = '\0';
+	*out = t;
 	return OB_OK;
 }
 

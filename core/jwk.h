@@ -33,6 +33,13 @@ int ob_jwk_to_pkey_cached(const json_t *jwk, char jkt[44], EVP_PKEY **out)
 /* RFC 7638 SHA-256 thumbprint, base64url (43 chars + NUL) into out[44]. */
 int ob_jwk_thumbprint(const json_t *jwk, char out[44]) OB_WUR;
 
+/*
+ * The RFC 7638 canonical text of a public JWK (the required members in
+ * lexicographic order, no whitespace): the bytes the thumbprint hashes.
+ * Call on a JWK that passed ob_jwk_to_pkey.  *out is freed with free().
+ */
+int ob_jwk_canonical(const json_t *jwk, char **out) OB_WUR;
+
 /* Thumbprint of a key's public JWK. */
 int ob_pkey_thumbprint(const EVP_PKEY *pkey, char out[44]) OB_WUR;
 

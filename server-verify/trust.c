@@ -196,6 +196,9 @@ trust_key(const struct ob_trust *t, const json_t *o, struct ob_trust_key *k)
 	if (strcmp(tp, k->kid) != 0)
 		return ob_errf(OB_ERR_TRUST_INVALID, "kid is not the RFC 7638 "
 		    "thumbprint of jwk");
+	if ((r = ob_jwk_canonical(json_object_get(o, "jwk"), &k->jwk_text)) !=
+	    OB_OK)
+		return r;
 	fido = strcmp(k->kind, "fido2") == 0;
 	if (fido != ob_alg_is_webauthn(k->alg))
 		return ob_errf(OB_ERR_TRUST_INVALID, "fido2 keys (and only "
@@ -342,6 +345,7 @@ trust_key_free(struct ob_trust_key *k)
 	free(k->kid);
 	free(k->kind);
 	free(k->assurance);
+	free(k->jwk_text);
 	EVP_PKEY_free(k->pub);
 }
 

@@ -21,6 +21,7 @@ struct ob_trust_key {
 	char		*kind;
 	enum ob_alg	 alg;
 	EVP_PKEY	*pub;
+	char		*jwk_text;	/* RFC 7638 canonical JWK, for verdicts */
 	char		*assurance;
 	/* FIDO2 credentials */
 	unsigned char	 rpid_hash[32];

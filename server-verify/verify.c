@@ -617,20 +617,6 @@ v_dup(char **dst, const char *s)
 }
 
 static int
-v_jwk_text(const EVP_PKEY *pkey, char **out)
-{
-	json_t	*jwk = NULL;
-	size_t	 n;
-	int	 r;
-
-	if ((r = ob_jwk_from_pkey(pkey, &jwk)) != OB_OK)
-		return r;
-	r = ob_json_dump(jwk, out, &n);
-	json_decref(jwk);
-	return r;
-}
-
-static int
 v_sha256_b64(const void *buf, size_t len, char **out)
 {
 	unsigned char	 md[32];
@@ -670,9 +656,10 @@ v_verdict_cred(struct vctx *c, const void *buf, size_t len,
 	const struct ob_entry	*e = c->gw != NULL ? c->gateway : c->owner;
 	int			 r;
 
-	OB_TRY(v_jwk_text(cl->agent_key, &v->agent_jwk));
+	/* Canonical text, not re-exported from the EVP_PKEY: ~2x cheaper. */
+	OB_TRY(ob_jwk_canonical(cl->cnf_jwk, &v->agent_jwk));
 	if (c->owner_key != NULL) {
-		OB_TRY(v_jwk_text(c->owner_key->pub, &v->owner_jwk));
+		OB_TRY(v_dup(&v->owner_jwk, c->owner_key->jwk_text));
 		OB_TRY(v_dup(&v->owner_jkt, c->owner_key->kid));
 	}
 	if (c->gw != NULL)
