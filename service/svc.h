@@ -114,6 +114,14 @@ int ob_svc_run(struct ob_svc *svc) OB_WUR;
 /* Stop the workers and free everything; NULLs *svc; accepts NULL. */
 void ob_svc_free(struct ob_svc **svc);
 
+/*
+ * A JSON line in the service's log (level "debug", "info", "warn",
+ * "error"; event a short name; code OB_OK for none; detail never a
+ * secret).  Any thread.
+ */
+void ob_svc_log(const struct ob_svc *svc, const char *level,
+    const char *event, int code, const char *detail);
+
 /* Request accessors (valid until the reply). */
 const char *ob_svc_req_method(const struct ob_svc_req *req);
 const char *ob_svc_req_path(const struct ob_svc_req *req);

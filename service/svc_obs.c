@@ -73,6 +73,13 @@ svc_log_event(const struct ob_svc *svc, const char *level,
 	json_decref(o);
 }
 
+void
+ob_svc_log(const struct ob_svc *svc, const char *level, const char *event,
+    int code, const char *detail)
+{
+	svc_log_event(svc, level, event, code, detail);
+}
+
 /* Never the body, the query or header values: they may carry secrets. */
 void
 svc_log_request(const struct ob_svc_req *req, uint64_t us)

@@ -1,0 +1,424 @@
+/*
+ * ownerbind-server: the identity server.  It verifies owner-binding
+ * envelopes with libownerbind-verify's one code path and issues the
+ * agent a dual-identity credential (WIT + WIC) over mutual TLS.
+ * docs/server.md (configuration, signals), docs/api.md (endpoints).
+ *
+ *   ownerbind-server --config FILE
+ *   ownerbind-server --check-config FILE
+ *   ownerbind-server --dev DIR [--listen ADDR:PORT]
+ *   ownerbind-server audit verify FILE
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ownerbind/ob_verify.h"
+#include "audit.h"
+#include "cliutil.h"
+#include "config.h"
+#include "devmode.h"
+#include "err.h"
+#include "issuer.h"
+#include "pin.h"
+#include "process.h"
+#include "rate.h"
+#include "svc.h"
+
+#define PROG		"ownerbind-server"
+#define PROXY_HEADER	"Ownerbind-Proxy"
+#define MAX_PROXY_ID	128
+
+struct server {
+	struct ob_server_config	*cfg;
+	struct ob_svc		*svc;
+	pthread_rwlock_t	 trust_lock;
+	struct ob_trust		*trust;		/* swapped on SIGHUP */
+	struct ob_state		*state;
+	struct ob_audit		*audit;
+	struct ob_issuer	*issuer;
+	struct ob_pin_source	*pin;
+	json_t			*jwks;
+	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
+};
+
+/* The HTTP status for a refusal follows its public code. */
+static int
+status_for(int code)
+{
+	switch (ob_err_public(code)) {
+	case OB_ERR_SVC_BAD_REQUEST:	return 400;
+	case OB_ERR_SVC_TOO_LARGE:	return 413;
+	case OB_ERR_SVC_RATE_LIMITED:	return 429;
+	case OB_ERR_SVC_UNAVAILABLE:	return 503;
+	case OB_ERR_REJECTED:		return 403;
+	default:			return 500;
+	}
+}
+
+/*
+ * Record a decision.  A refusal that cannot be recorded is still
+ * refused; an acceptance that cannot be recorded issues nothing.
+ */
+static int
+record(struct server *s, struct ob_svc_req *req, int code, const char *detail,
+    const struct ob_verdict *v, const struct ob_credential *cred)
+{
+	struct ob_audit_event	ev;
+	struct timespec		ts;
+
+	memset(&ev, 0, sizeof(ev));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.ts_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ev.request_id = ob_svc_req_id(req);
+	ev.peer = ob_svc_req_peer_id(req);
+	ev.accepted = code == OB_OK;
+	ev.code = code;
+	ev.detail = detail;
+	if (v != NULL) {
+		ev.agent = v->agent;
+		ev.owner = v->owner;
+		ev.model = v->model;
+		ev.jti = v->jti;
+		ev.envelope_sha256 = v->envelope_sha256;
+	}
+	if (cred != NULL) {
+		ev.cred_jti = cred->jti;
+		ev.cred_exp = cred->expires_at;
+	}
+	return ob_audit_append(s->audit, &ev, NULL);
+}
+
+static void
+refuse(struct server *s, struct ob_svc_req *req, int code, const char *detail,
+    const struct ob_verdict *v)
+{
+	int r;
+
+	if ((r = record(s, req, code, detail, v, NULL)) != OB_OK)
+		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
+	(void)ob_svc_reply_problem(req, status_for(code), code,
+	    ob_err_text(ob_err_public(code)), detail);
+}
+
+/* POST /v1/credentials, on a worker thread. */
+static void
+h_credentials(struct ob_svc_req *req, void *arg)
+{
+	struct server		*s = arg;
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*v = NULL;
+	struct ob_credential	*cred = NULL;
+	const char		*body, *role, *proxy = NULL;
+	char			 detail[512];
+	json_t			*resp = NULL;
+	size_t			 len;
+	int			 r;
+
+	body = ob_svc_req_body(req, &len);
+	if (!ob_rate_take(s->rate_peer, ob_svc_req_peer_id(req))) {
+		refuse(s, req, OB_ERR_SVC_RATE_LIMITED, "per-peer rate", NULL);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.aud = s->cfg->aud;
+	o.channel = OB_CHANNEL_DIRECT;
+	role = ob_svc_req_peer_role(req);
+	if (role != NULL && strcmp(role, "gateway") == 0) {
+		/* The gateway vouches for the proxy it serves. */
+		proxy = ob_svc_req_header(req, PROXY_HEADER);
+		if (proxy == NULL || *proxy == '\0' ||
+		    strlen(proxy) > MAX_PROXY_ID) {
+			refuse(s, req, OB_ERR_SVC_BAD_REQUEST, "gateway request "
+			    "without a valid " PROXY_HEADER " header", NULL);
+			return;
+		}
+		o.channel = OB_CHANNEL_GATEWAY;
+		o.proxy = proxy;
+	}
+	pthread_rwlock_rdlock(&s->trust_lock);
+	r = ob_verify(s->trust, s->state, &o, body, len, &v);
+	pthread_rwlock_unlock(&s->trust_lock);
+	if (r != OB_OK) {
+		snprintf(detail, sizeof(detail), "%s: %s", ob_err_name(r),
+		    ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		return;
+	}
+	/*
+	 * Owner and agent limits apply once the request is known to come
+	 * from them; the envelope's jti is spent either way.
+	 */
+	if (!ob_rate_take(s->rate_owner, v->owner) ||
+	    !ob_rate_take(s->rate_agent, v->agent_jkt)) {
+		refuse(s, req, OB_ERR_SVC_RATE_LIMITED, "per-owner or per-agent "
+		    "rate", v);
+		goto out;
+	}
+	if ((r = ob_issuer_issue(s->issuer, v, 0,
+	    ob_server_config_lifetime_for(s->cfg, v->agent), &cred)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "issuing: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, v);
+		goto out;
+	}
+	if ((r = record(s, req, OB_OK, NULL, v, cred)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "issuance record: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
+		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), detail);
+		goto out;
+	}
+	if ((resp = json_pack("{s:s, s:s, s:I, s:O}", "wit", cred->wit, "wic",
+	    cred->wic_pem, "expires_at", (json_int_t)cred->expires_at,
+	    "owner", cred->owner)) == NULL) {
+		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
+		    ob_err_text(OB_ERR_INTERNAL), "response");
+		goto out;
+	}
+	(void)ob_svc_reply_json(req, 201, resp, NULL);
+out:
+	json_decref(resp);
+	ob_credential_free(&cred);
+	ob_verdict_free(&v);
+}
+
+/* GET /v1/keys, on the loop: the WIT keys (with the WIC chain as x5c). */
+static void
+h_keys(struct ob_svc_req *req, void *arg)
+{
+	struct server *s = arg;
+
+	(void)ob_svc_reply_json(req, 200, s->jwks, "application/jwk-set+json");
+}
+
+/* SIGHUP: a new trust store replaces the old one only once it loaded. */
+static int
+reload(void *arg)
+{
+	struct server	*s = arg;
+	struct ob_trust	*t = NULL, *old;
+	int		 r;
+
+	if ((r = ob_trust_load_file(s->cfg->trust, &t)) != OB_OK) {
+		ob_svc_log(s->svc, "error", "reload", r, ob_err_detail());
+		return r;
+	}
+	pthread_rwlock_wrlock(&s->trust_lock);
+	old = s->trust;
+	s->trust = t;
+	pthread_rwlock_unlock(&s->trust_lock);
+	ob_trust_free(&old);
+	ob_svc_log(s->svc, "info", "reload", OB_OK, "trust store reloaded");
+	return OB_OK;
+}
+
+static void
+hex32(const unsigned char b[32], char out[65])
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = x[b[i] >> 4];
+		out[2 * i + 1] = x[b[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int
+server_open(struct server *s, const char *config_path)
+{
+	struct ob_issuer_cfg	 ic;
+	char			*chain = NULL;
+	size_t			 n;
+	unsigned long		 line = 0;
+	int			 r;
+
+	if ((r = ob_server_config_load(config_path, &s->cfg, &line)) != OB_OK) {
+		fprintf(stderr, "%s: %s:%lu: %s\n", PROG, config_path, line,
+		    ob_err_detail());
+		return r;
+	}
+	OB_TRY(ob_trust_load_file(s->cfg->trust, &s->trust));
+	OB_TRY(ob_state_open_sqlite(s->cfg->state, &s->state));
+	OB_TRY(ob_audit_open(s->cfg->audit, &s->audit));
+	if (s->cfg->issuer.pin_source != NULL)
+		OB_TRY(ob_pin_source_parse(s->cfg->issuer.pin_source, &s->pin));
+	OB_TRY(ob_read_all(s->cfg->issuer.chain, 1 << 20, &chain, &n));
+	memset(&ic, 0, sizeof(ic));
+	ic.key_uri = s->cfg->issuer.key;
+	ic.pin = s->pin;
+	ic.chain_pem = chain;
+	ic.iss = s->cfg->iss;
+	ic.owner_oid = s->cfg->wic.owner_oid;
+	ic.lifetime = s->cfg->lifetime;
+	OB_TRY(ob_issuer_open(&ic, &s->issuer));
+	OB_TRY(ob_issuer_jwks(s->issuer, &s->jwks));
+	OB_TRY(ob_rate_new(&s->cfg->rate.per_peer, &s->rate_peer));
+	OB_TRY(ob_rate_new(&s->cfg->rate.per_owner, &s->rate_owner));
+	OB_TRY(ob_rate_new(&s->cfg->rate.per_agent, &s->rate_agent));
+	r = OB_OK;
+out:
+	free(chain);
+	return r;
+}
+
+static int
+server_listen(struct server *s)
+{
+	const struct ob_server_config	*c = s->cfg;
+	struct ob_svc_peer		*peers;
+	struct ob_svc_cfg		 sc;
+	char				(*hex)[65];
+	size_t				 i;
+	int				 r;
+
+	peers = calloc(c->nclients + 1, sizeof(*peers));
+	hex = calloc(c->nclients + 1, sizeof(*hex));
+	if (peers == NULL || hex == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	for (i = 0; i < c->nclients; i++) {
+		peers[i].id = c->clients[i].id;
+		peers[i].role = c->clients[i].role == OB_CLIENT_GATEWAY ?
+		    "gateway" : "proxy";
+		peers[i].san_uri = c->clients[i].san_uri;
+		if (c->clients[i].has_cert_sha256) {
+			hex32(c->clients[i].cert_sha256, hex[i]);
+			peers[i].cert_sha256 = hex[i];
+		}
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.name = PROG;
+	sc.listen = c->listen;
+	sc.metrics_listen = c->metrics_listen;
+	sc.tls.cert = c->tls.cert;
+	sc.tls.key = c->tls.key;
+	sc.tls.client_ca = c->tls.client_ca;
+	sc.peers = peers;
+	sc.npeers = c->nclients;
+	sc.limits.max_body = c->limits.max_body;
+	sc.limits.max_headers = c->limits.max_header;
+	sc.limits.max_conns = (int)c->limits.max_conns;
+	sc.limits.timeout_s = (int)c->limits.timeout_s;
+	sc.limits.workers = (int)c->limits.workers;
+	sc.limits.queue = (int)c->limits.queue;
+	OB_TRY(ob_svc_new(&sc, &s->svc));	/* copies the peers */
+	OB_TRY(ob_svc_route(s->svc, "POST", "/v1/credentials",
+	    "application/jose+json", 1, h_credentials, s));
+	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/keys", NULL, 0, h_keys, s));
+	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
+	r = OB_OK;
+out:
+	free(peers);
+	free(hex);
+	return r;
+}
+
+static void
+server_close(struct server *s)
+{
+	ob_svc_free(&s->svc);
+	ob_rate_free(&s->rate_peer);
+	ob_rate_free(&s->rate_owner);
+	ob_rate_free(&s->rate_agent);
+	json_decref(s->jwks);
+	ob_issuer_free(&s->issuer);
+	ob_pin_source_free(&s->pin);
+	ob_audit_free(&s->audit);
+	ob_state_free(&s->state);
+	ob_trust_free(&s->trust);
+	ob_server_config_free(&s->cfg);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s --config FILE\n"
+	    "       %s --check-config FILE\n"
+	    "       %s --dev DIR [--listen ADDR:PORT]\n"
+	    "       %s audit verify FILE\n"
+	    "The identity server: verifies owner-binding envelopes and issues\n"
+	    "dual-identity credentials (WIT + WIC) over mutual TLS.\n"
+	    "See ownerbind-server(8), docs/server.md and docs/api.md.\n",
+	    PROG, PROG, PROG, PROG);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'C' },
+		{ "dev", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server		 s;
+	struct ob_devmode_paths	*dev = NULL;
+	const char		*config = NULL, *devdir = NULL, *listen = NULL;
+	char			 url[128];
+	int			 ch, r, rc = 1;
+
+	ob_process_harden();
+	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
+		return ob_audit_verify_main(argc - 2, argv + 2);
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'C': return ob_server_config_check_main(optarg) == 0 ? 0 : 2;
+		case 'd': devdir = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("%s %s\n", PROG, OB_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || (config == NULL) == (devdir == NULL) ||
+	    (listen != NULL && devdir == NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	memset(&s, 0, sizeof(s));
+	if (pthread_rwlock_init(&s.trust_lock, NULL) != 0)
+		return 1;
+	if (devdir != NULL) {
+		if ((r = ob_devmode_create(devdir, listen, &dev)) != OB_OK)
+			goto out;
+		config = dev->config;
+	}
+	if ((r = server_open(&s, config)) != OB_OK ||
+	    (r = server_listen(&s)) != OB_OK)
+		goto out;
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", ob_svc_port(s.svc));
+	if (dev != NULL && (r = ob_devmode_write_info(dev, url)) != OB_OK)
+		goto out;
+	{
+		char m[160];
+
+		snprintf(m, sizeof(m), "%s metrics=http://127.0.0.1:%d%s%s",
+		    url, ob_svc_metrics_port(s.svc), dev != NULL ? " dev=" : "",
+		    dev != NULL ? dev->info : "");
+		ob_svc_log(s.svc, "info", "listening", OB_OK, m);
+	}
+	if ((r = ob_process_drop_user(s.cfg->user)) != OB_OK ||
+	    (r = ob_svc_run(s.svc)) != OB_OK)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0 && r != OB_OK)
+		ob_print_error(PROG, r);
+	server_close(&s);
+	ob_devmode_paths_free(&dev);
+	pthread_rwlock_destroy(&s.trust_lock);
+	return rc;
+}
