@@ -1,0 +1,202 @@
+#!/bin/sh
+# ownerbind-server over real mutual TLS: a dev-mode server, an owner
+# enrolled, agent-mediated envelopes submitted with `ownerbind submit` and
+# curl, the credential checked by code nobody here wrote (jwcrypto,
+# python3-cryptography, openssl verify), then hostile clients, the
+# issuance record, a broken reload and a drain.
+# Usage: test_server.sh OWNERBIND-SERVER OWNERBIND
+set -u
+SRV=$1
+OB=$2
+PY=${OB_PYTHON:-/usr/bin/python3}
+D=$(mktemp -d)
+SP=
+fail=0
+cleanup() {
+	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
+	rm -rf "$D"
+}
+trap cleanup EXIT
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+
+cd "$D" || exit 1
+"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/server.log" &
+SP=$!
+i=0
+while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+[ -f "$D/dev/dev.json" ] || { cat "$D/server.log"; echo "FAIL: no dev.json"; exit 1; }
+J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
+URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
+CERT=$(J client_cert); KEY=$(J client_key); ICA=$(J issuer_ca)
+CURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
+
+"$OB" keygen --key file:owner.pem >/dev/null || exit 1
+"$OB" enroll --key file:owner.pem --owner alice@example.org \
+    --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" >/dev/null || exit 1
+kill -HUP "$SP"
+sleep 0.3
+
+n=0
+envelope() {	# $1: output file; a fresh agent key and jti each time
+	n=$((n + 1))
+	"$OB" request --sub "wimse://example.org/agents/a$n" --aud "$AUD" \
+	    --owner alice@example.org --agent-key "agent$n.pem" --new-agent-key \
+	    -o "req$n.json" >/dev/null &&
+	"$OB" sign --key file:owner.pem -o "signed$n.json" "req$n.json" 2>/dev/null &&
+	"$OB" pop --agent-key "agent$n.pem" -o "$1" "signed$n.json"
+}
+post() {	# $1: body file, $2: content type; prints the status
+	$CURL -o "$D/resp.json" -w '%{http_code}' -H "Content-Type: $2" \
+	    --data-binary "@$1" "$URL/v1/credentials" 2>/dev/null
+}
+code_is() {	# the problem's public code
+	"$PY" -c "import json,sys; sys.exit(json.load(open('$D/resp.json')).get('code') != '$1')"
+}
+
+# 1. Issuance over mTLS, and the credential checked independently.
+envelope e1.json || exit 1
+if "$OB" submit --server "$URL" --cert "$CERT" --key "$KEY" --ca "$CA" \
+    --wit wit.txt --wic wic.pem e1.json; then ok "submit: 201"; else bad "submit"; fi
+$CURL -o jwks.json "$URL/v1/keys" || bad "GET /v1/keys"
+"$PY" - "$D" <<'EOF' 2>&1 && ok "WIT (jwcrypto) and WIC (cryptography) check" || bad "credential checks"
+import base64, json, sys
+from jwcrypto import jwk, jwt
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+d = sys.argv[1]
+OWNER_CLAIM = "urn:uuid:b880ac85-4c39-4d7c-9849-4aea4cbc60e5"
+env = json.load(open(d + "/e1.json"))
+pl = env["payload"]
+payload = json.loads(base64.urlsafe_b64decode(pl + "=" * (-len(pl) % 4)))
+keys = jwk.JWKSet.from_json(open(d + "/jwks.json").read())
+tok = jwt.JWT(jwt=open(d + "/wit.txt").read().strip(), key=keys)
+hdr = json.loads(tok.header)
+claims = json.loads(tok.claims)
+assert hdr["typ"] == "wit+jwt", hdr
+assert claims["sub"] == payload["sub"], claims
+assert claims["sub_profile"] == "ai_agent"
+cj = dict(claims["cnf"]["jwk"]); cj.pop("alg")
+assert cj == payload["cnf"]["jwk"], (cj, payload["cnf"]["jwk"])
+own = claims[OWNER_CLAIM]
+assert own["id"] == "alice@example.org", own
+assert claims["exp"] > claims["iat"]
+pem = open(d + "/wic.pem").read()
+leaf = x509.load_pem_x509_certificate(pem.split("-----END CERTIFICATE-----")[0].encode() + b"-----END CERTIFICATE-----\n")
+san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+uris = san.get_values_for_type(x509.UniformResourceIdentifier)
+assert uris == [payload["sub"]] and len(list(san)) == 1, list(san)
+eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+assert ExtendedKeyUsageOID.CLIENT_AUTH in eku and ExtendedKeyUsageOID.SERVER_AUTH in eku
+assert int(leaf.not_valid_after.timestamp()) == claims["exp"]
+EOF
+openssl verify -CAfile "$ICA" wic.pem >/dev/null 2>&1 && ok "openssl verify WIC" ||
+    bad "openssl verify WIC"
+
+# 2. Refusals over the network: each a clear status, nothing issued.
+s=$(post e1.json application/jose+json)
+[ "$s" = 403 ] && code_is OB_ERR_REJECTED && ok "replay: 403 REJECTED" || bad "replay: $s"
+grep -q '"code":"OB_ERR_REPLAY"' server.log && ok "replay: the log names OB_ERR_REPLAY" ||
+    bad "replay not in the log"
+envelope e2.json || exit 1
+"$PY" -c "
+import json; e = json.load(open('e2.json'))
+s = e['signatures'][-1]['signature']
+e['signatures'][-1]['signature'] = ('A' if s[0] != 'A' else 'B') + s[1:]
+json.dump(e, open('e2t.json', 'w'))"
+s=$(post e2t.json application/jose+json)
+[ "$s" = 403 ] && code_is OB_ERR_REJECTED && ok "tampered: 403" || bad "tampered: $s"
+s=$(post e2.json application/json)
+[ "$s" = 415 ] && ok "wrong content type: 415" || bad "content type: $s"
+head -c 200000 /dev/zero | tr '\0' 'a' > big.json
+s=$(post big.json application/jose+json)
+[ "$s" = 413 ] && ok "oversized body: 413" || bad "oversized: $s"
+printf 'not json' > junk.json
+s=$(post junk.json application/jose+json)
+[ "$s" = 400 ] && code_is OB_ERR_SVC_BAD_REQUEST && ok "not JSON: 400" || bad "junk: $s"
+s=$(curl -sS --max-time 10 --cacert "$CA" -o /dev/null -w '%{http_code}' \
+    -H 'Content-Type: application/jose+json' --data-binary @e2.json \
+    "$URL/v1/credentials" 2>/dev/null)
+[ "$s" != 201 ] && ok "no client certificate: refused ($s)" || bad "no client cert: 201"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=rogue -keyout rogue.key -out rogue.pem 2>/dev/null
+s=$(curl -sS --max-time 10 --cacert "$CA" --cert rogue.pem --key rogue.key \
+    -o /dev/null -w '%{http_code}' -H 'Content-Type: application/jose+json' \
+    --data-binary @e2.json "$URL/v1/credentials" 2>/dev/null)
+[ "$s" != 201 ] && ok "client certificate of an unknown CA: refused ($s)" ||
+    bad "unknown CA: 201"
+# Malformed HTTP and a slow client (a byte every 0.5 s) over real TLS,
+# while a well-behaved request is served.
+"$PY" - "$URL" "$CA" "$CERT" "$KEY" <<'EOF' && ok "malformed HTTP: 400, slow client cut" || bad "malformed/slow"
+import socket, ssl, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.check_hostname = False
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+def conn():
+    s = socket.create_connection((u.hostname, u.port), timeout=30)
+    return ctx.wrap_socket(s)
+c = conn()
+c.sendall(b"\x00\x01GARBAGE / HTTP/9.9\r\n\r\n")
+r = c.recv(4096)
+assert r.startswith(b"HTTP/1.1 400"), r[:80]
+c.close()
+c = conn()
+t0 = time.time()
+req = b"GET /v1/keys HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+cut = False
+for b in req:
+    try:
+        c.sendall(bytes([b]))
+        time.sleep(0.5)
+    except OSError:
+        cut = True
+        break
+    if time.time() - t0 > 40:
+        break
+if not cut:
+    c.settimeout(5)
+    try:
+        cut = c.recv(1) == b""
+    except OSError:
+        cut = True
+assert cut and time.time() - t0 < 30, time.time() - t0
+EOF
+envelope e3.json || exit 1
+s=$(post e3.json application/jose+json)
+[ "$s" = 201 ] && ok "served after the hostile clients" || bad "after hostile: $s"
+
+# 3. A broken trust store on SIGHUP: the old one keeps serving.
+cp "$TRUST" trust.good
+printf '{"owners": [' > "$TRUST"
+kill -HUP "$SP"
+sleep 0.3
+grep -q '"event":"reload","code"' server.log && ok "broken reload logged" || bad "reload log"
+envelope e4.json || exit 1
+s=$(post e4.json application/jose+json)
+[ "$s" = 201 ] && ok "broken reload: old trust store still serves" || bad "after reload: $s"
+cp trust.good "$TRUST"
+
+# 4. The issuance record: every decision, the chain intact.
+out=$("$SRV" audit verify "$D/dev/audit.jsonl" 2>&1)
+echo "$out" | grep -q ': 6 lines, chain intact' && ok "audit verify: $out" ||
+    bad "audit verify: $out (want 6 decisions: 3 issued, replay, tampered, not JSON)"
+grep -c '"decision":"accepted"' "$D/dev/audit.jsonl" | grep -qx 3 && ok "3 accepted in the record" ||
+    bad "accepted count"
+printf 'x' >> "$D/dev/audit.jsonl"
+"$SRV" audit verify "$D/dev/audit.jsonl" >/dev/null 2>&1 && bad "a tampered record verifies" ||
+    ok "a tampered record fails audit verify"
+
+# 5. --check-config, then SIGTERM drains and exits 0.
+"$SRV" --check-config "$(J config)" >/dev/null 2>&1 && ok "--check-config: dev config" ||
+    bad "check-config good"
+printf '{\n  "listen": "127.0.0.1:1",\n  "bogus": 1\n}\n' > broken.json
+out=$("$SRV" --check-config broken.json 2>&1); rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q 'broken.json:3' && ok "--check-config names line 3" ||
+    bad "check-config broken: $rc $out"
+kill -TERM "$SP"
+wait "$SP"; rc=$?
+SP=
+[ $rc = 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM exit $rc"
+[ $fail = 0 ] || { echo "--- server log"; cat server.log; }
+exit $fail
