@@ -106,6 +106,23 @@ refuse(struct server *s, struct ob_svc_req *req, int code, const char *detail,
 	    ob_err_text(ob_err_public(code)), detail);
 }
 
+/* A refusal the service layer gave before any handler ran. */
+static void
+on_refusal(struct ob_svc_req *req, int status, int code, const char *detail,
+    void *arg)
+{
+	struct server	*s = arg;
+	const char	*m = ob_svc_req_method(req), *p = ob_svc_req_path(req);
+	char		 d[256];
+	int		 r;
+
+	snprintf(d, sizeof(d), "HTTP %d %s %s: %s", status,
+	    m != NULL ? m : "-", p != NULL ? p : "-",
+	    detail != NULL ? detail : ob_err_text(code));
+	if ((r = record(s, req, code, d, NULL, NULL)) != OB_OK)
+		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
+}
+
 /* POST /v1/credentials, on a worker thread. */
 static void
 h_credentials(struct ob_svc_req *req, void *arg)
@@ -315,6 +332,7 @@ server_listen(struct server *s)
 	    "application/jose+json", 1, h_credentials, s));
 	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/keys", NULL, 0, h_keys, s));
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
+	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
 	r = OB_OK;
 out:
 	free(peers);

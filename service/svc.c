@@ -412,6 +412,9 @@ early(struct ob_svc_req *req, int status, int code, const char *detail,
     int retry_after)
 {
 	req->retry_after = retry_after;
+	if (req->svc->refusal_fn != NULL)
+		req->svc->refusal_fn(req, status, code, detail,
+		    req->svc->refusal_arg);
 	(void)ob_svc_reply_problem(req, status, code, NULL, detail);
 }
 
@@ -853,6 +856,14 @@ ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
 	svc->reload[svc->nreload].fn = fn;
 	svc->reload[svc->nreload].arg = arg;
 	svc->nreload++;
+	return OB_OK;
+}
+
+int
+ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
+{
+	svc->refusal_fn = fn;
+	svc->refusal_arg = arg;
 	return OB_OK;
 }
 

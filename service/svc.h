@@ -100,6 +100,20 @@ int ob_svc_route(struct ob_svc *svc, const char *method, const char *path,
 int ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
     OB_WUR;
 
+/*
+ * ob_svc_on_refusal: fn is called (on the loop thread) for every request
+ * the service refuses itself before a handler runs: unknown peer, 404,
+ * 405, 415, full queue, draining; so that a daemon can record those
+ * decisions too.  The request accessors are valid during the call (the
+ * peer may be NULL).  Requests libevent 2.1 refuses while reading them
+ * (malformed request line or headers, a body over max_body) never reach
+ * the service and are not reported (docs/service.md).
+ */
+typedef void (*ob_svc_refusal_fn)(struct ob_svc_req *req, int status,
+    int code, const char *detail, void *arg);
+int ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
+    OB_WUR;
+
 /* The bound TCP ports (useful with port 0); -1 if none. */
 int ob_svc_port(const struct ob_svc *svc);
 int ob_svc_metrics_port(const struct ob_svc *svc);

@@ -103,6 +103,8 @@ struct ob_svc {
 		void	*arg;
 	}			 reload[8];
 	size_t			 nreload;
+	ob_svc_refusal_fn	 refusal_fn;	/* or NULL */
+	void			*refusal_arg;
 	/* counters (loop thread) */
 	int			 nconns;
 	int			 inflight;	/* dispatched, not replied */

@@ -179,8 +179,8 @@ cp trust.good "$TRUST"
 
 # 4. The issuance record: every decision, the chain intact.
 out=$("$SRV" audit verify "$D/dev/audit.jsonl" 2>&1)
-echo "$out" | grep -q ': 6 lines, chain intact' && ok "audit verify: $out" ||
-    bad "audit verify: $out (want 6 decisions: 3 issued, replay, tampered, not JSON)"
+echo "$out" | grep -q ': 7 lines, chain intact' && ok "audit verify: $out" ||
+    bad "audit verify: $out (want 7 decisions: 3 issued, replay, tampered, wrong content type, not JSON)"
 grep -c '"decision":"accepted"' "$D/dev/audit.jsonl" | grep -qx 3 && ok "3 accepted in the record" ||
     bad "accepted count"
 printf 'x' >> "$D/dev/audit.jsonl"
