@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "obtest.h"
 #include "alg.h"
@@ -203,5 +204,54 @@ t_serialize(const struct ob_envelope *env)
 	size_t	 n;
 
 	assert_int_equal(ob_envelope_serialize(env, &s, &n), OB_OK);
+	return s;
+}
+
+X509 *
+t_cert(EVP_PKEY *subj, EVP_PKEY *ikey, X509 *issuer, const char *cn,
+    int is_ca, long long now)
+{
+	X509		*x = X509_new();
+	X509_NAME	*n = X509_NAME_new();
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
+
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_set_version(x, 2);
+	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, (time_t[]){ now - 86400 });
+	X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, (time_t[]){ now + 86400 });
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) :
+	    n);
+	X509_set_pubkey(x, subj);
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
+	    is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (is_ca) {
+		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
+		    "critical,keyCertSign");
+		X509_add_ext(x, ext, -1);
+		X509_EXTENSION_free(ext);
+	}
+	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	return x;
+}
+
+char *
+t_cert_pem(X509 *x)
+{
+	BIO	*b = BIO_new(BIO_s_mem());
+	char	*p, *s;
+	long	 n;
+
+	PEM_write_bio_X509(b, x);
+	n = BIO_get_mem_data(b, &p);
+	s = strndup(p, (size_t)n);
+	BIO_free(b);
 	return s;
 }

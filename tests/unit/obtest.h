@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "envelope.h"
 
@@ -40,5 +41,14 @@ char *t_trust(const char *owner, const char *pattern, EVP_PKEY *key,
     const char *kind, const char *fido_rp, int uv_required);
 
 char *t_serialize(const struct ob_envelope *env);
+
+/*
+ * A certificate for subj signed by ikey (issuer NULL: self-signed), CN
+ * cn, valid from now - 1 day to now + 1 day; a CA gets CA:TRUE and
+ * keyUsage keyCertSign, others CA:FALSE.
+ */
+X509 *t_cert(EVP_PKEY *subj, EVP_PKEY *ikey, X509 *issuer, const char *cn,
+    int is_ca, long long now);
+char *t_cert_pem(X509 *x);			/* PEM text, malloc'd */
 
 #endif

@@ -89,20 +89,6 @@ leaf(const char *eku, const char *san, long long nb, long long na)
 }
 
 static char *
-pem(X509 *x)
-{
-	BIO	*b = BIO_new(BIO_s_mem());
-	char	*p, *s;
-	long	 n;
-
-	PEM_write_bio_X509(b, x);
-	n = BIO_get_mem_data(b, &p);
-	s = strndup(p, (size_t)n);
-	BIO_free(b);
-	return s;
-}
-
-static char *
 b64der(X509 *x)
 {
 	unsigned char	*der = NULL;
@@ -154,7 +140,7 @@ static struct ob_trust *
 trust2(X509 *root, int require_eku, X509 *root2)
 {
 	struct ob_trust	*t = NULL;
-	char		*cap = pem(root), *cap2 = root2 != NULL ? pem(root2) :
+	char		*cap = t_cert_pem(root), *cap2 = root2 != NULL ? t_cert_pem(root2) :
 			    NULL, *s;
 	json_t		*gws = json_array(), *doc;
 	int		 i;
@@ -618,7 +604,7 @@ test_trust_require_eku(void **state)
 	    "\"wimse://td/*\"],\"require_eku\":%s}]}";
 	struct ob_trust	*t = NULL;
 	json_t		*js;
-	char		*cap = pem(ca), *esc, buf[8192];
+	char		*cap = t_cert_pem(ca), *esc, buf[8192];
 
 	(void)state;
 	js = json_string(cap);

@@ -98,48 +98,6 @@ mkca(const char *name, const char *newkey, const char *ext)
 	return slurp(path(crt));
 }
 
-static X509 *
-mkcert(EVP_PKEY *subj, EVP_PKEY *ikey, X509 *issuer, const char *cn, int ca)
-{
-	X509		*x = X509_new();
-	X509_NAME	*n = X509_NAME_new();
-	X509_EXTENSION	*ext;
-	X509V3_CTX	 ctx;
-
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-	X509_set_version(x, 2);
-	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, (time_t[]){ now - 600 });
-	X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, (time_t[]){ now + 86400 });
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) :
-	    n);
-	X509_set_pubkey(x, subj);
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
-	    ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
-	X509_NAME_free(n);
-	return x;
-}
-
-static char *
-x509_pem(X509 *x)
-{
-	BIO	*b = BIO_new(BIO_s_mem());
-	char	*p, *s;
-	long	 n;
-
-	PEM_write_bio_X509(b, x);
-	n = BIO_get_mem_data(b, &p);
-	s = strndup(p, (size_t)n);
-	BIO_free(b);
-	return s;
-}
-
 static int
 setup(void **state)
 {
@@ -171,9 +129,9 @@ setup(void **state)
 	owner = t_key("Ed25519");
 	gwcakey = t_key("P-256");
 	gwkey = t_key("P-256");
-	gwca = mkcert(gwcakey, gwcakey, NULL, "Acme Org CA", 1);
-	gwcert = mkcert(gwkey, gwcakey, gwca, "gw.acme", 0);
-	gwca_pem = x509_pem(gwca);
+	gwca = t_cert(gwcakey, gwcakey, NULL, "Acme Org CA", 1, now);
+	gwcert = t_cert(gwkey, gwcakey, gwca, "gw.acme", 0, now);
+	gwca_pem = t_cert_pem(gwca);
 	return 0;
 }
 

@@ -20,55 +20,6 @@
 static EVP_PKEY *agent, *owner, *fido, *cakey, *gwkey, *rogue;
 static X509 *ca, *gwcert, *roguecert, *othercert;
 
-static X509 *
-mkcert(EVP_PKEY *subj, EVP_PKEY *issuer_key, X509 *issuer, const char *cn,
-    int is_ca)
-{
-	X509		*x = X509_new();
-	X509_NAME	*n = X509_NAME_new();
-	X509_EXTENSION	*ext;
-	X509V3_CTX	 ctx;
-
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_set_version(x, 2);
-	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, (time_t[]){ T_NOW - 86400 });
-	X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, (time_t[]){ T_NOW + 86400 });
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) :
-	    n);
-	X509_set_pubkey(x, subj);
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
-	    is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	if (is_ca) {
-		ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
-		    "critical,keyCertSign");
-		X509_add_ext(x, ext, -1);
-		X509_EXTENSION_free(ext);
-	}
-	assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
-	X509_NAME_free(n);
-	return x;
-}
-
-static char *
-pem(X509 *x)
-{
-	BIO	*b = BIO_new(BIO_s_mem());
-	char	*p, *s;
-	long	 n;
-
-	PEM_write_bio_X509(b, x);
-	n = BIO_get_mem_data(b, &p);
-	s = strndup(p, (size_t)n);
-	BIO_free(b);
-	return s;
-}
-
 static char *
 b64der(X509 *x)
 {
@@ -116,10 +67,10 @@ setup(void **state)
 	cakey = t_key("P-256");
 	gwkey = t_key("P-256");
 	rogue = t_key("P-256");
-	ca = mkcert(cakey, cakey, NULL, "Acme Org CA", 1);
-	gwcert = mkcert(gwkey, cakey, ca, "gw.acme", 0);
-	othercert = mkcert(gwkey, cakey, ca, "gw2.acme", 0);
-	roguecert = mkcert(gwkey, rogue, NULL, "gw.acme", 0);
+	ca = t_cert(cakey, cakey, NULL, "Acme Org CA", 1, T_NOW);
+	gwcert = t_cert(gwkey, cakey, ca, "gw.acme", 0, T_NOW);
+	othercert = t_cert(gwkey, cakey, ca, "gw2.acme", 0, T_NOW);
+	roguecert = t_cert(gwkey, rogue, NULL, "gw.acme", 0, T_NOW);
 	return 0;
 }
 
@@ -287,7 +238,7 @@ test_fido(void **state)
 static char *
 gateway_trust(void)
 {
-	char	*cap = pem(ca), *s;
+	char	*cap = t_cert_pem(ca), *s;
 	json_t	*doc = json_pack("{s:i,s:[{s:s,s:s,s:[s],s:[s],s:[s],s:[s],"
 	    "s:[s]}]}", "ownerbind_trust", 1, "gateways", "id", "gw.acme",
 	    "owner", T_OWNER, "ca", cap, "algs", "ES256", "proxies", "proxy-1",
