@@ -60,11 +60,11 @@
 #include <openssl/x509v3.h>
 
 #include "ownerbind/ob_verify.h"
-#include "b64url.h"
-#include "envelope.h"
-#include "file.h"
-#include "jwk.h"
-#include "token.h"
+#include "core/b64url.h"
+#include "core/envelope.h"
+#include "tokens/file.h"
+#include "core/jwk.h"
+#include "tokens/token.h"
 
 #define RBUF	65536
 #define TTL	300

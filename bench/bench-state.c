@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "ownerbind/ob_verify.h"
-#include "state.h"
+#include "server-verify/state.h"
 
 #define SMALL		10000
 #define LARGE		1000000

@@ -43,10 +43,10 @@
 #include <openssl/sha.h>
 
 #include "ownerbind/ob_verify.h"
-#include "b64url.h"
-#include "gen_common.h"
-#include "jwk.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "tests/vectors/gen_common.h"
+#include "core/jwk.h"
+#include "core/webauthn.h"
 
 /* Counting allocator: glibc exports its implementation as __libc_*. */
 extern void *__libc_malloc(size_t);

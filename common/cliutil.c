@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cliutil.h"
-#include "err.h"
+#include "common/cliutil.h"
+#include "core/err.h"
 
 int
 ob_read_all(const char *path, size_t max, char **out, size_t *outlen)

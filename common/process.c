@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "process.h"
-#include "err.h"
+#include "common/process.h"
+#include "core/err.h"
 
 void
 ob_process_harden(void)

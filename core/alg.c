@@ -8,9 +8,9 @@
 #include <openssl/obj_mac.h>
 #include <openssl/rsa.h>
 
-#include "alg.h"
-#include "err.h"
-#include "pkey.h"
+#include "core/alg.h"
+#include "core/err.h"
+#include "core/pkey.h"
 
 struct alg_row {
 	enum ob_alg	 alg;

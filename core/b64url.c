@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "err.h"
+#include "core/b64url.h"
+#include "core/err.h"
 
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -9,11 +9,11 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "b64url.h"
-#include "envelope.h"
-#include "err.h"
-#include "json.h"
-#include "jwk.h"
+#include "core/b64url.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/jwk.h"
 
 #define MAX_SUB		2048
 #define MAX_AUD		2048

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "envelope.h"
-#include "err.h"
-#include "json.h"
+#include "core/b64url.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "core/json.h"
 
 static const char *const protected_names[] = {
 	"alg", "typ", "kid", "crit", "x5c",

@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 
 #include "ownerbind/ob_err.h"
-#include "alg.h"
+#include "core/alg.h"
 
 /* docs/envelope.md, "Limits". */
 #define OB_MAX_ENVELOPE		65536	/* serialized envelope, bytes */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ownerbind/ob_err.h"
-#include "err.h"
+#include "core/err.h"
 
 struct err_row {
 	int		 code;

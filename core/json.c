@@ -1,9 +1,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "json.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/json.h"
 
 int
 ob_json_parse_object(const void *buf, size_t len, json_t **out)

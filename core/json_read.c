@@ -45,9 +45,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "hex.h"
-#include "json.h"
+#include "core/err.h"
+#include "core/hex.h"
+#include "core/json.h"
 
 enum tok {
 	T_EOF,

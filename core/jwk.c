@@ -7,12 +7,12 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "alg.h"
-#include "b64url.h"
-#include "err.h"
-#include "json.h"
-#include "jwk.h"
-#include "pkey.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "core/pkey.h"
 
 #define JWK_MAX_RSA	(OB_RSA_MAX_BITS / 8)
 /* base64url length of the largest modulus; longer text is refused unread */

@@ -9,8 +9,8 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 
-#include "err.h"
-#include "pkey.h"
+#include "core/err.h"
+#include "core/pkey.h"
 
 /* ---- Ed25519 --------------------------------------------------------- */
 

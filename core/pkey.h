@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 
-#include "alg.h"
+#include "core/alg.h"
 #include "ownerbind/ob_err.h"
 
 #define OB_RSA_MIN_BITS		2048

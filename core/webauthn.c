@@ -5,11 +5,11 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "alg.h"
-#include "b64url.h"
-#include "err.h"
-#include "json.h"
-#include "webauthn.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/webauthn.h"
 
 int
 ob_webauthn_challenge(const char *signing_input, size_t len, char out[44])

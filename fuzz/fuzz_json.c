@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "json.h"
+#include "core/json.h"
 
 #define JANSSON_MAX_DEPTH	2048
 

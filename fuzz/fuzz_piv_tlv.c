@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "piv_tlv.h"
+#include "tokens/piv/piv_tlv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "svc_parse.h"
+#include "service/svc_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,9 +16,9 @@
 
 #include <jansson.h>
 
-#include "b64url.h"
-#include "gen_common.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "tests/vectors/gen_common.h"
+#include "core/webauthn.h"
 
 #ifndef OB_FUZZ_KEYS
 #error "OB_FUZZ_KEYS names tests/vectors/keys"

@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "cliutil.h"
-#include "err.h"
-#include "json.h"
-#include "jwk.h"
-#include "ownerbind.h"
-#include "token.h"
+#include "core/b64url.h"
+#include "common/cliutil.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "owner/ownerbind.h"
+#include "tokens/token.h"
 #ifdef OB_HAVE_TPM2
-#include "tpm2.h"
+#include "tokens/tpm2/tpm2.h"
 #endif
 
 static void

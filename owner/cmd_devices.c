@@ -6,12 +6,12 @@
 
 #include <jansson.h>
 
-#include "cliutil.h"
-#include "err.h"
-#include "json.h"
-#include "ownerbind.h"
+#include "common/cliutil.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "owner/ownerbind.h"
 #ifdef OB_HAVE_FIDO2
-#include "ob_fido2.h"
+#include "tokens/fido2/ob_fido2.h"
 #endif
 
 static void

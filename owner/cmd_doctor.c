@@ -22,10 +22,10 @@
 
 #include <jansson.h>
 
-#include "cliutil.h"
-#include "err.h"
-#include "json.h"
-#include "ownerbind.h"
+#include "common/cliutil.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "owner/ownerbind.h"
 
 #define HID_MAX_DESCRIPTOR	4096	/* the kernel's HID_MAX_DESCRIPTOR_SIZE */
 #define FIDO_USAGE_PAGE		0xF1D0	/* FIDO Alliance, CTAP HID section 11.2.8.1 */

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"
-#include "err.h"
-#include "json.h"
-#include "ownerbind.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "owner/ownerbind.h"
 
 int
 cmd_inspect(int argc, char **argv)

@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "ownerbind/ob_verify.h"
-#include "state.h"
-#include "cliutil.h"
-#include "err.h"
-#include "json.h"
-#include "ownerbind.h"
-#include "token.h"
+#include "server-verify/state.h"
+#include "common/cliutil.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "owner/ownerbind.h"
+#include "tokens/token.h"
 
 static void
 keygen_usage(FILE *f)

@@ -8,15 +8,15 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "alg.h"
-#include "b64url.h"
-#include "cliutil.h"
-#include "envelope.h"
-#include "err.h"
-#include "file.h"
-#include "json.h"
-#include "jwk.h"
-#include "ownerbind.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "common/cliutil.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "tokens/file.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "owner/ownerbind.h"
 
 #define MAX_TTL		3600
 #define MAX_EVIDENCE	(16 * 1024 * 1024)

@@ -8,11 +8,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "cliutil.h"
-#include "envelope.h"
-#include "err.h"
-#include "ownerbind.h"
-#include "token.h"
+#include "common/cliutil.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "owner/ownerbind.h"
+#include "tokens/token.h"
 
 static void
 sign_usage(FILE *f)

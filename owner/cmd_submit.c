@@ -15,11 +15,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
-#include "cliutil.h"
-#include "envelope.h"
-#include "err.h"
-#include "json.h"
-#include "ownerbind.h"
+#include "common/cliutil.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "owner/ownerbind.h"
 
 #define SUBMIT_MAX_REPLY	(1024 * 1024)
 #define SUBMIT_PATH		"/v1/credentials"

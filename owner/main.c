@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cliutil.h"
-#include "process.h"
-#include "envelope.h"
-#include "json.h"
-#include "err.h"
-#include "ownerbind.h"
+#include "common/cliutil.h"
+#include "common/process.h"
+#include "core/envelope.h"
+#include "core/json.h"
+#include "core/err.h"
+#include "owner/ownerbind.h"
 
 static const struct {
 	const char	*name;

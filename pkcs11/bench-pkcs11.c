@@ -18,9 +18,9 @@
 
 #include <openssl/evp.h>
 
-#include "err.h"
-#include "ob_p11.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "pkcs11/ob_p11.h"
+#include "pkcs11/p11_int.h"
 
 static const char msg[] = "eyJhbGciOiJFUzI1NiIsInR5cCI6Im93bmVyYmluZCtqd3MifQ."
     "eyJzdWIiOiJ3aW1zZTovL3RkLmV4YW1wbGUvYWdlbnRzL2ExIn0";

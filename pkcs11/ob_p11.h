@@ -24,8 +24,8 @@
 #include <openssl/evp.h>
 
 #include "ownerbind/ob_err.h"
-#include "alg.h"
-#include "pin.h"
+#include "core/alg.h"
+#include "tokens/pin.h"
 
 #define OB_P11_MAX_SESSIONS	32
 

@@ -4,8 +4,8 @@
  */
 #include <stdio.h>
 
-#include "err.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "pkcs11/p11_int.h"
 
 struct rv_row {
 	CK_RV		 rv;

@@ -12,7 +12,7 @@
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
 
-#include "ob_p11.h"
+#include "pkcs11/ob_p11.h"
 
 /* ---- URIs (p11_uri.c) ------------------------------------------------ */
 

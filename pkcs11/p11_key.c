@@ -12,9 +12,9 @@
 
 #include <openssl/x509.h>
 
-#include "err.h"
-#include "pkey.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "core/pkey.h"
+#include "pkcs11/p11_int.h"
 
 #define LIST_MAX	480	/* candidates listed in a detail line */
 

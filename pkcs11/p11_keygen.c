@@ -9,8 +9,8 @@
 
 #include <openssl/rand.h>
 
-#include "err.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "pkcs11/p11_int.h"
 
 /* Ed25519 CKA_EC_PARAMS: SoftHSM 2.6 wants the PrintableString, PKCS#11
  * 3.0 tokens the OID; both are tried in that order. */

@@ -17,8 +17,8 @@
 
 #include <p11-kit/p11-kit.h>
 
-#include "err.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "pkcs11/p11_int.h"
 
 static pthread_mutex_t		 reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct p11_module	*reg_head;

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "jwk.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "core/jwk.h"
+#include "pkcs11/p11_int.h"
 
 #define POOL_ATTEMPTS	8	/* tries per signature, with backoff */
 

@@ -13,8 +13,8 @@
 
 #include <openssl/evp.h>
 
-#include "err.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "pkcs11/p11_int.h"
 
 int
 p11_sign_once(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,

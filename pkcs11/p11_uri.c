@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "pkcs11/p11_int.h"
 
 void
 p11_trim(const unsigned char *padded, size_t len, char *out)

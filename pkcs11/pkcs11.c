@@ -3,9 +3,9 @@
  * key.  tokens/token.c verifies every fresh signature against the public
  * key read here before the entry is appended.
  */
-#include "err.h"
-#include "ob_p11.h"
-#include "token.h"
+#include "core/err.h"
+#include "pkcs11/ob_p11.h"
+#include "tokens/token.h"
 
 static int
 p11be_open(const char *uri, const struct ob_token_opts *opts, void **be)

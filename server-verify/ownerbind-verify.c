@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "ownerbind/ob_verify.h"
-#include "cliutil.h"
-#include "envelope.h"
-#include "err.h"
+#include "common/cliutil.h"
+#include "core/envelope.h"
+#include "core/err.h"
 
 #define PROG	"ownerbind-verify"
 

@@ -3,10 +3,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "envelope.h"
-#include "err.h"
-#include "pem_store.h"
-#include "pkey.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "server-verify/pem_store.h"
+#include "core/pkey.h"
 
 #define PEM_MAX		(4 * OB_MAX_CERT)
 

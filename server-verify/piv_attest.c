@@ -11,12 +11,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "b64url.h"
-#include "envelope.h"
-#include "err.h"
-#include "json.h"
-#include "pem_store.h"
-#include "piv_attest.h"
+#include "core/b64url.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "server-verify/pem_store.h"
+#include "server-verify/piv_attest.h"
 
 
 /* Yubico PIV attestation extensions (developers.yubico.com, "PIV

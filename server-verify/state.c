@@ -4,9 +4,9 @@
 
 #include <openssl/rand.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "state.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "server-verify/state.h"
 
 int
 ob_state_wrap(const struct ob_state_ops *ops, void *impl,

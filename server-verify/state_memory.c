@@ -14,8 +14,8 @@
 
 #include <openssl/rand.h>
 
-#include "err.h"
-#include "state.h"
+#include "core/err.h"
+#include "server-verify/state.h"
 
 #define MEM_MIN_BUCKETS	1024
 

@@ -15,9 +15,9 @@
 
 #include <sqlite3.h>
 
-#include "alg.h"
-#include "err.h"
-#include "state.h"
+#include "core/alg.h"
+#include "core/err.h"
+#include "server-verify/state.h"
 
 #define SQL_BUSY_MS	10000
 #define SQL_NONCE_GRACE	3600

@@ -10,11 +10,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "alg.h"
-#include "err.h"
-#include "jwk.h"
-#include "pkey.h"
-#include "tpm_attest.h"
+#include "core/alg.h"
+#include "core/err.h"
+#include "core/jwk.h"
+#include "core/pkey.h"
+#include "server-verify/tpm_attest.h"
 
 #define TPM_GENERATED_VALUE	0xff544347u
 #define TPM_ST_ATTEST_CERTIFY	0x8017u

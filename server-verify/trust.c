@@ -13,15 +13,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "json.h"
-#include "jwk.h"
-#include "pem_store.h"
-#include "piv_attest.h"
-#include "tpm_attest.h"
-#include "trust.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "server-verify/pem_store.h"
+#include "server-verify/piv_attest.h"
+#include "server-verify/tpm_attest.h"
+#include "server-verify/trust.h"
+#include "core/webauthn.h"
 
 static const char *const key_kinds[] = {
 	"software", "pkcs11", "tpm2", "piv", "fido2", NULL

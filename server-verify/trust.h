@@ -11,7 +11,7 @@
 #include <openssl/x509.h>
 
 #include "ownerbind/ob_verify.h"
-#include "alg.h"
+#include "core/alg.h"
 
 #define OB_TRUST_MAX_FILE	(4 * 1024 * 1024)
 #define OB_TRUST_MAX_LIST	256	/* keys, patterns, proxies per entry */

@@ -15,16 +15,16 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "alg.h"
-#include "b64url.h"
-#include "err.h"
-#include "envelope.h"
-#include "json.h"
-#include "jwk.h"
-#include "pkey.h"
-#include "state.h"
-#include "trust.h"
-#include "webauthn.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/envelope.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "core/pkey.h"
+#include "server-verify/state.h"
+#include "server-verify/trust.h"
+#include "core/webauthn.h"
 
 #define DEF_MAX_AGE	300
 #define DEF_SKEW	60

@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alg.h"
-#include "audit.h"
-#include "b64url.h"
-#include "err.h"
-#include "json.h"
+#include "core/alg.h"
+#include "server/audit.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/json.h"
 
 /* docs/audit.md, "Genesis". */
 #define OB_AUDIT_GENESIS	"ownerbind issuance record v1"

@@ -20,11 +20,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "hex.h"
-#include "json.h"
-#include "pin.h"
+#include "server/config.h"
+#include "core/err.h"
+#include "core/hex.h"
+#include "core/json.h"
+#include "tokens/pin.h"
 
 #define MAX_PATH_DEPTH	6
 #define MAX_NAME	200	/* shown bytes of a member's path */

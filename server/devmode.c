@@ -27,12 +27,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "config.h"
-#include "devmode.h"
-#include "err.h"
-#include "file.h"
-#include "json.h"
-#include "jwk.h"
+#include "server/config.h"
+#include "server/devmode.h"
+#include "core/err.h"
+#include "tokens/file.h"
+#include "core/json.h"
+#include "core/jwk.h"
 #include "ownerbind/ob_verify.h"
 
 #define LIFETIME_S	(24 * 60 * 60)	/* one day */

@@ -17,13 +17,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "alg.h"
-#include "b64url.h"
-#include "err.h"
-#include "issuer.h"
-#include "json.h"
-#include "jwk.h"
-#include "token.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "server/issuer.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "tokens/token.h"
 
 #define ISS_MAX_CHAIN	8
 #define ISS_MAX_URI	2048

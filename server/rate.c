@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rate.h"
+#include "server/rate.h"
 
 #define RATE_SLOTS	4096
 #define RATE_KEY_MAX	64

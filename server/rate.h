@@ -6,7 +6,7 @@
 #define OB_SERVER_RATE_H
 
 #include "ownerbind/ob_err.h"
-#include "config.h"
+#include "server/config.h"
 
 struct ob_rate_table;
 

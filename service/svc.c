@@ -31,10 +31,10 @@
 #include <event2/thread.h>
 #include <openssl/rand.h>
 
-#include "svc_int.h"
-#include "svc_parse.h"
-#include "err.h"
-#include "process.h"
+#include "service/svc_int.h"
+#include "service/svc_parse.h"
+#include "core/err.h"
+#include "common/process.h"
 
 static void finish(struct ob_svc_req *req);
 

@@ -14,7 +14,7 @@
 #include <event2/http.h>
 #include <openssl/ssl.h>
 
-#include "svc.h"
+#include "service/svc.h"
 
 #define SVC_MAX_ROUTES	32
 #define SVC_MAX_STATUS	16	/* distinct statuses counted per route */

@@ -14,7 +14,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "svc_int.h"
+#include "service/svc_int.h"
 
 /* Upper bounds of the latency buckets, in microseconds. */
 static const uint64_t bucket_us[SVC_NBUCKETS] = { 250, 500, 1000, 2500,

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "svc_parse.h"
-#include "err.h"
-#include "json.h"
+#include "service/svc_parse.h"
+#include "core/err.h"
+#include "core/json.h"
 
 /* RFC 9110 tchar */
 static int

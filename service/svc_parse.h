@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "svc.h"
+#include "service/svc.h"
 
 #define OB_SVC_MAX_PEERS	1024
 #define OB_SVC_MAX_PEERS_FILE	(1024 * 1024)

@@ -16,8 +16,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "svc_int.h"
-#include "err.h"
+#include "service/svc_int.h"
+#include "core/err.h"
 
 static int conn_idx = -1;
 

@@ -10,9 +10,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "err.h"
-#include "file.h"
-#include "token.h"
+#include "core/err.h"
+#include "tokens/file.h"
+#include "tokens/token.h"
 
 struct file_be {
 	EVP_PKEY	*key;

@@ -9,8 +9,8 @@
 #include <openssl/evp.h>
 
 #include "ownerbind/ob_err.h"
-#include "alg.h"
-#include "pin.h"
+#include "core/alg.h"
+#include "tokens/pin.h"
 
 /*
  * Generate a key for alg and write it as PKCS#8 PEM to path, created with

@@ -14,8 +14,8 @@
 
 #include <openssl/crypto.h>
 
-#include "err.h"
-#include "pin.h"
+#include "core/err.h"
+#include "tokens/pin.h"
 
 enum pin_kind { PIN_TTY = 1, PIN_FILE, PIN_FD, PIN_ENV, PIN_ASKPASS };
 

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "jwk.h"
-#include "token.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/jwk.h"
+#include "tokens/token.h"
+#include "core/webauthn.h"
 
 struct ob_token {
 	const struct ob_token_ops	*ops;

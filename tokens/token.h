@@ -16,9 +16,9 @@
 #include <openssl/evp.h>
 
 #include "ownerbind/ob_err.h"
-#include "alg.h"
-#include "envelope.h"
-#include "pin.h"
+#include "core/alg.h"
+#include "core/envelope.h"
+#include "tokens/pin.h"
 
 struct ob_token;
 

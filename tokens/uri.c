@@ -1,9 +1,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "hex.h"
-#include "uri.h"
+#include "core/err.h"
+#include "core/hex.h"
+#include "tokens/uri.h"
 
 int
 ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)

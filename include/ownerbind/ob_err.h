@@ -43,6 +43,14 @@ extern "C" {
 	  "check that getrandom(2) works on this system") \
 	X(OB_ERR_CRYPTO, -7, "a cryptographic library call failed", \
 	  "check the OpenSSL installation; the detail names the call") \
+	X(OB_ERR_TRUNCATED, -8, "the input ends before a field it declares", \
+	  "the bytes are cut short or corrupt: obtain them again") \
+	X(OB_ERR_TRAILING, -9, "bytes follow the end of a structure", \
+	  "the bytes are corrupt or not of the expected kind") \
+	X(OB_ERR_FIELD_TOO_LONG, -10, "a length-prefixed field exceeds its maximum", \
+	  "the bytes are corrupt or not of the expected kind") \
+	X(OB_ERR_BUF_FULL, -11, "the output does not fit its buffer", \
+	  "report a bug with the detail line") \
 	/* envelope syntax */ \
 	X(OB_ERR_JSON_SYNTAX, -100, "input is not valid JSON", \
 	  "pass the envelope unmodified as produced by ownerbind") \

@@ -29,13 +29,13 @@
 
 #include <openssl/pem.h>
 
-#include "envelope.h"
-#include "err.h"
-#include "json.h"
-#include "ob_fido2.h"
-#include "ob_fido2_test.h"
-#include "softfido.h"
-#include "token.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "tokens/fido2/ob_fido2.h"
+#include "tokens/fido2/ob_fido2_test.h"
+#include "tests/softfido/softfido.h"
+#include "tokens/token.h"
 
 #define MAXSF	8
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fido2_int.h"
+#include "tokens/fido2/fido2_int.h"
 
 static void
 test_uri_good(void **state)

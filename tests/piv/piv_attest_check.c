@@ -12,9 +12,9 @@
 
 #include <jansson.h>
 
-#include "err.h"
-#include "jwk.h"
-#include "piv_attest.h"
+#include "core/err.h"
+#include "core/jwk.h"
+#include "server-verify/piv_attest.h"
 
 static json_t *
 roots_from_pem(const char *path)

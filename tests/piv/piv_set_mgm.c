@@ -11,8 +11,8 @@
 
 #include <openssl/crypto.h>
 
-#include "err.h"
-#include "piv_int.h"
+#include "core/err.h"
+#include "tokens/piv/piv_int.h"
 
 static uint8_t
 alg_of(const char *s)

@@ -15,8 +15,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "err.h"
-#include "piv_attest.h"
+#include "core/err.h"
+#include "server-verify/piv_attest.h"
 
 #define NOW	1767225600LL	/* 2026-01-01 */
 #define DAY	86400L

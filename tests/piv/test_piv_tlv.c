@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "piv_int.h"
+#include "tokens/piv/piv_int.h"
 
 static void
 test_tlv_forms(void **state)

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alg.h"
-#include "err.h"
-#include "ob_p11.h"
+#include "core/alg.h"
+#include "core/err.h"
+#include "pkcs11/ob_p11.h"
 
 #define NTHREADS	4
 

@@ -11,8 +11,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "err.h"
-#include "p11_int.h"
+#include "core/err.h"
+#include "pkcs11/p11_int.h"
 
 static void
 uri_ok(void **state)

@@ -22,12 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
-#include "svc_parse.h"
-#include "cliutil.h"
-#include "process.h"
-#include "err.h"
-#include "json.h"
+#include "service/svc.h"
+#include "service/svc_parse.h"
+#include "common/cliutil.h"
+#include "common/process.h"
+#include "core/err.h"
+#include "core/json.h"
 
 static const char *reload_fail;
 

@@ -11,7 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define OID_FIDO_GEN_CE_AAGUID	"1.3.6.1.4.1.45724.1.1.4"
 #define CERT_DAYS		(20 * 365)

@@ -16,7 +16,7 @@
 
 #include <openssl/crypto.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 /* clientPIN parameter keys */
 #define P_PROTOCOL	1

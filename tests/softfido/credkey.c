@@ -22,7 +22,7 @@
 
 #include <openssl/core_names.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define ID_VERSION	0x01
 #define ID_ALG_ES256	0x01

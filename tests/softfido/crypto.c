@@ -15,7 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define P256_GROUP	"prime256v1"
 

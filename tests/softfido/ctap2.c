@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define CMD_MAKE_CREDENTIAL	0x01
 #define CMD_GET_ASSERTION	0x02

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define RPT_LEN		64
 #define INIT_DATA	(RPT_LEN - 7)

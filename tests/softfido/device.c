@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define REG_MAX		32
 #define PATH_PREFIX	"softfido:"

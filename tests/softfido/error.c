@@ -4,7 +4,7 @@
  */
 #include <stddef.h>
 
-#include "softfido.h"
+#include "tests/softfido/softfido.h"
 
 static const struct {
 	int		 code;

@@ -15,7 +15,7 @@
 #include <cbor.h>
 #include <openssl/evp.h>
 
-#include "softfido.h"
+#include "tests/softfido/softfido.h"
 
 #define SF_WUR SOFTFIDO_WUR
 

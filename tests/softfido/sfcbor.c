@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define SF_CBOR_MAX_DEPTH	6
 

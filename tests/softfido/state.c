@@ -29,7 +29,7 @@
 
 #include <openssl/x509.h>
 
-#include "sf_int.h"
+#include "tests/softfido/sf_int.h"
 
 #define STATE_VERSION	1
 #define STATE_MAX	(64 * 1024)

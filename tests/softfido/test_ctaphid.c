@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "softfido.h"
+#include "tests/softfido/softfido.h"
 
 #define PATH		"softfido:hid"
 #define BROADCAST	0xffffffffU

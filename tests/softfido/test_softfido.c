@@ -25,7 +25,7 @@
 #include <fido/eddsa.h>
 #include <fido/es256.h>
 
-#include "softfido.h"
+#include "tests/softfido/softfido.h"
 
 #define RP_ID		"example.org"
 #define PIN		"1234"

@@ -11,8 +11,8 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
-#include "alg.h"
-#include "token.h"
+#include "core/alg.h"
+#include "tokens/token.h"
 
 #define NSIG	1000
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "tpm2_int.h"
+#include "tokens/tpm2/tpm2_int.h"
 
 static void
 t_valid(void **state)

@@ -16,7 +16,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
-#include "tpm_attest.h"
+#include "server-verify/tpm_attest.h"
 
 struct buf {
 	unsigned char	b[2048];

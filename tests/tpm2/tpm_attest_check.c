@@ -12,9 +12,9 @@
 
 #include <jansson.h>
 
-#include "b64url.h"
-#include "jwk.h"
-#include "tpm_attest.h"
+#include "core/b64url.h"
+#include "core/jwk.h"
+#include "server-verify/tpm_attest.h"
 
 static json_t *
 load(const char *path)

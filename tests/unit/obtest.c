@@ -5,11 +5,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "obtest.h"
-#include "alg.h"
-#include "b64url.h"
-#include "jwk.h"
-#include "webauthn.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/jwk.h"
+#include "core/webauthn.h"
 
 EVP_PKEY *
 t_key(const char *kind)

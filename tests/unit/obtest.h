@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "envelope.h"
+#include "core/envelope.h"
 
 #define T_NOW		1800000000LL
 #define T_AUD		"https://id.example"

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alg.h"
-#include "audit.h"
-#include "b64url.h"
-#include "obtest.h"
+#include "core/alg.h"
+#include "server/audit.h"
+#include "core/b64url.h"
+#include "tests/unit/obtest.h"
 
 #define NLINES	8
 

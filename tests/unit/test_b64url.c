@@ -8,8 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "obtest.h"
-#include "b64url.h"
+#include "tests/unit/obtest.h"
+#include "core/b64url.h"
 
 static int
 dec(const char *s, unsigned char **out, size_t *n)

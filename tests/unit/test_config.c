@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "obtest.h"
+#include "server/config.h"
+#include "tests/unit/obtest.h"
 
 /* One member per line where it matters: the cases below count lines. */
 static const char base[] =

@@ -15,12 +15,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "config.h"
-#include "devmode.h"
-#include "file.h"
-#include "json.h"
-#include "jwk.h"
-#include "obtest.h"
+#include "server/config.h"
+#include "server/devmode.h"
+#include "tokens/file.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "tests/unit/obtest.h"
 #include "ownerbind/ob_verify.h"
 
 static char top[] = "/tmp/ob-dev-XXXXXX";

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "obtest.h"
-#include "b64url.h"
+#include "tests/unit/obtest.h"
+#include "core/b64url.h"
 
 static EVP_PKEY *agent, *owner;
 static char *good;		/* a signed envelope */

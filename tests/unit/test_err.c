@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "obtest.h"
-#include "err.h"
+#include "tests/unit/obtest.h"
+#include "core/err.h"
 
 static void
 test_every_code_has_text(void **state)

@@ -14,8 +14,8 @@
 #include <openssl/x509v3.h>
 
 #include "ownerbind/ob_verify.h"
-#include "obtest.h"
-#include "alg.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
 
 #define DAY		86400LL
 #define DOCSIGN		"1.3.6.1.5.5.7.3.36"	/* id-kp-documentSigning */

@@ -18,10 +18,10 @@
 #include <openssl/x509v3.h>
 
 #include "ownerbind/ob_verify.h"
-#include "obtest.h"
-#include "alg.h"
-#include "issuer.h"
-#include "jwk.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "server/issuer.h"
+#include "core/jwk.h"
 
 #define ISS	"https://issuer.example"
 #define DOC_OID	"1.3.6.1.4.1.32473.1"	/* RFC 5612 documentation arc */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "obtest.h"
-#include "json.h"
+#include "tests/unit/obtest.h"
+#include "core/json.h"
 
 /* Read s (n bytes, or strlen when n is 0) and return the result code. */
 static int

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "obtest.h"
-#include "alg.h"
-#include "json.h"
-#include "jwk.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "core/json.h"
+#include "core/jwk.h"
 
 static json_t *
 jwk(const char *s)

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "ownerbind/ob_verify.h"
-#include "state.h"
+#include "server-verify/state.h"
 
 #define NOW	1767225600LL	/* GEN_NOW in tests/vectors/gen_common.h */
 #define AUD	"https://id.example/"

@@ -14,12 +14,12 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
-#include "obtest.h"
-#include "alg.h"
-#include "b64url.h"
-#include "json.h"
-#include "jwk.h"
-#include "pkey.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "core/pkey.h"
 
 static void
 unhex(const char *h, unsigned char *out, size_t n)

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 
-#include "rate.h"
+#include "server/rate.h"
 
 static void
 test_burst_then_refused(void **state)

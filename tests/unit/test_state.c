@@ -16,8 +16,8 @@
 #include <sqlite3.h>
 
 #include "ownerbind/ob_verify.h"
-#include "obtest.h"
-#include "state.h"
+#include "tests/unit/obtest.h"
+#include "server-verify/state.h"
 
 static EVP_PKEY *agent, *owner, *fido;
 static struct ob_trust *trust, *ftrust;

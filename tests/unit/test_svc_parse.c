@@ -2,8 +2,8 @@
  * one case per check. */
 #include <string.h>
 
-#include "obtest.h"
-#include "svc_parse.h"
+#include "tests/unit/obtest.h"
+#include "service/svc_parse.h"
 
 static void
 test_media_type(void **state)

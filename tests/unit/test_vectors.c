@@ -11,13 +11,13 @@
 #include <string.h>
 
 #include "ownerbind/ob_verify.h"
-#include "obtest.h"
-#include "alg.h"
-#include "b64url.h"
-#include "json.h"
-#include "jwk.h"
-#include "state.h"
-#include "webauthn.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "server-verify/state.h"
+#include "core/webauthn.h"
 
 static int writing;
 

@@ -11,11 +11,11 @@
 #include <openssl/x509v3.h>
 
 #include "ownerbind/ob_verify.h"
-#include "obtest.h"
-#include "alg.h"
-#include "b64url.h"
-#include "json.h"
-#include "jwk.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/json.h"
+#include "core/jwk.h"
 
 static EVP_PKEY *agent, *owner, *fido, *cakey, *gwkey, *rogue;
 static X509 *ca, *gwcert, *roguecert, *othercert;

@@ -11,10 +11,10 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
-#include "b64url.h"
-#include "gen_common.h"
-#include "jwk.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "tests/vectors/gen_common.h"
+#include "core/jwk.h"
+#include "core/webauthn.h"
 
 void
 gen_die(const char *what)

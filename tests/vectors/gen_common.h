@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "alg.h"
+#include "core/alg.h"
 
 #define GEN_NOW		1767225600LL	/* 2026-01-01T00:00:00Z */
 #define GEN_AUD		"https://id.example/"

@@ -24,11 +24,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "b64url.h"
-#include "envelope.h"
-#include "gen_common.h"
-#include "jwk.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "core/envelope.h"
+#include "tests/vectors/gen_common.h"
+#include "core/jwk.h"
+#include "core/webauthn.h"
 
 #define SUB	"wimse://td.example/agents/a1"
 #define AM	"agent-mediated"

@@ -23,9 +23,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "piv_card.h"
-#include "piv_crypto.h"
-#include "tlv.h"
+#include "tests/vpiv/piv_card.h"
+#include "tests/vpiv/piv_crypto.h"
+#include "tests/vpiv/tlv.h"
 
 /* Status words (ISO 7816-4 section 5.1.3, SP 800-73-4 part 2 table 6). */
 #define SW_OK			0x9000

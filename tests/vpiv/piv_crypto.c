@@ -17,8 +17,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "piv_card.h"
-#include "piv_crypto.h"
+#include "tests/vpiv/piv_card.h"
+#include "tests/vpiv/piv_crypto.h"
 
 size_t
 vpiv_ec_field_len(uint8_t alg)

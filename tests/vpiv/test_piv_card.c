@@ -14,8 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "piv_card.h"
-#include "tlv.h"
+#include "tests/vpiv/piv_card.h"
+#include "tests/vpiv/tlv.h"
 
 static int failures;
 

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "tlv.h"
+#include "tests/vpiv/tlv.h"
 
 void
 tlv_cur_init(struct tlv_cur *c, const uint8_t *p, size_t len)

@@ -31,7 +31,7 @@
 
 #include <openssl/crypto.h>
 
-#include "piv_card.h"
+#include "tests/vpiv/piv_card.h"
 
 #define VPCD_DEFAULT_PORT	35963
 #define VPCD_CTRL_OFF		0

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "fido2_int.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "tokens/fido2/fido2_int.h"
+#include "core/webauthn.h"
 
 static int
 fido2_open(const char *uri, const struct ob_token_opts *opts, void **bep)

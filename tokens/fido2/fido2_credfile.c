@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "fido2_int.h"
-#include "json.h"
-#include "jwk.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "tokens/fido2/fido2_int.h"
+#include "core/json.h"
+#include "core/jwk.h"
 
 #define CREDFILE_MAX	(64 * 1024)
 

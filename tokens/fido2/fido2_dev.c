@@ -12,8 +12,8 @@
 
 #include <openssl/rand.h>
 
-#include "err.h"
-#include "fido2_int.h"
+#include "core/err.h"
+#include "tokens/fido2/fido2_int.h"
 
 /* Set only by tests (fido2_testhook.c); NULL in the shipped tool. */
 const fido_dev_io_t *fido2_test_io;

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "fido2_int.h"
-#include "ob_fido2.h"
+#include "core/err.h"
+#include "tokens/fido2/fido2_int.h"
+#include "tokens/fido2/ob_fido2.h"
 
 static int
 devices_info(fido_dev_t *dev, json_t *o)

@@ -14,11 +14,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "jwk.h"
-#include "fido2_int.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "core/jwk.h"
+#include "tokens/fido2/fido2_int.h"
+#include "core/webauthn.h"
 
 /*
  * The credential's public key, through the same JWK path the verifier

@@ -3,8 +3,8 @@
  * own negatives) to ob_err codes.  The raw value stays in the detail so a
  * bug report names what the device said; PINs never appear here.
  */
-#include "err.h"
-#include "fido2_int.h"
+#include "core/err.h"
+#include "tokens/fido2/fido2_int.h"
 
 static int
 fido2_retries_detail(fido_dev_t *dev, const char *what, int fr, int code,

@@ -19,8 +19,8 @@
 #include <openssl/evp.h>
 
 #include "ownerbind/ob_err.h"
-#include "alg.h"
-#include "token.h"
+#include "core/alg.h"
+#include "tokens/token.h"
 
 #define FIDO2_MAX_CRED_ID	1024	/* bytes; CTAP allows up to 1023 */
 #define FIDO2_MAX_RPID		256

@@ -19,11 +19,11 @@
 #include <cbor.h>
 #include <openssl/sha.h>
 
-#include "alg.h"
-#include "b64url.h"
-#include "err.h"
-#include "fido2_int.h"
-#include "webauthn.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "tokens/fido2/fido2_int.h"
+#include "core/webauthn.h"
 
 int
 fido2_pin(const struct ob_pin_source *src, const char *prompt, char **pin)

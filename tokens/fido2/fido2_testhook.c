@@ -1,6 +1,6 @@
 /* TEST ONLY: see ob_fido2_test.h.  Kept in its own object file. */
-#include "fido2_int.h"
-#include "ob_fido2_test.h"
+#include "tokens/fido2/fido2_int.h"
+#include "tokens/fido2/ob_fido2_test.h"
 
 void
 ob_fido2_set_io(const fido_dev_io_t *io)

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "err.h"
-#include "uri.h"
-#include "fido2_int.h"
-#include "webauthn.h"
+#include "core/b64url.h"
+#include "core/err.h"
+#include "tokens/uri.h"
+#include "tokens/fido2/fido2_int.h"
+#include "core/webauthn.h"
 
 #define FIDO2_MAX_URI	8192
 

@@ -13,10 +13,10 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "err.h"
-#include "hex.h"
-#include "piv_int.h"
-#include "token.h"
+#include "core/err.h"
+#include "core/hex.h"
+#include "tokens/piv/piv_int.h"
+#include "tokens/token.h"
 
 #define MGM_KEY_MAX	32
 #define LIST_MAX	512

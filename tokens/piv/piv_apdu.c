@@ -12,8 +12,8 @@
 #include <PCSC/pcsclite.h>
 #include <openssl/crypto.h>
 
-#include "err.h"
-#include "piv_int.h"
+#include "core/err.h"
+#include "tokens/piv/piv_int.h"
 
 #define APDU_DATA_MAX	255	/* short APDU; longer data is chained */
 #define CHAIN_MAX	(64 * 1024)

@@ -11,9 +11,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "err.h"
-#include "pkey.h"
-#include "piv_int.h"
+#include "core/err.h"
+#include "core/pkey.h"
+#include "tokens/piv/piv_int.h"
 
 #define INS_SELECT	0xa4
 #define INS_GET_DATA	0xcb

@@ -12,9 +12,9 @@
 #include <openssl/evp.h>
 
 #include "ownerbind/ob_err.h"
-#include "alg.h"
-#include "pin.h"
-#include "piv_tlv.h"
+#include "core/alg.h"
+#include "tokens/pin.h"
+#include "tokens/piv/piv_tlv.h"
 
 /* ---- piv_uri.c ---- */
 

@@ -7,8 +7,8 @@
  */
 #include <string.h>
 
-#include "err.h"
-#include "piv_tlv.h"
+#include "core/err.h"
+#include "tokens/piv/piv_tlv.h"
 
 #define TLV_BAD(what)	ob_errf(OB_ERR_DEVICE, "malformed card response: %s", \
 			    what)

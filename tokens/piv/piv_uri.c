@@ -18,9 +18,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "err.h"
-#include "uri.h"
-#include "piv_int.h"
+#include "core/err.h"
+#include "tokens/uri.h"
+#include "tokens/piv/piv_int.h"
 
 #define URI_MAX		2048
 #define SOURCE_MAX	1024

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "tpm2.h"
-#include "tpm2_int.h"
-#include "token.h"
+#include "core/err.h"
+#include "tokens/tpm2/tpm2.h"
+#include "tokens/tpm2/tpm2_int.h"
+#include "tokens/token.h"
 
 struct tpm2_be {
 	struct tpm2_uri			 uri;

@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 
 #include "ownerbind/ob_err.h"
-#include "token.h"
+#include "tokens/token.h"
 
 /* The most qualifying data TPM2_Certify takes (a TPM2B_DATA). */
 #define OB_TPM2_NONCE_MAX	64

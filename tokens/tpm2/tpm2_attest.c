@@ -10,9 +10,9 @@
 
 #include <tss2/tss2_mu.h>
 
-#include "err.h"
-#include "tpm2.h"
-#include "tpm2_int.h"
+#include "core/err.h"
+#include "tokens/tpm2/tpm2.h"
+#include "tokens/tpm2/tpm2_int.h"
 
 int
 tpm2_certify(struct tpm2_ctx *ctx, struct tpm2_key *key, struct tpm2_key *ak,

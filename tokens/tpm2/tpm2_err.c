@@ -8,8 +8,8 @@
 
 #include <tss2/tss2_rc.h>
 
-#include "err.h"
-#include "tpm2_int.h"
+#include "core/err.h"
+#include "tokens/tpm2/tpm2_int.h"
 
 struct da_info {
 	uint32_t	counter;	/* TPM2_PT_LOCKOUT_COUNTER */

@@ -13,9 +13,9 @@
 #include <openssl/evp.h>
 #include <tss2/tss2_tctildr.h>
 
-#include "err.h"
-#include "pkey.h"
-#include "tpm2_int.h"
+#include "core/err.h"
+#include "core/pkey.h"
+#include "tokens/tpm2/tpm2_int.h"
 
 /* A device TCTI names a path: say "missing" or "permission" up front. */
 static int

@@ -19,7 +19,7 @@
 #include <tss2/tss2_esys.h>
 
 #include "ownerbind/ob_err.h"
-#include "alg.h"
+#include "core/alg.h"
 
 /* Persistent handles ownerbind creates or opens: the owner range. */
 #define TPM2_PERSISTENT_MIN	0x81000000u

@@ -10,8 +10,8 @@
 
 #include <openssl/crypto.h>
 
-#include "err.h"
-#include "tpm2_int.h"
+#include "core/err.h"
+#include "tokens/tpm2/tpm2_int.h"
 
 static int
 key_open_handle(struct tpm2_ctx *ctx, uint32_t handle, struct tpm2_key *key)

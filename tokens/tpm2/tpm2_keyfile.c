@@ -26,8 +26,8 @@
 #include <openssl/pem.h>
 #include <tss2/tss2_mu.h>
 
-#include "err.h"
-#include "tpm2_int.h"
+#include "core/err.h"
+#include "tokens/tpm2/tpm2_int.h"
 
 #define KEYFILE_PEM	"TSS2 PRIVATE KEY"
 #define KEYFILE_OID	"2.23.133.10.1.3"

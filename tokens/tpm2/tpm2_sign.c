@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "err.h"
-#include "tpm2_int.h"
+#include "core/err.h"
+#include "tokens/tpm2/tpm2_int.h"
 
 int
 tpm2_ecdsa_rs(const TPMT_SIGNATURE *s, size_t n, unsigned char *rs)

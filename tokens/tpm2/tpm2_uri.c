@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "tpm2_int.h"
-#include "uri.h"
+#include "core/err.h"
+#include "tokens/tpm2/tpm2_int.h"
+#include "tokens/uri.h"
 
 #define URI_MAX	4096
 
