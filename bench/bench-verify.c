@@ -42,7 +42,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "ownerbind/ob_verify.h"
+#include "server-verify/verify_int.h"
 #include "core/b64url.h"
 #include "tests/vectors/gen_common.h"
 #include "core/jwk.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ownerbind/ob_verify.h"
+#include "server-verify/verify_int.h"
 
 #ifndef OB_FUZZ_TRUST
 #error "OB_FUZZ_TRUST names the trust store"

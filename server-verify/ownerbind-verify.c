@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ownerbind/ob_verify.h"
+#include "server-verify/verify_int.h"
 #include "common/cliutil.h"
 #include "core/envelope.h"
 #include "core/err.h"

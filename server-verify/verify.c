@@ -24,6 +24,7 @@
 #include "core/pkey.h"
 #include "server-verify/state.h"
 #include "server-verify/trust.h"
+#include "server-verify/verify_int.h"
 #include "core/webauthn.h"
 
 #define DEF_MAX_AGE	300

@@ -24,7 +24,7 @@
 #include <jansson.h>
 
 #include "ownerbind/ob_err.h"
-#include "ownerbind/ob_verify.h"
+#include "server-verify/verify_int.h"
 
 struct ob_pin_source;
 struct ob_issuer;

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "ownerbind/ob_verify.h"
+#include "server-verify/verify_int.h"
 #include "server/audit.h"
 #include "common/cliutil.h"
 #include "server/config.h"

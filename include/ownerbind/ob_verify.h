@@ -78,54 +78,91 @@ enum ob_channel {
 	OB_CHANNEL_GATEWAY,	/* through an owner gateway: owner-mediated */
 };
 
-struct ob_verify_opts {
-	const char	*aud;		/* required: this server's URI */
-	enum ob_channel	 channel;	/* 0 means OB_CHANNEL_DIRECT */
-	const char	*proxy;		/* gateway channel: proxy id, required */
-	long long	 now;		/* 0: time(NULL) */
-	long long	 max_age;	/* iat/ob_iat age; 0: 300 s */
-	long long	 skew;		/* future skew; 0: 60 s */
-	long long	 max_lifetime;	/* exp - iat; 0: 3600 s */
-};
+/*
+ * Options and verdicts are opaque, so that a field can be added without
+ * breaking a program built against an earlier version (the ABI test in
+ * tests/integration/test_abi.sh builds a consumer once, then runs it
+ * against a library whose structures have grown).
+ *
+ * Options: ob_verify_opts_new gives defaults (direct channel, now = the
+ * clock, max_age 300 s, skew 60 s, max_lifetime 3600 s); aud is required.
+ * Setters copy strings and return OB_ERR_INVALID_ARG for a value out of
+ * range (negative times, an unknown channel, a gateway channel without a
+ * proxy id), leaving the option as it was.  One options object may be used
+ * by any number of threads once set up.
+ */
+struct ob_verify_opts;
+
+OB_EXPORT int ob_verify_opts_new(struct ob_verify_opts **out) OB_WUR;
+OB_EXPORT void ob_verify_opts_free(struct ob_verify_opts **optsp);
+/* Required: this server's URI, which the request's aud must name. */
+OB_EXPORT int ob_verify_opts_set_aud(struct ob_verify_opts *o,
+    const char *aud) OB_WUR;
+/* The channel the request came on; proxy: the proxy id a gateway serves,
+ * required for OB_CHANNEL_GATEWAY, NULL for OB_CHANNEL_DIRECT. */
+OB_EXPORT int ob_verify_opts_set_channel(struct ob_verify_opts *o,
+    enum ob_channel channel, const char *proxy) OB_WUR;
+/* Unix time to verify at; 0: the clock at each ob_verify call. */
+OB_EXPORT int ob_verify_opts_set_now(struct ob_verify_opts *o, long long now)
+    OB_WUR;
+/* Oldest iat/ob_iat accepted, in seconds (1..86400; 0: 300). */
+OB_EXPORT int ob_verify_opts_set_max_age(struct ob_verify_opts *o,
+    long long seconds) OB_WUR;
+/* Future clock skew tolerated (0..3600; 0: 60). */
+OB_EXPORT int ob_verify_opts_set_skew(struct ob_verify_opts *o,
+    long long seconds) OB_WUR;
+/* Longest exp - iat accepted (1..2592000; 0: 3600). */
+OB_EXPORT int ob_verify_opts_set_max_lifetime(struct ob_verify_opts *o,
+    long long seconds) OB_WUR;
 
 /*
- * The verdict.  Strings are owned by the verdict.  up/uv are -1 and
- * counter is -1 when the owner entry is not a FIDO2 entry.  assurance is
- * "software", "hardware" (enrolled as a hardware key, no residency
- * evidence), "imported" (a PIV key imported into its card) or "attested"
- * (residency evidence verified when the trust store was loaded).
+ * The verdict, read through getters.  Strings belong to the verdict and
+ * live until ob_verdict_free; a getter returns NULL for a member the
+ * verdict does not have (owner_kid in the owner-mediated model, nonce when
+ * there is none, ...).  up/uv/counter are -1 when the owner entry is not a
+ * FIDO2 entry.  assurance is "software", "hardware" (enrolled as a
+ * hardware key, no residency evidence), "imported" (a PIV key imported
+ * into its card) or "attested" (residency evidence verified when the trust
+ * store was loaded).  docs/verifier.md describes every member;
+ * ob_verdict_json gives them all at once.
  */
-struct ob_verdict {
-	char		*agent;		/* payload sub */
-	char		*agent_jkt;	/* RFC 7638 thumbprint of cnf.jwk */
-	char		*agent_alg;
-	char		*owner;		/* payload owner (the trust-store id) */
-	char		*owner_kid;	/* NULL in the owner-mediated model */
-	char		*owner_kind;	/* software, pkcs11, tpm2, piv, fido2 */
-	char		*owner_alg;
-	char		*gateway;	/* gateway id, owner-mediated only */
-	char		*model;
-	char		*assurance;
-	char		*jti;
-	char		*nonce;		/* NULL if none */
-	long long	 iat;
-	long long	 exp;
-	int		 up;
-	int		 uv;
-	long long	 counter;
-	/* What a credential issuer needs (docs/credentials.md). */
-	char		*agent_jwk;	/* cnf.jwk, public members, RFC 7638 order */
-	char		*owner_jwk;	/* trusted owner key; NULL owner-mediated */
-	char		*owner_jkt;	/* its RFC 7638 thumbprint */
-	char		*gateway_x5t;	/* b64url SHA-256 of the leaf DER (gateway) */
-	char		*owner_type;	/* user, organization or service */
-	char		*owner_group;	/* trust-store owner group or NULL */
-	long long	 approved_at;	/* the owner/gateway entry's ob_iat */
-	char		*envelope_sha256; /* b64url SHA-256 of the envelope bytes */
-	char		*dns_name;	/* approved identity layers or NULL */
-	char		*logical_id;
-	char		*client_id;
-};
+struct ob_verdict;
+
+OB_EXPORT const char *ob_verdict_agent(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_agent_jkt(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_agent_alg(const struct ob_verdict *v);
+/* cnf.jwk, public members in RFC 7638 order */
+OB_EXPORT const char *ob_verdict_agent_jwk(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_owner(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_owner_kid(const struct ob_verdict *v);
+/* software, pkcs11, tpm2, piv, fido2 */
+OB_EXPORT const char *ob_verdict_owner_kind(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_owner_alg(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_owner_jwk(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_owner_jkt(const struct ob_verdict *v);
+/* user, organization or service */
+OB_EXPORT const char *ob_verdict_owner_type(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_owner_group(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_gateway(const struct ob_verdict *v);
+/* base64url SHA-256 of the gateway leaf certificate's DER */
+OB_EXPORT const char *ob_verdict_gateway_x5t(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_model(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_assurance(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_jti(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_nonce(const struct ob_verdict *v);
+/* base64url SHA-256 of the envelope bytes */
+OB_EXPORT const char *ob_verdict_envelope_sha256(const struct ob_verdict *v);
+/* identity layers the owner approved */
+OB_EXPORT const char *ob_verdict_dns_name(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_logical_id(const struct ob_verdict *v);
+OB_EXPORT const char *ob_verdict_client_id(const struct ob_verdict *v);
+OB_EXPORT long long ob_verdict_iat(const struct ob_verdict *v);
+OB_EXPORT long long ob_verdict_exp(const struct ob_verdict *v);
+/* the owner or gateway entry's ob_iat */
+OB_EXPORT long long ob_verdict_approved_at(const struct ob_verdict *v);
+OB_EXPORT long long ob_verdict_counter(const struct ob_verdict *v);
+OB_EXPORT int ob_verdict_up(const struct ob_verdict *v);
+OB_EXPORT int ob_verdict_uv(const struct ob_verdict *v);
 
 /*
  * Verify an envelope.  state may be NULL only for a dry run that skips

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "ownerbind/ob_verify.h"
+#include "server-verify/verify_int.h"
 #include "server-verify/state.h"
 
 #define NOW	1767225600LL	/* GEN_NOW in tests/vectors/gen_common.h */

@@ -15,7 +15,7 @@
 
 #include <sqlite3.h>
 
-#include "ownerbind/ob_verify.h"
+#include "server-verify/verify_int.h"
 #include "tests/unit/obtest.h"
 #include "server-verify/state.h"
 

@@ -1,0 +1,72 @@
+/*
+ * server-verify/verify_int.h: the full options and verdict structures,
+ * for the library and the project's own programs only (the installed
+ * ob_verify.h keeps them opaque; libfido2's _FIDO_INTERNAL split).
+ *
+ * Our programs may fill struct ob_verify_opts on the stack (strings are
+ * then borrowed: the own_* members stay NULL) and read verdict members
+ * directly; they are rebuilt with the library.  External programs use the
+ * constructor, setters and getters.
+ *
+ * OB_ABI_PAD, set only by the ABI test's second build of the library,
+ * puts bytes in front of every member, the way a new member would move
+ * them: a consumer built against the unpadded library must not notice.
+ */
+#ifndef OB_SERVER_VERIFY_VERIFY_INT_H
+#define OB_SERVER_VERIFY_VERIFY_INT_H
+
+#include "ownerbind/ob_verify.h"
+
+#ifdef OB_ABI_PAD
+#define OB_ABI_PAD_FIELD	unsigned char abi_pad[OB_ABI_PAD];
+#else
+#define OB_ABI_PAD_FIELD
+#endif
+
+struct ob_verify_opts {
+	OB_ABI_PAD_FIELD
+	const char	*aud;		/* required: this server's URI */
+	enum ob_channel	 channel;	/* 0 means OB_CHANNEL_DIRECT */
+	const char	*proxy;		/* gateway channel: proxy id, required */
+	long long	 now;		/* 0: time(NULL) */
+	long long	 max_age;	/* iat/ob_iat age; 0: 300 s */
+	long long	 skew;		/* future skew; 0: 60 s */
+	long long	 max_lifetime;	/* exp - iat; 0: 3600 s */
+	char		*own_aud;	/* copies made by the setters */
+	char		*own_proxy;
+};
+
+struct ob_verdict {
+	OB_ABI_PAD_FIELD
+	char		*agent;		/* payload sub */
+	char		*agent_jkt;	/* RFC 7638 thumbprint of cnf.jwk */
+	char		*agent_alg;
+	char		*owner;		/* payload owner (the trust-store id) */
+	char		*owner_kid;	/* NULL in the owner-mediated model */
+	char		*owner_kind;	/* software, pkcs11, tpm2, piv, fido2 */
+	char		*owner_alg;
+	char		*gateway;	/* gateway id, owner-mediated only */
+	char		*model;
+	char		*assurance;
+	char		*jti;
+	char		*nonce;		/* NULL if none */
+	long long	 iat;
+	long long	 exp;
+	int		 up;
+	int		 uv;
+	long long	 counter;
+	/* What a credential issuer needs (docs/credentials.md). */
+	char		*agent_jwk;	/* cnf.jwk, public members, RFC 7638 order */
+	char		*owner_jwk;	/* trusted owner key; NULL owner-mediated */
+	char		*owner_jkt;	/* its RFC 7638 thumbprint */
+	char		*gateway_x5t;	/* b64url SHA-256 of the leaf DER (gateway) */
+	char		*owner_type;	/* user, organization or service */
+	char		*owner_group;	/* trust-store owner group or NULL */
+	long long	 approved_at;	/* the owner/gateway entry's ob_iat */
+	char		*envelope_sha256; /* b64url SHA-256 of the envelope bytes */
+	char		*dns_name;	/* approved identity layers or NULL */
+	char		*logical_id;
+	char		*client_id;
+};
+
+#endif
