@@ -144,6 +144,8 @@ ob_err_public(int code)
 	case OB_ERR_SVC_METHOD:
 	case OB_ERR_SVC_MEDIA_TYPE:
 	case OB_ERR_SVC_PEER_UNKNOWN:
+	case OB_ERR_SVC_HANDSHAKE:
+	case OB_ERR_SVC_TIMEOUT:
 		return code;
 	/* The body is not JSON at all: the client can fix its encoder. */
 	case OB_ERR_JSON_SYNTAX:

@@ -123,6 +123,35 @@ on_refusal(struct ob_svc_req *req, int status, int code, const char *detail,
 		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
 }
 
+/* A refusal below HTTP: a failed handshake, a deadline, libevent's own
+ * 400/413.  No request a handler saw, but a decision all the same. */
+static void
+on_conn_refusal(const struct ob_svc_conn_event *e, void *arg)
+{
+	struct server		*s = arg;
+	struct ob_audit_event	 ev;
+	struct timespec		 ts;
+	char			 d[384];
+	int			 r;
+
+	if (e->status != 0)
+		snprintf(d, sizeof(d), "HTTP %d from %s: %s", e->status,
+		    e->addr, e->detail);
+	else
+		snprintf(d, sizeof(d), "connection from %s: %s", e->addr,
+		    e->detail);
+	memset(&ev, 0, sizeof(ev));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.ts_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ev.request_id = e->request_id;
+	ev.peer = e->peer_id;
+	ev.accepted = 0;
+	ev.code = e->code;
+	ev.detail = d;
+	if ((r = ob_audit_append(s->audit, &ev, NULL)) != OB_OK)
+		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
+}
+
 /* POST /v1/credentials, on a worker thread. */
 static void
 h_credentials(struct ob_svc_req *req, void *arg)
@@ -333,6 +362,7 @@ server_listen(struct server *s)
 	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/keys", NULL, 0, h_keys, s));
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
+	OB_TRY(ob_svc_on_conn_refusal(s->svc, on_conn_refusal, s));
 	r = OB_OK;
 out:
 	free(peers);

@@ -217,8 +217,8 @@ method_name(enum evhttp_cmd_type c)
 	}
 }
 
-static void
-req_id(char id[17])
+void
+svc_req_id(char id[17])
 {
 	static const char	 hex[] = "0123456789abcdef";
 	static unsigned long	 ctr;
@@ -400,8 +400,13 @@ finish(struct ob_svc_req *req)
 		svc->sending++;
 		evhttp_request_set_on_complete_cb(req->ev, sent_cb, svc);
 	}
-	/* Frees req->ev (at once if its connection is gone). */
+	/* Frees req->ev (at once if its connection is gone).  ours: the
+	 * status line written now is ours, not one of libevent's refusals. */
+	if (c != NULL)
+		c->ours = 1;
 	evhttp_send_reply(req->ev, req->status, NULL, NULL);
+	if (c != NULL)
+		c->ours = 0;
 	req_free(req);
 	svc->inflight--;
 	check_drained(svc);
@@ -438,7 +443,7 @@ on_request(struct evhttp_request *ev, void *arg)
 	req->ev = ev;
 	req->code = OB_OK;
 	(void)clock_gettime(CLOCK_MONOTONIC, &req->start);
-	req_id(req->id);
+	svc_req_id(req->id);
 	req->method = method_name(evhttp_request_get_command(ev));
 	svc->inflight++;
 	uri = evhttp_request_get_evhttp_uri(ev);
@@ -772,6 +777,10 @@ ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 	evhttp_set_bevcb(svc->http, svc_tls_bevcb, svc);
 	evhttp_set_gencb(svc->http, on_request, svc);
 	evhttp_set_max_body_size(svc->http, (ev_ssize_t)svc->lim.max_body);
+	/* Read (and drop) an oversized body before the 413, so that a client
+	 * still sending sees the answer instead of a reset; the connection's
+	 * deadline bounds how long that may take. */
+	(void)evhttp_set_flags(svc->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_max_headers_size(svc->http,
 	    (ev_ssize_t)svc->lim.max_headers);
 	evhttp_set_timeout(svc->http, svc->lim.timeout_s);
@@ -860,6 +869,17 @@ ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
 }
 
 int
+ob_svc_on_conn_refusal(struct ob_svc *svc, ob_svc_conn_refusal_fn fn,
+    void *arg)
+{
+	if (svc == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "svc is required");
+	svc->conn_refusal_fn = fn;
+	svc->conn_refusal_arg = arg;
+	return OB_OK;
+}
+
+int
 ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
 {
 	svc->refusal_fn = fn;
@@ -908,6 +928,8 @@ ob_svc_free(struct ob_svc **psvc)
 
 	if (psvc == NULL || (svc = *psvc) == NULL)
 		return;
+	/* Connections freed from here on are not refusals. */
+	svc->conn_refusal_fn = NULL;
 	pthread_mutex_lock(&svc->mu);
 	svc->stop = 1;
 	pthread_cond_broadcast(&svc->cv);

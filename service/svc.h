@@ -105,14 +105,42 @@ int ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
  * the service refuses itself before a handler runs: unknown peer, 404,
  * 405, 415, full queue, draining; so that a daemon can record those
  * decisions too.  The request accessors are valid during the call (the
- * peer may be NULL).  Requests libevent 2.1 refuses while reading them
- * (malformed request line or headers, a body over max_body) never reach
- * the service and are not reported (docs/service.md).
+ * peer may be NULL).  What is refused below HTTP, or by libevent while it
+ * reads a request, goes to ob_svc_on_conn_refusal instead.
  */
 typedef void (*ob_svc_refusal_fn)(struct ob_svc_req *req, int status,
     int code, const char *detail, void *arg);
 int ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
     OB_WUR;
+
+/*
+ * ob_svc_on_conn_refusal: fn is called (on the loop thread) for every
+ * refusal that happens without a request a handler could see:
+ *   - a TLS handshake that failed: no client certificate, one not issued
+ *     by a configured CA, a protocol error (status 0,
+ *     OB_ERR_SVC_HANDSHAKE; detail: the alert sent and the verify result);
+ *   - a handshake or a request not complete by the deadline, e.g. a
+ *     slowloris client (408, OB_ERR_SVC_TIMEOUT);
+ *   - a request libevent refused while reading it: malformed request line
+ *     or headers (400, OB_ERR_SVC_BAD_REQUEST), headers or body over the
+ *     limit (413, OB_ERR_SVC_TOO_LARGE).
+ * A connection closed before it sent anything is not reported; one over
+ * max_conns is logged and counted (ob_tls_connections_refused_total) only.  The event
+ * and its strings are valid during the call only.
+ */
+struct ob_svc_conn_event {
+	const char	*request_id;	/* fresh, also in the log line */
+	int		 status;	/* HTTP status sent, 0 for none */
+	int		 code;
+	const char	*detail;
+	const char	*addr;		/* the client's address:port */
+	const char	*peer_id;	/* the mapped peer or NULL */
+	const char	*cert_sha256;	/* client certificate or "" */
+};
+typedef void (*ob_svc_conn_refusal_fn)(const struct ob_svc_conn_event *ev,
+    void *arg);
+int ob_svc_on_conn_refusal(struct ob_svc *svc, ob_svc_conn_refusal_fn fn,
+    void *arg) OB_WUR;
 
 /* The bound TCP ports (useful with port 0); -1 if none. */
 int ob_svc_port(const struct ob_svc *svc);

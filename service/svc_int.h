@@ -51,6 +51,16 @@ struct svc_conn {
 	int			 busy;		/* a request awaits its reply */
 	int			 seen;		/* peer looked up */
 	int			 over;		/* over max_conns: refuse */
+	int			 shed;		/* refused as load: log only */
+	int			 hello;		/* a ClientHello arrived */
+	int			 tls_done;	/* handshake completed */
+	int			 timed_out;	/* the deadline fired */
+	int			 rx;		/* bytes read since the last reply */
+	int			 ours;		/* our reply is being written */
+	int			 alerted;	/* first alert we sent, or 0 */
+	long			 verify;	/* verify result at that alert */
+	int			 had_cert;	/* a client certificate by then */
+	char			 addr[64];	/* the client's, at the handshake */
 	const struct ob_svc_peer *peer;		/* or NULL: unmapped */
 	char			 sha[65];
 };
@@ -105,6 +115,8 @@ struct ob_svc {
 	size_t			 nreload;
 	ob_svc_refusal_fn	 refusal_fn;	/* or NULL */
 	void			*refusal_arg;
+	ob_svc_conn_refusal_fn	 conn_refusal_fn; /* or NULL (and at free) */
+	void			*conn_refusal_arg;
 	/* counters (loop thread) */
 	int			 nconns;
 	int			 inflight;	/* dispatched, not replied */
@@ -128,12 +140,19 @@ int svc_tls_ctx_new(const struct ob_svc *svc, SSL_CTX **out);
 struct bufferevent *svc_tls_bevcb(struct event_base *base, void *arg);
 struct svc_conn *svc_tls_conn(struct evhttp_request *ev);
 void svc_tls_conn_arm(struct svc_conn *c);
+/* svc.c: a fresh request id (16 hex digits). */
+void svc_req_id(char id[17]);
+/* Report a refusal below HTTP to the daemon and the log. */
+void svc_conn_refused(struct svc_conn *c, int status, int code,
+    const char *detail);
 void svc_tls_peer_lookup(struct svc_conn *c);
 
 /* svc_obs.c */
 void svc_log_event(const struct ob_svc *svc, const char *level,
     const char *event, int code, const char *detail);
 void svc_log_request(const struct ob_svc_req *req, uint64_t us);
+void svc_log_conn(const struct ob_svc *svc,
+    const struct ob_svc_conn_event *ev);
 void svc_stats_add(struct svc_stats *s, int status, uint64_t us);
 void svc_obs_cb(struct evhttp_request *ev, void *arg);
 

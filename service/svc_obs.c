@@ -80,6 +80,30 @@ ob_svc_log(const struct ob_svc *svc, const char *level, const char *event,
 	svc_log_event(svc, level, event, code, detail);
 }
 
+/* A refusal below HTTP (svc_conn_refused). */
+void
+svc_log_conn(const struct ob_svc *svc, const struct ob_svc_conn_event *ev)
+{
+	json_t *o;
+
+	if ((o = line_new(svc, "warn")) == NULL)
+		return;
+	json_object_set_new(o, "event", json_string("refused"));
+	json_object_set_new(o, "request_id", json_string(ev->request_id));
+	json_object_set_new(o, "addr", json_string(ev->addr));
+	if (ev->peer_id != NULL)
+		json_object_set_new(o, "peer", json_string(ev->peer_id));
+	else if (ev->cert_sha256[0] != '\0')
+		json_object_set_new(o, "peer_cert_sha256",
+		    json_string(ev->cert_sha256));
+	if (ev->status != 0)
+		json_object_set_new(o, "status", json_integer(ev->status));
+	json_object_set_new(o, "code", json_string(ob_err_name(ev->code)));
+	json_object_set_new(o, "detail", json_string(ev->detail));
+	put_line(o);
+	json_decref(o);
+}
+
 /* Never the body, the query or header values: they may carry secrets. */
 void
 svc_log_request(const struct ob_svc_req *req, uint64_t us)

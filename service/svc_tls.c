@@ -4,13 +4,16 @@
  * and idle deadline, and the mapping of a verified client certificate to
  * a configured peer.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -21,6 +24,98 @@
 
 static int conn_idx = -1;
 
+/* The client's address as "a.b.c.d:port" / "[v6]:port", kept when the
+ * handshake starts (at the end the socket is already closed). */
+static void
+peer_addr(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 h[INET6_ADDRSTRLEN] = "";
+
+	snprintf(buf, len, "-");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		if (inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h)) != NULL)
+			snprintf(buf, len, "%s:%u", h, ntohs(a->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		if (inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h)) != NULL)
+			snprintf(buf, len, "[%s]:%u", h, ntohs(a->sin6_port));
+	}
+}
+
+void
+svc_conn_refused(struct svc_conn *c, int status, int code,
+    const char *detail)
+{
+	struct ob_svc_conn_event	ev;
+	char				id[17];
+
+	svc_req_id(id);
+	memset(&ev, 0, sizeof(ev));
+	ev.request_id = id;
+	ev.status = status;
+	ev.code = code;
+	ev.detail = detail;
+	ev.addr = c->addr[0] != '\0' ? c->addr : "-";
+	ev.peer_id = c->peer != NULL ? c->peer->id : NULL;
+	ev.cert_sha256 = c->sha;
+	svc_log_conn(c->svc, &ev);
+	if (status != 0)
+		svc_stats_add(&c->svc->other, status, 0);
+	if (c->svc->conn_refusal_fn != NULL && !c->shed)
+		c->svc->conn_refusal_fn(&ev, c->svc->conn_refusal_arg);
+}
+
+/* OpenSSL 3.0 has no name for TLS 1.3's certificate_required (116). */
+static const char *
+alert_name(int desc)
+{
+	if (desc == 116)
+		return "certificate required";
+	return SSL_alert_desc_string_long(desc);
+}
+
+/* At the connection's end: a handshake that never completed, or a
+ * request cut at its deadline, is a refusal to report. */
+static void
+conn_report(struct svc_conn *c, SSL *ssl)
+{
+	char	d[256];
+
+	if (!c->tls_done) {
+		if (c->over && c->hello) {
+			/* Load shedding: logged and counted, not handed to
+			 * the daemon (an fsync'd record per refused
+			 * connection would feed the overload). */
+			c->shed = 1;
+			svc_conn_refused(c, 0, OB_ERR_SVC_UNAVAILABLE,
+			    "connection over limits.max_conns");
+		} else if (c->alerted != 0) {
+			snprintf(d, sizeof(d), "TLS handshake failed: sent "
+			    "alert \"%s\"; client certificate: %s",
+			    alert_name(c->alerted), c->verify != X509_V_OK ?
+			    X509_verify_cert_error_string(c->verify) :
+			    c->had_cert ? "valid" : "none presented");
+			svc_conn_refused(c, 0, OB_ERR_SVC_HANDSHAKE, d);
+		} else if (c->timed_out && c->hello) {
+			svc_conn_refused(c, 0, OB_ERR_SVC_TIMEOUT,
+			    "TLS handshake not complete by the deadline");
+		}
+		/* else: closed (or idle) before a ClientHello: nothing
+		 * was asked, nothing decided */
+	} else if (c->timed_out && c->rx) {
+		svc_conn_refused(c, 408, OB_ERR_SVC_TIMEOUT, "request not "
+		    "complete by the deadline (limits.timeout_s)");
+	}
+	(void)ssl;
+}
+
 /* ex_data free: the SSL is freed with its bufferevent, so is the conn. */
 static void
 conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
@@ -28,9 +123,10 @@ conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 {
 	struct svc_conn *c = ptr;
 
-	(void)parent; (void)ad; (void)idx; (void)argl; (void)argp;
+	(void)ad; (void)idx; (void)argl; (void)argp;
 	if (c == NULL)
 		return;
+	conn_report(c, parent);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
 	c->svc->nconns--;
@@ -46,6 +142,67 @@ svc_tls_init(void)
 	    OB_OK;
 }
 
+/* The handshake's end, and the first alert we send before it. */
+static void
+info_cb(const SSL *ssl, int where, int ret)
+{
+	struct svc_conn *c = SSL_get_ex_data(ssl, conn_idx);
+
+	if (c == NULL)
+		return;
+	if ((where & SSL_CB_HANDSHAKE_START) && c->addr[0] == '\0')
+		peer_addr(SSL_get_fd(ssl), c->addr, sizeof(c->addr));
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		c->tls_done = 1;
+	if ((where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) &&
+	    !c->tls_done && c->alerted == 0) {
+		c->alerted = ret & 0xff;
+		c->verify = SSL_get_verify_result(ssl);
+		c->had_cert = SSL_get0_peer_certificate(ssl) != NULL;
+	}
+}
+
+/* Bytes arrived: a deadline after this cuts a request, not an idle
+ * connection. */
+static void
+input_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct svc_conn *c = arg;
+
+	(void)b;
+	if (info->n_added > 0)
+		c->rx = 1;
+}
+
+/*
+ * A status line written by libevent, not by us (c->ours), is one of its
+ * refusals of a request it could not read: malformed (400) or over a
+ * limit (413).  The line starts where this write began.
+ */
+static void
+output_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct svc_conn		*c = arg;
+	struct evbuffer_ptr	 pos;
+	char			 line[13];
+	int			 status;
+
+	if (info->n_added < 12 || c->ours ||
+	    evbuffer_ptr_set(b, &pos, info->orig_size, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(b, &pos, line, 12) != 12)
+		return;
+	line[12] = '\0';
+	if (strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' ||
+	    sscanf(line + 9, "%3d", &status) != 1 || status < 400)
+		return;
+	if (status == 413)
+		svc_conn_refused(c, status, OB_ERR_SVC_TOO_LARGE, "libevent "
+		    "refused the request: headers or body over the limit");
+	else
+		svc_conn_refused(c, status, OB_ERR_SVC_BAD_REQUEST, "libevent "
+		    "refused the request: malformed request line or headers");
+}
+
 /* Refuse a handshake over the connection limit before any key exchange. */
 static int
 hello_cb(SSL *ssl, int *al, void *arg)
@@ -53,6 +210,8 @@ hello_cb(SSL *ssl, int *al, void *arg)
 	struct svc_conn *c = SSL_get_ex_data(ssl, conn_idx);
 
 	(void)arg;
+	if (c != NULL)
+		c->hello = 1;
 	if (c == NULL || c->over) {
 		*al = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
@@ -121,6 +280,7 @@ svc_tls_ctx_new(const struct ob_svc *svc, SSL_CTX **out)
 		goto out;
 	}
 	SSL_CTX_set_client_hello_cb(ctx, hello_cb, NULL);
+	SSL_CTX_set_info_callback(ctx, info_cb);
 	*out = ctx;
 	ctx = NULL;
 	r = OB_OK;
@@ -143,6 +303,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (c->busy)
 		return;
+	c->timed_out = 1;
 	/* May free c (and this event) before it returns. */
 	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
 	    0);
@@ -154,6 +315,7 @@ svc_tls_conn_arm(struct svc_conn *c)
 	struct timeval tv = { c->svc->lim.timeout_s, 0 };
 
 	c->busy = 0;
+	c->rx = 0;
 	(void)evtimer_add(c->deadline, &tv);
 }
 
@@ -194,6 +356,9 @@ svc_tls_bevcb(struct event_base *base, void *arg)
 	if (bev == NULL)
 		return NULL;	/* SSL (and c) freed by libevent */
 	c->bev = bev;
+	if (evbuffer_add_cb(bufferevent_get_input(bev), input_cb, c) == NULL ||
+	    evbuffer_add_cb(bufferevent_get_output(bev), output_cb, c) == NULL)
+		c->over = 1;	/* cannot watch it: refuse it */
 	if ((c->deadline = evtimer_new(base, deadline_cb, c)) != NULL)
 		svc_tls_conn_arm(c);
 	else

@@ -310,6 +310,10 @@ extern "C" {
 	  "the detail names the entry; see docs/service.md") \
 	X(OB_ERR_SVC_PRIVDROP, -1013, "could not switch to the unprivileged user", \
 	  "check that the user exists; switching needs root") \
+	X(OB_ERR_SVC_HANDSHAKE, -1014, "the TLS handshake with the client failed", \
+	  "present a client certificate issued by a CA the service trusts") \
+	X(OB_ERR_SVC_TIMEOUT, -1015, "the request was not received within the timeout", \
+	  "send the whole request at once; the deadline is limits.timeout_s") \
 	X(OB_ERR_SUBMIT_CONNECT, -1020, "could not connect to the server", \
 	  "check the URL and that the server is running") \
 	X(OB_ERR_SUBMIT_TIMEOUT, -1021, "the server did not answer in time", \

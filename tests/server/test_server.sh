@@ -179,8 +179,20 @@ cp trust.good "$TRUST"
 
 # 4. The issuance record: every decision, the chain intact.
 out=$("$SRV" audit verify "$D/dev/audit.jsonl" 2>&1)
-echo "$out" | grep -q ': 7 lines, chain intact' && ok "audit verify: $out" ||
-    bad "audit verify: $out (want 7 decisions: 3 issued, replay, tampered, wrong content type, not JSON)"
+echo "$out" | grep -q ': 12 lines, chain intact' && ok "audit verify: $out" ||
+    bad "audit verify: $out (want 12 decisions: 3 issued, replay, tampered, wrong content type, oversized, not JSON, no client certificate, unknown CA, malformed, slow)"
+# Each refusal below HTTP is in the record with its code and why.
+rec() { grep -c "$1" "$D/dev/audit.jsonl" | grep -qx "$2"; }
+rec '"code":"OB_ERR_SVC_TOO_LARGE".*HTTP 413' 1 && ok "record: the oversized body (413 from libevent)" ||
+    bad "record: oversized missing"
+rec '"code":"OB_ERR_SVC_HANDSHAKE".*certificate required' 1 &&
+    ok "record: the handshake without a client certificate" || bad "record: no-cert handshake missing"
+rec '"code":"OB_ERR_SVC_HANDSHAKE".*unknown CA.*self-signed' 1 &&
+    ok "record: the handshake with an unknown CA's certificate" || bad "record: unknown-CA handshake missing"
+rec '"code":"OB_ERR_SVC_BAD_REQUEST".*HTTP 400.*malformed' 1 && ok "record: the malformed request" ||
+    bad "record: malformed missing"
+rec '"code":"OB_ERR_SVC_TIMEOUT".*HTTP 408' 1 && ok "record: the slow client cut at the deadline" ||
+    bad "record: slowloris missing"
 grep -c '"decision":"accepted"' "$D/dev/audit.jsonl" | grep -qx 3 && ok "3 accepted in the record" ||
     bad "accepted count"
 printf 'x' >> "$D/dev/audit.jsonl"
