@@ -6,6 +6,7 @@
 # limits.workers WORKERS, max_conns 4096, listening on the port the dev
 # run bound (so dev.json stays true).  Sets SP (server PID) and leaves its
 # stderr in DIR/server.log.  bench_stop sends SIGTERM and sets SRC.
+# OB_BENCH_WRAP names a command to run the server under (valgrind ...).
 BENCH_OWNER=bench@example.org
 SP=
 bench_setup() {
@@ -41,8 +42,10 @@ c["limits"] = {"workers": w, "max_conns": 4096, "queue": 4096}
 c["rate"] = {k: {"per_second": 0} for k in ("per_peer", "per_owner", "per_agent")}
 json.dump(c, open(d + "/bench.json", "w"), indent=2)
 PY
-	(cd "$D/dev" && exec "$B/server/ownerbind-server" --config bench.json) \
-	    2>"$D/server.log" &
+	# OB_BENCH_WRAP: a command to run the server under (e.g. callgrind).
+	# shellcheck disable=SC2086
+	(cd "$D/dev" && exec ${OB_BENCH_WRAP:-} "$B/server/ownerbind-server" \
+	    --config bench.json) 2>"$D/server.log" &
 	SP=$!
 	i=0
 	port=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['url'].rsplit(':',1)[1])" "$D/dev/dev.json")

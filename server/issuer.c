@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -535,6 +536,57 @@ out:
 	return r;
 }
 
+/*
+ * The WIC's SubjectPublicKeyInfo, set from the agent key's encoded form
+ * (EC point, Ed25519 bytes) without X509_set_pubkey: in OpenSSL 3 that
+ * encodes the key and decodes it again through the provider decoders,
+ * 2.2M instructions a credential (docs/benchmarks.md).  RSA keys take
+ * the general path.
+ */
+static int
+wic_spki(X509 *x, EVP_PKEY *agent)
+{
+	X509_PUBKEY	*pk = X509_get_X509_PUBKEY(x);
+	unsigned char	*enc = NULL;
+	size_t		 n = 0;
+	char		 grp[32];
+	int		 nid, curve = NID_undef, ok;
+
+	if (EVP_PKEY_is_a(agent, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(agent,
+		    OSSL_PKEY_PARAM_GROUP_NAME, grp, sizeof(grp), NULL) != 1 ||
+		    (curve = OBJ_sn2nid(grp)) == NID_undef)
+			return ob_errf(OB_ERR_CRED_BUILD, "agent key curve");
+		nid = NID_X9_62_id_ecPublicKey;
+	} else if (EVP_PKEY_is_a(agent, "ED25519"))
+		nid = NID_ED25519;
+	else
+		return X509_set_pubkey(x, agent) == 1 ? OB_OK :
+		    ob_errf(OB_ERR_CRED_BUILD, "agent public key");
+	/* The EC point (uncompressed), or Ed25519's 32 raw bytes. */
+	if (pk == NULL || EVP_PKEY_get_octet_string_param(agent,
+	    nid == NID_ED25519 ? OSSL_PKEY_PARAM_PUB_KEY :
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0, &n) != 1 || n == 0 ||
+	    n > 256 || (enc = OPENSSL_malloc(n)) == NULL ||
+	    EVP_PKEY_get_octet_string_param(agent,
+	    nid == NID_ED25519 ? OSSL_PKEY_PARAM_PUB_KEY :
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc, n, &n) != 1) {
+		OPENSSL_free(enc);
+		return ob_errf(OB_ERR_CRED_BUILD, "agent public key encoding");
+	}
+	if (curve != NID_undef)
+		ok = X509_PUBKEY_set0_param(pk, OBJ_nid2obj(nid),
+		    V_ASN1_OBJECT, OBJ_nid2obj(curve), enc, (int)n);
+	else
+		ok = X509_PUBKEY_set0_param(pk, OBJ_nid2obj(nid),
+		    V_ASN1_UNDEF, NULL, enc, (int)n);
+	if (ok != 1) {
+		OPENSSL_free(enc);
+		return ob_errf(OB_ERR_CRED_BUILD, "SubjectPublicKeyInfo");
+	}
+	return OB_OK;	/* enc belongs to pk */
+}
+
 static int
 wic_tbs(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
     long long iat, long long exp, X509 **out)
@@ -554,8 +606,11 @@ wic_tbs(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
 	OB_TRY(wic_serial(x));
 	if (X509_set_issuer_name(x, X509_get_subject_name(is->ca)) != 1 ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)iat) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)exp) == NULL ||
-	    X509_set_pubkey(x, agent) != 1 || (nm = X509_NAME_new()) == NULL)
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)exp) == NULL)
+		goto out;
+	OB_TRY(wic_spki(x, agent));
+	r = OB_ERR_ALLOC;
+	if ((nm = X509_NAME_new()) == NULL)
 		goto out;
 	/* Subject: [OU=<owner group>,] CN=<agent key thumbprint>. */
 	if ((v->owner_group != NULL && !X509_NAME_add_entry_by_NID(nm,
@@ -602,14 +657,20 @@ out:
 	return r;
 }
 
+/*
+ * The WIC's DER.  It is not parsed back: the TBS bytes are OpenSSL's own
+ * encoding, the signature over exactly those bytes was checked against
+ * the issuer key by ob_token_sign, and the wrapper is three DER headers
+ * (test_issuer and the interop tests load every WIC with OpenSSL and
+ * python3-cryptography).
+ */
 static int
 wic_build(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
-    long long iat, long long exp, X509 **out)
+    long long iat, long long exp, struct der *cert)
 {
-	X509		*x = NULL, *cert = NULL;
+	X509		*x = NULL;
 	X509_ALGOR	*algid = NULL;
 	unsigned char	*tbs = NULL, *sig = NULL, *der = NULL;
-	const unsigned char *p;
 	size_t		 siglen, derlen;
 	struct der	 body = { 0 }, bits = { 0 }, c = { 0 };
 	int		 n, r;
@@ -640,23 +701,11 @@ wic_build(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
 	der_wrap(&c, 0x30, &body);
 	if (c.err)
 		goto out;
-	p = c.p;
-	if ((cert = d2i_X509(NULL, &p, (long)c.n)) == NULL ||
-	    p != c.p + c.n) {
-		r = ob_errf(OB_ERR_CRED_BUILD, "the assembled certificate does "
-		    "not parse");
-		goto out;
-	}
-	if (X509_verify(cert, is->capub) != 1) {
-		r = ob_errf(OB_ERR_ISSUER_SIG, "WIC signature");
-		goto out;
-	}
-	*out = cert;
-	cert = NULL;
+	*cert = c;
+	memset(&c, 0, sizeof(c));
 	r = OB_OK;
 out:
 	X509_free(x);
-	X509_free(cert);
 	X509_ALGOR_free(algid);
 	OPENSSL_free(tbs);
 	free(sig);
@@ -757,7 +806,7 @@ ob_issuer_issue(struct ob_issuer *is, const struct ob_verdict *v,
 {
 	struct ob_credential	*c = NULL;
 	EVP_PKEY		*agent = NULL;
-	X509			*wic = NULL;
+	struct der		 wic = { 0 };
 	BIO			*b = NULL;
 	unsigned char		 rnd[16];
 	long long		 exp;
@@ -800,9 +849,8 @@ ob_issuer_issue(struct ob_issuer *is, const struct ob_verdict *v,
 	r = OB_ERR_ALLOC;
 	if ((b = BIO_new(BIO_s_mem())) == NULL)
 		goto out;
-	OB_TRY(pem_append(wic, b));
-	r = OB_ERR_ALLOC;
-	if (BIO_puts(b, is->chain_pem) <= 0)
+	if (PEM_write_bio(b, PEM_STRING_X509, "", wic.p, (long)wic.n) <= 0 ||
+	    BIO_puts(b, is->chain_pem) <= 0)
 		goto out;
 	OB_TRY(bio_text(b, &c->wic_pem));
 	c->expires_at = exp;
@@ -812,7 +860,7 @@ ob_issuer_issue(struct ob_issuer *is, const struct ob_verdict *v,
 out:
 	(void)ERR_pop_to_mark();
 	BIO_free(b);
-	X509_free(wic);
+	der_free(&wic);
 	EVP_PKEY_free(agent);
 	ob_credential_free(&c);
 	return r;

@@ -183,11 +183,11 @@ verify(const char *trust, const char *env, enum ob_channel ch)
 
 /* Agent-mediated: a "service" owner in group "Agents", all layers. */
 static struct ob_verdict *
-agent_mediated(char **envp)
+agent_mediated_key(EVP_PKEY *ak, const char *jti, char **envp)
 {
 	struct ob_envelope	*env = NULL;
 	struct ob_verdict	*v;
-	json_t			*c = t_claims(agent, now, "issuerissuerissuerissuer");
+	json_t			*c = t_claims(ak, now, jti);
 	json_t			*doc, *ow;
 	char			*t, *s, *t2;
 
@@ -198,7 +198,7 @@ agent_mediated(char **envp)
 	json_decref(c);
 	t_sign(env, owner, OB_ROLE_OWNER, OB_MODEL_AGENT_MEDIATED, now - 2,
 	    NULL, NULL);
-	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED, now, NULL,
+	t_sign(env, ak, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED, now, NULL,
 	    NULL);
 	s = t_serialize(env);
 	ob_envelope_free(&env);
@@ -218,6 +218,12 @@ agent_mediated(char **envp)
 	else
 		free(s);
 	return v;
+}
+
+static struct ob_verdict *
+agent_mediated(char **envp)
+{
+	return agent_mediated_key(agent, "issuerissuerissuerissuer", envp);
 }
 
 static struct ob_verdict *
@@ -343,6 +349,37 @@ test_agent_mediated(void **state)
 	ob_credential_free(&c);
 	assert_null(c);
 	ob_verdict_free(&v);
+	ob_issuer_free(&is);
+}
+
+/* Every agent key type: the WIC's SubjectPublicKeyInfo is built from the
+ * encoded key (EC, Ed25519) or by OpenSSL (RSA); check_cred.py compares
+ * it with cnf.jwk and openssl verifies the certificate. */
+static void
+test_agent_key_types(void **state)
+{
+	static const char	*kinds[] = { "Ed25519", "P-384", "RSA" };
+	struct ob_issuer	*is = issuer("ca1.key", ca1, NULL, OB_OK);
+	struct ob_credential	*c = NULL;
+	struct ob_verdict	*v;
+	EVP_PKEY		*k;
+	char			 jti[32];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		k = t_key(kinds[i]);
+		(void)snprintf(jti, sizeof(jti), "agentkeytype%zuxxxxxxxxxxx",
+		    i);
+		v = agent_mediated_key(k, jti, NULL);
+		if (ob_issuer_issue(is, v, now, 0, &c) != OB_OK)
+			fail_msg("issue (%s agent): %s", kinds[i],
+			    ob_err_detail());
+		check(c, is, v, ca1, NULL, 3600);
+		ob_credential_free(&c);
+		ob_verdict_free(&v);
+		EVP_PKEY_free(k);
+	}
 	ob_issuer_free(&is);
 }
 
@@ -516,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_agent_mediated),
 		cmocka_unit_test(test_owner_mediated),
 		cmocka_unit_test(test_ed25519_own_oid),
+		cmocka_unit_test(test_agent_key_types),
 		cmocka_unit_test(test_es384),
 		cmocka_unit_test(test_env_issuer),
 		cmocka_unit_test(test_bad_config),
