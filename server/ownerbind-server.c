@@ -168,6 +168,8 @@ h_credentials(struct ob_svc_req *req, void *arg)
 
 	body = ob_svc_req_body(req, &len);
 	if (!ob_rate_take(s->rate_peer, ob_svc_req_peer_id(req))) {
+		ob_svc_req_set_retry_after(req,
+		    ob_rate_retry_after(s->rate_peer));
 		refuse(s, req, OB_ERR_SVC_RATE_LIMITED, "per-peer rate", NULL);
 		return;
 	}
@@ -202,6 +204,10 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	 */
 	if (!ob_rate_take(s->rate_owner, v->owner) ||
 	    !ob_rate_take(s->rate_agent, v->agent_jkt)) {
+		ob_svc_req_set_retry_after(req, ob_rate_retry_after(
+		    s->rate_owner) > ob_rate_retry_after(s->rate_agent) ?
+		    ob_rate_retry_after(s->rate_owner) :
+		    ob_rate_retry_after(s->rate_agent));
 		refuse(s, req, OB_ERR_SVC_RATE_LIMITED, "per-owner or per-agent "
 		    "rate", v);
 		goto out;

@@ -99,3 +99,14 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 	pthread_mutex_unlock(&t->lock);
 	return ok;
 }
+
+int
+ob_rate_retry_after(const struct ob_rate_table *t)
+{
+	double	s;
+
+	if (t == NULL || t->rate.per_second <= 0)
+		return 1;
+	s = ceil(1.0 / t->rate.per_second);
+	return s < 1 ? 1 : s > 86400 ? 86400 : (int)s;
+}

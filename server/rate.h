@@ -18,4 +18,8 @@ void ob_rate_free(struct ob_rate_table **tp);
 /* 1: the request may go on (a token was taken); 0: over the limit. */
 int ob_rate_take(struct ob_rate_table *t, const char *key);
 
+/* Whole seconds until a refused key has a token again at the earliest
+ * (the refill time of one token, at least 1): the Retry-After of a 429. */
+int ob_rate_retry_after(const struct ob_rate_table *t);
+
 #endif

@@ -563,13 +563,20 @@ ob_svc_req_id(const struct ob_svc_req *req)
 const char *
 ob_svc_req_peer_id(const struct ob_svc_req *req)
 {
-	return req->peer->id;
+	return req->peer != NULL ? req->peer->id : NULL;
+}
+
+void
+ob_svc_req_set_retry_after(struct ob_svc_req *req, int seconds)
+{
+	if (req != NULL && seconds > 0)
+		req->retry_after = seconds;
 }
 
 const char *
 ob_svc_req_peer_role(const struct ob_svc_req *req)
 {
-	return req->peer->role;
+	return req->peer != NULL ? req->peer->role : NULL;
 }
 
 const char *

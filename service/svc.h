@@ -174,6 +174,8 @@ const char *ob_svc_req_body(const struct ob_svc_req *req, size_t *len);
 const char *ob_svc_req_header(const struct ob_svc_req *req, const char *name);
 /* 16 hex digits, also sent as X-Request-Id and in every log line. */
 const char *ob_svc_req_id(const struct ob_svc_req *req);
+/* The mapped peer's id and role; NULL in a refusal callback for a
+ * certificate that maps to no configured peer (handlers always have one). */
 const char *ob_svc_req_peer_id(const struct ob_svc_req *req);
 const char *ob_svc_req_peer_role(const struct ob_svc_req *req);
 /* Hex SHA-256 of the client certificate's DER. */
@@ -188,6 +190,8 @@ const char *ob_svc_req_peer_cert_sha256(const struct ob_svc_req *req);
  */
 int ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
     const char *content_type);
+/* Send Retry-After: seconds with the reply (429, 503); before replying. */
+void ob_svc_req_set_retry_after(struct ob_svc_req *req, int seconds);
 int ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
     const char *title, const char *detail_for_log);
 
