@@ -7,6 +7,7 @@ build-essential cmake pkg-config
 openssl libssl-dev libjansson-dev libsqlite3-dev
 libcmocka-dev
 libevent-dev libcurl4-openssl-dev curl
+libhiredis-dev redis-server
 p11-kit libp11-kit-dev softhsm2 opensc
 libtss2-dev swtpm swtpm-tools tpm2-tools
 libfido2-dev libcbor-dev fido2-tools
