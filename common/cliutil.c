@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <openssl/crypto.h>
+
 #include "common/cliutil.h"
 #include "core/err.h"
 
@@ -123,4 +126,14 @@ ob_print_error(const char *prog, int code)
 	fprintf(stderr, "%s: %s: %s%s%s%s\n  next step: %s\n", prog,
 	    ob_err_name(code), ob_err_text(code), d[0] != '\0' ? " (" : "", d,
 	    d[0] != '\0' ? ")" : "", ob_err_hint(code));
+}
+
+void
+ob_print_version(const char *prog, const char *version, const char *extra)
+{
+	printf("%s %s\n", prog, version);
+	printf("  %s, jansson %s\n", OpenSSL_version(OPENSSL_VERSION),
+	    jansson_version_str());
+	if (extra != NULL)
+		printf("  %s\n", extra);
 }

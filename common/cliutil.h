@@ -25,6 +25,14 @@ int ob_write_all(const char *path, const void *data, size_t len,
 int ob_parse_ll(const char *s, long long min, long long max, long long *out)
     OB_WUR;
 
+/*
+ * --version: "prog VERSION", then the libraries it runs with (OpenSSL and
+ * jansson as loaded at run time) and extra, one line each, if not NULL
+ * (the program's own: backends, libevent, libcurl, SQLite).
+ */
+void ob_print_version(const char *prog, const char *version,
+    const char *extra);
+
 /* "prog: NAME: sentence (detail)\n  next step" on stderr. */
 void ob_print_error(const char *prog, int code);
 

@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "common/cliutil.h"
 #include "common/process.h"
 #include "core/envelope.h"
 #include "core/json.h"
 #include "core/err.h"
 #include "owner/ownerbind.h"
+#include "tokens/token.h"
 
 static const struct {
 	const char	*name;
@@ -124,7 +127,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1],
 	    "version") == 0) {
-		printf(PROG " %s\n", OB_VERSION);
+		char	be[128], extra[256];
+
+		ob_token_schemes(be, sizeof(be));
+		(void)snprintf(extra, sizeof(extra), "key backends: %s\n  %s",
+		    be, curl_version());
+		ob_print_version(PROG, OB_VERSION, extra);
 		return 0;
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

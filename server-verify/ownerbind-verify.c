@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "server-verify/verify_int.h"
 #include "common/cliutil.h"
 #include "core/envelope.h"
@@ -82,7 +84,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_TRUST = 256, O_AUD, O_STATE, O_JSON, O_CHANNEL, O_PROXY, O_AT,
-	    O_MAXAGE, O_SKEW, O_LIFE, O_ISSUE, O_TTL, O_FORJTI };
+	    O_MAXAGE, O_SKEW, O_LIFE, O_ISSUE, O_TTL, O_FORJTI, O_VERSION };
 	static const struct option longopts[] = {
 		{ "trust", required_argument, NULL, O_TRUST },
 		{ "aud", required_argument, NULL, O_AUD },
@@ -98,6 +100,7 @@ main(int argc, char **argv)
 		{ "nonce-ttl", required_argument, NULL, O_TTL },
 		{ "for-jti", required_argument, NULL, O_FORJTI },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ob_verify_opts	 o;
@@ -164,6 +167,14 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case O_VERSION: {
+			char	extra[64];
+
+			(void)snprintf(extra, sizeof(extra), "SQLite %s",
+			    sqlite3_libversion());
+			ob_print_version("ownerbind-verify", OB_VERSION, extra);
+			return 0;
+		}
 		default:
 			usage(stderr);
 			return 2;

@@ -16,7 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "server-verify/verify_int.h"
 #include "server/audit.h"
@@ -29,6 +31,7 @@
 #include "common/process.h"
 #include "server/rate.h"
 #include "service/svc.h"
+#include "tokens/token.h"
 
 #define PROG		"ownerbind-server"
 #define PROXY_HEADER	"Ownerbind-Proxy"
@@ -150,6 +153,18 @@ on_conn_refusal(const struct ob_svc_conn_event *e, void *arg)
 	ev.detail = d;
 	if ((r = ob_audit_append(s->audit, &ev, NULL)) != OB_OK)
 		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
+}
+
+static void
+version(void)
+{
+	char	be[128], extra[256];
+
+	ob_token_schemes(be, sizeof(be));
+	(void)snprintf(extra, sizeof(extra), "issuer key backends: %s\n  "
+	    "libevent %s, SQLite %s", be, event_get_version(),
+	    sqlite3_libversion());
+	ob_print_version(PROG, OB_VERSION, extra);
 }
 
 /* POST /v1/credentials, on a worker thread. */
@@ -433,7 +448,7 @@ main(int argc, char **argv)
 		case 'd': devdir = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("%s %s\n", PROG, OB_VERSION); return 0;
+		case 'V': version(); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

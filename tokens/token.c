@@ -2,6 +2,7 @@
  * Backend dispatch and the one signing path every backend shares: build
  * the protected header, sign, check the fresh signature, append.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,24 @@ token_backend(const char *uri, const struct ob_token_ops **out)
 			    "built into this ownerbind", known_schemes[i]);
 	}
 	return ob_errf(OB_ERR_KEY_URI, "\"%.64s\" has no known scheme", uri);
+}
+
+void
+ob_token_schemes(char *buf, size_t len)
+{
+	size_t	i, off = 0;
+	int	n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; backends[i] != NULL && off < len; i++) {
+		n = snprintf(buf + off, len - off, "%s%s", i > 0 ? " " : "",
+		    backends[i]->scheme);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
 }
 
 int

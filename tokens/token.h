@@ -107,6 +107,8 @@ int ob_token_key_entry(struct ob_token *tok, json_t **out) OB_WUR;
 
 /* Is a backend for this URI's scheme built in? */
 int ob_token_scheme_supported(const char *uri);
+/* The schemes built in, space-separated ("file pkcs11 tpm2 ..."). */
+void ob_token_schemes(char *buf, size_t len);
 
 /* The built-in backends. */
 extern const struct ob_token_ops ob_file_ops;

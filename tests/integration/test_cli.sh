@@ -27,6 +27,15 @@ has() {	# has FILE TEXT DESCRIPTION
 AUD=https://id.example
 SUB=wimse://td.example/agents/a1
 
+# --version: the program, its version, the libraries and backends it runs with
+expect 0 "ownerbind --version" -- "$OB" --version
+has out.txt '^ownerbind [0-9]' "--version names the program and version"
+has out.txt 'key backends: file' "--version lists the key backends"
+has out.txt 'OpenSSL 3' "--version names the OpenSSL it runs with"
+expect 0 "ownerbind-verify --version" -- "$OBV" --version
+has out.txt '^ownerbind-verify [0-9]' "ownerbind-verify --version"
+has out.txt 'SQLite 3' "ownerbind-verify --version names SQLite"
+
 # --help on every verb, exit 0, mentions usage
 for v in request sign pop keygen enroll inspect submit; do
 	expect 0 "ownerbind $v --help" -- "$OB" $v --help

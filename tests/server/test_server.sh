@@ -199,6 +199,8 @@ printf 'x' >> "$D/dev/audit.jsonl"
 "$SRV" audit verify "$D/dev/audit.jsonl" >/dev/null 2>&1 && bad "a tampered record verifies" ||
     ok "a tampered record fails audit verify"
 
+"$SRV" --version | grep -q 'issuer key backends: file' && ok "--version lists the issuer key backends" ||
+    bad "--version"
 # 5. --check-config, then SIGTERM drains and exits 0.
 "$SRV" --check-config "$(J config)" >/dev/null 2>&1 && ok "--check-config: dev config" ||
     bad "check-config good"
