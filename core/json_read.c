@@ -81,17 +81,30 @@ struct rd {
 	double			 rval;
 };
 
-/* Record the first error only, as jansson does. */
+/* Record the first error only, as jansson does.  The position is given
+ * as a person finds it in an editor, line and column (in bytes, from 1),
+ * and as the byte offset a program seeks to. */
 static int
 rd_fail(struct rd *r, int code, const char *what)
 {
+	const unsigned char	*q;
+	size_t			 line = 1, col = 1;
+
 	if (r->err == OB_OK) {
 		r->errpos = (size_t)(r->p - r->start);
+		for (q = r->start; q < r->p && q < r->end; q++) {
+			if (*q == '\n') {
+				line++;
+				col = 1;
+			} else
+				col++;
+		}
 		/* Positions only: input bytes never reach an error text. */
 		if (code == OB_ERR_ALLOC)
 			r->err = OB_ERR_ALLOC;
 		else
-			r->err = ob_errf(code, "%s at byte %zu%s", what,
+			r->err = ob_errf(code, "%s at line %zu, column %zu "
+			    "(byte %zu)%s", what, line, col,
 			    (size_t)(r->p - r->start), r->p >= r->end ?
 			    ", the end of the input" : "");
 	}

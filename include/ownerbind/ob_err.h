@@ -53,7 +53,7 @@ extern "C" {
 	  "report a bug with the detail line") \
 	/* envelope syntax */ \
 	X(OB_ERR_JSON_SYNTAX, -100, "input is not valid JSON", \
-	  "pass the envelope unmodified as produced by ownerbind") \
+	  "a file you edited: fix it at the line and column given; an envelope: pass it unmodified as produced by ownerbind") \
 	X(OB_ERR_JSON_DUPLICATE, -101, "a JSON object has a duplicate member", \
 	  "remove the repeated member; duplicates are never accepted") \
 	X(OB_ERR_JSON_TRAILING, -102, "data follows the JSON value", \
