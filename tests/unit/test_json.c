@@ -216,6 +216,20 @@ test_bounds(void **state)
 	    OB_ERR_JSON_SYNTAX);
 }
 
+/* Errors say where, as an editor counts: line, column (from 1), byte. */
+static void
+test_error_position(void **state)
+{
+	(void)state;
+	assert_int_equal(rd("{\n \"a\": [\n  1,\n  ]\n}\n", 0, NULL),
+	    OB_ERR_JSON_SYNTAX);
+	assert_non_null(strstr(ob_err_detail(), "at line 4, column 4 "
+	    "(byte 18)"));
+	assert_int_equal(rd("{\"a\":1,\"a\":2}", 0, NULL),
+	    OB_ERR_JSON_DUPLICATE);
+	assert_non_null(strstr(ob_err_detail(), "line 1, column"));
+}
+
 int
 main(void)
 {
@@ -226,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_error_position),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
