@@ -435,10 +435,13 @@ trust_gateway(const json_t *o, struct ob_trust_gateway *g)
 {
 	static const char *const names[] = {
 		"id", "owner", "ca", "algs", "proxies", "trust_domains",
-		"may_bind", "require_eku", NULL
+		"may_bind", "require_eku", "kind", NULL
+	};
+	static const char *const kinds[] = {
+		"software", "pkcs11", "tpm2", "piv", NULL
 	};
 	struct ob_strlist	 algs = { NULL, 0 };
-	const json_t		*re;
+	const json_t		*re, *kd;
 	size_t			 i;
 	int			 r;
 
@@ -458,6 +461,22 @@ trust_gateway(const json_t *o, struct ob_trust_gateway *g)
 			    "a boolean");
 		g->require_eku = json_is_true(re);
 	}
+	/* What holds the gateway's signing key, as its operator declares;
+	 * nothing in a certificate proves it, so without a declaration the
+	 * verdict claims no more than software. */
+	if ((kd = json_object_get(o, "kind")) != NULL) {
+		for (i = 0; kinds[i] != NULL && (!json_is_string(kd) ||
+		    strcmp(json_string_value(kd), kinds[i]) != 0); i++)
+			;
+		if (kinds[i] == NULL)
+			return ob_errf(OB_ERR_TRUST_INVALID, "kind: one of "
+			    "software, pkcs11, tpm2, piv");
+	}
+	if ((g->kind = strdup(kd != NULL ? json_string_value(kd) :
+	    "software")) == NULL)
+		return OB_ERR_ALLOC;
+	g->assurance = strcmp(g->kind, "software") == 0 ? "software" :
+	    "hardware";
 	OB_TRY(trust_strlist(o, "algs", 1, 32, &algs));
 	if (algs.n == 0 || algs.n > 8) {
 		r = ob_errf(OB_ERR_TRUST_INVALID, "algs: 1..8 names");
@@ -483,6 +502,7 @@ trust_gateway_free(struct ob_trust_gateway *g)
 {
 	free(g->id);
 	free(g->owner);
+	free(g->kind);
 	X509_STORE_free(g->ca);
 	strlist_free(&g->proxies);
 	strlist_free(&g->trust_domains);

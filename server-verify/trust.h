@@ -53,6 +53,8 @@ struct ob_trust_gateway {
 	enum ob_alg		 algs[8];
 	size_t			 nalgs;
 	int			 require_eku;	/* leaf must name documentSigning */
+	char			*kind;		/* its signing key's: software, ... */
+	const char		*assurance;	/* software or hardware (static) */
 };
 
 /*

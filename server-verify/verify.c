@@ -689,8 +689,9 @@ v_verdict(struct vctx *c, const void *buf, size_t len,
 
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return OB_ERR_ALLOC;
+	/* The owner key's, or what the trust store says of the gateway's. */
 	assurance = c->owner_key != NULL ? c->owner_key->assurance :
-	    "hardware";
+	    c->gw != NULL ? c->gw->assurance : "software";
 	if ((r = v_dup(&v->agent, cl->sub)) != OB_OK ||
 	    (r = v_dup(&v->agent_jkt, cl->jkt)) != OB_OK ||
 	    (r = v_dup(&v->agent_alg, ob_alg_name(c->agent->alg))) != OB_OK ||

@@ -135,6 +135,9 @@ teardown(void **state)
 	return 0;
 }
 
+/* The gateways' declared key kind (NULL: the member is left out). */
+static const char *gw_kind;
+
 /* Gateways gw.acme (under root) and, if root2, gw.other (under root2). */
 static struct ob_trust *
 trust2(X509 *root, int require_eku, X509 *root2)
@@ -152,6 +155,10 @@ trust2(X509 *root, int require_eku, X509 *root2)
 		    "algs", "ES256", "proxies", "proxy-1", "trust_domains",
 		    "td.example", "may_bind", "wimse://td.example/agents/*",
 		    "require_eku", require_eku));
+	if (gw_kind != NULL)
+		for (i = 0; i < (int)json_array_size(gws); i++)
+			json_object_set_new(json_array_get(gws, (size_t)i),
+			    "kind", json_string(gw_kind));
 	doc = json_pack("{s:i,s:o}", "ownerbind_trust", 1, "gateways", gws);
 	s = json_dumps(doc, JSON_COMPACT);
 	if (ob_trust_load_buf(s, strlen(s), &t) != OB_OK)
@@ -253,6 +260,62 @@ check_leaf(struct ob_trust *t, X509 *lf, int want, const char *what)
 			fail_msg("%s (pass %d): want %s, got %s: %s", what, i,
 			    ob_err_name(want), ob_err_name(r), ob_err_detail());
 	free(env);
+}
+
+/* The verdict's assurance is what the trust store declares of the
+ * gateway's key, software unless it says more; never a constant. */
+static void
+test_assurance(void **state)
+{
+	static const struct {
+		const char	*kind, *assurance;
+	} v[] = {
+		{ NULL, "software" }, { "software", "software" },
+		{ "pkcs11", "hardware" }, { "tpm2", "hardware" },
+		{ "piv", "hardware" },
+	};
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*vd = NULL;
+	struct ob_trust		*t;
+	X509			*lf = leaf(DOCSIGN, NULL, -DAY, 10 * DAY);
+	char			*env = envelope_at("gw.acme", lf, T_NOW), *s;
+	char			*cap = t_cert_pem(ca);
+	json_t			*doc;
+	size_t			 i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.aud = T_AUD;
+	o.now = T_NOW + 5;
+	o.channel = OB_CHANNEL_GATEWAY;
+	o.proxy = "proxy-1";
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		gw_kind = v[i].kind;
+		t = trust(ca, 0);
+		if (ob_verify(t, NULL, &o, env, strlen(env), &vd) != OB_OK)
+			fail_msg("verify: %s", ob_err_detail());
+		assert_string_equal(vd->assurance, v[i].assurance);
+		assert_string_equal(vd->owner_kind, "gateway");
+		ob_verdict_free(&vd);
+		ob_trust_free(&t);
+	}
+	gw_kind = NULL;
+	/* An unknown kind is the trust store's error, not a guess. */
+	doc = json_pack("{s:i,s:[{s:s,s:s,s:[s],s:[s],s:[s],s:[s],s:[s],"
+	    "s:s}]}", "ownerbind_trust", 1, "gateways", "id", "gw.acme",
+	    "owner", T_OWNER, "ca", cap, "algs", "ES256", "proxies", "p",
+	    "trust_domains", "td.example", "may_bind", "wimse://td.example/*",
+	    "kind", "hsm");
+	s = json_dumps(doc, JSON_COMPACT);
+	t = NULL;
+	assert_int_equal(ob_trust_load_buf(s, strlen(s), &t),
+	    OB_ERR_TRUST_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "kind"));
+	json_decref(doc);
+	free(s);
+	free(cap);
+	free(env);
+	X509_free(lf);
 }
 
 static void
@@ -627,6 +690,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_assurance),
 		cmocka_unit_test(test_eku),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_x5c_base64),
