@@ -214,9 +214,32 @@ enroll_add_ak(json_t *doc, json_t *ak)
 	return json_array_append(aks, ak) == 0 ? OB_OK : OB_ERR_ALLOC;
 }
 
+/*
+ * The attestation nonce is spent only once the new store is known to load
+ * (its evidence verified against a trusted attestation key): a failure
+ * the owner can fix, such as an attestation key not yet in the store,
+ * leaves the nonce live for the next try.
+ */
+static int
+enroll_consume(const char *state_path, const char *nonce)
+{
+	struct ob_state	*st = NULL;
+	int		 r;
+
+	if ((r = ob_state_open_sqlite(state_path, &st)) != OB_OK)
+		return r;
+	if ((r = ob_state_consume_nonce(st, nonce, (long long)time(NULL))) !=
+	    OB_OK)
+		r = ob_errf(OB_ERR_ATTEST_NONCE, "the attestation nonce: %s",
+		    ob_err_name(r));
+	ob_state_free(&st);
+	return r;
+}
+
 static int
 enroll_write(const char *trust, json_t *key, const char *owner,
-    const char *const *patterns, size_t npat, json_t *ak)
+    const char *const *patterns, size_t npat, json_t *ak,
+    const char *state_path, const char *nonce)
 {
 	struct ob_trust	*check = NULL;
 	json_t		*doc = NULL;
@@ -254,9 +277,20 @@ enroll_write(const char *trust, json_t *key, const char *owner,
 	slen = strlen(s);
 	/* Never write a store the verifier would refuse. */
 	if ((r = ob_trust_load_buf(s, slen, &check)) != OB_OK) {
-		r = ob_err_prefix(r, "the new trust store would be invalid");
+		if (nonce != NULL && strstr(ob_err_detail(),
+		    ob_err_name(OB_ERR_ATTEST_UNTRUSTED)) != NULL)
+			r = ob_err_prefix(r, "the new trust store would be "
+			    "invalid (the nonce was not used: add the "
+			    "attestation key with --add-ak FILE, from "
+			    "`ownerbind attest --show-ak`, and enrol again)");
+		else
+			r = ob_err_prefix(r, "the new trust store would be "
+			    "invalid%s", nonce != NULL ? " (the nonce was not "
+			    "used)" : "");
 		goto out;
 	}
+	if (nonce != NULL)
+		OB_TRY(enroll_consume(state_path, nonce));
 	s = realloc(s, slen + 2);
 	if (s == NULL) {
 		r = OB_ERR_ALLOC;
@@ -289,36 +323,29 @@ enroll_load_json(const char *path, json_t **out)
 }
 
 /*
- * Attestation evidence joins the key entry only after its nonce was found
- * live and unused in the server's state, and is consumed there; the
- * evidence itself is checked when the new trust store is loaded.
+ * Attestation evidence joins the key entry; its nonce (*nonce, a copy) is
+ * consumed by enroll_write once the new store, evidence checked, loads.
  */
 static int
-enroll_evidence(const char *path, const char *state_path, json_t *key)
+enroll_evidence(const char *path, json_t *key, char **nonce)
 {
-	struct ob_state	*st = NULL;
 	json_t		*ev = NULL;
-	const char	*nonce;
+	const char	*n;
 	int		 r;
 
 	if ((r = enroll_load_json(path, &ev)) != OB_OK)
 		return r;
-	if ((nonce = json_string_value(json_object_get(ev, "nonce"))) == NULL) {
+	if ((n = json_string_value(json_object_get(ev, "nonce"))) == NULL) {
 		r = ob_errf(OB_ERR_ATTEST_INVALID, "%s: no nonce", path);
 		goto out;
 	}
-	if ((r = ob_state_open_sqlite(state_path, &st)) != OB_OK)
-		goto out;
-	if ((r = ob_state_consume_nonce(st, nonce, (long long)time(NULL))) !=
-	    OB_OK) {
-		r = ob_errf(OB_ERR_ATTEST_NONCE, "%s: the attestation nonce: %s",
-		    path, ob_err_name(r));
+	if ((*nonce = strdup(n)) == NULL ||
+	    json_object_set(key, "attestation", ev) != 0) {
+		r = OB_ERR_ALLOC;
 		goto out;
 	}
-	r = json_object_set(key, "attestation", ev) == 0 ? OB_OK :
-	    OB_ERR_ALLOC;
+	r = OB_OK;
 out:
-	ob_state_free(&st);
 	json_decref(ev);
 	return r;
 }
@@ -348,6 +375,7 @@ cmd_enroll(int argc, char **argv)
 	const char		*attest_path = NULL, *state_path = NULL;
 	const char		*ak_path = NULL;
 	json_t			*key = NULL, *ak = NULL;
+	char			*nonce = NULL;
 	size_t			 npat = 0;
 	int			 ch, r;
 
@@ -389,11 +417,13 @@ cmd_enroll(int argc, char **argv)
 	if ((r = ob_token_open(uri, &opts, &tok)) == OB_OK &&
 	    (r = ob_token_key_entry(tok, &key)) == OB_OK &&
 	    (ak_path == NULL || (r = enroll_load_json(ak_path, &ak)) == OB_OK) &&
-	    (attest_path == NULL || (r = enroll_evidence(attest_path,
-	    state_path, key)) == OB_OK) &&
-	    (r = enroll_write(trust, key, owner, patterns, npat, ak)) == OB_OK)
+	    (attest_path == NULL || (r = enroll_evidence(attest_path, key,
+	    &nonce)) == OB_OK) &&
+	    (r = enroll_write(trust, key, owner, patterns, npat, ak,
+	    state_path, nonce)) == OB_OK)
 		printf("enrolled %s for %s in %s\n", ob_token_kid(tok), owner,
 		    trust);
+	free(nonce);
 	json_decref(key);
 	json_decref(ak);
 	ob_token_close(&tok);

@@ -19,10 +19,14 @@ expect OB_ERR_ATTEST_UNTRUSTED $OWNERBIND enroll --key "tpm2:file=$T/owner.pem" 
     --owner alice@example.com --may-bind 'wimse://td.example/agents/*' \
     --trust trust.json --attestation ev.json --state "$T/state.db"
 [ ! -e trust.json ] && ok "no trust store was written" || not_ok "trust.json exists"
+$OWNERBIND enroll --key "tpm2:file=$T/owner.pem" --owner alice@example.com \
+    --may-bind 'wimse://td.example/agents/*' --trust trust.json \
+    --attestation ev.json --state "$T/state.db" 2>err >/dev/null || :
+grep -q 'the nonce was not used: add the attestation key with --add-ak' err &&
+    ok "the error names the option that fixes it" || not_ok "untrusted AK: $(cat err)"
 
-n=$($VERIFY --state "$T/state.db" --issue-nonce)
-$OWNERBIND attest --key "tpm2:file=$T/owner.pem" --ak tpm2:handle=0x81010002 \
-    --nonce "$n" -o ev.json
+# The same evidence, its nonce not spent by the failures: the owner only
+# adds the attestation key.
 if $OWNERBIND enroll --key "tpm2:file=$T/owner.pem" --owner alice@example.com \
     --may-bind 'wimse://td.example/agents/*' --trust trust.json \
     --attestation ev.json --state "$T/state.db" --add-ak ak.json >out 2>err; then
@@ -41,10 +45,13 @@ else
 	not_ok "verdict: $(cat out err)"
 fi
 
-# The same evidence again: its nonce was consumed.
+# The same evidence again, into a store where it would load: its nonce
+# was consumed, so nothing is written.
 expect OB_ERR_ATTEST_NONCE $OWNERBIND enroll --key "tpm2:file=$T/owner.pem" \
     --owner bob@example.com --may-bind 'wimse://td.example/agents/*' \
-    --trust trust.json --attestation ev.json --state "$T/state.db"
+    --trust trust2.json --attestation ev.json --state "$T/state.db" --add-ak ak.json
+[ ! -e trust2.json ] && ok "replayed evidence: no trust store was written" ||
+    not_ok "trust2.json exists"
 # Fresh evidence, but for another key than the one being enrolled.
 $OWNERBIND keygen --key "tpm2:file=$T/other.pem" >/dev/null
 n=$($VERIFY --state "$T/state.db" --issue-nonce)
