@@ -157,12 +157,54 @@ trust_fido2(const json_t *f, struct ob_trust_key *k)
 static int trust_attestation(const struct ob_trust *, const json_t *,
     struct ob_trust_key *);
 
+/* An optional time member: an integer of Unix seconds, 1..9999-12-31. */
+static int
+trust_time(const json_t *o, const char *name, long long *out)
+{
+	const json_t	*v;
+
+	*out = 0;
+	if ((v = json_object_get(o, name)) == NULL)
+		return OB_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 253402300799LL)
+		return ob_errf(OB_ERR_TRUST_INVALID, "%s: Unix seconds", name);
+	*out = (long long)json_integer_value(v);
+	return OB_OK;
+}
+
+/*
+ * "revoked": {"at": Unix seconds, "reason": text}.  The entry stays in the
+ * store for the record; the verifier refuses it from "at" on.
+ */
+static int
+trust_revoked(const json_t *o, long long *at, char **reason)
+{
+	static const char *const names[] = { "at", "reason", NULL };
+	const json_t	*rv;
+	int		 r;
+
+	if ((rv = json_object_get(o, "revoked")) == NULL)
+		return OB_OK;
+	if (!json_is_object(rv))
+		return ob_errf(OB_ERR_TRUST_INVALID, "revoked: an object");
+	if ((r = ob_json_only_members(rv, names, OB_ERR_TRUST_INVALID)) !=
+	    OB_OK || (r = trust_time(rv, "at", at)) != OB_OK)
+		return ob_err_prefix(r, "revoked");
+	if (*at == 0)
+		return ob_errf(OB_ERR_TRUST_INVALID, "revoked: at is required");
+	if ((r = trust_strdup(rv, "reason", 256, reason)) != OB_OK)
+		return ob_err_prefix(r, "revoked");
+	return OB_OK;
+}
+
 static int
 trust_key(const struct ob_trust *t, const json_t *o, struct ob_trust_key *k)
 {
 	static const char *const names[] = {
 		"kid", "kind", "alg", "jwk", "fido2", "assurance",
-		"attestation", "uri", NULL
+		"attestation", "uri", "not_before", "not_after", "revoked",
+		NULL
 	};
 	const char	*s;
 	const json_t	*f;
@@ -175,6 +217,13 @@ trust_key(const struct ob_trust *t, const json_t *o, struct ob_trust_key *k)
 	OB_TRY(ob_json_only_members(o, names, OB_ERR_TRUST_INVALID));
 	OB_TRY(trust_strdup(o, "kid", 64, &k->kid));
 	OB_TRY(trust_strdup(o, "kind", 16, &k->kind));
+	OB_TRY(trust_time(o, "not_before", &k->not_before));
+	OB_TRY(trust_time(o, "not_after", &k->not_after));
+	if (k->not_before != 0 && k->not_after != 0 &&
+	    k->not_after <= k->not_before)
+		return ob_errf(OB_ERR_TRUST_INVALID, "not_after is not after "
+		    "not_before");
+	OB_TRY(trust_revoked(o, &k->revoked_at, &k->revoked_reason));
 	for (i = 0; key_kinds[i] != NULL; i++)
 		if (strcmp(k->kind, key_kinds[i]) == 0)
 			break;
@@ -342,6 +391,7 @@ trust_attestation(const struct ob_trust *t, const json_t *a,
 static void
 trust_key_free(struct ob_trust_key *k)
 {
+	free(k->revoked_reason);
 	free(k->kid);
 	free(k->kind);
 	free(k->assurance);
@@ -379,7 +429,7 @@ trust_owner(const struct ob_trust *t, const json_t *o,
     struct ob_trust_owner *ow)
 {
 	static const char *const names[] = {
-		"id", "type", "group", "may_bind", "keys", NULL
+		"id", "type", "group", "may_bind", "keys", "revoked", NULL
 	};
 	const json_t	*keys, *v;
 	size_t		 i;
@@ -390,6 +440,7 @@ trust_owner(const struct ob_trust *t, const json_t *o,
 	OB_TRY(ob_json_only_members(o, names, OB_ERR_TRUST_INVALID));
 	OB_TRY(trust_strdup(o, "id", 256, &ow->id));
 	OB_TRY(trust_owner_type(o, ow));
+	OB_TRY(trust_revoked(o, &ow->revoked_at, &ow->revoked_reason));
 	OB_TRY(trust_strlist(o, "may_bind", 1, 2048, &ow->may_bind));
 	OB_TRY(trust_patterns(&ow->may_bind, "may_bind"));
 	if ((keys = json_object_get(o, "keys")) == NULL ||
@@ -419,6 +470,7 @@ trust_owner_free(struct ob_trust_owner *ow)
 		trust_key_free(&ow->keys[i]);
 	free(ow->keys);
 	strlist_free(&ow->may_bind);
+	free(ow->revoked_reason);
 	free(ow->id);
 	free(ow->type);
 	free(ow->group);

@@ -23,6 +23,10 @@ struct ob_trust_key {
 	EVP_PKEY	*pub;
 	char		*jwk_text;	/* RFC 7638 canonical JWK, for verdicts */
 	char		*assurance;
+	long long	 not_before;	/* 0: none */
+	long long	 not_after;	/* 0: none */
+	long long	 revoked_at;	/* 0: not revoked */
+	char		*revoked_reason;
 	/* FIDO2 credentials */
 	unsigned char	 rpid_hash[32];
 	int		 uv_required;
@@ -41,6 +45,8 @@ struct ob_trust_owner {
 	struct ob_strlist	 may_bind;
 	struct ob_trust_key	*keys;
 	size_t			 nkeys;
+	long long		 revoked_at;	/* 0: not revoked */
+	char			*revoked_reason;
 };
 
 struct ob_trust_gateway {

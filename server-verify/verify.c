@@ -271,9 +271,21 @@ v_owner(struct vctx *c)
 	if ((ow = ob_trust_owner(c->trust, cl->owner)) == NULL)
 		return ob_errf(OB_ERR_OWNER_UNKNOWN, "owner \"%.128s\"",
 		    cl->owner);
+	if (ow->revoked_at != 0 && ow->revoked_at <= c->now)
+		return ob_errf(OB_ERR_OWNER_REVOKED, "owner \"%.128s\" revoked "
+		    "at %lld: %.256s", ow->id, ow->revoked_at,
+		    ow->revoked_reason);
 	if ((k = ob_trust_owner_key(ow, e->kid)) == NULL)
 		return ob_errf(OB_ERR_OWNER_KEY_UNKNOWN, "kid \"%.64s\"",
 		    e->kid);
+	if (k->revoked_at != 0 && k->revoked_at <= c->now)
+		return ob_errf(OB_ERR_OWNER_KEY_REVOKED, "kid %.64s revoked at "
+		    "%lld: %.256s", k->kid, k->revoked_at, k->revoked_reason);
+	if ((k->not_before != 0 && c->now < k->not_before) ||
+	    (k->not_after != 0 && c->now >= k->not_after))
+		return ob_errf(OB_ERR_OWNER_KEY_VALIDITY, "kid %.64s is valid "
+		    "%lld..%lld, not at %lld", k->kid, k->not_before,
+		    k->not_after, c->now);
 	if (e->alg != k->alg)
 		return ob_errf(OB_ERR_ALG_MISMATCH, "owner entry says %s, key "
 		    "is enrolled for %s", ob_alg_name(e->alg),

@@ -155,6 +155,12 @@ extern "C" {
 	  "encode each DER certificate in padded standard base64, '=' only at the end, unused bits zero") \
 	X(OB_ERR_GATEWAY_EKU, -410, "the gateway certificate is not issued for signing approvals (extendedKeyUsage)", \
 	  "issue the gateway a certificate with extendedKeyUsage id-kp-documentSigning (see docs/trust-store.md)") \
+	X(OB_ERR_OWNER_KEY_REVOKED, -411, "the owner's signing key is revoked in the trust store", \
+	  "the owner enrols a new key; the detail gives the reason and time") \
+	X(OB_ERR_OWNER_REVOKED, -412, "the owner is revoked in the trust store", \
+	  "ask the trust store's operator; the detail gives the reason and time") \
+	X(OB_ERR_OWNER_KEY_VALIDITY, -413, "the owner's signing key is outside its validity window", \
+	  "use a key valid now, or have its not_before/not_after changed") \
 	/* claims and freshness */ \
 	X(OB_ERR_AUD_MISMATCH, -500, "the request is addressed to another server", \
 	  "set --aud to this server's URI when building the request") \

@@ -186,6 +186,93 @@ test_agent_mediated(void **state)
 	free(t);
 }
 
+/* Edit the first owner (or its first key) of a t_trust store. */
+static char *
+trust_edit(const char *t, int on_key, const char *member, json_t *v)
+{
+	json_t	*doc = json_loads(t, 0, NULL), *ow;
+	char	*s;
+
+	ow = json_array_get(json_object_get(doc, "owners"), 0);
+	if (on_key)
+		ow = json_array_get(json_object_get(ow, "keys"), 0);
+	json_object_set_new(ow, member, v);
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return s;
+}
+
+/* Revoked owners and keys are refused from their time on; a key is used
+ * only inside its validity window; malformed members fail the load. */
+static void
+test_revocation_validity(void **state)
+{
+	static const struct {
+		int		 on_key;
+		const char	*member;
+		const char	*json;
+		int		 want;
+	} v[] = {
+		{ 1, "revoked", "{\"at\":1700000000,\"reason\":\"lost\"}",
+		  OB_ERR_OWNER_KEY_REVOKED },
+		{ 0, "revoked", "{\"at\":1700000000,\"reason\":\"left\"}",
+		  OB_ERR_OWNER_REVOKED },
+		/* revoked from a time still to come: valid until then */
+		{ 1, "revoked", "{\"at\":2800000000,\"reason\":\"rotate\"}",
+		  OB_OK },
+		{ 1, "not_before", "2800000000", OB_ERR_OWNER_KEY_VALIDITY },
+		{ 1, "not_after", "1700000000", OB_ERR_OWNER_KEY_VALIDITY },
+		{ 1, "not_before", "1700000000", OB_OK },
+		{ 1, "not_after", "2800000000", OB_OK },
+	};
+	static const struct {
+		int		 on_key;
+		const char	*member, *json;
+	} bad[] = {
+		{ 1, "revoked", "{\"at\":1700000000}" },
+		{ 1, "revoked", "{\"reason\":\"x\"}" },
+		{ 1, "revoked", "{\"at\":1,\"reason\":\"x\",\"by\":\"y\"}" },
+		{ 0, "revoked", "true" },
+		{ 1, "not_before", "\"2020\"" },
+		{ 1, "not_after", "-5" },
+	};
+	struct ob_envelope	*env = t_request(agent, T_NOW, "revokedrevokedrevokedrev");
+	char			*t = t_trust(T_OWNER, "wimse://td.example/agents/*",
+	    owner, "software", NULL, 0), *s, *t2;
+	struct ob_trust		*tr = NULL;
+	size_t			 i;
+	int			 r;
+
+	(void)state;
+	t_sign(env, owner, OB_ROLE_OWNER, OB_MODEL_AGENT_MEDIATED, T_NOW - 1,
+	    NULL, NULL);
+	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED, T_NOW, NULL,
+	    NULL);
+	s = t_serialize(env);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		t2 = trust_edit(t, v[i].on_key, v[i].member,
+		    json_loads(v[i].json, JSON_DECODE_ANY, NULL));
+		tr = load(t2);
+		if ((r = verify(tr, s, 0, NULL, NULL)) != v[i].want)
+			fail_msg("%s %s: want %s, got %s (%s)", v[i].member,
+			    v[i].json, ob_err_name(v[i].want), ob_err_name(r),
+			    ob_err_detail());
+		ob_trust_free(&tr);
+		free(t2);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t2 = trust_edit(t, bad[i].on_key, bad[i].member,
+		    json_loads(bad[i].json, JSON_DECODE_ANY, NULL));
+		if (ob_trust_load_buf(t2, strlen(t2), &tr) !=
+		    OB_ERR_TRUST_INVALID)
+			fail_msg("%s %s loaded", bad[i].member, bad[i].json);
+		free(t2);
+	}
+	free(s);
+	free(t);
+	ob_envelope_free(&env);
+}
+
 static void
 test_fido(void **state)
 {
@@ -379,6 +466,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agent_mediated),
+		cmocka_unit_test(test_revocation_validity),
 		cmocka_unit_test(test_fido),
 		cmocka_unit_test(test_owner_mediated),
 		cmocka_unit_test(test_trust_loader),
