@@ -142,14 +142,10 @@ enroll_merge(json_t *doc, const char *id, json_t *key,
 	json_t		*owners, *ow = NULL, *keys, *mb, *v, *o;
 	const char	*kid = json_string_value(json_object_get(key, "kid"));
 	size_t		 i, j, k;
+	int		 r;
 
-	if ((owners = json_object_get(doc, "owners")) == NULL) {
-		if (json_object_set_new(doc, "owners", json_array()) != 0)
-			return OB_ERR_ALLOC;
-		owners = json_object_get(doc, "owners");
-	}
-	if (!json_is_array(owners))
-		return ob_errf(OB_ERR_TRUST_INVALID, "owners: not an array");
+	if ((r = owner_trust_array(doc, "owners", &owners)) != OB_OK)
+		return r;
 	json_array_foreach(owners, i, o) {
 		const char *oid = json_string_value(json_object_get(o, "id"));
 
@@ -197,16 +193,10 @@ enroll_add_ak(json_t *doc, json_t *ak)
 {
 	json_t	*aks, *v;
 	size_t	 i;
+	int	 r;
 
-	if ((aks = json_object_get(doc, "tpm_attestation_keys")) == NULL) {
-		if (json_object_set_new(doc, "tpm_attestation_keys",
-		    json_array()) != 0)
-			return OB_ERR_ALLOC;
-		aks = json_object_get(doc, "tpm_attestation_keys");
-	}
-	if (!json_is_array(aks))
-		return ob_errf(OB_ERR_TRUST_INVALID, "tpm_attestation_keys: not "
-		    "an array");
+	if ((r = owner_trust_array(doc, "tpm_attestation_keys", &aks)) != OB_OK)
+		return r;
 	json_array_foreach(aks, i, v)
 		if (json_equal(json_object_get(v, "kid"),
 		    json_object_get(ak, "kid")))
@@ -236,75 +226,56 @@ enroll_consume(const char *state_path, const char *nonce)
 	return r;
 }
 
+struct enroll {
+	json_t			*key, *ak;
+	const char		*owner;
+	const char *const	*patterns;
+	size_t			 npat;
+	const char		*state_path, *nonce;
+};
+
+static int
+enroll_edit(json_t *doc, void *arg)
+{
+	struct enroll	*e = arg;
+	int		 r;
+
+	if (e->ak != NULL && (r = enroll_add_ak(doc, e->ak)) != OB_OK)
+		return r;
+	return enroll_merge(doc, e->owner, e->key, e->patterns, e->npat);
+}
+
+static int
+enroll_commit(json_t *doc, void *arg)
+{
+	struct enroll	*e = arg;
+
+	(void)doc;
+	return e->nonce != NULL ? enroll_consume(e->state_path, e->nonce) :
+	    OB_OK;
+}
+
 static int
 enroll_write(const char *trust, json_t *key, const char *owner,
     const char *const *patterns, size_t npat, json_t *ak,
     const char *state_path, const char *nonce)
 {
-	struct ob_trust	*check = NULL;
-	json_t		*doc = NULL;
-	char		*buf = NULL, *s = NULL, lockpath[4096];
-	size_t		 len, slen;
-	int		 lockfd = -1, r;
+	struct enroll	e = { key, ak, owner, patterns, npat, state_path,
+			    nonce };
+	int		r;
 
-	/* One enrolment at a time per trust store. */
-	if ((size_t)snprintf(lockpath, sizeof(lockpath), "%s.lock", trust) >=
-	    sizeof(lockpath))
-		return ob_errf(OB_ERR_IO, "path too long");
-	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    flock(lockfd, LOCK_EX) != 0) {
-		r = ob_errf(OB_ERR_IO, "%s: %s", lockpath, strerror(errno));
-		goto out;
-	}
-	if (access(trust, F_OK) == 0) {
-		OB_TRY(ob_read_all(trust, 4 * 1024 * 1024, &buf, &len));
-		if ((r = ob_json_parse_object(buf, len, &doc)) != OB_OK) {
-			r = ob_err_prefix(r, "%s", trust);
-			goto out;
-		}
-	} else if ((doc = json_pack("{s:i,s:[]}", "ownerbind_trust", 1,
-	    "owners")) == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	if (ak != NULL)
-		OB_TRY(enroll_add_ak(doc, ak));
-	OB_TRY(enroll_merge(doc, owner, key, patterns, npat));
-	if ((s = json_dumps(doc, JSON_INDENT(2))) == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	slen = strlen(s);
-	/* Never write a store the verifier would refuse. */
-	if ((r = ob_trust_load_buf(s, slen, &check)) != OB_OK) {
-		if (nonce != NULL && strstr(ob_err_detail(),
-		    ob_err_name(OB_ERR_ATTEST_UNTRUSTED)) != NULL)
-			r = ob_err_prefix(r, "the new trust store would be "
-			    "invalid (the nonce was not used: add the "
-			    "attestation key with --add-ak FILE, from "
-			    "`ownerbind attest --show-ak`, and enrol again)");
-		else
-			r = ob_err_prefix(r, "the new trust store would be "
-			    "invalid%s", nonce != NULL ? " (the nonce was not "
-			    "used)" : "");
-		goto out;
-	}
-	if (nonce != NULL)
-		OB_TRY(enroll_consume(state_path, nonce));
-	s = realloc(s, slen + 2);
-	if (s == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	s[slen] = '\n';
-	r = ob_write_all(trust, s, slen + 1, 0644);
-out:
-	ob_trust_free(&check);
-	if (lockfd >= 0)
-		close(lockfd);
-	json_decref(doc);
-	free(buf);
-	free(s);
+	if ((r = owner_trust_edit(trust, 1, enroll_edit, enroll_commit, &e)) ==
+	    OB_OK || nonce == NULL)
+		return r;
+	if (strstr(ob_err_detail(), "the new trust store would be invalid") !=
+	    NULL && strstr(ob_err_detail(),
+	    ob_err_name(OB_ERR_ATTEST_UNTRUSTED)) != NULL)
+		return ob_err_prefix(r, "the nonce was not used: add the "
+		    "attestation key with --add-ak FILE, from `ownerbind "
+		    "attest --show-ak`, and enrol again");
+	if (strstr(ob_err_detail(), "the new trust store would be invalid") !=
+	    NULL)
+		return ob_err_prefix(r, "the nonce was not used");
 	return r;
 }
 

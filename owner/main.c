@@ -26,6 +26,7 @@ static const struct {
 	{ "pop", cmd_pop, "append the agent's proof-of-possession" },
 	{ "keygen", cmd_keygen, "create a key (file:, pkcs11:, tpm2:, ...)" },
 	{ "enroll", cmd_enroll, "add an owner key to a trust store" },
+	{ "trust", cmd_trust, "list, add, remove and revoke trust-store entries" },
 	{ "inspect", cmd_inspect, "show what an envelope says" },
 	{ "devices", cmd_devices, "list connected FIDO2 security keys" },
 	{ "doctor", cmd_doctor, "explain device-permission problems" },

@@ -16,6 +16,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
 
 /* Exit statuses: 0 success, 1 operation failed, 2 usage. */
 #define EXIT_FAIL	1
@@ -28,6 +29,19 @@ int owner_emit(const char *path, const struct ob_envelope *env);
 int owner_emit_json(const char *path, const json_t *o);
 /* Read and parse an envelope that may not be signed yet. */
 int owner_load(const char *path, struct ob_envelope **out);
+
+/*
+ * Change the trust store at path (owner/trust_edit.c): under path.lock,
+ * edit(doc, arg) changes the parsed document (a missing file starts as an
+ * empty store when create is set); the result must load in the verifier;
+ * then commit(doc, arg), if not NULL, runs (e.g. spends a nonce); then the
+ * file is replaced atomically.  Nothing is written on any failure.
+ */
+typedef int (*owner_trust_fn)(json_t *doc, void *arg);
+int owner_trust_edit(const char *path, int create, owner_trust_fn edit,
+    owner_trust_fn commit, void *arg);
+/* doc's array member name, created when missing. */
+int owner_trust_array(json_t *doc, const char *name, json_t **out);
 
 /* Print the error and return the exit status for it. */
 int fail(int code);
