@@ -104,7 +104,10 @@ request_build(const char *sub, const char *aud, const char *owner,
 	if (evidence != NULL)
 		OB_TRY(request_evidence(c, evidence));
 	OB_TRY(ob_envelope_new(c, &env));
-	r = owner_emit(out_path, env);
+	if ((r = owner_emit(out_path, env)) == OB_OK)
+		/* What the owner's approval summary shows, to compare. */
+		fprintf(stderr, PROG ": request %s for agent key %s\n", jti,
+		    env->claims.jkt);
 out:
 	ob_envelope_free(&env);
 	json_decref(c);

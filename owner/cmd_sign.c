@@ -105,8 +105,11 @@ sign_show(const struct ob_envelope *env, enum ob_role role,
 	    "  server   %s\n"
 	    "  model    %s (signing as %s)\n"
 	    "  expires  %s\n"
+	    "  agent key %s (compare with what the agent shows)\n"
+	    "  request  %s\n"
 	    "  key      %s\n", env->claims.sub, env->claims.owner,
-	    env->claims.aud, ob_model_name(model), ob_role_name(role), exp, uri);
+	    env->claims.aud, ob_model_name(model), ob_role_name(role), exp,
+	    env->claims.jkt, env->claims.jti, uri);
 }
 
 static int

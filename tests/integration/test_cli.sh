@@ -68,7 +68,8 @@ expect 0 "enroll an encrypted key (passphrase from env)" -- env OBPW="$SECRET" \
 printf '%s\n' "$SECRET" > pw.txt
 chmod 644 pw.txt
 "$OB" request --sub "$SUB" --aud $AUD --owner alice@example.com \
-    --agent-key agent.pem --new-agent-key -o req.json 2>/dev/null
+    --agent-key agent.pem --new-agent-key -o req.json 2>req.err
+REQLINE=$(grep 'request .* for agent key ' req.err)
 expect 1 "a PIN file readable by others is refused" -- "$OB" sign --quiet \
     --key file:enc.pem --pin-source file:pw.txt req.json
 has err.txt OB_ERR_PIN_SOURCE "that refusal is OB_ERR_PIN_SOURCE"
@@ -77,6 +78,13 @@ expect 0 "sign with the passphrase from a file" -- "$OB" sign --key file:enc.pem
     --pin-source file:pw.txt -o signed.json req.json
 has err.txt "approving an agent credential request" "sign shows what it approves"
 has err.txt "$SUB" "the approval names the agent"
+# The owner sees the jti and agent key thumbprint the agent side printed.
+JTI=$(echo "$REQLINE" | sed 's/.*request \([^ ]*\) for agent key \(.*\)/\1/')
+JKT=$(echo "$REQLINE" | sed 's/.*request \([^ ]*\) for agent key \(.*\)/\2/')
+[ -n "$JTI" ] && [ -n "$JKT" ] && ok "request prints its jti and agent key thumbprint" ||
+    no "request line: $REQLINE"
+has err.txt "agent key $JKT" "the approval shows the same agent key thumbprint"
+has err.txt "request  $JTI" "the approval shows the same jti"
 expect 1 "a wrong passphrase is refused" -- env OBPW=wrong "$OB" sign --quiet \
     --key file:enc.pem --pin-source env:OBPW req.json
 has err.txt OB_ERR_KEY_LOAD "a wrong passphrase is OB_ERR_KEY_LOAD"
