@@ -134,7 +134,9 @@ cmd_attest(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || ak == NULL || create + show > 1 ||
+	if (owner_missing("attest", attest_usage, "--ak", ak, NULL))
+		return EXIT_USAGE;
+	if (optind != argc || create + show > 1 ||
 	    ((create || show) ? key != NULL || nonce != NULL :
 	    key == NULL || nonce == NULL)) {
 		attest_usage(stderr);

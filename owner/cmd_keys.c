@@ -117,7 +117,9 @@ cmd_keygen(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (uri == NULL || optind != argc) {
+	if (owner_missing("keygen", keygen_usage, "--key", uri, NULL))
+		return EXIT_USAGE;
+	if (optind != argc) {
 		keygen_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -375,8 +377,12 @@ cmd_enroll(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (uri == NULL || owner == NULL || trust == NULL || npat == 0 ||
-	    optind != argc || (attest_path != NULL) != (state_path != NULL)) {
+	if (owner_missing("enroll", enroll_usage, "--key", uri, "--owner",
+	    owner, "--trust", trust, "--may-bind", npat > 0 ? "" : NULL,
+	    attest_path != NULL ? "--state (with --attestation)" : NULL,
+	    state_path, NULL))
+		return EXIT_USAGE;
+	if (optind != argc || (attest_path != NULL) != (state_path != NULL)) {
 		enroll_usage(stderr);
 		return EXIT_USAGE;
 	}

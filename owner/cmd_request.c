@@ -167,8 +167,10 @@ cmd_request(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || sub == NULL || aud == NULL || owner == NULL ||
-	    keypath == NULL) {
+	if (owner_missing("request", request_usage, "--sub", sub, "--aud", aud,
+	    "--owner", owner, "--agent-key", keypath, NULL))
+		return EXIT_USAGE;
+	if (optind != argc) {
 		request_usage(stderr);
 		return EXIT_USAGE;
 	}

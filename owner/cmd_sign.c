@@ -252,7 +252,10 @@ cmd_sign(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (uri == NULL || optind != argc - 1) {
+	if (owner_missing("sign", sign_usage, "--key", uri, "the request IN",
+	    optind < argc ? argv[optind] : NULL, NULL))
+		return EXIT_USAGE;
+	if (optind != argc - 1) {
 		sign_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -299,7 +302,10 @@ cmd_pop(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (keypath == NULL || optind != argc - 1) {
+	if (owner_missing("pop", pop_usage, "--agent-key", keypath,
+	    "the signed request IN", optind < argc ? argv[optind] : NULL, NULL))
+		return EXIT_USAGE;
+	if (optind != argc - 1) {
 		pop_usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -367,8 +367,11 @@ cmd_submit(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind + 1 != argc || server == NULL || cert == NULL ||
-	    key == NULL || ca == NULL) {
+	if (owner_missing("submit", submit_usage, "--server", server, "--cert",
+	    cert, "--key", key, "--ca", ca, "the envelope",
+	    optind < argc ? argv[optind] : NULL, NULL))
+		return EXIT_USAGE;
+	if (optind + 1 != argc) {
 		submit_usage(stderr);
 		return EXIT_USAGE;
 	}

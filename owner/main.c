@@ -2,6 +2,7 @@
  * ownerbind: build, sign and inspect owner-binding envelopes.
  * docs/cli.md and man/ownerbind.1 describe every verb.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,29 @@ static const struct {
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
 	{ "submit", cmd_submit, "send an envelope to an identity server" },
 };
+
+int
+owner_missing(const char *verb, void (*usage)(FILE *), ...)
+{
+	va_list		 ap;
+	const char	*name;
+	const void	*value;
+	int		 missing = 0;
+
+	va_start(ap, usage);
+	while (!missing && (name = va_arg(ap, const char *)) != NULL) {
+		value = va_arg(ap, const void *);
+		if (value == NULL) {
+			fprintf(stderr, PROG " %s: %s is required\n", verb,
+			    name);
+			missing = 1;
+		}
+	}
+	va_end(ap);
+	if (missing)
+		usage(stderr);
+	return missing;
+}
 
 int
 fail(int code)

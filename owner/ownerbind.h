@@ -2,6 +2,8 @@
 #ifndef OB_OWNER_OWNERBIND_H
 #define OB_OWNER_OWNERBIND_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #define PROG	"ownerbind"
@@ -42,6 +44,13 @@ int owner_trust_edit(const char *path, int create, owner_trust_fn edit,
     owner_trust_fn commit, void *arg);
 /* doc's array member name, created when missing. */
 int owner_trust_array(json_t *doc, const char *name, json_t **out);
+
+/*
+ * The first of the (option name, value) pairs, NULL-terminated, whose
+ * value is NULL: "ownerbind VERB: --OPTION is required" on the first line
+ * of stderr, then usage; returns 1.  0 when none is missing.
+ */
+int owner_missing(const char *verb, void (*usage)(FILE *), ...);
 
 /* Print the error and return the exit status for it. */
 int fail(int code);

@@ -45,6 +45,21 @@ expect 0 "ownerbind --help" -- "$OB" --help
 expect 0 "ownerbind-verify --help" -- "$OBV" --help
 expect 2 "unknown verb is a usage error" -- "$OB" frobnicate
 expect 2 "missing options are a usage error" -- "$OB" request --sub "$SUB"
+# ... and the first line names the first option missing
+first() { head -n 1 err.txt | grep -q -- "$1" && ok "$2" || no "$2: $(head -n 1 err.txt)"; }
+first "ownerbind request: --aud is required" "request names the missing --aud"
+expect 2 "sign without a key" -- "$OB" sign req.json
+first "ownerbind sign: --key is required" "sign names --key"
+expect 2 "sign without its input" -- "$OB" sign --key file:x.pem
+first "ownerbind sign: the request IN is required" "sign names the missing input"
+expect 2 "pop without the agent key" -- "$OB" pop in.json
+first "ownerbind pop: --agent-key is required" "pop names --agent-key"
+expect 2 "keygen without a key" -- "$OB" keygen
+first "ownerbind keygen: --key is required" "keygen names --key"
+expect 2 "enroll without may-bind" -- "$OB" enroll --key file:x --owner o --trust t
+first "ownerbind enroll: --may-bind is required" "enroll names --may-bind"
+expect 2 "submit without a CA" -- "$OB" submit --server https://x --cert c --key k e.json
+first "ownerbind submit: --ca is required" "submit names --ca"
 expect 2 "ownerbind-verify without --aud is a usage error" -- "$OBV" --trust x env
 
 # keys: created 0600, never overwritten
