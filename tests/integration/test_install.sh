@@ -10,6 +10,8 @@ trap 'rm -rf "$P"' EXIT
 cmake --install "$B" --prefix "$P" >/dev/null
 fail=0
 for f in bin/ownerbind-verify include/ownerbind/ob_verify.h \
+    share/bash-completion/completions/ownerbind \
+    share/bash-completion/completions/ownerbind-verify \
     include/ownerbind/ob_err.h share/man/man1/ownerbind.1 \
     share/man/man1/ownerbind-verify.1; do
 	if [ -e "$P/$f" ]; then echo "ok   installed $f"; else
@@ -41,6 +43,17 @@ for t in bin/ownerbind bin/ownerbind-verify sbin/ownerbind-server; do
 	if env -i "$P/$t" --help >/dev/null 2>&1; then echo "ok   $t runs from $P without LD_LIBRARY_PATH";
 	else echo "FAIL $t does not run from $P"; fail=$((fail + 1)); fi
 done
+# The installed completion completes verbs, options and trust actions
+# from the installed programs' own --help.
+comp=$P/share/bash-completion/completions/ownerbind
+got=$(PATH="$P/bin:$P/sbin:$PATH" bash -c '. "$1"
+	COMP_WORDS=(ownerbind si); COMP_CWORD=1; _ownerbind; printf "%s," "${COMPREPLY[@]}"
+	COMP_WORDS=(ownerbind sign --pin-s); COMP_CWORD=2; _ownerbind; printf "%s," "${COMPREPLY[@]}"
+	COMP_WORDS=(ownerbind trust revoke-); COMP_CWORD=2; _ownerbind; printf "%s," "${COMPREPLY[@]}"
+	COMP_WORDS=(ownerbind-verify --max-l); COMP_CWORD=1; _ownerbind_daemon; printf "%s," "${COMPREPLY[@]}"' _ "$comp")
+if [ "$got" = "sign,--pin-source,revoke-key,revoke-owner,--max-lifetime," ]; then
+	echo "ok   bash completion completes verbs, options and trust actions"
+else echo "FAIL bash completion gave: $got"; fail=$((fail + 1)); fi
 # Same compiler and sanitizer flags as the library under test; the
 # consumer finds the library through its own RPATH, as a packager's would.
 ${CC:-cc} ${CFLAGS:-} -o "$P/consumer" "$S/tests/integration/consumer.c" \
