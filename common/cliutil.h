@@ -33,6 +33,18 @@ int ob_parse_ll(const char *s, long long min, long long max, long long *out)
 void ob_print_version(const char *prog, const char *version,
     const char *extra);
 
+/*
+ * Defaults for options not given on the command line, from
+ * /etc/ownerbind/config, then $XDG_CONFIG_HOME/ownerbind/config
+ * (or ~/.config/ownerbind/config), the later winning: "name = value"
+ * lines for key, trust, aud, state, pin-source.  Read once; members are
+ * NULL when not set.  OB_ERR_USAGE naming file:line for a bad line.
+ */
+struct ob_cli_defaults {
+	const char	*key, *trust, *aud, *state, *pin_source;
+};
+int ob_cli_defaults(const struct ob_cli_defaults **out) OB_WUR;
+
 /* "prog: NAME: sentence (detail)\n  next step" on stderr. */
 void ob_print_error(const char *prog, int code);
 

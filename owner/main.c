@@ -3,6 +3,7 @@
  * docs/cli.md and man/ownerbind.1 describe every verb.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,72 @@ static const struct {
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
 	{ "submit", cmd_submit, "send an envelope to an identity server" },
 };
+
+/*
+ * Options a verb takes from the defaults file when the command line does
+ * not give them: appended to argv (getopt permutes, so after operands is
+ * fine).  Never a default for keygen: a key is created where asked only.
+ */
+static const struct {
+	const char	*verb, *option;
+	size_t		 member;	/* 0 key, 1 trust, 2 aud, 3 pin-source */
+} defaulted[] = {
+	{ "request", "--aud", 2 },
+	{ "sign", "--key", 0 }, { "sign", "--pin-source", 3 },
+	{ "enroll", "--key", 0 }, { "enroll", "--trust", 1 },
+	{ "enroll", "--pin-source", 3 },
+	{ "trust", "--trust", 1 },
+};
+
+static int
+has_option(int argc, char **argv, const char *opt)
+{
+	size_t	n = strlen(opt);
+	int	i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strncmp(argv[i], opt, n) == 0 &&
+		    (argv[i][n] == '\0' || argv[i][n] == '='))
+			return 1;
+	}
+	return 0;
+}
+
+/* argv for verb with the defaults added; *nargv is freed by the caller. */
+static int
+with_defaults(const char *verb, int argc, char **argv, int *nargc,
+    char ***nargv)
+{
+	const struct ob_cli_defaults	*d;
+	const char			*v[4];
+	char				**a;
+	size_t				 i;
+	int				 n = argc, r;
+
+	if ((r = ob_cli_defaults(&d)) != OB_OK)
+		return r;
+	v[0] = d->key;
+	v[1] = d->trust;
+	v[2] = d->aud;
+	v[3] = d->pin_source;
+	if ((a = calloc((size_t)argc + 2 * sizeof(defaulted) /
+	    sizeof(defaulted[0]) + 1, sizeof(*a))) == NULL)
+		return OB_ERR_ALLOC;
+	memcpy(a, argv, (size_t)argc * sizeof(*a));
+	for (i = 0; i < sizeof(defaulted) / sizeof(defaulted[0]); i++) {
+		if (strcmp(defaulted[i].verb, verb) != 0 ||
+		    v[defaulted[i].member] == NULL ||
+		    has_option(argc, argv, defaulted[i].option))
+			continue;
+		a[n++] = (char *)(uintptr_t)defaulted[i].option;
+		a[n++] = (char *)(uintptr_t)v[defaulted[i].member];
+	}
+	*nargc = n;
+	*nargv = a;
+	return OB_OK;
+}
 
 int
 owner_missing(const char *verb, void (*usage)(FILE *), ...)
@@ -161,8 +228,19 @@ main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(argv[1], verbs[i].name) == 0)
-			return verbs[i].fn(argc - 1, argv + 1);
+		if (strcmp(argv[1], verbs[i].name) == 0) {
+			char	**nargv = NULL;
+			int	  nargc, r;
+
+			if ((r = with_defaults(argv[1], argc - 1, argv + 1,
+			    &nargc, &nargv)) != OB_OK) {
+				ob_print_error(PROG, r);
+				return EXIT_USAGE;
+			}
+			r = verbs[i].fn(nargc, nargv);
+			free(nargv);
+			return r;
+		}
 	fprintf(stderr, PROG ": unknown verb \"%s\"\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

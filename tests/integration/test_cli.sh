@@ -36,6 +36,25 @@ expect 0 "ownerbind-verify --version" -- "$OBV" --version
 has out.txt '^ownerbind-verify [0-9]' "ownerbind-verify --version"
 has out.txt 'SQLite 3' "ownerbind-verify --version names SQLite"
 
+# Defaults from $XDG_CONFIG_HOME/ownerbind/config; the command line wins
+mkdir -p xdg/ownerbind
+printf '# defaults\naud = https://defaults.example\n\n  key = file:nokey.pem\n' > xdg/ownerbind/config
+expect 0 "request takes --aud from the defaults file" -- env XDG_CONFIG_HOME="$D/xdg" \
+    "$OB" request --sub "$SUB" --owner o --agent-key dkey.pem --new-agent-key -o d1.json
+"$OB" inspect d1.json > d1.txt 2>&1
+has d1.txt 'https://defaults.example' "... and uses it"
+expect 0 "an option on the command line wins" -- env XDG_CONFIG_HOME="$D/xdg" \
+    "$OB" request --sub "$SUB" --owner o --aud https://cli.example --agent-key dkey.pem -o d2.json
+"$OB" inspect d2.json > d2.txt 2>&1
+has d2.txt 'https://cli.example' "... over the defaults file"
+expect 1 "sign takes --key from the defaults file" -- env XDG_CONFIG_HOME="$D/xdg" \
+    "$OB" sign --quiet d1.json
+has err.txt "nokey.pem" "... and names it when it cannot be opened"
+printf 'aud = https://x\ncolour = blue\n' > xdg/ownerbind/config
+expect 2 "an unknown name in the defaults file is a usage error" -- env XDG_CONFIG_HOME="$D/xdg" \
+    "$OB" request --sub "$SUB" --owner o --agent-key dkey.pem
+has err.txt "ownerbind/config:2: unknown name \"colour\"" "... naming the file and line"
+
 # --help on every verb, exit 0, mentions usage
 for v in request sign pop keygen enroll inspect submit; do
 	expect 0 "ownerbind $v --help" -- "$OB" $v --help
