@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "core/deconst.h"
 #include "core/err.h"
 #include "core/hex.h"
 #include "core/json.h"
@@ -388,7 +389,7 @@ only(struct cfg *c, const json_t *o, const char *const *allowed)
 	char		 list[256];
 	size_t		 i;
 
-	json_object_foreach((json_t *)o, k, v) {
+	json_object_foreach(OB_DECONST(json_t *, o), k, v) {
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(k, allowed[i]) == 0)
 				break;

@@ -472,7 +472,7 @@ test_bad_verdict(void **state)
 	struct ob_verdict	*v = agent_mediated(NULL);
 	EVP_PKEY		*other = t_key("P-256");
 	json_t			*jwk = NULL;
-	char			*keep, *s;
+	char			*keep, *s, aaaa[] = "AAAA";
 
 	(void)state;
 	/* no agent_jwk */
@@ -496,7 +496,7 @@ test_bad_verdict(void **state)
 	v->owner_jkt = keep;
 	/* a hash that is not a SHA-256 */
 	keep = v->envelope_sha256;
-	v->envelope_sha256 = (char *)"AAAA";
+	v->envelope_sha256 = aaaa;
 	expect_refused(is, v, now, 0, OB_ERR_VERDICT_INCOMPLETE);
 	v->envelope_sha256 = keep;
 	/* the CA would expire before the credential */
