@@ -220,7 +220,7 @@ enroll_write(const char *trust, json_t *key, const char *owner,
 {
 	struct ob_trust	*check = NULL;
 	json_t		*doc = NULL;
-	char		*buf = NULL, *s = NULL, lockpath[4096];
+	char		*buf = NULL, *s = NULL, *nl, lockpath[4096];
 	size_t		 len, slen;
 	int		 lockfd = -1, r;
 
@@ -257,11 +257,11 @@ enroll_write(const char *trust, json_t *key, const char *owner,
 		r = ob_err_prefix(r, "the new trust store would be invalid");
 		goto out;
 	}
-	s = realloc(s, slen + 2);
-	if (s == NULL) {
+	if ((nl = realloc(s, slen + 2)) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
+	s = nl;
 	s[slen] = '\n';
 	r = ob_write_all(trust, s, slen + 1, 0644);
 out:

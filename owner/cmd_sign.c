@@ -69,6 +69,7 @@ sign_consistent(const struct ob_envelope *env, enum ob_role role,
 		if (e->nonce != NULL) {
 			if (*nonce == NULL)
 				*nonce = e->nonce;
+			/* lint: ok: a nonce is a public envelope member */
 			else if (strcmp(*nonce, e->nonce) != 0)
 				return ob_errf(OB_ERR_NONCE_MISMATCH, "existing "
 				    "entries carry another nonce");

@@ -778,6 +778,7 @@ load_issuer(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	if ((r = file_uri_abs(c, &cfg->issuer.key, "file:")) != OB_OK)
 		return r;
 	if (cfg->issuer.pin_source != NULL) {
+		/* lint: ok: the name of a PIN source, not a PIN */
 		if (strcmp(cfg->issuer.pin_source, "tty") == 0)
 			return cfail(c, OB_ERR_CONFIG_INVALID, "pin_source",
 			    "cannot be tty: a server has no terminal");

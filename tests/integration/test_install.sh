@@ -2,6 +2,7 @@
 # cmake --install into a staging prefix; build a consumer with nothing but
 # pkg-config; check the exported ABI and the installed files.
 # Usage: test_install.sh BUILD_DIR SOURCE_DIR
+# shellcheck disable=SC2015 # "[ a ] && [ b ] || fail": fail unless both
 set -eu
 B=$1
 S=$2
@@ -27,8 +28,11 @@ else echo "FAIL exported: $extra"; fail=$((fail + 1)); fi
 if ldd "$lib" | grep -E 'fido2|tss2|pcsclite|p11-kit' >/dev/null; then
 	echo "FAIL the verifier links a hardware library"; fail=$((fail + 1))
 else echo "ok   the verifier links no hardware library"; fi
-export PKG_CONFIG_PATH="$(dirname "$pc")"
-# Same compiler and sanitizer flags as the library under test.
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
+# Same compiler and sanitizer flags as the library under test; CC, CFLAGS
+# and pkg-config's answer are word lists.
+# shellcheck disable=SC2086,SC2046
 ${CC:-cc} ${CFLAGS:-} -o "$P/consumer" "$S/tests/integration/consumer.c" \
     $(pkg-config --define-variable=prefix="$P" --cflags --libs ownerbind-verify)
 V="$S/tests/vectors/agent-mediated-eddsa.json"
