@@ -102,7 +102,8 @@ EOF
 accepted "CRYPTO_memcmp, a secret's name as a string, look-alike names"
 
 # --- wipe where you fill -------------------------------------------------
-put tokens/reader.c <<'EOF'
+for release in free ob_pin_free; do
+	put tokens/reader.c <<EOF
 int f(const struct ob_pin_source *src)
 {
 	char *pin = NULL;
@@ -110,24 +111,16 @@ int f(const struct ob_pin_source *src)
 	if (ob_pin_read(src, "PIN: ", &pin) != 0)
 		return -1;
 	use(pin);
-	free(pin);
+	$release(&pin);
 	return 0;
 }
 EOF
-refused wipe "ob_pin_read without a wipe"
-put tokens/reader.c <<'EOF'
-int f(const struct ob_pin_source *src)
-{
-	char *pin = NULL;
-
-	if (ob_pin_read(src, "PIN: ", &pin) != 0)
-		return -1;
-	use(pin);
-	ob_pin_free(&pin);
-	return 0;
-}
-EOF
-accepted "ob_pin_read, then ob_pin_free"
+	if [ "$release" = free ]; then
+		refused wipe "ob_pin_read, then free"
+	else
+		accepted "ob_pin_read, then ob_pin_free"
+	fi
+done
 put tokens/copy.c <<'EOF'
 void f(unsigned char *passphrase, const unsigned char *src, size_t n)
 {
@@ -191,42 +184,28 @@ EOF
 accepted "a stand-in's own include, a component include"
 
 # --- shellcheck and cppcheck, through their wrappers ---------------------
-if command -v shellcheck >/dev/null; then
-	# shellcheck disable=SC2016 # the $1 is the written script's own
-	printf '#!/bin/sh\nrm -rf $1/cache\n' >"$D/bad.sh"
-	# shellcheck disable=SC2016 # as above
-	printf '#!/bin/sh\nrm -rf "$1/cache"\n' >"$D/good.sh"
-	if sh "$S/scripts/check-shell" "$D/bad.sh" >"$D/sc.out" 2>&1; then
-		bad "check-shell accepted an unquoted expansion"
-	elif grep -q SC2086 "$D/sc.out"; then
-		ok "check-shell refuses an unquoted expansion (SC2086)"
+# wrapper SCRIPT ID BAD GOOD WHAT: scripts/SCRIPT refuses BAD naming ID and
+# accepts GOOD.
+wrapper() {
+	if sh "$S/scripts/$1" "$3" >"$D/w.out" 2>&1; then
+		bad "$1 accepted $5"
+	elif grep -q "$2" "$D/w.out"; then
+		ok "$1 refuses $5 ($2)"
 	else
-		bad "check-shell: $(cat "$D/sc.out")"
+		bad "$1: $(cat "$D/w.out")"
 	fi
-	if sh "$S/scripts/check-shell" "$D/good.sh" >"$D/sc.out" 2>&1; then
-		ok "check-shell accepts the quoted one"
+	if sh "$S/scripts/$1" "$4" >"$D/w.out" 2>&1; then
+		ok "$1 accepts it corrected"
 	else
-		bad "check-shell: $(cat "$D/sc.out")"
+		bad "$1: $(cat "$D/w.out")"
 	fi
-else
-	bad "shellcheck is not installed (scripts/deps.sh)"
-fi
-if command -v cppcheck >/dev/null; then
-	printf '#include <stdlib.h>\nvoid f(void)\n{\n\tchar *p = malloc(4);\n\n\tfree(p);\n\tfree(p);\n}\n' >"$D/bad.c"
-	printf '#include <stdlib.h>\nvoid f(void)\n{\n\tchar *p = malloc(4);\n\n\tfree(p);\n}\n' >"$D/good.c"
-	if sh "$S/scripts/analyse" "$D/bad.c" >"$D/cc.out" 2>&1; then
-		bad "analyse accepted a double free"
-	elif grep -q doubleFree "$D/cc.out"; then
-		ok "analyse refuses a double free (doubleFree)"
-	else
-		bad "analyse: $(cat "$D/cc.out")"
-	fi
-	if sh "$S/scripts/analyse" "$D/good.c" >"$D/cc.out" 2>&1; then
-		ok "analyse accepts the single free"
-	else
-		bad "analyse: $(cat "$D/cc.out")"
-	fi
-else
-	bad "cppcheck is not installed (scripts/deps.sh)"
-fi
+}
+# shellcheck disable=SC2016 # the $1 is the written script's own
+printf '#!/bin/sh\nrm -rf $1/cache\n' >"$D/bad.sh"
+# shellcheck disable=SC2016 # as above
+printf '#!/bin/sh\nrm -rf "$1/cache"\n' >"$D/good.sh"
+printf '#include <stdlib.h>\nvoid f(void)\n{\n\tchar *p = malloc(4);\n\n\tfree(p);\n\tfree(p);\n}\n' >"$D/bad.c"
+printf '#include <stdlib.h>\nvoid f(void)\n{\n\tchar *p = malloc(4);\n\n\tfree(p);\n}\n' >"$D/good.c"
+wrapper check-shell SC2086 "$D/bad.sh" "$D/good.sh" "an unquoted expansion"
+wrapper analyse doubleFree "$D/bad.c" "$D/good.c" "a double free"
 exit "$fail"
