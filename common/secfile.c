@@ -107,7 +107,7 @@ int
 ob_secfile_write(const char *path, const void *data, size_t len)
 {
 	char	 dir[PATH_MAX], tmp[PATH_MAX];
-	int	 fd = -1, made = 0, linked = 0, i, r;
+	int	 fd = -1, made = 0, linked = 0, closed, i, r;
 
 	for (i = 0; i < SECFILE_TRIES && fd < 0; i++) {
 		OB_TRY(secfile_names(path, dir, tmp));
@@ -126,9 +126,9 @@ ob_secfile_write(const char *path, const void *data, size_t len)
 		r = secfile_ioerr(path, errno);
 		goto out;
 	}
-	i = close(fd);
+	closed = close(fd);
 	fd = -1;
-	if (i != 0) {
+	if (closed != 0) {
 		r = secfile_ioerr(path, errno);
 		goto out;
 	}
