@@ -37,6 +37,7 @@
  * p50 and p99 in microseconds.  -L stops after the throughput phase
  * (for tests/server/soak.sh).  Never run by the tests.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -60,6 +61,7 @@
 #include <openssl/x509v3.h>
 
 #include "ownerbind/ob_verify.h"
+#include "common/cliutil.h"
 #include "core/b64url.h"
 #include "core/envelope.h"
 #include "tokens/file.h"
@@ -242,9 +244,11 @@ read_resp(SSL *ssl, char *buf, int *keep)
 		have += got;
 	}
 	hlen = (size_t)(end - buf) + 4;
-	if (strncmp(buf, "HTTP/1.1 ", 9) != 0)
+	if (strncmp(buf, "HTTP/1.1 ", 9) != 0 || !isdigit((unsigned char)buf[9]) ||
+	    !isdigit((unsigned char)buf[10]) ||
+	    !isdigit((unsigned char)buf[11]) || buf[12] != ' ')
 		return -1;
-	status = atoi(buf + 9);
+	status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + buf[11] - '0';
 	if (status < 100 || status > 599)
 		return -1;
 	for (p = strstr(buf, "\r\n"); p != NULL && p < end;
@@ -444,13 +448,22 @@ main(int argc, char **argv)
 	size_t			*len, n = 2000, i, ok, m, total = 0, nenv;
 	long			*lat;
 	double			 secs = 10, t, issued, raw;
+	long long		 v;
 	int			 ch, conns = 8, loadonly = 0;
 
 	while ((ch = getopt(argc, argv, "c:t:n:k:O:s:L")) != -1) {
 		switch (ch) {
 		case 'L': loadonly = 1; break;
-		case 'c': conns = atoi(optarg); break;
-		case 't': secs = atof(optarg); break;
+		case 'c':
+			if (ob_parse_ll(optarg, 1, 1024, &v) != OB_OK)
+				usage();
+			conns = (int)v;
+			break;
+		case 't':
+			if (ob_parse_ll(optarg, 1, 120, &v) != OB_OK)
+				usage();
+			secs = (double)v;
+			break;
 		case 'n': n = strtoul(optarg, NULL, 10); break;
 		case 'k': keypath = optarg; break;
 		case 'O': ownerid = optarg; break;

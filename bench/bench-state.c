@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "ownerbind/ob_verify.h"
+#include "common/cliutil.h"
 #include "server-verify/state.h"
 
 #define SMALL		10000
@@ -264,7 +265,7 @@ main(int argc, char **argv)
 	const char	*dir = NULL;
 	char		 tmpl[] = "/tmp/bench-state-XXXXXX", pa[512], pb[512];
 	double		 ra, rb, t0;
-	long long	 size10k, drained;
+	long long	 size10k, drained, v;
 	int		 c, n = 6000, memonly = 0, keep = 0, r;
 
 	while ((c = getopt(argc, argv, "d:n:mk")) != -1)
@@ -273,7 +274,12 @@ main(int argc, char **argv)
 			dir = optarg;
 			break;
 		case 'n':
-			n = atoi(optarg);
+			if (ob_parse_ll(optarg, 1, 100000000, &v) != OB_OK) {
+				fprintf(stderr, "bench-state: -n: %s\n",
+				    ob_err_detail());
+				return 2;
+			}
+			n = (int)v;
 			break;
 		case 'm':
 			memonly = 1;

@@ -43,6 +43,7 @@
 #include <openssl/sha.h>
 
 #include "server-verify/verify_int.h"
+#include "common/cliutil.h"
 #include "core/b64url.h"
 #include "tests/vectors/gen_common.h"
 #include "core/jwk.h"
@@ -601,6 +602,7 @@ main(int argc, char **argv)
 	struct bcase	 bc;
 	const char	*only = NULL;
 	size_t		 n = 2000, c;
+	long long	 v;
 	int		 rounds = 5, ch, ours_only = 0, k;
 
 	while ((ch = getopt(argc, argv, "n:r:c:o")) != -1)
@@ -609,7 +611,12 @@ main(int argc, char **argv)
 			n = (size_t)strtoul(optarg, NULL, 10);
 			break;
 		case 'r':
-			rounds = atoi(optarg);
+			if (ob_parse_ll(optarg, 1, 1000, &v) != OB_OK) {
+				fprintf(stderr, "bench-verify: -r: %s\n",
+				    ob_err_detail());
+				return 2;
+			}
+			rounds = (int)v;
 			break;
 		case 'c':
 			only = optarg;

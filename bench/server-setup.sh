@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by bench/run-bench-server.sh and tests/server/soak.sh (POSIX sh).
 # bench_setup BUILD DIR WORKERS: a dev-mode PKI in DIR/dev, a file: owner
 # key in DIR/owner.pem enrolled as $BENCH_OWNER, then the server restarted
@@ -59,6 +60,7 @@ PY
 		sleep 0.1
 	done
 }
+# shellcheck disable=SC2034 # SRC is read by the scripts that source this
 bench_stop() {
 	SRC=0
 	if [ -n "$SP" ]; then

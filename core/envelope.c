@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/b64url.h"
+#include "core/deconst.h"
 #include "core/envelope.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -178,7 +179,8 @@ entry_protected(struct ob_entry *e)
 		return ob_errf(OB_ERR_HDR_B64_FALSE, "b64 present");
 	if ((r = entry_crit(ph)) != OB_OK)
 		return r;
-	json_object_foreach((json_t *)ph, k, v)
+	/* jansson iterates a json_t *; nothing is written. */
+	json_object_foreach(OB_DECONST(json_t *, ph), k, v)
 		if (!in_list(k, protected_names))
 			return ob_errf(OB_ERR_HDR_INVALID, "unknown parameter "
 			    "\"%.32s\"", k);
@@ -524,7 +526,7 @@ ob_protected_new(enum ob_alg alg, const char *kid, enum ob_role role,
 	    json_object_set_new(h, "ob_iat", json_integer(sat)) ||
 	    (nonce != NULL && json_object_set_new(h, "ob_nonce",
 	    json_string(nonce))) ||
-	    (x5c != NULL && json_object_set(h, "x5c", (json_t *)x5c))) {
+	    (x5c != NULL && json_object_set_new(h, "x5c", json_deep_copy(x5c)))) {
 		json_decref(h);
 		return OB_ERR_ALLOC;
 	}

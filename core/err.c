@@ -107,14 +107,9 @@ ob_err_prefix(int code, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err_detail, sizeof(old));
 	/* Truncation is acceptable: the detail is advisory. */
-	strncpy(err_detail, prefix, sizeof(err_detail) - 1);
-	err_detail[sizeof(err_detail) - 1] = '\0';
-	if (old[0] != '\0') {
-		strncat(err_detail, ": ", sizeof(err_detail) -
-		    strlen(err_detail) - 1);
-		strncat(err_detail, old, sizeof(err_detail) -
-		    strlen(err_detail) - 1);
-	}
+	if (snprintf(err_detail, sizeof(err_detail), "%s%s%s", prefix,
+	    old[0] != '\0' ? ": " : "", old) < 0)
+		err_detail[0] = '\0';
 	return code;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/b64url.h"
+#include "core/deconst.h"
 #include "core/err.h"
 #include "core/json.h"
 
@@ -73,7 +74,7 @@ ob_json_only_members(const json_t *obj, const char *const *allowed, int bad)
 	json_t		*v;
 	size_t		 i;
 
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach(OB_DECONST(json_t *, obj), k, v) {
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(k, allowed[i]) == 0)
 				break;

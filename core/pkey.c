@@ -9,6 +9,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 
+#include "core/deconst.h"
 #include "core/err.h"
 #include "core/pkey.h"
 
@@ -200,7 +201,7 @@ pkey_fromdata(const char *type, const OSSL_PARAM *params, EVP_PKEY **out)
 	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL)
 		return OB_ERR_ALLOC;
 	ok = EVP_PKEY_fromdata_init(ctx) == 1 && EVP_PKEY_fromdata(ctx, &pk,
-	    EVP_PKEY_PUBLIC_KEY, (OSSL_PARAM *)params) == 1;
+	    EVP_PKEY_PUBLIC_KEY, OB_DECONST(OSSL_PARAM *, params)) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		EVP_PKEY_free(pk);
@@ -261,7 +262,8 @@ ec_check(const EVP_PKEY *pk)
 	EVP_PKEY_CTX	*ctx;
 	int		 r = OB_OK;
 
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, (EVP_PKEY *)pk, NULL)) ==
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, OB_DECONST(EVP_PKEY *, pk),
+	    NULL)) ==
 	    NULL)
 		r = OB_ERR_ALLOC;
 	else if (EVP_PKEY_public_check_quick(ctx) != 1)
@@ -306,7 +308,7 @@ ec_tmpl_make(void)
 		if (n == 0)
 			continue;
 		params[0] = OSSL_PARAM_construct_utf8_string(
-		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)sn[i], 0);
+		    OSSL_PKEY_PARAM_GROUP_NAME, OB_DECONST(char *, sn[i]), 0);
 		params[1] = OSSL_PARAM_construct_octet_string(
 		    OSSL_PKEY_PARAM_PUB_KEY, g, n);
 		params[2] = OSSL_PARAM_construct_end();

@@ -134,7 +134,7 @@ cmd_attest(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (owner_missing("attest", attest_usage, "--ak", ak, NULL))
+	if (OWNER_MISSING("attest", attest_usage, { "--ak", ak }))
 		return EXIT_USAGE;
 	if (optind != argc || create + show > 1 ||
 	    ((create || show) ? key != NULL || nonce != NULL :

@@ -117,7 +117,7 @@ cmd_keygen(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (owner_missing("keygen", keygen_usage, "--key", uri, NULL))
+	if (OWNER_MISSING("keygen", keygen_usage, { "--key", uri }))
 		return EXIT_USAGE;
 	if (optind != argc) {
 		keygen_usage(stderr);
@@ -377,10 +377,11 @@ cmd_enroll(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (owner_missing("enroll", enroll_usage, "--key", uri, "--owner",
-	    owner, "--trust", trust, "--may-bind", npat > 0 ? "" : NULL,
-	    attest_path != NULL ? "--state (with --attestation)" : NULL,
-	    state_path, NULL))
+	if (OWNER_MISSING("enroll", enroll_usage, { "--key", uri },
+	    { "--owner", owner }, { "--trust", trust },
+	    { "--may-bind", npat > 0 ? "" : NULL },
+	    { attest_path != NULL ? "--state (with --attestation)" : NULL,
+	    state_path }))
 		return EXIT_USAGE;
 	if (optind != argc || (attest_path != NULL) != (state_path != NULL)) {
 		enroll_usage(stderr);

@@ -167,8 +167,8 @@ cmd_request(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (owner_missing("request", request_usage, "--sub", sub, "--aud", aud,
-	    "--owner", owner, "--agent-key", keypath, NULL))
+	if (OWNER_MISSING("request", request_usage, { "--sub", sub },
+	    { "--aud", aud }, { "--owner", owner }, { "--agent-key", keypath }))
 		return EXIT_USAGE;
 	if (optind != argc) {
 		request_usage(stderr);

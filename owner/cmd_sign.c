@@ -69,6 +69,7 @@ sign_consistent(const struct ob_envelope *env, enum ob_role role,
 		if (e->nonce != NULL) {
 			if (*nonce == NULL)
 				*nonce = e->nonce;
+			/* lint: ok: a nonce is a public envelope member */
 			else if (strcmp(*nonce, e->nonce) != 0)
 				return ob_errf(OB_ERR_NONCE_MISMATCH, "existing "
 				    "entries carry another nonce");
@@ -252,8 +253,8 @@ cmd_sign(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (owner_missing("sign", sign_usage, "--key", uri, "the request IN",
-	    optind < argc ? argv[optind] : NULL, NULL))
+	if (OWNER_MISSING("sign", sign_usage, { "--key", uri },
+	    { "the request IN", optind < argc ? argv[optind] : NULL }))
 		return EXIT_USAGE;
 	if (optind != argc - 1) {
 		sign_usage(stderr);
@@ -302,8 +303,8 @@ cmd_pop(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (owner_missing("pop", pop_usage, "--agent-key", keypath,
-	    "the signed request IN", optind < argc ? argv[optind] : NULL, NULL))
+	if (OWNER_MISSING("pop", pop_usage, { "--agent-key", keypath },
+	    { "the signed request IN", optind < argc ? argv[optind] : NULL }))
 		return EXIT_USAGE;
 	if (optind != argc - 1) {
 		pop_usage(stderr);

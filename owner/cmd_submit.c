@@ -367,9 +367,9 @@ cmd_submit(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (owner_missing("submit", submit_usage, "--server", server, "--cert",
-	    cert, "--key", key, "--ca", ca, "the envelope",
-	    optind < argc ? argv[optind] : NULL, NULL))
+	if (OWNER_MISSING("submit", submit_usage, { "--server", server },
+	    { "--cert", cert }, { "--key", key }, { "--ca", ca },
+	    { "the envelope", optind < argc ? argv[optind] : NULL }))
 		return EXIT_USAGE;
 	if (optind + 1 != argc) {
 		submit_usage(stderr);

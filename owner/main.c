@@ -2,7 +2,6 @@
  * ownerbind: build, sign and inspect owner-binding envelopes.
  * docs/cli.md and man/ownerbind.1 describe every verb.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,26 +102,19 @@ with_defaults(const char *verb, int argc, char **argv, int *nargc,
 }
 
 int
-owner_missing(const char *verb, void (*usage)(FILE *), ...)
+owner_missing(const char *verb, void (*usage)(FILE *),
+    const struct owner_need *need, size_t n)
 {
-	va_list		 ap;
-	const char	*name;
-	const void	*value;
-	int		 missing = 0;
+	size_t	i;
 
-	va_start(ap, usage);
-	while (!missing && (name = va_arg(ap, const char *)) != NULL) {
-		value = va_arg(ap, const void *);
-		if (value == NULL) {
+	for (i = 0; i < n; i++)
+		if (need[i].name != NULL && need[i].value == NULL) {
 			fprintf(stderr, PROG " %s: %s is required\n", verb,
-			    name);
-			missing = 1;
+			    need[i].name);
+			usage(stderr);
+			return 1;
 		}
-	}
-	va_end(ap);
-	if (missing)
-		usage(stderr);
-	return missing;
+	return 0;
 }
 
 int

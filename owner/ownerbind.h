@@ -46,11 +46,22 @@ int owner_trust_edit(const char *path, int create, owner_trust_fn edit,
 int owner_trust_array(json_t *doc, const char *name, json_t **out);
 
 /*
- * The first of the (option name, value) pairs, NULL-terminated, whose
- * value is NULL: "ownerbind VERB: --OPTION is required" on the first line
- * of stderr, then usage; returns 1.  0 when none is missing.
+ * The first of need[0..n) whose value is NULL (an entry whose name is NULL
+ * does not apply): "ownerbind VERB: --OPTION is required" on the first
+ * line of stderr, then usage; returns 1.  0 when none is missing.
+ * OWNER_MISSING(verb, usage, {"--sub", sub}, ...) counts them.
  */
-int owner_missing(const char *verb, void (*usage)(FILE *), ...);
+struct owner_need {
+	const char	*name;
+	const void	*value;
+};
+int owner_missing(const char *verb, void (*usage)(FILE *),
+    const struct owner_need *need, size_t n);
+#define OWNER_MISSING(verb, usage, ...) \
+	owner_missing((verb), (usage), \
+	    (const struct owner_need[]){ __VA_ARGS__ }, \
+	    sizeof((const struct owner_need[]){ __VA_ARGS__ }) / \
+	    sizeof(struct owner_need))
 
 /* Print the error and return the exit status for it. */
 int fail(int code);

@@ -9,6 +9,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/deconst.h"
 #include "core/err.h"
 #include "pkcs11/p11_int.h"
 
@@ -22,7 +23,7 @@ static const unsigned char ed_name[] = { 0x13, 0x0c, 'e', 'd', 'w', 'a',
 	'r', 'd', 's', '2', '5', '5', '1', '9' };
 static const unsigned char ed_oid[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
 
-#define A_(t, p, l) do { tmpl[n].type = (t); tmpl[n].pValue = (void *)(p); \
+#define A_(t, p, l) do { tmpl[n].type = (t); tmpl[n].pValue = OB_DECONST(void *, p); \
 	tmpl[n++].ulValueLen = (CK_ULONG)(l); } while (0)
 
 static int

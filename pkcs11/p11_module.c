@@ -111,7 +111,7 @@ reg_configured(const char *want, char ***paths, size_t *n, char *names,
 {
 	CK_FUNCTION_LIST	**all;
 	char			 *nm, *fn, **p = NULL;
-	size_t			  i, k = 0, cnt;
+	size_t			  i, k = 0, cnt, used;
 	int			  r = OB_OK;
 
 	if ((all = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED)) ==
@@ -129,9 +129,9 @@ reg_configured(const char *want, char ***paths, size_t *n, char *names,
 		nm = p11_kit_module_get_name(all[i]);
 		fn = p11_kit_module_get_filename(all[i]);
 		if (nm != NULL && names != NULL && namesz > 0) {
-			if (names[0] != '\0')
-				strncat(names, ", ", namesz - strlen(names) - 1);
-			strncat(names, nm, namesz - strlen(names) - 1);
+			used = strlen(names);	/* < namesz: NUL-terminated */
+			(void)snprintf(names + used, namesz - used, "%s%s",
+			    used > 0 ? ", " : "", nm);
 		}
 		if (fn != NULL && (want == NULL || (nm != NULL &&
 		    strcmp(nm, want) == 0))) {

@@ -32,7 +32,7 @@ struct ob_p11_pool {
 	size_t			 rsabytes;
 	struct ob_pin_source	*own_src;	/* the URI's pin-source */
 	const struct ob_pin_source *src;
-	char			*pin;		/* kept (mlock'd) or NULL */
+	char			*pin;		/* kept (ob_pin_read's secmem) or NULL */
 	unsigned int		 flags;
 	int			 always_auth;	/* fixed at open */
 	CK_SESSION_HANDLE	 idle[OB_P11_MAX_SESSIONS];

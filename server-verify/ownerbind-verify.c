@@ -84,6 +84,7 @@ print_rejection_json(int code)
 	json_decref(o);
 }
 
+/* lint: ok: no ob_process_harden: no key or PIN passes through here */
 int
 main(int argc, char **argv)
 {

@@ -151,6 +151,7 @@ v_nonce(struct vctx *c)
 		e = &c->env->entries[i];
 		if (e->nonce == NULL)
 			continue;
+		/* lint: ok: a nonce is a public envelope member */
 		if (c->nonce != NULL && strcmp(c->nonce, e->nonce) != 0)
 			return ob_errf(OB_ERR_NONCE_MISMATCH, "entries carry "
 			    "different nonces");

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "core/deconst.h"
 #include "core/err.h"
 #include "core/hex.h"
 #include "core/json.h"
@@ -388,7 +389,7 @@ only(struct cfg *c, const json_t *o, const char *const *allowed)
 	char		 list[256];
 	size_t		 i;
 
-	json_object_foreach((json_t *)o, k, v) {
+	json_object_foreach(OB_DECONST(json_t *, o), k, v) {
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(k, allowed[i]) == 0)
 				break;
@@ -777,6 +778,7 @@ load_issuer(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	if ((r = file_uri_abs(c, &cfg->issuer.key, "file:")) != OB_OK)
 		return r;
 	if (cfg->issuer.pin_source != NULL) {
+		/* lint: ok: the name of a PIN source, not a PIN */
 		if (strcmp(cfg->issuer.pin_source, "tty") == 0)
 			return cfail(c, OB_ERR_CONFIG_INVALID, "pin_source",
 			    "cannot be tty: a server has no terminal");

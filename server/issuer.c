@@ -20,6 +20,7 @@
 
 #include "core/alg.h"
 #include "core/b64url.h"
+#include "core/deconst.h"
 #include "core/err.h"
 #include "server/issuer.h"
 #include "core/json.h"
@@ -640,8 +641,11 @@ wic_tbs(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
 	    (e = X509_EXTENSION_create_by_OBJ(NULL, is->oid, 0, os)) == NULL ||
 	    !X509_add_ext(x, e, -1))
 		goto out;
-	/* The signature algorithm inside the TBS, before it is encoded. */
-	alg = (X509_ALGOR *)X509_get0_tbs_sigalg(x);
+	/*
+	 * The signature algorithm inside the TBS, before it is encoded.
+	 * OpenSSL has no setter for it; x is the certificate built here.
+	 */
+	alg = OB_DECONST(X509_ALGOR *, X509_get0_tbs_sigalg(x));
 	if (X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid(is->alg)), V_ASN1_UNDEF,
 	    NULL) != 1)
 		goto out;

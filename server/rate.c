@@ -80,7 +80,7 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 	if (t == NULL || t->rate.per_second <= 0 || key == NULL)
 		return 1;
 	h = 2166136261u ^ t->seed;
-	for (i = 0; key[i] != '\0' && i < RATE_KEY_MAX - 1; i++)
+	for (i = 0; i < RATE_KEY_MAX - 1 && key[i] != '\0'; i++)
 		h = (h ^ (unsigned char)key[i]) * 16777619u;
 	now = now_s();
 	pthread_mutex_lock(&t->lock);

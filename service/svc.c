@@ -33,6 +33,7 @@
 
 #include "service/svc_int.h"
 #include "service/svc_parse.h"
+#include "core/deconst.h"
 #include "core/err.h"
 #include "common/process.h"
 
@@ -687,8 +688,9 @@ dup_or_null(const char *s, int *fail)
 static int
 peers_copy(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
 {
-	size_t	i;
-	int	fail = 0;
+	char	*hex;
+	size_t	 i;
+	int	 fail = 0;
 
 	if (n == 0)
 		return ob_errf(OB_ERR_SVC_CONFIG, "no peers configured");
@@ -703,14 +705,12 @@ peers_copy(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
 		svc->peers[i].id = dup_or_null(p[i].id, &fail);
 		svc->peers[i].role = dup_or_null(p[i].role, &fail);
 		svc->peers[i].san_uri = dup_or_null(p[i].san_uri, &fail);
-		svc->peers[i].cert_sha256 = dup_or_null(p[i].cert_sha256,
-		    &fail);
+		hex = dup_or_null(p[i].cert_sha256, &fail);
+		for (char *s = hex; s != NULL && *s != '\0'; s++)
+			*s = (char)tolower((unsigned char)*s);
+		svc->peers[i].cert_sha256 = hex;
 		if (fail)
 			return OB_ERR_ALLOC;
-		if (svc->peers[i].cert_sha256 != NULL)
-			for (char *s = (char *)svc->peers[i].cert_sha256;
-			    *s != '\0'; s++)
-				*s = (char)tolower((unsigned char)*s);
 	}
 	return OB_OK;
 }
@@ -977,10 +977,11 @@ ob_svc_free(struct ob_svc **psvc)
 		free(svc->routes[i].label);
 	}
 	for (i = 0; i < svc->npeers; i++) {
-		free((char *)svc->peers[i].id);
-		free((char *)svc->peers[i].role);
-		free((char *)svc->peers[i].san_uri);
-		free((char *)svc->peers[i].cert_sha256);
+		/* Our copies (set_peers): const only in the public struct. */
+		free(OB_DECONST(char *, svc->peers[i].id));
+		free(OB_DECONST(char *, svc->peers[i].role));
+		free(OB_DECONST(char *, svc->peers[i].san_uri));
+		free(OB_DECONST(char *, svc->peers[i].cert_sha256));
 	}
 	free(svc->peers);
 	free(svc->name);

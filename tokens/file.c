@@ -1,15 +1,13 @@
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "common/secfile.h"
 #include "core/err.h"
 #include "tokens/file.h"
 #include "tokens/token.h"
@@ -51,8 +49,9 @@ ob_file_keygen(const char *path, enum ob_alg alg,
 {
 	EVP_PKEY	*key = NULL;
 	BIO		*bio = NULL;
-	char		*pw = NULL;
-	int		 fd = -1, r, ok;
+	char		*pw = NULL, *pem = NULL;
+	long		 pemlen = 0;
+	int		 r, ok;
 
 	if (alg == OB_ALG_INVALID)
 		alg = OB_ALG_ES256;
@@ -65,13 +64,7 @@ ob_file_keygen(const char *path, enum ob_alg alg,
 	if (pass != NULL && (r = ob_pin_read(pass, "Passphrase for the new "
 	    "key: ", &pw)) != OB_OK)
 		goto out;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0) {
-		r = errno == EEXIST ? ob_errf(OB_ERR_KEY_EXISTS, "%s", path) :
-		    ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((bio = BIO_new_fd(fd, BIO_NOCLOSE)) == NULL) {
+	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
@@ -81,20 +74,20 @@ ob_file_keygen(const char *path, enum ob_alg alg,
 	else
 		ok = PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0,
 		    NULL, NULL);
-	if (!ok || BIO_flush(bio) != 1 || fsync(fd) != 0) {
-		r = ob_errf(OB_ERR_IO, "%s: write failed", path);
-		(void)unlink(path);
+	if (!ok || (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
+		r = ob_errf(OB_ERR_CRYPTO, "PKCS#8 encoding of the new key");
 		goto out;
 	}
+	OB_TRY(ob_secfile_write(path, pem, (size_t)pemlen));
 	if (out != NULL) {
 		*out = key;
 		key = NULL;
 	}
 	r = OB_OK;
 out:
+	if (pem != NULL)
+		OPENSSL_cleanse(pem, (size_t)pemlen);
 	BIO_free(bio);
-	if (fd >= 0)
-		close(fd);
 	ob_pin_free(&pw);
 	EVP_PKEY_free(key);
 	return r;

@@ -1,4 +1,3 @@
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -12,18 +11,26 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
+#include "common/secmem.h"
 #include "core/err.h"
 #include "tokens/pin.h"
 
 enum pin_kind { PIN_TTY = 1, PIN_FILE, PIN_FD, PIN_ENV, PIN_ASKPASS };
 
+/*
+ * The PIN read once per command.  Behind a pointer so that ob_pin_read
+ * can fill it through a const source: the cache is not part of what the
+ * source means.
+ */
+struct pin_cache {
+	char		*pin;		/* ob_secmem, wiped on free */
+};
+
 struct ob_pin_source {
 	enum pin_kind	 kind;
 	char		*arg;
 	int		 fd;
-	char		*cached;	/* read once per command, wiped on free */
+	struct pin_cache *cache;
 };
 
 int
@@ -63,7 +70,9 @@ ob_pin_source_parse(const char *spec, struct ob_pin_source **out)
 		return OB_ERR_ALLOC;
 	s->kind = kind;
 	s->fd = (int)fd;
-	if (arg != NULL && (s->arg = strdup(arg)) == NULL) {
+	if ((s->cache = calloc(1, sizeof(*s->cache))) == NULL ||
+	    (arg != NULL && (s->arg = strdup(arg)) == NULL)) {
+		free(s->cache);
 		free(s);
 		return OB_ERR_ALLOC;
 	}
@@ -78,21 +87,18 @@ ob_pin_source_free(struct ob_pin_source **srcp)
 {
 	if (srcp == NULL || *srcp == NULL)
 		return;
-	pin_wipe(&(*srcp)->cached);
+	pin_wipe(&(*srcp)->cache->pin);
+	free((*srcp)->cache);
 	free((*srcp)->arg);
 	free(*srcp);
 	*srcp = NULL;
 }
 
+/* Locked, out of core dumps, fenced: common/secmem.h. */
 static char *
 pin_alloc(void)
 {
-	char *p;
-
-	if ((p = calloc(1, OB_PIN_MAX + 1)) == NULL)
-		return NULL;
-	(void)mlock(p, OB_PIN_MAX + 1);	/* best effort */
-	return p;
+	return ob_secmem_alloc(OB_PIN_MAX + 1);
 }
 
 static void
@@ -100,9 +106,7 @@ pin_wipe(char **pin)
 {
 	if (pin == NULL || *pin == NULL)
 		return;
-	OPENSSL_cleanse(*pin, OB_PIN_MAX + 1);
-	(void)munlock(*pin, OB_PIN_MAX + 1);
-	free(*pin);
+	ob_secmem_free(*pin);
 	*pin = NULL;
 }
 
@@ -112,27 +116,30 @@ ob_pin_free(char **pin)
 	pin_wipe(pin);
 }
 
-/* Read one line from fd, a byte at a time so nothing after it is eaten. */
+/*
+ * Read one line from fd into buf (OB_PIN_MAX + 1 bytes), a byte at a time
+ * so nothing after it is eaten, and straight into buf so that no copy of
+ * a PIN byte is left on the stack.
+ */
 static int
 pin_read_line(int fd, char *buf)
 {
 	size_t	n = 0;
 	ssize_t	k;
-	char	c;
 
 	for (;;) {
-		k = read(fd, &c, 1);
+		k = read(fd, buf + n, 1);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
 			return ob_errf(OB_ERR_PIN_SOURCE, "read: %s",
 			    strerror(errno));
-		if (k == 0 || c == '\n')
+		if (k == 0 || buf[n] == '\n')
 			break;
 		if (n >= OB_PIN_MAX)
 			return ob_errf(OB_ERR_PIN_SOURCE, "PIN longer than %d "
 			    "bytes", OB_PIN_MAX);
-		buf[n++] = c;
+		n++;
 	}
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
@@ -222,18 +229,16 @@ pin_askpass(const char *prog, const char *prompt, char *buf)
 }
 
 int
-ob_pin_read(const struct ob_pin_source *csrc, const char *prompt, char **pin)
+ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
 {
-	/* The cache is not part of the source's meaning: cast it away. */
-	struct ob_pin_source	*src = (struct ob_pin_source *)csrc;
 	const char		*v;
 	char			*buf;
 	int			 r;
 
 	if ((buf = pin_alloc()) == NULL)
 		return OB_ERR_ALLOC;
-	if (src->cached != NULL) {
-		memcpy(buf, src->cached, OB_PIN_MAX + 1);
+	if (src->cache->pin != NULL) {
+		memcpy(buf, src->cache->pin, OB_PIN_MAX + 1);
 		*pin = buf;
 		return OB_OK;
 	}
@@ -270,17 +275,15 @@ ob_pin_read(const struct ob_pin_source *csrc, const char *prompt, char **pin)
 		return r;
 	}
 	/* One prompt per command: keep a locked copy until the source is freed. */
-	if ((src->cached = pin_alloc()) != NULL)
-		memcpy(src->cached, buf, OB_PIN_MAX + 1);
+	if ((src->cache->pin = pin_alloc()) != NULL)
+		memcpy(src->cache->pin, buf, OB_PIN_MAX + 1);
 	*pin = buf;
 	return OB_OK;
 }
 
 void
-ob_pin_forget(const struct ob_pin_source *csrc)
+ob_pin_forget(const struct ob_pin_source *src)
 {
-	struct ob_pin_source *src = (struct ob_pin_source *)csrc;
-
 	if (src != NULL)
-		pin_wipe(&src->cached);
+		pin_wipe(&src->cache->pin);
 }

@@ -5,8 +5,8 @@
  *   fd:N            first line read from file descriptor N
  *   env:VAR         the value of an environment variable
  *   askpass:PROG    stdout of PROG run with the prompt as its argument
- * Never argv.  A PIN is held in a buffer that is locked in memory where
- * possible and wiped by ob_pin_free.
+ * Never argv.  A PIN is held in common/secmem.h memory (its own pages,
+ * locked where possible, never in a core dump) and wiped by ob_pin_free.
  */
 #ifndef OB_TOKENS_PIN_H
 #define OB_TOKENS_PIN_H

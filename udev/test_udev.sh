@@ -16,6 +16,7 @@ trap 'rm -rf "$D"' EXIT
 fail=0 checked=0
 
 parse_errors() {	# parse_errors DIR: udev's complaints about files in DIR
+	# shellcheck disable=SC2016 # the inner script expands its own $1
 	unshare -m sh -c '
 	    mount --bind "$1" /etc/udev/rules.d &&
 	    mount -t tmpfs none /run/udev 2>/dev/null
@@ -80,7 +81,7 @@ if [ -n "$RDIR" ]; then
 	case $RDIR0 in
 	/*) ;;
 	*)
-		if DESTDIR= cmake --install "$B" --prefix "$D/stage" \
+		if DESTDIR='' cmake --install "$B" --prefix "$D/stage" \
 		    >"$D/stage.log" 2>&1 &&
 		    [ -f "$D/stage/$RDIR0/$(basename "$1")" ]; then
 			echo "ok   staging install (--prefix) keeps the rules inside the prefix"

@@ -3,6 +3,7 @@
 # a FIDO key found by its HID usage page 0xF1D0 (not by vendor), a
 # keyboard ignored, permission problems explained with a fix.
 # Usage: test_doctor.sh OWNERBIND PYTHON
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
 OB=$1 PY=$2
 D=$(mktemp -d "${TMPDIR:-/tmp}/ob-doctor.XXXXXX")

@@ -5,6 +5,8 @@
 # entries; PIN, touch and device errors; no PIN in any output.
 # Usage: test_fido2.sh FIDO2-TOOL OWNERBIND OWNERBIND-VERIFY PYTHON
 #        TEST_WEBAUTHN.PY ALTER.PY
+# shellcheck disable=SC2086 # $A, $B and $devs are --sf option lists, split on purpose
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
 T=$1 OB=$2 V=$3 PY=$4 INTEROP=$5 ALTER=$6
 D=$(mktemp -d "${TMPDIR:-/tmp}/ob-fido2.XXXXXX")

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The ownerbind and ownerbind-verify command lines, end to end, through the
 # real binaries.  Usage: test_cli.sh OWNERBIND OWNERBIND_VERIFY
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 OB=$(abs "$1")

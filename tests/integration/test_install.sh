@@ -2,6 +2,7 @@
 # cmake --install into a staging prefix; build a consumer with nothing but
 # pkg-config; check the exported ABI and the installed files.
 # Usage: test_install.sh BUILD_DIR SOURCE_DIR
+# shellcheck disable=SC2015 # "[ a ] && [ b ] || fail": fail unless both
 set -eu
 B=$1
 S=$2
@@ -29,7 +30,7 @@ else echo "FAIL exported: $extra"; fail=$((fail + 1)); fi
 if ldd "$lib" | grep -E 'fido2|tss2|pcsclite|p11-kit' >/dev/null; then
 	echo "FAIL the verifier links a hardware library"; fail=$((fail + 1))
 else echo "ok   the verifier links no hardware library"; fi
-PKG_CONFIG_PATH="$(dirname "$pc")"
+PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_PATH
 # The .pc file is relocatable: it names this prefix, not the configured one.
 pclib=$(pkg-config --variable=libdir ownerbind-verify)
@@ -56,6 +57,8 @@ if [ "$got" = "sign,--pin-source,revoke-key,revoke-owner,--max-lifetime," ]; the
 else echo "FAIL bash completion gave: $got"; fail=$((fail + 1)); fi
 # Same compiler and sanitizer flags as the library under test; the
 # consumer finds the library through its own RPATH, as a packager's would.
+# CC, CFLAGS and pkg-config's answer are word lists.
+# shellcheck disable=SC2086,SC2046
 ${CC:-cc} ${CFLAGS:-} -o "$P/consumer" "$S/tests/integration/consumer.c" \
     $(pkg-config --cflags --libs ownerbind-verify) -Wl,-rpath,"$pclib"
 V="$S/tests/vectors/agent-mediated-eddsa.json"

@@ -28,9 +28,10 @@ for f in "$S"/man/*.[18]; do
 	d=$(echo "$base" | sed 's/^ownerbind-//')
 	[ -d "$S/$d" ] && check "man/$(basename "$f")" "$S/$d"/*.c
 done
-for v in $(grep -ho 'getenv("[A-Z_][A-Z0-9_]*")' $(find "$S" -name '*.c' \
-    -not -path '*/tests/*' -not -path '*/fuzz/*' -not -path '*/bench/*') |
-    sed 's/getenv("\(.*\)")/\1/' | sort -u); do
+vars=$(find "$S" -name '*.c' -not -path '*/tests/*' -not -path '*/fuzz/*' \
+    -not -path '*/bench/*' -exec grep -ho 'getenv("[A-Z_][A-Z0-9_]*")' {} + |
+    sed 's/getenv("\(.*\)")/\1/' | sort -u)
+for v in $vars; do
 	if grep -q -- "$v" "$S"/man/*.[18]; then :; else
 		echo "FAIL no man page mentions \$$v"; fail=$((fail + 1))
 	fi

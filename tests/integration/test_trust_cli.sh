@@ -3,6 +3,7 @@
 # through the verifier (ownerbind-verify) and refused changes leaving the
 # file as it was (issue #19, point 4).
 # Usage: test_trust_cli.sh OWNERBIND OWNERBIND_VERIFY
+# shellcheck disable=SC2015 # "check && ok || no": ok and no only count and print
 set -u
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 OB=$(abs "$1")

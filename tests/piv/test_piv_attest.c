@@ -365,8 +365,7 @@ test_roots(void **state)
 	json_decref(a);
 	p = pem_of(f->root);
 	assert_non_null(q = malloc(strlen(p) + 8));
-	strcpy(q, p);
-	strcat(q, "junk\n");
+	(void)snprintf(q, strlen(p) + 8, "%sjunk\n", p);
 	a = json_pack("[s]", q);
 	assert_int_equal(ob_piv_roots_load(a, &st), OB_ERR_TRUST_INVALID);
 	json_decref(a);

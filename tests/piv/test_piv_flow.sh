@@ -11,6 +11,7 @@
 # no card, two cards: each a distinct error; no PIN or management key in
 # any output.  Exit 0 = passed, 1 = failed, 77 = skipped.  Every process
 # started here is stopped by its PID on exit.
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
 
 OB=${1:?usage: test_piv_flow.sh OWNERBIND VERIFY VPIV ATTEST_CHECK SET_MGM PYTHON}
@@ -137,6 +138,7 @@ secret mgm3 "$MGM3"
 secret mgmaes "$MGMAES"
 # askpass helpers: one notes that it was asked, one resets the card first.
 printf '#!/bin/sh\ntouch "%s/asked"\ncat "%s/pin"\n' "$D" "$D" >"$D/ask.sh"
+# shellcheck disable=SC2016 # $1 is the helper's own argument
 printf '#!/bin/sh\nprintf "%%s" "$1" >"%s/prompt"\nopensc-tool -r 0 --reset >/dev/null 2>&1\ncat "%s/pin"\n' \
     "$D" "$D" >"$D/askreset.sh"
 chmod 700 "$D/ask.sh" "$D/askreset.sh"
@@ -203,8 +205,12 @@ run yk --key="$MGM3" -a import-key -s 9d -i "$D/imp.key"
 [ $RC -eq 0 ] && ok "key imported into 9d (yubico-piv-tool)" || not_ok "import-key"
 
 # AES-256 management key (alg learned from the card's metadata).
-printf '%s\n%s\n' "$MGM3" "$MGMAES" | "$SETMGM" "$R0" 3des aes256 >"$D/err" 2>&1
-[ $? -eq 0 ] && ok "card management key is now AES-256" || not_ok "set AES key"
+if printf '%s\n%s\n' "$MGM3" "$MGMAES" |
+    "$SETMGM" "$R0" 3des aes256 >"$D/err" 2>&1; then
+	ok "card management key is now AES-256"
+else
+	not_ok "set AES key"
+fi
 export OB_TEST_MGM="$MGMAES"
 run "$OB" keygen --key "$U;slot=9c;mgmt-key-source=env:OB_TEST_MGM" --alg ES384 \
     --pin-source "$PINSRC" --json

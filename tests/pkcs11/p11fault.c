@@ -92,9 +92,14 @@ p11fault_fired(int kind)
 static int
 tries_max(void)
 {
-	const char *v = getenv("P11FAULT_PIN_TRIES");
+	const char	*v = getenv("P11FAULT_PIN_TRIES");
+	char		*end;
+	long		 n;
 
-	return v != NULL ? atoi(v) : 0;
+	if (v == NULL)
+		return 0;
+	n = strtol(v, &end, 10);
+	return *v != '\0' && *end == '\0' && n > 0 && n < 100 ? (int)n : 0;
 }
 
 static int

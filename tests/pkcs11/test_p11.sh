@@ -6,6 +6,7 @@
 # binaries, cross-checked with pkcs11-tool, openssl and python3-jwcrypto.
 # FAULTMOD is tests/pkcs11/p11fault.so (a wrapper module around SoftHSM2).
 # Exit 0 = passed, 1 = failed, 77 = skipped.
+# shellcheck disable=SC2086 # $S, $P, $k, $OB_POOL_WRAP: word lists, split on purpose
 set -u
 
 MODE=${1:?}; OB=${2:?}; OBV=${3:?}; FAULT=${4:?}; POOLTEST=${5:-}
@@ -155,7 +156,7 @@ interop() {
 	must "request aa" "$OB" request --sub "$SUB" --aud "$AUD" \
 	    --owner alice --agent-key "$D/agent-aa.pem" --new-agent-key \
 	    -o "$D/req-aa.json"
-	must "sign with an always-authenticate key" env P11FAULT_MODULE=$M \
+	must "sign with an always-authenticate key" env P11FAULT_MODULE="$M" \
 	    P11FAULT_LOG="$D/login.log" "$OB" sign --quiet \
 	    --key "pkcs11:token=owner-test;object=tool-aa?module-path=$FAULT" \
 	    --pin-source "file:$D/pin" -o "$D/signed-aa.json" "$D/req-aa.json"
@@ -267,7 +268,7 @@ negative() {
 	# SoftHSM2 never locks a PIN (it sets COUNT_LOW only, whatever the
 	# count), so a retry counter of 3 is emulated by p11fault.
 	FU="pkcs11:token=owner-test;object=neg?module-path=$FAULT"
-	export P11FAULT_MODULE=$M P11FAULT_PIN_TRIES=3 P11FAULT_STATE=$D/tries
+	export P11FAULT_MODULE="$M" P11FAULT_PIN_TRIES=3 P11FAULT_STATE=$D/tries
 	expect OB_ERR_PIN_INCORRECT "running low" "wrong PIN, 2 tries left" \
 	    "$OB" $S --key "$FU" --pin-source "file:$D/wpin" "$D/req.json"
 	expect OB_ERR_PIN_INCORRECT "1 try left" "wrong PIN, final try next" \
@@ -320,7 +321,7 @@ negative() {
 	# pkcs11-tool cannot ask for CKA_SIGN false and SoftHSM2 defaults to
 	# true, so p11fault rewrites the template on its way to SoftHSM2.
 	must "a key with CKA_SIGN false" env P11FAULT_NO_SIGN=1 \
-	    P11FAULT_MODULE=$M pkcs11-tool --module "$FAULT" \
+	    P11FAULT_MODULE="$M" pkcs11-tool --module "$FAULT" \
 	    --token-label owner-test --login --pin env:P11PIN --keypairgen \
 	    --key-type EC:prime256v1 --id 0b --label nosign --usage-derive
 	must "pkcs11-tool shows it" p11 --token-label owner-test --login \
@@ -361,7 +362,7 @@ negative() {
 pool() {
 	[ -x "$POOLTEST" ] || fail "no pool test program"
 	must "keygen" "$OB" keygen --key "$(uri pool)" --pin-source "file:$D/pin"
-	export P11FAULT_MODULE=$M
+	export P11FAULT_MODULE="$M"
 	must "pool survives reset, removal, finalize, fork" ${OB_POOL_WRAP:-} \
 	    "$POOLTEST" \
 	    "pkcs11:token=owner-test;object=pool?module-path=$FAULT&pin-source=file:$D/pin" \

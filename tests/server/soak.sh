@@ -17,6 +17,7 @@ C=${2:-200} T=${3:-60} N=${4:-20000}
 . "$HERE/../../bench/server-setup.sh"
 D=$(mktemp -d)
 BP=
+# shellcheck disable=SC2317 # run from the EXIT trap
 cleanup() {
 	if [ -n "$BP" ]; then
 		kill "$BP" 2>/dev/null || true

@@ -7,20 +7,23 @@
 # the WIT must name that agent, that owner and that key kind.  A backend
 # whose stand-in cannot start is a failure, not a skip.
 # Usage: test_e2e_backends.sh SERVER OWNERBIND FIDO2-TOOL VPIV PYTHON
+# shellcheck disable=SC2015 # "A && B || C": B only assigns or prints
 set -u
 SRV=$1 OB=$2 FT=$3 VPIV=$4 PY=${5:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 D=$(mktemp -d /tmp/ob-e2e.XXXXXX) || exit 1
-SP= CARD_PID= TPM_STARTED= PCSC_STARTED=
+SP='' CARD_PID='' TPM_STARTED='' PCSC_STARTED=''
 fail=0
+# shellcheck disable=SC2317 # stop_pid and cleanup run from the EXIT trap
 stop_pid() { [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null; }
+# shellcheck disable=SC2317 # as stop_pid
 cleanup() {
 	trap - EXIT INT TERM
 	stop_pid "$SP"
 	stop_pid "$CARD_PID"
 	[ -n "$PCSC_STARTED" ] && "$HERE/vpiv/pcscd-fixture.sh" stop "$D/pcsc"
 	[ -n "$TPM_STARTED" ] && "$HERE/tpm2/swtpm-fixture.sh" stop "$D/tpm"
-	[ $fail = 0 ] || { echo "--- server log"; tail -20 "$D/server.log"; }
+	[ "$fail" = 0 ] || { echo "--- server log"; tail -20 "$D/server.log"; }
 	rm -rf "$D"
 }
 trap cleanup EXIT

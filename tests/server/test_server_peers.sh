@@ -5,6 +5,7 @@
 # trusted CA that maps to no configured client is refused; a peer over its
 # rate gets 429 with Retry-After.  Every decision is in the record.
 # Usage: test_server_peers.sh OWNERBIND-SERVER OWNERBIND
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
 SRV=$1
 OB=$2
@@ -12,6 +13,7 @@ PY=${OB_PYTHON:-/usr/bin/python3}
 D=$(mktemp -d)
 SP=
 fail=0
+# shellcheck disable=SC2317 # run from the EXIT trap
 cleanup() {
 	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
 	rm -rf "$D"

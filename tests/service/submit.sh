@@ -1,5 +1,8 @@
+# shellcheck shell=sh
 # ownerbind submit against svcd; sourced by test_service.sh (D, PORT, U,
 # OB, CL, has, hasnt, ok, no, eq are set there).
+# shellcheck disable=SC2086 # $M is the client's option list, split on purpose
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 sub() {	# sub EXPECTED-EXIT DESCRIPTION ARGS...
 	want=$1; what=$2; shift 2
 	"$OB" submit "$@" >out.txt 2>err.txt

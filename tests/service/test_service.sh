@@ -3,6 +3,7 @@
 # curl, openssl s_client and python ssl clients, certificates made here by
 # openssl.  With a second argument, ownerbind submit against the same
 # daemon.  Usage: test_service.sh SVCD [OWNERBIND]
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 SVCD=$(abs "$1")
@@ -103,7 +104,7 @@ $CL raw "$PORT" "$D" "$(printf 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: 
 has out.txt 'HTTP/1.1 400' "a negative Content-Length gets 400"
 $CL raw "$PORT" "$D" "00ff00ff0d0a0d0a" >out.txt 2>&1
 if grep -q 'HTTP/1.1 400\|CLOSED' out.txt; then ok "binary junk: 400 or closed"; else no "binary junk"; cat out.txt; fi
-printf 'GET /whoami HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -quiet -connect 127.0.0.1:$PORT \
+printf 'GET /whoami HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -quiet -connect 127.0.0.1:"$PORT" \
     -CAfile ca.pem -cert proxy.pem -key proxy.key >out.txt 2>err.txt
 has out.txt '"peer":"proxy-1"' "openssl s_client with HTTP/1.0 is served"
 kill -0 $SPID 2>/dev/null && ok "no crash after malformed input" || no "daemon died"
@@ -159,21 +160,21 @@ has out.txt '"code":"OB_ERR_SVC_BAD_REQUEST"' "a body that is not strict JSON is
 hasnt svc.log '"refuse"' "bodies never reach the log"
 
 # SIGHUP: a broken certificate keeps the old one; a good one is taken
-old=$(openssl s_client -connect 127.0.0.1:$PORT -CAfile ca.pem -cert proxy.pem -key proxy.key </dev/null 2>/dev/null | openssl x509 -noout -serial)
+old=$(openssl s_client -connect 127.0.0.1:"$PORT" -CAfile ca.pem -cert proxy.pem -key proxy.key </dev/null 2>/dev/null | openssl x509 -noout -serial)
 echo "not a certificate" > live.pem
 kill -HUP $SPID
 sleep 0.5
 cc proxy "$U/whoami" >out.txt 2>err.txt
 has out.txt '"peer":"proxy-1"' "SIGHUP with a broken certificate: still serving"
 has svc.log '"event":"reload: TLS files kept","code":"OB_ERR_SVC_TLS"' "... and the log says why"
-cur=$(openssl s_client -connect 127.0.0.1:$PORT -CAfile ca.pem -cert proxy.pem -key proxy.key </dev/null 2>/dev/null | openssl x509 -noout -serial)
+cur=$(openssl s_client -connect 127.0.0.1:"$PORT" -CAfile ca.pem -cert proxy.pem -key proxy.key </dev/null 2>/dev/null | openssl x509 -noout -serial)
 eq "$cur" "$old" "... with the old certificate"
 openssl req -new -key live.key -subj /CN=localhost -out n.csr 2>/dev/null
 printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' > n.ext
 openssl x509 -req -in n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile n.ext -out live.pem 2>/dev/null
 kill -HUP $SPID
 sleep 0.5
-new=$(openssl s_client -connect 127.0.0.1:$PORT -CAfile ca.pem -cert proxy.pem -key proxy.key </dev/null 2>/dev/null | openssl x509 -noout -serial)
+new=$(openssl s_client -connect 127.0.0.1:"$PORT" -CAfile ca.pem -cert proxy.pem -key proxy.key </dev/null 2>/dev/null | openssl x509 -noout -serial)
 if [ -n "$new" ] && [ "$new" != "$old" ]; then ok "SIGHUP with a good certificate: new connections get it"; else no "certificate swap ($old -> $new)"; fi
 touch fail
 kill -HUP $SPID

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by the tpm2 integration tests: a temporary directory with a
 # private swtpm, stopped (by its PID, through the fixture) on exit.
 #   OWNERBIND, VERIFY: the binaries under test (set by the caller)
@@ -12,7 +13,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 eval "$("$HERE/swtpm-fixture.sh" start "$T")"
 unset TSS2_TCTI
+# shellcheck disable=SC2034 # AUD, SUB: for the scripts that source this
 AUD=https://id.example
+# shellcheck disable=SC2034 # as AUD
 SUB=wimse://td.example/agents/a1
 PASS=0
 FAIL=0

@@ -3,10 +3,11 @@
 # verifier's code: fresh nonce accepted; a stale or wrong nonce, another
 # key's certify and an untrusted attestation key each rejected with their
 # own code.  Usage: test_tpm2_attest.sh OWNERBIND VERIFY CHECK
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 OWNERBIND=$1 VERIFY=$2 CHECK=$3
 . "$(dirname "$0")/lib.sh"
 
-cd "$T"
+cd "$T" || exit 1
 printf '1234\n' >pin
 chmod 600 pin
 nonce() { $VERIFY --state "$T/state.db" --issue-nonce; }
@@ -67,9 +68,9 @@ check OB_OK ev-pinned.json ak.json pinned.json "$n1"
 # key cannot serve as attestation key.
 $OWNERBIND request --sub $SUB --aud $AUD --owner alice \
     --agent-key agent.pem --new-agent-key -o req.json
-expect OB_ERR_KEY_NO_SIGN $OWNERBIND sign --quiet \
+expect OB_ERR_KEY_NO_SIGN "$OWNERBIND" sign --quiet \
     --key tpm2:handle=0x81010001 req.json
-expect OB_ERR_KEY_TYPE $OWNERBIND attest --key "tpm2:file=$T/ES256.pem" \
+expect OB_ERR_KEY_TYPE "$OWNERBIND" attest --key "tpm2:file=$T/ES256.pem" \
     --ak "tpm2:file=$T/ES384.pem" --nonce "$n1"
 [ "$(transient_count)" = 0 ] && ok "no transient handle left" ||
     not_ok "transient handles left"

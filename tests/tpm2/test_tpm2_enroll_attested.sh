@@ -4,10 +4,11 @@
 # evidence, the trust store verifies it at load, and the verdict says
 # "attested".  Replayed or untrusted evidence never reaches the store.
 # Usage: test_tpm2_enroll_attested.sh OWNERBIND VERIFY
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 OWNERBIND=$1 VERIFY=$2
 . "$(dirname "$0")/lib.sh"
 
-cd "$T"
+cd "$T" || exit 1
 $OWNERBIND attest --create-ak --ak tpm2:handle=0x81010002 -o ak.json
 $OWNERBIND keygen --key "tpm2:file=$T/owner.pem" >/dev/null
 n=$($VERIFY --state "$T/state.db" --issue-nonce)
@@ -15,7 +16,7 @@ $OWNERBIND attest --key "tpm2:file=$T/owner.pem" --ak tpm2:handle=0x81010002 \
     --nonce "$n" -o ev.json
 
 # Without the attestation key in the store, nothing is written.
-expect OB_ERR_ATTEST_UNTRUSTED $OWNERBIND enroll --key "tpm2:file=$T/owner.pem" \
+expect OB_ERR_ATTEST_UNTRUSTED "$OWNERBIND" enroll --key "tpm2:file=$T/owner.pem" \
     --owner alice@example.com --may-bind 'wimse://td.example/agents/*' \
     --trust trust.json --attestation ev.json --state "$T/state.db"
 [ ! -e trust.json ] && ok "no trust store was written" || not_ok "trust.json exists"
@@ -47,7 +48,7 @@ fi
 
 # The same evidence again, into a store where it would load: its nonce
 # was consumed, so nothing is written.
-expect OB_ERR_ATTEST_NONCE $OWNERBIND enroll --key "tpm2:file=$T/owner.pem" \
+expect OB_ERR_ATTEST_NONCE "$OWNERBIND" enroll --key "tpm2:file=$T/owner.pem" \
     --owner bob@example.com --may-bind 'wimse://td.example/agents/*' \
     --trust trust2.json --attestation ev.json --state "$T/state.db" --add-ak ak.json
 [ ! -e trust2.json ] && ok "replayed evidence: no trust store was written" ||
@@ -57,7 +58,7 @@ $OWNERBIND keygen --key "tpm2:file=$T/other.pem" >/dev/null
 n=$($VERIFY --state "$T/state.db" --issue-nonce)
 $OWNERBIND attest --key "tpm2:file=$T/owner.pem" --ak tpm2:handle=0x81010002 \
     --nonce "$n" -o ev-other.json
-expect OB_ERR_ATTEST_KEY_MISMATCH $OWNERBIND enroll \
+expect OB_ERR_ATTEST_KEY_MISMATCH "$OWNERBIND" enroll \
     --key "tpm2:file=$T/other.pem" --owner carol@example.com \
     --may-bind 'wimse://td.example/agents/*' --trust trust.json \
     --attestation ev-other.json --state "$T/state.db"
@@ -69,7 +70,7 @@ k = t["owners"][0]["keys"][0]
 k["attestation"]["nonce"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 json.dump(t, open("tampered.json", "w"))
 PY
-expect OB_ERR_TRUST_INVALID $VERIFY --trust tampered.json --aud $AUD env.json
+expect OB_ERR_TRUST_INVALID "$VERIFY" --trust tampered.json --aud $AUD env.json
 grep -q OB_ERR_ATTEST_NONCE "$T/err" && ok "... naming OB_ERR_ATTEST_NONCE" ||
     not_ok "detail: $(cat "$T/err")"
 finish

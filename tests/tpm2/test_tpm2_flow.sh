@@ -3,6 +3,7 @@
 # TPM algorithm, as key file and as persistent handle, with and without an
 # auth value; each owner entry is also checked by python3-jwcrypto and by
 # openssl.  Usage: test_tpm2_flow.sh OWNERBIND VERIFY PYTHON
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 OWNERBIND=$1 VERIFY=$2 PY=$3
 . "$(dirname "$0")/lib.sh"
 
@@ -82,15 +83,15 @@ s = e["signatures"][0]["signature"]
 e["signatures"][0]["signature"] = ("A" if s[5] != "A" else "B").join([s[:5], s[6:]])
 json.dump(e, open(sys.argv[2], "w"))
 PYEOF
-expect OB_ERR_SIG_INVALID $VERIFY --trust "$T/trust.json" --aud $AUD "$T/bad.json"
+expect OB_ERR_SIG_INVALID "$VERIFY" --trust "$T/trust.json" --aud $AUD "$T/bad.json"
 
 # Wrong URIs and missing keys are named, never guessed.
-expect OB_ERR_KEY_NOT_FOUND $OWNERBIND sign --quiet --key tpm2:handle=0x81000099 "$T/req.json"
-expect OB_ERR_KEY_NOT_FOUND $OWNERBIND sign --quiet --key "tpm2:file=$T/none.pem" "$T/req.json"
-expect OB_ERR_KEY_EXISTS $OWNERBIND keygen --key "tpm2:file=$T/ES256.pem"
-expect OB_ERR_KEY_EXISTS $OWNERBIND keygen --key tpm2:handle=0x81000002
-expect OB_ERR_KEY_URI $OWNERBIND keygen --key "tpm2:file=$T/y.pem;handle=0x81000001"
-expect OB_ERR_KEY_URI $OWNERBIND keygen --key "tpm2:handle=0x80000001"
-expect OB_ERR_TPM_UNREACHABLE $OWNERBIND sign --quiet --key "tpm2:file=$T/ES256.pem;tcti=swtpm:path=$T/nosock" "$T/req.json"
-expect OB_ERR_TPM_UNREACHABLE $OWNERBIND sign --quiet --key "tpm2:file=$T/ES256.pem;tcti=device:/nonexistent/tpmrm0" "$T/req.json"
+expect OB_ERR_KEY_NOT_FOUND "$OWNERBIND" sign --quiet --key tpm2:handle=0x81000099 "$T/req.json"
+expect OB_ERR_KEY_NOT_FOUND "$OWNERBIND" sign --quiet --key "tpm2:file=$T/none.pem" "$T/req.json"
+expect OB_ERR_KEY_EXISTS "$OWNERBIND" keygen --key "tpm2:file=$T/ES256.pem"
+expect OB_ERR_KEY_EXISTS "$OWNERBIND" keygen --key tpm2:handle=0x81000002
+expect OB_ERR_KEY_URI "$OWNERBIND" keygen --key "tpm2:file=$T/y.pem;handle=0x81000001"
+expect OB_ERR_KEY_URI "$OWNERBIND" keygen --key "tpm2:handle=0x80000001"
+expect OB_ERR_TPM_UNREACHABLE "$OWNERBIND" sign --quiet --key "tpm2:file=$T/ES256.pem;tcti=swtpm:path=$T/nosock" "$T/req.json"
+expect OB_ERR_TPM_UNREACHABLE "$OWNERBIND" sign --quiet --key "tpm2:file=$T/ES256.pem;tcti=device:/nonexistent/tpmrm0" "$T/req.json"
 finish

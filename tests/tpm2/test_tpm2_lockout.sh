@@ -4,6 +4,7 @@
 # (tpm2_dictionarylockout) restores signing.  The fixture sets 3 tries.
 # Also: object memory full, permission denied on the device.
 # Prints the messages a user sees.  Usage: test_tpm2_lockout.sh OWNERBIND
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 OWNERBIND=$1
 . "$(dirname "$0")/lib.sh"
 
@@ -23,7 +24,7 @@ sign() {	# PINFILE
 # and parameter encryption when keygen sets it.  The pcap TCTI records
 # every command and response; tpm2_create with a password session is the
 # control that shows the recording would catch it.
-if [ -n "$(ldconfig -p | grep libtss2-tcti-pcap)" ]; then
+if ldconfig -p | grep -q libtss2-tcti-pcap; then
 	printf 'Zq9-secret-PIN\n' >"$T/pin2"
 	chmod 600 "$T/pin2"
 	TCTI_PCAP_FILE="$T/bus.pcap"
@@ -55,7 +56,7 @@ expect OB_ERR_TPM_LOCKOUT sign "$T/pin"
 grep -q "retry in about 10 s" "$T/err" && ok "lockout says when to retry" ||
     not_ok "lockout text: $(cat "$T/err")"
 echo "# user sees:"; sed 's/^/#   /' "$T/err"
-expect OB_ERR_PIN_SOURCE $OWNERBIND sign --quiet --key "$URI" \
+expect OB_ERR_PIN_SOURCE "$OWNERBIND" sign --quiet --key "$URI" \
     --pin-source "file:$T/missing" "$T/req.json"
 tpm2_dictionarylockout --clear-lockout >/dev/null
 sign "$T/pin" && ok "signs again after tpm2_dictionarylockout --clear-lockout" ||
@@ -63,7 +64,7 @@ sign "$T/pin" && ok "signs again after tpm2_dictionarylockout --clear-lockout" |
 # A persistent key with an auth value, opened without auth=yes: bad auth.
 $OWNERBIND keygen --key "tpm2:handle=0x81000030;auth=yes" \
     --pin-source "file:$T/pin" >/dev/null
-expect OB_ERR_PIN_INCORRECT $OWNERBIND sign --quiet \
+expect OB_ERR_PIN_INCORRECT "$OWNERBIND" sign --quiet \
     --key tpm2:handle=0x81000030 "$T/req.json"
 echo "# user sees:"; sed 's/^/#   /' "$T/err"
 
@@ -85,7 +86,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	: >"$T/tpmrm0"
 	chmod 600 "$T/tpmrm0"
 	expect OB_ERR_DEVICE_PERMISSION setpriv --reuid=65534 --regid=65534 \
-	    --clear-groups $OWNERBIND keygen \
+	    --clear-groups "$OWNERBIND" keygen \
 	    --key "tpm2:file=$T/nobody.pem;tcti=device:$T/tpmrm0"
 	echo "# user sees:"; sed 's/^/#   /' "$T/err"
 fi

@@ -82,7 +82,8 @@ test_rejects(void **state)
 		{ "Zm9", OB_ERR_B64_NONCANONICAL },	/* "fo" is Zm8 */
 		{ "-_9", OB_ERR_B64_NONCANONICAL },
 	};
-	unsigned char	*d = (unsigned char *)"untouched";
+	static unsigned char untouched[] = "untouched";
+	unsigned char	*d = untouched;
 	size_t		 i, n = 12345;
 
 	(void)state;
@@ -202,7 +203,8 @@ test_std_rejects(void **state)
 		{ "Zm9=", OB_ERR_B64_NONCANONICAL },	/* "fo" is Zm8= */
 		{ "+/9=", OB_ERR_B64_NONCANONICAL },
 	};
-	unsigned char	*d = (unsigned char *)"untouched";
+	static unsigned char untouched[] = "untouched";
+	unsigned char	*d = untouched;
 	size_t		 i, n = 12345;
 
 	(void)state;

@@ -65,10 +65,9 @@ edit(const char *from, const char *to)
 	if (at == NULL)
 		fail_msg("case text not in the base: %s", from);
 	n = strlen(base) - strlen(from) + strlen(to) + 1;
-	s = malloc(n);
-	memcpy(s, base, (size_t)(at - base));
-	strcpy(s + (at - base), to);
-	strcat(s, at + strlen(from));
+	assert_non_null(s = malloc(n));
+	(void)snprintf(s, n, "%.*s%s%s", (int)(at - base), base, to,
+	    at + strlen(from));
 	return s;
 }
 

@@ -55,6 +55,7 @@ sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
+	/* lint: ok: openssl command lines of this test, over its mkdtemp */
 	if (system(cmd) != 0)
 		fail_msg("failed: %s", cmd);
 }
@@ -325,6 +326,7 @@ check(const struct ob_credential *c, const struct ob_issuer *is,
 	    oid != NULL ? oid : "2.5.29.9", c->jti);
 	spit(path("expect.json"), buf);
 	(void)snprintf(cmd, sizeof(cmd), "%s %s %s", py, chk, dir);
+	/* lint: ok: the independent checker over this test's mkdtemp */
 	if (system(cmd) != 0)
 		fail_msg("independent check failed: %s", cmd);
 }
@@ -509,7 +511,7 @@ test_bad_verdict(void **state)
 	struct ob_verdict	*v = agent_mediated(NULL);
 	EVP_PKEY		*other = t_key("P-256");
 	json_t			*jwk = NULL;
-	char			*keep, *s;
+	char			*keep, *s, aaaa[] = "AAAA";
 
 	(void)state;
 	/* no agent_jwk */
@@ -533,7 +535,7 @@ test_bad_verdict(void **state)
 	v->owner_jkt = keep;
 	/* a hash that is not a SHA-256 */
 	keep = v->envelope_sha256;
-	v->envelope_sha256 = (char *)"AAAA";
+	v->envelope_sha256 = aaaa;
 	expect_refused(is, v, now, 0, OB_ERR_VERDICT_INCOMPLETE);
 	v->envelope_sha256 = keep;
 	/* the CA would expire before the credential */

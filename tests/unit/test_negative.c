@@ -133,7 +133,8 @@ apply_opt(char *opt, struct vopts *vo, struct ob_state *state,
 			goto bad;
 		*b++ = '\0';
 		*c++ = '\0';
-		r = state->ops->put_nonce(state->impl, a, NOW + atoll(b),
+		r = state->ops->put_nonce(state->impl, a, NOW + strtoll(b,
+		    NULL, 10),
 		    strcmp(c, "-") == 0 ? NULL : c, NOW);
 		return r == OB_OK ? 0 : -1;
 	}

@@ -14,6 +14,7 @@
 #include "tests/unit/obtest.h"
 #include "core/alg.h"
 #include "core/b64url.h"
+#include "core/deconst.h"
 #include "core/json.h"
 #include "core/jwk.h"
 #include "server-verify/state.h"
@@ -62,7 +63,7 @@ build_claims(const json_t *tmpl, EVP_PKEY *agent)
 	const char	*k;
 
 	assert_int_equal(ob_jwk_from_pkey(agent, &jwk), OB_OK);
-	json_object_foreach((json_t *)tmpl, k, v) {
+	json_object_foreach(OB_DECONST(json_t *, tmpl), k, v) {
 		json_object_set(c, k, v);
 		if (strcmp(k, "owner") == 0)
 			json_object_set_new(c, "cnf", json_pack("{s:o}", "jwk",

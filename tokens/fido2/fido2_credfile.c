@@ -13,6 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "common/secfile.h"
 #include "core/b64url.h"
 #include "core/err.h"
 #include "tokens/fido2/fido2_int.h"
@@ -49,9 +52,8 @@ fido2_credfile_write(const char *path, const struct fido2_cred *c)
 {
 	json_t	*o = NULL, *jwk = NULL;
 	char	*id = NULL, *s = NULL;
-	size_t	 len, off = 0;
-	ssize_t	 w;
-	int	 fd = -1, r;
+	size_t	 len = 0;
+	int	 r;
 
 	OB_TRY(ob_jwk_from_pkey(c->pub, &jwk));
 	OB_TRY(ob_b64url_encode(c->id, c->id_len, &id));
@@ -69,30 +71,15 @@ fido2_credfile_write(const char *path, const struct fido2_cred *c)
 	}
 	len = strlen(s);
 	s[len++] = '\n';	/* json_dumps leaves room: replaces the NUL */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0) {
-		r = errno == EEXIST ? ob_errf(OB_ERR_KEY_EXISTS, "%s", path) :
-		    ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		if ((w = write(fd, s + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (off != len || fsync(fd) != 0) {
-		r = ob_errf(OB_ERR_IO, "%s: write failed", path);
-		(void)unlink(path);
-		goto out;
-	}
+	OB_TRY(ob_secfile_write(path, s, len));
 	r = OB_OK;
 out:
-	if (fd >= 0)
-		close(fd);
+	/* The credential ID is the key handle: wiped like any secret. */
+	if (s != NULL)
+		OPENSSL_cleanse(s, len);
 	free(s);
+	if (id != NULL)
+		OPENSSL_cleanse(id, strlen(id));
 	free(id);
 	json_decref(o);
 	json_decref(jwk);

@@ -102,8 +102,8 @@ fido2_dev_paths(char ***paths, size_t *n)
 	int		 fr, r = OB_ERR_ALLOC;
 
 	if (fido2_test_paths != NULL) {
-		while (fido2_test_paths[found] != NULL &&
-		    found < FIDO2_MAX_DEVICES)
+		while (found < FIDO2_MAX_DEVICES &&
+		    fido2_test_paths[found] != NULL)
 			found++;
 		if ((p = calloc(found + 1, sizeof(*p))) == NULL)
 			return OB_ERR_ALLOC;

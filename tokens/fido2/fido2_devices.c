@@ -38,7 +38,7 @@ devices_info(fido_dev_t *dev, json_t *o)
 	if (fido_cbor_info_aaguid_len(ci) == 16)
 		fido2_hex(fido_cbor_info_aaguid_ptr(ci), 16, aag);
 	else
-		strcpy(aag, "");
+		aag[0] = '\0';
 	if (json_object_set_new(o, "versions", ver) != 0) {
 		ver = NULL;
 		goto out;

@@ -15,17 +15,17 @@
  * without that TPM, but is written 0600 like any key.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/asn1t.h>
+#include <openssl/crypto.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <tss2/tss2_mu.h>
 
+#include "common/secfile.h"
 #include "core/err.h"
 #include "tokens/tpm2/tpm2_int.h"
 
@@ -167,31 +167,28 @@ tpm2_keyfile_write(const char *path, const struct tpm2_key *key)
 {
 	unsigned char	*der = NULL;
 	BIO		*bio = NULL;
-	int		 derlen = 0, fd, r;
+	char		*pem = NULL;
+	long		 pemlen = 0;
+	int		 derlen = 0, r;
 
-	if ((r = keyfile_encode(key, &der, &derlen)) != OB_OK)
-		return r;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0) {
-		r = errno == EEXIST ? ob_errf(OB_ERR_KEY_EXISTS, "%s", path) :
-		    ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((bio = BIO_new_fd(fd, BIO_CLOSE)) == NULL) {
-		close(fd);
-		(void)unlink(path);
+	OB_TRY(keyfile_encode(key, &der, &derlen));
+	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
 	if (PEM_write_bio(bio, KEYFILE_PEM, "", der, derlen) <= 0 ||
-	    BIO_flush(bio) != 1 || fsync(fd) != 0) {
-		(void)unlink(path);
-		r = ob_errf(OB_ERR_IO, "%s: write failed", path);
+	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
+		r = ob_errf(OB_ERR_ALLOC, "PEM encoding of the TPM key");
 		goto out;
 	}
+	OB_TRY(ob_secfile_write(path, pem, (size_t)pemlen));
 	r = OB_OK;
 out:
+	if (pem != NULL)
+		OPENSSL_cleanse(pem, (size_t)pemlen);
 	BIO_free(bio);
+	if (der != NULL)
+		OPENSSL_cleanse(der, (size_t)derlen);
 	OPENSSL_free(der);
 	return r;
 }

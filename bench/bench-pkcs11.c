@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/cliutil.h"
 #include "core/err.h"
 #include "pkcs11/ob_p11.h"
 #include "pkcs11/p11_int.h"
@@ -113,9 +114,14 @@ main(int argc, char **argv)
 	CK_ULONG		 found = 0;
 	CK_RV			 rv;
 	void			*dl;
-	double			 secs = argc > 2 ? atof(argv[2]) : 3.0;
+	double			 secs = 3.0;
+	long long		 v;
 	int			 r;
 
+	if (argc > 2 && ob_parse_ll(argv[2], 1, 3600, &v) == OB_OK)
+		secs = (double)v;
+	else if (argc > 2)
+		argc = 0;	/* not a whole number of seconds: usage */
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench-pkcs11 URI [SECONDS]\n");
 		return 2;
