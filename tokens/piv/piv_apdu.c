@@ -12,6 +12,7 @@
 #include <PCSC/pcsclite.h>
 #include <openssl/crypto.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "tokens/piv/piv_int.h"
 
@@ -234,8 +235,11 @@ xfer(struct piv_conn *c, const uint8_t *apdu, size_t alen, uint8_t *out,
     size_t *olen, uint16_t *sw)
 {
 	const SCARD_IO_REQUEST *pci;
+	struct ob_rd	 rd;
+	const uint8_t	*data;
 	uint8_t		 rbuf[258];
 	DWORD		 rlen = sizeof(rbuf);
+	uint16_t	 status;
 	LONG		 rv;
 
 	pci = c->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
@@ -254,9 +258,16 @@ xfer(struct piv_conn *c, const uint8_t *apdu, size_t alen, uint8_t *out,
 		return ob_errf(OB_ERR_DEVICE, "response APDU of %lu bytes",
 		    (unsigned long)rlen);
 	}
-	*sw = (uint16_t)(rbuf[rlen - 2] << 8 | rbuf[rlen - 1]);
+	/* Response APDU: data || SW1 SW2 (ISO 7816-4 5.1). */
+	ob_rd_init(&rd, rbuf, rlen);
+	if (ob_rd_bytes(&rd, rlen - 2, &data) != OB_OK ||
+	    ob_rd_u16(&rd, &status) != OB_OK || ob_rd_end(&rd) != OB_OK) {
+		OPENSSL_cleanse(rbuf, sizeof(rbuf));
+		return ob_errf(OB_ERR_INTERNAL, "response APDU framing");
+	}
+	memcpy(out, data, rlen - 2);
 	*olen = rlen - 2;
-	memcpy(out, rbuf, *olen);
+	*sw = status;
 	OPENSSL_cleanse(rbuf, sizeof(rbuf));
 	return OB_OK;
 }

@@ -191,8 +191,8 @@ piv_ec_pub(uint8_t alg, const uint8_t *point, size_t plen, EVP_PKEY **out)
 		return ob_errf(OB_ERR_KEY_TYPE, "card key algorithm %02x is not "
 		    "ECC P-256 or P-384", alg);
 	}
-	if (plen != 1 + 2 * piv_ec_flen(alg) || point[0] != 0x04)
-		return ob_errf(OB_ERR_DEVICE, "public point of %zu bytes", plen);
+	if ((r = piv_check_point(point, plen, piv_ec_flen(alg))) != OB_OK)
+		return r;
 	/* The card is untrusted: the decoder's rules, as for a JWK. */
 	if ((r = ob_pkey_from_ec_point(kind, point, plen, out)) != OB_OK)
 		return ob_err_prefix(r, "the card's public point");
