@@ -99,6 +99,14 @@ extern const char *const *fido2_test_paths;
 int fido2_err(int fr, const char *what, fido_dev_t *dev) OB_WUR;
 
 int fido2_keygen(const char *uri, const struct ob_token_opts *opts) OB_WUR;
+/*
+ * The makeCredential authenticatorData is ours: rpIdHash of rp_id
+ * (OB_ERR_FIDO_RPID, also when shorter than the head), UP (OB_ERR_FIDO_UP),
+ * UV when uv (OB_ERR_FIDO_UV), AT set and the whole structure well-formed
+ * (OB_ERR_FIDO_AUTHDATA).
+ */
+int fido2_check_mc_authdata(const unsigned char *ad, size_t len,
+    const char *rp_id, int uv) OB_WUR;
 
 struct fido2_be {
 	struct fido2_uri		 uri;
