@@ -59,6 +59,34 @@ test_uri_bad(void **state)
 	}
 }
 
+/*
+ * Over-long values are refused, and freed: fuzz_uri found the value of
+ * rp=, pub= and dev= leaked on this path (its reproducer is in
+ * fuzz/corpus/uri; this test shows the leak under ASan).
+ */
+static void
+test_uri_too_long(void **state)
+{
+	static const char *const attrs[] = { "rp", "pub", "dev" };
+	struct fido2_uri	 u;
+	char			*s;
+	size_t			 i, n = 6 + 3 + 1 + FIDO2_MAX_PATH + 1;
+
+	(void)state;
+	assert_non_null(s = malloc(n));
+	for (i = 0; i < 3; i++) {
+		memset(s, 'a', n - 1);
+		s[n - 1] = '\0';
+		memcpy(s, "fido2:", 6);
+		memcpy(s + 6, attrs[i], strlen(attrs[i]));
+		s[6 + strlen(attrs[i])] = '=';
+		memset(&u, 0, sizeof(u));
+		assert_int_equal(fido2_uri_parse(s, &u), OB_ERR_KEY_URI);
+		assert_non_null(strstr(ob_err_detail(), "too long"));
+	}
+	free(s);
+}
+
 static void
 test_err_map(void **state)
 {
@@ -241,6 +269,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uri_good),
 		cmocka_unit_test(test_uri_bad),
+		cmocka_unit_test(test_uri_too_long),
 		cmocka_unit_test(test_err_map),
 		cmocka_unit_test(test_dev_missing),
 		cmocka_unit_test(test_credfile),
