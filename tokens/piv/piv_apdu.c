@@ -329,12 +329,11 @@ piv_transmit(struct piv_conn *c, uint8_t ins, uint8_t p1, uint8_t p2,
 	} while (!last);
 	/* 61xx: more data; fetch it with GET RESPONSE (ISO 7816-4 7.6.1). */
 	for (rounds = 0;; rounds++) {
-		if ((r = ob_wr_bytes(&acc, part, plen)) != OB_OK) {
-			if (r == OB_ERR_BUF_FULL)
-				r = ob_errf(OB_ERR_DEVICE, "card response longer "
-				    "than %d bytes", PIV_RESP_MAX);
+		if ((r = ob_wr_bytes(&acc, part, plen)) == OB_ERR_BUF_FULL)
+			r = ob_errf(OB_ERR_DEVICE, "card response longer than "
+			    "%d bytes", PIV_RESP_MAX);
+		if (r != OB_OK)
 			goto out;
-		}
 		if ((sw & 0xff00) != 0x6100)
 			break;
 		if (rounds > PIV_RESP_MAX / 256 + 1) {
