@@ -198,6 +198,35 @@ test_credfile(void **state)
 	    OB_ERR_KEY_NOT_FOUND);
 }
 
+/* The from-memory half: the same answers, and its own size bound. */
+static void
+test_credfile_parse(void **state)
+{
+	static const char	 good[] = GOOD;
+	struct fido2_cred	 c;
+	char			*big;
+	size_t			 n = 64 * 1024 + 1;
+
+	(void)state;
+	assert_int_equal(fido2_credfile_parse("mem", good, sizeof(good) - 1,
+	    &c), OB_OK);
+	assert_int_equal(c.alg, OB_ALG_WEBAUTHN_ES256);
+	fido2_cred_free(&c);
+	assert_int_equal(fido2_credfile_parse("mem", good, sizeof(good) - 2,
+	    &c), OB_ERR_KEY_LOAD);
+	assert_non_null(strstr(ob_err_detail(), "mem: "));
+	/* A good file padded with blanks past 64 KiB. */
+	assert_non_null(big = malloc(n));
+	memset(big, ' ', n);
+	memcpy(big, good, sizeof(good) - 1);
+	assert_int_equal(fido2_credfile_parse("mem", big, n - 1, &c), OB_OK);
+	fido2_cred_free(&c);
+	assert_int_equal(fido2_credfile_parse("mem", big, n, &c),
+	    OB_ERR_KEY_LOAD);
+	assert_non_null(strstr(ob_err_detail(), "too large"));
+	free(big);
+}
+
 /* makeCredential authenticatorData for rp "ownerbind:", with AT. */
 static void
 mc_authdata(struct ob_wr *w, uint8_t flags, int cose_ok)
@@ -273,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_err_map),
 		cmocka_unit_test(test_dev_missing),
 		cmocka_unit_test(test_credfile),
+		cmocka_unit_test(test_credfile_parse),
 		cmocka_unit_test(test_mc_authdata),
 	};
 

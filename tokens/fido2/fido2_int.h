@@ -66,6 +66,9 @@ void fido2_cred_free(struct fido2_cred *c);
 int fido2_credfile_write(const char *path, const struct fido2_cred *c) OB_WUR;
 /* Read and check a credential file: strict JSON, bounded, key on curve. */
 int fido2_credfile_read(const char *path, struct fido2_cred *out) OB_WUR;
+/* The same check on len bytes already read; name is for the detail. */
+int fido2_credfile_parse(const char *name, const char *buf, size_t len,
+    struct fido2_cred *out) OB_WUR;
 
 /*
  * Devices.  fido2_dev_open opens path (a hidraw node, or in tests a name
