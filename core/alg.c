@@ -9,6 +9,7 @@
 #include <openssl/rsa.h>
 
 #include "core/alg.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/pkey.h"
 
@@ -176,23 +177,27 @@ ob_alg_check_key(enum ob_alg alg, const EVP_PKEY *pkey)
 	return OB_OK;
 }
 
-/* One DER INTEGER for an unsigned big-endian value; returns its size. */
-static size_t
-der_uint(const unsigned char *v, size_t n, unsigned char *out)
+/* One DER INTEGER for the unsigned big-endian value v holds (all of it):
+ * leading zeros dropped but one, 00 in front of a high bit. */
+static int
+der_uint(struct ob_rd *v, struct ob_wr *w)
 {
-	size_t	skip = 0, len;
-	int	pad;
+	const uint8_t	*p;
+	size_t		 n;
+	uint8_t		 b = 0;
+	int		 r;
 
-	while (skip < n - 1 && v[skip] == 0)
-		skip++;
-	pad = (v[skip] & 0x80) != 0;
-	len = n - skip + (size_t)pad;
-	out[0] = 0x02;
-	out[1] = (unsigned char)len;
-	if (pad)
-		out[2] = 0x00;
-	memcpy(out + 2 + pad, v + skip, n - skip);
-	return 2 + len;
+	while (ob_rd_left(v) > 1 && ob_rd_peek_u8(v, &b) == OB_OK && b == 0)
+		if ((r = ob_rd_skip(v, 1)) != OB_OK)
+			return r;
+	if ((r = ob_rd_peek_u8(v, &b)) != OB_OK ||
+	    (r = ob_rd_rest(v, &p, &n)) != OB_OK ||
+	    (r = ob_wr_u8(w, 0x02)) != OB_OK ||
+	    (r = ob_wr_u8(w, (uint8_t)(n + (b >> 7)))) != OB_OK ||
+	    ((b & 0x80) != 0 && (r = ob_wr_u8(w, 0x00)) != OB_OK) ||
+	    (r = ob_wr_bytes(w, p, n)) != OB_OK)
+		return r;
+	return OB_OK;
 }
 
 /*
@@ -237,28 +242,32 @@ int
 ob_ecdsa_rs_to_der(const unsigned char *rs, size_t rslen,
     unsigned char **der, size_t *derlen)
 {
-	unsigned char	 body[2 * (3 + 66)], *d;
-	size_t		 n, blen, hlen;
+	struct ob_rd	 in, half;
+	struct ob_wr	 body, out;
+	unsigned char	 b[2 * (3 + 66)];
+	int		 r;
 
 	if (rslen == 0 || rslen % 2 != 0 || rslen > 132)
 		return ob_errf(OB_ERR_SIG_FORMAT, "R||S of %zu bytes", rslen);
-	n = rslen / 2;
-	blen = der_uint(rs, n, body);
-	blen += der_uint(rs + n, n, body + blen);
-	hlen = blen < 0x80 ? 2 : 3;
-	if ((d = malloc(hlen + blen)) == NULL)
-		return OB_ERR_ALLOC;
-	d[0] = 0x30;
-	if (hlen == 2)
-		d[1] = (unsigned char)blen;
-	else {
-		d[1] = 0x81;
-		d[2] = (unsigned char)blen;
-	}
-	memcpy(d + hlen, body, blen);
-	*der = d;
-	*derlen = hlen + blen;
-	return OB_OK;
+	ob_rd_init(&in, rs, rslen);
+	ob_wr_init_fixed(&body, b, sizeof(b));
+	ob_wr_init_heap(&out, 3 + sizeof(b));
+	OB_TRY(ob_rd_sub(&in, rslen / 2, &half));
+	OB_TRY(der_uint(&half, &body));
+	OB_TRY(ob_rd_sub(&in, rslen / 2, &half));
+	OB_TRY(der_uint(&half, &body));
+	/* SEQUENCE, in short or 81 form (the body is at most 138 bytes) */
+	OB_TRY(ob_wr_u8(&out, 0x30));
+	if (ob_wr_len(&body) >= 0x80)
+		OB_TRY(ob_wr_u8(&out, 0x81));
+	OB_TRY(ob_wr_u8(&out, (uint8_t)ob_wr_len(&body)));
+	OB_TRY(ob_wr_bytes(&out, ob_wr_ptr(&body), ob_wr_len(&body)));
+	OB_TRY(ob_wr_take(&out, der, derlen));
+	r = OB_OK;
+out:
+	ob_wr_free(&body);
+	ob_wr_free(&out);
+	return r;
 }
 
 int

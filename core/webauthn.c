@@ -7,6 +7,7 @@
 
 #include "core/alg.h"
 #include "core/b64url.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/webauthn.h"
@@ -96,18 +97,175 @@ out:
 	return r;
 }
 
+/* COSE keys nest two deep, the extensions CTAP2.1 defines three. */
+#define CBOR_DEPTH_MAX	8
+
+/* Taint the reader with our code; the detail says what and where. */
+static int
+ad_bad(struct ob_rd *rd, const char *what)
+{
+	size_t	off = ob_rd_offset(rd);
+
+	(void)ob_rd_fail(rd, OB_ERR_FIDO_AUTHDATA);
+	return ob_errf(OB_ERR_FIDO_AUTHDATA, "%s at offset %zu", what, off);
+}
+
+/*
+ * Skip one CBOR data item (RFC 8949 section 3) without decoding it: the
+ * initial byte and an argument of 0-8 bytes, then as many bytes (byte and
+ * text strings) or items (arrays, maps, a tag's content) as it says.
+ * Indefinite lengths and reserved additional information are refused:
+ * CTAP2's canonical CBOR has neither.  Every item takes at least one byte,
+ * so a count above what is left is refused before the loop runs, and the
+ * recursion is bounded by depth.
+ */
+static int
+cbor_skip(struct ob_rd *rd, int depth)
+{
+	uint64_t	arg = 0, per, i;
+	uint32_t	a32;
+	uint16_t	a16;
+	uint8_t		ib, a8;
+	int		r;
+
+	if (depth > CBOR_DEPTH_MAX)
+		return ad_bad(rd, "CBOR nested too deep");
+	if ((r = ob_rd_u8(rd, &ib)) != OB_OK)
+		return r;
+	switch (ib & 0x1f) {
+	case 24:
+		if ((r = ob_rd_u8(rd, &a8)) == OB_OK)
+			arg = a8;
+		break;
+	case 25:
+		if ((r = ob_rd_u16(rd, &a16)) == OB_OK)
+			arg = a16;
+		break;
+	case 26:
+		if ((r = ob_rd_u32(rd, &a32)) == OB_OK)
+			arg = a32;
+		break;
+	case 27:
+		r = ob_rd_u64(rd, &arg);
+		break;
+	case 28:
+	case 29:
+	case 30:
+	case 31:
+		return ad_bad(rd, "CBOR indefinite length or reserved value");
+	default:
+		arg = ib & 0x1f;
+		break;
+	}
+	if (r != OB_OK)
+		return r;
+	switch (ib >> 5) {
+	case 0:		/* unsigned and negative integers */
+	case 1:
+		return OB_OK;
+	case 2:		/* byte and text strings */
+	case 3:
+		if (arg > ob_rd_left(rd))
+			return ad_bad(rd, "CBOR string overruns the data");
+		return ob_rd_skip(rd, (size_t)arg);
+	case 4:		/* arrays and maps */
+	case 5:
+		per = ib >> 5 == 5 ? 2 : 1;
+		if (arg > ob_rd_left(rd) / per)
+			return ad_bad(rd, "CBOR count overruns the data");
+		for (i = 0; i < arg * per; i++)
+			if ((r = cbor_skip(rd, depth + 1)) != OB_OK)
+				return r;
+		return OB_OK;
+	case 6:		/* a tag, then its content */
+		return cbor_skip(rd, depth + 1);
+	default:	/* simple values and floats */
+		if ((ib & 0x1f) == 24 && arg < 32)
+			return ad_bad(rd, "CBOR simple value not well-formed");
+		return OB_OK;
+	}
+}
+
+/* One CBOR map, borrowed from the reader. */
+static int
+cbor_map(struct ob_rd *rd, const uint8_t **p, size_t *n)
+{
+	struct ob_rd	c;
+	size_t		len;
+	uint8_t		ib;
+	int		r;
+
+	if ((r = ob_rd_peek_u8(rd, &ib)) != OB_OK)
+		return ad_bad(rd, "CBOR map missing");
+	if (ib >> 5 != 5)
+		return ad_bad(rd, "not a CBOR map");
+	/* Walk a copy to learn the map's length, then take that many. */
+	c = *rd;
+	if ((r = cbor_skip(&c, 0)) != OB_OK)
+		return ob_rd_fail(rd, r);
+	len = ob_rd_offset(&c) - ob_rd_offset(rd);
+	if ((r = ob_rd_bytes(rd, len, p)) != OB_OK)
+		return r;
+	*n = len;
+	return OB_OK;
+}
+
+static int
+rd_head(struct ob_rd *rd, size_t len, struct ob_authdata *a)
+{
+	if (ob_rd_copy(rd, a->rpid_hash, sizeof(a->rpid_hash)) != OB_OK ||
+	    ob_rd_u8(rd, &a->flags) != OB_OK ||
+	    ob_rd_u32(rd, &a->counter) != OB_OK)
+		return ob_errf(OB_ERR_FIDO_AUTHDATA, "%zu bytes, at least %d",
+		    len, OB_AUTHDATA_MINLEN);
+	a->len = len;
+	return OB_OK;
+}
+
+int
+ob_authdata_head(const unsigned char *ad, size_t len, struct ob_authdata *out)
+{
+	struct ob_authdata	a;
+	struct ob_rd		rd;
+	int			r;
+
+	memset(&a, 0, sizeof(a));
+	ob_rd_init(&rd, ad, len);
+	if ((r = rd_head(&rd, len, &a)) != OB_OK)
+		return r;
+	*out = a;
+	return OB_OK;
+}
+
 int
 ob_authdata_parse(const unsigned char *ad, size_t len, struct ob_authdata *out)
 {
-	if (len < OB_AUTHDATA_MINLEN)
-		return ob_errf(OB_ERR_FIDO_AUTHDATA, "%zu bytes, at least %d",
-		    len, OB_AUTHDATA_MINLEN);
-	memcpy(out->rpid_hash, ad, 32);
-	out->flags = ad[32];
-	out->counter = (uint32_t)ad[33] << 24 | (uint32_t)ad[34] << 16 |
-	    (uint32_t)ad[35] << 8 | (uint32_t)ad[36];
-	out->len = len;
-	return OB_OK;
+	struct ob_authdata	a;
+	struct ob_rd		rd;
+	int			r;
+
+	memset(&a, 0, sizeof(a));
+	ob_rd_init(&rd, ad, len);
+	if ((r = rd_head(&rd, len, &a)) != OB_OK)
+		return r;
+	if (a.flags & OB_AD_AT) {
+		OB_TRY(ob_rd_bytes(&rd, 16, &a.aaguid));
+		OB_TRY(ob_rd_lv16(&rd, OB_AUTHDATA_CRED_ID_MAX, &a.cred_id,
+		    &a.cred_id_len));
+		if (a.cred_id_len == 0) {
+			r = ad_bad(&rd, "empty credential id");
+			goto out;
+		}
+		OB_TRY(cbor_map(&rd, &a.cose_key, &a.cose_key_len));
+	}
+	if (a.flags & OB_AD_ED)
+		OB_TRY(cbor_map(&rd, &a.ext, &a.ext_len));
+	OB_TRY(ob_rd_end(&rd));
+	*out = a;
+	r = OB_OK;
+out:
+	return r == OB_OK ? OB_OK : ob_err_prefix(OB_ERR_FIDO_AUTHDATA,
+	    "authenticatorData");
 }
 
 int

@@ -22,12 +22,28 @@
 #define OB_AD_AT	0x40
 #define OB_AD_ED	0x80
 
+/*
+ * authenticatorData (WebAuthn L2 6.1).  The pointers point into the bytes
+ * parsed and are set by ob_authdata_parse only (NULL after
+ * ob_authdata_head, and when the flag is clear).
+ */
 struct ob_authdata {
-	unsigned char	rpid_hash[32];
-	uint8_t		flags;
-	uint32_t	counter;
-	size_t		len;		/* whole authenticatorData */
+	unsigned char	 rpid_hash[32];
+	uint8_t		 flags;
+	uint32_t	 counter;
+	size_t		 len;		/* whole authenticatorData */
+	/* AT: attested credential data (6.5.1) */
+	const uint8_t	*aaguid;	/* 16 bytes */
+	const uint8_t	*cred_id;
+	size_t		 cred_id_len;	/* 1..OB_AUTHDATA_CRED_ID_MAX */
+	const uint8_t	*cose_key;	/* one CBOR map */
+	size_t		 cose_key_len;
+	/* ED: the extensions, one CBOR map */
+	const uint8_t	*ext;
+	size_t		 ext_len;
 };
+
+#define OB_AUTHDATA_CRED_ID_MAX	1023	/* WebAuthn L2 6.5.1 */
 
 /*
  * The challenge for an entry: base64url(SHA-256(signing input)), into
@@ -53,7 +69,22 @@ int ob_webauthn_clientdata(const char *signing_input, size_t len,
 int ob_webauthn_check_clientdata(const unsigned char *cdj, size_t cdjlen,
     const char *signing_input, size_t silen) OB_WUR;
 
-/* Split authenticatorData's fixed part; OB_ERR_FIDO_AUTHDATA if short. */
+/*
+ * The fixed head of authenticatorData (rpIdHash, flags, signCount) and
+ * nothing else: for a checker that refuses AT and ED by their flags before
+ * it looks at what they announce.  OB_ERR_FIDO_AUTHDATA if shorter than
+ * 37 bytes.
+ */
+int ob_authdata_head(const unsigned char *ad, size_t len,
+    struct ob_authdata *out) OB_WUR;
+/*
+ * The whole authenticatorData: the head, then the attested credential data
+ * when AT is set (aaguid, a credential id of 1..1023 bytes, one CBOR map),
+ * then the extensions when ED is set (one CBOR map), then nothing.  The
+ * CBOR is checked for well-formedness only (definite lengths, nesting at
+ * most 8 deep), not decoded.  OB_ERR_FIDO_AUTHDATA with the detail naming
+ * the field.
+ */
 int ob_authdata_parse(const unsigned char *ad, size_t len,
     struct ob_authdata *out) OB_WUR;
 

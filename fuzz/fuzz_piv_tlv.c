@@ -26,11 +26,11 @@ inside(const uint8_t *buf, size_t len, const uint8_t *p, size_t n)
 static void
 walk(const uint8_t *buf, size_t len, int depth)
 {
-	struct piv_cur	c;
+	struct ob_rd	c;
 	struct piv_tlv	t;
 
-	piv_cur_init(&c, buf, len);
-	while (c.left > 0 && piv_tlv_next(&c, &t) == OB_OK) {
+	ob_rd_init(&c, buf, len);
+	while (ob_rd_left(&c) > 0 && piv_tlv_next(&c, &t) == OB_OK) {
 		inside(buf, len, t.val, t.len);
 		/* Constructed tags (bit 6 of the first byte) hold TLVs. */
 		if (depth < 4 && ((t.tag >> (t.tag > 0xffff ? 16 :

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "common/cliutil.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "owner/ownerbind.h"
@@ -133,28 +134,46 @@ slurp(const char *path, unsigned char *buf, size_t max)
 static int
 hid_is_fido(const unsigned char *p, size_t len)
 {
-	size_t	i = 0, sz, k;
-	unsigned long v;
+	struct ob_rd	rd;
+	uint32_t	v, v32;
+	uint16_t	v16;
+	uint8_t		prefix, n, v8;
+	int		r;
 
-	while (i < len) {
-		if (p[i] == 0xFE) {
-			if (i + 1 >= len)
+	ob_rd_init(&rd, p, len);
+	while (ob_rd_left(&rd) > 0) {
+		if (ob_rd_u8(&rd, &prefix) != OB_OK)
+			return 0;
+		if (prefix == 0xFE) {
+			/* bDataSize, bLongItemTag, then the data */
+			if (ob_rd_u8(&rd, &n) != OB_OK ||
+			    ob_rd_skip(&rd, 1 + (size_t)n) != OB_OK)
 				return 0;
-			i += 3 + (size_t)p[i + 1];
 			continue;
 		}
-		sz = p[i] & 3;
-		if (sz == 3)
-			sz = 4;
-		if (i + 1 + sz > len)
-			return 0;
-		if ((p[i] & 0xFC) == 0x04) {
-			for (v = 0, k = 0; k < sz; k++)
-				v |= (unsigned long)p[i + 1 + k] << (8 * k);
-			if (v == FIDO_USAGE_PAGE)
-				return 1;
+		/* A short item's data is little-endian. */
+		switch (prefix & 3) {
+		case 0:
+			v = 0;
+			r = OB_OK;
+			break;
+		case 1:
+			if ((r = ob_rd_u8(&rd, &v8)) == OB_OK)
+				v = v8;
+			break;
+		case 2:
+			if ((r = ob_rd_u16_le(&rd, &v16)) == OB_OK)
+				v = v16;
+			break;
+		default:
+			if ((r = ob_rd_u32_le(&rd, &v32)) == OB_OK)
+				v = v32;
+			break;
 		}
-		i += 1 + sz;
+		if (r != OB_OK)
+			return 0;
+		if ((prefix & 0xFC) == 0x04 && v == FIDO_USAGE_PAGE)
+			return 1;
 	}
 	return 0;
 }

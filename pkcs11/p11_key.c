@@ -12,6 +12,7 @@
 
 #include <openssl/x509.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/pkey.h"
 #include "pkcs11/p11_int.h"
@@ -498,9 +499,12 @@ int
 p11_ec_pubkey(CK_KEY_TYPE type, const unsigned char *params, size_t plen,
     const unsigned char *point, size_t ptlen, EVP_PKEY **out)
 {
-	enum ob_keykind	 kind;
-	size_t		 n;
-	int		 r;
+	struct ob_rd		 rd;
+	const uint8_t		*pt;
+	unsigned char		 der[2];
+	enum ob_keykind		 kind;
+	size_t			 n;
+	int			 r;
 
 	if (type == CKK_EC_EDWARDS) {
 		if (!EQ(params, plen, ed_oid) && !EQ(params, plen, ed_name))
@@ -520,17 +524,21 @@ p11_ec_pubkey(CK_KEY_TYPE type, const unsigned char *params, size_t plen,
 			    "P-256 or P-384");
 	} else
 		return ob_errf(OB_ERR_KEY_TYPE, "not an EC key");
-	/* CKA_EC_POINT is a DER OCTET STRING; some tokens give it bare. */
-	if (ptlen == n + 2 && point[0] == 0x04 && point[1] == n)
-		point += 2;
-	else if (ptlen != n)
+	/* CKA_EC_POINT is a DER OCTET STRING (04 n, n < 128); some tokens
+	 * give it bare. */
+	der[0] = 0x04;
+	der[1] = (unsigned char)n;
+	ob_rd_init(&rd, point, ptlen);
+	if ((ptlen == n + 2 && ob_rd_expect(&rd, der, sizeof(der),
+	    OB_ERR_JWK_INVALID) != OB_OK) || ob_rd_bytes(&rd, n, &pt) !=
+	    OB_OK || ob_rd_end(&rd) != OB_OK)
 		return ob_errf(OB_ERR_JWK_INVALID, "CKA_EC_POINT of %zu bytes",
 		    ptlen);
 	/* The token is untrusted: the decoder's rules, as for a JWK. */
 	if (kind == OB_KEY_ED25519)
-		r = ob_pkey_from_ed25519(point, out);
+		r = ob_pkey_from_ed25519(pt, out);
 	else
-		r = ob_pkey_from_ec_point(kind, point, n, out);
+		r = ob_pkey_from_ec_point(kind, pt, n, out);
 	return r == OB_OK ? OB_OK : ob_err_prefix(r, "the token's key");
 }
 

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "core/alg.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/jwk.h"
 #include "core/pkey.h"
@@ -35,63 +36,6 @@
 #define DIGEST_MAX_LEN		64
 #define RSA_MAX_BYTES		512
 
-/* The one bounded cursor through TPM bytes: reads past the end fail. */
-struct cur {
-	const unsigned char	*p;
-	size_t			 n;
-	int			 bad;
-};
-
-static uint32_t
-cur_uint(struct cur *c, size_t w)
-{
-	uint32_t	v = 0;
-	size_t		i;
-
-	if (c->bad || c->n < w) {
-		c->bad = 1;
-		return 0;
-	}
-	for (i = 0; i < w; i++)
-		v = v << 8 | c->p[i];
-	c->p += w;
-	c->n -= w;
-	return v;
-}
-
-#define cur_u16(c)	((uint16_t)cur_uint((c), 2))
-#define cur_u32(c)	cur_uint((c), 4)
-
-static void
-cur_skip(struct cur *c, size_t w)
-{
-	if (c->bad || c->n < w) {
-		c->bad = 1;
-		return;
-	}
-	c->p += w;
-	c->n -= w;
-}
-
-/* A TPM2B: 16-bit size, then at most max bytes. */
-static const unsigned char *
-cur_tpm2b(struct cur *c, size_t max, size_t *len)
-{
-	const unsigned char	*p;
-	size_t			 n = cur_u16(c);
-
-	if (c->bad || n > max || n > c->n) {
-		c->bad = 1;
-		*len = 0;
-		return NULL;
-	}
-	p = c->p;
-	c->p += n;
-	c->n -= n;
-	*len = n;
-	return p;
-}
-
 struct tpm_public {
 	uint16_t		 type;
 	uint16_t		 name_alg;
@@ -99,63 +43,88 @@ struct tpm_public {
 	uint16_t		 curve;
 	uint16_t		 rsa_bits;
 	uint32_t		 exponent;
-	const unsigned char	*x, *y, *n;
+	const uint8_t		*x, *y, *n;
 	size_t			 xlen, ylen, nlen;
 };
 
-/* TPMT_SYM_DEF_OBJECT: algorithm, then keyBits and mode unless NULL. */
-static void
-cur_symdef(struct cur *c)
+/* An algorithm identifier, then w bytes of its details unless it is NULL
+ * (TPMT_SYM_DEF_OBJECT, TPMT_ECC_SCHEME, TPMT_KDF_SCHEME). */
+static int
+rd_alg_skip(struct ob_rd *rd, size_t w, uint16_t *alg)
 {
-	if (cur_u16(c) != TPM_ALG_NULL)
-		cur_skip(c, 4);
+	uint16_t	a;
+	int		r;
+
+	if ((r = ob_rd_u16(rd, &a)) != OB_OK)
+		return r;
+	if (a != TPM_ALG_NULL && (r = ob_rd_skip(rd, w)) != OB_OK)
+		return r;
+	*alg = a;
+	return OB_OK;
 }
 
+/*
+ * The cursor's own codes (truncated, oversized, trailing) and ours all
+ * become OB_ERR_ATTEST_INVALID, the detail kept.
+ */
 static int
-parse_public(const unsigned char *b, size_t len, struct tpm_public *tp)
+parse_public(const unsigned char *b, size_t len, struct tpm_public *out)
 {
-	struct cur	c = { b, len, 0 };
-	size_t		plen;
-	uint16_t	scheme;
+	struct ob_rd		 rd;
+	struct tpm_public	 tp;
+	const uint8_t		*policy;
+	size_t			 plen;
+	uint16_t		 alg;
+	int			 r;
 
-	memset(tp, 0, sizeof(*tp));
-	tp->type = cur_u16(&c);
-	tp->name_alg = cur_u16(&c);
-	tp->attrs = cur_u32(&c);
-	(void)cur_tpm2b(&c, DIGEST_MAX_LEN, &plen);	/* authPolicy */
-	cur_symdef(&c);
-	scheme = cur_u16(&c);
-	if (scheme == TPM_ALG_ECDAA)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: ECDAA keys "
-		    "are not supported");
-	if (scheme != TPM_ALG_NULL)
-		cur_skip(&c, 2);			/* hashAlg */
-	if (tp->type == TPM_ALG_ECC) {
-		tp->curve = cur_u16(&c);
-		if (cur_u16(&c) != TPM_ALG_NULL)	/* kdf */
-			cur_skip(&c, 2);
-		tp->x = cur_tpm2b(&c, 66, &tp->xlen);
-		tp->y = cur_tpm2b(&c, 66, &tp->ylen);
-	} else if (tp->type == TPM_ALG_RSA) {
-		tp->rsa_bits = cur_u16(&c);
-		tp->exponent = cur_u32(&c);
-		tp->n = cur_tpm2b(&c, RSA_MAX_BYTES, &tp->nlen);
-	} else
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: key type "
-		    "0x%04x", tp->type);
-	if (c.bad || c.n != 0)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: %s",
-		    c.bad ? "truncated or oversized field" : "trailing bytes");
-	if (tp->name_alg != TPM_ALG_SHA256 && tp->name_alg != TPM_ALG_SHA384)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: nameAlg "
-		    "0x%04x", tp->name_alg);
-	return OB_OK;
+	memset(&tp, 0, sizeof(tp));
+	ob_rd_init(&rd, b, len);
+	OB_TRY(ob_rd_u16(&rd, &tp.type));
+	OB_TRY(ob_rd_u16(&rd, &tp.name_alg));
+	OB_TRY(ob_rd_u32(&rd, &tp.attrs));
+	OB_TRY(ob_rd_lv16(&rd, DIGEST_MAX_LEN, &policy, &plen));
+	if (tp.type != TPM_ALG_ECC && tp.type != TPM_ALG_RSA) {
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "key type 0x%04x", tp.type);
+		goto out;
+	}
+	OB_TRY(rd_alg_skip(&rd, 4, &alg));		/* symmetric */
+	/* The signing scheme and its hashAlg; ECDAA's details are longer. */
+	OB_TRY(ob_rd_u16(&rd, &alg));
+	if (alg == TPM_ALG_ECDAA) {
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "ECDAA keys are not "
+		    "supported");
+		goto out;
+	}
+	if (alg != TPM_ALG_NULL)
+		OB_TRY(ob_rd_skip(&rd, 2));
+	if (tp.type == TPM_ALG_ECC) {
+		OB_TRY(ob_rd_u16(&rd, &tp.curve));
+		OB_TRY(rd_alg_skip(&rd, 2, &alg));	/* kdf */
+		OB_TRY(ob_rd_lv16(&rd, 66, &tp.x, &tp.xlen));
+		OB_TRY(ob_rd_lv16(&rd, 66, &tp.y, &tp.ylen));
+	} else {
+		OB_TRY(ob_rd_u16(&rd, &tp.rsa_bits));
+		OB_TRY(ob_rd_u32(&rd, &tp.exponent));
+		OB_TRY(ob_rd_lv16(&rd, RSA_MAX_BYTES, &tp.n, &tp.nlen));
+	}
+	OB_TRY(ob_rd_end(&rd));
+	if (tp.name_alg != TPM_ALG_SHA256 && tp.name_alg != TPM_ALG_SHA384) {
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "nameAlg 0x%04x",
+		    tp.name_alg);
+		goto out;
+	}
+	*out = tp;
+	r = OB_OK;
+out:
+	return r == OB_OK ? OB_OK : ob_err_prefix(OB_ERR_ATTEST_INVALID,
+	    "TPMT_PUBLIC");
 }
 
 /* The certified key, through the decoder's rules (pkey.h). */
 static int
 public_ec(const struct tpm_public *tp, EVP_PKEY **out)
 {
+	struct ob_wr	 w;
 	unsigned char	 pt[1 + 2 * 48];
 	enum ob_keykind	 kind;
 	size_t		 n;
@@ -172,19 +141,29 @@ public_ec(const struct tpm_public *tp, EVP_PKEY **out)
 		    "0x%04x", tp->curve);
 	if (tp->xlen == 0 || tp->ylen == 0 || tp->xlen > n || tp->ylen > n)
 		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: point size");
-	memset(pt, 0, sizeof(pt));
-	pt[0] = 0x04;
-	memcpy(pt + 1 + n - tp->xlen, tp->x, tp->xlen);
-	memcpy(pt + 1 + 2 * n - tp->ylen, tp->y, tp->ylen);
-	if ((r = ob_pkey_from_ec_point(kind, pt, 1 + 2 * n, out)) != OB_OK)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: %s: %s",
+	/* 04 || X || Y, each coordinate left-padded to the field size. */
+	ob_wr_init_fixed(&w, pt, sizeof(pt));
+	if ((r = ob_wr_u8(&w, 0x04)) != OB_OK ||
+	    ob_wr_reserve(&w, n - tp->xlen) == NULL ||
+	    (r = ob_wr_bytes(&w, tp->x, tp->xlen)) != OB_OK ||
+	    ob_wr_reserve(&w, n - tp->ylen) == NULL ||
+	    (r = ob_wr_bytes(&w, tp->y, tp->ylen)) != OB_OK) {
+		r = ob_wr_err(&w);
+		goto out;
+	}
+	if ((r = ob_pkey_from_ec_point(kind, ob_wr_ptr(&w), ob_wr_len(&w),
+	    out)) != OB_OK)
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: %s: %s",
 		    ob_err_name(r), ob_err_detail());
-	return OB_OK;
+out:
+	ob_wr_free(&w);
+	return r;
 }
 
 static int
 public_rsa(const struct tpm_public *tp, EVP_PKEY **out)
 {
+	struct ob_wr	w;
 	uint32_t	exp = tp->exponent == 0 ? 65537 : tp->exponent;
 	unsigned char	e[4];
 	int		r;
@@ -192,48 +171,61 @@ public_rsa(const struct tpm_public *tp, EVP_PKEY **out)
 	if (tp->nlen == 0 || tp->nlen * 8 != tp->rsa_bits)
 		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: modulus "
 		    "size");
-	e[0] = (unsigned char)(exp >> 24);
-	e[1] = (unsigned char)(exp >> 16);
-	e[2] = (unsigned char)(exp >> 8);
-	e[3] = (unsigned char)exp;
-	if ((r = ob_pkey_from_rsa(tp->n, tp->nlen, e, sizeof(e), out)) !=
-	    OB_OK)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: %s: %s",
+	ob_wr_init_fixed(&w, e, sizeof(e));
+	if ((r = ob_wr_u32(&w, exp)) != OB_OK)
+		goto out;
+	if ((r = ob_pkey_from_rsa(tp->n, tp->nlen, ob_wr_ptr(&w),
+	    ob_wr_len(&w), out)) != OB_OK)
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "TPMT_PUBLIC: %s: %s",
 		    ob_err_name(r), ob_err_detail());
-	return OB_OK;
+out:
+	ob_wr_free(&w);
+	return r;
 }
 
 struct tpm_certify {
-	const unsigned char	*extra, *name;
-	size_t			 extralen, namelen;
+	const uint8_t	*extra, *name;
+	size_t		 extralen, namelen;
 };
 
 static int
-parse_attest(const unsigned char *b, size_t len, struct tpm_certify *ci)
+parse_attest(const unsigned char *b, size_t len, struct tpm_certify *out)
 {
-	struct cur	c = { b, len, 0 };
-	uint32_t	magic;
-	uint16_t	type;
-	size_t		skip;
+	struct ob_rd		 rd;
+	struct tpm_certify	 ci;
+	const uint8_t		*skip;
+	size_t			 skiplen;
+	uint32_t		 magic;
+	uint16_t		 type;
+	int			 r;
 
-	magic = cur_u32(&c);
-	type = cur_u16(&c);
-	(void)cur_tpm2b(&c, NAME_MAX_LEN, &skip);	/* qualifiedSigner */
-	ci->extra = cur_tpm2b(&c, OB_TPM_NONCE_MAX, &ci->extralen);
-	cur_skip(&c, 8 + 4 + 4 + 1);			/* TPMS_CLOCK_INFO */
-	cur_skip(&c, 8);				/* firmwareVersion */
-	ci->name = cur_tpm2b(&c, NAME_MAX_LEN, &ci->namelen);
-	(void)cur_tpm2b(&c, NAME_MAX_LEN, &skip);	/* qualifiedName */
-	if (c.bad || c.n != 0)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMS_ATTEST: %s",
-		    c.bad ? "truncated or oversized field" : "trailing bytes");
-	if (magic != TPM_GENERATED_VALUE)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMS_ATTEST: magic "
-		    "0x%08x is not TPM_GENERATED_VALUE", magic);
-	if (type != TPM_ST_ATTEST_CERTIFY)
-		return ob_errf(OB_ERR_ATTEST_INVALID, "TPMS_ATTEST: type 0x%04x "
-		    "is not TPM_ST_ATTEST_CERTIFY", type);
-	return OB_OK;
+	ob_rd_init(&rd, b, len);
+	OB_TRY(ob_rd_u32(&rd, &magic));
+	if (magic != TPM_GENERATED_VALUE) {
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "magic 0x%08x is not "
+		    "TPM_GENERATED_VALUE", magic);
+		goto out;
+	}
+	OB_TRY(ob_rd_u16(&rd, &type));
+	if (type != TPM_ST_ATTEST_CERTIFY) {
+		r = ob_errf(OB_ERR_ATTEST_INVALID, "type 0x%04x is not "
+		    "TPM_ST_ATTEST_CERTIFY", type);
+		goto out;
+	}
+	/* qualifiedSigner, extraData */
+	OB_TRY(ob_rd_lv16(&rd, NAME_MAX_LEN, &skip, &skiplen));
+	OB_TRY(ob_rd_lv16(&rd, OB_TPM_NONCE_MAX, &ci.extra, &ci.extralen));
+	OB_TRY(ob_rd_skip(&rd, 8 + 4 + 4 + 1));		/* TPMS_CLOCK_INFO */
+	OB_TRY(ob_rd_skip(&rd, 8));			/* firmwareVersion */
+	/* attested: name, qualifiedName */
+	OB_TRY(ob_rd_lv16(&rd, NAME_MAX_LEN, &ci.name, &ci.namelen));
+	OB_TRY(ob_rd_lv16(&rd, NAME_MAX_LEN, &skip, &skiplen));
+	OB_TRY(ob_rd_end(&rd));
+	*out = ci;
+	r = OB_OK;
+out:
+	return r == OB_OK ? OB_OK : ob_err_prefix(OB_ERR_ATTEST_INVALID,
+	    "TPMS_ATTEST");
 }
 
 /* nameAlg || H_nameAlg(TPMT_PUBLIC), the TPM's name of the key. */
@@ -243,13 +235,18 @@ expected_name(uint16_t name_alg, const unsigned char *pub, size_t publen,
 {
 	const EVP_MD	*md = name_alg == TPM_ALG_SHA256 ? EVP_sha256() :
 	    EVP_sha384();
+	struct ob_wr	 w;
+	unsigned char	 dgst[DIGEST_MAX_LEN];
 	unsigned int	 dlen = 0;
+	int		 r;
 
-	name[0] = (unsigned char)(name_alg >> 8);
-	name[1] = (unsigned char)name_alg;
-	if (EVP_Digest(pub, publen, name + 2, &dlen, md, NULL) != 1)
+	if (EVP_Digest(pub, publen, dgst, &dlen, md, NULL) != 1)
 		return ob_errf(OB_ERR_CRYPTO, "EVP_Digest");
-	*namelen = 2 + dlen;
+	ob_wr_init_fixed(&w, name, NAME_MAX_LEN);
+	if ((r = ob_wr_u16(&w, name_alg)) != OB_OK ||
+	    (r = ob_wr_bytes(&w, dgst, dlen)) != OB_OK)
+		return r;
+	*namelen = ob_wr_len(&w);
 	return OB_OK;
 }
 
@@ -269,6 +266,8 @@ ob_tpm_attest_verify(const unsigned char *attest, size_t attest_len,
 	    TPMA_SENSITIVEDATAORIGIN | TPMA_SIGN;
 	int			 r;
 
+	memset(&ci, 0, sizeof(ci));
+	memset(&tp, 0, sizeof(tp));
 	if (attest == NULL || sig_der == NULL || tpmt_public == NULL ||
 	    ak_pub == NULL || nonce == NULL || key_pub == NULL)
 		return ob_errf(OB_ERR_ATTEST_INVALID, "incomplete evidence");

@@ -2,7 +2,7 @@
  * TPM key attestation, verifier side (docs/tpm2.md, "Attestation").
  *
  * Checks a TPM2_Certify made by `ownerbind attest` without tpm2-tss: the
- * TPM structures are parsed through a bounded cursor (every length capped,
+ * TPM structures are parsed through core/buf.h (every length capped,
  * no trailing bytes) and the attested name is built and compared whole.
  */
 #ifndef OB_VERIFY_TPM_ATTEST_H

@@ -213,7 +213,7 @@ v_fido(struct vctx *c, const struct ob_entry *e, const struct ob_trust_key *k)
 	size_t			 len, msglen;
 	int			 r;
 
-	OB_TRY(ob_authdata_parse(e->authdata, e->authdata_len, ad));
+	OB_TRY(ob_authdata_head(e->authdata, e->authdata_len, ad));
 	if (memcmp(ad->rpid_hash, k->rpid_hash, 32) != 0) {
 		r = OB_ERR_FIDO_RPID;
 		goto out;
@@ -234,11 +234,8 @@ v_fido(struct vctx *c, const struct ob_entry *e, const struct ob_trust_key *k)
 		r = OB_ERR_FIDO_ED;
 		goto out;
 	}
-	if (e->authdata_len != OB_AUTHDATA_MINLEN) {
-		r = ob_errf(OB_ERR_FIDO_AUTHDATA, "%zu bytes without AT/ED",
-		    e->authdata_len);
-		goto out;
-	}
+	/* With AT and ED clear, nothing may follow the head. */
+	OB_TRY(ob_authdata_parse(e->authdata, e->authdata_len, ad));
 	/* BS needs BE; BE is fixed for a credential's life. */
 	if (((ad->flags & OB_AD_BS) != 0 && (ad->flags & OB_AD_BE) == 0) ||
 	    ((ad->flags & OB_AD_BE) != 0) != (k->backup_eligible != 0)) {

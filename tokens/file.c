@@ -11,20 +11,12 @@
 #include "core/err.h"
 #include "tokens/file.h"
 #include "tokens/token.h"
+#include "tokens/uri.h"
 
 struct file_be {
 	EVP_PKEY	*key;
 	EVP_PKEY	*pub;
 };
-
-static int
-file_path(const char *uri, const char **path)
-{
-	if (strncmp(uri, "file:", 5) != 0 || uri[5] == '\0')
-		return ob_errf(OB_ERR_KEY_URI, "expected file:PATH");
-	*path = uri + 5;
-	return OB_OK;
-}
 
 static EVP_PKEY *
 file_generate(enum ob_alg alg)
@@ -156,7 +148,7 @@ file_open(const char *uri, const struct ob_token_opts *opts, void **bep)
 	const char	*path = NULL;
 	int		 r;
 
-	if ((r = file_path(uri, &path)) != OB_OK)
+	if ((r = ob_uri_file_path(uri, &path)) != OB_OK)
 		return r;
 	if ((be = calloc(1, sizeof(*be))) == NULL)
 		return OB_ERR_ALLOC;
@@ -175,7 +167,7 @@ file_keygen(const char *uri, const struct ob_token_opts *opts)
 	const char	*path = NULL;
 	int		 r;
 
-	if ((r = file_path(uri, &path)) != OB_OK)
+	if ((r = ob_uri_file_path(uri, &path)) != OB_OK)
 		return r;
 	return ob_file_keygen(path, opts->alg, opts->pin, NULL);
 }

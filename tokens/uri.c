@@ -61,3 +61,12 @@ ob_uri_next_attr(const char **pos, const char *scheme, const char **name,
 	*pos = *end == ';' ? end + 1 : end;
 	return OB_OK;
 }
+
+int
+ob_uri_file_path(const char *uri, const char **path)
+{
+	if (strncmp(uri, "file:", 5) != 0 || uri[5] == '\0')
+		return ob_errf(OB_ERR_KEY_URI, "expected file:PATH");
+	*path = uri + 5;
+	return OB_OK;
+}

@@ -14,8 +14,6 @@
 int ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)
     OB_WUR;
 
-
-
 /*
  * Walk a ";"-separated NAME=VALUE attribute list (the part after
  * "scheme:").  Each call stores the next attribute's name (not
@@ -25,4 +23,11 @@ int ob_uri_pct_decode(const char *s, size_t n, const char *what, char **out)
  */
 int ob_uri_next_attr(const char **pos, const char *scheme, const char **name,
     size_t *namelen, char **value) OB_WUR;
+
+/*
+ * The file: scheme (docs/key-uris.md): "file:" and a non-empty path,
+ * taken as it is (no percent-decoding).  *path points into uri.
+ * OB_ERR_KEY_URI otherwise.
+ */
+int ob_uri_file_path(const char *uri, const char **path) OB_WUR;
 #endif

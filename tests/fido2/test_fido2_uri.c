@@ -1,6 +1,7 @@
 /*
- * fido2: URI grammar, the credential file parser and FIDO_ERR_*
- * translation (docs/fido2.md).
+ * fido2: URI grammar, the credential file parser, FIDO_ERR_*
+ * translation and the makeCredential authenticatorData check
+ * (docs/fido2.md).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/buf.h"
+#include "core/webauthn.h"
 #include "tokens/fido2/fido2_int.h"
 
 static void
@@ -54,6 +57,34 @@ test_uri_bad(void **state)
 		if (fido2_uri_parse(bad[i], &u) != OB_ERR_KEY_URI)
 			fail_msg("accepted %s", bad[i]);
 	}
+}
+
+/*
+ * Over-long values are refused, and freed: fuzz_uri found the value of
+ * rp=, pub= and dev= leaked on this path (its reproducer is in
+ * fuzz/corpus/uri; this test shows the leak under ASan).
+ */
+static void
+test_uri_too_long(void **state)
+{
+	static const char *const attrs[] = { "rp", "pub", "dev" };
+	struct fido2_uri	 u;
+	char			*s;
+	size_t			 i, n = 6 + 3 + 1 + FIDO2_MAX_PATH + 1;
+
+	(void)state;
+	assert_non_null(s = malloc(n));
+	for (i = 0; i < 3; i++) {
+		memset(s, 'a', n - 1);
+		s[n - 1] = '\0';
+		memcpy(s, "fido2:", 6);
+		memcpy(s + 6, attrs[i], strlen(attrs[i]));
+		s[6 + strlen(attrs[i])] = '=';
+		memset(&u, 0, sizeof(u));
+		assert_int_equal(fido2_uri_parse(s, &u), OB_ERR_KEY_URI);
+		assert_non_null(strstr(ob_err_detail(), "too long"));
+	}
+	free(s);
 }
 
 static void
@@ -167,15 +198,112 @@ test_credfile(void **state)
 	    OB_ERR_KEY_NOT_FOUND);
 }
 
+/* The from-memory half: the same answers, and its own size bound. */
+static void
+test_credfile_parse(void **state)
+{
+	static const char	 good[] = GOOD;
+	struct fido2_cred	 c;
+	char			*big;
+	size_t			 n = 64 * 1024 + 1;
+
+	(void)state;
+	assert_int_equal(fido2_credfile_parse("mem", good, sizeof(good) - 1,
+	    &c), OB_OK);
+	assert_int_equal(c.alg, OB_ALG_WEBAUTHN_ES256);
+	fido2_cred_free(&c);
+	assert_int_equal(fido2_credfile_parse("mem", good, sizeof(good) - 2,
+	    &c), OB_ERR_KEY_LOAD);
+	assert_non_null(strstr(ob_err_detail(), "mem: "));
+	/* A good file padded with blanks past 64 KiB. */
+	assert_non_null(big = malloc(n));
+	memset(big, ' ', n);
+	memcpy(big, good, sizeof(good) - 1);
+	assert_int_equal(fido2_credfile_parse("mem", big, n - 1, &c), OB_OK);
+	fido2_cred_free(&c);
+	assert_int_equal(fido2_credfile_parse("mem", big, n, &c),
+	    OB_ERR_KEY_LOAD);
+	assert_non_null(strstr(ob_err_detail(), "too large"));
+	free(big);
+}
+
+/* makeCredential authenticatorData for rp "ownerbind:", with AT. */
+static void
+mc_authdata(struct ob_wr *w, uint8_t flags, int cose_ok)
+{
+	static const uint8_t cose[] = { 0xa1, 0x01, 0x02 };
+	uint8_t	h[32], aaguid[16], id[16];
+
+	assert_int_equal(ob_rpid_hash("ownerbind:", h), OB_OK);
+	memset(aaguid, 0xaa, sizeof(aaguid));
+	memset(id, 0x5c, sizeof(id));
+	ob_wr_init_heap(w, 1024);
+	assert_int_equal(ob_wr_bytes(w, h, sizeof(h)), OB_OK);
+	assert_int_equal(ob_wr_u8(w, flags), OB_OK);
+	assert_int_equal(ob_wr_u32(w, 1), OB_OK);
+	if ((flags & OB_AD_AT) == 0)
+		return;
+	assert_int_equal(ob_wr_bytes(w, aaguid, sizeof(aaguid)), OB_OK);
+	assert_int_equal(ob_wr_lv16(w, id, sizeof(id)), OB_OK);
+	/* a map of one pair, or its first byte only */
+	assert_int_equal(ob_wr_bytes(w, cose, cose_ok ? sizeof(cose) : 1),
+	    OB_OK);
+}
+
+static void
+test_mc_authdata(void **state)
+{
+	struct ob_wr	w;
+	const uint8_t	up = OB_AD_UP, uv = OB_AD_UV, at = OB_AD_AT;
+
+	(void)state;
+	mc_authdata(&w, up | at, 1);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "ownerbind:", 0), OB_OK);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "other", 0), OB_ERR_FIDO_RPID);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), 36,
+	    "ownerbind:", 0), OB_ERR_FIDO_RPID);
+	assert_int_equal(fido2_check_mc_authdata(NULL, 0, "ownerbind:", 0),
+	    OB_ERR_FIDO_RPID);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "ownerbind:", 1), OB_ERR_FIDO_UV);
+	/* One byte more than the structure holds. */
+	assert_int_equal(ob_wr_u8(&w, 0), OB_OK);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "ownerbind:", 0), OB_ERR_FIDO_AUTHDATA);
+	ob_wr_free(&w);
+	mc_authdata(&w, up | uv | at, 1);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "ownerbind:", 1), OB_OK);
+	ob_wr_free(&w);
+	mc_authdata(&w, at, 1);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "ownerbind:", 0), OB_ERR_FIDO_UP);
+	ob_wr_free(&w);
+	mc_authdata(&w, up, 1);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "ownerbind:", 0), OB_ERR_FIDO_AUTHDATA);
+	ob_wr_free(&w);
+	/* The credential key's map is cut short. */
+	mc_authdata(&w, up | at, 0);
+	assert_int_equal(fido2_check_mc_authdata(ob_wr_ptr(&w), ob_wr_len(&w),
+	    "ownerbind:", 0), OB_ERR_FIDO_AUTHDATA);
+	ob_wr_free(&w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uri_good),
 		cmocka_unit_test(test_uri_bad),
+		cmocka_unit_test(test_uri_too_long),
 		cmocka_unit_test(test_err_map),
 		cmocka_unit_test(test_dev_missing),
 		cmocka_unit_test(test_credfile),
+		cmocka_unit_test(test_credfile_parse),
+		cmocka_unit_test(test_mc_authdata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

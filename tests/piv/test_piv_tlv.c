@@ -22,11 +22,11 @@ test_tlv_forms(void **state)
 		0x5f, 0xc1, 0x05, 0x00,
 	};
 	uint8_t big[4 + 300];
-	struct piv_cur c;
+	struct ob_rd c;
 	struct piv_tlv t;
 
 	(void)state;
-	piv_cur_init(&c, ok, sizeof(ok));
+	ob_rd_init(&c, ok, sizeof(ok));
 	assert_int_equal(piv_tlv_next(&c, &t), OB_OK);
 	assert_int_equal(t.tag, 0x01);
 	assert_int_equal(t.len, 1);
@@ -34,7 +34,7 @@ test_tlv_forms(void **state)
 	assert_int_equal(t.tag, 0x7f49);
 	assert_int_equal(piv_tlv_next(&c, &t), OB_OK);
 	assert_int_equal(t.tag, 0x5fc105);
-	assert_int_equal(c.left, 0);
+	assert_int_equal(ob_rd_left(&c), 0);
 	assert_int_equal(piv_tlv_next(&c, &t), OB_ERR_DEVICE);
 
 	memset(big, 0, sizeof(big));
@@ -60,16 +60,18 @@ test_tlv_rejects(void **state)
 		{ { 0x5f }, 1 },				/* tag cut */
 		{ { 0x01, 0x81 }, 2 },				/* length cut */
 	};
-	struct piv_cur c;
+	struct ob_rd c;
 	struct piv_tlv t;
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		piv_cur_init(&c, bad[i].b, bad[i].n);
+		ob_rd_init(&c, bad[i].b, bad[i].n);
 		assert_int_equal(piv_tlv_next(&c, &t), OB_ERR_DEVICE);
-		/* The cursor did not move. */
-		assert_int_equal(c.left, bad[i].n);
+		/* The reader did not move, and it is tainted. */
+		assert_int_equal(ob_rd_offset(&c), 0);
+		assert_int_equal(ob_rd_err(&c), OB_ERR_DEVICE);
+		assert_int_equal(piv_tlv_next(&c, &t), OB_ERR_DEVICE);
 	}
 	/* piv_tlv_one: trailing byte, wrong tag. */
 	assert_int_equal(piv_tlv_one((const uint8_t *)"\x53\x00\x00", 3, 0x53,
@@ -135,6 +137,109 @@ test_responses(void **state)
 }
 
 static void
+test_points_meta(void **state)
+{
+	uint8_t pt[1 + 2 * 48];
+	/* 01 alg, 02 policy, 03 origin, each of the wrong size or value */
+	static const uint8_t alg2[] = { 0x01, 0x02, 0x11, 0x11 };
+	static const uint8_t pol1[] = { 0x02, 0x01, 0x01 };
+	static const uint8_t orig3[] = { 0x03, 0x01, 0x03 };
+	static const uint8_t orig0[] = { 0x03, 0x01, 0x00 };
+	/* P-256 with a 04 point of P-256 size, then with 03 in front */
+	uint8_t meta[2 + 3 + 2 + 2 + 65];
+	static const uint8_t info_empty[] = {
+		0x53, 0x06, 0x70, 0x02, 0x30, 0x00, 0x71, 0x00
+	};
+	static const uint8_t info_long[] = {
+		0x53, 0x08, 0x70, 0x02, 0x30, 0x00, 0x71, 0x02, 0x00, 0x00
+	};
+	struct piv_meta m;
+	const uint8_t *p;
+	size_t n;
+
+	(void)state;
+	memset(pt, 0x11, sizeof(pt));
+	pt[0] = 0x04;
+	assert_int_equal(piv_check_point(pt, 65, 32), OB_OK);
+	assert_int_equal(piv_check_point(pt, 97, 48), OB_OK);
+	assert_int_equal(piv_check_point(pt, 66, 32), OB_ERR_DEVICE);
+	assert_int_equal(piv_check_point(pt, 64, 32), OB_ERR_DEVICE);
+	assert_int_equal(piv_check_point(pt, 1, 0), OB_ERR_DEVICE);
+	pt[0] = 0x03;
+	assert_int_equal(piv_check_point(pt, 65, 32), OB_ERR_DEVICE);
+	pt[0] = 0x04;
+
+	assert_int_equal(piv_parse_meta(alg2, sizeof(alg2), &m), OB_ERR_DEVICE);
+	assert_int_equal(piv_parse_meta(pol1, sizeof(pol1), &m), OB_ERR_DEVICE);
+	assert_int_equal(piv_parse_meta(orig3, sizeof(orig3), &m),
+	    OB_ERR_DEVICE);
+	assert_int_equal(piv_parse_meta(orig0, sizeof(orig0), &m),
+	    OB_ERR_DEVICE);
+	meta[0] = 0x01;			/* alg P-256 */
+	meta[1] = 0x01;
+	meta[2] = PIV_ALG_P256;
+	meta[3] = 0x04;			/* public key { 86 point } */
+	meta[4] = 2 + 65;
+	meta[5] = 0x86;
+	meta[6] = 65;
+	memcpy(meta + 7, pt, 65);
+	assert_int_equal(piv_parse_meta(meta, 7 + 65, &m), OB_OK);
+	assert_ptr_equal(m.point, meta + 7);
+	assert_int_equal(m.plen, 65);
+	meta[7] = 0x03;
+	assert_int_equal(piv_parse_meta(meta, 7 + 65, &m), OB_ERR_DEVICE);
+	meta[7] = 0x04;
+	meta[2] = PIV_ALG_P384;		/* a P-256 point for a P-384 key */
+	assert_int_equal(piv_parse_meta(meta, 7 + 65, &m), OB_ERR_DEVICE);
+
+	/* CertInfo: empty is uncompressed; two bytes are not CertInfo. */
+	assert_int_equal(piv_parse_certobj(info_empty, sizeof(info_empty), &p,
+	    &n), OB_OK);
+	assert_int_equal(piv_parse_certobj(info_long, sizeof(info_long), &p,
+	    &n), OB_ERR_DEVICE);
+}
+
+/* The header encoder, read back by the decoder. */
+static void
+test_tlv_hdr(void **state)
+{
+	static const struct {
+		uint32_t	tag;
+		size_t		len;
+		uint8_t		enc[6];
+		size_t		n;
+	} v[] = {
+		{ 0x53, 0, { 0x53, 0x00 }, 2 },
+		{ 0x7c, 0x7f, { 0x7c, 0x7f }, 2 },
+		{ 0x7f49, 0x80, { 0x7f, 0x49, 0x81, 0x80 }, 4 },
+		{ 0x5fc105, 0xff, { 0x5f, 0xc1, 0x05, 0x81, 0xff }, 5 },
+		{ 0x70, 0x100, { 0x70, 0x82, 0x01, 0x00 }, 4 },
+		{ 0x70, 0xffff, { 0x70, 0x82, 0xff, 0xff }, 4 },
+	};
+	uint8_t buf[8], small[3];
+	struct ob_wr w;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		ob_wr_init_fixed(&w, buf, sizeof(buf));
+		assert_int_equal(piv_wr_tlv_hdr(&w, v[i].tag, v[i].len), OB_OK);
+		assert_int_equal(ob_wr_len(&w), v[i].n);
+		assert_memory_equal(buf, v[i].enc, v[i].n);
+		ob_wr_free(&w);
+	}
+	ob_wr_init_fixed(&w, buf, sizeof(buf));
+	assert_int_equal(piv_wr_tlv_hdr(&w, 0x70, 0x10000), OB_ERR_INTERNAL);
+	assert_int_equal(piv_wr_tlv_hdr(&w, 0x1000000, 1), OB_ERR_INTERNAL);
+	ob_wr_free(&w);
+	/* A header that does not fit fails and taints the writer. */
+	ob_wr_init_fixed(&w, small, sizeof(small));
+	assert_int_equal(piv_wr_tlv_hdr(&w, 0x5fc105, 1), OB_ERR_BUF_FULL);
+	assert_int_equal(ob_wr_err(&w), OB_ERR_BUF_FULL);
+	ob_wr_free(&w);
+}
+
+static void
 test_uri(void **state)
 {
 	struct piv_uri u;
@@ -182,6 +287,8 @@ main(void)
 		cmocka_unit_test(test_tlv_forms),
 		cmocka_unit_test(test_tlv_rejects),
 		cmocka_unit_test(test_responses),
+		cmocka_unit_test(test_points_meta),
+		cmocka_unit_test(test_tlv_hdr),
 		cmocka_unit_test(test_uri),
 	};
 

@@ -261,6 +261,44 @@ t_structure(void **state)
 	    sizeof(f->nonce), f->key), OB_ERR_ATTEST_INVALID);
 }
 
+/* The cursor's codes (truncated, oversized, trailing) reach the caller
+ * as OB_ERR_ATTEST_INVALID, with the structure named in the detail. */
+static void
+t_cursor_codes(void **state)
+{
+	struct fx	*f = *state;
+	struct buf	 att2, pub2;
+
+	att2 = f->att;
+	att2.n--;
+	assert_int_equal(run(f, &att2, &f->sig, &f->pub, f->ak, f->nonce,
+	    sizeof(f->nonce), f->key), OB_ERR_ATTEST_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "TPMS_ATTEST"));
+	pub2 = f->pub;
+	pub2.n--;
+	assert_int_equal(run(f, &f->att, &f->sig, &pub2, f->ak, f->nonce,
+	    sizeof(f->nonce), f->key), OB_ERR_ATTEST_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "TPMT_PUBLIC"));
+	pub2 = f->pub;
+	put_u(&pub2, 0, 1);
+	assert_int_equal(run(f, &f->att, &f->sig, &pub2, f->ak, f->nonce,
+	    sizeof(f->nonce), f->key), OB_ERR_ATTEST_INVALID);
+	/* authPolicy of 65 bytes: over the digest maximum. */
+	pub2 = f->pub;
+	pub2.b[8] = 0x00;
+	pub2.b[9] = 0x41;
+	assert_int_equal(run(f, &f->att, &f->sig, &pub2, f->ak, f->nonce,
+	    sizeof(f->nonce), f->key), OB_ERR_ATTEST_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "at most 64"));
+	/* An ECDAA scheme (0x001a) is refused by name. */
+	pub2 = f->pub;
+	pub2.b[12] = 0x00;
+	pub2.b[13] = 0x1a;
+	assert_int_equal(run(f, &f->att, &f->sig, &pub2, f->ak, f->nonce,
+	    sizeof(f->nonce), f->key), OB_ERR_ATTEST_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "ECDAA"));
+}
+
 /* Every truncation and every bit flip of each part is rejected. */
 static void
 t_mutations(void **state)
@@ -300,6 +338,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_untrusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_other_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_structure, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_cursor_codes, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(t_mutations, setup, teardown),
 	};
 

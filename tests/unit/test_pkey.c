@@ -447,6 +447,62 @@ test_reject_cost(void **state)
 	EVP_PKEY_free(ec);
 }
 
+/* R||S to DER and back (core/alg.c, built on core/buf): minimal
+ * INTEGERs, a 00 before a high bit, the 81 length form, refusals. */
+static void
+test_ecdsa_der(void **state)
+{
+	unsigned char	 rs[132], *der = NULL, *back = NULL;
+	size_t		 derlen = 0, backlen = 0;
+	static const unsigned char small[] = {
+		0x30, 0x26, 0x02, 0x01, 0x01, 0x02, 0x21, 0x00, 0x80
+	};
+	/* R = 1 written as 02 02 00 01: not the minimal INTEGER */
+	static const unsigned char noncanon[] = {
+		0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01
+	};
+
+	(void)state;
+	memset(rs, 0, sizeof(rs));
+	rs[31] = 0x01;			/* R = 1 */
+	rs[32] = 0x80;			/* S = 2^255 */
+	assert_int_equal(ob_ecdsa_rs_to_der(rs, 64, &der, &derlen), OB_OK);
+	assert_int_equal(derlen, 2 + 3 + 35);
+	assert_memory_equal(der, small, sizeof(small));
+	assert_int_equal(ob_ecdsa_der_to_rs(der, derlen, 32, &back, &backlen),
+	    OB_OK);
+	assert_int_equal(backlen, 64);
+	assert_memory_equal(back, rs, 64);
+	free(der);
+	free(back);
+	/* R = S = 0: one zero byte each. */
+	memset(rs, 0, 64);
+	assert_int_equal(ob_ecdsa_rs_to_der(rs, 64, &der, &derlen), OB_OK);
+	assert_int_equal(derlen, 8);
+	assert_int_equal(der[3], 1);
+	free(der);
+	/* P-521 sizes with both high bits: 2 * (2 + 67) = 138, form 81. */
+	memset(rs, 0xff, sizeof(rs));
+	assert_int_equal(ob_ecdsa_rs_to_der(rs, 132, &der, &derlen), OB_OK);
+	assert_int_equal(derlen, 3 + 138);
+	assert_int_equal(der[1], 0x81);
+	assert_int_equal(der[2], 138);
+	assert_int_equal(der[3], 0x02);
+	assert_int_equal(der[4], 67);
+	assert_int_equal(der[5], 0x00);
+	free(der);
+	der = NULL;
+	assert_int_equal(ob_ecdsa_rs_to_der(rs, 0, &der, &derlen),
+	    OB_ERR_SIG_FORMAT);
+	assert_int_equal(ob_ecdsa_rs_to_der(rs, 63, &der, &derlen),
+	    OB_ERR_SIG_FORMAT);
+	assert_int_equal(ob_ecdsa_rs_to_der(rs, 134, &der, &derlen),
+	    OB_ERR_SIG_FORMAT);
+	assert_null(der);
+	assert_int_equal(ob_ecdsa_der_to_rs(noncanon, sizeof(noncanon), 32,
+	    &back, &backlen), OB_ERR_SIG_FORMAT);
+}
+
 int
 main(void)
 {
@@ -460,6 +516,7 @@ main(void)
 		cmocka_unit_test(test_ec_points),
 		cmocka_unit_test(test_jwk_members),
 		cmocka_unit_test(test_reject_cost),
+		cmocka_unit_test(test_ecdsa_der),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

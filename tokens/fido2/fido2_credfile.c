@@ -130,6 +130,21 @@ credfile_load(const char *path, char **buf, size_t *len)
 int
 fido2_credfile_read(const char *path, struct fido2_cred *out)
 {
+	char	*buf = NULL;
+	size_t	 len = 0;
+	int	 r;
+
+	if ((r = credfile_load(path, &buf, &len)) != OB_OK)
+		return r;
+	r = fido2_credfile_parse(path, buf, len, out);
+	free(buf);
+	return r;
+}
+
+int
+fido2_credfile_parse(const char *name, const char *buf, size_t len,
+    struct fido2_cred *out)
+{
 	static const char *const names[] = {
 		"ownerbind_fido2", "rp_id", "credential_id", "alg", "jwk",
 		"aaguid", "uv", "backup_eligible", "resident", "attestation",
@@ -138,13 +153,15 @@ fido2_credfile_read(const char *path, struct fido2_cred *out)
 	struct fido2_cred	 c;
 	json_t			*o = NULL, *v;
 	const char		*s;
-	char			*buf = NULL;
-	size_t			 len = 0, i;
+	size_t			 i;
 	long long		 ver;
 	int			 r;
 
 	memset(&c, 0, sizeof(c));
-	OB_TRY(credfile_load(path, &buf, &len));
+	if (len > CREDFILE_MAX) {
+		r = ob_errf(OB_ERR_KEY_LOAD, "too large");
+		goto bad;
+	}
 	if ((r = ob_json_parse_object(buf, len, &o)) != OB_OK ||
 	    (r = ob_json_only_members(o, names, OB_ERR_KEY_LOAD)) != OB_OK ||
 	    (r = ob_json_get_int(o, "ownerbind_fido2", OB_ERR_KEY_LOAD,
@@ -218,10 +235,9 @@ fido2_credfile_read(const char *path, struct fido2_cred *out)
 	r = OB_OK;
 	goto out;
 bad:
-	r = ob_err_prefix(OB_ERR_KEY_LOAD, "%s: %s", path, ob_err_name(r));
+	r = ob_err_prefix(OB_ERR_KEY_LOAD, "%s: %s", name, ob_err_name(r));
 out:
 	fido2_cred_free(&c);
 	json_decref(o);
-	free(buf);
 	return r;
 }

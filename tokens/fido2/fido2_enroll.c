@@ -167,31 +167,40 @@ out:
 	return r;
 }
 
+int
+fido2_check_mc_authdata(const unsigned char *ad, size_t len,
+    const char *rp_id, int uv)
+{
+	struct ob_authdata	pa;
+	unsigned char		h[32];
+	int			r;
+
+	if ((r = ob_rpid_hash(rp_id, h)) != OB_OK)
+		return r;
+	if (ad == NULL || ob_authdata_head(ad, len, &pa) != OB_OK ||
+	    memcmp(pa.rpid_hash, h, 32) != 0)
+		return ob_errf(OB_ERR_FIDO_RPID, "makeCredential answered for "
+		    "another relying party");
+	if ((pa.flags & OB_AD_UP) == 0)
+		return ob_errf(OB_ERR_FIDO_UP, "makeCredential without user "
+		    "presence");
+	if (uv && (pa.flags & OB_AD_UV) == 0)
+		return ob_errf(OB_ERR_FIDO_UV, "makeCredential without user "
+		    "verification");
+	if ((pa.flags & OB_AD_AT) == 0)
+		return ob_errf(OB_ERR_FIDO_AUTHDATA, "no attested credential "
+		    "data");
+	/* libfido2 took it apart already; hold it to the same parser the
+	 * verifier would use. */
+	return ob_authdata_parse(ad, len, &pa);
+}
+
 /* Whatever the statement, the authenticator data must be ours. */
 static int
 enroll_authdata(const fido_cred_t *cred, const char *rp_id, int uv)
 {
-	const unsigned char	*ad = fido_cred_authdata_raw_ptr(cred);
-	unsigned char		 h[32];
-	uint8_t			 fl = fido_cred_flags(cred);
-	int			 r;
-
-	if ((r = ob_rpid_hash(rp_id, h)) != OB_OK)
-		return r;
-	if (ad == NULL || fido_cred_authdata_raw_len(cred) <
-	    OB_AUTHDATA_MINLEN || memcmp(ad, h, 32) != 0)
-		return ob_errf(OB_ERR_FIDO_RPID, "makeCredential answered for "
-		    "another relying party");
-	if ((fl & OB_AD_UP) == 0)
-		return ob_errf(OB_ERR_FIDO_UP, "makeCredential without user "
-		    "presence");
-	if (uv && (fl & OB_AD_UV) == 0)
-		return ob_errf(OB_ERR_FIDO_UV, "makeCredential without user "
-		    "verification");
-	if ((fl & OB_AD_AT) == 0)
-		return ob_errf(OB_ERR_FIDO_AUTHDATA, "no attested credential "
-		    "data");
-	return OB_OK;
+	return fido2_check_mc_authdata(fido_cred_authdata_raw_ptr(cred),
+	    fido_cred_authdata_raw_len(cred), rp_id, uv);
 }
 
 int

@@ -66,6 +66,9 @@ void fido2_cred_free(struct fido2_cred *c);
 int fido2_credfile_write(const char *path, const struct fido2_cred *c) OB_WUR;
 /* Read and check a credential file: strict JSON, bounded, key on curve. */
 int fido2_credfile_read(const char *path, struct fido2_cred *out) OB_WUR;
+/* The same check on len bytes already read; name is for the detail. */
+int fido2_credfile_parse(const char *name, const char *buf, size_t len,
+    struct fido2_cred *out) OB_WUR;
 
 /*
  * Devices.  fido2_dev_open opens path (a hidraw node, or in tests a name
@@ -99,6 +102,14 @@ extern const char *const *fido2_test_paths;
 int fido2_err(int fr, const char *what, fido_dev_t *dev) OB_WUR;
 
 int fido2_keygen(const char *uri, const struct ob_token_opts *opts) OB_WUR;
+/*
+ * The makeCredential authenticatorData is ours: rpIdHash of rp_id
+ * (OB_ERR_FIDO_RPID, also when shorter than the head), UP (OB_ERR_FIDO_UP),
+ * UV when uv (OB_ERR_FIDO_UV), AT set and the whole structure well-formed
+ * (OB_ERR_FIDO_AUTHDATA).
+ */
+int fido2_check_mc_authdata(const unsigned char *ad, size_t len,
+    const char *rp_id, int uv) OB_WUR;
 
 struct fido2_be {
 	struct fido2_uri		 uri;

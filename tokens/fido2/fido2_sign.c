@@ -79,7 +79,7 @@ sign_check(const struct fido2_be *be, const unsigned char *ad, size_t adlen,
 	unsigned char		h[32];
 	int			r;
 
-	if ((r = ob_authdata_parse(ad, adlen, &pa)) != OB_OK)
+	if ((r = ob_authdata_head(ad, adlen, &pa)) != OB_OK)
 		return r;
 	if ((r = ob_rpid_hash(be->cred.rp_id, h)) != OB_OK)
 		return r;
@@ -90,11 +90,11 @@ sign_check(const struct fido2_be *be, const unsigned char *ad, size_t adlen,
 		return ob_errf(OB_ERR_FIDO_UP, "the key did not assert presence");
 	if (want_uv && (pa.flags & OB_AD_UV) == 0)
 		return ob_errf(OB_ERR_FIDO_UV, "the key did not verify the user");
-	if ((pa.flags & (OB_AD_AT | OB_AD_ED)) != 0 ||
-	    adlen != OB_AUTHDATA_MINLEN)
+	if ((pa.flags & (OB_AD_AT | OB_AD_ED)) != 0)
 		return ob_errf(OB_ERR_FIDO_AUTHDATA, "unexpected attested or "
 		    "extension data");
-	return OB_OK;
+	/* With AT and ED clear, nothing may follow the head. */
+	return ob_authdata_parse(ad, adlen, &pa);
 }
 
 /*

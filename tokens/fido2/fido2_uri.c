@@ -42,6 +42,7 @@ pct_decode(const char *s, size_t n, const char *name, char **out)
 	return OB_OK;
 }
 
+/* One attribute; val is consumed (kept in u or freed) whatever happens. */
 static int
 uri_attr(struct fido2_uri *u, const char *name, size_t nlen, char *val)
 {
@@ -51,20 +52,26 @@ uri_attr(struct fido2_uri *u, const char *name, size_t nlen, char *val)
 	if (IS("rp")) {
 		if (u->rp_id != NULL)
 			goto dup;
-		if (strlen(val) > FIDO2_MAX_RPID)
+		if (strlen(val) > FIDO2_MAX_RPID) {
+			free(val);
 			return ob_errf(OB_ERR_KEY_URI, "rp: too long");
+		}
 		u->rp_id = val;
 	} else if (IS("pub")) {
 		if (u->pub != NULL)
 			goto dup;
-		if (strlen(val) >= FIDO2_MAX_PATH)
+		if (strlen(val) >= FIDO2_MAX_PATH) {
+			free(val);
 			return ob_errf(OB_ERR_KEY_URI, "pub: too long");
+		}
 		u->pub = val;
 	} else if (IS("dev")) {
 		if (u->dev != NULL)
 			goto dup;
-		if (strlen(val) >= FIDO2_MAX_PATH)
+		if (strlen(val) >= FIDO2_MAX_PATH) {
+			free(val);
 			return ob_errf(OB_ERR_KEY_URI, "dev: too long");
+		}
 		u->dev = val;
 	} else if (IS("cred")) {
 		if (u->cred != NULL)

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/hex.h"
 #include "tokens/piv/piv_int.h"
@@ -460,26 +461,6 @@ struct gen_arg {
 	EVP_PKEY	*pub;
 };
 
-/* DER header of a SEQUENCE or BIT STRING of n content bytes. */
-static size_t
-der_hdr(uint8_t *out, uint8_t tag, size_t n)
-{
-	size_t i = 0;
-
-	out[i++] = tag;
-	if (n < 0x80)
-		out[i++] = (uint8_t)n;
-	else if (n < 0x100) {
-		out[i++] = 0x81;
-		out[i++] = (uint8_t)n;
-	} else {
-		out[i++] = 0x82;
-		out[i++] = (uint8_t)(n >> 8);
-		out[i++] = (uint8_t)n;
-	}
-	return i;
-}
-
 /*
  * A self-signed certificate for the new key, signed on the card, so that
  * other PIV software (OpenSC, the card vendor's tools) sees the key.  The
@@ -501,24 +482,28 @@ slot_cert(struct piv_be *be, uint8_t alg, EVP_PKEY *pub, const char *pin,
 	unsigned char		*tbs = NULL, *algder = NULL, *sig = NULL;
 	unsigned char		*cert = NULL, dgst[EVP_MAX_MD_SIZE];
 	const unsigned char	*p;
-	uint8_t			 hdr[8], sn[8];
+	struct ob_rd		 snr;
+	struct ob_wr		 body, whole;
+	uint64_t		 serial;
+	uint8_t			 sn[8];
 	char			 cn[64];
-	size_t			 siglen = 0, inner, n, h;
+	size_t			 siglen = 0, n = 0;
 	unsigned int		 dlen = 0;
 	int			 tbslen, alglen, r = OB_ERR_CRYPTO;
 
+	ob_wr_init_heap(&body, 64 * 1024);
+	ob_wr_init_heap(&whole, 64 * 1024);
 	snprintf(cn, sizeof(cn), "ownerbind PIV slot %02x", be->uri.slot);
 	if (RAND_bytes(sn, sizeof(sn)) != 1)
 		return ob_errf(OB_ERR_RANDOM, "RAND_bytes");
-	sn[0] &= 0x7f;		/* a positive 63-bit serial number */
+	ob_rd_init(&snr, sn, sizeof(sn));
+	if (ob_rd_u64(&snr, &serial) != OB_OK)
+		return ob_errf(OB_ERR_INTERNAL, "serial number");
+	serial &= ~(1ULL << 63);	/* a positive 63-bit serial number */
 	if ((tmp = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
 	    (x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL ||
 	    X509_set_version(x, 2) != 1 ||
-	    ASN1_INTEGER_set_uint64(X509_get_serialNumber(x),
-	    (uint64_t)sn[0] << 56 | (uint64_t)sn[1] << 48 |
-	    (uint64_t)sn[2] << 40 | (uint64_t)sn[3] << 32 |
-	    (uint64_t)sn[4] << 24 | (uint64_t)sn[5] << 16 |
-	    (uint64_t)sn[6] << 8 | sn[7]) != 1 ||
+	    ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial) != 1 ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
 	    X509_set_subject_name(x, name) != 1 ||
@@ -540,24 +525,16 @@ slot_cert(struct piv_be *be, uint8_t alg, EVP_PKEY *pub, const char *pin,
 	OB_TRY(piv_verify_pin(&be->conn, pin));
 	OB_TRY(piv_sign_digest(&be->conn, alg, be->uri.slot, dgst, dlen, &sig,
 	    &siglen));
-	/* SEQUENCE { tbs, algorithm, BIT STRING { 00 || signature } } */
-	inner = (size_t)tbslen + (size_t)alglen + der_hdr(hdr, 0x03,
-	    siglen + 1) + siglen + 1;
-	h = der_hdr(hdr, 0x30, inner);
-	if ((cert = malloc(h + inner)) == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	memcpy(cert, hdr, h);
-	n = h;
-	memcpy(cert + n, tbs, (size_t)tbslen);
-	n += (size_t)tbslen;
-	memcpy(cert + n, algder, (size_t)alglen);
-	n += (size_t)alglen;
-	n += der_hdr(cert + n, 0x03, siglen + 1);
-	cert[n++] = 0x00;
-	memcpy(cert + n, sig, siglen);
-	n += siglen;
+	/* SEQUENCE { tbs, algorithm, BIT STRING { 00 || signature } }; the
+	 * DER headers are BER-TLV headers of one-byte tags. */
+	OB_TRY(ob_wr_bytes(&body, tbs, (size_t)tbslen));
+	OB_TRY(ob_wr_bytes(&body, algder, (size_t)alglen));
+	OB_TRY(piv_wr_tlv_hdr(&body, 0x03, siglen + 1));
+	OB_TRY(ob_wr_u8(&body, 0x00));		/* no unused bits */
+	OB_TRY(ob_wr_bytes(&body, sig, siglen));
+	OB_TRY(piv_wr_tlv_hdr(&whole, 0x30, ob_wr_len(&body)));
+	OB_TRY(ob_wr_bytes(&whole, ob_wr_ptr(&body), ob_wr_len(&body)));
+	OB_TRY(ob_wr_take(&whole, &cert, &n));
 	p = cert;
 	if ((chk = d2i_X509(NULL, &p, (long)n)) == NULL || p != cert + n ||
 	    X509_verify(chk, pub) != 1) {
@@ -570,6 +547,8 @@ slot_cert(struct piv_be *be, uint8_t alg, EVP_PKEY *pub, const char *pin,
 	cert = NULL;
 	r = OB_OK;
 out:
+	ob_wr_free(&body);
+	ob_wr_free(&whole);
 	free(cert);
 	free(sig);
 	OPENSSL_free(tbs);

@@ -12,6 +12,7 @@
 #include <PCSC/pcsclite.h>
 #include <openssl/crypto.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "tokens/piv/piv_int.h"
 
@@ -234,8 +235,11 @@ xfer(struct piv_conn *c, const uint8_t *apdu, size_t alen, uint8_t *out,
     size_t *olen, uint16_t *sw)
 {
 	const SCARD_IO_REQUEST *pci;
+	struct ob_rd	 rd;
+	const uint8_t	*data;
 	uint8_t		 rbuf[258];
 	DWORD		 rlen = sizeof(rbuf);
+	uint16_t	 status;
 	LONG		 rv;
 
 	pci = c->proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
@@ -254,35 +258,34 @@ xfer(struct piv_conn *c, const uint8_t *apdu, size_t alen, uint8_t *out,
 		return ob_errf(OB_ERR_DEVICE, "response APDU of %lu bytes",
 		    (unsigned long)rlen);
 	}
-	*sw = (uint16_t)(rbuf[rlen - 2] << 8 | rbuf[rlen - 1]);
+	/* Response APDU: data || SW1 SW2 (ISO 7816-4 5.1). */
+	ob_rd_init(&rd, rbuf, rlen);
+	if (ob_rd_bytes(&rd, rlen - 2, &data) != OB_OK ||
+	    ob_rd_u16(&rd, &status) != OB_OK || ob_rd_end(&rd) != OB_OK) {
+		OPENSSL_cleanse(rbuf, sizeof(rbuf));
+		return ob_errf(OB_ERR_INTERNAL, "response APDU framing");
+	}
+	memcpy(out, data, rlen - 2);
 	*olen = rlen - 2;
-	memcpy(out, rbuf, *olen);
+	*sw = status;
 	OPENSSL_cleanse(rbuf, sizeof(rbuf));
 	return OB_OK;
 }
 
+/* One command APDU: CLA INS P1 P2 [Lc data] [Le 00] (ISO 7816-4 5.1). */
 static int
-rsp_append(struct piv_rsp *rsp, const uint8_t *d, size_t n)
+apdu_build(struct ob_wr *w, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
+    const uint8_t *data, size_t n, int le)
 {
-	uint8_t *nb;
+	int	r;
 
-	if (n == 0)
-		return OB_OK;
-	if (rsp->len + n > PIV_RESP_MAX)
-		return ob_errf(OB_ERR_DEVICE, "card response longer than %d "
-		    "bytes", PIV_RESP_MAX);
-	/* Grow by copying, so that no stale copy of a secret is left. */
-	if ((nb = malloc(rsp->len + n)) == NULL)
-		return OB_ERR_ALLOC;
-	if (rsp->len > 0)
-		memcpy(nb, rsp->buf, rsp->len);
-	memcpy(nb + rsp->len, d, n);
-	if (rsp->buf != NULL) {
-		OPENSSL_cleanse(rsp->buf, rsp->len);
-		free(rsp->buf);
-	}
-	rsp->buf = nb;
-	rsp->len += n;
+	if ((r = ob_wr_u8(w, cla)) != OB_OK ||
+	    (r = ob_wr_u8(w, ins)) != OB_OK ||
+	    (r = ob_wr_u8(w, p1)) != OB_OK ||
+	    (r = ob_wr_u8(w, p2)) != OB_OK ||
+	    (n > 0 && (r = ob_wr_lv8(w, data, n)) != OB_OK) ||
+	    (le && (r = ob_wr_u8(w, 0x00)) != OB_OK))
+		return r;
 	return OB_OK;
 }
 
@@ -290,42 +293,46 @@ int
 piv_transmit(struct piv_conn *c, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t len, int want_rsp, struct piv_rsp *out)
 {
+	struct ob_rd	 src;
+	struct ob_wr	 apdu, acc;
 	struct piv_rsp	 rsp;
-	uint8_t		 apdu[5 + APDU_DATA_MAX + 1], part[256];
-	size_t		 off = 0, n, alen, plen = 0;
+	const uint8_t	*chunk = NULL;
+	uint8_t		 abuf[5 + APDU_DATA_MAX + 1], part[256];
+	size_t		 n, plen = 0;
 	uint16_t	 sw = 0;
 	int		 r, last, rounds;
 
 	memset(&rsp, 0, sizeof(rsp));
 	if (len > CHAIN_MAX)
 		return ob_errf(OB_ERR_INTERNAL, "command data of %zu bytes", len);
+	/* The response, whole, wiped as it grows (it may hold a secret). */
+	ob_wr_init_heap(&acc, PIV_RESP_MAX);
+	ob_rd_init(&src, data, len);
 	/* Command chaining (ISO 7816-4 5.3.3): CLA 10 on all but the last. */
 	do {
-		n = len - off > APDU_DATA_MAX ? APDU_DATA_MAX : len - off;
-		last = off + n == len;
-		apdu[0] = last ? 0x00 : 0x10;
-		apdu[1] = ins;
-		apdu[2] = p1;
-		apdu[3] = p2;
-		alen = 4;
-		if (n > 0) {
-			apdu[alen++] = (uint8_t)n;
-			memcpy(apdu + alen, data + off, n);
-			alen += n;
-		}
-		if (last && want_rsp)
-			apdu[alen++] = 0x00;
-		r = xfer(c, apdu, alen, part, &plen, &sw);
-		OPENSSL_cleanse(apdu, sizeof(apdu));
+		n = ob_rd_left(&src) > APDU_DATA_MAX ? APDU_DATA_MAX :
+		    ob_rd_left(&src);
+		if ((r = ob_rd_bytes(&src, n, &chunk)) != OB_OK)
+			goto out;
+		last = ob_rd_left(&src) == 0;
+		/* The data may be a PIN: the writer wipes abuf when freed. */
+		ob_wr_init_fixed(&apdu, abuf, sizeof(abuf));
+		if ((r = apdu_build(&apdu, last ? 0x00 : 0x10, ins, p1, p2,
+		    chunk, n, last && want_rsp)) == OB_OK)
+			r = xfer(c, ob_wr_ptr(&apdu), ob_wr_len(&apdu), part,
+			    &plen, &sw);
+		ob_wr_free(&apdu);
 		if (r != OB_OK)
 			goto out;
-		off += n;
 		if (!last && sw != 0x9000)
 			break;		/* the card refused a link of the chain */
 	} while (!last);
 	/* 61xx: more data; fetch it with GET RESPONSE (ISO 7816-4 7.6.1). */
 	for (rounds = 0;; rounds++) {
-		if ((r = rsp_append(&rsp, part, plen)) != OB_OK)
+		if ((r = ob_wr_bytes(&acc, part, plen)) == OB_ERR_BUF_FULL)
+			r = ob_errf(OB_ERR_DEVICE, "card response longer than "
+			    "%d bytes", PIV_RESP_MAX);
+		if (r != OB_OK)
 			goto out;
 		if ((sw & 0xff00) != 0x6100)
 			break;
@@ -333,20 +340,23 @@ piv_transmit(struct piv_conn *c, uint8_t ins, uint8_t p1, uint8_t p2,
 			r = ob_errf(OB_ERR_DEVICE, "endless GET RESPONSE");
 			goto out;
 		}
-		apdu[0] = 0x00;
-		apdu[1] = 0xc0;
-		apdu[2] = 0x00;
-		apdu[3] = 0x00;
-		apdu[4] = (uint8_t)(sw & 0xff);
-		if ((r = xfer(c, apdu, 5, part, &plen, &sw)) != OB_OK)
+		ob_wr_init_fixed(&apdu, abuf, sizeof(abuf));
+		if ((r = apdu_build(&apdu, 0x00, 0xc0, 0x00, 0x00, NULL, 0,
+		    0)) == OB_OK && (r = ob_wr_u8(&apdu, (uint8_t)sw)) == OB_OK)
+			r = xfer(c, ob_wr_ptr(&apdu), ob_wr_len(&apdu), part,
+			    &plen, &sw);
+		ob_wr_free(&apdu);
+		if (r != OB_OK)
 			goto out;
 	}
+	OB_TRY(ob_wr_take(&acc, &rsp.buf, &rsp.len));
 	rsp.sw = sw;
 	*out = rsp;
 	memset(&rsp, 0, sizeof(rsp));
 	r = OB_OK;
 out:
 	OPENSSL_cleanse(part, sizeof(part));
+	ob_wr_free(&acc);
 	piv_rsp_free(&rsp);
 	return r;
 }

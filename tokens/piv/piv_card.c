@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/pkey.h"
 #include "tokens/piv/piv_int.h"
@@ -33,36 +34,16 @@ static const uint8_t piv_aid[] = {
 	0xa0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00
 };
 
-/* Encode a TLV header (tag <= 3 bytes, length <= 0xffff) into out. */
-static size_t
-tlv_hdr(uint8_t *out, uint32_t tag, size_t len)
+/* 5C 03 tag: the tag list naming a data object (SP 800-73-4 part 2 3.1.2). */
+static int
+wr_tag_list(struct ob_wr *w, uint32_t objtag)
 {
-	size_t n = 0;
+	int	r;
 
-	if (tag > 0xffff)
-		out[n++] = (uint8_t)(tag >> 16);
-	if (tag > 0xff)
-		out[n++] = (uint8_t)(tag >> 8);
-	out[n++] = (uint8_t)tag;
-	if (len < 0x80)
-		out[n++] = (uint8_t)len;
-	else if (len < 0x100) {
-		out[n++] = 0x81;
-		out[n++] = (uint8_t)len;
-	} else {
-		out[n++] = 0x82;
-		out[n++] = (uint8_t)(len >> 8);
-		out[n++] = (uint8_t)len;
-	}
-	return n;
-}
-
-static size_t
-tlv_hdr_len(uint32_t tag, size_t len)
-{
-	uint8_t b[8];
-
-	return tlv_hdr(b, tag, len);
+	if ((r = piv_wr_tlv_hdr(w, 0x5c, 3)) != OB_OK ||
+	    (r = ob_wr_u8(w, (uint8_t)(objtag >> 16))) != OB_OK)
+		return r;
+	return ob_wr_u16(w, (uint16_t)objtag);
 }
 
 int
@@ -122,19 +103,19 @@ piv_read_cert(struct piv_conn *c, uint32_t objtag, unsigned char **der,
     size_t *derlen)
 {
 	struct piv_rsp	 rsp;
+	struct ob_wr	 w;
 	const uint8_t	*d;
 	size_t		 dl;
 	uint8_t		 cmd[5];
 	unsigned char	*copy;
 	int		 r;
 
-	cmd[0] = 0x5c;
-	cmd[1] = 0x03;
-	cmd[2] = (uint8_t)(objtag >> 16);
-	cmd[3] = (uint8_t)(objtag >> 8);
-	cmd[4] = (uint8_t)objtag;
-	if ((r = piv_transmit(c, INS_GET_DATA, 0x3f, 0xff, cmd, sizeof(cmd), 1,
-	    &rsp)) != OB_OK)
+	ob_wr_init_fixed(&w, cmd, sizeof(cmd));
+	if ((r = wr_tag_list(&w, objtag)) == OB_OK)
+		r = piv_transmit(c, INS_GET_DATA, 0x3f, 0xff, ob_wr_ptr(&w),
+		    ob_wr_len(&w), 1, &rsp);
+	ob_wr_free(&w);
+	if (r != OB_OK)
 		return r;
 	if (rsp.sw != 0x9000)
 		r = piv_sw_err(rsp.sw, "GET DATA certificate");
@@ -191,8 +172,8 @@ piv_ec_pub(uint8_t alg, const uint8_t *point, size_t plen, EVP_PKEY **out)
 		return ob_errf(OB_ERR_KEY_TYPE, "card key algorithm %02x is not "
 		    "ECC P-256 or P-384", alg);
 	}
-	if (plen != 1 + 2 * piv_ec_flen(alg) || point[0] != 0x04)
-		return ob_errf(OB_ERR_DEVICE, "public point of %zu bytes", plen);
+	if ((r = piv_check_point(point, plen, piv_ec_flen(alg))) != OB_OK)
+		return r;
 	/* The card is untrusted: the decoder's rules, as for a JWK. */
 	if ((r = ob_pkey_from_ec_point(kind, point, plen, out)) != OB_OK)
 		return ob_err_prefix(r, "the card's public point");
@@ -289,6 +270,7 @@ int
 piv_verify_pin(struct piv_conn *c, const char *pin)
 {
 	struct piv_rsp	rsp;
+	struct ob_wr	w;
 	uint8_t		buf[8];
 	size_t		n = strlen(pin), i;
 	int		r;
@@ -301,11 +283,14 @@ piv_verify_pin(struct piv_conn *c, const char *pin)
 		if ((unsigned char)pin[i] < 0x20 || (unsigned char)pin[i] > 0x7e)
 			return ob_errf(OB_ERR_PIN_INCORRECT, "a PIV PIN is "
 			    "printable ASCII; the card was not asked");
-	memset(buf, 0xff, sizeof(buf));
-	memcpy(buf, pin, n);
-	r = piv_transmit(c, INS_VERIFY, 0x00, REF_PIN, buf, sizeof(buf), 0,
-	    &rsp);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	ob_wr_init_fixed(&w, buf, sizeof(buf));
+	r = ob_wr_bytes(&w, pin, n);
+	while (r == OB_OK && ob_wr_len(&w) < sizeof(buf))
+		r = ob_wr_u8(&w, 0xff);
+	if (r == OB_OK)
+		r = piv_transmit(c, INS_VERIFY, 0x00, REF_PIN, ob_wr_ptr(&w),
+		    ob_wr_len(&w), 0, &rsp);
+	ob_wr_free(&w);		/* wipes the PIN */
 	if (r != OB_OK)
 		return r;
 	r = rsp.sw == 0x9000 ? OB_OK : piv_sw_err(rsp.sw, "VERIFY");
@@ -332,6 +317,7 @@ piv_sign_digest(struct piv_conn *c, uint8_t alg, uint8_t slot,
     const uint8_t *dgst, size_t dlen, unsigned char **der, size_t *derlen)
 {
 	struct piv_rsp	 rsp;
+	struct ob_wr	 w;
 	uint8_t		 cmd[2 + 2 + 2 + 64];
 	const uint8_t	*sig;
 	unsigned char	*copy;
@@ -341,15 +327,15 @@ piv_sign_digest(struct piv_conn *c, uint8_t alg, uint8_t slot,
 	if (dlen == 0 || dlen > 64)
 		return ob_errf(OB_ERR_INTERNAL, "digest of %zu bytes", dlen);
 	/* 7C { 82 00 (response wanted), 81 digest (challenge) } */
-	cmd[0] = 0x7c;
-	cmd[1] = (uint8_t)(4 + dlen);
-	cmd[2] = 0x82;
-	cmd[3] = 0x00;
-	cmd[4] = 0x81;
-	cmd[5] = (uint8_t)dlen;
-	memcpy(cmd + 6, dgst, dlen);
-	if ((r = piv_transmit(c, INS_GEN_AUTH, alg, slot, cmd, 6 + dlen, 1,
-	    &rsp)) != OB_OK)
+	ob_wr_init_fixed(&w, cmd, sizeof(cmd));
+	if ((r = piv_wr_tlv_hdr(&w, 0x7c, 2 + 2 + dlen)) == OB_OK &&
+	    (r = piv_wr_tlv_hdr(&w, 0x82, 0)) == OB_OK &&
+	    (r = piv_wr_tlv_hdr(&w, 0x81, dlen)) == OB_OK &&
+	    (r = ob_wr_bytes(&w, dgst, dlen)) == OB_OK)
+		r = piv_transmit(c, INS_GEN_AUTH, alg, slot, ob_wr_ptr(&w),
+		    ob_wr_len(&w), 1, &rsp);
+	ob_wr_free(&w);
+	if (r != OB_OK)
 		return r;
 	if (rsp.sw != 0x9000) {
 		r = rsp.sw == 0x6a80 ? ob_errf(OB_ERR_KEY_TYPE, "the key in slot "
@@ -434,24 +420,28 @@ piv_mgm_auth(struct piv_conn *c, uint8_t alg, const uint8_t *key,
 {
 	const EVP_CIPHER *ciph;
 	struct piv_rsp	 rsp;
+	struct ob_wr	 w;
 	const uint8_t	*v;
 	uint8_t		 cmd[4 + 2 * (2 + 16)], wit[16], chal[16], exp[16];
 	size_t		 klen, bs;
 	int		 r;
 
 	memset(&rsp, 0, sizeof(rsp));
+	/* The witness and challenge are built in cmd; freeing wipes it. */
+	ob_wr_init_fixed(&w, cmd, sizeof(cmd));
 	if ((ciph = mgm_cipher(alg, &klen, &bs)) == NULL)
 		return ob_errf(OB_ERR_MECH_UNSUPPORTED, "management-key "
 		    "algorithm %02x", alg);
 	if (keylen != klen)
 		return ob_errf(OB_ERR_KEY_LOAD, "the management key has %zu "
 		    "bytes; algorithm %02x needs %zu", keylen, alg, klen);
-	/* Mutual authentication (SP 800-73-4 part 2, appendix A.1). */
-	cmd[0] = 0x7c;
-	cmd[1] = 0x02;
-	cmd[2] = 0x80;
-	cmd[3] = 0x00;
-	OB_TRY(piv_transmit(c, INS_GEN_AUTH, alg, REF_MGM, cmd, 4, 1, &rsp));
+	/* Mutual authentication (SP 800-73-4 part 2, appendix A.1):
+	 * 7C { 80 00 } asks for a witness. */
+	OB_TRY(piv_wr_tlv_hdr(&w, 0x7c, 2));
+	OB_TRY(piv_wr_tlv_hdr(&w, 0x80, 0));
+	OB_TRY(piv_transmit(c, INS_GEN_AUTH, alg, REF_MGM, ob_wr_ptr(&w),
+	    ob_wr_len(&w), 1, &rsp));
+	ob_wr_free(&w);
 	if (rsp.sw != 0x9000) {
 		r = rsp.sw == 0x6a86 || rsp.sw == 0x6a80 ?
 		    ob_errf(OB_ERR_KEY_LOAD, "the card's management key is not "
@@ -466,16 +456,15 @@ piv_mgm_auth(struct piv_conn *c, uint8_t alg, const uint8_t *key,
 		r = ob_errf(OB_ERR_RANDOM, "RAND_bytes");
 		goto out;
 	}
-	cmd[0] = 0x7c;
-	cmd[1] = (uint8_t)(2 * (2 + bs));
-	cmd[2] = 0x80;
-	cmd[3] = (uint8_t)bs;
-	memcpy(cmd + 4, wit, bs);
-	cmd[4 + bs] = 0x81;
-	cmd[5 + bs] = (uint8_t)bs;
-	memcpy(cmd + 6 + bs, chal, bs);
-	OB_TRY(piv_transmit(c, INS_GEN_AUTH, alg, REF_MGM, cmd, 2 + 2 * (2 + bs),
-	    1, &rsp));
+	/* 7C { 80 decrypted witness, 81 our challenge } */
+	ob_wr_init_fixed(&w, cmd, sizeof(cmd));
+	OB_TRY(piv_wr_tlv_hdr(&w, 0x7c, 2 * (2 + bs)));
+	OB_TRY(piv_wr_tlv_hdr(&w, 0x80, bs));
+	OB_TRY(ob_wr_bytes(&w, wit, bs));
+	OB_TRY(piv_wr_tlv_hdr(&w, 0x81, bs));
+	OB_TRY(ob_wr_bytes(&w, chal, bs));
+	OB_TRY(piv_transmit(c, INS_GEN_AUTH, alg, REF_MGM, ob_wr_ptr(&w),
+	    ob_wr_len(&w), 1, &rsp));
 	if (rsp.sw != 0x9000) {
 		r = rsp.sw == 0x6982 ? ob_errf(OB_ERR_SECURITY_STATUS, "wrong "
 		    "management key (SW 6982)") :
@@ -493,7 +482,7 @@ piv_mgm_auth(struct piv_conn *c, uint8_t alg, const uint8_t *key,
 	r = OB_OK;
 out:
 	piv_rsp_free(&rsp);
-	OPENSSL_cleanse(cmd, sizeof(cmd));
+	ob_wr_free(&w);
 	OPENSSL_cleanse(wit, sizeof(wit));
 	OPENSSL_cleanse(chal, sizeof(chal));
 	OPENSSL_cleanse(exp, sizeof(exp));
@@ -504,15 +493,21 @@ int
 piv_generate(struct piv_conn *c, uint8_t slot, uint8_t alg, EVP_PKEY **pub)
 {
 	struct piv_rsp	 rsp;
+	struct ob_wr	 w;
 	const uint8_t	*pt;
 	size_t		 plen;
-	/* AC { 80 alg } (SP 800-73-4 part 2, table 10) */
-	uint8_t		 cmd[5] = { 0xac, 0x03, 0x80, 0x01, 0 };
+	uint8_t		 cmd[5];
 	int		 r;
 
-	cmd[4] = alg;
-	if ((r = piv_transmit(c, INS_GENERATE, 0x00, slot, cmd, sizeof(cmd), 1,
-	    &rsp)) != OB_OK)
+	/* AC { 80 alg } (SP 800-73-4 part 2, table 10) */
+	ob_wr_init_fixed(&w, cmd, sizeof(cmd));
+	if ((r = piv_wr_tlv_hdr(&w, 0xac, 3)) == OB_OK &&
+	    (r = piv_wr_tlv_hdr(&w, 0x80, 1)) == OB_OK &&
+	    (r = ob_wr_u8(&w, alg)) == OB_OK)
+		r = piv_transmit(c, INS_GENERATE, 0x00, slot, ob_wr_ptr(&w),
+		    ob_wr_len(&w), 1, &rsp);
+	ob_wr_free(&w);
+	if (r != OB_OK)
 		return r;
 	if (rsp.sw != 0x9000)
 		r = piv_sw_err(rsp.sw, "GENERATE ASYMMETRIC KEY PAIR");
@@ -527,37 +522,30 @@ int
 piv_write_cert(struct piv_conn *c, uint32_t objtag, const unsigned char *der,
     size_t derlen)
 {
-	struct piv_rsp	 rsp;
-	uint8_t		*cmd;
-	size_t		 inner, n = 0;
-	int		 r;
+	struct piv_rsp	rsp;
+	struct ob_wr	obj, cmd;
+	int		r;
 
 	if (derlen > 3000)
 		return ob_errf(OB_ERR_INVALID_ARG, "certificate too large");
 	/* 5C tag, 53 { 70 cert, 71 00, FE } (SP 800-73-4 part 1, A) */
-	inner = tlv_hdr_len(0x70, derlen) + derlen + 3 + 2;
-	if ((cmd = malloc(5 + tlv_hdr_len(0x53, inner) + inner)) == NULL)
-		return OB_ERR_ALLOC;
-	cmd[n++] = 0x5c;
-	cmd[n++] = 0x03;
-	cmd[n++] = (uint8_t)(objtag >> 16);
-	cmd[n++] = (uint8_t)(objtag >> 8);
-	cmd[n++] = (uint8_t)objtag;
-	n += tlv_hdr(cmd + n, 0x53, inner);
-	n += tlv_hdr(cmd + n, 0x70, derlen);
-	memcpy(cmd + n, der, derlen);
-	n += derlen;
-	cmd[n++] = 0x71;
-	cmd[n++] = 0x01;
-	cmd[n++] = 0x00;
-	cmd[n++] = 0xfe;
-	cmd[n++] = 0x00;
-	r = piv_transmit(c, INS_PUT_DATA, 0x3f, 0xff, cmd, n, 0, &rsp);
-	free(cmd);
-	if (r != OB_OK)
-		return r;
+	ob_wr_init_heap(&obj, 3100);
+	ob_wr_init_heap(&cmd, 3200);
+	OB_TRY(piv_wr_tlv_hdr(&obj, 0x70, derlen));
+	OB_TRY(ob_wr_bytes(&obj, der, derlen));
+	OB_TRY(piv_wr_tlv_hdr(&obj, 0x71, 1));
+	OB_TRY(ob_wr_u8(&obj, 0x00));
+	OB_TRY(piv_wr_tlv_hdr(&obj, 0xfe, 0));
+	OB_TRY(wr_tag_list(&cmd, objtag));
+	OB_TRY(piv_wr_tlv_hdr(&cmd, 0x53, ob_wr_len(&obj)));
+	OB_TRY(ob_wr_bytes(&cmd, ob_wr_ptr(&obj), ob_wr_len(&obj)));
+	OB_TRY(piv_transmit(c, INS_PUT_DATA, 0x3f, 0xff, ob_wr_ptr(&cmd),
+	    ob_wr_len(&cmd), 0, &rsp));
 	r = rsp.sw == 0x9000 ? OB_OK : piv_sw_err(rsp.sw, "PUT DATA");
 	piv_rsp_free(&rsp);
+out:
+	ob_wr_free(&obj);
+	ob_wr_free(&cmd);
 	return r;
 }
 

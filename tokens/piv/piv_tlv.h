@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ownerbind/ob_err.h"
+#include "core/buf.h"
 
 /* ---- piv_tlv.c: BER-TLV (ISO 7816-4 5.2, SP 800-73-4 part 2) ---- */
 
@@ -28,19 +29,13 @@ struct piv_tlv {
 	size_t		 len;
 };
 
-/* A read-only cursor; every read is bounded by left. */
-struct piv_cur {
-	const uint8_t	*p;
-	size_t		 left;
-};
-
-void piv_cur_init(struct piv_cur *c, const uint8_t *buf, size_t len);
 /*
- * Read one TLV: tags of 1-3 bytes, lengths in short, 81 or 82 form
- * (definite, no overrun of the cursor).  OB_ERR_DEVICE on malformed
- * input, with the cursor unchanged.
+ * Read one TLV from rd (core/buf.h): tags of 1-3 bytes, lengths in short,
+ * 81 or 82 form (definite, minimal, no overrun of the reader); t->val
+ * points into rd's bytes.  On malformed input OB_ERR_DEVICE, with rd left
+ * where it was and tainted with that code.
  */
-int piv_tlv_next(struct piv_cur *c, struct piv_tlv *t) OB_WUR;
+int piv_tlv_next(struct ob_rd *rd, struct piv_tlv *t) OB_WUR;
 /* buf holds exactly one TLV, with this tag, and nothing after it. */
 int piv_tlv_one(const uint8_t *buf, size_t len, uint32_t tag,
     struct piv_tlv *t) OB_WUR;
@@ -52,6 +47,12 @@ int piv_tlv_one(const uint8_t *buf, size_t len, uint32_t tag,
 int piv_tlv_collect(const uint8_t *buf, size_t len, const uint32_t *tags,
     size_t ntags, int skip_unknown, struct piv_tlv *out,
     uint32_t *present) OB_WUR;
+
+/*
+ * A TLV header (tag of 1-3 bytes, minimal length up to 0xffff) onto w:
+ * the one encoder of command data and of the DER the backend assembles.
+ */
+int piv_wr_tlv_hdr(struct ob_wr *w, uint32_t tag, size_t len) OB_WUR;
 
 /* Response parsers: every field points into buf. */
 /* GENERAL AUTHENTICATE: 7C { 82 DER-signature }. */
@@ -92,5 +93,8 @@ int piv_parse_serial(const uint8_t *buf, size_t len, uint32_t *serial) OB_WUR;
 
 /* Coordinate size of an EC card algorithm, 0 for anything else. */
 size_t piv_ec_flen(uint8_t alg);
+/* p is an uncompressed point 04 || X || Y with flen-byte coordinates
+ * (flen 0 is never one); else OB_ERR_DEVICE. */
+int piv_check_point(const uint8_t *p, size_t len, size_t flen) OB_WUR;
 
 #endif

@@ -20,7 +20,8 @@
 
 #include "core/err.h"
 #include "tokens/uri.h"
-#include "tokens/piv/piv_int.h"
+#include "tokens/piv/piv_tlv.h"
+#include "tokens/piv/piv_uri.h"
 
 #define URI_MAX		2048
 #define SOURCE_MAX	1024

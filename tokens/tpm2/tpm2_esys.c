@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/pkey.h"
 #include "tokens/tpm2/tpm2_int.h"
@@ -243,6 +244,7 @@ static int
 pub_ecc(const TPMS_ECC_POINT *pt, enum ob_keykind kind, size_t n,
     EVP_PKEY **out)
 {
+	struct ob_wr	w;
 	unsigned char	point[1 + 2 * 48];
 	int		r;
 
@@ -250,11 +252,16 @@ pub_ecc(const TPMS_ECC_POINT *pt, enum ob_keykind kind, size_t n,
 	    pt->y.size > n)
 		return ob_errf(OB_ERR_JWK_INVALID, "TPM ECC point of %u/%u "
 		    "bytes for a %zu-byte curve", pt->x.size, pt->y.size, n);
-	memset(point, 0, sizeof(point));
-	point[0] = 0x04;
-	memcpy(point + 1 + n - pt->x.size, pt->x.buffer, pt->x.size);
-	memcpy(point + 1 + 2 * n - pt->y.size, pt->y.buffer, pt->y.size);
-	if ((r = ob_pkey_from_ec_point(kind, point, 1 + 2 * n, out)) != OB_OK)
+	/* 04 || X || Y, each coordinate left-padded to n bytes. */
+	ob_wr_init_fixed(&w, point, sizeof(point));
+	if (ob_wr_u8(&w, 0x04) != OB_OK ||
+	    ob_wr_reserve(&w, n - pt->x.size) == NULL ||
+	    ob_wr_bytes(&w, pt->x.buffer, pt->x.size) != OB_OK ||
+	    ob_wr_reserve(&w, n - pt->y.size) == NULL ||
+	    ob_wr_bytes(&w, pt->y.buffer, pt->y.size) != OB_OK)
+		return ob_wr_err(&w);
+	if ((r = ob_pkey_from_ec_point(kind, ob_wr_ptr(&w), ob_wr_len(&w),
+	    out)) != OB_OK)
 		return ob_err_prefix(r, "the TPM's public point");
 	return OB_OK;
 }
@@ -263,6 +270,7 @@ pub_ecc(const TPMS_ECC_POINT *pt, enum ob_keykind kind, size_t n,
 static int
 pub_rsa(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 {
+	struct ob_wr	w;
 	uint32_t	exp = pub->parameters.rsaDetail.exponent;
 	unsigned char	e[4];
 	int		r;
@@ -274,12 +282,11 @@ pub_rsa(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 		    pub->parameters.rsaDetail.keyBits);
 	if (exp == 0)
 		exp = 65537;
-	e[0] = (unsigned char)(exp >> 24);
-	e[1] = (unsigned char)(exp >> 16);
-	e[2] = (unsigned char)(exp >> 8);
-	e[3] = (unsigned char)exp;
+	ob_wr_init_fixed(&w, e, sizeof(e));
+	if ((r = ob_wr_u32(&w, exp)) != OB_OK)
+		return r;
 	if ((r = ob_pkey_from_rsa(pub->unique.rsa.buffer, pub->unique.rsa.size,
-	    e, sizeof(e), out)) != OB_OK)
+	    ob_wr_ptr(&w), ob_wr_len(&w), out)) != OB_OK)
 		return ob_err_prefix(r, "the TPM's RSA key");
 	return OB_OK;
 }

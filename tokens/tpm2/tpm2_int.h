@@ -20,23 +20,8 @@
 
 #include "ownerbind/ob_err.h"
 #include "core/alg.h"
+#include "tokens/tpm2/tpm2_uri.h"
 
-/* Persistent handles ownerbind creates or opens: the owner range. */
-#define TPM2_PERSISTENT_MIN	0x81000000u
-#define TPM2_PERSISTENT_MAX	0x81ffffffu
-#define TPM2_DEFAULT_TCTI	"device:/dev/tpmrm0"
-#define TPM2_TCTI_MAX		512
-
-/* A parsed tpm2: URI (docs/tpm2.md, "Key URIs"). */
-struct tpm2_uri {
-	char		*tcti;		/* resolved TCTI config; never NULL */
-	char		*file;		/* key file, or NULL */
-	uint32_t	 handle;	/* persistent handle, or 0 */
-	int		 auth;		/* auth=yes: the key has an auth value */
-};
-
-int tpm2_uri_parse(const char *uri, struct tpm2_uri *out) OB_WUR;
-void tpm2_uri_free(struct tpm2_uri *u);
 
 /* One connection to a TPM. */
 struct tpm2_ctx {

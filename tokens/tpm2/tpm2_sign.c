@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "tokens/tpm2/tpm2_int.h"
 
@@ -19,6 +20,7 @@ int
 tpm2_ecdsa_rs(const TPMT_SIGNATURE *s, size_t n, unsigned char *rs)
 {
 	const TPMS_SIGNATURE_ECC *e = &s->signature.ecdsa;
+	struct ob_wr		 w;
 
 	/* Untrusted: each half is 1..n bytes. */
 	if (e->signatureR.size == 0 || e->signatureS.size == 0 ||
@@ -26,11 +28,13 @@ tpm2_ecdsa_rs(const TPMT_SIGNATURE *s, size_t n, unsigned char *rs)
 		return ob_errf(OB_ERR_TOKEN_SIG_BAD, "TPM ECDSA r/s of %u/%u "
 		    "bytes for a %zu-byte curve", e->signatureR.size,
 		    e->signatureS.size, n);
-	memset(rs, 0, 2 * n);
-	memcpy(rs + n - e->signatureR.size, e->signatureR.buffer,
-	    e->signatureR.size);
-	memcpy(rs + 2 * n - e->signatureS.size, e->signatureS.buffer,
-	    e->signatureS.size);
+	/* R || S, each left-padded to n bytes. */
+	ob_wr_init_fixed(&w, rs, 2 * n);
+	if (ob_wr_reserve(&w, n - e->signatureR.size) == NULL ||
+	    ob_wr_bytes(&w, e->signatureR.buffer, e->signatureR.size) !=
+	    OB_OK || ob_wr_reserve(&w, n - e->signatureS.size) == NULL ||
+	    ob_wr_bytes(&w, e->signatureS.buffer, e->signatureS.size) != OB_OK)
+		return ob_wr_err(&w);
 	return OB_OK;
 }
 

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "tokens/tpm2/tpm2_int.h"
+#include "tokens/tpm2/tpm2_uri.h"
 #include "tokens/uri.h"
 
 #define URI_MAX	4096
