@@ -53,7 +53,7 @@ ob_file_keygen(const char *path, enum ob_alg alg,
 	if ((key = file_generate(alg)) == NULL)
 		return ob_errf(OB_ERR_CRYPTO, "key generation for %s",
 		    ob_alg_name(alg));
-	if (pass != NULL && (r = ob_pin_read(pass, "Passphrase for the new "
+	if (pass != NULL && (r = ob_pin_read_new(pass, "Passphrase for the new "
 	    "key: ", &pw)) != OB_OK)
 		goto out;
 	if ((bio = BIO_new(BIO_s_mem())) == NULL) {

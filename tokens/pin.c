@@ -11,6 +11,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/secmem.h"
 #include "core/err.h"
 #include "tokens/pin.h"
@@ -228,12 +230,41 @@ pin_askpass(const char *prog, const char *prompt, char *buf)
 	return r;
 }
 
-int
-ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
+/* One read from the source itself (no cache) into buf. */
+static int
+pin_fetch(const struct ob_pin_source *src, const char *prompt, char *buf)
 {
-	const char		*v;
-	char			*buf;
-	int			 r;
+	const char	*v;
+
+	switch (src->kind) {
+	case PIN_TTY:
+		return pin_tty(prompt, buf);
+	case PIN_FILE:
+		return pin_file(src->arg, buf);
+	case PIN_FD:
+		return pin_read_line(src->fd, buf);
+	case PIN_ENV:
+		if ((v = getenv(src->arg)) == NULL || *v == '\0')
+			return ob_errf(OB_ERR_PIN_SOURCE, "$%s is not set",
+			    src->arg);
+		if (strlen(v) > OB_PIN_MAX)
+			return ob_errf(OB_ERR_PIN_SOURCE, "PIN longer than %d "
+			    "bytes", OB_PIN_MAX);
+		memcpy(buf, v, strlen(v) + 1);
+		return OB_OK;
+	case PIN_ASKPASS:
+		return pin_askpass(src->arg, prompt, buf);
+	default:
+		return OB_ERR_INTERNAL;
+	}
+}
+
+static int
+pin_read(const struct ob_pin_source *src, const char *prompt, int confirm,
+    char **pin)
+{
+	char	*buf, *again = NULL, p2[96];
+	int	 r;
 
 	if ((buf = pin_alloc()) == NULL)
 		return OB_ERR_ALLOC;
@@ -242,33 +273,18 @@ ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
 		*pin = buf;
 		return OB_OK;
 	}
-	switch (src->kind) {
-	case PIN_TTY:
-		r = pin_tty(prompt, buf);
-		break;
-	case PIN_FILE:
-		r = pin_file(src->arg, buf);
-		break;
-	case PIN_FD:
-		r = pin_read_line(src->fd, buf);
-		break;
-	case PIN_ENV:
-		if ((v = getenv(src->arg)) == NULL || *v == '\0')
-			r = ob_errf(OB_ERR_PIN_SOURCE, "$%s is not set",
-			    src->arg);
-		else if (strlen(v) > OB_PIN_MAX)
-			r = ob_errf(OB_ERR_PIN_SOURCE, "PIN longer than %d "
-			    "bytes", OB_PIN_MAX);
-		else {
-			memcpy(buf, v, strlen(v) + 1);
-			r = OB_OK;
-		}
-		break;
-	case PIN_ASKPASS:
-		r = pin_askpass(src->arg, prompt, buf);
-		break;
-	default:
-		r = OB_ERR_INTERNAL;
+	r = pin_fetch(src, prompt, buf);
+	/* A secret typed by a person for something new: type it twice. */
+	if (r == OB_OK && confirm && (src->kind == PIN_TTY ||
+	    src->kind == PIN_ASKPASS)) {
+		(void)snprintf(p2, sizeof(p2), "Again, to confirm: ");
+		if ((again = pin_alloc()) == NULL)
+			r = OB_ERR_ALLOC;
+		else if ((r = pin_fetch(src, p2, again)) == OB_OK &&
+		    CRYPTO_memcmp(buf, again, OB_PIN_MAX + 1) != 0)
+			r = ob_errf(OB_ERR_PIN_SOURCE, "the two entries differ; "
+			    "nothing was created");
+		ob_pin_free(&again);
 	}
 	if (r != OB_OK) {
 		ob_pin_free(&buf);
@@ -279,6 +295,19 @@ ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
 		memcpy(src->cache->pin, buf, OB_PIN_MAX + 1);
 	*pin = buf;
 	return OB_OK;
+}
+
+int
+ob_pin_read(const struct ob_pin_source *src, const char *prompt, char **pin)
+{
+	return pin_read(src, prompt, 0, pin);
+}
+
+int
+ob_pin_read_new(const struct ob_pin_source *src, const char *prompt,
+    char **pin)
+{
+	return pin_read(src, prompt, 1, pin);
 }
 
 void

@@ -35,6 +35,13 @@ void ob_pin_source_free(struct ob_pin_source **srcp);
  */
 int ob_pin_read(const struct ob_pin_source *src, const char *prompt,
     char **pin) OB_WUR;
+/*
+ * The same for a secret being set (a new key's passphrase or auth value):
+ * from a person (tty, askpass) it is asked twice and must match, else
+ * OB_ERR_PIN_SOURCE; other sources are read once.
+ */
+int ob_pin_read_new(const struct ob_pin_source *src, const char *prompt,
+    char **pin) OB_WUR;
 void ob_pin_free(char **pin);
 /* Drop the kept PIN, e.g. after the device said it is wrong. */
 void ob_pin_forget(const struct ob_pin_source *src);

@@ -140,7 +140,8 @@ tpm2_create_at(const char *uri, const struct ob_token_opts *opts,
 			    "--pin-source");
 			goto out;
 		}
-		OB_TRY(ob_pin_read(opts->pin, "New TPM key auth value: ", &pin));
+		OB_TRY(ob_pin_read_new(opts->pin, "New TPM key auth value: ",
+		    &pin));
 	}
 	OB_TRY(tpm2_ctx_open(u.tcti, &ctx));
 	r = tpm2_key_create(&ctx, &u, alg, restricted, pin);
