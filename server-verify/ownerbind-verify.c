@@ -21,7 +21,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " --trust FILE --aud URI [--state PATH] [--json]\n"
+"usage: " PROG " --trust FILE --aud URI --state PATH|--no-replay-state [--json]\n"
 "           [--channel direct|gateway] [--proxy ID] [--at EPOCH]\n"
 "           [--max-age SEC] [--skew SEC] [--max-lifetime SEC] ENVELOPE\n"
 "       " PROG " --state PATH --issue-nonce [--nonce-ttl SEC] [--for-jti JTI]\n"
@@ -30,7 +30,9 @@ usage(FILE *f)
 "  --trust FILE       trust store (docs/trust-store.md)\n"
 "  --aud URI          this server's URI; the request must name it\n"
 "  --state PATH       SQLite replay state kept between runs (jti, nonces,\n"
-"                     FIDO2 counters); without it state lasts one run\n"
+"                     FIDO2 counters); required, unless\n"
+"  --no-replay-state  check form and signatures only: nothing is recorded,\n"
+"                     so a replay would pass too (a warning says so)\n"
 "  --json             print the verdict (or the rejection) as JSON\n"
 "  --channel CH       how the request arrived: direct (default: agent- and\n"
 "                     server-mediated) or gateway (owner-mediated)\n"
@@ -89,7 +91,8 @@ int
 main(int argc, char **argv)
 {
 	enum { O_TRUST = 256, O_AUD, O_STATE, O_JSON, O_CHANNEL, O_PROXY, O_AT,
-	    O_MAXAGE, O_SKEW, O_LIFE, O_ISSUE, O_TTL, O_FORJTI, O_VERSION };
+	    O_MAXAGE, O_SKEW, O_LIFE, O_ISSUE, O_TTL, O_FORJTI, O_VERSION,
+	    O_NOSTATE };
 	static const struct option longopts[] = {
 		{ "trust", required_argument, NULL, O_TRUST },
 		{ "aud", required_argument, NULL, O_AUD },
@@ -106,6 +109,7 @@ main(int argc, char **argv)
 		{ "for-jti", required_argument, NULL, O_FORJTI },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
+		{ "no-replay-state", no_argument, NULL, O_NOSTATE },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ob_verify_opts	 o;
@@ -119,6 +123,7 @@ main(int argc, char **argv)
 	size_t			 len;
 	long long		 ttl = 300;
 	int			 ch, json = 0, issue = 0, r, rc = 2;
+	int			 nostate = 0;
 
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -169,6 +174,9 @@ main(int argc, char **argv)
 		case O_FORJTI:
 			for_jti = optarg;
 			break;
+		case O_NOSTATE:
+			nostate = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -210,6 +218,25 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Replay protection is never silently off. */
+	if (state_path == NULL && !nostate) {
+		fprintf(stderr, PROG ": --state PATH is required: without replay "
+		    "state a replayed envelope is accepted again (give "
+		    "--no-replay-state to check an envelope's form and "
+		    "signatures only)\n");
+		usage(stderr);
+		return 2;
+	}
+	if (state_path != NULL && nostate) {
+		fprintf(stderr, PROG ": --state and --no-replay-state "
+		    "contradict each other\n");
+		return 2;
+	}
+	if (nostate)
+		fprintf(stderr, PROG ": warning: --no-replay-state: jti, nonce "
+		    "and FIDO2 counter are not recorded; a replay of this "
+		    "envelope would be accepted too.  Never decide issuance "
+		    "on this.\n");
 	if (o.proxy != NULL && o.channel == 0)
 		o.channel = OB_CHANNEL_GATEWAY;
 	if ((r = ob_trust_load_file(trust_path, &trust)) != OB_OK ||

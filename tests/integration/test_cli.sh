@@ -80,7 +80,15 @@ expect 2 "enroll without may-bind" -- "$OB" enroll --key file:x --owner o --trus
 first "ownerbind enroll: --may-bind is required" "enroll names --may-bind"
 expect 2 "submit without a CA" -- "$OB" submit --server https://x --cert c --key k e.json
 first "ownerbind submit: --ca is required" "submit names --ca"
-expect 2 "ownerbind-verify without --aud is a usage error" -- "$OBV" --trust x env
+expect 2 "ownerbind-verify without --aud is a usage error" -- "$OBV" --no-replay-state --trust x env
+# replay protection is never silently off
+expect 2 "ownerbind-verify without --state is a usage error" -- "$OBV" --trust x --aud y env
+first "ownerbind-verify: --state PATH is required" "... saying why"
+expect 2 "--state with --no-replay-state contradicts" -- "$OBV" --trust x --aud y \
+    --state s.db --no-replay-state env
+expect 2 "--no-replay-state goes on to load the trust store" -- "$OBV" \
+    --no-replay-state --trust nonexistent.json --aud y env
+has err.txt "warning: --no-replay-state" "... and warns that a replay would pass"
 
 # keys: created 0600, never overwritten
 expect 0 "keygen file: ES256" -- "$OB" keygen --key file:owner.pem
@@ -139,13 +147,13 @@ expect 1 "the same envelope again is a replay" -- "$OBV" --trust trust.json \
     --aud $AUD --state st.db --json env.json
 has out.txt '"error":"OB_ERR_REPLAY"' "the JSON rejection names OB_ERR_REPLAY"
 has err.txt "OB_ERR_REPLAY" "stderr names OB_ERR_REPLAY"
-expect 1 "another audience is rejected" -- "$OBV" --trust trust.json \
+expect 1 "another audience is rejected" -- "$OBV" --no-replay-state --trust trust.json \
     --aud https://other.example env.json
 has err.txt OB_ERR_AUD_MISMATCH "... as OB_ERR_AUD_MISMATCH"
-expect 1 "too late is rejected" -- "$OBV" --trust trust.json --aud $AUD \
+expect 1 "too late is rejected" -- "$OBV" --no-replay-state --trust trust.json --aud $AUD \
     --at $(( $(date +%s) + 4000 )) env.json
 has err.txt OB_ERR_EXPIRED "... as OB_ERR_EXPIRED"
-expect 2 "a missing trust store is a configuration error" -- "$OBV" \
+expect 2 "a missing trust store is a configuration error" -- "$OBV" --no-replay-state \
     --trust nonexistent.json --aud $AUD env.json
 
 # sign refuses what it cannot stand behind
@@ -235,13 +243,13 @@ expect 0 "the gateway signs with its chain" -- "$OB" sign --quiet --key file:gw.
     --role gateway --model owner-mediated --x5c gw.pem --kid gw.acme -o gs.json greq.json
 expect 0 "the agent adds its entry (model taken from the gateway's)" -- \
     "$OB" pop --agent-key agent.pem -o genv.json gs.json
-expect 0 "owner-mediated accepted on the gateway channel" -- "$OBV" \
+expect 0 "owner-mediated accepted on the gateway channel" -- "$OBV" --no-replay-state \
     --trust trust.json --aud $AUD --proxy proxy-1 --json genv.json
 has out.txt '"gateway":"gw.acme"' "the verdict names the gateway"
-expect 1 "owner-mediated sent directly is refused" -- "$OBV" \
+expect 1 "owner-mediated sent directly is refused" -- "$OBV" --no-replay-state \
     --trust trust.json --aud $AUD genv.json
 has err.txt OB_ERR_CHANNEL_MISMATCH "... as OB_ERR_CHANNEL_MISMATCH"
-expect 1 "another proxy is refused" -- "$OBV" --trust trust.json --aud $AUD \
+expect 1 "another proxy is refused" -- "$OBV" --no-replay-state --trust trust.json --aud $AUD \
     --proxy proxy-9 genv.json
 has err.txt OB_ERR_GATEWAY_NOT_AUTHORIZED "... as OB_ERR_GATEWAY_NOT_AUTHORIZED"
 openssl req -new -x509 -key gw.key -subj /CN=gw.acme -days 1 \
@@ -249,7 +257,7 @@ openssl req -new -x509 -key gw.key -subj /CN=gw.acme -days 1 \
 "$OB" sign --quiet --key file:gw.key --role gateway --model owner-mediated \
     --x5c self.pem --kid gw.acme -o gs2.json greq.json &&
     "$OB" pop --agent-key agent.pem -o genv2.json gs2.json
-expect 1 "a self-signed gateway certificate is refused" -- "$OBV" \
+expect 1 "a self-signed gateway certificate is refused" -- "$OBV" --no-replay-state \
     --trust trust.json --aud $AUD --proxy proxy-1 genv2.json
 has err.txt OB_ERR_GATEWAY_CHAIN "... as OB_ERR_GATEWAY_CHAIN"
 

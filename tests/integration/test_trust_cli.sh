@@ -32,7 +32,7 @@ envelope() {	# envelope KEY OUT: a request for a1 signed by file key KEY
 	"$OB" sign --quiet --key "file:$1" -o signed.json req.json &&
 	"$OB" pop --agent-key agent.pem -o "$2" signed.json
 }
-verify() { "$OBV" --trust $T --aud $AUD --json "$1" > v.json 2>&1; }
+verify() { "$OBV" --no-replay-state --trust $T --aud $AUD --json "$1" > v.json 2>&1; }
 code() { grep -q "\"error\":\"$1\"" v.json; }
 
 "$OB" keygen --key file:k1.pem --json > k1.json || exit 1
@@ -154,7 +154,7 @@ done
 wait
 "$PY" -c "import json,sys; sys.exit(len(json.load(open('$T'))['owners']) != 7)" &&
     ok "six concurrent add-key: all six landed" || no "concurrent: $(cat $T)"
-"$OBV" --trust $T --aud $AUD /dev/null 2>&1 | grep -q OB_ERR_TRUST && no "the store does not load" ||
+"$OBV" --no-replay-state --trust $T --aud $AUD /dev/null 2>&1 | grep -q OB_ERR_TRUST && no "the store does not load" ||
     ok "the store loads in the verifier"
 echo "trust cli: $fail failed"
 [ "$fail" -eq 0 ]

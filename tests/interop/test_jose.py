@@ -77,7 +77,7 @@ with tempfile.TemporaryDirectory() as d:
               f"{alg}: owner kid equals jwcrypto's RFC 7638 thumbprint")
         check(jwk.JWK(**payload["cnf"]["jwk"]).thumbprint() ==
               keys["agent"].thumbprint(), f"{alg}: cnf.jwk is the agent key")
-        out = subprocess.run([OBV, "--trust", "trust.json", "--aud", AUD, "-"],
+        out = subprocess.run([OBV, "--no-replay-state", "--trust", "trust.json", "--aud", AUD, "-"],
                              input=env, capture_output=True, text=True)
         check(out.returncode == 0, f"{alg}: ownerbind-verify accepts it")
 
@@ -99,7 +99,7 @@ with tempfile.TemporaryDirectory() as d:
             "ob_role": role, "ob_model": "agent-mediated", "ob_iat": now}))
     made = t.serialize()
     check("signatures" in json.loads(made), "jwcrypto made a General serialization")
-    out = subprocess.run([OBV, "--trust", "trust.json", "--aud", AUD, "--json", "-"],
+    out = subprocess.run([OBV, "--no-replay-state", "--trust", "trust.json", "--aud", AUD, "--json", "-"],
                          input=made, capture_output=True, text=True)
     check(out.returncode == 0 and json.loads(out.stdout)["owner"] == "dave@example.com",
           "ownerbind-verify accepts a JWS made by jwcrypto: " + out.stdout.strip() + out.stderr.strip())
@@ -108,7 +108,7 @@ with tempfile.TemporaryDirectory() as d:
     s = bytearray(b64d(bad["signatures"][1]["signature"]))
     s[0] ^= 1
     bad["signatures"][1]["signature"] = base64.urlsafe_b64encode(bytes(s)).decode().rstrip("=")
-    out = subprocess.run([OBV, "--trust", "trust.json", "--aud", AUD, "--json", "-"],
+    out = subprocess.run([OBV, "--no-replay-state", "--trust", "trust.json", "--aud", AUD, "--json", "-"],
                          input=json.dumps(bad), capture_output=True, text=True)
     check(out.returncode == 1 and json.loads(out.stdout)["error"] == "OB_ERR_SIG_INVALID",
           "a flipped bit in a jwcrypto signature is OB_ERR_SIG_INVALID")

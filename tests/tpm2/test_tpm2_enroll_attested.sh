@@ -39,7 +39,7 @@ $OWNERBIND request --sub "$SUB" --aud $AUD --owner alice@example.com \
     --agent-key agent.pem --new-agent-key -o req.json 2>/dev/null
 $OWNERBIND sign --quiet --key "tpm2:file=$T/owner.pem" -o s.json req.json
 $OWNERBIND pop --agent-key agent.pem -o env.json s.json
-if $VERIFY --trust trust.json --aud $AUD --json env.json >out 2>err &&
+if $VERIFY --no-replay-state --trust trust.json --aud $AUD --json env.json >out 2>err &&
     grep -q '"assurance":"attested"' out && grep -q '"owner_kind":"tpm2"' out; then
 	ok "the verdict reports the key as TPM-resident (attested)"
 else
@@ -70,7 +70,7 @@ k = t["owners"][0]["keys"][0]
 k["attestation"]["nonce"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 json.dump(t, open("tampered.json", "w"))
 PY
-expect OB_ERR_TRUST_INVALID "$VERIFY" --trust tampered.json --aud $AUD env.json
+expect OB_ERR_TRUST_INVALID "$VERIFY" --no-replay-state --trust tampered.json --aud $AUD env.json
 grep -q OB_ERR_ATTEST_NONCE "$T/err" && ok "... naming OB_ERR_ATTEST_NONCE" ||
     not_ok "detail: $(cat "$T/err")"
 finish

@@ -24,7 +24,7 @@ for f in json-truncated dup-protected-alg b64-payload-noncanon alg-none \
 	file=$(printf '%s' "$line" | cut -f1)
 	want=$(printf '%s' "$line" | cut -f2)
 	opts=$(printf '%s' "$line" | cut -f4)
-	set -- --json --at "$now" --trust "$dir/trust.json" \
+	set -- --no-replay-state --json --at "$now" --trust "$dir/trust.json" \
 	    --aud https://id.example/
 	case "$opts" in
 	*proxy=*) p=${opts#*proxy=}; set -- "$@" --channel gateway \
@@ -39,13 +39,13 @@ for f in json-truncated dup-protected-alg b64-payload-noncanon alg-none \
 		echo "FAIL $file: want $want, got $out"; fail=1
 	fi
 done
-out=$("$verify" --json --at "$now" --trust "$dir/trust.json" \
+out=$("$verify" --no-replay-state --json --at "$now" --trust "$dir/trust.json" \
     --aud https://id.example/ "$dir/good.json" 2>&1)
 rc=$?
 if [ "$rc" -ne 0 ] || ! printf '%s' "$out" | grep -q '"result":"accepted"'; then
 	echo "FAIL good.json: exit $rc: $out"; fail=1
 fi
-out=$("$verify" --json --at "$now" --trust "$dir/trust.json" \
+out=$("$verify" --no-replay-state --json --at "$now" --trust "$dir/trust.json" \
     --aud https://id.example/ --channel gateway --proxy proxy-1 \
     "$dir/good-gateway-docsign.json" 2>&1)
 rc=$?
@@ -57,7 +57,7 @@ fi
 nt=0
 while IFS='	' read -r file want inner why; do
 	case "$file" in '#'*|'') continue ;; esac
-	out=$("$verify" --json --at "$now" --trust "$dir/$file" \
+	out=$("$verify" --no-replay-state --json --at "$now" --trust "$dir/$file" \
 	    --aud https://id.example/ "$dir/good.json" 2>&1)
 	rc=$?
 	nt=$((nt + 1))
