@@ -18,10 +18,21 @@
 #define OB_VERIFY_REDIS_H
 
 #include <stddef.h>
+#include <sys/un.h>
 
 #include "ownerbind/ob_err.h"
 
 #define OB_REDIS_PREFIX_MAX	64
+#define OB_REDIS_HOST_MAX	255
+
+/* A parsed URI (redis_uri.c, no hiredis). */
+struct ob_redis_addr {
+	int	is_unix;
+	char	host[OB_REDIS_HOST_MAX + 1];	/* no brackets */
+	int	port;
+	char	path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int	db;
+};
 
 /*
  * What the server's configuration says (docs/server.md, "redis").  The
@@ -58,6 +69,7 @@ int ob_redis_is_uri(const char *s);
  * (it might carry a password the rules refuse).
  */
 int ob_redis_uri_check(const char *uri) OB_WUR;
+int ob_redis_uri_parse(const char *uri, struct ob_redis_addr *out) OB_WUR;
 int ob_redis_prefix_check(const char *prefix) OB_WUR;
 
 /* Parse and copy cfg; nothing is connected yet.  OB_ERR_STATE_URI, _ALLOC. */
