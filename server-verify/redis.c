@@ -203,8 +203,9 @@ starts(const char *s, const char *p)
 /*
  * An error reply's code.  NOSCRIPT is the caller's to handle (1).  After
  * a failover the old primary answers READONLY and a promoted replica
- * may be LOADING: drop the connection, so that the next one reaches
- * whoever the address names now.
+ * may be LOADING; a primary without its min-replicas-to-write says
+ * NOREPLICAS: drop the connection, so that the next one reaches whoever
+ * the address names now.
  */
 static int
 rc_error(struct ob_redis *r, const redisReply *rep, const char *what)
@@ -225,7 +226,8 @@ rc_error(struct ob_redis *r, const redisReply *rep, const char *what)
 	}
 	if (starts(t, "READONLY") || starts(t, "MASTERDOWN") ||
 	    starts(t, "LOADING") || starts(t, "BUSY") ||
-	    starts(t, "TRYAGAIN") || starts(t, "CLUSTERDOWN")) {
+	    starts(t, "TRYAGAIN") || starts(t, "CLUSTERDOWN") ||
+	    starts(t, "NOREPLICAS")) {
 		rc_drop(r, OB_ERR_STATE_UNAVAILABLE, t);
 		return ob_errf(OB_ERR_STATE_UNAVAILABLE, "redis %s: %s", what,
 		    t);

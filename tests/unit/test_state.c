@@ -1475,9 +1475,21 @@ test_redis_wait(void **state)
 	assert_int_equal(x->integer, 1);
 	freeReplyObject(x);
 	ob_state_free(&st);
-	/* The replica stops answering: the acceptance is not confirmed. */
+	/*
+	 * A primary short of its min-replicas-to-write refuses writes
+	 * (NOREPLICAS): unavailable, like a failover in progress.
+	 */
 	c.wait_timeout_ms = 200;
 	st = redis_open_cfg(&c);
+	freeReplyObject(raw(pri.sock, "CONFIG SET min-replicas-to-write 2"));
+	e = mk("wait-ccccccccccccccccccc", NULL);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_STATE_UNAVAILABLE);
+	assert_non_null(strstr(ob_err_detail(), "NOREPLICAS"));
+	freeReplyObject(raw(pri.sock, "CONFIG SET min-replicas-to-write 0"));
+	until_ok(st, "noreplicas");
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
+	/* The replica stops answering: the acceptance is not confirmed. */
 	t_redis_signal(&rep, SIGSTOP);
 	e = mk("wait-bbbbbbbbbbbbbbbbbbb", NULL);
 	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_STATE_REPLICAS);
