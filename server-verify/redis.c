@@ -128,12 +128,6 @@ ob_redis_prefix(const struct ob_redis *r)
 	return r->prefix;
 }
 
-unsigned
-ob_redis_wait_replicas(const struct ob_redis *r)
-{
-	return r->wait_replicas;
-}
-
 int
 ob_redis_script_init(struct ob_redis_script *s, const char *text)
 {

@@ -77,7 +77,6 @@ int ob_redis_new(const struct ob_redis_cfg *cfg, struct ob_redis **out)
     OB_WUR;
 void ob_redis_free(struct ob_redis **rp);
 const char *ob_redis_prefix(const struct ob_redis *r);
-unsigned ob_redis_wait_replicas(const struct ob_redis *r);
 
 /* Compute the script's SHA-1 (hex).  OB_ERR_CRYPTO. */
 int ob_redis_script_init(struct ob_redis_script *s, const char *text) OB_WUR;
