@@ -1,4 +1,5 @@
 /* The private redis-server of tests and benches (redis_fixture.h). */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -50,6 +51,11 @@ spawn(struct t_redis *r)
 	if ((r->pid = fork()) < 0)
 		return -1;
 	if (r->pid == 0) {
+		/*
+		 * A test that fails an assertion never reaches its stop:
+		 * its Redis goes with it instead of staying behind.
+		 */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if ((fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND, 0600)) >=
 		    0) {
 			(void)dup2(fd, 1);

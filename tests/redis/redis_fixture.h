@@ -2,7 +2,8 @@
  * A private redis-server for one test or bench run: its own config file,
  * unix socket and log in a directory the caller made, no persistence
  * (save "", appendonly no) unless extra says otherwise, stopped by its
- * PID.  A test stand-in: never linked into a product binary.
+ * PID, and killed by the kernel when the process that started it dies.
+ * A test stand-in: never linked into a product binary.
  */
 #ifndef OB_TESTS_REDIS_FIXTURE_H
 #define OB_TESTS_REDIS_FIXTURE_H
