@@ -153,6 +153,10 @@ ob_err_public(int code)
 	case OB_ERR_ALLOC:
 	case OB_ERR_STATE:
 	case OB_ERR_STATE_BUSY:
+	case OB_ERR_STATE_UNAVAILABLE:
+	case OB_ERR_STATE_REPLY:
+	case OB_ERR_STATE_AUTH:
+	case OB_ERR_STATE_REPLICAS:
 		return OB_ERR_SVC_UNAVAILABLE;
 	case OB_ERR_IO:
 	case OB_ERR_RANDOM:
@@ -160,6 +164,7 @@ ob_err_public(int code)
 	case OB_ERR_INVALID_ARG:
 	case OB_ERR_SVC_CONFIG:
 	case OB_ERR_SVC_TLS:
+	case OB_ERR_STATE_URI:
 		return OB_ERR_INTERNAL;
 	default:
 		return OB_ERR_REJECTED;

@@ -83,4 +83,29 @@ extern const struct ob_state_ops ob_state_sqlite_ops;
 int ob_state_memory_new(void **impl);
 int ob_state_sqlite_new(const char *path, void **impl);
 
+/*
+ * The Redis store (state_redis.c, docs/redis.md): in the static library
+ * ob_redis, never in libownerbind-verify, which promises OpenSSL, jansson
+ * and SQLite only.  cfg is server-verify/redis.h's; the store connects
+ * (AUTH, SELECT, PING) before it returns.  Errors: OB_ERR_STATE_URI,
+ * OB_ERR_STATE_UNAVAILABLE, OB_ERR_STATE_AUTH, OB_ERR_STATE_REPLY,
+ * OB_ERR_ALLOC.  Its commit can also fail with those (never with an
+ * acceptance) and with OB_ERR_STATE_REPLICAS.
+ */
+struct ob_redis_cfg;
+struct redisReply;
+extern const struct ob_state_ops ob_state_redis_ops;
+int ob_state_redis_new(const struct ob_redis_cfg *cfg, void **impl) OB_WUR;
+int ob_state_open_redis(const struct ob_redis_cfg *cfg, struct ob_state **out)
+    OB_WUR;
+
+/*
+ * The code for a reply of the acceptance script (rp for the detail):
+ * OB_OK only for exactly {0, n}, the refusals' codes for {1..8, n},
+ * OB_ERR_STATE_REPLY for anything else.  Exposed for tests, which feed
+ * it replies the script never gives.
+ */
+int ob_state_redis_verdict(const struct redisReply *rep,
+    const struct ob_replay *rp) OB_WUR;
+
 #endif

@@ -25,6 +25,7 @@
 #include "core/err.h"
 #include "core/hex.h"
 #include "core/json.h"
+#include "server-verify/redis.h"
 #include "tokens/pin.h"
 
 #define MAX_PATH_DEPTH	6
@@ -493,7 +494,7 @@ static int
 get_uint(struct cfg *c, const json_t *o, const char *key, long long min,
     long long max, long long def, unsigned *out)
 {
-	long long	n;
+	long long	n = 0;
 	int		r;
 
 	if ((r = get_int(c, o, key, min, max, def, &n)) == OB_OK)
@@ -505,7 +506,7 @@ static int
 get_size(struct cfg *c, const json_t *o, const char *key, long long min,
     long long max, long long def, size_t *out)
 {
-	long long	n;
+	long long	n = 0;
 	int		r;
 
 	if ((r = get_int(c, o, key, min, max, def, &n)) == OB_OK)
@@ -982,8 +983,8 @@ static int
 load_rate(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
 	static const char *const m[] = { "per_peer", "per_owner",
-	    "per_agent", NULL };
-	json_t	*o;
+	    "per_agent", "shared", NULL };
+	json_t	*o, *v;
 	int	 r;
 
 	cfg->rate.per_peer = def_peer;
@@ -999,16 +1000,122 @@ load_rate(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = load_bucket(c, o, "per_owner", def_owner,
 	    &cfg->rate.per_owner)) != OB_OK ||
 	    (r = load_bucket(c, o, "per_agent", def_agent,
-	    &cfg->rate.per_agent)) != OB_OK)
+	    &cfg->rate.per_agent)) != OB_OK ||
+	    (r = member(c, o, "shared", JSON_TRUE, 0, &v)) != OB_OK)
 		return r;
+	cfg->rate.shared = v != NULL && json_is_true(v);
+	if (cfg->rate.shared && !cfg->state_redis)
+		return cfail(c, OB_ERR_CONFIG_INVALID, "shared", "needs a "
+		    "Redis state (redis:// or unix:): the buckets live there");
 	pop(c);
 	return OB_OK;
 }
 
+/*
+ * state: a path (SQLite), or a Redis URI.  A unix: socket path is taken
+ * from the configuration's directory like any other path.  The URI is
+ * never repeated in an error: one with a password is refused, and the
+ * password must not reach a log.
+ */
+static int
+load_state(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
+{
+	char	*s = NULL;
+	int	 r;
+
+	if ((r = get_str(c, root, "state", 0, "state.sqlite", 4096, &s)) !=
+	    OB_OK)
+		return r;
+	if (!ob_redis_is_uri(s)) {
+		r = abspath(c, s, &cfg->state);
+		free(s);
+		return r;
+	}
+	cfg->state = s;
+	cfg->state_redis = 1;
+	if ((r = file_uri_abs(c, &cfg->state, "unix:")) != OB_OK)
+		return r;
+	if (ob_redis_uri_check(cfg->state) != OB_OK)
+		return cfail(c, OB_ERR_CONFIG_INVALID, "state", "is not a "
+		    "Redis URI: %s", ob_err_detail());
+	return OB_OK;
+}
+
+/* redis: how the Redis state is reached (docs/server.md, "redis"). */
+static int
+load_redis(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
+{
+	static const char *const m[] = { "user", "password_source", "prefix",
+	    "connect_timeout_ms", "timeout_ms", "wait_replicas",
+	    "wait_timeout_ms", NULL };
+	struct ob_pin_source	*ps = NULL;
+	json_t			*o;
+	int			 r;
+
+	if ((r = member(c, root, "redis", JSON_OBJECT, 0, &o)) != OB_OK)
+		return r;
+	if (o != NULL && !cfg->state_redis)
+		return cfail(c, OB_ERR_CONFIG_INVALID, "redis", "is for a Redis "
+		    "state only, and \"state\" is a file path");
+	if (o == NULL)
+		o = json_object();	/* every default */
+	else
+		json_incref(o);
+	if (o == NULL)
+		return OB_ERR_ALLOC;
+	push_key(c, "redis");
+	if ((r = only(c, o, m)) != OB_OK ||
+	    (r = get_str(c, o, "user", 0, NULL, 256, &cfg->redis.user)) !=
+	    OB_OK ||
+	    (r = get_str(c, o, "password_source", 0, NULL, 4096,
+	    &cfg->redis.password_source)) != OB_OK ||
+	    (r = get_str(c, o, "prefix", 0, NULL, OB_REDIS_PREFIX_MAX,
+	    &cfg->redis.prefix)) != OB_OK ||
+	    (r = get_uint(c, o, "connect_timeout_ms", 1, 60000, 1000,
+	    &cfg->redis.connect_timeout_ms)) != OB_OK ||
+	    (r = get_uint(c, o, "timeout_ms", 1, 60000, 1000,
+	    &cfg->redis.timeout_ms)) != OB_OK ||
+	    (r = get_uint(c, o, "wait_replicas", 0, 16, 0,
+	    &cfg->redis.wait_replicas)) != OB_OK ||
+	    (r = get_uint(c, o, "wait_timeout_ms", 1, 60000, 100,
+	    &cfg->redis.wait_timeout_ms)) != OB_OK)
+		goto out;
+	if (cfg->redis.prefix != NULL &&
+	    ob_redis_prefix_check(cfg->redis.prefix) != OB_OK) {
+		r = cfail(c, OB_ERR_CONFIG_INVALID, "prefix", "must be 1 to %d "
+		    "letters, digits and : . _ -", OB_REDIS_PREFIX_MAX);
+		goto out;
+	}
+	if (cfg->redis.password_source != NULL) {
+		/* lint: ok: a pin-source spec, not the password */
+		if (strcmp(cfg->redis.password_source, "tty") == 0) {
+			r = cfail(c, OB_ERR_CONFIG_INVALID, "password_source",
+			    "cannot be tty: a server has no terminal");
+			goto out;
+		}
+		if ((r = file_uri_abs(c, &cfg->redis.password_source,
+		    "file:")) != OB_OK)
+			goto out;
+		if (ob_pin_source_parse(cfg->redis.password_source, &ps) !=
+		    OB_OK) {
+			r = cfail(c, OB_ERR_CONFIG_INVALID, "password_source",
+			    "is not a PIN source (file:, fd:, env:, askpass:; "
+			    "docs/pin-sources.md)");
+			goto out;
+		}
+		ob_pin_source_free(&ps);
+	}
+	pop(c);
+	r = OB_OK;
+out:
+	json_decref(o);
+	return r;
+}
+
 static const char *const top_members[] = {
 	"listen", "metrics_listen", "aud", "iss", "tls", "clients", "trust",
-	"state", "audit", "issuer", "wic", "lifetime", "lifetime_by_domain",
-	"limits", "rate", "user", "log_level", NULL
+	"state", "redis", "audit", "issuer", "wic", "lifetime",
+	"lifetime_by_domain", "limits", "rate", "user", "log_level", NULL
 };
 
 static int
@@ -1028,8 +1135,8 @@ load(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = load_tls(c, root, cfg)) != OB_OK ||
 	    (r = load_clients(c, root, cfg)) != OB_OK ||
 	    (r = get_path(c, root, "trust", 1, NULL, &cfg->trust)) != OB_OK ||
-	    (r = get_path(c, root, "state", 0, "state.sqlite",
-	    &cfg->state)) != OB_OK ||
+	    (r = load_state(c, root, cfg)) != OB_OK ||
+	    (r = load_redis(c, root, cfg)) != OB_OK ||
 	    (r = get_path(c, root, "audit", 0, "audit.jsonl",
 	    &cfg->audit)) != OB_OK ||
 	    (r = load_issuer(c, root, cfg)) != OB_OK ||
@@ -1188,6 +1295,9 @@ ob_server_config_free(struct ob_server_config **cfgp)
 	free(c->clients);
 	free(c->trust);
 	free(c->state);
+	free(c->redis.user);
+	free(c->redis.password_source);
+	free(c->redis.prefix);
 	free(c->audit);
 	free(c->issuer.key);
 	free(c->issuer.pin_source);

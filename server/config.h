@@ -60,7 +60,15 @@ struct ob_server_config {
 	struct ob_server_client	*clients;
 	size_t			 nclients;
 	char			*trust;
-	char			*state;
+	char			*state;		/* a path, or a Redis URI */
+	int			 state_redis;	/* state is redis:// or unix: */
+	struct {
+		char		*user;		/* NULL: the default user */
+		char		*password_source; /* NULL: no AUTH */
+		char		*prefix;	/* NULL: "ob:" */
+		unsigned	 connect_timeout_ms, timeout_ms;
+		unsigned	 wait_replicas, wait_timeout_ms;
+	}			 redis;		/* with a Redis state only */
 	char			*audit;
 	struct {
 		char	*key;		/* key URI; file: paths made absolute */
@@ -80,6 +88,7 @@ struct ob_server_config {
 	}			 limits;
 	struct {
 		struct ob_rate	per_peer, per_owner, per_agent;
+		int		shared;		/* buckets in the Redis state */
 	}			 rate;
 	char			*user;		/* NULL: do not change user */
 	enum ob_log_level	 log_level;

@@ -30,6 +30,8 @@
 #include "tokens/pin.h"
 #include "common/process.h"
 #include "server/rate.h"
+#include "server-verify/redis.h"
+#include "server-verify/state.h"
 #include "service/svc.h"
 #include "tokens/token.h"
 
@@ -47,6 +49,7 @@ struct server {
 	struct ob_issuer	*issuer;
 	struct ob_pin_source	*pin;
 	json_t			*jwks;
+	struct ob_redis		*rate_redis;	/* shared buckets, or NULL */
 	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
 };
 
@@ -182,10 +185,14 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	int			 r;
 
 	body = ob_svc_req_body(req, &len);
-	if (!ob_rate_take(s->rate_peer, ob_svc_req_peer_id(req))) {
-		ob_svc_req_set_retry_after(req,
-		    ob_rate_retry_after(s->rate_peer));
-		refuse(s, req, OB_ERR_SVC_RATE_LIMITED, "per-peer rate", NULL);
+	if ((r = ob_rate_take(s->rate_peer, ob_svc_req_peer_id(req))) !=
+	    OB_OK) {
+		if (r == OB_ERR_SVC_RATE_LIMITED)
+			ob_svc_req_set_retry_after(req,
+			    ob_rate_retry_after(s->rate_peer));
+		snprintf(detail, sizeof(detail), "per-peer rate: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
 		return;
 	}
 	memset(&o, 0, sizeof(o));
@@ -217,14 +224,16 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	 * Owner and agent limits apply once the request is known to come
 	 * from them; the envelope's jti is spent either way.
 	 */
-	if (!ob_rate_take(s->rate_owner, v->owner) ||
-	    !ob_rate_take(s->rate_agent, v->agent_jkt)) {
-		ob_svc_req_set_retry_after(req, ob_rate_retry_after(
-		    s->rate_owner) > ob_rate_retry_after(s->rate_agent) ?
-		    ob_rate_retry_after(s->rate_owner) :
-		    ob_rate_retry_after(s->rate_agent));
-		refuse(s, req, OB_ERR_SVC_RATE_LIMITED, "per-owner or per-agent "
-		    "rate", v);
+	if ((r = ob_rate_take(s->rate_owner, v->owner)) != OB_OK ||
+	    (r = ob_rate_take(s->rate_agent, v->agent_jkt)) != OB_OK) {
+		if (r == OB_ERR_SVC_RATE_LIMITED)
+			ob_svc_req_set_retry_after(req, ob_rate_retry_after(
+			    s->rate_owner) > ob_rate_retry_after(s->rate_agent) ?
+			    ob_rate_retry_after(s->rate_owner) :
+			    ob_rate_retry_after(s->rate_agent));
+		snprintf(detail, sizeof(detail), "per-owner or per-agent rate: "
+		    "%s: %s", ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, v);
 		goto out;
 	}
 	if ((r = ob_issuer_issue(s->issuer, v, 0,
@@ -298,6 +307,56 @@ hex32(const unsigned char b[32], char out[65])
 	out[64] = '\0';
 }
 
+/*
+ * The Redis state, and the client of the shared rate buckets, from the
+ * configuration (docs/server.md, "redis").  The password is read once
+ * from its source and wiped when both clients have their copies.
+ */
+static int
+open_redis(struct server *s)
+{
+	const struct ob_server_config	*c = s->cfg;
+	struct ob_pin_source		*ps = NULL;
+	struct ob_redis_cfg		 rc;
+	char				*pw = NULL;
+	int				 r;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.uri = c->state;
+	rc.user = c->redis.user;
+	rc.prefix = c->redis.prefix;
+	rc.connect_timeout_ms = c->redis.connect_timeout_ms;
+	rc.timeout_ms = c->redis.timeout_ms;
+	rc.wait_replicas = c->redis.wait_replicas;
+	rc.wait_timeout_ms = c->redis.wait_timeout_ms;
+	if (c->redis.password_source != NULL) {
+		OB_TRY(ob_pin_source_parse(c->redis.password_source, &ps));
+		OB_TRY(ob_pin_read(ps, "Redis password", &pw));
+		rc.password = pw;
+	}
+	OB_TRY(ob_state_open_redis(&rc, &s->state));
+	if (c->rate.shared) {
+		OB_TRY(ob_redis_new(&rc, &s->rate_redis));
+		OB_TRY(ob_redis_ping(s->rate_redis));
+	}
+	r = OB_OK;
+out:
+	ob_pin_free(&pw);
+	ob_pin_source_free(&ps);
+	if (r != OB_OK)
+		r = ob_err_prefix(r, "state");
+	return r;
+}
+
+static int
+open_rate(struct server *s, const struct ob_rate *rate, const char *name,
+    struct ob_rate_table **out)
+{
+	if (s->rate_redis != NULL)
+		return ob_rate_new_shared(rate, s->rate_redis, name, out);
+	return ob_rate_new(rate, out);
+}
+
 static int
 server_open(struct server *s, const char *config_path)
 {
@@ -313,7 +372,10 @@ server_open(struct server *s, const char *config_path)
 		return r;
 	}
 	OB_TRY(ob_trust_load_file(s->cfg->trust, &s->trust));
-	OB_TRY(ob_state_open_sqlite(s->cfg->state, &s->state));
+	if (s->cfg->state_redis)
+		OB_TRY(open_redis(s));
+	else
+		OB_TRY(ob_state_open_sqlite(s->cfg->state, &s->state));
 	OB_TRY(ob_audit_open(s->cfg->audit, &s->audit));
 	if (s->cfg->issuer.pin_source != NULL)
 		OB_TRY(ob_pin_source_parse(s->cfg->issuer.pin_source, &s->pin));
@@ -327,9 +389,11 @@ server_open(struct server *s, const char *config_path)
 	ic.lifetime = s->cfg->lifetime;
 	OB_TRY(ob_issuer_open(&ic, &s->issuer));
 	OB_TRY(ob_issuer_jwks(s->issuer, &s->jwks));
-	OB_TRY(ob_rate_new(&s->cfg->rate.per_peer, &s->rate_peer));
-	OB_TRY(ob_rate_new(&s->cfg->rate.per_owner, &s->rate_owner));
-	OB_TRY(ob_rate_new(&s->cfg->rate.per_agent, &s->rate_agent));
+	OB_TRY(open_rate(s, &s->cfg->rate.per_peer, "peer", &s->rate_peer));
+	OB_TRY(open_rate(s, &s->cfg->rate.per_owner, "owner",
+	    &s->rate_owner));
+	OB_TRY(open_rate(s, &s->cfg->rate.per_agent, "agent",
+	    &s->rate_agent));
 	r = OB_OK;
 out:
 	free(chain);
@@ -398,6 +462,7 @@ server_close(struct server *s)
 	ob_rate_free(&s->rate_peer);
 	ob_rate_free(&s->rate_owner);
 	ob_rate_free(&s->rate_agent);
+	ob_redis_free(&s->rate_redis);
 	json_decref(s->jwks);
 	ob_issuer_free(&s->issuer);
 	ob_pin_source_free(&s->pin);

@@ -5,18 +5,32 @@
  * newer replaces the older, which starts again with a full bucket.  That
  * loses precision under a flood of distinct keys, never safety: the
  * bucket for a key that does not collide keeps its level.
+ *
+ * Shared tables keep each bucket in Redis instead, so that a client
+ * spread over many servers is limited once (docs/redis.md, "Rate
+ * buckets"): one small script takes a token by Redis' clock, and the key
+ * expires once the bucket would be full again, so Redis holds only the
+ * buckets in use.  When Redis does not answer the request is refused
+ * (503), never let through.
  */
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+
+#include "core/err.h"
+#include "server-verify/redis.h"
 #include "server/rate.h"
 
 #define RATE_SLOTS	4096
 #define RATE_KEY_MAX	64
+#define RATE_NAME_MAX	16
 
 struct slot {
 	char	key[RATE_KEY_MAX];	/* truncated: a prefix collision is
@@ -26,11 +40,37 @@ struct slot {
 };
 
 struct ob_rate_table {
-	struct ob_rate	 rate;
-	pthread_mutex_t	 lock;
-	uint32_t	 seed;
-	struct slot	 slots[RATE_SLOTS];
+	struct ob_rate		 rate;
+	pthread_mutex_t		 lock;
+	uint32_t		 seed;
+	struct ob_redis		*redis;		/* borrowed; NULL: local */
+	char			 name[RATE_NAME_MAX + 1];
+	struct ob_redis_script	 script;
+	struct slot		 slots[RATE_SLOTS];
 };
+
+/*
+ * Take a token from KEYS[1] (ARGV: per second, burst), by Redis' clock in
+ * microseconds; 1 if taken, else 0.  The bucket's key expires once it
+ * would have refilled: a missing bucket is a full one.
+ */
+static const char bucket_lua[] =
+"local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
+"local t = redis.call('TIME')\n"
+"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+"local b = redis.call('HMGET', KEYS[1], 't', 'l')\n"
+"local tokens, last = tonumber(b[1]), tonumber(b[2])\n"
+"if not tokens or not last then tokens, last = burst, now end\n"
+"if now > last then\n"
+"  tokens = math.min(burst, tokens + (now - last) * rate / 1000000)\n"
+"end\n"
+"local ok = 0\n"
+"if tokens >= 1 then tokens, ok = tokens - 1, 1 end\n"
+"redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens),\n"
+"  'l', string.format('%.0f', now))\n"
+"redis.call('PEXPIRE', KEYS[1],\n"
+"  string.format('%.0f', math.min(1e11, math.ceil(burst / rate * 1000) + 1000)))\n"
+"return ok\n";
 
 static double
 now_s(void)
@@ -58,6 +98,70 @@ ob_rate_new(const struct ob_rate *rate, struct ob_rate_table **out)
 	return OB_OK;
 }
 
+int
+ob_rate_new_shared(const struct ob_rate *rate, struct ob_redis *redis,
+    const char *name, struct ob_rate_table **out)
+{
+	struct ob_rate_table	*t = NULL;
+	size_t			 i, n = strlen(name);
+	int			 r;
+
+	if (redis == NULL || n == 0 || n > RATE_NAME_MAX)
+		return OB_ERR_INVALID_ARG;
+	for (i = 0; i < n; i++)
+		if (!isalpha((unsigned char)name[i]))
+			return OB_ERR_INVALID_ARG;
+	if ((r = ob_rate_new(rate, &t)) != OB_OK)
+		return r;
+	if ((r = ob_redis_script_init(&t->script, bucket_lua)) != OB_OK) {
+		ob_rate_free(&t);
+		return r;
+	}
+	t->redis = redis;
+	memcpy(t->name, name, n + 1);
+	*out = t;
+	return OB_OK;
+}
+
+/* One token from the key's bucket in Redis. */
+static int
+take_shared(struct ob_rate_table *t, const char *key)
+{
+	redisReply	*rep = NULL;
+	const char	*a[3];
+	size_t		 l[3];
+	char		 rate[32], burst[16], *k;
+	size_t		 n;
+	int		 r;
+
+	n = strlen(ob_redis_prefix(t->redis)) + 2 + strlen(t->name) + 1 +
+	    strlen(key) + 1;
+	if ((k = malloc(n)) == NULL)
+		return OB_ERR_ALLOC;
+	(void)snprintf(k, n, "%sr:%s:%s", ob_redis_prefix(t->redis), t->name,
+	    key);
+	(void)snprintf(rate, sizeof(rate), "%.17g", t->rate.per_second);
+	(void)snprintf(burst, sizeof(burst), "%u", t->rate.burst);
+	a[0] = k;
+	a[1] = rate;
+	a[2] = burst;
+	l[0] = strlen(k);
+	l[1] = strlen(rate);
+	l[2] = strlen(burst);
+	r = ob_redis_eval(t->redis, &t->script, 1, 3, a, l, &rep);
+	free(k);
+	if (r != OB_OK)
+		return r;
+	if (rep->type != REDIS_REPLY_INTEGER ||
+	    (rep->integer != 0 && rep->integer != 1))
+		r = ob_errf(OB_ERR_STATE_REPLY, "redis: the rate script "
+		    "answered something it never answers");
+	else
+		r = rep->integer == 1 ? OB_OK : OB_ERR_SVC_RATE_LIMITED;
+	freeReplyObject(rep);
+	return r;
+}
+
 void
 ob_rate_free(struct ob_rate_table **tp)
 {
@@ -78,7 +182,9 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 	size_t		 i;
 
 	if (t == NULL || t->rate.per_second <= 0 || key == NULL)
-		return 1;
+		return OB_OK;
+	if (t->redis != NULL)
+		return take_shared(t, key);
 	h = 2166136261u ^ t->seed;
 	for (i = 0; i < RATE_KEY_MAX - 1 && key[i] != '\0'; i++)
 		h = (h ^ (unsigned char)key[i]) * 16777619u;
@@ -97,7 +203,7 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 	if ((ok = s->tokens >= 1.0))
 		s->tokens -= 1.0;
 	pthread_mutex_unlock(&t->lock);
-	return ok;
+	return ok ? OB_OK : OB_ERR_SVC_RATE_LIMITED;
 }
 
 int

@@ -224,6 +224,16 @@ extern "C" {
 	  "another verifier holds the lock for too long; retry") \
 	X(OB_ERR_STATE_SCHEMA, -702, "the replay-state file has a schema this verifier does not know", \
 	  "a newer ownerbind-verify made it: use that version, or a new --state file") \
+	X(OB_ERR_STATE_UNAVAILABLE, -703, "the shared replay-state store (Redis) cannot be reached or did not answer in time", \
+	  "check that Redis runs and answers at the state URI; requests get 503 until it does (docs/redis.md)") \
+	X(OB_ERR_STATE_REPLY, -704, "the shared replay-state store gave an error or an unexpected answer", \
+	  "the detail has the reply; check that nothing else writes the store's keys (docs/redis.md)") \
+	X(OB_ERR_STATE_URI, -705, "the replay-state URI is malformed", \
+	  "use a file path, redis://HOST[:PORT][/DB] or unix:/PATH[?db=N]; passwords go in redis.password_source") \
+	X(OB_ERR_STATE_AUTH, -706, "Redis refused the store's user, password or a command (ACL)", \
+	  "check redis.user, redis.password_source and the ACL in docs/redis.md") \
+	X(OB_ERR_STATE_REPLICAS, -707, "fewer Redis replicas than required confirmed the acceptance (WAIT)", \
+	  "check the replicas' links; the request is spent: the client builds a fresh one") \
 	/* owner side: keys, tokens, devices */ \
 	X(OB_ERR_KEY_URI, -800, "the key URI is malformed", \
 	  "see docs/key-uris.md for the forms") \

@@ -30,6 +30,11 @@ else echo "FAIL exported: $extra"; fail=$((fail + 1)); fi
 if ldd "$lib" | grep -E 'fido2|tss2|pcsclite|p11-kit' >/dev/null; then
 	echo "FAIL the verifier links a hardware library"; fail=$((fail + 1))
 else echo "ok   the verifier links no hardware library"; fi
+# The Redis store lives in the static ob_redis, never in the library.
+if ldd "$lib" | grep -E 'hiredis' >/dev/null ||
+    nm -D --defined-only "$lib" | grep -E 'ob_redis|ob_state_redis' >/dev/null; then
+	echo "FAIL the verifier links hiredis or carries the Redis store"; fail=$((fail + 1))
+else echo "ok   the verifier links no hiredis"; fi
 PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_PATH
 # The .pc file is relocatable: it names this prefix, not the configured one.

@@ -55,20 +55,27 @@ static const char base[] =
 	"  \"log_level\": \"info\"\n"					/* 31 */
 	"}\n";								/* 32 */
 
+/* text with from replaced by to, malloc'd. */
 static char *
-edit(const char *from, const char *to)
+edit_in(const char *text, const char *from, const char *to)
 {
-	const char	*at = strstr(base, from);
+	const char	*at = strstr(text, from);
 	char		*s;
 	size_t		 n;
 
 	if (at == NULL)
 		fail_msg("case text not in the base: %s", from);
-	n = strlen(base) - strlen(from) + strlen(to) + 1;
+	n = strlen(text) - strlen(from) + strlen(to) + 1;
 	assert_non_null(s = malloc(n));
-	(void)snprintf(s, n, "%.*s%s%s", (int)(at - base), base, to,
+	(void)snprintf(s, n, "%.*s%s%s", (int)(at - text), text, to,
 	    at + strlen(from));
 	return s;
+}
+
+static char *
+edit(const char *from, const char *to)
+{
+	return edit_in(base, from, to);
 }
 
 static void
@@ -290,6 +297,42 @@ static const struct bad bads[] = {
 	  "\"cert_sha256\": \"00112233445566778899aabbccddeeff00112233445566"
 	  "778899AABBCCDDEEFF\"\n    }\n  ]", "\"clients\": []",
 	  OB_ERR_CONFIG_INVALID, 11, "\"clients\" must have 1 to 1024" },
+	/* the Redis state (docs/server.md, "redis") */
+	{ "\"state.sqlite\"", "\"redis://host:0\"", OB_ERR_CONFIG_INVALID,
+	  20, "\"state\" is not a Redis URI: the port" },
+	{ "\"state.sqlite\"", "\"rediss://host\"", OB_ERR_CONFIG_INVALID,
+	  20, "TLS tunnel" },
+	{ "\"state.sqlite\"", "\"unix:\"", OB_ERR_CONFIG_INVALID, 20,
+	  "absolute socket path" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock?db=x\"", OB_ERR_CONFIG_INVALID,
+	  20, "?db=N" },
+	{ "\"state.sqlite\",", "\"state.sqlite\", \"redis\": {},",
+	  OB_ERR_CONFIG_INVALID, 20, "\"redis\" is for a Redis state only" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": {\"usr\": \"x\"}",
+	  OB_ERR_CONFIG_UNKNOWN, 20, "\"redis.usr\"" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": {\"prefix\": "
+	  "\"ob*\"}", OB_ERR_CONFIG_INVALID, 20, "\"redis.prefix\" must be" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": {\"prefix\": "
+	  "\"\"}", OB_ERR_CONFIG_INVALID, 20, "\"redis.prefix\" must be 1 to" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": "
+	  "{\"password_source\": \"tty\"}", OB_ERR_CONFIG_INVALID, 20,
+	  "\"redis.password_source\" cannot be tty" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": "
+	  "{\"password_source\": \"secret\"}", OB_ERR_CONFIG_INVALID, 20,
+	  "\"redis.password_source\" is not a PIN source" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": "
+	  "{\"timeout_ms\": 0}", OB_ERR_CONFIG_INVALID, 20,
+	  "\"redis.timeout_ms\" must be from 1 to 60000" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": "
+	  "{\"wait_replicas\": 17}", OB_ERR_CONFIG_INVALID, 20,
+	  "\"redis.wait_replicas\" must be from 0 to 16" },
+	{ "\"state.sqlite\"", "\"unix:/r.sock\", \"redis\": "
+	  "{\"user\": 7}", OB_ERR_CONFIG_TYPE, 20,
+	  "\"redis.user\" must be a string" },
+	{ "{\"per_second\": 10}", "{\"per_second\": 10}, \"shared\": true",
+	  OB_ERR_CONFIG_INVALID, 29, "\"rate.shared\" needs a Redis state" },
+	{ "{\"per_second\": 10}", "{\"per_second\": 10}, \"shared\": 1",
+	  OB_ERR_CONFIG_TYPE, 29, "\"rate.shared\" must be a boolean" },
 };
 
 static void
@@ -322,6 +365,66 @@ test_bad(void **state)
 		}
 		free(s);
 	}
+}
+
+/*
+ * A Redis state: unix: paths from the configuration's directory, the
+ * redis member's values and defaults, shared buckets.  A URI with a
+ * password is refused without repeating it.
+ */
+static void
+test_redis_state(void **state)
+{
+	struct ob_server_config	*c = NULL;
+	unsigned long		 line = 0;
+	char			*s;
+
+	(void)state;
+	s = edit("\"state.sqlite\"", "\"unix:run/redis.sock?db=2\", "
+	    "\"redis\": {\"user\": \"ownerbind\", \"password_source\": "
+	    "\"file:redis.pass\", \"prefix\": \"ob:eu:\", "
+	    "\"timeout_ms\": 250, \"wait_replicas\": 1}");
+	assert_int_equal(ob_server_config_parse(s, strlen(s), "/srv/ob", &c,
+	    &line), OB_OK);
+	assert_true(c->state_redis);
+	assert_string_equal(c->state, "unix:/srv/ob/run/redis.sock?db=2");
+	assert_string_equal(c->redis.user, "ownerbind");
+	assert_string_equal(c->redis.password_source, "file:/srv/ob/redis.pass");
+	assert_string_equal(c->redis.prefix, "ob:eu:");
+	assert_int_equal(c->redis.connect_timeout_ms, 1000);
+	assert_int_equal(c->redis.timeout_ms, 250);
+	assert_int_equal(c->redis.wait_replicas, 1);
+	assert_int_equal(c->redis.wait_timeout_ms, 100);
+	assert_false(c->rate.shared);
+	ob_server_config_free(&c);
+	free(s);
+	s = edit("\"state.sqlite\"", "\"redis://redis.example:6380/1\"");
+	assert_int_equal(ob_server_config_parse(s, strlen(s), "/srv/ob", &c,
+	    &line), OB_OK);
+	assert_string_equal(c->state, "redis://redis.example:6380/1");
+	assert_null(c->redis.user);
+	assert_null(c->redis.password_source);
+	assert_null(c->redis.prefix);
+	ob_server_config_free(&c);
+	free(s);
+	{
+		char *t = edit("\"state.sqlite\"", "\"unix:/r.sock\"");
+
+		s = edit_in(t, "{\"per_second\": 10}", "{\"per_second\": 10}, "
+		    "\"shared\": true");
+		free(t);
+	}
+	assert_int_equal(ob_server_config_parse(s, strlen(s), "/d", &c, &line),
+	    OB_OK);
+	assert_true(c->rate.shared);
+	ob_server_config_free(&c);
+	free(s);
+	s = edit("\"state.sqlite\"", "\"redis://ob:hunter2@redis.example\"");
+	assert_int_equal(ob_server_config_parse(s, strlen(s), "/d", &c, &line),
+	    OB_ERR_CONFIG_INVALID);
+	assert_non_null(strstr(ob_err_detail(), "redis.password_source"));
+	assert_null(strstr(ob_err_detail(), "hunter2"));
+	free(s);
 }
 
 static void
@@ -427,6 +530,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_redis_state),
 		cmocka_unit_test(test_not_object),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_corpus_good),

@@ -99,6 +99,16 @@ test_public(void **state)
 	    OB_ERR_SVC_TOO_LARGE);
 	assert_int_equal(ob_err_public(OB_ERR_STATE_BUSY),
 	    OB_ERR_SVC_UNAVAILABLE);
+	/* The Redis store's trouble: retry later, never "rejected". */
+	assert_int_equal(ob_err_public(OB_ERR_STATE_UNAVAILABLE),
+	    OB_ERR_SVC_UNAVAILABLE);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_REPLY),
+	    OB_ERR_SVC_UNAVAILABLE);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_AUTH),
+	    OB_ERR_SVC_UNAVAILABLE);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_REPLICAS),
+	    OB_ERR_SVC_UNAVAILABLE);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_URI), OB_ERR_INTERNAL);
 	assert_int_equal(ob_err_public(OB_ERR_CRYPTO), OB_ERR_INTERNAL);
 	assert_int_equal(ob_err_public(-31337), OB_ERR_REJECTED);
 	for (i = 0; i < ob_err_count(); i++) {

@@ -1,11 +1,15 @@
 /*
  * Replay state through ob_verify: jti replay, nonce life cycle, FIDO2
  * counters, survival across a restart, and two processes racing on one
- * SQLite file (acceptance 2 of the verifier issue).
+ * SQLite file (acceptance 2 of the verifier issue).  The same cases run
+ * against the Redis store on a private redis-server, with what only a
+ * shared store has: Redis down, slow, back, wrong replies, ACL users,
+ * replicas (WAIT), and processes racing on jti, nonces and counters.
  */
 #include <sys/wait.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include <stdio.h>
@@ -13,11 +17,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
 #include <sqlite3.h>
 
+#include "server-verify/redis.h"
 #include "server-verify/verify_int.h"
+#include "tests/redis/redis_fixture.h"
 #include "tests/unit/obtest.h"
 #include "server-verify/state.h"
+
+static int redis_setup(void);
+static int redis_teardown(void);
 
 static EVP_PKEY *agent, *owner, *fido;
 static struct ob_trust *trust, *ftrust;
@@ -41,7 +51,7 @@ setup(void **state)
 	    "ownerbind:", 1);
 	assert_int_equal(ob_trust_load_buf(t, strlen(t), &ftrust), OB_OK);
 	free(t);
-	return 0;
+	return redis_setup();
 }
 
 static int
@@ -56,7 +66,7 @@ teardown(void **state)
 	EVP_PKEY_free(owner);
 	EVP_PKEY_free(fido);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);	/* lint: ok: rm -rf of this test's mkdtemp */
+	return redis_teardown() | system(cmd); /* lint: ok: our mkdtemp */
 }
 
 /* An envelope for jti; model server-mediated when nonce != NULL. */
@@ -707,6 +717,835 @@ test_threads(void **state)
 		free(thr_envs[i]);
 }
 
+/* ---- the Redis store ---- */
+
+static struct t_redis rds;
+static char rdir[] = "/tmp/ob-redis-XXXXXX";
+
+static struct ob_state *
+redis_open_cfg(const struct ob_redis_cfg *c)
+{
+	struct ob_state	*st = NULL;
+	int		 r;
+
+	if ((r = ob_state_open_redis(c, &st)) != OB_OK)
+		fail_msg("ob_state_open_redis: %s: %s", ob_err_name(r),
+		    ob_err_detail());
+	return st;
+}
+
+static struct ob_state *
+redis_open(const char *prefix, unsigned timeout_ms)
+{
+	struct ob_redis_cfg c;
+
+	memset(&c, 0, sizeof(c));
+	c.uri = rds.uri;
+	c.prefix = prefix;
+	c.timeout_ms = timeout_ms;
+	return redis_open_cfg(&c);
+}
+
+/* A command on a raw hiredis connection to sock; the reply, never NULL. */
+static redisReply *
+raw(const char *sock, const char *fmt, ...)
+{
+	redisContext	*c;
+	redisReply	*rep;
+	va_list		 ap;
+
+	assert_non_null(c = redisConnectUnix(sock));
+	assert_int_equal(c->err, 0);
+	va_start(ap, fmt);
+	rep = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	assert_non_null(rep);
+	redisFree(c);
+	return rep;
+}
+
+static long long
+raw_int(const char *sock, const char *fmt, const char *arg)
+{
+	redisReply	*rep = raw(sock, fmt, arg);
+	long long	 v;
+
+	assert_int_equal(rep->type, REDIS_REPLY_INTEGER);
+	v = rep->integer;
+	freeReplyObject(rep);
+	return v;
+}
+
+/* The one key that matches pattern (there must be exactly one). */
+static char *
+only_key(const char *pattern)
+{
+	redisReply	*rep = raw(rds.sock, "KEYS %s", pattern);
+	char		*k;
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1)
+		fail_msg("%s: %zu keys", pattern, rep->elements);
+	assert_non_null(k = strdup(rep->element[0]->str));
+	freeReplyObject(rep);
+	return k;
+}
+
+/* PTTL of key within [lo, hi] ms. */
+static void
+pttl_in(const char *key, long long lo, long long hi)
+{
+	long long t = raw_int(rds.sock, "PTTL %s", key);
+
+	if (t < lo || t > hi)
+		fail_msg("PTTL %s = %lld, not in [%lld, %lld]", key, t, lo, hi);
+}
+
+static int
+redis_setup(void)
+{
+	if (mkdtemp(rdir) == NULL)
+		return -1;
+	return t_redis_start(&rds, rdir, "main", 0, NULL);
+}
+
+static int
+redis_teardown(void)
+{
+	char cmd[256];
+
+	t_redis_stop(&rds);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rdir);
+	return system(cmd);	/* lint: ok: rm -rf of our mkdtemp */
+}
+
+/* Attestation nonces: live, single use, never one bound to a request. */
+static void
+run_consume(struct ob_state *st)
+{
+	char n[OB_NONCE_CHARS + 1], b[OB_NONCE_CHARS + 1];
+
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60, NULL, n), OB_OK);
+	assert_int_equal(ob_state_consume_nonce(st, n, T_NOW + 1), OB_OK);
+	/* The attestation's own record is seen first. */
+	assert_int_equal(ob_state_consume_nonce(st, n, T_NOW + 2),
+	    OB_ERR_REPLAY);
+	assert_int_equal(ob_state_consume_nonce(st, "bm90LWlzc3VlZC1ieS11cw",
+	    T_NOW), OB_ERR_NONCE_UNKNOWN);
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60,
+	    "consume-aaaaaaaaaaaaaaaa", b), OB_OK);
+	assert_int_equal(ob_state_consume_nonce(st, b, T_NOW + 1),
+	    OB_ERR_NONCE_MISMATCH);
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60, NULL, n), OB_OK);
+	assert_int_equal(ob_state_consume_nonce(st, n, T_NOW + 60),
+	    OB_ERR_NONCE_EXPIRED);
+}
+
+static void
+test_consume_local(void **state)
+{
+	struct ob_state	*st = NULL;
+	char		 path[512];
+
+	(void)state;
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	run_consume(st);
+	ob_state_free(&st);
+	snprintf(path, sizeof(path), "%s/consume.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	run_consume(st);
+	ob_state_free(&st);
+}
+
+/* The SQLite store's cases, answer for answer, and a second connection. */
+static void
+test_redis(void **state)
+{
+	struct ob_state	*st, *other;
+	char		*a, *f;
+
+	(void)state;
+	st = redis_open("cases:", 0);
+	run_replay(st);
+	run_nonce(st);
+	run_counter(st);
+	run_consume(st);
+	ob_state_free(&st);
+	/* Another server, another connection: it sees every record. */
+	st = redis_open("cases:", 0);
+	a = mk("replay-aaaaaaaaaaaaaaaaa", NULL);
+	assert_int_equal(verify(trust, st, a, T_NOW + 2), OB_ERR_REPLAY);
+	f = mk_fido("ctr-5aaaaaaaaaaaaaaaaaaa", 6);
+	assert_int_equal(verify(ftrust, st, f, T_NOW), OB_ERR_FIDO_COUNTER);
+	/* Another prefix is another store. */
+	other = redis_open("other:", 0);
+	assert_int_equal(verify(trust, other, a, T_NOW + 2), OB_OK);
+	free(a);
+	free(f);
+	ob_state_free(&st);
+	ob_state_free(&other);
+}
+
+/*
+ * Keys expire with their record, by the caller's clock plus a margin
+ * (docs/redis.md, "Expiry"); a record past its time that Redis still
+ * holds behaves as gone, as in the other stores.
+ */
+static void
+test_redis_expiry(void **state)
+{
+	enum { M = 60 * 1000, SLACK = 10 * 1000 };
+	struct ob_replay	 rp;
+	struct ob_state		*st;
+	struct ob_state_count	 c;
+	char			 k[64], n[OB_NONCE_CHARS + 1], key[200], *jk;
+	char			*e;
+
+	(void)state;
+	st = redis_open("ttl:", 0);
+	rp = rec(k, sizeof(k), "ttl", 0, T_NOW + 60);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_OK);
+	jk = only_key("ttl:j:*");
+	assert_int_equal(strlen(jk), strlen("ttl:j:") + 32);
+	pttl_in(jk, 60 * 1000 + M - SLACK, 60 * 1000 + M);
+	/* At its keep_until it is gone, and lives again until the new one. */
+	rp.keep_until = T_NOW + 200;
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 59), OB_ERR_REPLAY);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 60), OB_OK);
+	pttl_in(jk, 140 * 1000 + M - SLACK, 140 * 1000 + M);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW + 61), OB_ERR_REPLAY);
+	free(jk);
+	/* A clock that goes back still finds the record. */
+	rp = rec(k, sizeof(k), "back", 0, T_NOW - 980);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 2000), OB_OK);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 985), OB_ERR_REPLAY);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 980), OB_OK);
+	/* A nonce lives its TTL plus the hour of grace; used, it keeps it. */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60, NULL, n), OB_OK);
+	snprintf(key, sizeof(key), "ttl:n:%s", n);
+	pttl_in(key, (60 + 3600) * 1000LL + M - SLACK, (60 + 3600) * 1000LL + M);
+	e = mk("ttl-nonce-aaaaaaaaaaaaaa", n);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
+	pttl_in(key, (60 + 3600) * 1000LL + M - SLACK, (60 + 3600) * 1000LL + M);
+	/* The set of nonces bound to a jti lives as long as they do. */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 30,
+	    "ttl-bound-aaaaaaaaaaaaaa", n), OB_OK);
+	pttl_in("ttl:b:ttl-bound-aaaaaaaaaaaaaa", 30 * 1000 + M - SLACK,
+	    30 * 1000 + M);
+	/* Counters never expire. */
+	e = mk_fido("ttl-ctr-aaaaaaaaaaaaaaaa", 3);
+	assert_int_equal(verify(ftrust, st, e, T_NOW), OB_OK);
+	free(e);
+	jk = only_key("ttl:c:*");
+	assert_int_equal(raw_int(rds.sock, "PTTL %s", jk), -1);
+	free(jk);
+	/* An hour past its expiry a nonce is unknown, not expired. */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW - 900, 60, NULL, n),
+	    OB_OK);
+	rp = rec(k, sizeof(k), "grace", 0, T_NOW + 100000);
+	rp.nonce = n;
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 840 + 3599),
+	    OB_ERR_NONCE_EXPIRED);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW - 840 + 3600),
+	    OB_ERR_NONCE_UNKNOWN);
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	assert_int_equal(c.jti, 4);	/* ttl, back, ttl-nonce, ttl-ctr */
+	assert_int_equal(c.nonce, 3);
+	ob_state_free(&st);
+}
+
+static unsigned long long rnd_x = 0x2545f4914f6cdd1dULL;
+
+/* xorshift64: the same history on every run. */
+static int
+rnd(int n)
+{
+	rnd_x ^= rnd_x << 13;
+	rnd_x ^= rnd_x >> 7;
+	rnd_x ^= rnd_x << 17;
+	return (int)(rnd_x % (unsigned long long)n);
+}
+
+/*
+ * The three stores, one random history, the same answer at every step:
+ * commits of a few jti with and without nonces (issued, bound, unknown)
+ * and counters, nonces issued, attestation nonces consumed, and a clock
+ * that moves on, sometimes by more than the nonces' hour of grace.  The
+ * clock never goes back here: the local stores prune by it, and a pruned
+ * record cannot come back when it does.
+ */
+static void
+test_redis_differential(void **state)
+{
+	enum { OPS = 1200, NJTI = 6, NNONCE = 400, NSTORE = 3 };
+	struct ob_state		*st[NSTORE] = { NULL, NULL, NULL };
+	struct ob_replay	 rp;
+	char			 path[512], jti[NJTI][32], key[NJTI][48];
+	char			 nonce[NNONCE][40], ck[2][16];
+	long long		 now = T_NOW, exp;
+	int			 i, s, op, nn = 0, code[NSTORE], seen[9];
+	const char		*bound;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(ob_state_open_memory(&st[0]), OB_OK);
+	snprintf(path, sizeof(path), "%s/diff.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st[1]), OB_OK);
+	st[2] = redis_open("diff:", 0);
+	for (i = 0; i < NJTI; i++) {
+		snprintf(jti[i], sizeof(jti[i]), "diff-%02daaaaaaaaaaaaaaaa", i);
+		snprintf(key[i], sizeof(key[i]), "jkt:%s", jti[i]);
+	}
+	snprintf(ck[0], sizeof(ck[0]), "owner-kid-0");
+	snprintf(ck[1], sizeof(ck[1]), "owner-kid-1");
+	for (op = 0; op < OPS; op++) {
+		now += rnd(60) == 0 ? 3700 : rnd(6);
+		switch (rnd(10)) {
+		case 0: case 1: case 2:
+			if (nn == NNONCE)
+				break;
+			snprintf(nonce[nn], sizeof(nonce[nn]),
+			    "diff-nonce-%04d-%08x", nn, rnd(1 << 30));
+			bound = rnd(2) == 0 ? jti[rnd(NJTI)] : NULL;
+			exp = now + 1 + rnd(40);
+			for (s = 0; s < NSTORE; s++)
+				code[s] = st[s]->ops->put_nonce(st[s]->impl,
+				    nonce[nn], exp, bound, now);
+			nn++;
+			break;
+		case 3:
+			if (nn == 0)
+				break;
+			i = rnd(nn);
+			for (s = 0; s < NSTORE; s++)
+				code[s] = ob_state_consume_nonce(st[s],
+				    nonce[i], now);
+			break;
+		default:
+			i = rnd(NJTI);
+			memset(&rp, 0, sizeof(rp));
+			rp.jti_key = key[i];
+			rp.jti = jti[i];
+			rp.keep_until = now + 1 + rnd(60);
+			/* Mostly one of the last few issued: live ones. */
+			if ((s = rnd(10)) < 5 && nn > 0)
+				rp.nonce = nonce[nn - 1 - rnd(nn < 6 ? nn : 6)];
+			else if (s == 5 && nn > 0)
+				rp.nonce = nonce[rnd(nn)];
+			else if (s == 6)
+				rp.nonce = "bm90LWlzc3VlZC1ieS11cw";
+			if (rnd(3) == 0) {
+				rp.counter_key = ck[rnd(2)];
+				rp.counter = (uint32_t)rnd(8);
+			}
+			for (s = 0; s < NSTORE; s++)
+				code[s] = ob_state_commit(st[s], &rp, now);
+			break;
+		}
+		if (code[0] != code[1] || code[0] != code[2])
+			fail_msg("step %d: memory %s, sqlite %s, redis %s", op,
+			    ob_err_name(code[0]), ob_err_name(code[1]),
+			    ob_err_name(code[2]));
+		for (i = 0; i < 9; i++)
+			if (code[0] == (int[]){ OB_OK, OB_ERR_REPLAY,
+			    OB_ERR_NONCE_UNKNOWN, OB_ERR_NONCE_USED,
+			    OB_ERR_NONCE_EXPIRED, OB_ERR_NONCE_MISMATCH,
+			    OB_ERR_NONCE_MISSING, OB_ERR_NONCE_SKIPPED,
+			    OB_ERR_FIDO_COUNTER }[i])
+				seen[i]++;
+		code[0] = code[1] = code[2] = OB_OK;
+	}
+	/* The history reached every answer (or it would prove little). */
+	for (i = 0; i < 9; i++)
+		if (seen[i] == 0)
+			fail_msg("answer %d never happened", i);
+	for (s = 0; s < NSTORE; s++)
+		ob_state_free(&st[s]);
+}
+
+/*
+ * Replies the acceptance script never gives are OB_ERR_STATE_REPLY, never
+ * an acceptance; so is data of the wrong type where the store keeps its
+ * records.  Real replies, from EVAL on the test's Redis.
+ */
+static void
+test_redis_replies(void **state)
+{
+	static const struct {
+		const char	*lua;
+		int		 code;
+	} t[] = {
+		{ "return {0, 0}", OB_OK },
+		{ "return {1, 0}", OB_ERR_REPLAY },
+		{ "return {2, 0}", OB_ERR_NONCE_UNKNOWN },
+		{ "return {6, 0}", OB_ERR_NONCE_SKIPPED },
+		{ "return {7, 0}", OB_ERR_NONCE_MISSING },
+		{ "return {8, 3}", OB_ERR_FIDO_COUNTER },
+		{ "return {9, 0}", OB_ERR_STATE_REPLY },
+		{ "return {-1, 0}", OB_ERR_STATE_REPLY },
+		{ "return {0}", OB_ERR_STATE_REPLY },
+		{ "return {0, 0, 0}", OB_ERR_STATE_REPLY },
+		{ "return {'0', 0}", OB_ERR_STATE_REPLY },
+		{ "return {0, '0'}", OB_ERR_STATE_REPLY },
+		{ "return {{0, 0}, 0}", OB_ERR_STATE_REPLY },
+		{ "return 0", OB_ERR_STATE_REPLY },
+		{ "return 'OK'", OB_ERR_STATE_REPLY },
+		{ "return redis.status_reply('OK')", OB_ERR_STATE_REPLY },
+		{ "return nil", OB_ERR_STATE_REPLY },
+	};
+	struct ob_redis_cfg	 c;
+	struct ob_redis		*r = NULL;
+	struct ob_replay	 rp;
+	struct ob_state		*st;
+	redisReply		*rep;
+	const char		*a[3];
+	size_t			 l[3], i;
+	char			 k[64], n[OB_NONCE_CHARS + 1], nk[128], *jk;
+	char			*e;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.uri = rds.uri;
+	assert_int_equal(ob_redis_new(&c, &r), OB_OK);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		a[0] = "EVAL";
+		a[1] = t[i].lua;
+		a[2] = "0";
+		l[0] = 4;
+		l[1] = strlen(a[1]);
+		l[2] = 1;
+		rep = NULL;
+		assert_int_equal(ob_redis_command(r, 3, a, l, &rep), OB_OK);
+		if (ob_state_redis_verdict(rep, NULL) != t[i].code)
+			fail_msg("%s: %s", t[i].lua,
+			    ob_err_name(ob_state_redis_verdict(rep, NULL)));
+		freeReplyObject(rep);
+	}
+	assert_int_equal(ob_state_redis_verdict(NULL, NULL), OB_ERR_STATE_REPLY);
+	ob_redis_free(&r);
+	assert_null(r);
+
+	st = redis_open("bad:", 0);
+	/* A jti record that is not a time. */
+	rp = rec(k, sizeof(k), "bad", 0, T_NOW + 600);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_OK);
+	jk = only_key("bad:j:*");
+	freeReplyObject(raw(rds.sock, "SET %s garbage", jk));
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_ERR_STATE_REPLY);
+	/* A jti record of another type. */
+	freeReplyObject(raw(rds.sock, "DEL %s", jk));
+	freeReplyObject(raw(rds.sock, "HSET %s e 1", jk));
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_ERR_STATE_REPLY);
+	free(jk);
+	/* A nonce that is a string, not a hash. */
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW, 60, NULL, n), OB_OK);
+	snprintf(nk, sizeof(nk), "bad:n:%s", n);
+	freeReplyObject(raw(rds.sock, "SET %s x", nk));
+	e = mk("bad-nonce-aaaaaaaaaaaaaa", n);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_STATE_REPLY);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_REPLY),
+	    OB_ERR_SVC_UNAVAILABLE);
+	free(e);
+	/* A counter that is not a number. */
+	freeReplyObject(raw(rds.sock, "SET bad:c:%s zz", "fido-kid"));
+	memset(&rp, 0, sizeof(rp));
+	rp = rec(k, sizeof(k), "bad-ctr", 0, T_NOW + 600);
+	rp.counter_key = "fido-kid";
+	rp.counter = 9;
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_ERR_STATE_REPLY);
+	/* A nonce issued twice is refused, as in the other stores. */
+	assert_int_equal(st->ops->put_nonce(st->impl, "bad-nonce-twice-aaaa",
+	    T_NOW + 60, NULL, T_NOW), OB_OK);
+	assert_int_equal(st->ops->put_nonce(st->impl, "bad-nonce-twice-aaaa",
+	    T_NOW + 60, NULL, T_NOW), OB_ERR_STATE);
+	/* An empty script cache (a restart, a failover): EVAL takes over. */
+	freeReplyObject(raw(rds.sock, "SCRIPT FLUSH"));
+	rp = rec(k, sizeof(k), "flushed", 0, T_NOW + 600);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_OK);
+	assert_int_equal(ob_state_commit(st, &rp, T_NOW), OB_ERR_REPLAY);
+	ob_state_free(&st);
+}
+
+/* Try a fresh envelope until the store accepts it again (bounded). */
+static void
+until_ok(struct ob_state *st, const char *what)
+{
+	char	 jti[40], *e;
+	int	 i, r = OB_ERR_STATE_UNAVAILABLE;
+
+	for (i = 0; i < 200 && r != OB_OK; i++) {
+		snprintf(jti, sizeof(jti), "back-%.4s-%04daaaaaaaaaa", what, i);
+		e = mk(jti, NULL);
+		r = verify(trust, st, e, T_NOW);
+		free(e);
+		if (r == OB_OK)
+			break;
+		if (r != OB_ERR_STATE_UNAVAILABLE)
+			fail_msg("%s: %s while coming back", what,
+			    ob_err_name(r));
+		(void)usleep(50 * 1000);
+	}
+	if (r != OB_OK)
+		fail_msg("%s: the store did not come back", what);
+}
+
+/*
+ * Redis stopped, slow or gone: every request is refused with
+ * OB_ERR_STATE_UNAVAILABLE (a 503 at the server), none accepted; when
+ * Redis is back the store works again without being reopened.
+ */
+static void
+test_redis_down(void **state)
+{
+	struct ob_state	*st;
+	char		*a, *b, *c;
+	int		 i;
+
+	(void)state;
+	st = redis_open("down:", 200);
+	a = mk("down-aaaaaaaaaaaaaaaaaaa", NULL);
+	b = mk("down-bbbbbbbbbbbbbbbbbbb", NULL);
+	c = mk("down-ccccccccccccccccccc", NULL);
+	assert_int_equal(verify(trust, st, a, T_NOW), OB_OK);
+	/* Stopped: no answer within the command timeout. */
+	t_redis_signal(&rds, SIGSTOP);
+	assert_int_equal(verify(trust, st, b, T_NOW), OB_ERR_STATE_UNAVAILABLE);
+	assert_non_null(strstr(ob_err_detail(), "no answer in time"));
+	assert_int_equal(ob_err_public(OB_ERR_STATE_UNAVAILABLE),
+	    OB_ERR_SVC_UNAVAILABLE);
+	/* Within the backoff it fails at once, and keeps failing. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(verify(trust, st, c, T_NOW),
+		    OB_ERR_STATE_UNAVAILABLE);
+	t_redis_signal(&rds, SIGCONT);
+	until_ok(st, "cont");
+	/*
+	 * b's script was in the socket when Redis stopped: Redis may have
+	 * run it when it went on (the answer was lost), so b is spent or
+	 * not, but never accepted twice.
+	 */
+	i = verify(trust, st, b, T_NOW);
+	assert_true(i == OB_OK || i == OB_ERR_REPLAY);
+	assert_int_equal(verify(trust, st, b, T_NOW), OB_ERR_REPLAY);
+	/* Killed: refused at once; restarted (empty): c was never seen. */
+	t_redis_signal(&rds, SIGKILL);
+	assert_int_equal(verify(trust, st, c, T_NOW), OB_ERR_STATE_UNAVAILABLE);
+	assert_int_equal(verify(trust, st, c, T_NOW), OB_ERR_STATE_UNAVAILABLE);
+	assert_int_equal(t_redis_restart(&rds), 0);
+	until_ok(st, "restart");
+	assert_int_equal(verify(trust, st, c, T_NOW), OB_OK);
+	assert_int_equal(verify(trust, st, c, T_NOW), OB_ERR_REPLAY);
+	/* A store cannot be opened while Redis is down. */
+	t_redis_signal(&rds, SIGKILL);
+	{
+		struct ob_redis_cfg	 cfg;
+		struct ob_state		*none = NULL;
+
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.uri = rds.uri;
+		assert_int_equal(ob_state_open_redis(&cfg, &none),
+		    OB_ERR_STATE_UNAVAILABLE);
+		assert_null(none);
+	}
+	assert_int_equal(t_redis_restart(&rds), 0);
+	ob_state_free(&st);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/*
+ * Two processes, two connections, one Redis, racing round by round: the
+ * same envelope (jti), two envelopes with one nonce, two FIDO2
+ * envelopes with one counter value.  Exactly one acceptance each time.
+ */
+static void
+test_redis_race(void **state)
+{
+	enum { ROUNDS = 150, KINDS = 3 };
+	char	*envs[KINDS][ROUNDS][2], n[OB_NONCE_CHARS + 1], jti[48];
+	char	 res[2][KINDS * ROUNDS], go = 'g';
+	int	 pipes[2][2], start[2], i, k, p, status, ok, want;
+	pid_t	 pid[2];
+	struct ob_state *st;
+
+	(void)state;
+	st = redis_open("race:", 0);
+	for (i = 0; i < ROUNDS; i++) {
+		snprintf(jti, sizeof(jti), "race-jti-%04daaaaaaaaaaa", i);
+		envs[0][i][0] = envs[0][i][1] = mk(jti, NULL);
+		assert_int_equal(ob_state_issue_nonce(st, T_NOW, 600, NULL, n),
+		    OB_OK);
+		for (p = 0; p < 2; p++) {
+			snprintf(jti, sizeof(jti), "race-n-%04d-%daaaaaaaaaaa",
+			    i, p);
+			envs[1][i][p] = mk(jti, n);
+			snprintf(jti, sizeof(jti), "race-c-%04d-%daaaaaaaaaaa",
+			    i, p);
+			envs[2][i][p] = mk_fido(jti, (uint32_t)i + 1);
+		}
+	}
+	ob_state_free(&st);
+	assert_int_equal(pipe(start), 0);
+	for (p = 0; p < 2; p++) {
+		assert_int_equal(pipe(pipes[p]), 0);
+		if ((pid[p] = fork()) == 0) {
+			char out[KINDS * ROUNDS], g;
+
+			close(start[1]);
+			st = redis_open("race:", 0);
+			if (read(start[0], &g, 1) != 1)
+				_exit(3);
+			for (i = 0; i < ROUNDS; i++)
+				for (k = 0; k < KINDS; k++) {
+					int r = verify(k == 2 ? ftrust : trust,
+					    st, envs[k][i][p], T_NOW);
+
+					out[k * ROUNDS + i] = r == OB_OK ? 'A' :
+					    r == OB_ERR_REPLAY ? 'R' :
+					    r == OB_ERR_NONCE_USED ? 'U' :
+					    r == OB_ERR_FIDO_COUNTER ? 'C' : 'X';
+				}
+			ob_state_free(&st);
+			if (write(pipes[p][1], out, sizeof(out)) !=
+			    (ssize_t)sizeof(out))
+				_exit(4);
+			_exit(0);
+		}
+		close(pipes[p][1]);
+	}
+	close(start[0]);
+	/* Both are connected (or about to be): let them go together. */
+	assert_int_equal(write(start[1], &go, 1), 1);
+	assert_int_equal(write(start[1], &go, 1), 1);
+	close(start[1]);
+	for (p = 0; p < 2; p++) {
+		size_t got = 0;
+		ssize_t m;
+
+		while (got < sizeof(res[p]) && (m = read(pipes[p][0],
+		    res[p] + got, sizeof(res[p]) - got)) > 0)
+			got += (size_t)m;
+		close(pipes[p][0]);
+		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+		    got != sizeof(res[p]))
+			fail_msg("racer %d: status %d, %zu results", p, status,
+			    got);
+	}
+	for (k = 0; k < KINDS; k++) {
+		want = "RUC"[k];
+		for (i = 0; i < ROUNDS; i++) {
+			char x = res[0][k * ROUNDS + i];
+			char y = res[1][k * ROUNDS + i];
+
+			ok = (x == 'A') + (y == 'A');
+			if (ok != 1 || (x != 'A' && x != want) ||
+			    (y != 'A' && y != want))
+				fail_msg("kind %d round %d: %c %c", k, i, x, y);
+		}
+	}
+	for (i = 0; i < ROUNDS; i++) {
+		free(envs[0][i][0]);
+		for (p = 0; p < 2; p++) {
+			free(envs[1][i][p]);
+			free(envs[2][i][p]);
+		}
+	}
+}
+
+#define ACL_PW		"s3cret-acl-test-pw"
+/* docs/redis.md, "ACL": exactly the commands the store runs. */
+#define ACL_STORE	"~ob:* resetchannels -@all +ping +select +wait " \
+	"+evalsha +eval +get +set +exists +hset +hmget +zadd +zcount +zrem " \
+	"+pttl +pexpire +time"
+
+/*
+ * An ACL user with the documented commands and keys works; a wrong or
+ * missing password, a user short of a command and keys outside its
+ * pattern are refused with OB_ERR_STATE_AUTH.  The password never
+ * reaches a detail.
+ */
+static void
+test_redis_auth(void **state)
+{
+	struct t_redis		 acl;
+	struct ob_redis_cfg	 c;
+	struct ob_state		*st = NULL;
+	char			*e;
+
+	(void)state;
+	assert_int_equal(t_redis_start(&acl, rdir, "acl", 0,
+	    "user default off\n"
+	    "user ob on >" ACL_PW " " ACL_STORE "\n"
+	    "user weak on >" ACL_PW " ~ob:* resetchannels -@all +ping "
+	    "+evalsha +eval +get +set\n"), 0);
+	memset(&c, 0, sizeof(c));
+	c.uri = acl.uri;
+	c.user = "ob";
+	c.password = ACL_PW;
+	st = redis_open_cfg(&c);
+	run_replay(st);
+	run_nonce(st);
+	run_counter(st);
+	ob_state_free(&st);
+	c.password = "wrong-" ACL_PW;
+	assert_int_equal(ob_state_open_redis(&c, &st), OB_ERR_STATE_AUTH);
+	assert_null(strstr(ob_err_detail(), ACL_PW));
+	c.password = NULL;
+	assert_int_equal(ob_state_open_redis(&c, &st), OB_ERR_STATE_AUTH);
+	c.user = NULL;
+	assert_int_equal(ob_state_open_redis(&c, &st), OB_ERR_STATE_AUTH);
+	/* A user without ZCOUNT or HSET: PING passes, acceptances do not. */
+	c.user = "weak";
+	c.password = ACL_PW;
+	st = redis_open_cfg(&c);
+	e = mk("acl-weak-aaaaaaaaaaaaaaa", NULL);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_STATE_AUTH);
+	assert_null(strstr(ob_err_detail(), ACL_PW));
+	ob_state_free(&st);
+	/* Keys outside the user's pattern. */
+	c.user = "ob";
+	c.prefix = "elsewhere:";
+	st = redis_open_cfg(&c);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_STATE_AUTH);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_AUTH),
+	    OB_ERR_SVC_UNAVAILABLE);
+	ob_state_free(&st);
+	free(e);
+	t_redis_stop(&acl);
+}
+
+/* Until INFO replication on sock says what. */
+static void
+until_info(const char *sock, const char *what)
+{
+	redisReply	*rep;
+	int		 i, found = 0;
+
+	for (i = 0; i < 200 && !found; i++) {
+		rep = raw(sock, "INFO replication");
+		found = rep->type == REDIS_REPLY_STRING &&
+		    strstr(rep->str, what) != NULL;
+		freeReplyObject(rep);
+		if (!found)
+			(void)usleep(50 * 1000);
+	}
+	if (!found)
+		fail_msg("%s: never %s", sock, what);
+}
+
+/*
+ * WAIT: with wait_replicas 1, an acceptance stands once a replica has
+ * it; when no replica confirms in time it is OB_ERR_STATE_REPLICAS (a
+ * 503) and the jti is spent.  A refusal never waits.  The primary is
+ * also reached by redis://HOST:PORT/DB, whose database is SELECTed.
+ */
+static void
+test_redis_wait(void **state)
+{
+	struct t_redis		 pri, rep;
+	struct ob_redis_cfg	 c;
+	struct ob_state		*st;
+	redisReply		*x;
+	char			 uri[64], extra[64], *e;
+	int			 port;
+
+	(void)state;
+	assert_true((port = t_redis_free_port()) > 0);
+	assert_int_equal(t_redis_start(&pri, rdir, "primary", port, NULL), 0);
+	snprintf(extra, sizeof(extra), "replicaof 127.0.0.1 %d", port);
+	assert_int_equal(t_redis_start(&rep, rdir, "replica", 0, extra), 0);
+	until_info(pri.sock, "connected_slaves:1");
+	until_info(rep.sock, "master_link_status:up");
+	memset(&c, 0, sizeof(c));
+	snprintf(uri, sizeof(uri), "redis://127.0.0.1:%d/3", port);
+	c.uri = uri;
+	c.wait_replicas = 1;
+	c.wait_timeout_ms = 5000;
+	st = redis_open_cfg(&c);
+	e = mk("wait-aaaaaaaaaaaaaaaaaaa", NULL);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_REPLAY);
+	free(e);
+	/* The keys are in database 3, and on the replica. */
+	x = raw(rep.sock, "EVAL %s 0", "redis.call('SELECT', 3) "
+	    "return redis.call('DBSIZE')");
+	assert_int_equal(x->type, REDIS_REPLY_INTEGER);
+	assert_int_equal(x->integer, 1);
+	freeReplyObject(x);
+	ob_state_free(&st);
+	/*
+	 * A primary short of its min-replicas-to-write refuses writes
+	 * (NOREPLICAS): unavailable, like a failover in progress.
+	 */
+	c.wait_timeout_ms = 200;
+	st = redis_open_cfg(&c);
+	freeReplyObject(raw(pri.sock, "CONFIG SET min-replicas-to-write 2"));
+	e = mk("wait-ccccccccccccccccccc", NULL);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_STATE_UNAVAILABLE);
+	assert_non_null(strstr(ob_err_detail(), "NOREPLICAS"));
+	freeReplyObject(raw(pri.sock, "CONFIG SET min-replicas-to-write 0"));
+	until_ok(st, "noreplicas");
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_OK);
+	free(e);
+	/* The replica stops answering: the acceptance is not confirmed. */
+	t_redis_signal(&rep, SIGSTOP);
+	e = mk("wait-bbbbbbbbbbbbbbbbbbb", NULL);
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_STATE_REPLICAS);
+	assert_int_equal(ob_err_public(OB_ERR_STATE_REPLICAS),
+	    OB_ERR_SVC_UNAVAILABLE);
+	/* Spent on the primary; the refusal says so without waiting. */
+	assert_int_equal(verify(trust, st, e, T_NOW), OB_ERR_REPLAY);
+	free(e);
+	ob_state_free(&st);
+	t_redis_stop(&rep);
+	t_redis_stop(&pri);
+}
+
+static void
+test_redis_uri(void **state)
+{
+	static const char *const good[] = {
+		"redis://localhost", "redis://127.0.0.1:6380",
+		"redis://redis.example.org:6379/2", "redis://[::1]:6379/0",
+		"redis://[::1]", "unix:/run/redis/redis.sock",
+		"unix:/run/redis.sock?db=15",
+	};
+	static const char *const bad[] = {
+		"redis://", "redis://:6379", "redis://host:0",
+		"redis://host:65536", "redis://host:port", "redis://host/x",
+		"redis://host/1/2", "redis://host?db=1", "redis://host#f",
+		"redis://user:pw@host", "redis://:pw@host", "redis://user@host",
+		"rediss://host", "redis://-host", "redis://ho_st",
+		"unix:", "unix:relative.sock", "unix:/s?db=", "unix:/s?db=x",
+		"unix:/s?database=1", "unix:/s?db=1&x=2", "http://host",
+		"redis://[::1", "redis://host:6379:1",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (ob_redis_uri_check(good[i]) != OB_OK)
+			fail_msg("%s: %s", good[i], ob_err_detail());
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ob_redis_uri_check(bad[i]) != OB_ERR_STATE_URI)
+			fail_msg("%s accepted", bad[i]);
+		/* The detail never repeats the URI (a password, maybe). */
+		if (strstr(bad[i], "pw") != NULL &&
+		    strstr(ob_err_detail(), "pw") != NULL)
+			fail_msg("%s: detail %s", bad[i], ob_err_detail());
+	}
+	assert_true(ob_redis_is_uri("redis://x"));
+	assert_true(ob_redis_is_uri("unix:/x"));
+	assert_false(ob_redis_is_uri("/var/lib/ob/state.sqlite"));
+	assert_int_equal(ob_redis_prefix_check(NULL), OB_OK);
+	assert_int_equal(ob_redis_prefix_check("ob:eu-1."), OB_OK);
+	assert_int_equal(ob_redis_prefix_check(""), OB_ERR_STATE_URI);
+	assert_int_equal(ob_redis_prefix_check("ob*"), OB_ERR_STATE_URI);
+	assert_int_equal(ob_redis_prefix_check("o b"), OB_ERR_STATE_URI);
+}
+
 int
 main(void)
 {
@@ -720,6 +1559,16 @@ main(void)
 		cmocka_unit_test(test_sqlite_shrinks),
 		cmocka_unit_test(test_sqlite_migrate),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_consume_local),
+		cmocka_unit_test(test_redis_uri),
+		cmocka_unit_test(test_redis),
+		cmocka_unit_test(test_redis_expiry),
+		cmocka_unit_test(test_redis_differential),
+		cmocka_unit_test(test_redis_replies),
+		cmocka_unit_test(test_redis_down),
+		cmocka_unit_test(test_redis_race),
+		cmocka_unit_test(test_redis_auth),
+		cmocka_unit_test(test_redis_wait),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
