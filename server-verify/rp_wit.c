@@ -290,11 +290,13 @@ w_owner(struct rctx *c)
 	static const char *const enums[] = {
 		"type", "kind", "assurance", "model", NULL
 	};
+	static const char *const private[] = {
+		"d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL
+	};
 	const json_t	*o = json_object_get(c->wit.cl, RP_OWNER_CLAIM);
 	const json_t	*jwk;
 	struct rp_owner	*w = &c->owner;
 	const char	*v[4];
-	EVP_PKEY	*pk = NULL;
 	char		 tp[44];
 	size_t		 i;
 	int		 om, r, has;
@@ -362,10 +364,19 @@ w_owner(struct rctx *c)
 	    OB_ERR_WIT_CLAIMS, &w->hash) != OB_OK)
 		return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: a %s binding "
 		    "names the owner's jwk and jkt, no gateway", w->model);
-	if ((r = ob_jwk_to_pkey_cached(jwk, tp, &pk)) != OB_OK)
+	/*
+	 * The service never uses the owner's key, only names it: the
+	 * thumbprint's canonical form (jwk.c) checks the members it needs,
+	 * and jkt must be that thumbprint.  Building the key would cost
+	 * about as much again for nothing.
+	 */
+	for (i = 0; private[i] != NULL; i++)
+		if (json_object_get(jwk, private[i]) != NULL)
+			return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: jwk has "
+			    "private member \"%s\"", private[i]);
+	if ((r = ob_jwk_thumbprint(jwk, tp)) != OB_OK)
 		return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: jwk: %s",
 		    ob_err_detail());
-	EVP_PKEY_free(pk);
 	if (strcmp(tp, w->hash) != 0)
 		return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: jkt is not the "
 		    "thumbprint of jwk");
