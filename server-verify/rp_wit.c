@@ -539,6 +539,8 @@ p_oth(struct rctx *c)
 		    json_object_size(oth) > RP_MAX_OTHER)
 			return ob_errf(OB_ERR_WPT_CLAIMS, "oth is not an object "
 			    "of 1..%d entries", RP_MAX_OTHER);
+		/* Unknown entries first: the WPT is refused for those
+		 * whatever the hashes say (draft-ietf-wimse-wpt). */
 		json_object_foreach(oth, k, v) {
 			for (i = 0; i < q->nother; i++)
 				if (strcmp(q->other[i].name, k) == 0)
@@ -547,6 +549,11 @@ p_oth(struct rctx *c)
 				return ob_errf(OB_ERR_WPT_OTH, "oth names "
 				    "\"%.64s\", which this service does not "
 				    "understand", k);
+		}
+		json_object_foreach(oth, k, v) {
+			for (i = 0; i < q->nother; i++)
+				if (strcmp(q->other[i].name, k) == 0)
+					break;
 			if (!json_is_string(v))
 				return ob_errf(OB_ERR_WPT_CLAIMS, "oth \"%.64s\" "
 				    "is not a string", k);
