@@ -157,15 +157,16 @@ wic_uri(X509 *x, char uri[WIC_MAX_URI + 1])
 		g = sk_GENERAL_NAME_value(gens, i);
 		if (g->type != GEN_URI)
 			continue;
-		n++;
+		if (n++ > 0)
+			continue;
 		p = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
 		len = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-		if (n == 1 && len > 0 && len <= WIC_MAX_URI &&
+		uri[0] = '\0';
+		if (len > 0 && len <= WIC_MAX_URI &&
 		    memchr(p, '\0', (size_t)len) == NULL) {
 			memcpy(uri, p, (size_t)len);
 			uri[len] = '\0';
-		} else
-			uri[0] = '\0';
+		}
 	}
 	GENERAL_NAMES_free(gens);
 	if (n != 1)

@@ -650,6 +650,14 @@ test_wit_refused(void **state)
 	EXPECT(OB_ERR_WIT_ISSUER, vw(rp, NULL, q, wit, w));
 	free(wit);
 	free(w);
+	/* Our key's signature under a kid that is not configured. */
+	h = part(cred->wit, 0);
+	json_object_set_new(h, "kid", json_string("not-a-configured-kid"));
+	wit = wit_with(h, NULL, NULL);
+	w = wpt_for(wit);
+	EXPECT(OB_ERR_WIT_ISSUER, vw(rp, NULL, q, wit, w));
+	free(wit);
+	free(w);
 	/* Another iss than the configured one. */
 	assert_int_equal(ob_rp_set_iss(rpi, "https://other.example"), OB_OK);
 	w = wpt_for(cred->wit);
@@ -733,6 +741,15 @@ test_wit_refused(void **state)
 	c = part(cred->wit, 1);
 	o = json_object_get(c, OWNERC);
 	json_object_set_new(o, "assurance", json_string("extreme"));
+	wit = wit_with(NULL, c, NULL);
+	w = wpt_for(wit);
+	EXPECT(OB_ERR_WIT_CLAIMS, vw(rp, NULL, q, wit, w));
+	free(wit);
+	free(w);
+	c = part(cred->wit, 1);
+	o = json_object_get(c, OWNERC);
+	json_object_set_new(json_object_get(o, "jwk"), "d",
+	    json_string("AAAA"));
 	wit = wit_with(NULL, c, NULL);
 	w = wpt_for(wit);
 	EXPECT(OB_ERR_WIT_CLAIMS, vw(rp, NULL, q, wit, w));
@@ -943,6 +960,29 @@ test_wic_refused(void **state)
 	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
 	EXPECT(OB_ERR_WIC_PROFILE, vc_x509(rp, x));
 	X509_free(x);
+	/* CA:TRUE, or no basicConstraints at all, and nothing else changed. */
+	x = wic_leaf(cred);
+	e = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
+	    "critical,CA:TRUE");
+	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_basic_constraints, -1));
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
+	EXPECT(OB_ERR_WIC_PROFILE, vc_x509(rp, x));
+	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_basic_constraints, -1));
+	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
+	EXPECT(OB_ERR_WIC_PROFILE, vc_x509(rp, x));
+	X509_free(x);
+	/* keyCertSign beside digitalSignature. */
+	x = wic_leaf(cred);
+	e = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+	    "critical,digitalSignature,keyCertSign");
+	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1));
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
+	EXPECT(OB_ERR_WIC_PROFILE, vc_x509(rp, x));
+	X509_free(x);
 	/* A CA certificate is no WIC. */
 	EXPECT(OB_ERR_WIC_PROFILE, vc_x509(rp, ica));
 	EXPECT(OB_ERR_WIC_PROFILE, ob_rp_verify_wic(rp, "junk", 4,
@@ -977,6 +1017,34 @@ test_wic_binding_truncated(void **state)
 		assert_true(X509_sign(y, ikey, EVP_sha256()) > 0);
 		if (vc_x509(rp, y) != OB_ERR_WIC_OWNER)
 			fail_msg("binding cut at %d: %s", i, ob_err_detail());
+		X509_free(y);
+	}
+	/* A sixth element inside the SEQUENCE (a NULL), its length fixed. */
+	{
+		unsigned char	 grown[520];
+		size_t		 hl = val[1] < 0x80 ? 2 : 2 + (val[1] & 0x7f);
+		size_t		 clen = (size_t)n - hl, k = 0;
+
+		grown[k++] = 0x30;
+		if (clen + 2 < 0x80)
+			grown[k++] = (unsigned char)(clen + 2);
+		else if (clen + 2 < 0x100) {
+			grown[k++] = 0x81;
+			grown[k++] = (unsigned char)(clen + 2);
+		} else {
+			grown[k++] = 0x82;
+			grown[k++] = (unsigned char)((clen + 2) >> 8);
+			grown[k++] = (unsigned char)(clen + 2);
+		}
+		memcpy(grown + k, val + hl, clen);
+		k += clen;
+		grown[k++] = 0x05;
+		grown[k++] = 0x00;
+		y = X509_dup(x);
+		v = X509_EXTENSION_get_data(X509_get_ext(y, idx));
+		assert_int_equal(ASN1_OCTET_STRING_set(v, grown, (int)k), 1);
+		assert_true(X509_sign(y, ikey, EVP_sha256()) > 0);
+		EXPECT(OB_ERR_WIC_OWNER, vc_x509(rp, y));
 		X509_free(y);
 	}
 	/* One byte more than the binding: trailing bytes. */
