@@ -162,7 +162,8 @@ build(struct bcase *bc, size_t n)
 	int		 ed = strcmp(bc->name, "eddsa") == 0;
 	enum ob_alg	 alg = ed ? OB_ALG_EDDSA : OB_ALG_ES256;
 	const char	*an = ob_alg_name(alg);
-	EVP_PKEY	*iss = keygen(ed), *agent = keygen(ed), *owner = keygen(1);
+	EVP_PKEY	*iss = keygen(ed), *agent = keygen(ed);
+	EVP_PKEY	*owner = keygen(1);
 	json_t		*ajwk = pubjwk(agent), *ojwk = pubjwk(owner), *keys;
 	unsigned char	 md[32], rnd[16];
 	char		 ikid[44], okid[44], *s, *wth, *jti;

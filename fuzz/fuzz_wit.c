@@ -32,7 +32,7 @@
 #error "OB_FUZZ_KEYS names tests/vectors/keys"
 #endif
 
-#define NOW		1767225600LL	/* GEN_NOW, tests/vectors/gen_common.h */
+#define NOW		1767225600LL	/* GEN_NOW (tests/vectors) */
 #define AUD		"https://svc.example/v1/report"
 #define FUZZ_MAX	(OB_RP_MAX_WIT + OB_RP_MAX_WPT + 1024)
 #define STATE_RENEW	10000		/* acceptances before a fresh store */
@@ -146,7 +146,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ob_rp_result_free(&res);
 		if ((r2 = ob_rp_verify_wit(rp, state, q, wit, wpt, &res)) !=
 		    OB_ERR_WPT_REPLAY) {
-			fprintf(stderr, "accepted twice: %s\n", ob_err_name(r2));
+			fprintf(stderr, "accepted twice: %s\n",
+			    ob_err_name(r2));
 			abort();
 		}
 		if (++accepted % STATE_RENEW == 0) {

@@ -92,7 +92,8 @@ key_for(const struct tok *t, size_t pair)
 	json_t		*h = json_loadb((const char *)t->part[0], t->len[0], 0,
 			    NULL);
 	const char	*alg = json_string_value(json_object_get(h, "alg"));
-	size_t		 i = pair + (alg != NULL && (strcmp(alg, "EdDSA") == 0 ||
+	size_t		 i = pair + (alg != NULL &&
+			    (strcmp(alg, "EdDSA") == 0 ||
 			    strcmp(alg, "Ed25519") == 0));
 
 	json_decref(h);

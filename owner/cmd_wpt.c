@@ -41,7 +41,7 @@ wpt_usage(FILE *f)
 "Writes a Workload Proof Token for one request: typ wpt+jwt, the alg of the\n"
 "WIT's cnf.jwk, aud the target URI, a fresh jti, exp now + ttl, wth the\n"
 "hash of the WIT, signed with the agent key the WIT was issued for.\n"
-"  --agent-key URI    the agent key (file:PATH, pkcs11:..., tpm2:..., piv:...)\n"
+"  --agent-key URI    the agent key: file:PATH, pkcs11:..., tpm2:..., piv:...\n"
 "  --wit FILE         the WIT, as ownerbind submit --wit wrote it\n"
 "  --aud URI          the request's target URI, without query or fragment\n"
 "  --ttl SEC          lifetime, 1..%d (default %d; services accept 300 s)\n"
@@ -147,7 +147,8 @@ wit_claims(const char *wit, json_t **out)
 		return ob_errf(OB_ERR_JWT_FORM, "--wit is not a compact JWT");
 	if ((r = ob_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), MAX_WIT, &b,
 	    &n)) != OB_OK)
-		return ob_errf(OB_ERR_JWT_FORM, "WIT claims: %s", ob_err_text(r));
+		return ob_errf(OB_ERR_JWT_FORM, "WIT claims: %s",
+		    ob_err_text(r));
 	r = ob_json_parse_object(b, n, out);
 	free(b);
 	return r != OB_OK ? ob_errf(OB_ERR_JWT_FORM, "WIT claims: %s",
@@ -169,12 +170,13 @@ key_check(const struct ob_token *tok, const json_t *cl, const char **alg)
 		return ob_errf(OB_ERR_WIT_CLAIMS, "the WIT has no cnf.jwk with "
 		    "alg");
 	if (strcmp(jkt, ob_token_kid(tok)) != 0)
-		return ob_errf(OB_ERR_KEY_MISMATCH, "--agent-key is not the key "
-		    "in the WIT's cnf.jwk");
+		return ob_errf(OB_ERR_KEY_MISMATCH, "--agent-key is not the "
+		    "key in the WIT's cnf.jwk");
 	if (ob_alg_from_name(strcmp(a, "Ed25519") == 0 ? "EdDSA" : a, &e) !=
 	    OB_OK || e != ob_token_alg(tok))
-		return ob_errf(OB_ERR_ALG_MISMATCH, "the WIT's cnf.jwk says %s, "
-		    "the agent key signs %s", a, ob_alg_name(ob_token_alg(tok)));
+		return ob_errf(OB_ERR_ALG_MISMATCH, "the WIT's cnf.jwk says "
+		    "%s, the agent key signs %s", a,
+		    ob_alg_name(ob_token_alg(tok)));
 	*alg = a;
 	return OB_OK;
 }

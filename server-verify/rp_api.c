@@ -167,12 +167,13 @@ keys_commit(struct ob_rp *rp, struct rp_key *keys, size_t n)
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < rp->nkeys; j++)
 			if (strcmp(rp->keys[j].kid, keys[i].kid) == 0)
-				return ob_errf(OB_ERR_RP_CONFIG, "kid \"%.64s\" "
-				    "is configured twice", keys[i].kid);
+				return ob_errf(OB_ERR_RP_CONFIG, "kid "
+				    "\"%.64s\" is configured twice",
+				    keys[i].kid);
 		for (j = 0; j < i; j++)
 			if (strcmp(keys[j].kid, keys[i].kid) == 0)
-				return ob_errf(OB_ERR_RP_CONFIG, "kid \"%.64s\" "
-				    "appears twice", keys[i].kid);
+				return ob_errf(OB_ERR_RP_CONFIG, "kid "
+				    "\"%.64s\" appears twice", keys[i].kid);
 	}
 	for (i = 0; i < n; i++) {
 		rp->keys[rp->nkeys++] = keys[i];
@@ -414,8 +415,8 @@ ob_rp_add_issuer_ca(struct ob_rp *rp, const void *pem, size_t len)
 	if (rp->cas != NULL) {
 		old = X509_STORE_get0_objects(rp->cas);
 		for (j = 0; j < sk_X509_OBJECT_num(old); j++) {
-			X509 *ox = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(old,
-			    j));
+			X509 *ox = X509_OBJECT_get0_X509(
+			    sk_X509_OBJECT_value(old, j));
 
 			if (ox != NULL && X509_STORE_add_cert(st, ox) != 1)
 				goto out;

@@ -208,8 +208,8 @@ wic_profile(const struct ob_rp *rp, X509 *x, char uri[WIC_MAX_URI + 1],
 		return OB_ERR_WIC_PROFILE;
 	if ((pk = X509_get0_pubkey(x)) == NULL || ob_pkey_check(pk) != OB_OK ||
 	    !rp_alg_allowed(*alg = ob_alg_for_key(pk)))
-		return ob_errf(OB_ERR_WIC_PROFILE, "the WIC's key is not one an "
-		    "agent may hold");
+		return ob_errf(OB_ERR_WIC_PROFILE, "the WIC's key is not one "
+		    "an agent may hold");
 	return OB_OK;
 }
 
@@ -231,7 +231,8 @@ wic_chain(const struct ob_rp *rp, STACK_OF(X509) *certs, long long now)
 		goto out;
 	X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
 	if (X509_verify_cert(ctx) != 1) {
-		r = ob_errf(OB_ERR_WIC_CHAIN, "%s", X509_verify_cert_error_string(
+		r = ob_errf(OB_ERR_WIC_CHAIN, "%s",
+		    X509_verify_cert_error_string(
 		    X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}
@@ -593,15 +594,17 @@ out:
 static int
 wic_owner(const struct ob_rp *rp, X509 *x, struct wic_owner *w)
 {
-	const ASN1_OBJECT	*oid = rp->oid != NULL ? rp->oid :
-				    OBJ_nid2obj(NID_subject_directory_attributes);
+	const ASN1_OBJECT	*oid = rp->oid;
 	X509_EXTENSION		*e;
 	const ASN1_OCTET_STRING	*v;
 	int			 i;
 
+	if (oid == NULL)
+		oid = OBJ_nid2obj(NID_subject_directory_attributes);
 	if ((i = X509_get_ext_by_OBJ(x, oid, -1)) < 0)
 		return ob_errf(OB_ERR_WIC_OWNER, "no owner-binding extension "
-		    "(%s)", rp->oid != NULL ? "the configured OID" : "2.5.29.9");
+		    "(%s)", rp->oid != NULL ? "the configured OID" :
+		    "2.5.29.9");
 	if (X509_get_ext_by_OBJ(x, oid, i) >= 0)
 		return ob_errf(OB_ERR_WIC_OWNER, "two owner-binding "
 		    "extensions");

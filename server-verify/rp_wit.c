@@ -30,7 +30,7 @@
 struct jwt {
 	const char	*text;
 	size_t		 len;
-	size_t		 tbslen;	/* the signing input: header "." claims */
+	size_t		 tbslen;	/* signing input: header "." claims */
 	json_t		*hdr;
 	json_t		*cl;
 	unsigned char	*sig;
@@ -76,8 +76,8 @@ jwt_part(const char *s, size_t n, size_t max, const char *what,
 	if (n == 0)
 		return ob_errf(OB_ERR_JWT_FORM, "%s: empty %s", what, part);
 	if ((r = ob_b64url_decode(s, n, max, out, outlen)) != OB_OK)
-		return ob_errf(r == OB_ERR_ALLOC ? r : OB_ERR_JWT_FORM, "%s %s: "
-		    "%s", what, part, ob_err_text(r));
+		return ob_errf(r == OB_ERR_ALLOC ? r : OB_ERR_JWT_FORM,
+		    "%s %s: %s", what, part, ob_err_text(r));
 	return OB_OK;
 }
 
@@ -88,8 +88,8 @@ jwt_json(const unsigned char *b, size_t n, const char *what,
 	int r;
 
 	if ((r = ob_json_parse_object(b, n, out)) != OB_OK)
-		return ob_errf(r == OB_ERR_ALLOC ? r : OB_ERR_JWT_FORM, "%s %s: "
-		    "%s", what, part, ob_err_text(r));
+		return ob_errf(r == OB_ERR_ALLOC ? r : OB_ERR_JWT_FORM,
+		    "%s %s: %s", what, part, ob_err_text(r));
 	return OB_OK;
 }
 
@@ -247,8 +247,8 @@ w_header(struct rctx *c)
 	    &kid)) != OB_OK)
 		return r;
 	if (!alg_parse(alg, &c->wit_alg))
-		return ob_errf(OB_ERR_WIT_ALG, "WIT alg \"%.32s\" is not allowed",
-		    alg);
+		return ob_errf(OB_ERR_WIT_ALG, "WIT alg \"%.32s\" is not "
+		    "allowed", alg);
 	/* The key from configuration, by kid; never from the token. */
 	if (kid == NULL) {
 		if (rp->nkeys != 1)
@@ -260,8 +260,8 @@ w_header(struct rctx *c)
 			if (strcmp(rp->keys[i].kid, kid) == 0)
 				c->key = &rp->keys[i];
 		if (c->key == NULL)
-			return ob_errf(OB_ERR_WIT_ISSUER, "no configured issuer "
-			    "key has kid \"%.64s\"", kid);
+			return ob_errf(OB_ERR_WIT_ISSUER, "no configured "
+			    "issuer key has kid \"%.64s\"", kid);
 	}
 	if (c->now < c->key->nb || c->now > c->key->na)
 		return ob_errf(OB_ERR_WIT_ISSUER, "the issuer CA certificate "
@@ -347,7 +347,8 @@ w_owner(struct rctx *c)
 		if (json_object_get(o, "jwk") != NULL ||
 		    json_object_get(o, "jkt") != NULL ||
 		    ob_json_get_str(o, "gateway", 1, RP_MAX_ID,
-		    OB_ERR_WIT_CLAIMS, OB_ERR_WIT_CLAIMS, &w->gateway) != OB_OK ||
+		    OB_ERR_WIT_CLAIMS, OB_ERR_WIT_CLAIMS, &w->gateway) !=
+		    OB_OK ||
 		    !rp_id_ok(w->gateway, strlen(w->gateway), 0) ||
 		    ob_json_get_str(o, "x5t#S256", 43, 43, OB_ERR_WIT_CLAIMS,
 		    OB_ERR_WIT_CLAIMS, &w->hash) != OB_OK ||
@@ -372,8 +373,8 @@ w_owner(struct rctx *c)
 	 */
 	for (i = 0; private[i] != NULL; i++)
 		if (json_object_get(jwk, private[i]) != NULL)
-			return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: jwk has "
-			    "private member \"%s\"", private[i]);
+			return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: jwk "
+			    "has private member \"%s\"", private[i]);
 	if ((r = ob_jwk_thumbprint(jwk, tp)) != OB_OK)
 		return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: jwk: %s",
 		    ob_err_detail());
@@ -398,8 +399,8 @@ w_cnf(struct rctx *c)
 	    OB_ERR_WIT_CLAIMS, &c->cnf_alg)) != OB_OK)
 		return ob_err_prefix(r, "cnf.jwk");
 	if (!alg_parse(c->cnf_alg, &c->agent_alg))
-		return ob_errf(OB_ERR_WIT_CLAIMS, "cnf.jwk alg \"%.32s\" is not "
-		    "allowed", c->cnf_alg);
+		return ob_errf(OB_ERR_WIT_CLAIMS, "cnf.jwk alg \"%.32s\" is "
+		    "not allowed", c->cnf_alg);
 	/* The one JWK decoder; it checks that alg fits the key. */
 	if ((r = ob_jwk_to_pkey_cached(jwk, c->jkt, &c->agent)) != OB_OK)
 		return ob_errf(OB_ERR_WIT_CLAIMS, "cnf.jwk: %s: %s",
@@ -424,9 +425,9 @@ w_claims(struct rctx *c)
 		return r;
 	if (c->rp->iss != NULL && (c->iss == NULL ||
 	    strcmp(c->iss, c->rp->iss) != 0))
-		return ob_errf(OB_ERR_WIT_ISSUER, "iss \"%.128s\", this service "
-		    "accepts \"%.128s\"", c->iss != NULL ? c->iss : "(none)",
-		    c->rp->iss);
+		return ob_errf(OB_ERR_WIT_ISSUER, "iss \"%.128s\", this "
+		    "service accepts \"%.128s\"", c->iss != NULL ? c->iss :
+		    "(none)", c->rp->iss);
 	if ((r = ob_json_get_str(cl, "sub", 1, 2048, OB_ERR_WIT_CLAIMS,
 	    OB_ERR_WIT_CLAIMS, &c->sub)) != OB_OK)
 		return r;
@@ -537,8 +538,8 @@ p_oth(struct rctx *c)
 	if (oth != NULL) {
 		if (!json_is_object(oth) || json_object_size(oth) == 0 ||
 		    json_object_size(oth) > RP_MAX_OTHER)
-			return ob_errf(OB_ERR_WPT_CLAIMS, "oth is not an object "
-			    "of 1..%d entries", RP_MAX_OTHER);
+			return ob_errf(OB_ERR_WPT_CLAIMS, "oth is not an "
+			    "object of 1..%d entries", RP_MAX_OTHER);
 		/* Unknown entries first: the WPT is refused for those
 		 * whatever the hashes say (draft-ietf-wimse-wpt). */
 		json_object_foreach(oth, k, v) {
@@ -555,8 +556,8 @@ p_oth(struct rctx *c)
 				if (strcmp(q->other[i].name, k) == 0)
 					break;
 			if (!json_is_string(v))
-				return ob_errf(OB_ERR_WPT_CLAIMS, "oth \"%.64s\" "
-				    "is not a string", k);
+				return ob_errf(OB_ERR_WPT_CLAIMS, "oth "
+				    "\"%.64s\" is not a string", k);
 			if (strcmp(json_string_value(v), q->other[i].h.b64) !=
 			    0)
 				return ob_errf(OB_ERR_WPT_TOKEN_HASH, "oth "
@@ -585,8 +586,8 @@ p_claims(struct rctx *c)
 		return ob_errf(OB_ERR_WPT_CLAIMS, "aud is %s",
 		    v == NULL ? "missing" : "not one string");
 	if (strcmp(json_string_value(v), c->req->aud) != 0)
-		return ob_errf(OB_ERR_WPT_AUD, "aud \"%.128s\", this request is "
-		    "for \"%.128s\"", json_string_value(v), c->req->aud);
+		return ob_errf(OB_ERR_WPT_AUD, "aud \"%.128s\", this request "
+		    "is for \"%.128s\"", json_string_value(v), c->req->aud);
 	if ((r = ob_json_get_int(cl, "exp", OB_ERR_WPT_CLAIMS,
 	    OB_ERR_WPT_CLAIMS, &c->wpt_exp)) != OB_OK ||
 	    (r = opt_int(cl, "iat", OB_ERR_WPT_CLAIMS, &iat, &has_iat)) !=
@@ -699,8 +700,8 @@ ob_rp_verify_wit(const struct ob_rp *rp, struct ob_state *state,
 
 	ob_err_clear();
 	if (rp == NULL || req == NULL || req->aud == NULL || out == NULL)
-		return ob_errf(OB_ERR_INVALID_ARG, "rp, req with an aud, and out "
-		    "are required");
+		return ob_errf(OB_ERR_INVALID_ARG, "rp, req with an aud, and "
+		    "out are required");
 	if (rp->nkeys == 0)
 		return ob_errf(OB_ERR_RP_CONFIG, "no issuer keys configured");
 	memset(&c, 0, sizeof(c));

@@ -51,18 +51,19 @@ rule_check(json_t *rule, const char *path, size_t i)
 			return ob_errf(OB_ERR_RP_CONFIG, "%s: allow[%zu]: "
 			    "unknown member \"%.32s\"", path, i, k);
 		if (!members[m].list && !json_is_string(v))
-			return ob_errf(OB_ERR_RP_CONFIG, "%s: allow[%zu]: %s is "
-			    "not a string", path, i, k);
+			return ob_errf(OB_ERR_RP_CONFIG, "%s: allow[%zu]: %s "
+			    "is not a string", path, i, k);
 		if (members[m].list && (!json_is_array(v) ||
 		    json_array_size(v) == 0))
-			return ob_errf(OB_ERR_RP_CONFIG, "%s: allow[%zu]: %s is "
-			    "not a list of strings", path, i, k);
+			return ob_errf(OB_ERR_RP_CONFIG, "%s: allow[%zu]: %s "
+			    "is not a list of strings", path, i, k);
 		if (!members[m].list)
 			continue;
 		json_array_foreach(v, j, e)
 			if (!json_is_string(e))
-				return ob_errf(OB_ERR_RP_CONFIG, "%s: allow[%zu]: "
-				    "%s[%zu] is not a string", path, i, k, j);
+				return ob_errf(OB_ERR_RP_CONFIG, "%s: "
+				    "allow[%zu]: %s[%zu] is not a string",
+				    path, i, k, j);
 	}
 	return OB_OK;
 }
@@ -95,8 +96,8 @@ policy_load(const char *file, struct policy **out)
 	}
 	json_object_foreach(paths, k, v) {
 		if (k[0] != '/' || strpbrk(k, "?#") != NULL) {
-			r = ob_errf(OB_ERR_RP_CONFIG, "path \"%.64s\" is not an "
-			    "absolute path", k);
+			r = ob_errf(OB_ERR_RP_CONFIG, "path \"%.64s\" is not "
+			    "an absolute path", k);
 			goto out;
 		}
 		if (!json_is_object(v)) {

@@ -51,7 +51,7 @@ usage(FILE *f)
 "An example relying service: agents call it with their WIC as the TLS\n"
 "client certificate, or with Workload-Identity-Token and\n"
 "Workload-Proof-Token headers; the policy allows them by owner.\n"
-"  --issuer-ca FILE   the identity server's issuer CA: WIC trust anchor, WIT key\n"
+"  --issuer-ca FILE   the identity server's issuer CA (WIC anchor, WIT key)\n"
 "  --issuer-jwks FILE WIT keys as a JWKS (GET /v1/keys), besides the CA's\n"
 "  --iss URI          the only WIT issuer accepted\n"
 "  --origin URL       this service as agents name it in a WPT's aud\n"

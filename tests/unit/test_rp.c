@@ -65,8 +65,10 @@ mkca(EVP_PKEY *k, const char *cn)
 
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
 	X509_set_version(x, X509_VERSION_3);
-	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, (time_t[]){ now - 86400 });
-	X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, (time_t[]){ now + 86400 });
+	X509_time_adj_ex(X509_getm_notBefore(x), 0, 0,
+	    (time_t[]){ now - 86400 });
+	X509_time_adj_ex(X509_getm_notAfter(x), 0, 0,
+	    (time_t[]){ now + 86400 });
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0);
 	X509_set_subject_name(x, n);
@@ -954,7 +956,8 @@ test_wic_refused(void **state)
 	/* No clientAuth. */
 	x = wic_leaf(cred);
 	e = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage, "serverAuth");
-	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_ext_key_usage, -1));
+	X509_EXTENSION_free(X509_delete_ext(x, X509_get_ext_by_NID(x,
+	    NID_ext_key_usage, -1)));
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
 	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
@@ -964,12 +967,14 @@ test_wic_refused(void **state)
 	x = wic_leaf(cred);
 	e = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
 	    "critical,CA:TRUE");
-	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_basic_constraints, -1));
+	X509_EXTENSION_free(X509_delete_ext(x, X509_get_ext_by_NID(x,
+	    NID_basic_constraints, -1)));
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
 	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
 	EXPECT(OB_ERR_WIC_PROFILE, vc_x509(rp, x));
-	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_basic_constraints, -1));
+	X509_EXTENSION_free(X509_delete_ext(x, X509_get_ext_by_NID(x,
+	    NID_basic_constraints, -1)));
 	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
 	EXPECT(OB_ERR_WIC_PROFILE, vc_x509(rp, x));
 	X509_free(x);
@@ -977,7 +982,8 @@ test_wic_refused(void **state)
 	x = wic_leaf(cred);
 	e = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
 	    "critical,digitalSignature,keyCertSign");
-	X509_delete_ext(x, X509_get_ext_by_NID(x, NID_key_usage, -1));
+	X509_EXTENSION_free(X509_delete_ext(x, X509_get_ext_by_NID(x,
+	    NID_key_usage, -1)));
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
 	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
@@ -1078,7 +1084,9 @@ test_config(void **state)
 	/* A private key in a JWKS is refused, not stripped. */
 	assert_int_equal(ob_jwk_from_pkey(okey, &j), OB_OK);
 	json_object_set_new(j, "d", json_string("AAAA"));
-	priv = json_dumps(json_pack("{s:[o]}", "keys", j), JSON_COMPACT);
+	j = json_pack("{s:[o]}", "keys", j);
+	priv = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
 	EXPECT(OB_ERR_RP_CONFIG, ob_rp_add_issuer_jwks(rp, priv, strlen(priv)));
 	free(priv);
 	/* A leaf certificate is no issuer CA. */
