@@ -155,27 +155,39 @@ rp_alg_allowed(enum ob_alg alg)
 	    alg == OB_ALG_EDDSA || alg == OB_ALG_PS256;
 }
 
-/* Append keys[0..n) to rp, or nothing: kids stay unique. */
+/*
+ * Append keys[0..n) to rp, or nothing: a kid names one key.  The same key
+ * under the same kid (the issuer's JWKS and its CA certificate, both
+ * configured) is kept once, as first configured.
+ */
 static int
 keys_commit(struct ob_rp *rp, struct rp_key *keys, size_t n)
 {
-	size_t i, j;
+	size_t	i, j, add = 0;
+	int	dup[OB_RP_MAX_KEYS];
 
-	if (rp->nkeys + n > OB_RP_MAX_KEYS)
-		return ob_errf(OB_ERR_RP_CONFIG, "more than %d issuer keys",
-		    OB_RP_MAX_KEYS);
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < rp->nkeys; j++)
-			if (strcmp(rp->keys[j].kid, keys[i].kid) == 0)
+		dup[i] = 0;
+		for (j = 0; j < rp->nkeys; j++) {
+			if (strcmp(rp->keys[j].kid, keys[i].kid) != 0)
+				continue;
+			if (!ob_pkey_equal(rp->keys[j].pk, keys[i].pk))
 				return ob_errf(OB_ERR_RP_CONFIG, "kid "
-				    "\"%.64s\" is configured twice",
-				    keys[i].kid);
+				    "\"%.64s\" names two keys", keys[i].kid);
+			dup[i] = 1;
+		}
 		for (j = 0; j < i; j++)
 			if (strcmp(keys[j].kid, keys[i].kid) == 0)
 				return ob_errf(OB_ERR_RP_CONFIG, "kid "
 				    "\"%.64s\" appears twice", keys[i].kid);
+		add += !dup[i];
 	}
+	if (rp->nkeys + add > OB_RP_MAX_KEYS)
+		return ob_errf(OB_ERR_RP_CONFIG, "more than %d issuer keys",
+		    OB_RP_MAX_KEYS);
 	for (i = 0; i < n; i++) {
+		if (dup[i])
+			continue;
 		rp->keys[rp->nkeys++] = keys[i];
 		memset(&keys[i], 0, sizeof(keys[i]));
 	}

@@ -60,8 +60,10 @@ enum ob_rp_purpose {
  * "alg" or else the one its type implies.  x5c, x5t and x5t#S256 members
  * are ignored.  ob_rp_add_issuer_ca: PEM certificates; each is a trust
  * anchor for WICs, and its key (kid: the thumbprint) signs WITs while the
- * certificate is valid.  Errors: OB_ERR_RP_CONFIG (the detail names the
- * key or certificate), OB_ERR_IO, OB_ERR_ALLOC; nothing is added on
+ * certificate is valid.  A kid names one key: the same key again (the
+ * JWKS and the CA both configured) is kept once, another key under a
+ * configured kid is refused.  Errors: OB_ERR_RP_CONFIG (the detail names
+ * the key or certificate), OB_ERR_IO, OB_ERR_ALLOC; nothing is added on
  * failure.
  */
 OB_EXPORT int ob_rp_new(struct ob_rp **out) OB_WUR;

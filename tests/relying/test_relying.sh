@@ -185,6 +185,15 @@ printf 'Workload-Identity-Token: %s\nWorkload-Proof-Token: %s\n' "$(cat wit.txt)
     "$(cat theirs.txt)" > h4.txt
 s=$(call -H @h4.txt "$RURL/v1/report")
 [ "$s" = 200 ] && says wit && ok "the service accepts jwcrypto's WPT" || bad "jwcrypto WPT at the service: $s"
+"$OB" wpt --agent-key file:agent.pem --wit wit.txt --aud "$RURL/v1/report" \
+    -o ours2.txt || exit 1
+"$VER" wit --issuer-jwks jwks.json --issuer-ca "$ICA" --iss "$AUD" \
+    --aud "$RURL/v1/report" wit.txt ours2.txt >/dev/null &&
+    ok "ownerbind-verify wit with both the JWKS and the issuer CA" ||
+    bad "verify with JWKS and CA"
+"$VER" wit --issuer-jwks jwks.json --iss https://other.example \
+    --aud "$RURL/v1/report" wit.txt ours2.txt >/dev/null 2>&1; rc=$?
+[ $rc = 1 ] && ok "ownerbind-verify wit: another iss, exit 1" || bad "wit iss: exit $rc"
 "$VER" wic --issuer-ca "$ICA" --json wic.pem > wic.json &&
     grep -q '"via":"wic"' wic.json && grep -q '"owner":"alice@example.org"' wic.json &&
     ok "ownerbind-verify wic" || bad "ownerbind-verify wic"

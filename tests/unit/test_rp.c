@@ -1072,7 +1072,7 @@ test_config(void **state)
 {
 	struct ob_rp	*rp = NULL;
 	struct ob_rp_req *q = req_aud(AUD);
-	char		*priv, *leaf;
+	char		*priv, *leaf, *kid;
 	json_t		*j = NULL;
 	X509		*x;
 
@@ -1098,10 +1098,19 @@ test_config(void **state)
 	/* Nothing was added by the failures: no keys, no CA. */
 	EXPECT(OB_ERR_RP_CONFIG, vw(rp, NULL, q, cred->wit, "x"));
 	ob_rp_req_free(&q);
-	/* The same key twice is one key configured twice. */
+	/* The JWKS and the CA name the same key: kept once.  A kid that
+	 * names another key than the one configured is refused. */
 	EXPECT(OB_OK, ob_rp_add_issuer_jwks(rp, jwks, strlen(jwks)));
-	EXPECT(OB_ERR_RP_CONFIG, ob_rp_add_issuer_ca(rp, ica_pem,
-	    strlen(ica_pem)));
+	EXPECT(OB_OK, ob_rp_add_issuer_ca(rp, ica_pem, strlen(ica_pem)));
+	assert_int_equal(ob_jwk_from_pkey(okey, &j), OB_OK);
+	kid = t_kid(ikey);
+	json_object_set_new(j, "kid", json_string(kid));
+	free(kid);
+	j = json_pack("{s:[o]}", "keys", j);
+	priv = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	EXPECT(OB_ERR_RP_CONFIG, ob_rp_add_issuer_jwks(rp, priv, strlen(priv)));
+	free(priv);
 	EXPECT(OB_ERR_INVALID_ARG, ob_rp_set_owner_oid(rp, "2.5.29.17"));
 	EXPECT(OB_ERR_INVALID_ARG, ob_rp_set_owner_oid(rp, "not an oid"));
 	EXPECT(OB_ERR_INVALID_ARG, ob_rp_set_skew(rp, 601));
