@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include "server-verify/cli_rp.h"
 #include "server-verify/verify_int.h"
 #include "common/cliutil.h"
 #include "core/envelope.h"
@@ -25,6 +26,8 @@ usage(FILE *f)
 "           [--channel direct|gateway] [--proxy ID] [--at EPOCH]\n"
 "           [--max-age SEC] [--skew SEC] [--max-lifetime SEC] ENVELOPE\n"
 "       " PROG " --state PATH --issue-nonce [--nonce-ttl SEC] [--for-jti JTI]\n"
+"       " PROG " wit ...   a WIT and its WPT, as a relying service (wit --help)\n"
+"       " PROG " wic ...   a WIC, as a relying service (wic --help)\n"
 "\n"
 "Checks an ownerbind envelope (\"-\" reads stdin) against a trust store.\n"
 "  --trust FILE       trust store (docs/trust-store.md)\n"
@@ -70,8 +73,8 @@ print_verdict(const struct ob_verdict *v)
 	printf("jti         %s\n", v->jti);
 }
 
-static void
-print_rejection_json(int code)
+void
+cli_print_rejection_json(int code)
 {
 	json_t	*o;
 	char	*s;
@@ -125,6 +128,11 @@ main(int argc, char **argv)
 	int			 ch, json = 0, issue = 0, r, rc = 2;
 	int			 nostate = 0;
 
+	/* The relying party's verbs; without one, an envelope. */
+	if (argc > 1 && strcmp(argv[1], "wit") == 0)
+		return cli_wit(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "wic") == 0)
+		return cli_wic(argc - 1, argv + 1);
 	memset(&o, 0, sizeof(o));
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		r = OB_OK;
@@ -266,7 +274,7 @@ main(int argc, char **argv)
 	goto out;
 reject:
 	if (json)
-		print_rejection_json(r);
+		cli_print_rejection_json(r);
 	ob_print_error(PROG ": rejected", r);
 out:
 	free(js);

@@ -192,6 +192,7 @@ req_free(struct ob_svc_req *req)
 		free(req->hdrs[i].value);
 	}
 	free(req->hdrs);
+	free(req->chain);
 	free(req->path);
 	free(req->query);
 	free(req->body);
@@ -470,9 +471,14 @@ on_request(struct evhttp_request *ev, void *arg)
 		early(req, 503, OB_ERR_SVC_UNAVAILABLE, "draining", 1);
 		return;
 	}
-	if (req->peer == NULL) {
+	if (req->peer == NULL && !svc->cert_optional) {
 		early(req, 403, OB_ERR_SVC_PEER_UNKNOWN, "certificate maps to "
 		    "no configured peer", 0);
+		return;
+	}
+	if (svc->cert_optional && (r = svc_tls_peer_chain(c, &req->chain,
+	    &req->chainlen)) != OB_OK) {
+		early(req, 503, r, "client certificate copy", 1);
 		return;
 	}
 	if (p == NULL) {
@@ -586,6 +592,25 @@ ob_svc_req_peer_cert_sha256(const struct ob_svc_req *req)
 	return req->sha;
 }
 
+const unsigned char *
+ob_svc_req_peer_chain(const struct ob_svc_req *req, size_t *len)
+{
+	if (len != NULL)
+		*len = req->chainlen;
+	return req->chain;
+}
+
+size_t
+ob_svc_req_header_count(const struct ob_svc_req *req, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < req->nhdrs; i++)
+		if (strcasecmp(req->hdrs[i].name, name) == 0)
+			n++;
+	return n;
+}
+
 /* ---- signals ---- */
 
 static void
@@ -692,6 +717,8 @@ peers_copy(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
 	size_t	 i;
 	int	 fail = 0;
 
+	if (n == 0 && svc->cert_optional)
+		return OB_OK;
 	if (n == 0)
 		return ob_errf(OB_ERR_SVC_CONFIG, "no peers configured");
 	if ((svc->peers = calloc(n, sizeof(*p))) == NULL)
@@ -761,6 +788,7 @@ ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 	svc->cert = dup_or_null(cfg->tls.cert, &fail);
 	svc->key = dup_or_null(cfg->tls.key, &fail);
 	svc->ca = dup_or_null(cfg->tls.client_ca, &fail);
+	svc->cert_optional = cfg->tls.client_cert_optional != 0;
 	svc->port = svc->mport = -1;
 	if (fail) {
 		r = OB_ERR_ALLOC;

@@ -35,18 +35,28 @@
 struct ob_svc;
 struct ob_svc_req;
 
-/* PEM files; re-read on SIGHUP. */
+/*
+ * PEM files; re-read on SIGHUP.  client_cert_optional (0 by default: a
+ * client certificate is required) lets a client connect without one, for
+ * a service whose clients authenticate at the transport layer or in the
+ * request (a relying party accepting a WIC or a WIT with its WPT).  A
+ * certificate that is presented must still verify against client_ca, or
+ * the handshake fails.
+ */
 struct ob_svc_tls_cfg {
 	const char	*cert;		/* server certificate (chain) */
 	const char	*key;		/* its private key */
 	const char	*client_ca;	/* CAs that issue client certificates */
+	int		 client_cert_optional;
 };
 
 /*
  * A configured client.  A verified client certificate maps to the first
  * entry whose cert_sha256 (64 hex digits, SHA-256 of the DER) equals the
  * certificate's, or else whose san_uri equals one of its URI SANs.  Each
- * entry needs at least one of the two.
+ * entry needs at least one of the two.  With client_cert_optional the
+ * list may be empty, and a request without a certificate, or with one
+ * that maps to no entry, reaches its handler with no peer.
  */
 struct ob_svc_peer {
 	const char	*id;
@@ -178,8 +188,19 @@ const char *ob_svc_req_id(const struct ob_svc_req *req);
  * certificate that maps to no configured peer (handlers always have one). */
 const char *ob_svc_req_peer_id(const struct ob_svc_req *req);
 const char *ob_svc_req_peer_role(const struct ob_svc_req *req);
-/* Hex SHA-256 of the client certificate's DER. */
+/* Hex SHA-256 of the client certificate's DER ("" without one). */
 const char *ob_svc_req_peer_cert_sha256(const struct ob_svc_req *req);
+/*
+ * With client_cert_optional: the certificates the client presented, as
+ * DER one after the other, its own first (what ob_rp_verify_wic reads);
+ * NULL without a certificate, or when certificates are required.  The
+ * handshake verified the chain to client_ca and the client's key.
+ */
+const unsigned char *ob_svc_req_peer_chain(const struct ob_svc_req *req,
+    size_t *len);
+/* How many times a request header appears (case-insensitive). */
+size_t ob_svc_req_header_count(const struct ob_svc_req *req,
+    const char *name);
 
 /*
  * Replies: exactly one per request.  ob_svc_reply_json sends body

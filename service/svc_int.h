@@ -77,6 +77,8 @@ struct ob_svc_req {
 	size_t			 nhdrs;
 	const struct ob_svc_peer *peer;
 	char			 sha[65];
+	unsigned char		*chain;		/* cert_optional: DER, or NULL */
+	size_t			 chainlen;
 	struct timespec		 start;
 	/* the reply, staged by any thread, sent by the loop */
 	int			 replied;
@@ -97,6 +99,7 @@ struct ob_svc {
 	struct ob_svc_peer	*peers;
 	size_t			 npeers;
 	char			*cert, *key, *ca;
+	int			 cert_optional;	/* tls.client_cert_optional */
 	struct event_base	*base;
 	struct evhttp		*http, *mhttp;
 	struct evhttp_bound_socket *bound, *mbound;
@@ -146,6 +149,9 @@ void svc_req_id(char id[17]);
 void svc_conn_refused(struct svc_conn *c, int status, int code,
     const char *detail);
 void svc_tls_peer_lookup(struct svc_conn *c);
+/* The client's certificates as DER, its own first; *der NULL for none. */
+int svc_tls_peer_chain(struct svc_conn *c, unsigned char **der,
+    size_t *len);
 
 /* svc_obs.c */
 void svc_log_event(const struct ob_svc *svc, const char *level,

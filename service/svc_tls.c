@@ -272,8 +272,8 @@ svc_tls_ctx_new(const struct ob_svc *svc, SSL_CTX **out)
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
 	names = NULL;
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
-	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (svc->cert_optional ? 0 :
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT), NULL);
 	SSL_CTX_set_verify_depth(ctx, 4);
 	if (SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1) != 1) {
 		r = tls_errf("session id context", "");
@@ -441,4 +441,63 @@ svc_tls_peer_lookup(struct svc_conn *c)
 			return;
 		}
 	}
+}
+
+#define SVC_MAX_CHAIN	8
+
+static int
+chain_add(X509 *x, unsigned char **buf, size_t *len)
+{
+	unsigned char	*der = NULL, *nb;
+	int		 n;
+
+	if ((n = i2d_X509(x, &der)) <= 0)
+		return ob_errf(OB_ERR_CRYPTO, "i2d_X509");
+	if ((nb = realloc(*buf, *len + (size_t)n)) == NULL) {
+		OPENSSL_free(der);
+		return OB_ERR_ALLOC;
+	}
+	memcpy(nb + *len, der, (size_t)n);
+	*buf = nb;
+	*len += (size_t)n;
+	OPENSSL_free(der);
+	return OB_OK;
+}
+
+/*
+ * The certificates as the client sent them: its own, then the rest of
+ * its Certificate message (a server's SSL_get_peer_cert_chain leaves the
+ * client's own out; a resumed session keeps only that one).
+ */
+int
+svc_tls_peer_chain(struct svc_conn *c, unsigned char **der, size_t *len)
+{
+	STACK_OF(X509)	*sk;
+	unsigned char	*buf = NULL;
+	size_t		 n = 0;
+	X509		*leaf, *x;
+	SSL		*ssl;
+	int		 i, r;
+
+	*der = NULL;
+	*len = 0;
+	if ((ssl = bufferevent_openssl_get_ssl(c->bev)) == NULL ||
+	    (leaf = SSL_get0_peer_certificate(ssl)) == NULL)
+		return OB_OK;
+	if ((r = chain_add(leaf, &buf, &n)) != OB_OK)
+		goto out;
+	sk = SSL_get_peer_cert_chain(ssl);
+	for (i = 0; i < sk_X509_num(sk) && i < SVC_MAX_CHAIN; i++) {
+		x = sk_X509_value(sk, i);
+		if (X509_cmp(x, leaf) != 0 && (r = chain_add(x, &buf, &n)) !=
+		    OB_OK)
+			goto out;
+	}
+	*der = buf;
+	*len = n;
+	buf = NULL;
+	r = OB_OK;
+out:
+	free(buf);
+	return r;
 }

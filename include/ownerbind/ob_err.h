@@ -377,7 +377,48 @@ extern "C" {
 	X(OB_ERR_CONFIG_TYPE, -1086, "a member of the server configuration has the wrong type", \
 	  "give the member the type the detail names (docs/server.md)") \
 	X(OB_ERR_DEVMODE_DIR, -1087, "the development-mode directory is not new and empty", \
-	  "name a new directory or an empty one of yours; dev mode never reuses keys")
+	  "name a new directory or an empty one of yours; dev mode never reuses keys") \
+	/* relying parties: WIT + WPT and WIC (docs/relying-party.md) */ \
+	X(OB_ERR_RP_CONFIG, -1120, "the relying party's issuer keys, CA or options are invalid", \
+	  "configure the issuer's JWKS or CA certificate file; the detail names the entry") \
+	X(OB_ERR_RP_POLICY, -1121, "the relying party's policy does not allow this agent or owner", \
+	  "ask the service's operator to allow this owner, assurance and path") \
+	X(OB_ERR_JWT_FORM, -1122, "a WIT or WPT is not a well-formed JWT", \
+	  "send each token as one compact JWS: three base64url parts, JSON header and claims") \
+	X(OB_ERR_JWT_TYP, -1123, "a WIT or WPT has the wrong typ", \
+	  "send the WIT (typ wit+jwt) in Workload-Identity-Token, the WPT (typ wpt+jwt) in Workload-Proof-Token") \
+	X(OB_ERR_WIT_ALG, -1124, "the WIT's alg is not allowed or is not its issuer key's", \
+	  "the issuer signs with the alg of its key; check the configured JWKS") \
+	X(OB_ERR_WIT_ISSUER, -1125, "the WIT is not from a configured issuer", \
+	  "configure this issuer's keys (JWKS or CA), or get a credential from an issuer this service trusts") \
+	X(OB_ERR_WIT_CLAIMS, -1126, "a WIT claim is missing or malformed", \
+	  "the detail names the claim (sub, exp, cnf.jwk with alg, the owner claim)") \
+	X(OB_ERR_WIT_EXPIRED, -1127, "the WIT has expired or is not valid yet", \
+	  "get a fresh credential from the identity server (ownerbind submit); check the clocks") \
+	X(OB_ERR_WPT_ALG, -1128, "the WPT's alg is not the alg of the WIT's cnf.jwk", \
+	  "sign the WPT with the agent key and the alg named in the WIT's cnf.jwk") \
+	X(OB_ERR_WPT_SIG, -1129, "the WPT is not signed by the key the WIT names", \
+	  "sign the WPT with the agent key the WIT was issued for (ownerbind wpt --agent-key)") \
+	X(OB_ERR_WPT_CLAIMS, -1130, "a WPT claim is missing or malformed", \
+	  "the detail names the claim (aud, exp, jti, wth)") \
+	X(OB_ERR_WPT_AUD, -1131, "the WPT is for another audience", \
+	  "make the WPT for this request's target URI, without query or fragment") \
+	X(OB_ERR_WPT_EXPIRED, -1132, "the WPT has expired or lives too long", \
+	  "make a fresh WPT for each request with a short lifetime; check the clocks") \
+	X(OB_ERR_WPT_REPLAY, -1133, "this WPT was already used", \
+	  "make a new WPT (a fresh jti) for every request") \
+	X(OB_ERR_WPT_WTH, -1134, "the WPT is for another WIT (wth)", \
+	  "make the WPT for the WIT sent with it, byte for byte") \
+	X(OB_ERR_WPT_TOKEN_HASH, -1135, "the WPT does not bind the access, transaction or other token the request carries", \
+	  "put ath, tth and oth for exactly the tokens sent (ownerbind wpt --ath, --tth, --oth)") \
+	X(OB_ERR_WPT_OTH, -1136, "the WPT's oth names a token this service does not understand", \
+	  "send oth entries only for the header fields the service documents") \
+	X(OB_ERR_WIC_CHAIN, -1137, "the WIC does not chain to a configured issuer CA at this time", \
+	  "present the WIC issued by an issuer this service trusts, before it expires") \
+	X(OB_ERR_WIC_PROFILE, -1138, "the WIC is malformed or breaks the X509-SVID rules", \
+	  "the detail names the rule (one URI SAN, CA:FALSE, digitalSignature, extendedKeyUsage)") \
+	X(OB_ERR_WIC_OWNER, -1139, "the WIC's owner binding is missing or malformed", \
+	  "present a WIC from an ownerbind issuer; configure its owner_oid if it uses one")
 
 enum ob_err {
 	OB_OK = 0,

@@ -10,7 +10,7 @@ P=$(mktemp -d)
 trap 'rm -rf "$P"' EXIT
 cmake --install "$B" --prefix "$P" >/dev/null
 fail=0
-for f in bin/ownerbind-verify include/ownerbind/ob_verify.h \
+for f in bin/ownerbind-verify include/ownerbind/ob_verify.h include/ownerbind/ob_rp.h \
     share/bash-completion/completions/ownerbind \
     share/bash-completion/completions/ownerbind-verify \
     include/ownerbind/ob_err.h share/man/man1/ownerbind.1 \
@@ -23,7 +23,7 @@ pc=$(find "$P" -name ownerbind-verify.pc | head -n 1)
 [ -n "$lib" ] && [ -n "$pc" ] || { echo "FAIL library or .pc missing"; exit 1; }
 # Only the public API is exported.
 extra=$(nm -D --defined-only "$lib" | awk '$2 ~ /[TDB]/ {print $3}' | sed 's/@.*//' |
-    grep -v -E '^ob_(err_|trust_|state_|verify$|verify_opts_|verdict_)' || true)
+    grep -v -E '^ob_(err_|trust_|state_|verify$|verify_opts_|verdict_|rp_)' || true)
 if [ -z "$extra" ]; then echo "ok   the library exports only ob_* API";
 else echo "FAIL exported: $extra"; fail=$((fail + 1)); fi
 # The library does not pull in hardware libraries.
