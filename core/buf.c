@@ -7,10 +7,13 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+/* What an empty reader points at: never NULL, so that p + 0 is defined. */
+static const uint8_t	empty[1];
+
 void
 ob_rd_init(struct ob_rd *r, const void *p, size_t len)
 {
-	r->p = p;
+	r->p = p != NULL ? p : empty;
 	r->len = p != NULL ? len : 0;
 	r->off = 0;
 	r->err = OB_OK;
@@ -474,7 +477,7 @@ ob_wr_reserve(struct ob_wr *w, size_t n)
 {
 	uint8_t	*p;
 
-	if (room(w, n) != OB_OK)
+	if (room(w, n) != OB_OK || (n == 0 && w->p == NULL))
 		return NULL;
 	p = w->p + w->len;
 	memset(p, 0, n);
