@@ -63,10 +63,15 @@ struct ob_server_config {
 	char			*state;
 	char			*audit;
 	struct {
-		char	*key;		/* key URI; file: paths made absolute */
-		char	*pin_source;	/* NULL: none; file: made absolute */
+		char	*key;		/* a key name of the signer's */
 		char	*chain;		/* PEM: issuer CA (and intermediates) */
 	}			 issuer;
+	struct {
+		char	 *program;	/* NULL: next to ownerbind-server */
+		char	 *config;	/* start the helper with it, or */
+		char	 *socket;	/* reach a running helper here */
+		unsigned  timeout_ms, backoff_max_ms;
+	}			 signer;
 	struct {
 		char	*owner_oid;	/* NULL: the issuer's default */
 		int	 subject_ou;	/* put the owner's group in Subject OU */

@@ -4,17 +4,24 @@
  * agent a dual-identity credential (WIT + WIC) over mutual TLS.
  * docs/server.md (configuration, signals), docs/api.md (endpoints).
  *
+ * It holds no private key but its TLS key: the issuer key is in
+ * ownerbind-signer, reached through tokens/remote.c (the only token
+ * backend this program links), which its launcher starts before the
+ * server sandboxes itself.
+ *
  *   ownerbind-server --config FILE
  *   ownerbind-server --check-config FILE
  *   ownerbind-server --dev DIR [--listen ADDR:PORT]
  *   ownerbind-server audit verify FILE
  */
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -25,10 +32,10 @@
 #include "server/devmode.h"
 #include "core/err.h"
 #include "server/issuer.h"
-#include "tokens/pin.h"
 #include "common/process.h"
 #include "server/rate.h"
 #include "service/svc.h"
+#include "tokens/remote.h"
 
 #define PROG		"ownerbind-server"
 #define PROXY_HEADER	"Ownerbind-Proxy"
@@ -42,7 +49,7 @@ struct server {
 	struct ob_state		*state;
 	struct ob_audit		*audit;
 	struct ob_issuer	*issuer;
-	struct ob_pin_source	*pin;
+	struct ob_signer	*signer;
 	json_t			*jwks;
 	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
 };
@@ -56,6 +63,7 @@ status_for(int code)
 	case OB_ERR_SVC_TOO_LARGE:	return 413;
 	case OB_ERR_SVC_RATE_LIMITED:	return 429;
 	case OB_ERR_SVC_UNAVAILABLE:	return 503;
+	case OB_ERR_SIGNER_UNAVAILABLE:	return 503;
 	case OB_ERR_REJECTED:		return 403;
 	default:			return 500;
 	}
@@ -102,6 +110,9 @@ refuse(struct server *s, struct ob_svc_req *req, int code, const char *detail,
 
 	if ((r = record(s, req, code, detail, v, NULL)) != OB_OK)
 		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
+	/* Signing failed closed: the client may retry once it is back. */
+	if (ob_err_public(code) == OB_ERR_SIGNER_UNAVAILABLE)
+		ob_svc_req_retry_after(req, ob_signer_retry_after(s->signer));
 	(void)ob_svc_reply_problem(req, status_for(code), code,
 	    ob_err_text(ob_err_public(code)), detail);
 }
@@ -177,8 +188,14 @@ h_credentials(struct ob_svc_req *req, void *arg)
 		    "rate", v);
 		goto out;
 	}
-	if ((r = ob_issuer_issue(s->issuer, v, 0,
-	    ob_server_config_lifetime_for(s->cfg, v->agent), &cred)) != OB_OK) {
+	/* What the helper logs as "for" its signatures. */
+	snprintf(detail, sizeof(detail), "req=%s peer=%s", ob_svc_req_id(req),
+	    ob_svc_req_peer_id(req));
+	ob_signer_set_context(detail);
+	r = ob_issuer_issue(s->issuer, v, 0, ob_server_config_lifetime_for(
+	    s->cfg, v->agent), &cred);
+	ob_signer_set_context(NULL);
+	if (r != OB_OK) {
 		snprintf(detail, sizeof(detail), "issuing: %s: %s",
 		    ob_err_name(r), ob_err_detail());
 		refuse(s, req, r, detail, v);
@@ -248,11 +265,90 @@ hex32(const unsigned char b[32], char out[65])
 	out[64] = '\0';
 }
 
+/* The signer's lines in the service's log (before it exists: stderr). */
+static void
+signer_log(void *arg, const char *level, const char *event, int code,
+    const char *detail)
+{
+	struct server *s = arg;
+
+	if (s->svc != NULL)
+		ob_svc_log(s->svc, level, event, code, detail);
+	else
+		fprintf(stderr, "%s: %s: %s%s%s\n", PROG, event, detail,
+		    code != OB_OK ? " " : "", code != OB_OK ?
+		    ob_err_name(code) : "");
+}
+
+/* /healthz: the helper's state; not ready unless it can sign. */
+static int
+health(json_t *o, void *arg)
+{
+	struct server		*s = arg;
+	enum ob_signer_state	 st;
+	unsigned		 restarts;
+	long			 pid;
+
+	st = ob_signer_state(s->signer, &pid, &restarts);
+	(void)json_object_set_new(o, "signer", json_pack("{s:s,s:I,s:I}",
+	    "state", ob_signer_state_name(st), "pid", (json_int_t)pid,
+	    "restarts", (json_int_t)restarts));
+	return st == OB_SIGNER_READY;
+}
+
+/* ownerbind-signer next to this program, unless configured. */
+static int
+helper_path(const char *configured, char *buf, size_t size)
+{
+	char	*slash;
+	ssize_t	 n;
+
+	if (configured != NULL) {
+		snprintf(buf, size, "%s", configured);
+		return OB_OK;
+	}
+	if ((n = readlink("/proc/self/exe", buf, size - 1)) <= 0 ||
+	    (size_t)n >= size - 1)
+		return ob_errf(OB_ERR_CONFIG_INVALID, "cannot find this "
+		    "program's directory: set signer.program");
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL ||
+	    (size_t)(slash - buf) + sizeof("/ownerbind-signer") > size)
+		return ob_errf(OB_ERR_CONFIG_INVALID, "set signer.program");
+	memcpy(slash, "/ownerbind-signer", sizeof("/ownerbind-signer"));
+	return OB_OK;
+}
+
+static int
+signer_open(struct server *s)
+{
+	const struct ob_server_config	*c = s->cfg;
+	struct ob_signer_cfg		 sc;
+	char				 prog[PATH_MAX];
+	int				 r;
+
+	memset(&sc, 0, sizeof(sc));
+	if (c->signer.config != NULL) {
+		if ((r = helper_path(c->signer.program, prog, sizeof(prog))) !=
+		    OB_OK)
+			return r;
+		sc.program = prog;
+		sc.config = c->signer.config;
+	} else
+		sc.socket = c->signer.socket;
+	sc.client = PROG;
+	sc.timeout_ms = (int)c->signer.timeout_ms;
+	sc.backoff_max_ms = (int)c->signer.backoff_max_ms;
+	sc.log = signer_log;
+	sc.log_arg = s;
+	return ob_signer_open(&sc, &s->signer);
+}
+
 static int
 server_open(struct server *s, const char *config_path)
 {
 	struct ob_issuer_cfg	 ic;
-	char			*chain = NULL;
+	char			*chain = NULL, uri[80];
 	size_t			 n;
 	unsigned long		 line = 0;
 	int			 r;
@@ -265,12 +361,13 @@ server_open(struct server *s, const char *config_path)
 	OB_TRY(ob_trust_load_file(s->cfg->trust, &s->trust));
 	OB_TRY(ob_state_open_sqlite(s->cfg->state, &s->state));
 	OB_TRY(ob_audit_open(s->cfg->audit, &s->audit));
-	if (s->cfg->issuer.pin_source != NULL)
-		OB_TRY(ob_pin_source_parse(s->cfg->issuer.pin_source, &s->pin));
+	/* Forks the launcher: before any thread exists. */
+	OB_TRY(signer_open(s));
 	OB_TRY(ob_read_all(s->cfg->issuer.chain, 1 << 20, &chain, &n));
 	memset(&ic, 0, sizeof(ic));
-	ic.key_uri = s->cfg->issuer.key;
-	ic.pin = s->pin;
+	snprintf(uri, sizeof(uri), "signer:%s", s->cfg->issuer.key);
+	ic.key_uri = uri;
+	ic.signer = s->signer;
 	ic.chain_pem = chain;
 	ic.iss = s->cfg->iss;
 	ic.owner_oid = s->cfg->wic.owner_oid;
@@ -333,6 +430,7 @@ server_listen(struct server *s)
 	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/keys", NULL, 0, h_keys, s));
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
+	OB_TRY(ob_svc_on_health(s->svc, health, s));
 	r = OB_OK;
 out:
 	free(peers);
@@ -349,7 +447,7 @@ server_close(struct server *s)
 	ob_rate_free(&s->rate_agent);
 	json_decref(s->jwks);
 	ob_issuer_free(&s->issuer);
-	ob_pin_source_free(&s->pin);
+	ob_signer_free(&s->signer);
 	ob_audit_free(&s->audit);
 	ob_state_free(&s->state);
 	ob_trust_free(&s->trust);
@@ -429,6 +527,7 @@ main(int argc, char **argv)
 		ob_svc_log(s.svc, "info", "listening", OB_OK, m);
 	}
 	if ((r = ob_process_drop_user(s.cfg->user)) != OB_OK ||
+	    (r = ob_signer_start(s.signer)) != OB_OK ||
 	    (r = ob_svc_run(s.svc)) != OB_OK)
 		goto out;
 	rc = 0;

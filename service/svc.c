@@ -868,6 +868,20 @@ ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
 }
 
 int
+ob_svc_on_health(struct ob_svc *svc, ob_svc_health_fn fn, void *arg)
+{
+	svc->health_fn = fn;
+	svc->health_arg = arg;
+	return OB_OK;
+}
+
+void
+ob_svc_req_retry_after(struct ob_svc_req *req, int seconds)
+{
+	req->retry_after = seconds > 0 ? seconds : 0;
+}
+
+int
 ob_svc_port(const struct ob_svc *svc)
 {
 	return svc->port;

@@ -114,6 +114,16 @@ typedef void (*ob_svc_refusal_fn)(struct ob_svc_req *req, int status,
 int ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
     OB_WUR;
 
+/*
+ * ob_svc_on_health: fn (on the loop thread, must not block) adds members
+ * to the /healthz object and returns 1 when the daemon can serve, 0 when
+ * it cannot (a dependency such as its signer helper is down): "ready" is
+ * then false and the status 503.
+ */
+typedef int (*ob_svc_health_fn)(json_t *obj, void *arg);
+int ob_svc_on_health(struct ob_svc *svc, ob_svc_health_fn fn, void *arg)
+    OB_WUR;
+
 /* The bound TCP ports (useful with port 0); -1 if none. */
 int ob_svc_port(const struct ob_svc *svc);
 int ob_svc_metrics_port(const struct ob_svc *svc);
@@ -160,6 +170,8 @@ const char *ob_svc_req_peer_cert_sha256(const struct ob_svc_req *req);
  */
 int ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
     const char *content_type);
+/* Send Retry-After: seconds (> 0) with the reply; before replying. */
+void ob_svc_req_retry_after(struct ob_svc_req *req, int seconds);
 int ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
     const char *title, const char *detail_for_log);
 

@@ -105,6 +105,8 @@ struct ob_svc {
 	size_t			 nreload;
 	ob_svc_refusal_fn	 refusal_fn;	/* or NULL */
 	void			*refusal_arg;
+	ob_svc_health_fn	 health_fn;	/* or NULL */
+	void			*health_arg;
 	/* counters (loop thread) */
 	int			 nconns;
 	int			 inflight;	/* dispatched, not replied */

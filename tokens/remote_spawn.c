@@ -141,6 +141,7 @@ launcher_main(const char *program, const char *config)
 	(void)signal(SIGINT, SIG_IGN);	/* the daemon's terminal's ^C */
 	(void)signal(SIGHUP, SIG_IGN);
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	(void)prctl(PR_SET_NAME, "signer-launch");
 	for (;;) {
 		n = recv(CTL_FD, &cmd, 1, 0);
 		if (n < 0 && errno == EINTR)

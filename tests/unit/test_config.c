@@ -36,8 +36,9 @@ static const char base[] =
 	"  \"trust\": \"trust.json\",\n"				/* 19 */
 	"  \"state\": \"state.sqlite\",\n"				/* 20 */
 	"  \"audit\": \"/var/lib/ownerbind/audit.jsonl\",\n"		/* 21 */
-	"  \"issuer\": {\"key\": \"file:issuer.key\", \"pin_source\": "
-	"\"env:OB_PIN\", \"chain\": \"issuer-ca.pem\"},\n"		/* 22 */
+	"  \"issuer\": {\"key\": \"issuer\", \"chain\": \"issuer-ca.pem\"}, "
+	"\"signer\": {\"config\": \"signer.json\", \"timeout_ms\": 2000},\n"
+									/* 22 */
 	"  \"wic\": {\"owner_oid\": \"1.3.6.1.4.1.99999.1\", "
 	"\"subject_ou\": true},\n"					/* 23 */
 	"  \"lifetime\": 3600,\n"					/* 24 */
@@ -103,9 +104,13 @@ test_good(void **state)
 	assert_string_equal(c->trust, "/srv/ob/trust.json");
 	assert_string_equal(c->state, "/srv/ob/state.sqlite");
 	assert_string_equal(c->audit, "/var/lib/ownerbind/audit.jsonl");
-	assert_string_equal(c->issuer.key, "file:/srv/ob/issuer.key");
-	assert_string_equal(c->issuer.pin_source, "env:OB_PIN");
+	assert_string_equal(c->issuer.key, "issuer");
 	assert_string_equal(c->issuer.chain, "/srv/ob/issuer-ca.pem");
+	assert_string_equal(c->signer.config, "/srv/ob/signer.json");
+	assert_null(c->signer.program);
+	assert_null(c->signer.socket);
+	assert_int_equal(c->signer.timeout_ms, 2000);
+	assert_int_equal(c->signer.backoff_max_ms, 10000);
 	assert_string_equal(c->wic.owner_oid, "1.3.6.1.4.1.99999.1");
 	assert_true(c->wic.subject_ou);
 	assert_int_equal(c->lifetime, 3600);
@@ -137,7 +142,8 @@ test_defaults(void **state)
 	    "\"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_ca\": \"ca\"},"
 	    " \"clients\": [{\"id\": \"p\", \"role\": \"proxy\", \"san_uri\": "
 	    "\"spiffe://x/p\"}], \"trust\": \"t\", \"issuer\": {\"key\": "
-	    "\"pkcs11:token=ob;object=issuer\", \"chain\": \"ch\"}}";
+	    "\"hsm-1\", \"chain\": \"ch\"}, \"signer\": {\"socket\": "
+	    "\"/run/ob/signer.sock\"}}";
 	struct ob_server_config	*c = NULL;
 
 	(void)state;
@@ -147,8 +153,10 @@ test_defaults(void **state)
 	assert_string_equal(c->metrics_listen, "127.0.0.1:8444");
 	assert_string_equal(c->state, "/d/state.sqlite");
 	assert_string_equal(c->audit, "/d/audit.jsonl");
-	assert_string_equal(c->issuer.key, "pkcs11:token=ob;object=issuer");
-	assert_null(c->issuer.pin_source);
+	assert_string_equal(c->issuer.key, "hsm-1");
+	assert_string_equal(c->signer.socket, "/run/ob/signer.sock");
+	assert_null(c->signer.config);
+	assert_int_equal(c->signer.timeout_ms, 5000);
 	assert_null(c->wic.owner_oid);
 	assert_false(c->wic.subject_ou);
 	assert_int_equal(c->lifetime, 3600);
@@ -265,12 +273,27 @@ static const struct bad bads[] = {
 	  "\"wic.owner_oid\"" },
 	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.40\"", OB_ERR_CONFIG_INVALID, 23,
 	  "\"wic.owner_oid\"" },
-	{ "\"env:OB_PIN\"", "\"tty\"", OB_ERR_CONFIG_INVALID, 22,
-	  "\"issuer.pin_source\" cannot be tty" },
-	{ "\"env:OB_PIN\"", "\"nope:x\"", OB_ERR_CONFIG_INVALID, 22,
-	  "is not a PIN source" },
-	{ "\"file:issuer.key\"", "\"issuer.key\"", OB_ERR_CONFIG_INVALID, 22,
-	  "\"issuer.key\" must be a key URI" },
+	/* keys and PINs are the signer's, never the server's */
+	{ "\"key\": \"issuer\"", "\"key\": \"issuer\", \"pin_source\": "
+	  "\"env:OB_PIN\"", OB_ERR_CONFIG_UNKNOWN, 22,
+	  "\"issuer.pin_source\" belongs in the signer's configuration" },
+	{ "\"key\": \"issuer\"", "\"key\": \"pkcs11:token=ob;object=i\"",
+	  OB_ERR_CONFIG_INVALID, 22, "\"issuer.key\" must name a key of the "
+	  "signer" },
+	{ "\"key\": \"issuer\"", "\"key\": \"file:issuer.key\"",
+	  OB_ERR_CONFIG_INVALID, 22, "a key URI belongs in the signer's" },
+	{ "\"config\": \"signer.json\"", "\"socket\": \"s\", \"config\": "
+	  "\"signer.json\"", OB_ERR_CONFIG_INVALID, 22, "\"signer\" must have "
+	  "exactly one of" },
+	{ "\"config\": \"signer.json\", ", "", OB_ERR_CONFIG_INVALID, 22,
+	  "\"signer\" must have exactly one of" },
+	{ "\"config\": \"signer.json\"", "\"socket\": \"s\", \"program\": "
+	  "\"p\"", OB_ERR_CONFIG_INVALID, 22, "\"signer.program\" is for a "
+	  "helper the server starts" },
+	{ "\"timeout_ms\": 2000", "\"timeout_ms\": 50", OB_ERR_CONFIG_INVALID,
+	  22, "\"signer.timeout_ms\" must be from 100" },
+	{ "\"timeout_ms\": 2000", "\"timeouts\": 2000", OB_ERR_CONFIG_UNKNOWN,
+	  22, "\"signer.timeouts\"" },
 	{ "\"127.0.0.1:8443\"", "\"127.0.0.1\"", OB_ERR_CONFIG_INVALID, 2,
 	  "\"listen\" must be HOST:PORT" },
 	{ "\"127.0.0.1:8443\"", "\"127.0.0.1:65536\"", OB_ERR_CONFIG_INVALID,
