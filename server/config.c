@@ -1012,7 +1012,8 @@ load_rate(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 static const char *const top_members[] = {
 	"listen", "metrics_listen", "aud", "iss", "tls", "clients", "trust",
 	"state", "audit", "issuer", "signer", "wic", "lifetime",
-	"lifetime_by_domain", "limits", "rate", "user", "log_level", NULL
+	"lifetime_by_domain", "limits", "rate", "user", "sandbox",
+	"log_level", NULL
 };
 
 static int
@@ -1020,7 +1021,8 @@ load(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
 	static const char *const levels[] = { "debug", "info", "warn",
 	    "error", NULL };
-	int	r, lvl;
+	json_t	*sb;
+	int	 r, lvl;
 
 	if ((r = only(c, root, top_members)) != OB_OK ||
 	    (r = get_listen(c, root, "listen", "127.0.0.1:8443",
@@ -1043,9 +1045,11 @@ load(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = load_limits(c, root, cfg)) != OB_OK ||
 	    (r = load_rate(c, root, cfg)) != OB_OK ||
 	    (r = get_str(c, root, "user", 0, NULL, 256, &cfg->user)) != OB_OK ||
+	    (r = member(c, root, "sandbox", JSON_TRUE, 0, &sb)) != OB_OK ||
 	    (r = get_enum(c, root, "log_level", 0, levels, OB_LOG_INFO,
 	    &lvl)) != OB_OK)
 		return r;
+	cfg->sandbox = sb == NULL || json_is_true(sb);
 	cfg->log_level = (enum ob_log_level)lvl;
 	return OB_OK;
 }

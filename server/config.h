@@ -87,6 +87,7 @@ struct ob_server_config {
 		struct ob_rate	per_peer, per_owner, per_agent;
 	}			 rate;
 	char			*user;		/* NULL: do not change user */
+	int			 sandbox;	/* seccomp and Landlock */
 	enum ob_log_level	 log_level;
 };
 

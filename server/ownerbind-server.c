@@ -33,6 +33,7 @@
 #include "core/err.h"
 #include "server/issuer.h"
 #include "common/process.h"
+#include "common/sandbox.h"
 #include "server/rate.h"
 #include "service/svc.h"
 #include "tokens/remote.h"
@@ -438,6 +439,44 @@ out:
 	return r;
 }
 
+/* dirname of path into buf. */
+static const char *
+dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL || (size_t)(slash - path) >= size)
+		return NULL;
+	if (slash == path)
+		return "/";
+	memcpy(buf, path, (size_t)(slash - path));
+	buf[slash - path] = '\0';
+	return buf;
+}
+
+/*
+ * Landlock, before any thread exists: what SIGHUP reads again (TLS files,
+ * trust store) and what is written (replay state, issuance record).
+ */
+static int
+sandbox_fs(struct server *s, char *what, size_t whatsz)
+{
+	const struct ob_server_config	*c = s->cfg;
+	const char			*ro[4], *rw[2];
+	char				 b[6][PATH_MAX];
+
+	ro[0] = dir_of(c->tls.cert, b[0], sizeof(b[0]));
+	ro[1] = dir_of(c->tls.key, b[1], sizeof(b[1]));
+	ro[2] = dir_of(c->tls.client_ca, b[2], sizeof(b[2]));
+	ro[3] = dir_of(c->trust, b[3], sizeof(b[3]));
+	rw[0] = dir_of(c->state, b[4], sizeof(b[4]));
+	rw[1] = dir_of(c->audit, b[5], sizeof(b[5]));
+	/* SQLite's temporary files go where the server may write. */
+	if (rw[0] != NULL && setenv("SQLITE_TMPDIR", rw[0], 1) != 0)
+		return OB_ERR_ALLOC;
+	return ob_sandbox_landlock(ro, 4, rw, 2, what, whatsz);
+}
+
 static void
 server_close(struct server *s)
 {
@@ -482,7 +521,7 @@ main(int argc, char **argv)
 	struct server		 s;
 	struct ob_devmode_paths	*dev = NULL;
 	const char		*config = NULL, *devdir = NULL, *listen = NULL;
-	char			 url[128];
+	char			 url[128], sbox[256];
 	int			 ch, r, rc = 1;
 
 	ob_process_harden();
@@ -526,9 +565,30 @@ main(int argc, char **argv)
 		    dev != NULL ? dev->info : "");
 		ob_svc_log(s.svc, "info", "listening", OB_OK, m);
 	}
-	if ((r = ob_process_drop_user(s.cfg->user)) != OB_OK ||
-	    (r = ob_signer_start(s.signer)) != OB_OK ||
-	    (r = ob_svc_run(s.svc)) != OB_OK)
+	if ((r = ob_process_drop_user(s.cfg->user)) != OB_OK)
+		goto out;
+	/*
+	 * The sandbox, now that the helper runs, the files are open and the
+	 * listeners bound: Landlock before the first thread (it binds the
+	 * threads started after it), seccomp once every thread runs.
+	 */
+	if (!s.cfg->sandbox)
+		ob_svc_log(s.svc, "warn", "sandbox", OB_OK, "off (the "
+		    "configuration's \"sandbox\": false)");
+	else if ((r = sandbox_fs(&s, sbox, sizeof(sbox))) != OB_OK)
+		goto out;
+	else
+		ob_svc_log(s.svc, "info", "sandbox", OB_OK, sbox);
+	if ((r = ob_svc_start(s.svc)) != OB_OK ||
+	    (r = ob_signer_start(s.signer)) != OB_OK)
+		goto out;
+	if (s.cfg->sandbox) {
+		if ((r = ob_sandbox_seccomp()) != OB_OK)
+			goto out;
+		ob_svc_log(s.svc, "info", "sandbox", OB_OK, "seccomp: the "
+		    "allow-list is in force on every thread");
+	}
+	if ((r = ob_svc_run(s.svc)) != OB_OK)
 		goto out;
 	rc = 0;
 out:

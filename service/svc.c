@@ -726,7 +726,7 @@ int
 ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 {
 	struct ob_svc	*svc = NULL;
-	int		 r, fail = 0, i;
+	int		 r, fail = 0;
 
 	*out = NULL;
 	if (cfg->tls.cert == NULL || cfg->tls.key == NULL ||
@@ -796,13 +796,6 @@ ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 	    sizeof(*svc->threads))) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;
-	}
-	for (i = 0; i < svc->lim.workers; i++) {
-		if (pthread_create(&svc->threads[i], NULL, worker, svc) != 0) {
-			r = ob_errf(OB_ERR_INTERNAL, "pthread_create");
-			goto out;
-		}
-		svc->nthreads++;
 	}
 	*out = svc;
 	svc = NULL;
@@ -894,10 +887,26 @@ ob_svc_metrics_port(const struct ob_svc *svc)
 }
 
 int
+ob_svc_start(struct ob_svc *svc)
+{
+	int i;
+
+	for (i = svc->nthreads; i < svc->lim.workers; i++) {
+		if (pthread_create(&svc->threads[i], NULL, worker, svc) != 0)
+			return ob_errf(OB_ERR_INTERNAL, "pthread_create");
+		svc->nthreads++;
+	}
+	return OB_OK;
+}
+
+int
 ob_svc_run(struct ob_svc *svc)
 {
-	char detail[64];
+	char	detail[64];
+	int	r;
 
+	if ((r = ob_svc_start(svc)) != OB_OK)
+		return r;
 	if (evsignal_add(svc->sig_term, NULL) != 0 ||
 	    evsignal_add(svc->sig_int, NULL) != 0 ||
 	    evsignal_add(svc->sig_hup, NULL) != 0)

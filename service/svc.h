@@ -5,8 +5,10 @@
  * (verification, signing).  docs/service.md describes the behaviour a
  * client sees; this header the API a daemon uses.
  *
- * Threads: ob_svc_new, ob_svc_route, ob_svc_on_reload, ob_svc_run and
- * ob_svc_free are called from the thread that runs the loop.  A handler
+ * Threads: ob_svc_new, ob_svc_route, ob_svc_on_reload, ob_svc_start,
+ * ob_svc_run and ob_svc_free are called from the thread that runs the
+ * loop.  ob_svc_new starts no thread: the workers start with ob_svc_start
+ * (or ob_svc_run), so that a daemon can sandbox itself in between.  A handler
  * registered with on_worker = 1 runs on a worker thread; every other
  * handler and every reload callback runs on the loop thread.  The request
  * accessors and the replies may be called from whichever thread runs the
@@ -127,6 +129,9 @@ int ob_svc_on_health(struct ob_svc *svc, ob_svc_health_fn fn, void *arg)
 /* The bound TCP ports (useful with port 0); -1 if none. */
 int ob_svc_port(const struct ob_svc *svc);
 int ob_svc_metrics_port(const struct ob_svc *svc);
+
+/* ob_svc_start: start the worker threads (once; ob_svc_run does it too). */
+int ob_svc_start(struct ob_svc *svc) OB_WUR;
 
 /*
  * ob_svc_run: serve until SIGTERM or SIGINT, then stop accepting, drain

@@ -51,9 +51,11 @@ struct ob_signerd {
 	size_t		 nkeys;
 	FILE		*log;
 	long long	(*now)(void);
-	pthread_mutex_t	 mu;		/* counters */
+	pthread_mutex_t	 mu;		/* counters, connections */
+	pthread_cond_t	 cv;		/* a connection ended */
 	uint64_t	 nsigned, nrefused;
 	int		 nconns;
+	int		 conns[MAX_CONNS];	/* their sockets, -1: free */
 };
 
 static long long
@@ -285,7 +287,14 @@ ob_signerd_new(const struct ob_signer_config *cfg, FILE *log,
 		return OB_ERR_ALLOC;
 	sd->log = log;
 	sd->now = real_now;
+	for (i = 0; i < MAX_CONNS; i++)
+		sd->conns[i] = -1;
 	if (pthread_mutex_init(&sd->mu, NULL) != 0) {
+		free(sd);
+		return OB_ERR_ALLOC;
+	}
+	if (pthread_cond_init(&sd->cv, NULL) != 0) {
+		(void)pthread_mutex_destroy(&sd->mu);
 		free(sd);
 		return OB_ERR_ALLOC;
 	}
@@ -317,6 +326,7 @@ ob_signerd_free(struct ob_signerd **sdp)
 		key_close(&sd->keys[i]);
 	free(sd->keys);
 	(void)pthread_mutex_destroy(&sd->mu);
+	(void)pthread_cond_destroy(&sd->cv);
 	free(sd);
 	*sdp = NULL;
 }
@@ -591,22 +601,26 @@ on_stop(int sig)
 
 struct conn_arg {
 	struct ob_signerd	*sd;
-	int			 fd;
+	int			 fd, slot;
 	char			 peer[64];
 };
 
 static void *
 conn_main(void *v)
 {
-	struct conn_arg	*a = v;
-	int		 r;
+	struct conn_arg		*a = v;
+	struct ob_signerd	*sd = a->sd;
+	int			 r;
 
-	if ((r = ob_signerd_serve(a->sd, a->fd, a->peer)) != OB_OK)
-		log_event(a->sd, "warn", "connection", r, a->peer);
+	if ((r = ob_signerd_serve(sd, a->fd, a->peer)) != OB_OK)
+		log_event(sd, "warn", "connection", r, a->peer);
+	/* The last touch of sd: ob_signerd_listen waits for it. */
+	pthread_mutex_lock(&sd->mu);
+	sd->conns[a->slot] = -1;
+	sd->nconns--;
+	pthread_cond_broadcast(&sd->cv);
+	pthread_mutex_unlock(&sd->mu);
 	close(a->fd);
-	pthread_mutex_lock(&a->sd->mu);
-	a->sd->nconns--;
-	pthread_mutex_unlock(&a->sd->mu);
 	free(a);
 	return NULL;
 }
@@ -690,7 +704,7 @@ ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
 	pthread_t		 t;
 	socklen_t		 crlen;
 	char			 d[128];
-	int			 lfd = -1, fd, r, busy;
+	int			 lfd = -1, fd, r, slot, i;
 
 	if ((r = listen_socket(path, &lfd)) != OB_OK)
 		return r;
@@ -719,25 +733,36 @@ ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
 			continue;
 		}
 		pthread_mutex_lock(&sd->mu);
-		if ((busy = sd->nconns >= MAX_CONNS) == 0)
+		for (slot = 0; slot < MAX_CONNS && sd->conns[slot] >= 0;
+		    slot++)
+			;
+		if (slot < MAX_CONNS) {
+			sd->conns[slot] = fd;
 			sd->nconns++;
+		}
 		pthread_mutex_unlock(&sd->mu);
-		if (busy) {
+		if (slot == MAX_CONNS) {
 			refuse_conn(sd, fd, OB_ERR_SIGNER_UNAVAILABLE, "too "
 			    "many connections");
 			continue;
 		}
 		if ((a = calloc(1, sizeof(*a))) == NULL) {
 			r = OB_ERR_ALLOC;
+			pthread_mutex_lock(&sd->mu);
+			sd->conns[slot] = -1;
+			sd->nconns--;
+			pthread_mutex_unlock(&sd->mu);
 			close(fd);
 			break;
 		}
 		a->sd = sd;
 		a->fd = fd;
+		a->slot = slot;
 		snprintf(a->peer, sizeof(a->peer), "uid %ld pid %ld",
 		    (long)cr.uid, (long)cr.pid);
 		if (pthread_create(&t, &attr, conn_main, a) != 0) {
 			pthread_mutex_lock(&sd->mu);
+			sd->conns[slot] = -1;
 			sd->nconns--;
 			pthread_mutex_unlock(&sd->mu);
 			free(a);
@@ -748,5 +773,13 @@ ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
 	(void)pthread_attr_destroy(&attr);
 	close(lfd);
 	(void)unlink(path);
+	/* End the connections and wait for their threads: the keys go next. */
+	pthread_mutex_lock(&sd->mu);
+	for (i = 0; i < MAX_CONNS; i++)
+		if (sd->conns[i] >= 0)
+			(void)shutdown(sd->conns[i], SHUT_RDWR);
+	while (sd->nconns > 0)
+		pthread_cond_wait(&sd->cv, &sd->mu);
+	pthread_mutex_unlock(&sd->mu);
 	return stopping ? OB_OK : r;
 }

@@ -94,7 +94,7 @@ rtt(int fd, int timeout_ms, const struct ob_wr *w, uint8_t type, uint32_t id,
     uint8_t *buf, struct ob_sp_reply *rep)
 {
 	size_t	len;
-	int	eof, r;
+	int	eof = 0, r;
 
 	if ((r = ob_sp_write_all(fd, timeout_ms, ob_wr_ptr(w),
 	    ob_wr_len(w))) != OB_OK ||

@@ -52,7 +52,7 @@ static const char base[] =
 									/* 28 */
 	"           \"per_owner\": {\"per_second\": 10}, \"per_agent\": "
 	"{\"per_second\": 0.5, \"burst\": 3}},\n"			/* 29 */
-	"  \"user\": \"ownerbind\",\n"					/* 30 */
+	"  \"user\": \"ownerbind\", \"sandbox\": false,\n"		/* 30 */
 	"  \"log_level\": \"info\"\n"					/* 31 */
 	"}\n";								/* 32 */
 
@@ -130,6 +130,7 @@ test_good(void **state)
 	assert_true(c->rate.per_agent.per_second == 0.5);
 	assert_int_equal(c->rate.per_agent.burst, 3);
 	assert_string_equal(c->user, "ownerbind");
+	assert_false(c->sandbox);
 	assert_int_equal(c->log_level, OB_LOG_INFO);
 	ob_server_config_free(&c);
 	assert_null(c);
@@ -167,6 +168,7 @@ test_defaults(void **state)
 	assert_int_equal(c->limits.timeout_s, 10);
 	assert_int_equal(c->limits.workers, 2);
 	assert_int_equal(c->limits.queue, 256);
+	assert_true(c->sandbox);	/* on unless turned off */
 	assert_true(c->rate.per_peer.per_second == 0);
 	assert_true(c->rate.per_owner.per_second == 10);
 	assert_int_equal(c->rate.per_owner.burst, 20);
@@ -208,6 +210,8 @@ static const struct bad bads[] = {
 	  "\"limits.workers\" must be an integer, not a number" },
 	{ "\"subject_ou\": true", "\"subject_ou\": 1", OB_ERR_CONFIG_TYPE, 23,
 	  "\"wic.subject_ou\" must be a boolean" },
+	{ "\"sandbox\": false", "\"sandbox\": \"off\"", OB_ERR_CONFIG_TYPE,
+	  30, "\"sandbox\" must be a boolean" },
 	{ "\"trust\": \"trust.json\"", "\"trust\": [\"trust.json\"]",
 	  OB_ERR_CONFIG_TYPE, 19, "\"trust\" must be a string, not an array" },
 	{ "{\"id\": \"proxy-eu-1\", \"role\": \"proxy\", \"san_uri\": "
