@@ -1,27 +1,45 @@
 /*
- * bench-pkcs11 URI [SECONDS]: ES256 signatures per second through the
- * pool (ob_p11_pool_sign: SHA-256, session borrow, C_SignInit, C_Sign,
+ * bench-pkcs11 URI [SECONDS [SIGNER]]: ES256 signatures per second through
+ * the pool (ob_p11_pool_sign: SHA-256, session borrow, C_SignInit, C_Sign,
  * length check, copy out) beside a raw loop of C_SignInit + C_Sign over a
  * precomputed digest on the same token and key, in the same run, through
  * the module's own function list (dlopen + C_GetFunctionList).  Rounds
  * alternate raw/ours to spread drift.  Prints
  *   es256 ours=<n>/s raw=<n>/s ratio=<r>
  * and the same with OB_P11_VERIFY (every signature verified) for scale.
+ *
+ * Then the same key through ownerbind-signer (SIGNER, default the one
+ * built with this program), as a daemon signs: a SIGN round trip over the
+ * socketpair its launcher made, the helper checking the input's shape (a
+ * gateway entry, built once), signing through its pool, verifying the
+ * signature, and logging one line (to /dev/null here).  Prints
+ *   es256 helper=<n>/s raw=<n>/s ratio=<r>
+ *   es256 helper=<n>/s ours+verify=<n>/s ratio=<r>
+ * the second being like for like: the helper verifies every signature.
+ *
  * The URI must name an ES256 key and carry module-path= and pin-source=
- * (the raw loop reuses the pool's login).  Never run by the tests.
+ * (or the PIN source be $OWNERBIND_PIN_SOURCE: a file: source, which the
+ * helper reads too).  Never run by the tests.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "common/cliutil.h"
+#include "core/envelope.h"
 #include "core/err.h"
+#include "core/jwk.h"
 #include "pkcs11/ob_p11.h"
 #include "pkcs11/p11_int.h"
+#include "tokens/remote.h"
 
 static const char msg[] = "eyJhbGciOiJFUzI1NiIsInR5cCI6Im93bmVyYmluZCtqd3MifQ."
     "eyJzdWIiOiJ3aW1zZTovL3RkLmV4YW1wbGUvYWdlbnRzL2ExIn0";
@@ -82,6 +100,156 @@ run_raw(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k,
 	return (double)n / t;
 }
 
+/* ---- through the helper ---- */
+
+static char	*gw_in;		/* a gateway entry's signing input */
+static size_t	 gw_len;
+
+static double
+run_helper(struct ob_signer *sg, double secs)
+{
+	unsigned char	*sig;
+	size_t		 siglen;
+	double		 t0 = now(), t;
+	long		 n = 0;
+	int		 r;
+
+	do {
+		if ((r = ob_signer_sign(sg, "bench", OB_SP_GATEWAY_ENTRY,
+		    "bench-pkcs11", (const uint8_t *)gw_in, gw_len, &sig,
+		    &siglen)) != OB_OK) {
+			fprintf(stderr, "helper: %s (%s)\n", ob_err_name(r),
+			    ob_err_detail());
+			exit(1);
+		}
+		free(sig);
+		n++;
+	} while ((t = now() - t0) < secs);
+	return (double)n / t;
+}
+
+/* A gateway entry the helper signs: the key's own JWK as cnf.jwk. */
+static int
+gateway_input(EVP_PKEY *pub)
+{
+	struct ob_envelope	*env = NULL;
+	json_t			*jwk = NULL, *cl = NULL, *ph = NULL, *x5c;
+	char			*pb64 = NULL;
+	long long		 t = (long long)time(NULL);
+	int			 r;
+
+	OB_TRY(ob_jwk_from_pkey(pub, &jwk));
+	r = OB_ERR_ALLOC;
+	if ((cl = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:{s:O}}", "sub",
+	    "wimse://bench.example/agents/a1", "aud", "https://id.example",
+	    "iat", (json_int_t)t, "exp", (json_int_t)(t + 300), "jti",
+	    "AAAAAAAAAAAAAAAAAAAAAA", "owner", "bench.example", "cnf", "jwk",
+	    jwk)) == NULL ||
+	    (x5c = json_pack("[s]", "MIIBbenchAA=")) == NULL)
+		goto out;
+	r = ob_protected_new(OB_ALG_ES256, "gw.bench.example", OB_ROLE_GATEWAY,
+	    OB_MODEL_OWNER_MEDIATED, t, NULL, x5c, &ph);
+	json_decref(x5c);
+	if (r != OB_OK)
+		goto out;
+	OB_TRY(ob_envelope_new(cl, &env));
+	OB_TRY(ob_protected_encode(ph, &pb64));
+	r = ob_envelope_signing_input(env, pb64, &gw_in, &gw_len);
+out:
+	ob_envelope_free(&env);
+	json_decref(jwk);
+	json_decref(cl);
+	json_decref(ph);
+	free(pb64);
+	return r;
+}
+
+/*
+ * The helper on this key: a configuration in a temporary directory, the
+ * launcher, HELLO and PUBKEY.  Its log goes to /dev/null: the launcher
+ * takes this process's stderr when it forks.
+ */
+static struct ob_signer *
+helper_open(const char *program, const char *uri, char *dir)
+{
+	struct ob_signer_cfg	 c;
+	struct ob_signer_key	 k;
+	struct ob_signer	*sg = NULL;
+	const char		*pin = getenv("OWNERBIND_PIN_SOURCE");
+	const unsigned char	*p;
+	EVP_PKEY		*pub;
+	json_t			*cfg;
+	char			 path[512];
+	int			 r, err, null;
+
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/signer.json", dir);
+	/* The URI's own pin-source=, or the one this program read. */
+	if ((cfg = json_pack("{s:[{s:s,s:s,s:s,s:i}]}", "keys", "name",
+	    "bench", "uri", uri, "role", "gateway", "max_skew", 3600)) ==
+	    NULL || (pin != NULL && json_object_set_new(json_array_get(
+	    json_object_get(cfg, "keys"), 0), "pin_source",
+	    json_string(pin)) != 0) || json_dump_file(cfg, path, 0) != 0)
+		return NULL;
+	json_decref(cfg);
+	memset(&c, 0, sizeof(c));
+	c.program = program;
+	c.config = path;
+	c.client = "bench-pkcs11";
+	c.timeout_ms = 10000;
+	fflush(stderr);
+	err = dup(STDERR_FILENO);
+	if ((null = open("/dev/null", O_WRONLY)) < 0 || err < 0)
+		return NULL;
+	(void)dup2(null, STDERR_FILENO);
+	r = ob_signer_open(&c, &sg);
+	(void)dup2(err, STDERR_FILENO);
+	close(null);
+	close(err);
+	if (r != OB_OK) {
+		fprintf(stderr, "helper: %s (%s)\n", ob_err_name(r),
+		    ob_err_detail());
+		return NULL;
+	}
+	if ((r = ob_signer_pubkey(sg, "bench", &k)) != OB_OK) {
+		fprintf(stderr, "helper: %s (%s)\n", ob_err_name(r),
+		    ob_err_detail());
+		ob_signer_free(&sg);
+		return NULL;
+	}
+	p = k.spki;
+	if ((pub = d2i_PUBKEY(NULL, &p, (long)k.spkilen)) == NULL ||
+	    gateway_input(pub) != OB_OK) {
+		fprintf(stderr, "helper: no input to sign\n");
+		EVP_PKEY_free(pub);
+		ob_signer_free(&sg);
+		return NULL;
+	}
+	EVP_PKEY_free(pub);
+	return sg;
+}
+
+static void
+compare_helper(struct ob_signer *sg, struct ob_p11_pool *pv,
+    CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k,
+    double secs)
+{
+	double	helper = 0, raw = 0, ours = 0;
+	int	i;
+
+	(void)run_helper(sg, 0.2);		/* warm up */
+	for (i = 0; i < 3; i++) {
+		raw += run_raw(f, s, k, secs / 3);
+		helper += run_helper(sg, secs / 3);
+		ours += run_ours(pv, secs / 3);
+	}
+	printf("es256 helper=%.0f/s raw=%.0f/s ratio=%.3f\n", helper / 3,
+	    raw / 3, helper / raw);
+	printf("es256 helper=%.0f/s ours+verify=%.0f/s ratio=%.3f\n",
+	    helper / 3, ours / 3, helper / ours);
+}
+
 static void
 compare(const char *name, struct ob_p11_pool *p, CK_FUNCTION_LIST *f,
     CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k, double secs)
@@ -113,9 +281,12 @@ main(int argc, char **argv)
 	CK_SESSION_HANDLE	 s;
 	CK_ULONG		 found = 0;
 	CK_RV			 rv;
+	struct ob_signer	*sg;
 	void			*dl;
 	double			 secs = 3.0;
 	long long		 v;
+	const char		*helper = argc > 3 ? argv[3] : OB_SIGNER_PATH;
+	char			 dir[] = "/tmp/bench-pkcs11.XXXXXX", cmd[64];
 	int			 r;
 
 	if (argc > 2 && ob_parse_ll(argv[2], 1, 3600, &v) == OB_OK)
@@ -123,7 +294,7 @@ main(int argc, char **argv)
 	else if (argc > 2)
 		argc = 0;	/* not a whole number of seconds: usage */
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench-pkcs11 URI [SECONDS]\n");
+		fprintf(stderr, "usage: bench-pkcs11 URI [SECONDS [SIGNER]]\n");
 		return 2;
 	}
 	if ((r = p11_uri_parse(argv[1], &u)) != OB_OK ||
@@ -193,6 +364,14 @@ main(int argc, char **argv)
 
 	compare("es256", p, f, s, k, secs);
 	compare("es256+verify", pv, f, s, k, secs);
+	if ((sg = helper_open(helper, argv[1], dir)) == NULL)
+		return 1;
+	compare_helper(sg, pv, f, s, k, secs);
+	ob_signer_free(&sg);
+	free(gw_in);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)	/* lint: ok: rm -rf of our mkdtemp */
+		fprintf(stderr, "%s left behind\n", dir);
 
 	(void)f->C_CloseSession(s);
 	ob_p11_pool_close(&pv);

@@ -141,7 +141,11 @@ ob_err_public(int code)
 	case OB_ERR_SVC_PEER_UNKNOWN:
 	case OB_ERR_SVC_HANDSHAKE:
 	case OB_ERR_SVC_TIMEOUT:
+	case OB_ERR_SIGNER_UNAVAILABLE:
 		return code;
+	/* The key's helper is busy: the same request may pass later. */
+	case OB_ERR_SIGNER_RATE:
+		return OB_ERR_SIGNER_UNAVAILABLE;
 	/* The body is not JSON at all: the client can fix its encoder. */
 	case OB_ERR_JSON_SYNTAX:
 	case OB_ERR_JSON_DUPLICATE:

@@ -724,74 +724,80 @@ load_clients(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	return OB_OK;
 }
 
-/* file:PATH made absolute; other schemes as they are. */
+/* A key name of the signer's (signer/config.c has the same rule). */
 static int
-file_uri_abs(const struct cfg *c, char **s, const char *prefix)
+key_name_ok(const char *s)
 {
-	size_t	 n = strlen(prefix);
-	char	*p = NULL, *u;
-	int	 r;
+	size_t i, n = strlen(s);
 
-	if (strncmp(*s, prefix, n) != 0 || (*s)[n] == '/' || (*s)[n] == '\0')
-		return OB_OK;
-	if ((r = abspath(c, *s + n, &p)) != OB_OK)
-		return r;
-	if ((u = malloc(n + strlen(p) + 1)) == NULL) {
-		free(p);
-		return OB_ERR_ALLOC;
-	}
-	memcpy(u, prefix, n);
-	memcpy(u + n, p, strlen(p) + 1);
-	free(p);
-	free(*s);
-	*s = u;
-	return OB_OK;
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
 }
 
 static int
 load_issuer(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
-	static const char *const m[] = { "key", "pin_source", "chain", NULL };
-	static const char *const schemes[] = { "file:", "pkcs11:", "tpm2:",
-	    "piv:", NULL };
-	struct ob_pin_source	*ps = NULL;
-	json_t			*o;
-	size_t			 i;
-	int			 r;
+	static const char *const m[] = { "key", "chain", NULL };
+	json_t	*o;
+	int	 r;
 
 	if ((r = member(c, root, "issuer", JSON_OBJECT, 1, &o)) != OB_OK)
 		return r;
 	push_key(c, "issuer");
+	/* Keys and PINs live in ownerbind-signer, never here. */
+	if (json_object_get(o, "pin_source") != NULL)
+		return cfail(c, OB_ERR_CONFIG_UNKNOWN, "pin_source", "belongs "
+		    "in the signer's configuration (keys[].pin_source, "
+		    "ownerbind-signer(8))");
 	if ((r = only(c, o, m)) != OB_OK ||
-	    (r = get_str(c, o, "key", 1, NULL, 4096, &cfg->issuer.key)) !=
+	    (r = get_str(c, o, "key", 1, NULL, 64, &cfg->issuer.key)) !=
 	    OB_OK ||
-	    (r = get_str(c, o, "pin_source", 0, NULL, 4096,
-	    &cfg->issuer.pin_source)) != OB_OK ||
 	    (r = get_path(c, o, "chain", 1, NULL, &cfg->issuer.chain)) != OB_OK)
 		return r;
-	for (i = 0; schemes[i] != NULL; i++)
-		if (strncmp(cfg->issuer.key, schemes[i], strlen(schemes[i])) ==
-		    0)
-			break;
-	if (schemes[i] == NULL || cfg->issuer.key[strlen(schemes[i])] == '\0')
-		return cfail(c, OB_ERR_CONFIG_INVALID, "key", "must be a key "
-		    "URI: file:, pkcs11:, tpm2: or piv: (docs/key-uris.md)");
-	if ((r = file_uri_abs(c, &cfg->issuer.key, "file:")) != OB_OK)
+	if (!key_name_ok(cfg->issuer.key))
+		return cfail(c, OB_ERR_CONFIG_INVALID, "key", "must name a key "
+		    "of the signer (its keys[].name: letters, digits, '.', "
+		    "'_', '-'); a key URI belongs in the signer's "
+		    "configuration");
+	pop(c);
+	return OB_OK;
+}
+
+static int
+load_signer(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
+{
+	static const char *const m[] = { "program", "config", "socket",
+	    "timeout_ms", "backoff_max_ms", NULL };
+	json_t	*o;
+	int	 r;
+
+	if ((r = member(c, root, "signer", JSON_OBJECT, 1, &o)) != OB_OK)
 		return r;
-	if (cfg->issuer.pin_source != NULL) {
-		/* lint: ok: the name of a PIN source, not a PIN */
-		if (strcmp(cfg->issuer.pin_source, "tty") == 0)
-			return cfail(c, OB_ERR_CONFIG_INVALID, "pin_source",
-			    "cannot be tty: a server has no terminal");
-		if ((r = file_uri_abs(c, &cfg->issuer.pin_source, "file:")) !=
-		    OB_OK)
-			return r;
-		if (ob_pin_source_parse(cfg->issuer.pin_source, &ps) != OB_OK)
-			return cfail(c, OB_ERR_CONFIG_INVALID, "pin_source",
-			    "is not a PIN source (file:, fd:, env:, "
-			    "askpass:; docs/pin-sources.md)");
-		ob_pin_source_free(&ps);
-	}
+	push_key(c, "signer");
+	if ((r = only(c, o, m)) != OB_OK ||
+	    (r = get_path(c, o, "program", 0, NULL,
+	    &cfg->signer.program)) != OB_OK ||
+	    (r = get_path(c, o, "config", 0, NULL, &cfg->signer.config)) !=
+	    OB_OK ||
+	    (r = get_path(c, o, "socket", 0, NULL, &cfg->signer.socket)) !=
+	    OB_OK ||
+	    (r = get_uint(c, o, "timeout_ms", 100, 600000, 5000,
+	    &cfg->signer.timeout_ms)) != OB_OK ||
+	    (r = get_uint(c, o, "backoff_max_ms", 100, 600000, 10000,
+	    &cfg->signer.backoff_max_ms)) != OB_OK)
+		return r;
+	if ((cfg->signer.config == NULL) == (cfg->signer.socket == NULL))
+		return cfail(c, OB_ERR_CONFIG_INVALID, NULL, "must have "
+		    "exactly one of \"config\" (start the helper) and "
+		    "\"socket\" (reach a running one)");
+	if (cfg->signer.program != NULL && cfg->signer.socket != NULL)
+		return cfail(c, OB_ERR_CONFIG_INVALID, "program", "is for a "
+		    "helper the server starts (with \"config\")");
 	pop(c);
 	return OB_OK;
 }
@@ -1017,6 +1023,31 @@ load_rate(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
  * never repeated in an error: one with a password is refused, and the
  * password must not reach a log.
  */
+/* PREFIX:PATH made absolute (unix: state, file: password source); other
+ * schemes as they are. */
+static int
+file_uri_abs(const struct cfg *c, char **s, const char *prefix)
+{
+	size_t	 n = strlen(prefix);
+	char	*p = NULL, *u;
+	int	 r;
+
+	if (strncmp(*s, prefix, n) != 0 || (*s)[n] == '/' || (*s)[n] == '\0')
+		return OB_OK;
+	if ((r = abspath(c, *s + n, &p)) != OB_OK)
+		return r;
+	if ((u = malloc(n + strlen(p) + 1)) == NULL) {
+		free(p);
+		return OB_ERR_ALLOC;
+	}
+	memcpy(u, prefix, n);
+	memcpy(u + n, p, strlen(p) + 1);
+	free(p);
+	free(*s);
+	*s = u;
+	return OB_OK;
+}
+
 static int
 load_state(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
@@ -1114,8 +1145,9 @@ out:
 
 static const char *const top_members[] = {
 	"listen", "metrics_listen", "aud", "iss", "tls", "clients", "trust",
-	"state", "redis", "audit", "issuer", "wic", "lifetime",
-	"lifetime_by_domain", "limits", "rate", "user", "log_level", NULL
+	"state", "redis", "audit", "issuer", "signer", "wic", "lifetime",
+	"lifetime_by_domain", "limits", "rate", "user", "sandbox",
+	"log_level", NULL
 };
 
 static int
@@ -1123,7 +1155,8 @@ load(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
 	static const char *const levels[] = { "debug", "info", "warn",
 	    "error", NULL };
-	int	r, lvl;
+	json_t	*sb;
+	int	 r, lvl;
 
 	if ((r = only(c, root, top_members)) != OB_OK ||
 	    (r = get_listen(c, root, "listen", "127.0.0.1:8443",
@@ -1140,14 +1173,17 @@ load(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = get_path(c, root, "audit", 0, "audit.jsonl",
 	    &cfg->audit)) != OB_OK ||
 	    (r = load_issuer(c, root, cfg)) != OB_OK ||
+	    (r = load_signer(c, root, cfg)) != OB_OK ||
 	    (r = load_wic(c, root, cfg)) != OB_OK ||
 	    (r = load_lifetimes(c, root, cfg)) != OB_OK ||
 	    (r = load_limits(c, root, cfg)) != OB_OK ||
 	    (r = load_rate(c, root, cfg)) != OB_OK ||
 	    (r = get_str(c, root, "user", 0, NULL, 256, &cfg->user)) != OB_OK ||
+	    (r = member(c, root, "sandbox", JSON_TRUE, 0, &sb)) != OB_OK ||
 	    (r = get_enum(c, root, "log_level", 0, levels, OB_LOG_INFO,
 	    &lvl)) != OB_OK)
 		return r;
+	cfg->sandbox = sb == NULL || json_is_true(sb);
 	cfg->log_level = (enum ob_log_level)lvl;
 	return OB_OK;
 }
@@ -1300,8 +1336,10 @@ ob_server_config_free(struct ob_server_config **cfgp)
 	free(c->redis.prefix);
 	free(c->audit);
 	free(c->issuer.key);
-	free(c->issuer.pin_source);
 	free(c->issuer.chain);
+	free(c->signer.program);
+	free(c->signer.config);
+	free(c->signer.socket);
 	free(c->wic.owner_oid);
 	for (i = 0; i < c->nlifetime_by_domain; i++)
 		free(c->lifetime_by_domain[i].domain);

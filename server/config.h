@@ -71,10 +71,15 @@ struct ob_server_config {
 	}			 redis;		/* with a Redis state only */
 	char			*audit;
 	struct {
-		char	*key;		/* key URI; file: paths made absolute */
-		char	*pin_source;	/* NULL: none; file: made absolute */
+		char	*key;		/* a key name of the signer's */
 		char	*chain;		/* PEM: issuer CA (and intermediates) */
 	}			 issuer;
+	struct {
+		char	 *program;	/* NULL: next to ownerbind-server */
+		char	 *config;	/* start the helper with it, or */
+		char	 *socket;	/* reach a running helper here */
+		unsigned  timeout_ms, backoff_max_ms;
+	}			 signer;
 	struct {
 		char	*owner_oid;	/* NULL: the issuer's default */
 		int	 subject_ou;	/* put the owner's group in Subject OU */
@@ -91,6 +96,7 @@ struct ob_server_config {
 		int		shared;		/* buckets in the Redis state */
 	}			 rate;
 	char			*user;		/* NULL: do not change user */
+	int			 sandbox;	/* seccomp and Landlock */
 	enum ob_log_level	 log_level;
 };
 

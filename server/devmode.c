@@ -8,7 +8,10 @@
  * server's TLS certificate as a credential, or the other way round.  The
  * TLS CA's key lives only in memory here: dev mode never issues another
  * TLS certificate.  Keys are written by tokens/file.c's key writer
- * (ob_file_keygen: PKCS#8 PEM, 0600, never over a file).
+ * (ob_file_keygen: PKCS#8 PEM, 0600, never over a file).  The issuer key
+ * is made here, signs its own CA certificate and is freed: the server
+ * then reaches it only through ownerbind-signer (signer.json), as it
+ * would an HSM's.
  */
 #include <sys/stat.h>
 
@@ -292,6 +295,22 @@ write_trust(const char *path)
 	return r;
 }
 
+/* signer.json: the helper's one key (ownerbind-signer(8)). */
+static int
+write_signer_config(const char *path)
+{
+	json_t	*c;
+	int	 r;
+
+	if ((c = json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "keys", "name",
+	    "issuer", "uri", "file:issuer.key", "role", "issuer", "ca",
+	    "issuer-ca.pem")) == NULL)
+		return OB_ERR_ALLOC;
+	r = write_json(path, c, 0600);
+	json_decref(c);
+	return r;
+}
+
 /* server.json: every path relative to DIR (docs/server.md). */
 static int
 write_config(const char *path, const char *listen)
@@ -304,6 +323,7 @@ write_config(const char *path, const char *listen)
 	    "s:[{s:s,s:s,s:s}],"
 	    "s:s,s:s,s:s,"
 	    "s:{s:s,s:s},"
+	    "s:{s:s},"
 	    "s:s}",
 	    "listen", listen, "metrics_listen", "127.0.0.1:0",
 	    "aud", OB_DEVMODE_AUD, "iss", OB_DEVMODE_AUD,
@@ -313,7 +333,8 @@ write_config(const char *path, const char *listen)
 	    "san_uri", OB_DEVMODE_PROXY_URI,
 	    "trust", "trust.json", "state", "state.sqlite",
 	    "audit", "audit.jsonl",
-	    "issuer", "key", "file:issuer.key", "chain", "issuer-ca.pem",
+	    "issuer", "key", "issuer", "chain", "issuer-ca.pem",
+	    "signer", "config", "signer.json",
 	    "log_level", "debug");
 	if (c == NULL)
 		return OB_ERR_ALLOC;
@@ -348,6 +369,7 @@ fill_paths(const char *dir, struct ob_devmode_paths *p)
 	OB_TRY(join(abs, "issuer.key", &p->issuer_key));
 	OB_TRY(join(abs, "issuer-jwks.json", &p->issuer_jwks));
 	OB_TRY(join(abs, "trust.json", &p->trust));
+	OB_TRY(join(abs, "signer.json", &p->signer_config));
 	OB_TRY(join(abs, "server.json", &p->config));
 	OB_TRY(join(abs, "dev.json", &p->info));
 	r = OB_OK;
@@ -378,7 +400,7 @@ remove_all(const struct ob_devmode_paths *p)
 {
 	const char *const f[] = { p->tls_ca, p->server_cert, p->server_key,
 	    p->client_cert, p->client_key, p->issuer_ca, p->issuer_key,
-	    p->issuer_jwks, p->trust, p->config };
+	    p->issuer_jwks, p->trust, p->signer_config, p->config };
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
@@ -419,6 +441,7 @@ ob_devmode_create(const char *dir, const char *listen,
 	OB_TRY(make_cert(&client_tls, ck, tc, tk, &cc));
 	OB_TRY(write_cert(p->client_cert, cc));
 	OB_TRY(write_trust(p->trust));
+	OB_TRY(write_signer_config(p->signer_config));
 	OB_TRY(write_config(p->config, listen));
 	OB_TRY(self_check(p));
 	*out = p;
@@ -488,6 +511,7 @@ ob_devmode_paths_free(struct ob_devmode_paths **pp)
 	free(p->issuer_key);
 	free(p->issuer_jwks);
 	free(p->trust);
+	free(p->signer_config);
 	free(p->config);
 	free(p->info);
 	free(p);

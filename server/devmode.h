@@ -25,6 +25,7 @@ struct ob_devmode_paths {
 	char	*issuer_key;	/* its private key, a file: key */
 	char	*issuer_jwks;	/* the WIT keys as a JWKS */
 	char	*trust;		/* an empty trust store */
+	char	*signer_config;	/* ownerbind-signer's: the issuer key */
 	char	*config;	/* a configuration for server/config.c */
 	char	*info;		/* DIR/dev.json, written by write_info */
 };
@@ -34,8 +35,10 @@ struct ob_devmode_paths {
  * and issuer.key (P-256, CA:TRUE, keyCertSign, one day), issuer-jwks.json,
  * tls-ca.pem (its key is never written), server.pem/server.key
  * (localhost, 127.0.0.1, ::1; serverAuth), client.pem/client.key (URI SAN
- * OB_DEVMODE_PROXY_URI; clientAuth), trust.json (empty) and server.json
- * (listening on listen, e.g. "127.0.0.1:0").  Private keys are mode 0600.
+ * OB_DEVMODE_PROXY_URI; clientAuth), trust.json (empty), signer.json
+ * (ownerbind-signer with issuer.key as its key "issuer") and server.json
+ * (listening on listen, e.g. "127.0.0.1:0", signing through the helper
+ * started with signer.json).  Private keys are mode 0600.
  * DIR must be new or empty: OB_ERR_DEVMODE_DIR otherwise (dev mode never
  * reuses keys).  *out is set only on success.
  */

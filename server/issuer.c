@@ -969,6 +969,7 @@ ob_issuer_open(const struct ob_issuer_cfg *cfg, struct ob_issuer **out)
 	memset(&topts, 0, sizeof(topts));
 	topts.pin = cfg->pin;
 	topts.quiet = 1;
+	topts.signer = cfg->signer;
 	OB_TRY(ob_token_open(cfg->key_uri, &topts, &is->tok));
 	is->alg = ob_token_alg(is->tok);
 	if (sig_nid(is->alg) == NID_undef) {

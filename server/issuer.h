@@ -5,11 +5,13 @@
  * agent's key and both carrying one owner binding.  docs/credentials.md
  * specifies every header, claim, extension and byte.
  *
- * The issuer key is any tokens/ key URI (file:, pkcs11:, tpm2:, ...).  It
- * is used only through ob_token_sign(), for WIT signing inputs and WIC
+ * The issuer key is any tokens/ key URI (file:, pkcs11:, tpm2:, ...); in
+ * ownerbind-server always signer:NAME, a key of ownerbind-signer.  It is
+ * used only through ob_token_sign(), for WIT signing inputs and WIC
  * TBSCertificate DER, never as a private EVP_PKEY here.  Every fresh
- * signature is verified with the public key of the configured issuer
- * certificate before anything is handed out.
+ * signature is verified with the key's public key (which must be the
+ * configured issuer certificate's) before anything is handed out: by the
+ * token layer, or for a signer: key by the helper that holds it.
  *
  * Threading: an open issuer may be shared; signing is serialised by the
  * issuer's own mutex (token backends are not all reentrant).
@@ -27,6 +29,7 @@
 #include "server-verify/verify_int.h"
 
 struct ob_pin_source;
+struct ob_signer;
 struct ob_issuer;
 
 #define OB_CRED_DEF_LIFETIME	3600		/* seconds */
@@ -38,6 +41,7 @@ struct ob_issuer;
 struct ob_issuer_cfg {
 	const char			*key_uri;	/* any tokens/ URI */
 	const struct ob_pin_source	*pin;		/* may be NULL */
+	struct ob_signer		*signer;	/* signer: URIs */
 	const char			*chain_pem;	/* PEM: the issuer CA
 							 * certificate (for
 							 * key_uri's key), then

@@ -4,17 +4,24 @@
  * agent a dual-identity credential (WIT + WIC) over mutual TLS.
  * docs/server.md (configuration, signals), docs/api.md (endpoints).
  *
+ * It holds no private key but its TLS key: the issuer key is in
+ * ownerbind-signer, reached through tokens/remote.c (the only token
+ * backend this program links), which its launcher starts before the
+ * server sandboxes itself.
+ *
  *   ownerbind-server --config FILE
  *   ownerbind-server --check-config FILE
  *   ownerbind-server --dev DIR [--listen ADDR:PORT]
  *   ownerbind-server audit verify FILE
  */
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -27,13 +34,14 @@
 #include "server/devmode.h"
 #include "core/err.h"
 #include "server/issuer.h"
-#include "tokens/pin.h"
 #include "common/process.h"
+#include "common/sandbox.h"
 #include "server/rate.h"
 #include "server-verify/redis.h"
 #include "server-verify/state.h"
 #include "service/svc.h"
 #include "tokens/token.h"
+#include "tokens/remote.h"
 
 #define PROG		"ownerbind-server"
 #define PROXY_HEADER	"Ownerbind-Proxy"
@@ -47,7 +55,7 @@ struct server {
 	struct ob_state		*state;
 	struct ob_audit		*audit;
 	struct ob_issuer	*issuer;
-	struct ob_pin_source	*pin;
+	struct ob_signer	*signer;
 	json_t			*jwks;
 	struct ob_redis		*rate_redis;	/* shared buckets, or NULL */
 	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
@@ -62,6 +70,7 @@ status_for(int code)
 	case OB_ERR_SVC_TOO_LARGE:	return 413;
 	case OB_ERR_SVC_RATE_LIMITED:	return 429;
 	case OB_ERR_SVC_UNAVAILABLE:	return 503;
+	case OB_ERR_SIGNER_UNAVAILABLE:	return 503;
 	case OB_ERR_REJECTED:		return 403;
 	default:			return 500;
 	}
@@ -108,6 +117,9 @@ refuse(struct server *s, struct ob_svc_req *req, int code, const char *detail,
 
 	if ((r = record(s, req, code, detail, v, NULL)) != OB_OK)
 		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
+	/* Signing failed closed: the client may retry once it is back. */
+	if (ob_err_public(code) == OB_ERR_SIGNER_UNAVAILABLE)
+		ob_svc_req_retry_after(req, ob_signer_retry_after(s->signer));
 	(void)ob_svc_reply_problem(req, status_for(code), code,
 	    ob_err_text(ob_err_public(code)), detail);
 }
@@ -236,8 +248,14 @@ h_credentials(struct ob_svc_req *req, void *arg)
 		refuse(s, req, r, detail, v);
 		goto out;
 	}
-	if ((r = ob_issuer_issue(s->issuer, v, 0,
-	    ob_server_config_lifetime_for(s->cfg, v->agent), &cred)) != OB_OK) {
+	/* What the helper logs as "for" its signatures. */
+	snprintf(detail, sizeof(detail), "req=%s peer=%s", ob_svc_req_id(req),
+	    ob_svc_req_peer_id(req));
+	ob_signer_set_context(detail);
+	r = ob_issuer_issue(s->issuer, v, 0, ob_server_config_lifetime_for(
+	    s->cfg, v->agent), &cred);
+	ob_signer_set_context(NULL);
+	if (r != OB_OK) {
 		snprintf(detail, sizeof(detail), "issuing: %s: %s",
 		    ob_err_name(r), ob_err_detail());
 		refuse(s, req, r, detail, v);
@@ -357,11 +375,90 @@ open_rate(struct server *s, const struct ob_rate *rate, const char *name,
 	return ob_rate_new(rate, out);
 }
 
+/* The signer's lines in the service's log (before it exists: stderr). */
+static void
+signer_log(void *arg, const char *level, const char *event, int code,
+    const char *detail)
+{
+	struct server *s = arg;
+
+	if (s->svc != NULL)
+		ob_svc_log(s->svc, level, event, code, detail);
+	else
+		fprintf(stderr, "%s: %s: %s%s%s\n", PROG, event, detail,
+		    code != OB_OK ? " " : "", code != OB_OK ?
+		    ob_err_name(code) : "");
+}
+
+/* /healthz: the helper's state; not ready unless it can sign. */
+static int
+health(json_t *o, void *arg)
+{
+	struct server		*s = arg;
+	enum ob_signer_state	 st;
+	unsigned		 restarts;
+	long			 pid;
+
+	st = ob_signer_state(s->signer, &pid, &restarts);
+	(void)json_object_set_new(o, "signer", json_pack("{s:s,s:I,s:I}",
+	    "state", ob_signer_state_name(st), "pid", (json_int_t)pid,
+	    "restarts", (json_int_t)restarts));
+	return st == OB_SIGNER_READY;
+}
+
+/* ownerbind-signer next to this program, unless configured. */
+static int
+helper_path(const char *configured, char *buf, size_t size)
+{
+	char	*slash;
+	ssize_t	 n;
+
+	if (configured != NULL) {
+		snprintf(buf, size, "%s", configured);
+		return OB_OK;
+	}
+	if ((n = readlink("/proc/self/exe", buf, size - 1)) <= 0 ||
+	    (size_t)n >= size - 1)
+		return ob_errf(OB_ERR_CONFIG_INVALID, "cannot find this "
+		    "program's directory: set signer.program");
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL ||
+	    (size_t)(slash - buf) + sizeof("/ownerbind-signer") > size)
+		return ob_errf(OB_ERR_CONFIG_INVALID, "set signer.program");
+	memcpy(slash, "/ownerbind-signer", sizeof("/ownerbind-signer"));
+	return OB_OK;
+}
+
+static int
+signer_open(struct server *s)
+{
+	const struct ob_server_config	*c = s->cfg;
+	struct ob_signer_cfg		 sc;
+	char				 prog[PATH_MAX];
+	int				 r;
+
+	memset(&sc, 0, sizeof(sc));
+	if (c->signer.config != NULL) {
+		if ((r = helper_path(c->signer.program, prog, sizeof(prog))) !=
+		    OB_OK)
+			return r;
+		sc.program = prog;
+		sc.config = c->signer.config;
+	} else
+		sc.socket = c->signer.socket;
+	sc.client = PROG;
+	sc.timeout_ms = (int)c->signer.timeout_ms;
+	sc.backoff_max_ms = (int)c->signer.backoff_max_ms;
+	sc.log = signer_log;
+	sc.log_arg = s;
+	return ob_signer_open(&sc, &s->signer);
+}
+
 static int
 server_open(struct server *s, const char *config_path)
 {
 	struct ob_issuer_cfg	 ic;
-	char			*chain = NULL;
+	char			*chain = NULL, uri[80];
 	size_t			 n;
 	unsigned long		 line = 0;
 	int			 r;
@@ -377,12 +474,13 @@ server_open(struct server *s, const char *config_path)
 	else
 		OB_TRY(ob_state_open_sqlite(s->cfg->state, &s->state));
 	OB_TRY(ob_audit_open(s->cfg->audit, &s->audit));
-	if (s->cfg->issuer.pin_source != NULL)
-		OB_TRY(ob_pin_source_parse(s->cfg->issuer.pin_source, &s->pin));
+	/* Forks the launcher: before any thread exists. */
+	OB_TRY(signer_open(s));
 	OB_TRY(ob_read_all(s->cfg->issuer.chain, 1 << 20, &chain, &n));
 	memset(&ic, 0, sizeof(ic));
-	ic.key_uri = s->cfg->issuer.key;
-	ic.pin = s->pin;
+	snprintf(uri, sizeof(uri), "signer:%s", s->cfg->issuer.key);
+	ic.key_uri = uri;
+	ic.signer = s->signer;
 	ic.chain_pem = chain;
 	ic.iss = s->cfg->iss;
 	ic.owner_oid = s->cfg->wic.owner_oid;
@@ -448,11 +546,54 @@ server_listen(struct server *s)
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
 	OB_TRY(ob_svc_on_conn_refusal(s->svc, on_conn_refusal, s));
+	OB_TRY(ob_svc_on_health(s->svc, health, s));
 	r = OB_OK;
 out:
 	free(peers);
 	free(hex);
 	return r;
+}
+
+/* dirname of path into buf. */
+static const char *
+dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL || (size_t)(slash - path) >= size)
+		return NULL;
+	if (slash == path)
+		return "/";
+	memcpy(buf, path, (size_t)(slash - path));
+	buf[slash - path] = '\0';
+	return buf;
+}
+
+/*
+ * Landlock, before any thread exists: what SIGHUP reads again (TLS files,
+ * trust store) and what is written (replay state, issuance record).
+ */
+static int
+sandbox_fs(struct server *s, char *what, size_t whatsz)
+{
+	const struct ob_server_config	*c = s->cfg;
+	const char			*ro[4], *rw[2];
+	char				 b[6][PATH_MAX];
+
+	ro[0] = dir_of(c->tls.cert, b[0], sizeof(b[0]));
+	ro[1] = dir_of(c->tls.key, b[1], sizeof(b[1]));
+	ro[2] = dir_of(c->tls.client_ca, b[2], sizeof(b[2]));
+	ro[3] = dir_of(c->trust, b[3], sizeof(b[3]));
+	rw[0] = dir_of(c->audit, b[5], sizeof(b[5]));
+	/* A Redis state is a socket, not a directory to write (Landlock does
+	 * not govern connect(2) to a named unix socket). */
+	if (c->state_redis)
+		return ob_sandbox_landlock(ro, 4, rw, 1, what, whatsz);
+	rw[1] = dir_of(c->state, b[4], sizeof(b[4]));
+	/* SQLite's temporary files go where the server may write. */
+	if (rw[1] != NULL && setenv("SQLITE_TMPDIR", rw[1], 1) != 0)
+		return OB_ERR_ALLOC;
+	return ob_sandbox_landlock(ro, 4, rw, 2, what, whatsz);
 }
 
 static void
@@ -465,7 +606,7 @@ server_close(struct server *s)
 	ob_redis_free(&s->rate_redis);
 	json_decref(s->jwks);
 	ob_issuer_free(&s->issuer);
-	ob_pin_source_free(&s->pin);
+	ob_signer_free(&s->signer);
 	ob_audit_free(&s->audit);
 	ob_state_free(&s->state);
 	ob_trust_free(&s->trust);
@@ -500,7 +641,7 @@ main(int argc, char **argv)
 	struct server		 s;
 	struct ob_devmode_paths	*dev = NULL;
 	const char		*config = NULL, *devdir = NULL, *listen = NULL;
-	char			 url[128];
+	char			 url[128], sbox[256];
 	int			 ch, r, rc = 1;
 
 	ob_process_harden();
@@ -544,8 +685,30 @@ main(int argc, char **argv)
 		    dev != NULL ? dev->info : "");
 		ob_svc_log(s.svc, "info", "listening", OB_OK, m);
 	}
-	if ((r = ob_process_drop_user(s.cfg->user)) != OB_OK ||
-	    (r = ob_svc_run(s.svc)) != OB_OK)
+	if ((r = ob_process_drop_user(s.cfg->user)) != OB_OK)
+		goto out;
+	/*
+	 * The sandbox, now that the helper runs, the files are open and the
+	 * listeners bound: Landlock before the first thread (it binds the
+	 * threads started after it), seccomp once every thread runs.
+	 */
+	if (!s.cfg->sandbox)
+		ob_svc_log(s.svc, "warn", "sandbox", OB_OK, "off (the "
+		    "configuration's \"sandbox\": false)");
+	else if ((r = sandbox_fs(&s, sbox, sizeof(sbox))) != OB_OK)
+		goto out;
+	else
+		ob_svc_log(s.svc, "info", "sandbox", OB_OK, sbox);
+	if ((r = ob_svc_start(s.svc)) != OB_OK ||
+	    (r = ob_signer_start(s.signer)) != OB_OK)
+		goto out;
+	if (s.cfg->sandbox) {
+		if ((r = ob_sandbox_seccomp()) != OB_OK)
+			goto out;
+		ob_svc_log(s.svc, "info", "sandbox", OB_OK, "seccomp: the "
+		    "allow-list is in force on every thread");
+	}
+	if ((r = ob_svc_run(s.svc)) != OB_OK)
 		goto out;
 	rc = 0;
 out:

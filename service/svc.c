@@ -765,7 +765,7 @@ int
 ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 {
 	struct ob_svc	*svc = NULL;
-	int		 r, fail = 0, i;
+	int		 r, fail = 0;
 
 	*out = NULL;
 	if (cfg->tls.cert == NULL || cfg->tls.key == NULL ||
@@ -840,13 +840,6 @@ ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 	    sizeof(*svc->threads))) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;
-	}
-	for (i = 0; i < svc->lim.workers; i++) {
-		if (pthread_create(&svc->threads[i], NULL, worker, svc) != 0) {
-			r = ob_errf(OB_ERR_INTERNAL, "pthread_create");
-			goto out;
-		}
-		svc->nthreads++;
 	}
 	*out = svc;
 	svc = NULL;
@@ -923,6 +916,20 @@ ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
 }
 
 int
+ob_svc_on_health(struct ob_svc *svc, ob_svc_health_fn fn, void *arg)
+{
+	svc->health_fn = fn;
+	svc->health_arg = arg;
+	return OB_OK;
+}
+
+void
+ob_svc_req_retry_after(struct ob_svc_req *req, int seconds)
+{
+	req->retry_after = seconds > 0 ? seconds : 0;
+}
+
+int
 ob_svc_port(const struct ob_svc *svc)
 {
 	return svc->port;
@@ -935,10 +942,26 @@ ob_svc_metrics_port(const struct ob_svc *svc)
 }
 
 int
+ob_svc_start(struct ob_svc *svc)
+{
+	int i;
+
+	for (i = svc->nthreads; i < svc->lim.workers; i++) {
+		if (pthread_create(&svc->threads[i], NULL, worker, svc) != 0)
+			return ob_errf(OB_ERR_INTERNAL, "pthread_create");
+		svc->nthreads++;
+	}
+	return OB_OK;
+}
+
+int
 ob_svc_run(struct ob_svc *svc)
 {
-	char detail[64];
+	char	detail[64];
+	int	r;
 
+	if ((r = ob_svc_start(svc)) != OB_OK)
+		return r;
 	if (evsignal_add(svc->sig_term, NULL) != 0 ||
 	    evsignal_add(svc->sig_int, NULL) != 0 ||
 	    evsignal_add(svc->sig_hup, NULL) != 0)

@@ -5,8 +5,10 @@
  * (verification, signing).  docs/service.md describes the behaviour a
  * client sees; this header the API a daemon uses.
  *
- * Threads: ob_svc_new, ob_svc_route, ob_svc_on_reload, ob_svc_run and
- * ob_svc_free are called from the thread that runs the loop.  A handler
+ * Threads: ob_svc_new, ob_svc_route, ob_svc_on_reload, ob_svc_start,
+ * ob_svc_run and ob_svc_free are called from the thread that runs the
+ * loop.  ob_svc_new starts no thread: the workers start with ob_svc_start
+ * (or ob_svc_run), so that a daemon can sandbox itself in between.  A handler
  * registered with on_worker = 1 runs on a worker thread; every other
  * handler and every reload callback runs on the loop thread.  The request
  * accessors and the replies may be called from whichever thread runs the
@@ -152,9 +154,22 @@ typedef void (*ob_svc_conn_refusal_fn)(const struct ob_svc_conn_event *ev,
 int ob_svc_on_conn_refusal(struct ob_svc *svc, ob_svc_conn_refusal_fn fn,
     void *arg) OB_WUR;
 
+/*
+ * ob_svc_on_health: fn (on the loop thread, must not block) adds members
+ * to the /healthz object and returns 1 when the daemon can serve, 0 when
+ * it cannot (a dependency such as its signer helper is down): "ready" is
+ * then false and the status 503.
+ */
+typedef int (*ob_svc_health_fn)(json_t *obj, void *arg);
+int ob_svc_on_health(struct ob_svc *svc, ob_svc_health_fn fn, void *arg)
+    OB_WUR;
+
 /* The bound TCP ports (useful with port 0); -1 if none. */
 int ob_svc_port(const struct ob_svc *svc);
 int ob_svc_metrics_port(const struct ob_svc *svc);
+
+/* ob_svc_start: start the worker threads (once; ob_svc_run does it too). */
+int ob_svc_start(struct ob_svc *svc) OB_WUR;
 
 /*
  * ob_svc_run: serve until SIGTERM or SIGINT, then stop accepting, drain
@@ -213,6 +228,8 @@ int ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
     const char *content_type);
 /* Send Retry-After: seconds with the reply (429, 503); before replying. */
 void ob_svc_req_set_retry_after(struct ob_svc_req *req, int seconds);
+/* Send Retry-After: seconds (> 0) with the reply; before replying. */
+void ob_svc_req_retry_after(struct ob_svc_req *req, int seconds);
 int ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
     const char *title, const char *detail_for_log);
 

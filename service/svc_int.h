@@ -120,6 +120,8 @@ struct ob_svc {
 	void			*refusal_arg;
 	ob_svc_conn_refusal_fn	 conn_refusal_fn; /* or NULL (and at free) */
 	void			*conn_refusal_arg;
+	ob_svc_health_fn	 health_fn;	/* or NULL */
+	void			*health_arg;
 	/* counters (loop thread) */
 	int			 nconns;
 	int			 inflight;	/* dispatched, not replied */

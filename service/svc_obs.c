@@ -244,7 +244,9 @@ svc_obs_cb(struct evhttp_request *ev, void *arg)
 	struct ob_svc		*svc = arg;
 	struct evbuffer		*b;
 	const char		*path;
-	int			 qlen;
+	json_t			*o;
+	char			*s;
+	int			 qlen, ready;
 
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(ev, 500, NULL);
@@ -272,14 +274,27 @@ svc_obs_cb(struct evhttp_request *ev, void *arg)
 		pthread_mutex_lock(&svc->mu);
 		qlen = svc->qlen;
 		pthread_mutex_unlock(&svc->mu);
-		/* Live while the loop answers; ready unless draining. */
-		evbuffer_add_printf(b, "{\"status\":\"%s\",\"live\":true,"
-		    "\"ready\":%s,\"in_flight\":%d,\"queue\":%d,"
-		    "\"connections\":%d}", svc->draining ? "draining" : "ok",
-		    svc->draining ? "false" : "true", svc->inflight, qlen,
-		    svc->nconns);
-		obs_reply(ev, svc->draining ? 503 : 200, "application/json",
-		    b);
+		/* Live while the loop answers; ready unless draining or a
+		 * dependency says it cannot serve. */
+		ready = !svc->draining;
+		o = json_pack("{s:s,s:b,s:i,s:i,s:i}", "status",
+		    svc->draining ? "draining" : "ok", "live", 1, "in_flight",
+		    svc->inflight, "queue", qlen, "connections", svc->nconns);
+		if (o != NULL && svc->health_fn != NULL &&
+		    !svc->health_fn(o, svc->health_arg))
+			ready = 0;
+		if (o == NULL || json_object_set_new(o, "ready",
+		    json_boolean(ready)) != 0 ||
+		    (s = json_dumps(o, JSON_COMPACT)) == NULL) {
+			json_decref(o);
+			evbuffer_free(b);
+			evhttp_send_error(ev, 500, NULL);
+			return;
+		}
+		evbuffer_add(b, s, strlen(s));
+		free(s);
+		json_decref(o);
+		obs_reply(ev, ready ? 200 : 503, "application/json", b);
 	}
 	evbuffer_free(b);
 }

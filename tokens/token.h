@@ -21,6 +21,7 @@
 #include "tokens/pin.h"
 
 struct ob_token;
+struct ob_signer;
 
 /* What the signer is asked to approve; shown before a touch or PIN. */
 struct ob_approval {
@@ -36,6 +37,7 @@ struct ob_token_opts {
 	const struct ob_pin_source	*pin;	/* may be NULL: backend default */
 	enum ob_alg			 alg;	/* keygen; OB_ALG_INVALID = default */
 	int				 quiet;	/* no prompts on stderr */
+	struct ob_signer		*signer; /* signer: keys (remote.h) */
 };
 
 struct ob_sign_req {
@@ -65,6 +67,12 @@ struct ob_token_ops {
 	/* Optional: backend-specific trust-store members (FIDO2 rpId, ...). */
 	int  (*enroll_info)(void *be, json_t *keyentry);
 	void (*close)(void *be);
+	/*
+	 * 1: sign() returns signatures already verified with this key's
+	 * public key in the process that holds the key (ownerbind-signer),
+	 * so the token layer does not verify them a second time.
+	 */
+	int  verified;
 };
 
 int ob_token_open(const char *uri, const struct ob_token_opts *opts,
@@ -85,6 +93,7 @@ const char *ob_token_kid(const struct ob_token *tok);
  * clientDataJSON), then append the entry.  Nothing is appended on failure;
  * a signature that does not verify is OB_ERR_TOKEN_SIG_BAD.  kid NULL
  * means the key's thumbprint (a gateway entry names the gateway id).
+ * (A "verified" backend's signatures were checked where the key is.)
  */
 int ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
     enum ob_role role, enum ob_model model, const char *nonce,
@@ -94,9 +103,11 @@ int ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
  * Have the token sign one whole signing input (for the credential issuer:
  * a WIT's JWS signing input or a WIC's TBSCertificate DER; what->role
  * names which) and check the fresh signature against the token's public
- * key.  *sig is the JWS encoding (R||S for ES*), freed with free().
- * webauthn-* keys cannot sign arbitrary input: OB_ERR_ALG_UNSUPPORTED.
- * A signature that does not verify is OB_ERR_TOKEN_SIG_BAD.
+ * key (unless the backend is "verified": the signer helper checked it
+ * with the same key).  *sig is the JWS encoding (R||S for ES*), freed with
+ * free().  webauthn-* keys cannot sign arbitrary input:
+ * OB_ERR_ALG_UNSUPPORTED.  A signature that does not verify is
+ * OB_ERR_TOKEN_SIG_BAD.
  */
 int ob_token_sign(struct ob_token *tok, const unsigned char *msg,
     size_t msglen, const struct ob_approval *what, unsigned char **sig,
@@ -116,5 +127,7 @@ extern const struct ob_token_ops ob_pkcs11_ops;
 extern const struct ob_token_ops ob_tpm2_ops;
 extern const struct ob_token_ops ob_fido2_ops;
 extern const struct ob_token_ops ob_piv_ops;
+/* The daemons' one backend: keys held by ownerbind-signer (remote.h). */
+extern const struct ob_token_ops ob_remote_ops;
 
 #endif

@@ -378,6 +378,27 @@ extern "C" {
 	  "give the member the type the detail names (docs/server.md)") \
 	X(OB_ERR_DEVMODE_DIR, -1087, "the development-mode directory is not new and empty", \
 	  "name a new directory or an empty one of yours; dev mode never reuses keys") \
+	/* signer: ownerbind-signer and its protocol (docs/signer-protocol.md) */ \
+	X(OB_ERR_SIGNER_UNAVAILABLE, -1100, "the signer helper is not available", \
+	  "retry after the number of seconds in Retry-After; the daemon restarts the helper and logs why it failed") \
+	X(OB_ERR_SIGNER_PROTOCOL, -1101, "a signer protocol message is malformed", \
+	  "the detail names the field; daemon and helper must be the same ownerbind version") \
+	X(OB_ERR_SIGNER_VERSION, -1102, "the signer protocol version is not supported", \
+	  "install ownerbind-signer from the same ownerbind release as the daemon") \
+	X(OB_ERR_SIGNER_KEY, -1103, "the signer has no key of this name", \
+	  "name a key of the signer's configuration (its keys[].name)") \
+	X(OB_ERR_SIGNER_PURPOSE, -1104, "the key may not sign for this purpose", \
+	  "an issuer key signs WITs and WIC TBSCertificates, a gateway key gateway entries") \
+	X(OB_ERR_SIGNER_SHAPE, -1105, "the bytes to sign are not of the shape the purpose allows", \
+	  "the signer's log has the detail; the daemon built a malformed credential or entry") \
+	X(OB_ERR_SIGNER_LIFETIME, -1106, "the credential's lifetime or time is outside the signer's limits", \
+	  "raise the key's max_lifetime or max_skew in the signer's configuration, or check the clocks") \
+	X(OB_ERR_SIGNER_RATE, -1107, "the signer's rate limit for the key is spent", \
+	  "retry later, or raise the key's rate in the signer's configuration") \
+	X(OB_ERR_SIGNER_CONFIG, -1108, "the signer configuration is invalid", \
+	  "the detail names the member; run ownerbind-signer --check-config FILE") \
+	X(OB_ERR_SIGNER_PEER, -1109, "the signer refused the connecting process", \
+	  "run the daemon as a user in the signer's allow_users, or give the daemon its own helper") \
 	/* relying parties: WIT + WPT and WIC (docs/relying-party.md) */ \
 	X(OB_ERR_RP_CONFIG, -1120, "the relying party's issuer keys, CA or options are invalid", \
 	  "configure the issuer's JWKS or CA certificate file; the detail names the entry") \
@@ -440,8 +461,10 @@ OB_EXPORT const char *ob_err_name(int code);
  * Every verification failure maps to OB_ERR_REJECTED, so the reply is no
  * oracle; distinct codes remain only where the client can act: a body that
  * is not JSON (OB_ERR_SVC_BAD_REQUEST), too large, rate limited,
- * unavailable (including replay-state trouble: retry), the HTTP-level
- * codes (not found, method, media type, unknown peer) and OB_ERR_INTERNAL.
+ * unavailable (including replay-state trouble: retry), the signer helper
+ * unavailable (OB_ERR_SIGNER_UNAVAILABLE, also for its rate limit), the
+ * HTTP-level codes (not found, method, media type, unknown peer) and
+ * OB_ERR_INTERNAL.
  * OB_OK maps to OB_OK.  Never fails.
  */
 OB_EXPORT int ob_err_public(int code);

@@ -33,6 +33,26 @@ URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
 CERT=$(J client_cert); KEY=$(J client_key); ICA=$(J issuer_ca)
 CURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
 
+# 0. The server runs sandboxed (every thread under the seccomp filter,
+# Landlock on) with its key in ownerbind-signer; what follows (issuance,
+# SIGHUP reloads, the issuance record, the drain) runs inside it.
+i=0	# dev.json is written just before the sandbox is entered
+while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
+    [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+nt=0; nf=0
+for t in "/proc/$SP/task/"*; do
+	nt=$((nt + 1))
+	grep -q '^Seccomp:[[:space:]]*2$' "$t/status" && nf=$((nf + 1))
+done
+[ $nt -gt 1 ] && [ $nf = $nt ] && ok "seccomp: $nf of $nt threads filtered" ||
+    bad "seccomp: $nf of $nt threads filtered"
+grep -q '"event":"sandbox","detail":"landlock ABI' server.log &&
+    ok "landlock in force" || bad "landlock: $(grep sandbox server.log)"
+MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' server.log | cut -d= -f2)
+curl -sS --max-time 10 "$MURL/healthz" >health.json 2>/dev/null
+"$PY" -c "import json,sys; h = json.load(open('health.json')); sys.exit(not (h['ready'] and h['signer']['state'] == 'ready' and h['signer']['pid'] > 0))" &&
+    ok "/healthz: ready, the signer helper ready" || bad "healthz: $(cat health.json)"
+
 "$OB" keygen --key file:owner.pem >/dev/null || exit 1
 "$OB" enroll --key file:owner.pem --owner alice@example.org \
     --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" >/dev/null || exit 1
@@ -201,7 +221,7 @@ printf 'x' >> "$D/dev/audit.jsonl"
 "$SRV" audit verify "$D/dev/audit.jsonl" >/dev/null 2>&1 && bad "a tampered record verifies" ||
     ok "a tampered record fails audit verify"
 
-"$SRV" --version | grep -q 'issuer key backends: file' && ok "--version lists the issuer key backends" ||
+"$SRV" --version | grep -q 'issuer key backends: signer' && ok "--version: the server's only key backend is the signer helper" ||
     bad "--version"
 # 5. --check-config, then SIGTERM drains and exits 0.
 "$SRV" --check-config "$(J config)" >/dev/null 2>&1 && ok "--check-config: dev config" ||

@@ -23,7 +23,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	rm -rf "$D"
+	[ -n "${OB_KEEP:-}" ] && cp "$D"/server*.log /tmp/ 2>/dev/null; rm -rf "$D"
 }
 trap cleanup EXIT
 die() { echo "FAIL: $*"; for f in "$D"/*.log; do echo "== $f"; tail -n 20 "$f"; done; exit 1; }
@@ -70,8 +70,8 @@ d, mode = sys.argv[1:3]
 base = json.load(open(d + "/dev/server.json"))
 for k in ("tls",):
     base[k] = {m: d + "/dev/" + v for m, v in base[k].items()}
-base["issuer"] = {"key": "file:" + d + "/dev/issuer.key",
-                  "chain": d + "/dev/issuer-ca.pem"}
+base["issuer"] = {"key": "issuer", "chain": d + "/dev/issuer-ca.pem"}
+base["signer"] = {"config": d + "/dev/signer.json"}
 base.update({"aud": "https://id.example", "trust": d + "/trust.json",
              "state": "unix:" + d + "/redis.sock",
              "redis": {"timeout_ms": 300, "connect_timeout_ms": 300},

@@ -36,8 +36,9 @@ static const char base[] =
 	"  \"trust\": \"trust.json\",\n"				/* 19 */
 	"  \"state\": \"state.sqlite\",\n"				/* 20 */
 	"  \"audit\": \"/var/lib/ownerbind/audit.jsonl\",\n"		/* 21 */
-	"  \"issuer\": {\"key\": \"file:issuer.key\", \"pin_source\": "
-	"\"env:OB_PIN\", \"chain\": \"issuer-ca.pem\"},\n"		/* 22 */
+	"  \"issuer\": {\"key\": \"issuer\", \"chain\": \"issuer-ca.pem\"}, "
+	"\"signer\": {\"config\": \"signer.json\", \"timeout_ms\": 2000},\n"
+									/* 22 */
 	"  \"wic\": {\"owner_oid\": \"1.3.6.1.4.1.99999.1\", "
 	"\"subject_ou\": true},\n"					/* 23 */
 	"  \"lifetime\": 3600,\n"					/* 24 */
@@ -51,7 +52,7 @@ static const char base[] =
 									/* 28 */
 	"           \"per_owner\": {\"per_second\": 10}, \"per_agent\": "
 	"{\"per_second\": 0.5, \"burst\": 3}},\n"			/* 29 */
-	"  \"user\": \"ownerbind\",\n"					/* 30 */
+	"  \"user\": \"ownerbind\", \"sandbox\": false,\n"		/* 30 */
 	"  \"log_level\": \"info\"\n"					/* 31 */
 	"}\n";								/* 32 */
 
@@ -109,9 +110,13 @@ test_good(void **state)
 	assert_string_equal(c->trust, "/srv/ob/trust.json");
 	assert_string_equal(c->state, "/srv/ob/state.sqlite");
 	assert_string_equal(c->audit, "/var/lib/ownerbind/audit.jsonl");
-	assert_string_equal(c->issuer.key, "file:/srv/ob/issuer.key");
-	assert_string_equal(c->issuer.pin_source, "env:OB_PIN");
+	assert_string_equal(c->issuer.key, "issuer");
 	assert_string_equal(c->issuer.chain, "/srv/ob/issuer-ca.pem");
+	assert_string_equal(c->signer.config, "/srv/ob/signer.json");
+	assert_null(c->signer.program);
+	assert_null(c->signer.socket);
+	assert_int_equal(c->signer.timeout_ms, 2000);
+	assert_int_equal(c->signer.backoff_max_ms, 10000);
 	assert_string_equal(c->wic.owner_oid, "1.3.6.1.4.1.99999.1");
 	assert_true(c->wic.subject_ou);
 	assert_int_equal(c->lifetime, 3600);
@@ -131,6 +136,7 @@ test_good(void **state)
 	assert_true(c->rate.per_agent.per_second == 0.5);
 	assert_int_equal(c->rate.per_agent.burst, 3);
 	assert_string_equal(c->user, "ownerbind");
+	assert_false(c->sandbox);
 	assert_int_equal(c->log_level, OB_LOG_INFO);
 	ob_server_config_free(&c);
 	assert_null(c);
@@ -143,7 +149,8 @@ test_defaults(void **state)
 	    "\"tls\": {\"cert\": \"c\", \"key\": \"k\", \"client_ca\": \"ca\"},"
 	    " \"clients\": [{\"id\": \"p\", \"role\": \"proxy\", \"san_uri\": "
 	    "\"spiffe://x/p\"}], \"trust\": \"t\", \"issuer\": {\"key\": "
-	    "\"pkcs11:token=ob;object=issuer\", \"chain\": \"ch\"}}";
+	    "\"hsm-1\", \"chain\": \"ch\"}, \"signer\": {\"socket\": "
+	    "\"/run/ob/signer.sock\"}}";
 	struct ob_server_config	*c = NULL;
 
 	(void)state;
@@ -153,8 +160,10 @@ test_defaults(void **state)
 	assert_string_equal(c->metrics_listen, "127.0.0.1:8444");
 	assert_string_equal(c->state, "/d/state.sqlite");
 	assert_string_equal(c->audit, "/d/audit.jsonl");
-	assert_string_equal(c->issuer.key, "pkcs11:token=ob;object=issuer");
-	assert_null(c->issuer.pin_source);
+	assert_string_equal(c->issuer.key, "hsm-1");
+	assert_string_equal(c->signer.socket, "/run/ob/signer.sock");
+	assert_null(c->signer.config);
+	assert_int_equal(c->signer.timeout_ms, 5000);
 	assert_null(c->wic.owner_oid);
 	assert_false(c->wic.subject_ou);
 	assert_int_equal(c->lifetime, 3600);
@@ -165,6 +174,7 @@ test_defaults(void **state)
 	assert_int_equal(c->limits.timeout_s, 10);
 	assert_int_equal(c->limits.workers, 2);
 	assert_int_equal(c->limits.queue, 256);
+	assert_true(c->sandbox);	/* on unless turned off */
 	assert_true(c->rate.per_peer.per_second == 0);
 	assert_true(c->rate.per_owner.per_second == 10);
 	assert_int_equal(c->rate.per_owner.burst, 20);
@@ -206,6 +216,8 @@ static const struct bad bads[] = {
 	  "\"limits.workers\" must be an integer, not a number" },
 	{ "\"subject_ou\": true", "\"subject_ou\": 1", OB_ERR_CONFIG_TYPE, 23,
 	  "\"wic.subject_ou\" must be a boolean" },
+	{ "\"sandbox\": false", "\"sandbox\": \"off\"", OB_ERR_CONFIG_TYPE,
+	  30, "\"sandbox\" must be a boolean" },
 	{ "\"trust\": \"trust.json\"", "\"trust\": [\"trust.json\"]",
 	  OB_ERR_CONFIG_TYPE, 19, "\"trust\" must be a string, not an array" },
 	{ "{\"id\": \"proxy-eu-1\", \"role\": \"proxy\", \"san_uri\": "
@@ -271,12 +283,27 @@ static const struct bad bads[] = {
 	  "\"wic.owner_oid\"" },
 	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.40\"", OB_ERR_CONFIG_INVALID, 23,
 	  "\"wic.owner_oid\"" },
-	{ "\"env:OB_PIN\"", "\"tty\"", OB_ERR_CONFIG_INVALID, 22,
-	  "\"issuer.pin_source\" cannot be tty" },
-	{ "\"env:OB_PIN\"", "\"nope:x\"", OB_ERR_CONFIG_INVALID, 22,
-	  "is not a PIN source" },
-	{ "\"file:issuer.key\"", "\"issuer.key\"", OB_ERR_CONFIG_INVALID, 22,
-	  "\"issuer.key\" must be a key URI" },
+	/* keys and PINs are the signer's, never the server's */
+	{ "\"key\": \"issuer\"", "\"key\": \"issuer\", \"pin_source\": "
+	  "\"env:OB_PIN\"", OB_ERR_CONFIG_UNKNOWN, 22,
+	  "\"issuer.pin_source\" belongs in the signer's configuration" },
+	{ "\"key\": \"issuer\"", "\"key\": \"pkcs11:token=ob;object=i\"",
+	  OB_ERR_CONFIG_INVALID, 22, "\"issuer.key\" must name a key of the "
+	  "signer" },
+	{ "\"key\": \"issuer\"", "\"key\": \"file:issuer.key\"",
+	  OB_ERR_CONFIG_INVALID, 22, "a key URI belongs in the signer's" },
+	{ "\"config\": \"signer.json\"", "\"socket\": \"s\", \"config\": "
+	  "\"signer.json\"", OB_ERR_CONFIG_INVALID, 22, "\"signer\" must have "
+	  "exactly one of" },
+	{ "\"config\": \"signer.json\", ", "", OB_ERR_CONFIG_INVALID, 22,
+	  "\"signer\" must have exactly one of" },
+	{ "\"config\": \"signer.json\"", "\"socket\": \"s\", \"program\": "
+	  "\"p\"", OB_ERR_CONFIG_INVALID, 22, "\"signer.program\" is for a "
+	  "helper the server starts" },
+	{ "\"timeout_ms\": 2000", "\"timeout_ms\": 50", OB_ERR_CONFIG_INVALID,
+	  22, "\"signer.timeout_ms\" must be from 100" },
+	{ "\"timeout_ms\": 2000", "\"timeouts\": 2000", OB_ERR_CONFIG_UNKNOWN,
+	  22, "\"signer.timeouts\"" },
 	{ "\"127.0.0.1:8443\"", "\"127.0.0.1\"", OB_ERR_CONFIG_INVALID, 2,
 	  "\"listen\" must be HOST:PORT" },
 	{ "\"127.0.0.1:8443\"", "\"127.0.0.1:65536\"", OB_ERR_CONFIG_INVALID,

@@ -218,6 +218,27 @@ test_files(void **state)
 		json_decref(j);
 	}
 	EVP_PKEY_free(k);
+	/* ownerbind-signer's configuration: that key, as the issuer. */
+	{
+		json_t	*j, *key;
+
+		assert_int_equal(stat(p->signer_config, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		assert_non_null(j = json_load_file(p->signer_config,
+		    JSON_REJECT_DUPLICATES, NULL));
+		assert_int_equal(json_array_size(json_object_get(j, "keys")),
+		    1);
+		key = json_array_get(json_object_get(j, "keys"), 0);
+		assert_string_equal(json_string_value(json_object_get(key,
+		    "name")), "issuer");
+		assert_string_equal(json_string_value(json_object_get(key,
+		    "uri")), "file:issuer.key");
+		assert_string_equal(json_string_value(json_object_get(key,
+		    "role")), "issuer");
+		assert_string_equal(json_string_value(json_object_get(key,
+		    "ca")), "issuer-ca.pem");
+		json_decref(j);
+	}
 }
 
 static void
@@ -238,8 +259,11 @@ test_config_and_trust_load(void **state)
 	assert_string_equal(c->tls.client_ca, p->tls_ca);
 	assert_string_equal(c->trust, p->trust);
 	assert_string_equal(c->issuer.chain, p->issuer_ca);
-	snprintf(want, sizeof(want), "file:%s", p->issuer_key);
-	assert_string_equal(c->issuer.key, want);
+	/* The issuer key is the signer's: the server names it only. */
+	assert_string_equal(c->issuer.key, "issuer");
+	assert_string_equal(c->signer.config, p->signer_config);
+	assert_null(c->signer.socket);
+	(void)want;
 	assert_int_equal(c->nclients, 1);
 	assert_string_equal(c->clients[0].san_uri, OB_DEVMODE_PROXY_URI);
 	assert_int_equal(c->clients[0].role, OB_CLIENT_PROXY);

@@ -110,6 +110,12 @@ test_public(void **state)
 	    OB_ERR_SVC_UNAVAILABLE);
 	assert_int_equal(ob_err_public(OB_ERR_STATE_URI), OB_ERR_INTERNAL);
 	assert_int_equal(ob_err_public(OB_ERR_CRYPTO), OB_ERR_INTERNAL);
+	assert_int_equal(ob_err_public(OB_ERR_SIGNER_UNAVAILABLE),
+	    OB_ERR_SIGNER_UNAVAILABLE);
+	assert_int_equal(ob_err_public(OB_ERR_SIGNER_RATE),
+	    OB_ERR_SIGNER_UNAVAILABLE);
+	/* A refusal by the helper is the daemon's trouble, not a hint. */
+	assert_int_equal(ob_err_public(OB_ERR_SIGNER_SHAPE), OB_ERR_REJECTED);
 	assert_int_equal(ob_err_public(-31337), OB_ERR_REJECTED);
 	for (i = 0; i < ob_err_count(); i++) {
 		c = ob_err_code_at(i);

@@ -1,0 +1,790 @@
+/*
+ * ownerbind-signer's core (signer.h): keys, the message handler, the
+ * signature log, and the two ways of being reached (a socketpair the
+ * daemon passed, or a unix socket of its own).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "core/alg.h"
+#include "core/err.h"
+#include "core/jwk.h"
+#include "server/rate.h"
+#include "signer/shape.h"
+#include "signer/signer.h"
+#include "tokens/pin.h"
+#include "tokens/token.h"
+
+#define HELPER_NAME	"ownerbind-signer"
+#define MAX_CONNS	16
+
+struct sd_key {
+	const struct ob_signer_keycfg	*cfg;
+	struct ob_pin_source		*pin;
+	struct ob_token			*tok;
+	enum ob_alg			 alg;
+	unsigned			 purposes;	/* OB_SP_BIT()s */
+	X509_NAME			*ca_subject;	/* issuer keys */
+	unsigned char			*spki;
+	size_t				 spkilen;
+	struct ob_rate_table		*rate;
+	pthread_mutex_t			 mu;		/* the token */
+	int				 mu_init;
+};
+
+struct ob_signerd {
+	struct sd_key	*keys;
+	size_t		 nkeys;
+	FILE		*log;
+	long long	(*now)(void);
+	pthread_mutex_t	 mu;		/* counters, connections */
+	pthread_cond_t	 cv;		/* a connection ended */
+	uint64_t	 nsigned, nrefused;
+	int		 nconns;
+	int		 conns[MAX_CONNS];	/* their sockets, -1: free */
+};
+
+static long long
+real_now(void)
+{
+	return (long long)time(NULL);
+}
+
+/* ---- the log ---- */
+
+static json_t *
+line_new(const char *level, const char *event)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 buf[40];
+	json_t		*o;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	(void)gmtime_r(&ts.tv_sec, &tm);
+	if (strftime(buf, 24, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		buf[0] = '\0';
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%06ldZ",
+	    ts.tv_nsec / 1000);
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_object_set_new(o, "ts", json_string(buf));
+	json_object_set_new(o, "level", json_string(level));
+	json_object_set_new(o, "svc", json_string(HELPER_NAME));
+	json_object_set_new(o, "event", json_string(event));
+	return o;
+}
+
+/* Strings from the peer may be anything: set only what is valid UTF-8. */
+static void
+line_str(json_t *o, const char *k, const char *v)
+{
+	if (v != NULL && *v != '\0')
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* One line, one write: stderr is unbuffered and shared with the daemon. */
+static void
+line_put(const struct ob_signerd *sd, json_t *o)
+{
+	char	*s, *l;
+	size_t	 n;
+
+	if (o == NULL)
+		return;
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL) {
+		n = strlen(s);
+		if ((l = realloc(s, n + 2)) != NULL) {
+			s = l;
+			s[n] = '\n';
+			s[n + 1] = '\0';
+			(void)fwrite(s, 1, n + 1, sd->log);
+			fflush(sd->log);
+		}
+		free(s);
+	}
+	json_decref(o);
+}
+
+static void
+log_event(const struct ob_signerd *sd, const char *level, const char *event,
+    int code, const char *detail)
+{
+	json_t *o;
+
+	if ((o = line_new(level, event)) == NULL)
+		return;
+	if (code != OB_OK)
+		line_str(o, "code", ob_err_name(code));
+	line_str(o, "detail", detail);
+	line_put(sd, o);
+}
+
+/* What a SIGN asked for: the fields of its "sign" or "refuse" line. */
+struct sign_ctx {
+	const struct ob_signerd_conn	*conn;
+	const struct ob_sp_req		*req;
+	char				 sha[65];
+	char				 what[OB_SHAPE_WHAT];
+};
+
+static void
+log_sign(struct ob_signerd *sd, const struct sign_ctx *x, int code)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&sd->mu);
+	if (code == OB_OK)
+		sd->nsigned++;
+	else
+		sd->nrefused++;
+	pthread_mutex_unlock(&sd->mu);
+	if ((o = line_new(code == OB_OK ? "info" : "warn", code == OB_OK ?
+	    "sign" : "refuse")) == NULL)
+		return;
+	line_str(o, "key", x->req->name);
+	line_str(o, "purpose", ob_sp_purpose_name(x->req->purpose));
+	line_str(o, "for", x->req->for_whom);
+	line_str(o, "client", x->conn->client);
+	line_str(o, "peer", x->conn->peer);
+	line_str(o, "sha256", x->sha);
+	json_object_set_new(o, "bytes", json_integer((json_int_t)
+	    x->req->inputlen));
+	if (code == OB_OK)
+		line_str(o, "signed", x->what);
+	else {
+		line_str(o, "code", ob_err_name(code));
+		line_str(o, "detail", ob_err_detail());
+	}
+	line_put(sd, o);
+}
+
+/* ---- keys ---- */
+
+static int
+load_ca(struct sd_key *k)
+{
+	EVP_PKEY	*capub = NULL;
+	X509		*ca = NULL;
+	FILE		*f;
+	int		 r;
+
+	if ((f = fopen(k->cfg->ca, "re")) == NULL)
+		return ob_errf(OB_ERR_SIGNER_CONFIG, "%s: %s", k->cfg->ca,
+		    strerror(errno));
+	ca = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	r = OB_ERR_SIGNER_CONFIG;
+	if (ca == NULL) {
+		r = ob_errf(r, "%s: no PEM certificate", k->cfg->ca);
+		goto out;
+	}
+	/* Only the CA this key is the key of may be named as the issuer. */
+	if ((capub = X509_get_pubkey(ca)) == NULL ||
+	    !ob_pkey_equal(capub, ob_token_pubkey(k->tok))) {
+		r = ob_errf(r, "%s does not hold the key of %s", k->cfg->ca,
+		    k->cfg->name);
+		goto out;
+	}
+	if (X509_check_ca(ca) == 0) {
+		r = ob_errf(r, "%s is not a CA certificate", k->cfg->ca);
+		goto out;
+	}
+	if ((k->ca_subject = X509_NAME_dup(X509_get_subject_name(ca))) ==
+	    NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	r = OB_OK;
+out:
+	EVP_PKEY_free(capub);
+	X509_free(ca);
+	return r;
+}
+
+static int
+key_open(struct sd_key *k, const struct ob_signer_keycfg *cfg)
+{
+	struct ob_token_opts	 o;
+	struct ob_rate		 rate;
+	unsigned char		*der = NULL;
+	int			 n, r;
+
+	k->cfg = cfg;
+	if (pthread_mutex_init(&k->mu, NULL) != 0)
+		return OB_ERR_ALLOC;
+	k->mu_init = 1;
+	if (cfg->pin_source != NULL)
+		OB_TRY(ob_pin_source_parse(cfg->pin_source, &k->pin));
+	memset(&o, 0, sizeof(o));
+	o.pin = k->pin;
+	o.quiet = 1;
+	if ((r = ob_token_open(cfg->uri, &o, &k->tok)) != OB_OK) {
+		r = ob_err_prefix(r, "key %s", cfg->name);
+		goto out;
+	}
+	k->alg = ob_token_alg(k->tok);
+	if (ob_alg_is_webauthn(k->alg)) {
+		r = ob_errf(OB_ERR_SIGNER_CONFIG, "key %s: a FIDO2 key signs "
+		    "only assertions", cfg->name);
+		goto out;
+	}
+	if (cfg->role == OB_SIGNER_ISSUER) {
+		k->purposes = OB_SP_BIT(OB_SP_WIT) | OB_SP_BIT(OB_SP_WIC_TBS);
+		OB_TRY(load_ca(k));
+	} else
+		k->purposes = OB_SP_BIT(OB_SP_GATEWAY_ENTRY);
+	if ((n = i2d_PUBKEY(ob_token_pubkey(k->tok), &der)) <= 0 ||
+	    (size_t)n > OB_SP_MAX_SPKI) {
+		r = ob_errf(OB_ERR_KEY_TYPE, "key %s: public key encoding",
+		    cfg->name);
+		goto out;
+	}
+	if ((k->spki = malloc((size_t)n)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	memcpy(k->spki, der, (size_t)n);
+	k->spkilen = (size_t)n;
+	rate.per_second = cfg->per_second;
+	rate.burst = cfg->burst;
+	r = ob_rate_new(&rate, &k->rate);
+out:
+	OPENSSL_free(der);
+	return r;
+}
+
+static void
+key_close(struct sd_key *k)
+{
+	ob_token_close(&k->tok);
+	ob_pin_source_free(&k->pin);
+	X509_NAME_free(k->ca_subject);
+	free(k->spki);
+	ob_rate_free(&k->rate);
+	if (k->mu_init)
+		(void)pthread_mutex_destroy(&k->mu);
+}
+
+int
+ob_signerd_new(const struct ob_signer_config *cfg, FILE *log,
+    struct ob_signerd **out)
+{
+	struct ob_signerd	*sd;
+	size_t			 i;
+	int			 r;
+
+	if ((sd = calloc(1, sizeof(*sd))) == NULL)
+		return OB_ERR_ALLOC;
+	sd->log = log;
+	sd->now = real_now;
+	for (i = 0; i < MAX_CONNS; i++)
+		sd->conns[i] = -1;
+	if (pthread_mutex_init(&sd->mu, NULL) != 0) {
+		free(sd);
+		return OB_ERR_ALLOC;
+	}
+	if (pthread_cond_init(&sd->cv, NULL) != 0) {
+		(void)pthread_mutex_destroy(&sd->mu);
+		free(sd);
+		return OB_ERR_ALLOC;
+	}
+	if ((sd->keys = calloc(cfg->nkeys, sizeof(*sd->keys))) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	for (i = 0; i < cfg->nkeys; i++) {
+		sd->nkeys = i + 1;
+		OB_TRY(key_open(&sd->keys[i], &cfg->keys[i]));
+	}
+	*out = sd;
+	sd = NULL;
+	r = OB_OK;
+out:
+	ob_signerd_free(&sd);
+	return r;
+}
+
+void
+ob_signerd_free(struct ob_signerd **sdp)
+{
+	struct ob_signerd	*sd;
+	size_t			 i;
+
+	if (sdp == NULL || (sd = *sdp) == NULL)
+		return;
+	for (i = 0; i < sd->nkeys; i++)
+		key_close(&sd->keys[i]);
+	free(sd->keys);
+	(void)pthread_mutex_destroy(&sd->mu);
+	(void)pthread_cond_destroy(&sd->cv);
+	free(sd);
+	*sdp = NULL;
+}
+
+void
+ob_signerd_set_clock(struct ob_signerd *sd, long long (*now)(void))
+{
+	sd->now = now != NULL ? now : real_now;
+}
+
+static struct sd_key *
+key_find(struct ob_signerd *sd, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nkeys; i++)
+		if (strcmp(sd->keys[i].cfg->name, name) == 0)
+			return &sd->keys[i];
+	return NULL;
+}
+
+/* ---- messages ---- */
+
+static void
+hex32(const unsigned char b[32], char out[65])
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = x[b[i] >> 4];
+		out[2 * i + 1] = x[b[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* The checks of a SIGN, in order; then the signature. */
+static int
+do_sign(struct ob_signerd *sd, struct sd_key *k, struct sign_ctx *x,
+    unsigned char **sig, size_t *siglen)
+{
+	const struct ob_sp_req	*q = x->req;
+	struct ob_shape_key	 sk;
+	struct ob_approval	 what;
+	int			 r;
+
+	if ((k->purposes & OB_SP_BIT(q->purpose)) == 0)
+		return ob_errf(OB_ERR_SIGNER_PURPOSE, "key %s (%s) does not "
+		    "sign %s", k->cfg->name, k->cfg->role == OB_SIGNER_ISSUER ?
+		    "issuer" : "gateway", ob_sp_purpose_name(q->purpose));
+	memset(&sk, 0, sizeof(sk));
+	sk.alg = k->alg;
+	sk.kid = ob_token_kid(k->tok);
+	sk.ca_subject = k->ca_subject;
+	sk.gateway_id = k->cfg->gateway_id;
+	sk.max_lifetime = k->cfg->max_lifetime;
+	sk.max_skew = k->cfg->max_skew;
+	sk.now = sd->now();
+	switch (q->purpose) {
+	case OB_SP_WIT:
+		r = ob_shape_wit(&sk, q->input, q->inputlen, x->what);
+		break;
+	case OB_SP_WIC_TBS:
+		r = ob_shape_wic_tbs(&sk, q->input, q->inputlen, x->what);
+		break;
+	default:
+		r = ob_shape_gateway_entry(&sk, q->input, q->inputlen,
+		    x->what);
+		break;
+	}
+	if (r != OB_OK)
+		return r;
+	/* Counted only for what would be signed: refusals cost nothing. */
+	if (ob_rate_take(k->rate, k->cfg->name) != OB_OK)
+		return ob_errf(OB_ERR_SIGNER_RATE, "key %s: over %g/s",
+		    k->cfg->name, k->cfg->per_second);
+	memset(&what, 0, sizeof(what));
+	what.role = ob_sp_purpose_name(q->purpose);
+	pthread_mutex_lock(&k->mu);
+	r = ob_token_sign(k->tok, q->input, q->inputlen, &what, sig, siglen);
+	pthread_mutex_unlock(&k->mu);
+	return r;
+}
+
+static int
+on_sign(struct ob_signerd *sd, struct ob_signerd_conn *c,
+    const struct ob_sp_req *q, struct ob_wr *w)
+{
+	struct sign_ctx	 x;
+	struct sd_key	*k;
+	unsigned char	 h[32], *sig = NULL;
+	size_t		 siglen = 0;
+	int		 r, st;
+
+	memset(&x, 0, sizeof(x));
+	x.conn = c;
+	x.req = q;
+	if (ob_sha256(q->input, q->inputlen, h) == OB_OK)
+		hex32(h, x.sha);
+	ob_err_clear();
+	if ((k = key_find(sd, q->name)) == NULL)
+		st = ob_errf(OB_ERR_SIGNER_KEY, "no key \"%s\"", q->name);
+	else
+		st = do_sign(sd, k, &x, &sig, &siglen);
+	log_sign(sd, &x, st);
+	if (st == OB_OK && siglen <= OB_SP_MAX_SIG)
+		r = ob_sp_put_sign_ok(w, c->version, q->id, sig, siglen);
+	else
+		r = ob_sp_put_status(w, c->version, q->type, q->id,
+		    st != OB_OK ? st : OB_ERR_SIG_FORMAT, ob_err_detail());
+	free(sig);
+	return r;
+}
+
+static int
+on_pubkey(struct ob_signerd *sd, struct ob_signerd_conn *c,
+    const struct ob_sp_req *q, struct ob_wr *w)
+{
+	struct sd_key *k;
+
+	if ((k = key_find(sd, q->name)) == NULL)
+		return ob_sp_put_status(w, c->version, q->type, q->id,
+		    OB_ERR_SIGNER_KEY, "no such key");
+	return ob_sp_put_pubkey_ok(w, c->version, q->id, ob_alg_name(k->alg),
+	    ob_token_kind(k->tok), ob_token_kid(k->tok), (uint8_t)k->purposes,
+	    k->spki, k->spkilen);
+}
+
+static int
+on_hello(struct ob_signerd *sd, struct ob_signerd_conn *c,
+    const struct ob_sp_req *q, struct ob_wr *w, int *end)
+{
+	char d[160];
+
+	if (q->vmin > OB_SP_VERSION || q->vmax < OB_SP_VERSION) {
+		snprintf(d, sizeof(d), "%s offers versions %u..%u, this "
+		    "helper speaks %d", q->name, q->vmin, q->vmax,
+		    OB_SP_VERSION);
+		log_event(sd, "warn", "hello", OB_ERR_SIGNER_VERSION, d);
+		*end = 1;
+		return ob_sp_put_status(w, OB_SP_VERSION, q->type, q->id,
+		    OB_ERR_SIGNER_VERSION, d);
+	}
+	c->greeted = 1;
+	c->version = OB_SP_VERSION;
+	memcpy(c->client, q->name, sizeof(c->client));
+	snprintf(d, sizeof(d), "%s (%s), version %d", q->name, c->peer,
+	    OB_SP_VERSION);
+	log_event(sd, "info", "hello", OB_OK, d);
+	return ob_sp_put_hello_ok(w, q->id, OB_SP_VERSION, HELPER_NAME);
+}
+
+int
+ob_signerd_handle(struct ob_signerd *sd, struct ob_signerd_conn *c,
+    const uint8_t *body, size_t len, struct ob_wr *w, int *end)
+{
+	struct ob_sp_req	*q;
+	uint64_t		 ns, nr;
+	uint32_t		 id = 0;
+	char			 det[OB_SP_MAX_DETAIL + 1];
+	char			 d[OB_SP_MAX_DETAIL + 80];
+	int			 r, st;
+
+	*end = 0;
+	/* Holds a 513-byte string and more: not for the stack of a thread. */
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return OB_ERR_ALLOC;
+	ob_err_clear();
+	st = ob_sp_req_parse(body, len, c->greeted ? c->version :
+	    OB_SP_VERSION, q, &id);
+	if (st == OB_OK && !c->greeted && q->type != OB_SP_HELLO)
+		st = ob_errf(OB_ERR_SIGNER_PROTOCOL, "HELLO must come first");
+	else if (st == OB_OK && c->greeted && q->type == OB_SP_HELLO)
+		st = ob_errf(OB_ERR_SIGNER_PROTOCOL, "a second HELLO");
+	if (st != OB_OK) {
+		/* The stream is not what this helper speaks: end it. */
+		snprintf(det, sizeof(det), "%s", ob_err_detail());
+		snprintf(d, sizeof(d), "%s: %s", c->peer, det);
+		log_event(sd, "warn", "protocol", st, d);
+		pthread_mutex_lock(&sd->mu);
+		sd->nrefused++;
+		pthread_mutex_unlock(&sd->mu);
+		*end = 1;
+		r = ob_sp_put_status(w, c->greeted ? c->version : OB_SP_VERSION,
+		    OB_SP_ERROR, id, st, det);
+		goto out;
+	}
+	switch (q->type) {
+	case OB_SP_HELLO:
+		r = on_hello(sd, c, q, w, end);
+		break;
+	case OB_SP_PUBKEY:
+		r = on_pubkey(sd, c, q, w);
+		break;
+	case OB_SP_SIGN:
+		r = on_sign(sd, c, q, w);
+		break;
+	default:
+		pthread_mutex_lock(&sd->mu);
+		ns = sd->nsigned;
+		nr = sd->nrefused;
+		pthread_mutex_unlock(&sd->mu);
+		r = ob_sp_put_health_ok(w, c->version, q->id,
+		    (uint8_t)sd->nkeys, ns, nr);
+		break;
+	}
+out:
+	free(q);
+	return r;
+}
+
+/* ---- being reached ---- */
+
+/* A last frame before a connection ends: if it cannot go, nothing can. */
+static void
+send_last(int fd, const struct ob_wr *w)
+{
+	if (ob_sp_write_all(fd, 1000, ob_wr_ptr(w), ob_wr_len(w)) != OB_OK)
+		return;
+}
+
+int
+ob_signerd_serve(struct ob_signerd *sd, int fd, const char *peer)
+{
+	struct ob_signerd_conn	 c;
+	struct ob_wr		 w;
+	uint8_t			*in;
+	size_t			 len;
+	int			 eof, end = 0, r;
+
+	if ((in = malloc(OB_SP_MAX_MSG)) == NULL)
+		return OB_ERR_ALLOC;
+	memset(&c, 0, sizeof(c));
+	(void)snprintf(c.peer, sizeof(c.peer), "%s", peer);
+	while (!end) {
+		ob_wr_init_heap(&w, OB_SP_MAX_MSG + 4);
+		if ((r = ob_sp_read_frame(fd, -1, in, OB_SP_MAX_MSG, &len,
+		    &eof)) != OB_OK) {
+			if (!eof && r == OB_ERR_SIGNER_PROTOCOL) {
+				/* An impossible length: say so, then end. */
+				log_event(sd, "warn", "protocol", r,
+				    ob_err_detail());
+				if (ob_sp_put_status(&w, OB_SP_VERSION,
+				    OB_SP_ERROR, 0, r, ob_err_detail()) ==
+				    OB_OK)
+					send_last(fd, &w);
+			}
+			ob_wr_free(&w);
+			r = eof ? OB_OK : r;
+			break;
+		}
+		if ((r = ob_signerd_handle(sd, &c, in, len, &w, &end)) !=
+		    OB_OK || (r = ob_sp_write_all(fd, -1, ob_wr_ptr(&w),
+		    ob_wr_len(&w))) != OB_OK)
+			end = 1;
+		ob_wr_free(&w);
+	}
+	/* Ended here: the peer sees the end now, whoever closes the fd. */
+	(void)shutdown(fd, SHUT_RDWR);
+	free(in);
+	return r;
+}
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+struct conn_arg {
+	struct ob_signerd	*sd;
+	int			 fd, slot;
+	char			 peer[64];
+};
+
+static void *
+conn_main(void *v)
+{
+	struct conn_arg		*a = v;
+	struct ob_signerd	*sd = a->sd;
+	int			 r;
+
+	if ((r = ob_signerd_serve(sd, a->fd, a->peer)) != OB_OK)
+		log_event(sd, "warn", "connection", r, a->peer);
+	/* The last touch of sd: ob_signerd_listen waits for it. */
+	pthread_mutex_lock(&sd->mu);
+	sd->conns[a->slot] = -1;
+	sd->nconns--;
+	pthread_cond_broadcast(&sd->cv);
+	pthread_mutex_unlock(&sd->mu);
+	close(a->fd);
+	free(a);
+	return NULL;
+}
+
+static int
+uid_allowed(const struct ob_signer_config *cfg, uid_t uid)
+{
+	size_t i;
+
+	if (cfg->nuids == 0)
+		return uid == geteuid();
+	for (i = 0; i < cfg->nuids; i++)
+		if (cfg->uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+/* Refuse a connection with one ERROR frame, then close it. */
+static void
+refuse_conn(struct ob_signerd *sd, int fd, int code, const char *detail)
+{
+	struct ob_wr w;
+
+	log_event(sd, "warn", "refuse", code, detail);
+	ob_wr_init_heap(&w, 1024);
+	if (ob_sp_put_status(&w, OB_SP_VERSION, OB_SP_ERROR, 0, code,
+	    detail) == OB_OK)
+		send_last(fd, &w);
+	ob_wr_free(&w);
+	close(fd);
+}
+
+static int
+listen_socket(const char *path, int *out)
+{
+	struct sockaddr_un	 sa;
+	struct stat		 st;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ob_errf(OB_ERR_IO, "%s: path too long for a socket",
+		    path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return ob_errf(OB_ERR_IO, "%s exists and is not a "
+			    "socket", path);
+		(void)unlink(path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return ob_errf(OB_ERR_IO, "socket: %s", strerror(errno));
+	/* Created 0600: no window in which another user could connect. */
+	old = umask(077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		umask(old);
+		close(fd);
+		return ob_errf(OB_ERR_IO, "%s: bind: %s", path,
+		    strerror(errno));
+	}
+	umask(old);
+	if (chmod(path, 0600) != 0 || listen(fd, MAX_CONNS) != 0) {
+		close(fd);
+		(void)unlink(path);
+		return ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	*out = fd;
+	return OB_OK;
+}
+
+int
+ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
+    const char *path)
+{
+	struct sigaction	 sa;
+	struct ucred		 cr;
+	struct conn_arg		*a;
+	pthread_attr_t		 attr;
+	pthread_t		 t;
+	socklen_t		 crlen;
+	char			 d[128];
+	int			 lfd = -1, fd, r, slot, i;
+
+	if ((r = listen_socket(path, &lfd)) != OB_OK)
+		return r;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: accept returns */
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)pthread_attr_init(&attr);
+	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	snprintf(d, sizeof(d), "listening on %s", path);
+	log_event(sd, "info", "ready", OB_OK, d);
+	while (!stopping) {
+		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			r = ob_errf(OB_ERR_IO, "accept: %s", strerror(errno));
+			break;
+		}
+		crlen = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0 ||
+		    !uid_allowed(cfg, cr.uid)) {
+			snprintf(d, sizeof(d), "uid %ld pid %ld may not "
+			    "connect", crlen == sizeof(cr) ? (long)cr.uid : -1L,
+			    crlen == sizeof(cr) ? (long)cr.pid : -1L);
+			refuse_conn(sd, fd, OB_ERR_SIGNER_PEER, d);
+			continue;
+		}
+		pthread_mutex_lock(&sd->mu);
+		for (slot = 0; slot < MAX_CONNS && sd->conns[slot] >= 0;
+		    slot++)
+			;
+		if (slot < MAX_CONNS) {
+			sd->conns[slot] = fd;
+			sd->nconns++;
+		}
+		pthread_mutex_unlock(&sd->mu);
+		if (slot == MAX_CONNS) {
+			refuse_conn(sd, fd, OB_ERR_SIGNER_UNAVAILABLE, "too "
+			    "many connections");
+			continue;
+		}
+		if ((a = calloc(1, sizeof(*a))) == NULL) {
+			r = OB_ERR_ALLOC;
+			pthread_mutex_lock(&sd->mu);
+			sd->conns[slot] = -1;
+			sd->nconns--;
+			pthread_mutex_unlock(&sd->mu);
+			close(fd);
+			break;
+		}
+		a->sd = sd;
+		a->fd = fd;
+		a->slot = slot;
+		snprintf(a->peer, sizeof(a->peer), "uid %ld pid %ld",
+		    (long)cr.uid, (long)cr.pid);
+		if (pthread_create(&t, &attr, conn_main, a) != 0) {
+			pthread_mutex_lock(&sd->mu);
+			sd->conns[slot] = -1;
+			sd->nconns--;
+			pthread_mutex_unlock(&sd->mu);
+			free(a);
+			refuse_conn(sd, fd, OB_ERR_SIGNER_UNAVAILABLE, "no "
+			    "thread for the connection");
+		}
+	}
+	(void)pthread_attr_destroy(&attr);
+	close(lfd);
+	(void)unlink(path);
+	/* End the connections and wait for their threads: the keys go next. */
+	pthread_mutex_lock(&sd->mu);
+	for (i = 0; i < MAX_CONNS; i++)
+		if (sd->conns[i] >= 0)
+			(void)shutdown(sd->conns[i], SHUT_RDWR);
+	while (sd->nconns > 0)
+		pthread_cond_wait(&sd->cv, &sd->mu);
+	pthread_mutex_unlock(&sd->mu);
+	return stopping ? OB_OK : r;
+}

@@ -1,0 +1,442 @@
+/*
+ * tokens/remote.c against the real ownerbind-signer ($OB_SIGNER): the
+ * daemons' token library opens only signer: keys, signs through the
+ * helper, fails closed when the helper dies or hangs, and gets it back
+ * with backoff; a helper whose key changed is not used; a standalone
+ * helper on a unix socket; threads signing at once.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "tokens/remote.h"
+#include "tokens/token.h"
+
+static char		 dir[64], cfgpath[128], keypath[128];
+static const char	*helper;
+static EVP_PKEY		*isskey, *agent;
+static char		*kid;
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(fputs(text, f) >= 0);
+	fclose(f);
+}
+
+static void
+write_key(const char *path, EVP_PKEY *k)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	X509	*ca;
+	char	*pem, p[128];
+
+	(void)state;
+	if ((helper = getenv("OB_SIGNER")) == NULL)
+		fail_msg("OB_SIGNER names the ownerbind-signer to test");
+	snprintf(dir, sizeof(dir), "/tmp/test-remote.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	isskey = t_key("P-256");
+	agent = t_key("P-256");
+	kid = t_kid(isskey);
+	snprintf(keypath, sizeof(keypath), "%s/iss.pem", dir);
+	write_key(keypath, isskey);
+	ca = t_cert(isskey, isskey, NULL, "remote test CA", 1, time(NULL));
+	pem = t_cert_pem(ca);
+	snprintf(p, sizeof(p), "%s/ca.pem", dir);
+	write_file(p, pem);
+	free(pem);
+	X509_free(ca);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/signer.json", dir);
+	write_file(cfgpath, "{\"keys\": ["
+	    "{\"name\": \"issuer\", \"uri\": \"file:iss.pem\", \"role\": "
+	    "\"issuer\", \"ca\": \"ca.pem\"},"
+	    "{\"name\": \"gw\", \"uri\": \"file:iss.pem\", \"role\": "
+	    "\"gateway\"}]}\n");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	EVP_PKEY_free(isskey);
+	EVP_PKEY_free(agent);
+	free(kid);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);	/* lint: ok: our mkdtemp */
+	return 0;
+}
+
+static char *
+b64_json(json_t *j)
+{
+	char	*s, *b;
+	size_t	 n;
+
+	assert_int_equal(ob_json_dump(j, &s, &n), OB_OK);
+	assert_int_equal(ob_b64url_encode((unsigned char *)s, n, &b), OB_OK);
+	free(s);
+	json_decref(j);
+	return b;
+}
+
+static char *
+wit_input(void)
+{
+	json_t		*jwk = NULL;
+	char		*h, *c, *s;
+	long long	 now = time(NULL);
+	size_t		 n;
+
+	assert_int_equal(ob_jwk_from_pkey(agent, &jwk), OB_OK);
+	h = b64_json(json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", kid,
+	    "typ", "wit+jwt"));
+	c = b64_json(json_pack("{s:s,s:s,s:I,s:I,s:s,s:{s:o}}", "iss",
+	    "https://id.example", "sub", T_SUB, "iat", (json_int_t)now, "exp",
+	    (json_int_t)(now + 600), "jti", "AAAAAAAAAAAAAAAAAAAAAA", "cnf",
+	    "jwk", jwk));
+	n = strlen(h) + strlen(c) + 2;
+	assert_non_null(s = malloc(n));
+	snprintf(s, n, "%s.%s", h, c);
+	free(h);
+	free(c);
+	return s;
+}
+
+static const struct ob_approval wit_what = {
+	T_SUB, "https://id.example", T_OWNER, "agent-mediated", "wit", 0
+};
+
+static struct ob_signer *
+open_helper(int timeout_ms)
+{
+	struct ob_signer_cfg	 c;
+	struct ob_signer	*s = NULL;
+
+	memset(&c, 0, sizeof(c));
+	c.program = helper;
+	c.config = cfgpath;
+	c.client = "test_remote";
+	c.timeout_ms = timeout_ms;
+	c.backoff_min_ms = 20;
+	c.backoff_max_ms = 200;
+	assert_int_equal(ob_signer_open(&c, &s), OB_OK);
+	return s;
+}
+
+static struct ob_token *
+open_key(struct ob_signer *s, const char *uri)
+{
+	struct ob_token_opts	 o;
+	struct ob_token		*t = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.signer = s;
+	assert_int_equal(ob_token_open(uri, &o, &t), OB_OK);
+	return t;
+}
+
+static int
+sign_wit(struct ob_token *t)
+{
+	unsigned char	*sig = NULL;
+	char		*in = wit_input();
+	size_t		 siglen;
+	int		 r;
+
+	r = ob_token_sign(t, (unsigned char *)in, strlen(in), &wit_what, &sig,
+	    &siglen);
+	if (r == OB_OK)
+		assert_int_equal(ob_sig_verify(OB_ALG_ES256, isskey,
+		    (unsigned char *)in, strlen(in), sig, siglen), OB_OK);
+	free(sig);
+	free(in);
+	return r;
+}
+
+/* Wait (bounded) until the supervisor says ready; the new pid. */
+static long
+wait_ready(struct ob_signer *s, long old)
+{
+	long	pid = 0;
+	int	i;
+
+	for (i = 0; i < 1000; i++) {
+		if (ob_signer_state(s, &pid, NULL) == OB_SIGNER_READY &&
+		    pid != old)
+			return pid;
+		usleep(10000);
+	}
+	fail_msg("the helper did not come back");
+	return 0;
+}
+
+static void
+test_open_sign(void **state)
+{
+	struct ob_signer	*s = open_helper(0);
+	struct ob_token		*t;
+	struct ob_token_opts	 o;
+	struct ob_token		*f = NULL;
+	char			 uri[160];
+	long			 pid;
+
+	(void)state;
+	assert_int_equal(ob_signer_state(s, &pid, NULL), OB_SIGNER_READY);
+	assert_true(pid > 0);
+	t = open_key(s, "signer:issuer");
+	assert_true(ob_pkey_equal(ob_token_pubkey(t), isskey));
+	assert_string_equal(ob_token_kid(t), kid);
+	assert_int_equal(ob_token_alg(t), OB_ALG_ES256);
+	assert_int_equal(sign_wit(t), OB_OK);
+	ob_token_close(&t);
+	/* The helper's refusal comes back as its code. */
+	t = open_key(s, "signer:gw");
+	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_PURPOSE);
+	assert_non_null(strstr(ob_err_detail(), "does not sign wit"));
+	assert_int_equal(ob_signer_state(s, NULL, NULL), OB_SIGNER_READY);
+	ob_token_close(&t);
+	/* The daemons' library opens no key itself. */
+	memset(&o, 0, sizeof(o));
+	o.signer = s;
+	snprintf(uri, sizeof(uri), "file:%s", keypath);
+	assert_int_equal(ob_token_open(uri, &o, &f), OB_ERR_KEY_SCHEME);
+	assert_int_equal(ob_token_open("pkcs11:token=x;object=y", &o, &f),
+	    OB_ERR_KEY_SCHEME);
+	assert_int_equal(ob_token_open("signer:nosuch", &o, &f),
+	    OB_ERR_SIGNER_KEY);
+	o.signer = NULL;
+	assert_int_equal(ob_token_open("signer:issuer", &o, &f),
+	    OB_ERR_KEY_SCHEME);
+	assert_null(f);
+	ob_signer_free(&s);
+	assert_null(s);
+}
+
+static void
+test_killed_and_back(void **state)
+{
+	struct ob_signer	*s = open_helper(0);
+	struct ob_token		*t = open_key(s, "signer:issuer");
+	unsigned		 restarts;
+	long			 pid, pid2;
+
+	(void)state;
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	assert_int_equal(ob_signer_state(s, &pid, NULL), OB_SIGNER_READY);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	/* The request in flight when it died fails closed. */
+	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_UNAVAILABLE);
+	assert_true(ob_signer_retry_after(s) >= 1);
+	pid2 = wait_ready(s, pid);
+	assert_int_equal(sign_wit(t), OB_OK);
+	(void)ob_signer_state(s, NULL, &restarts);
+	assert_int_equal(restarts, 1);
+	/* A hung helper: the deadline, then a new one. */
+	ob_token_close(&t);
+	ob_signer_free(&s);
+	s = open_helper(300);
+	t = open_key(s, "signer:issuer");
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	(void)ob_signer_state(s, &pid, NULL);
+	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_UNAVAILABLE);
+	assert_non_null(strstr(ob_err_detail(), "in time"));
+	pid2 = wait_ready(s, pid);
+	assert_true(pid2 != pid);
+	assert_int_equal(sign_wit(t), OB_OK);
+	/* The stopped helper was ended by the launcher, not left behind. */
+	assert_int_not_equal(kill((pid_t)pid, 0), 0);
+	ob_token_close(&t);
+	ob_signer_free(&s);
+}
+
+static void
+test_key_changed(void **state)
+{
+	struct ob_signer	*s = open_helper(0);
+	struct ob_token		*t = open_key(s, "signer:issuer");
+	EVP_PKEY		*other = t_key("P-256");
+	char			 saved[160];
+	long			 pid;
+	int			 i;
+
+	(void)state;
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	snprintf(saved, sizeof(saved), "%s.saved", keypath);
+	assert_int_equal(rename(keypath, saved), 0);
+	write_key(keypath, other);
+	(void)ob_signer_state(s, &pid, NULL);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_UNAVAILABLE);
+	/* Restarts find another key and are refused, until "down". */
+	for (i = 0; i < 1000 && ob_signer_state(s, NULL, NULL) !=
+	    OB_SIGNER_DOWN; i++)
+		usleep(10000);
+	assert_int_equal(ob_signer_state(s, NULL, NULL), OB_SIGNER_DOWN);
+	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_UNAVAILABLE);
+	/* The right key back: so is the helper. */
+	assert_int_equal(rename(saved, keypath), 0);
+	(void)wait_ready(s, pid);
+	assert_int_equal(sign_wit(t), OB_OK);
+	EVP_PKEY_free(other);
+	ob_token_close(&t);
+	ob_signer_free(&s);
+}
+
+static void
+test_bad_helper(void **state)
+{
+	struct ob_signer_cfg	 c;
+	struct ob_signer	*s = NULL;
+	char			 bad[160];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.program = helper;
+	snprintf(bad, sizeof(bad), "%s/missing.json", dir);
+	c.config = bad;
+	/* The helper cannot start: the daemon does not either. */
+	assert_int_equal(ob_signer_open(&c, &s), OB_ERR_SIGNER_UNAVAILABLE);
+	assert_non_null(strstr(ob_err_detail(), "HELLO"));
+	assert_null(s);
+	c.program = "/nonexistent/ownerbind-signer";
+	assert_int_equal(ob_signer_open(&c, &s), OB_ERR_SIGNER_CONFIG);
+	c.socket = "/tmp/x.sock";
+	assert_int_equal(ob_signer_open(&c, &s), OB_ERR_SIGNER_CONFIG);
+}
+
+static void
+test_socket(void **state)
+{
+	struct ob_signer_cfg	 c;
+	struct ob_signer	*s = NULL;
+	struct ob_token		*t;
+	struct stat		 st;
+	char			 path[160];
+	pid_t			 pid;
+	int			 i, status;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/signer.sock", dir);
+	if ((pid = fork()) == 0) {
+		execl(helper, helper, "--config", cfgpath, "--listen", path,
+		    (char *)NULL);
+		_exit(127);
+	}
+	/* Bounded, and generous: a sanitizer build starts slowly. */
+	for (i = 0; i < 3000 && stat(path, &st) != 0; i++)
+		usleep(10000);
+	if (stat(path, &st) != 0) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+		fail_msg("the helper made no socket");
+	}
+	memset(&c, 0, sizeof(c));
+	c.socket = path;
+	assert_int_equal(ob_signer_open(&c, &s), OB_OK);
+	t = open_key(s, "signer:issuer");
+	assert_int_equal(sign_wit(t), OB_OK);
+	ob_token_close(&t);
+	ob_signer_free(&s);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+struct job {
+	struct ob_token	*t;
+	const char	*in;
+};
+
+/* No cmocka asserts off the main thread: a failure is the result. */
+static void *
+signer_thread(void *v)
+{
+	struct job	*j = v;
+	unsigned char	*sig;
+	size_t		 siglen;
+	int		 i, bad = 0;
+
+	for (i = 0; i < 40 && !bad; i++) {
+		if (ob_token_sign(j->t, (const unsigned char *)j->in,
+		    strlen(j->in), &wit_what, &sig, &siglen) != OB_OK)
+			return (void *)1;
+		bad = ob_sig_verify(OB_ALG_ES256, isskey,
+		    (const unsigned char *)j->in, strlen(j->in), sig,
+		    siglen) != OB_OK;
+		free(sig);
+	}
+	return bad ? (void *)1 : NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct ob_signer	*s = open_helper(0);
+	struct job		 j;
+	pthread_t		 th[4];
+	char			*in = wit_input();
+	void			*rv;
+	int			 i;
+
+	(void)state;
+	j.t = open_key(s, "signer:issuer");
+	j.in = in;
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, signer_thread,
+		    &j), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &rv), 0);
+		assert_null(rv);
+	}
+	free(in);
+	ob_token_close(&j.t);
+	ob_signer_free(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_sign),
+		cmocka_unit_test(test_killed_and_back),
+		cmocka_unit_test(test_key_changed),
+		cmocka_unit_test(test_bad_helper),
+		cmocka_unit_test(test_socket),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

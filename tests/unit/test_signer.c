@@ -1,0 +1,972 @@
+/*
+ * ownerbind-signer's core over a real socketpair (and a real unix socket):
+ * the protocol, the three shapes it signs, every refusal (each logged),
+ * the rate limit and the peer check.  Keys are file: keys in a temporary
+ * directory; the SoftHSM2 case is tests/server/test_signer_p11.sh.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "core/deconst.h"
+#include "tests/unit/obtest.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/json.h"
+#include "core/jwk.h"
+#include "signer/config.h"
+#include "signer/proto.h"
+#include "signer/signer.h"
+
+static char			 dir[64], cfgpath[128];
+static EVP_PKEY			*isskey, *gwkey, *agent;
+static X509			*ca;
+static char			*iss_kid, *gw_kid;
+static FILE			*logfp;
+static long			 logoff;
+static struct ob_signer_config	*cfg;
+static struct ob_signerd	*sd;
+
+/* ---- fixtures ---- */
+
+static void
+write_file(const char *name, const char *text)
+{
+	char	 p[256];
+	FILE	*f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_non_null(f = fopen(p, "w"));
+	assert_true(fputs(text, f) >= 0);
+	fclose(f);
+}
+
+static void
+write_key(const char *name, EVP_PKEY *k)
+{
+	char	 p[256];
+	FILE	*f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	assert_non_null(f = fopen(p, "w"));
+	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL,
+	    NULL), 1);
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	char *pem;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test-signer.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	isskey = t_key("P-256");
+	gwkey = t_key("P-256");
+	agent = t_key("P-256");
+	iss_kid = t_kid(isskey);
+	gw_kid = t_kid(gwkey);
+	write_key("iss.pem", isskey);
+	write_key("gw.pem", gwkey);
+	ca = t_cert(isskey, isskey, NULL, "test issuer CA", 1, time(NULL));
+	pem = t_cert_pem(ca);
+	write_file("ca.pem", pem);
+	free(pem);
+	write_file("signer.json", "{\"keys\": ["
+	    "{\"name\": \"issuer\", \"uri\": \"file:iss.pem\", \"role\": "
+	    "\"issuer\", \"ca\": \"ca.pem\", \"max_lifetime\": 3600},"
+	    "{\"name\": \"gw\", \"uri\": \"file:gw.pem\", \"role\": "
+	    "\"gateway\", \"gateway_id\": \"gw.example.org\"},"
+	    "{\"name\": \"limited\", \"uri\": \"file:iss.pem\", \"role\": "
+	    "\"issuer\", \"ca\": \"ca.pem\", \"rate\": {\"per_second\": "
+	    "0.001, \"burst\": 2}}]}\n");
+	snprintf(cfgpath, sizeof(cfgpath), "%s/signer.json", dir);
+	assert_non_null(logfp = tmpfile());
+	assert_int_equal(ob_signer_config_load(cfgpath, &cfg), OB_OK);
+	assert_int_equal(ob_signerd_new(cfg, logfp, &sd), OB_OK);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	ob_signerd_free(&sd);
+	ob_signer_config_free(&cfg);
+	EVP_PKEY_free(isskey);
+	EVP_PKEY_free(gwkey);
+	EVP_PKEY_free(agent);
+	X509_free(ca);
+	free(iss_kid);
+	free(gw_kid);
+	fclose(logfp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);	/* lint: ok: our mkdtemp */
+	return 0;
+}
+
+/* The log lines written since the last call, as one string. */
+static char *
+new_log(void)
+{
+	long	 end;
+	char	*s;
+
+	fflush(logfp);
+	end = ftell(logfp);
+	assert_true(end >= logoff);
+	assert_non_null(s = calloc(1, (size_t)(end - logoff) + 1));
+	assert_int_equal(fseek(logfp, logoff, SEEK_SET), 0);
+	assert_int_equal(fread(s, 1, (size_t)(end - logoff), logfp),
+	    (size_t)(end - logoff));
+	assert_int_equal(fseek(logfp, 0, SEEK_END), 0);
+	logoff = end;
+	return s;
+}
+
+/* A line of the new log has event and (when not NULL) code and text. */
+static int
+logged(const char *event, const char *code, const char *text)
+{
+	char	*s = new_log(), *line, *save = NULL, ev[64], cd[96];
+	int	 found = 0;
+
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	snprintf(cd, sizeof(cd), "\"code\":\"%s\"", code != NULL ? code : "");
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, ev) != NULL && (code == NULL ||
+		    strstr(line, cd) != NULL) && (text == NULL ||
+		    strstr(line, text) != NULL))
+			found = 1;
+	free(s);
+	return found;
+}
+
+/* ---- a connection to the core, over a socketpair ---- */
+
+struct peer {
+	int		fd, sfd;
+	pthread_t	t;
+	uint32_t	id;
+	uint8_t		buf[OB_SP_MAX_MSG];
+};
+
+static void *
+serve_main(void *v)
+{
+	struct peer *p = v;
+
+	if (ob_signerd_serve(sd, p->sfd, "test") != OB_OK)
+		return NULL;
+	return NULL;
+}
+
+static struct peer *
+peer_open(void)
+{
+	struct peer	*p;
+	int		 sv[2];
+
+	assert_non_null(p = calloc(1, sizeof(*p)));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	p->fd = sv[0];
+	p->sfd = sv[1];
+	assert_int_equal(pthread_create(&p->t, NULL, serve_main, p), 0);
+	return p;
+}
+
+static void
+peer_close(struct peer *p)
+{
+	shutdown(p->fd, SHUT_RDWR);
+	assert_int_equal(pthread_join(p->t, NULL), 0);
+	close(p->fd);
+	close(p->sfd);
+	free(p);
+}
+
+static void
+send_frame(struct peer *p, const struct ob_wr *w)
+{
+	assert_int_equal(ob_sp_write_all(p->fd, 5000, ob_wr_ptr(w),
+	    ob_wr_len(w)), OB_OK);
+}
+
+/* Read the answer to (type, id); the reply borrows p->buf. */
+static void
+recv_reply(struct peer *p, uint8_t type, uint32_t id, struct ob_sp_reply *rep)
+{
+	size_t	len;
+	int	eof;
+
+	assert_int_equal(ob_sp_read_frame(p->fd, 5000, p->buf, sizeof(p->buf),
+	    &len, &eof), OB_OK);
+	assert_int_equal(ob_sp_reply_parse(p->buf, len, OB_SP_VERSION, type,
+	    id, rep), OB_OK);
+}
+
+/* The helper ended the connection: the next read is the end. */
+static void
+assert_ended(struct peer *p)
+{
+	size_t	len;
+	int	eof;
+
+	assert_int_equal(ob_sp_read_frame(p->fd, 5000, p->buf, sizeof(p->buf),
+	    &len, &eof), OB_ERR_SIGNER_UNAVAILABLE);
+	assert_true(eof);
+}
+
+static void
+hello(struct peer *p)
+{
+	struct ob_sp_reply	rep;
+	struct ob_wr		w;
+
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_hello(&w, ++p->id, 1, 1, "test_signer"),
+	    OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	recv_reply(p, OB_SP_HELLO, p->id, &rep);
+	assert_int_equal(rep.status, OB_OK);
+	assert_int_equal(rep.chosen, 1);
+	assert_string_equal(rep.helper, "ownerbind-signer");
+}
+
+static int
+sign(struct peer *p, const char *key, enum ob_sp_purpose purpose,
+    const void *in, size_t n, struct ob_sp_reply *rep)
+{
+	struct ob_wr w;
+
+	ob_wr_init_heap(&w, OB_SP_MAX_MSG + 4);
+	assert_int_equal(ob_sp_put_sign(&w, 1, ++p->id, key, purpose,
+	    "req=t1 peer=unit", in, n), OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	recv_reply(p, OB_SP_SIGN, p->id, rep);
+	return rep->status;
+}
+
+/* ---- inputs ---- */
+
+static char *
+b64_json(json_t *j)
+{
+	char	*s, *b;
+	size_t	 n;
+
+	assert_int_equal(ob_json_dump(j, &s, &n), OB_OK);
+	assert_int_equal(ob_b64url_encode((unsigned char *)s, n, &b), OB_OK);
+	free(s);
+	json_decref(j);
+	return b;
+}
+
+static char *
+join(const char *a, const char *b)
+{
+	size_t	 n = strlen(a) + strlen(b) + 2;
+	char	*s = malloc(n);
+
+	assert_non_null(s);
+	snprintf(s, n, "%s.%s", a, b);
+	return s;
+}
+
+/* A WIT signing input as server/issuer.c builds one. */
+static char *
+wit_input(const char *kid, long long iat, long long exp, int extra_header)
+{
+	json_t	*hdr, *pl, *jwk = NULL;
+	char	*h, *c, *s;
+
+	assert_int_equal(ob_jwk_from_pkey(agent, &jwk), OB_OK);
+	json_object_set_new(jwk, "alg", json_string("ES256"));
+	hdr = json_pack("{s:s,s:s,s:s}", "alg", "ES256", "kid", kid, "typ",
+	    "wit+jwt");
+	if (extra_header)
+		json_object_set_new(hdr, "jku", json_string("https://x/"));
+	pl = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:{s:o}}", "iss",
+	    "https://id.example", "sub", T_SUB, "iat", (json_int_t)iat, "exp",
+	    (json_int_t)exp, "jti", "AAAAAAAAAAAAAAAAAAAAAA", "sub_profile",
+	    "ai_agent", "cnf", "jwk", jwk);
+	assert_non_null(hdr);
+	assert_non_null(pl);
+	h = b64_json(hdr);
+	c = b64_json(pl);
+	s = join(h, c);
+	free(h);
+	free(c);
+	return s;
+}
+
+struct tbs_opt {
+	int		 two_uris;
+	int		 ca_true;
+	int		 other_issuer;
+	int		 sig_nid;	/* 0: ecdsa-with-SHA256 */
+	long long	 life;		/* 0: 3600 */
+	long long	 start;		/* 0: now */
+};
+
+static void
+add_ext(X509 *x, int nid, const char *v)
+{
+	X509_EXTENSION	*e;
+	X509V3_CTX	 ctx;
+
+	X509V3_set_ctx(&ctx, ca, x, NULL, NULL, 0);
+	assert_non_null(e = X509V3_EXT_conf_nid(NULL, &ctx, nid, v));
+	assert_int_equal(X509_add_ext(x, e, -1), 1);
+	X509_EXTENSION_free(e);
+}
+
+/* A WIC TBSCertificate, DER, as server/issuer.c builds one. */
+static unsigned char *
+tbs_input(const struct tbs_opt *o, size_t *n)
+{
+	X509		*x = X509_new();
+	X509_NAME	*nm = X509_NAME_new();
+	X509_ALGOR	*alg;
+	unsigned char	*der = NULL, *out;
+	long long	 now = o->start != 0 ? o->start : time(NULL);
+	int		 len;
+
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 0x4242);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)(o->other_issuer ? "somebody else" :
+	    "test issuer CA"), -1, -1, 0);
+	assert_int_equal(X509_set_issuer_name(x, nm), 1);
+	X509_NAME_free(nm);
+	nm = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"agent", -1, -1, 0);
+	assert_int_equal(X509_set_subject_name(x, nm), 1);
+	X509_NAME_free(nm);
+	ASN1_TIME_set(X509_getm_notBefore(x), (time_t)now);
+	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + (o->life != 0 ?
+	    o->life : 3600)));
+	assert_int_equal(X509_set_pubkey(x, agent), 1);
+	add_ext(x, NID_basic_constraints, o->ca_true ? "critical,CA:TRUE" :
+	    "critical,CA:FALSE");
+	add_ext(x, NID_key_usage, "critical,digitalSignature");
+	add_ext(x, NID_subject_alt_name, o->two_uris ?
+	    "URI:" T_SUB ",URI:wimse://td.example/owner" : "URI:" T_SUB);
+	/* set before encoding, as server/issuer.c does */
+	alg = OB_DECONST(X509_ALGOR *, X509_get0_tbs_sigalg(x));
+	assert_int_equal(X509_ALGOR_set0(alg, OBJ_nid2obj(o->sig_nid != 0 ?
+	    o->sig_nid : NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL), 1);
+	assert_true((len = i2d_re_X509_tbs(x, &der)) > 0);
+	assert_non_null(out = malloc((size_t)len));
+	memcpy(out, der, (size_t)len);
+	*n = (size_t)len;
+	OPENSSL_free(der);
+	X509_free(x);
+	return out;
+}
+
+/* A gateway entry's JWS signing input as the gateway will build one. */
+static char *
+gw_input(enum ob_role role, int with_x5c, const char *kid, long long sat)
+{
+	struct ob_envelope	*env;
+	unsigned char		*der = NULL;
+	json_t			*ph = NULL, *x5c = NULL;
+	char			*pb64 = NULL, *tbs = NULL, b64[4096];
+	size_t			 tbslen;
+	int			 n;
+
+	env = t_request(agent, time(NULL), "AAAAAAAAAAAAAAAAAAAAAw");
+	if (with_x5c) {
+		assert_true((n = i2d_X509(ca, &der)) > 0 && n < 3000);
+		EVP_EncodeBlock((unsigned char *)b64, der, n);
+		OPENSSL_free(der);
+		x5c = json_pack("[s]", b64);
+	}
+	assert_int_equal(ob_protected_new(OB_ALG_ES256, kid, role,
+	    OB_MODEL_OWNER_MEDIATED, sat, NULL, x5c, &ph), OB_OK);
+	assert_int_equal(ob_protected_encode(ph, &pb64), OB_OK);
+	assert_int_equal(ob_envelope_signing_input(env, pb64, &tbs, &tbslen),
+	    OB_OK);
+	json_decref(ph);
+	json_decref(x5c);
+	free(pb64);
+	ob_envelope_free(&env);
+	return tbs;
+}
+
+/* ---- tests ---- */
+
+static void
+test_hello_pubkey(void **state)
+{
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	struct ob_wr		 w;
+	const unsigned char	*q;
+	EVP_PKEY		*k;
+
+	(void)state;
+	hello(p);
+	assert_true(logged("hello", NULL, "test_signer"));
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_pubkey(&w, 1, ++p->id, "issuer"), OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	recv_reply(p, OB_SP_PUBKEY, p->id, &rep);
+	assert_int_equal(rep.status, OB_OK);
+	assert_string_equal(rep.alg, "ES256");
+	assert_string_equal(rep.kind, "software");
+	assert_string_equal(rep.kid, iss_kid);
+	assert_int_equal(rep.purposes, OB_SP_BIT(OB_SP_WIT) |
+	    OB_SP_BIT(OB_SP_WIC_TBS));
+	q = rep.spki;
+	assert_non_null(k = d2i_PUBKEY(NULL, &q, (long)rep.spkilen));
+	assert_true(ob_pkey_equal(k, isskey));
+	EVP_PKEY_free(k);
+	/* An unknown key is a status, not the end of the connection. */
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_pubkey(&w, 1, ++p->id, "nosuch"), OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	recv_reply(p, OB_SP_PUBKEY, p->id, &rep);
+	assert_int_equal(rep.status, OB_ERR_SIGNER_KEY);
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_health(&w, 1, ++p->id), OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	recv_reply(p, OB_SP_HEALTH, p->id, &rep);
+	assert_int_equal(rep.status, OB_OK);
+	assert_int_equal(rep.nkeys, 3);
+	peer_close(p);
+}
+
+static void
+test_sign_each_purpose(void **state)
+{
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	struct tbs_opt		 o;
+	unsigned char		*tbs;
+	char			*in;
+	size_t			 n;
+	long long		 now = time(NULL);
+
+	(void)state;
+	hello(p);
+	in = wit_input(iss_kid, now, now + 3600, 0);
+	assert_int_equal(sign(p, "issuer", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	assert_int_equal(ob_sig_verify(OB_ALG_ES256, isskey,
+	    (unsigned char *)in, strlen(in), rep.sig, rep.siglen), OB_OK);
+	assert_true(logged("sign", NULL, "\"signed\":\"sub=" T_SUB));
+	free(in);
+
+	memset(&o, 0, sizeof(o));
+	tbs = tbs_input(&o, &n);
+	assert_int_equal(sign(p, "issuer", OB_SP_WIC_TBS, tbs, n, &rep),
+	    OB_OK);
+	assert_int_equal(ob_sig_verify(OB_ALG_ES256, isskey, tbs, n, rep.sig,
+	    rep.siglen), OB_OK);
+	assert_true(logged("sign", NULL, "serial=4242 uri=" T_SUB));
+	free(tbs);
+
+	in = gw_input(OB_ROLE_GATEWAY, 1, "gw.example.org", now);
+	assert_int_equal(sign(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+	    &rep), OB_OK);
+	assert_int_equal(ob_sig_verify(OB_ALG_ES256, gwkey,
+	    (unsigned char *)in, strlen(in), rep.sig, rep.siglen), OB_OK);
+	assert_true(logged("sign", NULL, "\"for\":\"req=t1 peer=unit\""));
+	free(in);
+	peer_close(p);
+}
+
+/* A refusal: the code, a "refuse" line with it, the connection open. */
+static void
+refused(struct peer *p, const char *key, enum ob_sp_purpose purpose,
+    const void *in, size_t n, int code, const char *why)
+{
+	struct ob_sp_reply rep;
+
+	print_message("refusal: %s\n", why);
+	assert_int_equal(sign(p, key, purpose, in, n, &rep), code);
+	assert_true(rep.detail[0] != '\0');
+	assert_true(logged("refuse", ob_err_name(code), NULL));
+}
+
+static void
+test_refusals(void **state)
+{
+	struct peer	*p = peer_open();
+	struct tbs_opt	 o;
+	unsigned char	 rnd[300], *tbs;
+	char		*in;
+	size_t		 n;
+	long long	 now = time(NULL);
+
+	(void)state;
+	hello(p);
+	/* AC4: a WIT to the gateway key, as a WIT and as a gateway entry. */
+	in = wit_input(iss_kid, now, now + 600, 0);
+	refused(p, "gw", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_PURPOSE,
+	    "a WIT for the gateway key");
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+	    OB_ERR_SIGNER_SHAPE, "a WIT as a gateway entry");
+	refused(p, "issuer", OB_SP_WIC_TBS, in, strlen(in),
+	    OB_ERR_SIGNER_SHAPE, "a WIT as a TBSCertificate");
+	refused(p, "nosuch", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_KEY,
+	    "an unknown key");
+	free(in);
+	/* Random bytes for every purpose. */
+	assert_int_equal(RAND_bytes(rnd, sizeof(rnd)), 1);
+	refused(p, "issuer", OB_SP_WIT, rnd, sizeof(rnd), OB_ERR_SIGNER_SHAPE,
+	    "random bytes as a WIT");
+	refused(p, "issuer", OB_SP_WIC_TBS, rnd, sizeof(rnd),
+	    OB_ERR_SIGNER_SHAPE, "random bytes as a TBSCertificate");
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, rnd, sizeof(rnd),
+	    OB_ERR_SIGNER_SHAPE, "random bytes as a gateway entry");
+	/* WITs of the wrong shape or time. */
+	in = wit_input(iss_kid, now, now + 3601, 0);
+	refused(p, "issuer", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_LIFETIME,
+	    "exp - iat over max_lifetime");
+	free(in);
+	in = wit_input(iss_kid, now + 3600, now + 4000, 0);
+	refused(p, "issuer", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_LIFETIME,
+	    "iat an hour from now");
+	free(in);
+	in = wit_input(iss_kid, now, now, 0);
+	refused(p, "issuer", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_LIFETIME,
+	    "exp not after iat");
+	free(in);
+	in = wit_input(gw_kid, now, now + 60, 0);
+	refused(p, "issuer", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_SHAPE,
+	    "another key's kid");
+	free(in);
+	in = wit_input(iss_kid, now, now + 60, 1);
+	refused(p, "issuer", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_SHAPE,
+	    "a jku in the header");
+	free(in);
+	in = wit_input(iss_kid, now, now + 60, 0);
+	in[strlen(in) - 2] = '.';
+	refused(p, "issuer", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_SHAPE,
+	    "three parts");
+	free(in);
+	/* TBSCertificates of the wrong shape. */
+	memset(&o, 0, sizeof(o));
+	o.two_uris = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "two URI SANs");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.ca_true = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "CA:TRUE");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.other_issuer = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "another issuer name");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.sig_nid = NID_ecdsa_with_SHA384;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "a signature algorithm the key does not use");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.life = 3601;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_LIFETIME,
+	    "validity over max_lifetime");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.start = now - 3000;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_LIFETIME,
+	    "notBefore 50 minutes ago");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	tbs = tbs_input(&o, &n);
+	tbs = realloc(tbs, n + 1);
+	tbs[n] = 0;
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n + 1, OB_ERR_SIGNER_SHAPE,
+	    "a byte after the TBSCertificate");
+	tbs[1]++;
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "a length that is not the input's");
+	free(tbs);
+	/* Gateway entries of the wrong shape. */
+	in = gw_input(OB_ROLE_GATEWAY, 0, "gw.example.org", now);
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+	    OB_ERR_SIGNER_SHAPE, "a gateway entry without x5c");
+	free(in);
+	in = gw_input(OB_ROLE_OWNER, 0, gw_kid, now);
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+	    OB_ERR_SIGNER_SHAPE, "an owner entry");
+	free(in);
+	in = gw_input(OB_ROLE_GATEWAY, 1, "gw.other.org", now);
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+	    OB_ERR_SIGNER_SHAPE, "another gateway id");
+	free(in);
+	in = gw_input(OB_ROLE_GATEWAY, 1, "gw.example.org", now - 3600);
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+	    OB_ERR_SIGNER_LIFETIME, "an entry signed an hour ago");
+	free(in);
+	peer_close(p);
+}
+
+static void
+test_rate(void **state)
+{
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	char			*in;
+	long long		 now = time(NULL);
+
+	(void)state;
+	hello(p);
+	in = wit_input(iss_kid, now, now + 60, 0);
+	assert_int_equal(sign(p, "limited", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	/* A refusal of shape takes no token. */
+	assert_int_equal(sign(p, "limited", OB_SP_WIT, "x.y", 3, &rep),
+	    OB_ERR_SIGNER_SHAPE);
+	assert_int_equal(sign(p, "limited", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	refused(p, "limited", OB_SP_WIT, in, strlen(in), OB_ERR_SIGNER_RATE,
+	    "the third signature of a burst of two");
+	/* Another key has its own bucket. */
+	assert_int_equal(sign(p, "issuer", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	free(in);
+	peer_close(p);
+}
+
+/* Send raw frame bytes; expect one ERROR with code, then the end. */
+static void
+protocol_error(const uint8_t *frame, size_t n, int greet, int code,
+    const char *why)
+{
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	struct ob_rd		 rd;
+	uint32_t		 id;
+	size_t			 len;
+	int			 eof;
+
+	print_message("protocol: %s\n", why);
+	if (greet)
+		hello(p);
+	assert_int_equal(ob_sp_write_all(p->fd, 5000, frame, n), OB_OK);
+	assert_int_equal(ob_sp_read_frame(p->fd, 5000, p->buf, sizeof(p->buf),
+	    &len, &eof), OB_OK);
+	/* An ERROR parses as the answer to any request: take its id. */
+	ob_rd_init(&rd, p->buf, len);
+	assert_int_equal(ob_rd_skip(&rd, 2), OB_OK);
+	assert_int_equal(ob_rd_u32(&rd, &id), OB_OK);
+	assert_int_equal(ob_sp_reply_parse(p->buf, len, OB_SP_VERSION,
+	    OB_SP_PUBKEY, id, &rep), OB_OK);
+	assert_int_equal(rep.type, OB_SP_ERROR);
+	assert_int_equal(rep.status, code);
+	assert_ended(p);
+	assert_true(logged("protocol", ob_err_name(code), NULL));
+	peer_close(p);
+}
+
+static void
+test_protocol_errors(void **state)
+{
+	struct ob_wr	w;
+	uint8_t		f[64];
+	size_t		n;
+
+	(void)state;
+	/* Trailing bytes: a PUBKEY with one byte more than its fields. */
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_pubkey(&w, 1, 7, "issuer"), OB_OK);
+	n = ob_wr_len(&w);
+	memcpy(f, ob_wr_ptr(&w), n);
+	ob_wr_free(&w);
+	f[n] = 0;
+	f[3]++;
+	protocol_error(f, n + 1, 1, OB_ERR_TRAILING, "a trailing byte");
+	/* An unknown version in the header. */
+	f[3]--;
+	f[4] = 2;
+	protocol_error(f, n, 1, OB_ERR_SIGNER_VERSION, "version 2");
+	/* An unknown message type. */
+	f[4] = 1;
+	f[5] = 0x09;
+	protocol_error(f, n, 1, OB_ERR_SIGNER_PROTOCOL, "type 0x09");
+	/* Anything before HELLO, and a second HELLO. */
+	f[5] = OB_SP_PUBKEY;
+	protocol_error(f, n, 0, OB_ERR_SIGNER_PROTOCOL, "PUBKEY first");
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_hello(&w, 9, 1, 1, "again"), OB_OK);
+	protocol_error(ob_wr_ptr(&w), ob_wr_len(&w), 1,
+	    OB_ERR_SIGNER_PROTOCOL, "a second HELLO");
+	ob_wr_free(&w);
+	/* A field over its maximum, and one longer than the message. */
+	f[10] = 200;
+	protocol_error(f, n, 1, OB_ERR_FIELD_TOO_LONG, "a 200-byte name");
+	f[10] = 63;
+	protocol_error(f, n, 1, OB_ERR_TRUNCATED, "a name longer than the "
+	    "message");
+	/* A frame over the maximum: refused before its body is read. */
+	memcpy(f, "\x00\x01\x10\x01", 4);
+	protocol_error(f, 4, 1, OB_ERR_SIGNER_PROTOCOL, "a 69633-byte frame");
+}
+
+static void
+test_hello_versions(void **state)
+{
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	struct ob_wr		 w;
+
+	(void)state;
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_hello(&w, 1, 2, 3, "future"), OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	recv_reply(p, OB_SP_HELLO, 1, &rep);
+	assert_int_equal(rep.status, OB_ERR_SIGNER_VERSION);
+	assert_ended(p);
+	assert_true(logged("hello", "OB_ERR_SIGNER_VERSION", NULL));
+	peer_close(p);
+}
+
+/* --listen: mode 0600, and a peer of another uid refused by SO_PEERCRED. */
+static void
+test_listen_peer(void **state)
+{
+	struct sockaddr_un	 sa;
+	struct stat		 st;
+	struct peer		*p;
+	char			 path[128];
+	pid_t			 srv, cl;
+	int			 i, status;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("skipped: the other uid needs root\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/signer.sock", dir);
+	assert_int_equal(chmod(dir, 0711), 0);	/* the other uid's way in */
+	if ((srv = fork()) == 0)
+		_exit(ob_signerd_listen(sd, cfg, path) == OB_OK ? 0 : 1);
+	assert_true(srv > 0);
+	for (i = 0; i < 200 && stat(path, &st) != 0; i++)
+		usleep(10000);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* Our own uid may connect. */
+	assert_non_null(p = calloc(1, sizeof(*p)));
+	assert_true((p->fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)),
+	    0);
+	hello(p);
+	close(p->fd);
+	/* Open the file mode so that only the uid check stands. */
+	assert_int_equal(chmod(path, 0666), 0);
+	if ((cl = fork()) == 0) {
+		struct ob_sp_reply	rep;
+		size_t			len;
+		int			eof, fd;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0 ||
+		    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 ||
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    ob_sp_read_frame(fd, 5000, p->buf, sizeof(p->buf), &len,
+		    &eof) != OB_OK || ob_sp_reply_parse(p->buf, len, 1,
+		    OB_SP_HELLO, 0, &rep) != OB_OK)
+			_exit(2);
+		_exit(rep.type == OB_SP_ERROR && rep.status ==
+		    OB_ERR_SIGNER_PEER ? 0 : 3);
+	}
+	assert_int_equal(waitpid(cl, &status, 0), cl);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(logged("refuse", "OB_ERR_SIGNER_PEER", "uid 65534"));
+	free(p);
+	assert_int_equal(kill(srv, SIGTERM), 0);
+	assert_int_equal(waitpid(srv, &status, 0), srv);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_not_equal(stat(path, &st), 0);	/* removed */
+}
+
+static void
+test_config_errors(void **state)
+{
+	static const struct {
+		const char	*json;
+		const char	*detail;
+	} bad[] = {
+		{ "{\"keys\": []}", "\"keys\" must be" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": "
+		  "\"issuer\"}]}", "\"keys[0].ca\" is required" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": "
+		  "\"gateway\", \"pin\": \"1234\"}]}", "give pin_source" },
+		{ "{\"keys\": [{\"name\": \"a b\", \"uri\": \"file:x\", "
+		  "\"role\": \"gateway\"}]}", "\"keys[0].name\"" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"fido2:pub=x\", "
+		  "\"role\": \"gateway\"}]}", "\"keys[0].uri\"" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": "
+		  "\"gateway\", \"ca\": \"c.pem\"}]}", "for issuer keys only" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": "
+		  "\"gateway\"}, {\"name\": \"a\", \"uri\": \"file:y\", "
+		  "\"role\": \"gateway\"}]}", "repeats keys[0]" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": "
+		  "\"gateway\", \"max_lifetime\": 86401}]}", "max_lifetime" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": "
+		  "\"gateway\"}], \"allow_users\": [\"no-such-user-here\"]}",
+		  "allow_users" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": "
+		  "\"gateway\"}], \"keys\": []}", "not JSON" },
+	};
+	struct ob_signer_config	*c = NULL;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("config %zu\n", i);
+		assert_int_equal(ob_signer_config_parse(bad[i].json,
+		    strlen(bad[i].json), "/", &c), OB_ERR_SIGNER_CONFIG);
+		assert_non_null(strstr(ob_err_detail(), bad[i].detail));
+		assert_null(c);
+	}
+}
+
+/* The examples of docs/signer-protocol.md, section 10. */
+static void
+test_wire_examples(void **state)
+{
+	static const uint8_t hello_req[] = {
+		0x00, 0x00, 0x00, 0x19, 0x01, 0x01, 0x00, 0x00, 0x00, 0x01,
+		0x01, 0x01, 0x10, 'o', 'w', 'n', 'e', 'r', 'b', 'i', 'n', 'd',
+		'-', 's', 'e', 'r', 'v', 'e', 'r' };
+	static const uint8_t hello_rep[] = {
+		0x00, 0x00, 0x00, 0x1c, 0x01, 0x81, 0x00, 0x00, 0x00, 0x01,
+		0x00, 0x00, 0x00, 0x00, 0x01, 0x10, 'o', 'w', 'n', 'e', 'r',
+		'b', 'i', 'n', 'd', '-', 's', 'i', 'g', 'n', 'e', 'r' };
+	static const uint8_t sign_req[] = {
+		0x00, 0x00, 0x00, 0x20, 0x01, 0x03, 0x00, 0x00, 0x00, 0x02,
+		0x06, 'i', 's', 's', 'u', 'e', 'r', 0x01, 0x00, 0x05, 'r', 'e',
+		'q', '=', '1', 0x00, 0x00, 0x00, 0x07, 'e', '3', '0', '.', 'e',
+		'3', '0' };
+	static const uint8_t sign_ref[] = {
+		0x00, 0x00, 0x00, 0x23, 0x01, 0x83, 0x00, 0x00, 0x00, 0x02,
+		0xff, 0xff, 0xfb, 0xaf, 0x00, 0x17, 'h', 'e', 'a', 'd', 'e',
+		'r', ':', ' ', 'n', 'o', 't', ' ', 't', 'y', 'p', ' ', 'w', 'i',
+		't', '+', 'j', 'w', 't' };
+	static const uint8_t error[] = {
+		0x00, 0x00, 0x00, 0x0c, 0x01, 0xff, 0x00, 0x00, 0x00, 0x03,
+		0xff, 0xff, 0xff, 0xf7, 0x00, 0x00 };
+	struct ob_sp_reply	rep;
+	struct ob_sp_req	req;
+	struct ob_wr		w;
+	uint32_t		id;
+	size_t			n;
+
+	(void)state;
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_hello(&w, 1, 1, 1, "ownerbind-server"),
+	    OB_OK);
+	assert_int_equal(ob_wr_len(&w), sizeof(hello_req));
+	assert_memory_equal(ob_wr_ptr(&w), hello_req, sizeof(hello_req));
+	ob_wr_free(&w);
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_hello_ok(&w, 1, 1, "ownerbind-signer"),
+	    OB_OK);
+	assert_memory_equal(ob_wr_ptr(&w), hello_rep, sizeof(hello_rep));
+	ob_wr_free(&w);
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_sign(&w, 1, 2, "issuer", OB_SP_WIT, "req=1",
+	    (const uint8_t *)"e30.e30", 7), OB_OK);
+	assert_int_equal(ob_wr_len(&w), sizeof(sign_req));
+	assert_memory_equal(ob_wr_ptr(&w), sign_req, sizeof(sign_req));
+	ob_wr_free(&w);
+	ob_wr_init_heap(&w, 1024);
+	assert_int_equal(ob_sp_put_status(&w, 1, OB_SP_SIGN, 2,
+	    OB_ERR_SIGNER_SHAPE, "header: not typ wit+jwt"), OB_OK);
+	assert_memory_equal(ob_wr_ptr(&w), sign_ref, sizeof(sign_ref));
+	ob_wr_free(&w);
+	/* And the other way. */
+	assert_int_equal(ob_sp_req_parse(sign_req + 4, sizeof(sign_req) - 4,
+	    1, &req, &id), OB_OK);
+	assert_string_equal(req.name, "issuer");
+	assert_string_equal(req.for_whom, "req=1");
+	assert_int_equal(req.inputlen, 7);
+	assert_int_equal(ob_sp_reply_parse(sign_ref + 4, sizeof(sign_ref) - 4,
+	    1, OB_SP_SIGN, 2, &rep), OB_OK);
+	assert_int_equal(rep.status, OB_ERR_SIGNER_SHAPE);
+	assert_string_equal(rep.detail, "header: not typ wit+jwt");
+	assert_int_equal(ob_sp_reply_parse(error + 4, sizeof(error) - 4, 1,
+	    OB_SP_SIGN, 3, &rep), OB_OK);
+	assert_int_equal(rep.type, OB_SP_ERROR);
+	assert_int_equal(rep.status, OB_ERR_TRAILING);
+	/* A reply to another request, or with another id, is refused. */
+	assert_int_equal(ob_sp_reply_parse(sign_ref + 4, sizeof(sign_ref) - 4,
+	    1, OB_SP_SIGN, 3, &rep), OB_ERR_SIGNER_PROTOCOL);
+	assert_int_equal(ob_sp_reply_parse(hello_rep + 4, sizeof(hello_rep) -
+	    4, 1, OB_SP_SIGN, 1, &rep), OB_ERR_SIGNER_PROTOCOL);
+	/* Every truncation of a message fails to parse. */
+	for (n = 0; n < sizeof(sign_req) - 4; n++)
+		assert_int_not_equal(ob_sp_req_parse(sign_req + 4, n, 1, &req,
+		    &id), OB_OK);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hello_pubkey),
+		cmocka_unit_test(test_sign_each_purpose),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_hello_versions),
+		cmocka_unit_test(test_listen_peer),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_wire_examples),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

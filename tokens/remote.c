@@ -1,0 +1,745 @@
+/*
+ * The daemon's connection to ownerbind-signer and the "signer:" token
+ * backend (remote.h, docs/signer-protocol.md section 6).
+ *
+ * One mutex guards the connection: a request holds it from writing its
+ * frame to reading the reply, so replies cannot be mixed up (the ids are
+ * checked too).  A failure closes the connection and hands it to the
+ * supervisor thread, which restarts the helper after a backoff and greets
+ * it again outside the mutex, then installs the new connection.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#include "core/alg.h"
+#include "core/err.h"
+#include "core/jwk.h"
+#include "core/pkey.h"
+#include "tokens/remote.h"
+#include "tokens/remote_int.h"
+#include "tokens/token.h"
+
+#define MAX_KEYS	16
+#define FAILS_DOWN	3	/* restarts in a row that make "down" */
+
+/* A key the daemon opened: checked again after every restart. */
+struct rkey {
+	char		 name[OB_SP_MAX_NAME + 1];
+	unsigned char	 spki[OB_SP_MAX_SPKI];
+	size_t		 spkilen;
+};
+
+struct ob_signer {
+	char			*program, *config, *socket, *client;
+	int			 timeout_ms, backoff_min, backoff_max;
+	ob_signer_log_fn	 log;
+	void			*log_arg;
+	struct ob_launcher	 launcher;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	pthread_t		 thread;
+	int			 started, stop;
+	/* under mu */
+	enum ob_signer_state	 state;
+	int			 fd;
+	long			 pid;
+	uint32_t		 next_id;
+	unsigned		 restarts, fails;
+	int			 backoff;	/* ms, the next delay */
+	long long		 due;		/* ms (monotonic): retry */
+	struct rkey		 keys[MAX_KEYS];
+	size_t			 nkeys;
+	uint8_t			 buf[OB_SP_MAX_MSG];	/* a reply */
+};
+
+static __thread char	 ctx_for[OB_SP_MAX_FOR + 1];
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+slog(const struct ob_signer *s, const char *level, const char *event,
+    int code, const char *detail)
+{
+	if (s->log != NULL)
+		s->log(s->log_arg, level, event, code, detail);
+}
+
+/* ---- one round trip on a connection ---- */
+
+/*
+ * Send a frame and read the reply to (type, id) into buf; *rep borrows
+ * buf.  Any failure here means the connection is no longer usable:
+ * OB_ERR_SIGNER_UNAVAILABLE with what happened.
+ */
+static int
+rtt(int fd, int timeout_ms, const struct ob_wr *w, uint8_t type, uint32_t id,
+    uint8_t *buf, struct ob_sp_reply *rep)
+{
+	size_t	len;
+	int	eof = 0, r;
+
+	if ((r = ob_sp_write_all(fd, timeout_ms, ob_wr_ptr(w),
+	    ob_wr_len(w))) != OB_OK ||
+	    (r = ob_sp_read_frame(fd, timeout_ms, buf, OB_SP_MAX_MSG, &len,
+	    &eof)) != OB_OK)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s", eof ?
+		    "the helper ended the connection" : ob_err_detail());
+	if ((r = ob_sp_reply_parse(buf, len, OB_SP_VERSION, type, id, rep)) !=
+	    OB_OK)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "a reply that does "
+		    "not parse: %s: %s", ob_err_name(r), ob_err_detail());
+	/* An ERROR means the helper ends the connection. */
+	if (rep->type == OB_SP_ERROR)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper refused "
+		    "the request: %s: %s", ob_err_name(rep->status),
+		    rep->detail);
+	return OB_OK;
+}
+
+static int
+req_pubkey(int fd, int timeout_ms, uint32_t id, const char *key,
+    uint8_t *buf, struct ob_sp_reply *rep)
+{
+	struct ob_wr	w;
+	int		r;
+
+	ob_wr_init_heap(&w, 256);
+	if ((r = ob_sp_put_pubkey(&w, OB_SP_VERSION, id, key)) == OB_OK)
+		r = rtt(fd, timeout_ms, &w, OB_SP_PUBKEY, id, buf, rep);
+	ob_wr_free(&w);
+	return r;
+}
+
+/*
+ * A new connection: HELLO, then PUBKEY for every key opened so far, each
+ * the same key as before.  Runs without the mutex (on the supervisor or
+ * in open); keys are read under it.
+ */
+static int
+greet(struct ob_signer *s, int fd)
+{
+	struct ob_sp_reply	 rep;
+	struct ob_wr		 w;
+	struct rkey		 keys[MAX_KEYS];
+	uint8_t			*buf = NULL;
+	size_t			 i, n;
+	int			 r;
+
+	if ((buf = malloc(OB_SP_MAX_MSG)) == NULL)
+		return OB_ERR_ALLOC;
+	ob_wr_init_heap(&w, 256);
+	OB_TRY(ob_sp_put_hello(&w, 1, OB_SP_VERSION, OB_SP_VERSION,
+	    s->client));
+	if ((r = rtt(fd, s->timeout_ms, &w, OB_SP_HELLO, 1, buf, &rep)) !=
+	    OB_OK) {
+		r = ob_err_prefix(r, "HELLO (the helper's errors are on "
+		    "stderr)");
+		goto out;
+	}
+	if (rep.status != OB_OK || rep.chosen != OB_SP_VERSION) {
+		r = ob_errf(rep.status != OB_OK ? rep.status :
+		    OB_ERR_SIGNER_VERSION, "HELLO: %s", rep.detail);
+		goto out;
+	}
+	pthread_mutex_lock(&s->mu);
+	n = s->nkeys;
+	memcpy(keys, s->keys, n * sizeof(keys[0]));
+	pthread_mutex_unlock(&s->mu);
+	for (i = 0; i < n; i++) {
+		OB_TRY(req_pubkey(fd, s->timeout_ms, (uint32_t)(2 + i),
+		    keys[i].name, buf, &rep));
+		if (rep.status != OB_OK || rep.spkilen != keys[i].spkilen ||
+		    memcmp(rep.spki, keys[i].spki, rep.spkilen) != 0) {
+			r = ob_errf(OB_ERR_KEY_MISMATCH, "key %s: the helper "
+			    "no longer holds the key the daemon opened",
+			    keys[i].name);
+			goto out;
+		}
+	}
+	r = OB_OK;
+out:
+	ob_wr_free(&w);
+	free(buf);
+	return r;
+}
+
+/* A running helper's socket: the peer must be root or this user. */
+static int
+connect_socket(const char *path, int *out, long *pid)
+{
+	struct sockaddr_un	sa;
+	struct ucred		cr;
+	socklen_t		len = sizeof(cr);
+	int			fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ob_errf(OB_ERR_SIGNER_CONFIG, "%s: too long for a "
+		    "socket", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "socket: %s",
+		    strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s: %s", path,
+		    strerror(errno));
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 ||
+	    (cr.uid != 0 && cr.uid != geteuid())) {
+		close(fd);
+		return ob_errf(OB_ERR_SIGNER_PEER, "%s is served by uid %ld, "
+		    "neither root nor this user", path, (long)cr.uid);
+	}
+	*out = fd;
+	*pid = (long)cr.pid;
+	return OB_OK;
+}
+
+/* A new helper (or connection), greeted: *fd and *pid on OB_OK. */
+static int
+attach(struct ob_signer *s, int *fdp, long *pidp)
+{
+	long	pid = 0;
+	int	fd = -1, r;
+
+	if (s->socket != NULL)
+		r = connect_socket(s->socket, &fd, &pid);
+	else
+		r = ob_launcher_spawn(&s->launcher, s->timeout_ms, &fd, &pid);
+	if (r != OB_OK)
+		return r;
+	if ((r = greet(s, fd)) != OB_OK) {
+		close(fd);
+		return r;
+	}
+	*fdp = fd;
+	*pidp = pid;
+	return OB_OK;
+}
+
+/* ---- state ---- */
+
+/* Under mu: the connection failed; the supervisor takes over. */
+static void
+fail_locked(struct ob_signer *s, const char *why)
+{
+	char d[OB_SP_MAX_DETAIL + 64];
+
+	if (s->fd >= 0) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->state == OB_SIGNER_READY) {
+		s->state = OB_SIGNER_RESTARTING;
+		s->backoff = s->backoff_min;
+		s->due = mono_ms() + s->backoff;
+		snprintf(d, sizeof(d), "helper pid %ld: %s", s->pid, why);
+		slog(s, "error", "signer", OB_ERR_SIGNER_UNAVAILABLE, d);
+	}
+	pthread_cond_broadcast(&s->cv);
+}
+
+static void *
+supervise(void *v)
+{
+	struct ob_signer	*s = v;
+	struct timespec		 ts;
+	long long		 left;
+	long			 pid;
+	char			 d[OB_SP_MAX_DETAIL + 64];
+	int			 fd, r;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		if (s->state == OB_SIGNER_READY) {
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		if ((left = s->due - mono_ms()) > 0) {
+			(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			(void)pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&s->mu);
+		r = attach(s, &fd, &pid);
+		if (r != OB_OK)
+			snprintf(d, sizeof(d), "restart failed: %s",
+			    ob_err_detail());
+		pthread_mutex_lock(&s->mu);
+		if (r == OB_OK && s->stop) {
+			close(fd);
+			break;
+		}
+		if (r == OB_OK) {
+			s->fd = fd;
+			s->pid = pid;
+			s->state = OB_SIGNER_READY;
+			s->fails = 0;
+			s->restarts++;
+			snprintf(d, sizeof(d), "ready, helper pid %ld, restart "
+			    "%u", pid, s->restarts);
+			slog(s, "info", "signer", OB_OK, d);
+			continue;
+		}
+		slog(s, "error", "signer", r, d);
+		if (++s->fails >= FAILS_DOWN)
+			s->state = OB_SIGNER_DOWN;
+		s->backoff = s->backoff * 2 > s->backoff_max ? s->backoff_max :
+		    s->backoff * 2;
+		s->due = mono_ms() + s->backoff;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- the API ---- */
+
+static int
+dupstr(const char *in, char **out)
+{
+	*out = NULL;
+	if (in != NULL && (*out = strdup(in)) == NULL)
+		return OB_ERR_ALLOC;
+	return OB_OK;
+}
+
+int
+ob_signer_open(const struct ob_signer_cfg *cfg, struct ob_signer **out)
+{
+	struct ob_signer	*s;
+	pthread_condattr_t	 ca;
+	long			 pid = 0;
+	int			 fd = -1, r;
+
+	if ((cfg->program == NULL) == (cfg->socket == NULL) ||
+	    (cfg->program != NULL && cfg->config == NULL))
+		return ob_errf(OB_ERR_SIGNER_CONFIG, "the helper needs a "
+		    "program and its configuration, or a socket");
+	if (cfg->program != NULL && access(cfg->program, X_OK) != 0)
+		return ob_errf(OB_ERR_SIGNER_CONFIG, "%s: %s", cfg->program,
+		    strerror(errno));
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return OB_ERR_ALLOC;
+	s->fd = -1;
+	s->launcher.ctl = -1;
+	s->state = OB_SIGNER_RESTARTING;
+	s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
+	s->backoff_min = cfg->backoff_min_ms > 0 ? cfg->backoff_min_ms : 100;
+	s->backoff_max = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms : 10000;
+	if (s->backoff_max < s->backoff_min)
+		s->backoff_max = s->backoff_min;
+	s->backoff = s->backoff_min;
+	s->log = cfg->log;
+	s->log_arg = cfg->log_arg;
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&s->cv, &ca) != 0) {
+		free(s);
+		return OB_ERR_ALLOC;
+	}
+	(void)pthread_condattr_destroy(&ca);
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		(void)pthread_cond_destroy(&s->cv);
+		free(s);
+		return OB_ERR_ALLOC;
+	}
+	OB_TRY(dupstr(cfg->program, &s->program));
+	OB_TRY(dupstr(cfg->config, &s->config));
+	OB_TRY(dupstr(cfg->socket, &s->socket));
+	OB_TRY(dupstr(cfg->client != NULL ? cfg->client : "ownerbind",
+	    &s->client));
+	if (s->program != NULL)
+		OB_TRY(ob_launcher_start(s->program, s->config,
+		    &s->launcher));
+	OB_TRY(attach(s, &fd, &pid));
+	s->fd = fd;
+	s->pid = pid;
+	s->state = OB_SIGNER_READY;
+	*out = s;
+	s = NULL;
+	r = OB_OK;
+out:
+	ob_signer_free(&s);
+	return r;
+}
+
+int
+ob_signer_start(struct ob_signer *s)
+{
+	if (s->started)
+		return OB_OK;
+	if (pthread_create(&s->thread, NULL, supervise, s) != 0)
+		return ob_errf(OB_ERR_INTERNAL, "pthread_create");
+	s->started = 1;
+	return OB_OK;
+}
+
+void
+ob_signer_free(struct ob_signer **sp)
+{
+	struct ob_signer *s;
+
+	if (sp == NULL || (s = *sp) == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	if (s->started)
+		(void)pthread_join(s->thread, NULL);
+	if (s->fd >= 0)
+		close(s->fd);
+	ob_launcher_stop(&s->launcher);
+	(void)pthread_mutex_destroy(&s->mu);
+	(void)pthread_cond_destroy(&s->cv);
+	free(s->program);
+	free(s->config);
+	free(s->socket);
+	free(s->client);
+	free(s);
+	*sp = NULL;
+}
+
+enum ob_signer_state
+ob_signer_state(struct ob_signer *s, long *pid, unsigned *restarts)
+{
+	enum ob_signer_state st;
+
+	pthread_mutex_lock(&s->mu);
+	st = s->state;
+	if (pid != NULL)
+		*pid = s->state == OB_SIGNER_READY ? s->pid : 0;
+	if (restarts != NULL)
+		*restarts = s->restarts;
+	pthread_mutex_unlock(&s->mu);
+	return st;
+}
+
+const char *
+ob_signer_state_name(enum ob_signer_state st)
+{
+	switch (st) {
+	case OB_SIGNER_READY:		return "ready";
+	case OB_SIGNER_RESTARTING:	return "restarting";
+	default:			return "down";
+	}
+}
+
+int
+ob_signer_retry_after(struct ob_signer *s)
+{
+	long long left;
+
+	pthread_mutex_lock(&s->mu);
+	left = s->state == OB_SIGNER_READY ? 0 : s->due - mono_ms();
+	pthread_mutex_unlock(&s->mu);
+	return left <= 1000 ? 1 : (int)((left + 999) / 1000);
+}
+
+/*
+ * One request on the live connection, under the mutex.  The frame is
+ * built by put (with the id); the reply lands in s->buf and is copied out
+ * by take before the mutex is released.
+ */
+struct call {
+	uint8_t		 type;
+	const char	*key;
+	enum ob_sp_purpose purpose;
+	const char	*for_whom;
+	const uint8_t	*in;
+	size_t		 len;
+	/* results */
+	struct ob_signer_key *keyinfo;
+	unsigned char	*sig;
+	size_t		 siglen;
+};
+
+static int
+take(const struct ob_sp_reply *rep, struct call *c)
+{
+	if (c->type == OB_SP_PUBKEY) {
+		memcpy(c->keyinfo->alg, rep->alg, sizeof(rep->alg));
+		memcpy(c->keyinfo->kind, rep->kind, sizeof(rep->kind));
+		memcpy(c->keyinfo->kid, rep->kid, sizeof(rep->kid));
+		c->keyinfo->purposes = rep->purposes;
+		memcpy(c->keyinfo->spki, rep->spki, rep->spkilen);
+		c->keyinfo->spkilen = rep->spkilen;
+		return OB_OK;
+	}
+	if ((c->sig = malloc(rep->siglen)) == NULL)
+		return OB_ERR_ALLOC;
+	memcpy(c->sig, rep->sig, rep->siglen);
+	c->siglen = rep->siglen;
+	return OB_OK;
+}
+
+static int
+call(struct ob_signer *s, struct call *c)
+{
+	struct ob_sp_reply	rep;
+	struct ob_wr		w;
+	uint32_t		id;
+	int			r;
+
+	ob_wr_init_heap(&w, OB_SP_MAX_MSG + 4);
+	pthread_mutex_lock(&s->mu);
+	if (s->state != OB_SIGNER_READY) {
+		r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper is %s",
+		    ob_signer_state_name(s->state));
+		goto out;
+	}
+	/* 1 is HELLO's and the key checks' ids follow it: stay above. */
+	id = s->next_id++ + 100;
+	if (c->type == OB_SP_PUBKEY)
+		r = ob_sp_put_pubkey(&w, OB_SP_VERSION, id, c->key);
+	else
+		r = ob_sp_put_sign(&w, OB_SP_VERSION, id, c->key, c->purpose,
+		    c->for_whom, c->in, c->len);
+	if (r != OB_OK)
+		goto out;
+	if ((r = rtt(s->fd, s->timeout_ms, &w, c->type, id, s->buf, &rep)) !=
+	    OB_OK) {
+		fail_locked(s, ob_err_detail());
+		goto out;
+	}
+	if (rep.status != OB_OK) {
+		r = ob_errf(rep.status, "ownerbind-signer: %s", rep.detail);
+		goto out;
+	}
+	r = take(&rep, c);
+out:
+	pthread_mutex_unlock(&s->mu);
+	ob_wr_free(&w);
+	return r;
+}
+
+int
+ob_signer_pubkey(struct ob_signer *s, const char *key,
+    struct ob_signer_key *out)
+{
+	struct ob_signer_key	*k;
+	struct call		 c;
+	size_t			 i;
+	int			 r;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return OB_ERR_ALLOC;
+	memset(&c, 0, sizeof(c));
+	c.type = OB_SP_PUBKEY;
+	c.key = key;
+	c.keyinfo = k;
+	OB_TRY(call(s, &c));
+	/* Remember it, to check the helper's key after a restart. */
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->nkeys && strcmp(s->keys[i].name, key) != 0; i++)
+		;
+	if (i == s->nkeys && i < MAX_KEYS) {
+		snprintf(s->keys[i].name, sizeof(s->keys[i].name), "%s", key);
+		memcpy(s->keys[i].spki, k->spki, k->spkilen);
+		s->keys[i].spkilen = k->spkilen;
+		s->nkeys++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	*out = *k;
+	r = OB_OK;
+out:
+	free(k);
+	return r;
+}
+
+int
+ob_signer_sign(struct ob_signer *s, const char *key,
+    enum ob_sp_purpose purpose, const char *for_whom, const uint8_t *in,
+    size_t len, unsigned char **sig, size_t *siglen)
+{
+	struct call	c;
+	int		r;
+
+	memset(&c, 0, sizeof(c));
+	c.type = OB_SP_SIGN;
+	c.key = key;
+	c.purpose = purpose;
+	c.for_whom = for_whom;
+	c.in = in;
+	c.len = len;
+	if ((r = call(s, &c)) != OB_OK)
+		return r;
+	*sig = c.sig;
+	*siglen = c.siglen;
+	return OB_OK;
+}
+
+void
+ob_signer_set_context(const char *ctx)
+{
+	snprintf(ctx_for, sizeof(ctx_for), "%s", ctx != NULL ? ctx : "");
+}
+
+/* ---- the token backend: "signer:NAME" ---- */
+
+struct remote_be {
+	struct ob_signer	*s;
+	char			 name[OB_SP_MAX_NAME + 1];
+	EVP_PKEY		*pub;
+	enum ob_alg		 alg;
+};
+
+static int
+remote_open(const char *uri, const struct ob_token_opts *opts, void **bep)
+{
+	struct ob_signer_key	 k;
+	struct remote_be	*be = NULL;
+	const unsigned char	*p;
+	const char		*name = uri + strlen("signer:");
+	char			 kid[44];
+	int			 r;
+
+	if (strncmp(uri, "signer:", 7) != 0 || *name == '\0' ||
+	    strlen(name) > OB_SP_MAX_NAME)
+		return ob_errf(OB_ERR_KEY_URI, "expected signer:NAME");
+	if (opts == NULL || opts->signer == NULL)
+		return ob_errf(OB_ERR_KEY_SCHEME, "signer: keys are reached "
+		    "through the daemon's ownerbind-signer");
+	if ((be = calloc(1, sizeof(*be))) == NULL)
+		return OB_ERR_ALLOC;
+	be->s = opts->signer;
+	memcpy(be->name, name, strlen(name) + 1);
+	OB_TRY(ob_signer_pubkey(be->s, be->name, &k));
+	/* The helper is trusted with the key, not with a parser's input. */
+	p = k.spki;
+	if ((be->pub = d2i_PUBKEY(NULL, &p, (long)k.spkilen)) == NULL ||
+	    p != k.spki + k.spkilen || ob_pkey_check(be->pub) != OB_OK) {
+		r = ob_errf(OB_ERR_KEY_TYPE, "signer:%s: the helper's public "
+		    "key does not decode", be->name);
+		goto out;
+	}
+	OB_TRY(ob_alg_from_name(k.alg, &be->alg));
+	OB_TRY(ob_pkey_thumbprint(be->pub, kid));
+	if (strcmp(kid, k.kid) != 0) {
+		r = ob_errf(OB_ERR_KEY_MISMATCH, "signer:%s: kid is not the "
+		    "key's thumbprint", be->name);
+		goto out;
+	}
+	*bep = be;
+	be = NULL;
+	r = OB_OK;
+out:
+	if (be != NULL) {
+		EVP_PKEY_free(be->pub);
+		free(be);
+	}
+	return r;
+}
+
+static int
+remote_pubkey(void *v, EVP_PKEY **out)
+{
+	struct remote_be *be = v;
+
+	if (EVP_PKEY_up_ref(be->pub) != 1)
+		return OB_ERR_CRYPTO;
+	*out = be->pub;
+	return OB_OK;
+}
+
+static int
+remote_alg(void *v, enum ob_alg *out)
+{
+	struct remote_be *be = v;
+
+	*out = be->alg;
+	return OB_OK;
+}
+
+/* Printable ASCII of s appended to buf, the rest as '?'. */
+static void
+for_add(char *buf, size_t size, const char *k, const char *s)
+{
+	size_t off = strlen(buf), i;
+
+	if (s == NULL || off + strlen(k) + 3 >= size)
+		return;
+	off += (size_t)snprintf(buf + off, size - off, "%s%s=", off != 0 ?
+	    " " : "", k);
+	for (i = 0; s[i] != '\0' && off + 1 < size; i++)
+		buf[off++] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[off] = '\0';
+}
+
+static int
+remote_sign(void *v, const struct ob_sign_req *req, struct ob_sign_res *res)
+{
+	struct remote_be	*be = v;
+	enum ob_sp_purpose	 p;
+	const char		*role = req->what != NULL ? req->what->role :
+	    NULL;
+	char			 fw[OB_SP_MAX_FOR + 1];
+
+	/* What the signing code says it signs picks the purpose. */
+	if (role != NULL && strcmp(role, "wit") == 0)
+		p = OB_SP_WIT;
+	else if (role != NULL && strcmp(role, "wic") == 0)
+		p = OB_SP_WIC_TBS;
+	else if (role != NULL && strcmp(role, "gateway") == 0)
+		p = OB_SP_GATEWAY_ENTRY;
+	else
+		return ob_errf(OB_ERR_SIGNER_PURPOSE, "a helper's key signs no "
+		    "\"%.32s\"", role != NULL ? role : "(none)");
+	snprintf(fw, sizeof(fw), "%s", ctx_for);
+	if (req->what != NULL) {
+		for_add(fw, sizeof(fw), "sub", req->what->sub);
+		for_add(fw, sizeof(fw), "owner", req->what->owner);
+	}
+	res->header = NULL;
+	return ob_signer_sign(be->s, be->name, p, fw,
+	    (const uint8_t *)req->tbs, req->tbslen, &res->sig, &res->siglen);
+}
+
+static void
+remote_close(void *v)
+{
+	struct remote_be *be = v;
+
+	EVP_PKEY_free(be->pub);
+	free(be);
+}
+
+const struct ob_token_ops ob_remote_ops = {
+	.scheme = "signer",
+	.kind = "remote",
+	.open = remote_open,
+	.keygen = NULL,
+	.pubkey = remote_pubkey,
+	.alg = remote_alg,
+	.sign = remote_sign,
+	.enroll_info = NULL,
+	.close = remote_close,
+	/* The helper verified each signature with this very key. */
+	.verified = 1,
+};
