@@ -266,6 +266,13 @@ test_killed_and_back(void **state)
 	assert_int_equal(sign_wit(t), OB_OK);
 	(void)ob_signer_state(s, NULL, &restarts);
 	assert_int_equal(restarts, 1);
+	/* Killed while idle: noticed and replaced without a request. */
+	(void)ob_signer_state(s, &pid, NULL);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	pid2 = wait_ready(s, pid);
+	(void)ob_signer_state(s, NULL, &restarts);
+	assert_int_equal(restarts, 2);
+	assert_int_equal(sign_wit(t), OB_OK);
 	/* A hung helper: the deadline, then a new one. */
 	ob_token_close(&t);
 	ob_signer_free(&s);
