@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Write fuzz/corpus/signer: sessions of signer-protocol frames
+"""Write the named seeds of fuzz/corpus/signer (its fuzz-* files are
+inputs a 10-minute run found, chosen by a greedy cover of the edges they
+reach): sessions of signer-protocol frames
 (docs/signer-protocol.md) for fuzz/fuzz_signer.c, whose keys are
 tests/vectors/keys/org-ca.pem (issuer, CA org-ca.crt) and gw1.pem
 (gateway, id gw1.example) and whose clock stands at NOW.

@@ -343,7 +343,7 @@ ob_shape_wic_tbs(const struct ob_shape_key *k, const uint8_t *in, size_t n,
 	unsigned char		*der = NULL;
 	BIGNUM			*bn = NULL;
 	char			*serial = NULL, uri[2049];
-	long long		 nb, na;
+	long long		 nb = 0, na = 0;
 	uint32_t		 flags;
 	int			 dlen, ptype, crit, r;
 	int			 want = wic_sig_nid(k->alg);

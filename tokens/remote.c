@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 
 #define MAX_KEYS	16
 #define FAILS_DOWN	3	/* restarts in a row that make "down" */
+#define IDLE_CHECK_MS	1000	/* how often an idle connection is looked at */
 
 /* A key the daemon opened: checked again after every restart. */
 struct rkey {
@@ -259,11 +261,46 @@ fail_locked(struct ob_signer *s, const char *why)
 	pthread_cond_broadcast(&s->cv);
 }
 
+/* Under mu: wait on cv for at most ms milliseconds. */
+static void
+wait_ms(struct ob_signer *s, long long ms)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	(void)pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
+/*
+ * Under mu, so no request is in flight: a helper never speaks unasked,
+ * so an idle connection that is readable or hung up means it is gone.
+ * Looking every second lets /healthz say so, and the restart begin,
+ * before a request runs into it.
+ */
+static void
+idle_check(struct ob_signer *s)
+{
+	struct pollfd pfd;
+
+	if (s->state != OB_SIGNER_READY || s->fd < 0)
+		return;
+	pfd.fd = s->fd;
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) > 0)
+		fail_locked(s, "the helper ended the connection while idle");
+}
+
 static void *
 supervise(void *v)
 {
 	struct ob_signer	*s = v;
-	struct timespec		 ts;
 	long long		 left;
 	long			 pid;
 	char			 d[OB_SP_MAX_DETAIL + 64];
@@ -272,18 +309,12 @@ supervise(void *v)
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
 		if (s->state == OB_SIGNER_READY) {
-			pthread_cond_wait(&s->cv, &s->mu);
+			wait_ms(s, IDLE_CHECK_MS);
+			idle_check(s);
 			continue;
 		}
 		if ((left = s->due - mono_ms()) > 0) {
-			(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			(void)pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+			wait_ms(s, left);
 			continue;
 		}
 		pthread_mutex_unlock(&s->mu);

@@ -160,12 +160,14 @@ else
 	ok "readelf/nm: the server links no PKCS#11, TSS, FIDO2 or PC/SC library and no backend but signer:"
 fi
 # /proc/PID/mem, readable mappings only (root may read a non-dumpable
-# process's memory).
+# process's memory), in chunks that overlap by the needle's length.
+# Mappings over 1 GiB are reservations (a sanitizer's shadow), skipped.
 memscan() {	# $1 pid, $2 string: prints found or absent
 	"$PY" - "$1" "$2" <<'EOF'
 import re, sys
 pid, needle = sys.argv[1], sys.argv[2].encode()
 found = False
+CHUNK = 1 << 20
 with open("/proc/%s/maps" % pid) as maps, \
         open("/proc/%s/mem" % pid, "rb", 0) as mem:
     for line in maps:
@@ -173,13 +175,19 @@ with open("/proc/%s/maps" % pid) as maps, \
         if not m or "[vvar" in line or "[vsyscall" in line:
             continue
         lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except (OSError, ValueError, OverflowError):
+        if hi - lo > 1 << 30:
             continue
-        if needle in data:
-            found = True
+        at, tail = lo, b""
+        while at < hi and not found:
+            try:
+                mem.seek(at)
+                data = mem.read(min(CHUNK, hi - at))
+            except (OSError, ValueError, OverflowError):
+                break
+            found = needle in tail + data
+            tail = data[-len(needle):]
+            at += CHUNK
+        if found:
             break
 print("found" if found else "absent")
 EOF

@@ -26,9 +26,9 @@
 #include "tokens/remote.h"
 #include "tokens/token.h"
 
-static char		 dir[64], cfgpath[128], keypath[128];
+static char		 dir[64], cfgpath[128], keypath[128], gwpath[128];
 static const char	*helper;
-static EVP_PKEY		*isskey, *agent;
+static EVP_PKEY		*isskey, *gwkey, *agent;
 static char		*kid;
 
 static void
@@ -64,10 +64,13 @@ setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/test-remote.XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	isskey = t_key("P-256");
+	gwkey = t_key("P-256");
 	agent = t_key("P-256");
 	kid = t_kid(isskey);
 	snprintf(keypath, sizeof(keypath), "%s/iss.pem", dir);
 	write_key(keypath, isskey);
+	snprintf(gwpath, sizeof(gwpath), "%s/gw.pem", dir);
+	write_key(gwpath, gwkey);
 	ca = t_cert(isskey, isskey, NULL, "remote test CA", 1, time(NULL));
 	pem = t_cert_pem(ca);
 	snprintf(p, sizeof(p), "%s/ca.pem", dir);
@@ -78,7 +81,7 @@ setup(void **state)
 	write_file(cfgpath, "{\"keys\": ["
 	    "{\"name\": \"issuer\", \"uri\": \"file:iss.pem\", \"role\": "
 	    "\"issuer\", \"ca\": \"ca.pem\"},"
-	    "{\"name\": \"gw\", \"uri\": \"file:iss.pem\", \"role\": "
+	    "{\"name\": \"gw\", \"uri\": \"file:gw.pem\", \"role\": "
 	    "\"gateway\"}]}\n");
 	return 0;
 }
@@ -90,6 +93,7 @@ teardown(void **state)
 
 	(void)state;
 	EVP_PKEY_free(isskey);
+	EVP_PKEY_free(gwkey);
 	EVP_PKEY_free(agent);
 	free(kid);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -262,6 +266,13 @@ test_killed_and_back(void **state)
 	assert_int_equal(sign_wit(t), OB_OK);
 	(void)ob_signer_state(s, NULL, &restarts);
 	assert_int_equal(restarts, 1);
+	/* Killed while idle: noticed and replaced without a request. */
+	(void)ob_signer_state(s, &pid, NULL);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	pid2 = wait_ready(s, pid);
+	(void)ob_signer_state(s, NULL, &restarts);
+	assert_int_equal(restarts, 2);
+	assert_int_equal(sign_wit(t), OB_OK);
 	/* A hung helper: the deadline, then a new one. */
 	ob_token_close(&t);
 	ob_signer_free(&s);
@@ -281,11 +292,15 @@ test_killed_and_back(void **state)
 	ob_signer_free(&s);
 }
 
+/*
+ * A helper that comes back with another key under the same name (the
+ * gateway key has no CA to catch it) is not used until the key is back.
+ */
 static void
 test_key_changed(void **state)
 {
 	struct ob_signer	*s = open_helper(0);
-	struct ob_token		*t = open_key(s, "signer:issuer");
+	struct ob_token		*t = open_key(s, "signer:gw");
 	EVP_PKEY		*other = t_key("P-256");
 	char			 saved[160];
 	long			 pid;
@@ -293,9 +308,9 @@ test_key_changed(void **state)
 
 	(void)state;
 	assert_int_equal(ob_signer_start(s), OB_OK);
-	snprintf(saved, sizeof(saved), "%s.saved", keypath);
-	assert_int_equal(rename(keypath, saved), 0);
-	write_key(keypath, other);
+	snprintf(saved, sizeof(saved), "%s.saved", gwpath);
+	assert_int_equal(rename(gwpath, saved), 0);
+	write_key(gwpath, other);
 	(void)ob_signer_state(s, &pid, NULL);
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
 	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_UNAVAILABLE);
@@ -305,10 +320,10 @@ test_key_changed(void **state)
 		usleep(10000);
 	assert_int_equal(ob_signer_state(s, NULL, NULL), OB_SIGNER_DOWN);
 	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_UNAVAILABLE);
-	/* The right key back: so is the helper. */
-	assert_int_equal(rename(saved, keypath), 0);
+	/* The right key back: so is the helper (which answers again). */
+	assert_int_equal(rename(saved, gwpath), 0);
 	(void)wait_ready(s, pid);
-	assert_int_equal(sign_wit(t), OB_OK);
+	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_PURPOSE);
 	EVP_PKEY_free(other);
 	ob_token_close(&t);
 	ob_signer_free(&s);
@@ -334,6 +349,45 @@ test_bad_helper(void **state)
 	assert_int_equal(ob_signer_open(&c, &s), OB_ERR_SIGNER_CONFIG);
 	c.socket = "/tmp/x.sock";
 	assert_int_equal(ob_signer_open(&c, &s), OB_ERR_SIGNER_CONFIG);
+}
+
+/* What the helper sends is parsed as strictly as what it is sent. */
+static int
+fake_helper(const char *frame, const char *want)
+{
+	struct ob_signer_cfg	 c;
+	struct ob_signer	*s = NULL;
+	char			 prog[160];
+	FILE			*f;
+	int			 r;
+
+	snprintf(prog, sizeof(prog), "%s/fake-helper", dir);
+	assert_non_null(f = fopen(prog, "w"));
+	/* One frame, then silence until the daemon goes. */
+	fprintf(f, "#!/bin/sh\nprintf '%s' >&3\nexec sleep 10 <&3\n", frame);
+	fclose(f);
+	assert_int_equal(chmod(prog, 0700), 0);
+	memset(&c, 0, sizeof(c));
+	c.program = prog;
+	c.config = cfgpath;
+	c.timeout_ms = 2000;
+	r = ob_signer_open(&c, &s);
+	assert_null(s);
+	assert_non_null(strstr(ob_err_detail(), want));
+	return r;
+}
+
+static void
+test_garbled_helper(void **state)
+{
+	(void)state;
+	/* A body that is no reply. */
+	assert_int_equal(fake_helper("\\000\\000\\000\\005junk!",
+	    "does not parse"), OB_ERR_SIGNER_UNAVAILABLE);
+	/* An ERROR (OB_ERR_SIGNER_PROTOCOL) to HELLO: the helper is gone. */
+	assert_int_equal(fake_helper("\\000\\000\\000\\014\\001\\377"
+	    "\\000\\000\\000\\001\\377\\377\\373\\263\\000\\000",
+	    "refused the request"), OB_ERR_SIGNER_UNAVAILABLE);
 }
 
 static void
@@ -434,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_killed_and_back),
 		cmocka_unit_test(test_key_changed),
 		cmocka_unit_test(test_bad_helper),
+		cmocka_unit_test(test_garbled_helper),
 		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_threads),
 	};

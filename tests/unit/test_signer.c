@@ -40,6 +40,7 @@ static FILE			*logfp;
 static long			 logoff;
 static struct ob_signer_config	*cfg;
 static struct ob_signerd	*sd;
+static pid_t			 listener;	/* test_listen_peer's */
 
 /* ---- fixtures ---- */
 
@@ -108,6 +109,11 @@ teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	/* A failed test_listen_peer leaves its listener: end it. */
+	if (listener > 0) {
+		(void)kill(listener, SIGKILL);
+		(void)waitpid(listener, NULL, 0);
+	}
 	ob_signerd_free(&sd);
 	ob_signer_config_free(&cfg);
 	EVP_PKEY_free(isskey);
@@ -620,6 +626,32 @@ test_refusals(void **state)
 	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
 	    "a length that is not the input's");
 	free(tbs);
+	/* BER that OpenSSL reads: the inner AlgorithmIdentifier's length in
+	 * long form.  Only DER is signed. */
+	memset(&o, 0, sizeof(o));
+	tbs = tbs_input(&o, &n);
+	{
+		static const uint8_t alg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a,
+		    0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+		uint8_t	*b = malloc(n + 1), *at;
+		size_t	 off, len;
+
+		assert_non_null(b);
+		assert_int_equal(tbs[0], 0x30);
+		assert_int_equal(tbs[1], 0x82);
+		assert_non_null(at = memmem(tbs, n, alg, sizeof(alg)));
+		off = (size_t)(at - tbs);
+		memcpy(b, tbs, off + 1);
+		b[off + 1] = 0x81;
+		memcpy(b + off + 2, at + 1, n - off - 1);
+		len = ((size_t)tbs[2] << 8 | tbs[3]) + 1;
+		b[2] = (uint8_t)(len >> 8);
+		b[3] = (uint8_t)len;
+		refused(p, "issuer", OB_SP_WIC_TBS, b, n + 1,
+		    OB_ERR_SIGNER_SHAPE, "a BER length inside");
+		free(b);
+	}
+	free(tbs);
 	/* Gateway entries of the wrong shape. */
 	in = gw_input(OB_ROLE_GATEWAY, 0, "gw.example.org", now);
 	refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
@@ -782,6 +814,7 @@ test_listen_peer(void **state)
 	if ((srv = fork()) == 0)
 		_exit(ob_signerd_listen(sd, cfg, path) == OB_OK ? 0 : 1);
 	assert_true(srv > 0);
+	listener = srv;
 	for (i = 0; i < 200 && stat(path, &st) != 0; i++)
 		usleep(10000);
 	assert_int_equal(stat(path, &st), 0);
@@ -821,6 +854,7 @@ test_listen_peer(void **state)
 	free(p);
 	assert_int_equal(kill(srv, SIGTERM), 0);
 	assert_int_equal(waitpid(srv, &status, 0), srv);
+	listener = 0;
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_not_equal(stat(path, &st), 0);	/* removed */
 }
