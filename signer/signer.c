@@ -663,20 +663,27 @@ listen_socket(const char *path, int *out)
 {
 	struct sockaddr_un	 sa;
 	struct stat		 st;
+	char			 tmp[sizeof(sa.sun_path)];
 	mode_t			 old;
 	int			 fd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path))
+	/* Bound and listening under a temporary name, then renamed: once
+	 * the path exists a client can connect (no ECONNREFUSED between
+	 * bind and listen). */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
 		return ob_errf(OB_ERR_IO, "%s: path too long for a socket",
 		    path);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return ob_errf(OB_ERR_IO, "%s exists and is not a socket",
+		    path);
+	if (lstat(tmp, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return ob_errf(OB_ERR_IO, "%s exists and is not a "
-			    "socket", path);
-		(void)unlink(path);
+			    "socket", tmp);
+		(void)unlink(tmp);
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return ob_errf(OB_ERR_IO, "socket: %s", strerror(errno));
@@ -685,13 +692,14 @@ listen_socket(const char *path, int *out)
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		umask(old);
 		close(fd);
-		return ob_errf(OB_ERR_IO, "%s: bind: %s", path,
+		return ob_errf(OB_ERR_IO, "%s: bind: %s", tmp,
 		    strerror(errno));
 	}
 	umask(old);
-	if (chmod(path, 0600) != 0 || listen(fd, MAX_CONNS) != 0) {
+	if (chmod(tmp, 0600) != 0 || listen(fd, MAX_CONNS) != 0 ||
+	    rename(tmp, path) != 0) {
 		close(fd);
-		(void)unlink(path);
+		(void)unlink(tmp);
 		return ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
 	}
 	*out = fd;
