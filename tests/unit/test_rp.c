@@ -238,7 +238,7 @@ b64json(const json_t *j)
 static char *
 jws(const json_t *hdr, const json_t *cl, EVP_PKEY *key, enum ob_alg alg)
 {
-	char		*h = b64json(hdr), *c = b64json(cl), *s64 = NULL, *out;
+	char		*h = b64json(hdr), *c = b64json(cl), *s64 = NULL, *out, *t;
 	unsigned char	*sig = NULL;
 	size_t		 n, siglen;
 
@@ -249,7 +249,8 @@ jws(const json_t *hdr, const json_t *cl, EVP_PKEY *key, enum ob_alg alg)
 	assert_int_equal(ob_sig_sign(alg, key, (unsigned char *)out, n, &sig,
 	    &siglen), OB_OK);
 	assert_int_equal(ob_b64url_encode(sig, siglen, &s64), OB_OK);
-	out = realloc(out, n + 2 + strlen(s64));
+	assert_non_null(t = realloc(out, n + 2 + strlen(s64)));
+	out = t;
 	(void)snprintf(out + n, 2 + strlen(s64), ".%s", s64);
 	free(h);
 	free(c);

@@ -527,7 +527,7 @@ test_refusals(void **state)
 {
 	struct peer	*p = peer_open();
 	struct tbs_opt	 o;
-	unsigned char	 rnd[300], *tbs;
+	unsigned char	 rnd[300], *tbs, *t2;
 	char		*in;
 	size_t		 n;
 	long long	 now = time(NULL);
@@ -618,7 +618,8 @@ test_refusals(void **state)
 	free(tbs);
 	memset(&o, 0, sizeof(o));
 	tbs = tbs_input(&o, &n);
-	tbs = realloc(tbs, n + 1);
+	assert_non_null(t2 = realloc(tbs, n + 1));
+	tbs = t2;
 	tbs[n] = 0;
 	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n + 1, OB_ERR_SIGNER_SHAPE,
 	    "a byte after the TBSCertificate");
