@@ -246,6 +246,13 @@ key_open(struct sd_key *k, const struct ob_signer_keycfg *cfg)
 		    "only assertions", cfg->name);
 		goto out;
 	}
+	if (ob_token_set_check_every(k->tok, cfg->verify_every) != OB_OK) {
+		r = ob_errf(OB_ERR_SIGNER_CONFIG, "key %s: verify_every %u: "
+		    "only ECDSA keys may skip checks (a faulty %s signature "
+		    "can give the key away)", cfg->name, cfg->verify_every,
+		    ob_alg_name(k->alg));
+		goto out;
+	}
 	if (cfg->role == OB_SIGNER_ISSUER) {
 		k->purposes = OB_SP_BIT(OB_SP_WIT) | OB_SP_BIT(OB_SP_WIC_TBS);
 		OB_TRY(load_ca(k));

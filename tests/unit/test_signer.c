@@ -31,6 +31,7 @@
 #include "signer/config.h"
 #include "signer/proto.h"
 #include "signer/signer.h"
+#include "tokens/token.h"
 
 static char			 dir[64], cfgpath[128];
 static EVP_PKEY			*isskey, *gwkey, *agent;
@@ -991,6 +992,12 @@ test_config_errors(void **state)
 		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
 		  "\"role\": "
 		  "\"gateway\"}], \"keys\": []}", "not JSON" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": \"gateway\", \"verify_every\": 0}]}",
+		  "\"keys[0].verify_every\" must be an integer from 1 to 1024" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": \"gateway\", \"verify_every\": 1025}]}",
+		  "verify_every" },
 	};
 	struct ob_signer_config	*c = NULL;
 	size_t			 i;
@@ -1003,6 +1010,87 @@ test_config_errors(void **state)
 		assert_non_null(strstr(ob_err_detail(), bad[i].detail));
 		assert_null(c);
 	}
+}
+
+/*
+ * verify_every: an ECDSA key may check one signature in N (its
+ * signatures still verify); an EdDSA key may not skip a check, since a
+ * faulty deterministic signature can give the key away.
+ */
+static void
+test_verify_every(void **state)
+{
+	struct ob_signer_config	*c = NULL;
+	struct ob_signerd	*d = NULL;
+	EVP_PKEY		*ed = t_key("Ed25519");
+	char			 json[512];
+	int			 i;
+
+	(void)state;
+	write_key("ed.pem", ed);
+	snprintf(json, sizeof(json), "{\"keys\": [{\"name\": \"gw\", "
+	    "\"uri\": \"file:%s/ed.pem\", \"role\": \"gateway\", "
+	    "\"verify_every\": 2}]}", dir);
+	assert_int_equal(ob_signer_config_parse(json, strlen(json), dir, &c),
+	    OB_OK);
+	assert_int_equal(c->keys[0].verify_every, 2);
+	assert_int_equal(ob_signerd_new(c, logfp, &d), OB_ERR_SIGNER_CONFIG);
+	assert_non_null(strstr(ob_err_detail(), "only ECDSA keys"));
+	assert_null(d);
+	ob_signer_config_free(&c);
+	/* The same key checking each signature opens. */
+	snprintf(json, sizeof(json), "{\"keys\": [{\"name\": \"gw\", "
+	    "\"uri\": \"file:%s/ed.pem\", \"role\": \"gateway\"}]}",
+	    dir);
+	assert_int_equal(ob_signer_config_parse(json, strlen(json), dir, &c),
+	    OB_OK);
+	assert_int_equal(c->keys[0].verify_every, 1);
+	assert_int_equal(ob_signerd_new(c, logfp, &d), OB_OK);
+	ob_signerd_free(&d);
+	ob_signer_config_free(&c);
+	/* An ES256 key checking one in 4 opens and signs, its signatures
+	 * good, checked or not. */
+	snprintf(json, sizeof(json), "{\"keys\": [{\"name\": \"issuer\", "
+	    "\"uri\": \"file:%s/iss.pem\", \"role\": \"issuer\", "
+	    "\"ca\": \"%s/ca.pem\", \"verify_every\": 4}]}", dir, dir);
+	assert_int_equal(ob_signer_config_parse(json, strlen(json), dir, &c),
+	    OB_OK);
+	assert_int_equal(ob_signerd_new(c, logfp, &d), OB_OK);
+	ob_signerd_free(&d);
+	ob_signer_config_free(&c);
+	{
+		struct ob_token		*tok = NULL;
+		struct ob_token_opts	 o;
+		struct ob_approval	 what;
+		unsigned char		*sig;
+		size_t			 siglen;
+		char			 uri[300];
+
+		memset(&o, 0, sizeof(o));
+		memset(&what, 0, sizeof(what));
+		what.role = "wit";
+		o.quiet = 1;
+		snprintf(uri, sizeof(uri), "file:%s/ed.pem", dir);
+		assert_int_equal(ob_token_open(uri, &o, &tok), OB_OK);
+		assert_int_equal(ob_token_set_check_every(tok, 2),
+		    OB_ERR_ALG_UNSUPPORTED);
+		assert_int_equal(ob_token_set_check_every(tok, 1), OB_OK);
+		ob_token_close(&tok);
+		snprintf(uri, sizeof(uri), "file:%s/iss.pem", dir);
+		assert_int_equal(ob_token_open(uri, &o, &tok), OB_OK);
+		assert_int_equal(ob_token_set_check_every(tok, 4), OB_OK);
+		for (i = 0; i < 9; i++) {
+			assert_int_equal(ob_token_sign(tok,
+			    (const unsigned char *)"abc", 3, &what, &sig,
+			    &siglen), OB_OK);
+			assert_int_equal(ob_sig_verify(OB_ALG_ES256, isskey,
+			    (const unsigned char *)"abc", 3, sig, siglen),
+			    OB_OK);
+			free(sig);
+		}
+		ob_token_close(&tok);
+	}
+	EVP_PKEY_free(ed);
 }
 
 /* The examples of docs/signer-protocol.md, section 10. */
@@ -1096,6 +1184,7 @@ main(void)
 		cmocka_unit_test(test_hello_versions),
 		cmocka_unit_test(test_listen_peer),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_verify_every),
 		cmocka_unit_test(test_wire_examples),
 	};
 
