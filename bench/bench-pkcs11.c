@@ -15,7 +15,10 @@
  * signature, and logging one line (to /dev/null here).  Prints
  *   es256 helper=<n>/s raw=<n>/s ratio=<r>
  *   es256 helper=<n>/s ours+verify=<n>/s ratio=<r>
- * the second being like for like: the helper verifies every signature.
+ *   es256 helper(verify_every=64)=<n>/s raw=<n>/s ratio=<r>
+ * the second being like for like: the helper verifies every signature;
+ * the third a second helper whose key checks one signature in 64
+ * (verify_every, docs/signer-protocol.md).
  *
  * The URI must name an ES256 key and carry module-path= and pin-source=
  * (or the PIN source be $OWNERBIND_PIN_SOURCE: a file: source, which the
@@ -102,6 +105,9 @@ run_raw(CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k,
 
 /* ---- through the helper ---- */
 
+/* The helper's verify_every for its ECDSA key in the sampled case. */
+#define SAMPLED	64
+
 static char	*gw_in;		/* a gateway entry's signing input */
 static size_t	 gw_len;
 
@@ -170,7 +176,7 @@ out:
  * takes this process's stderr when it forks.
  */
 static struct ob_signer *
-helper_open(const char *program, const char *uri, char *dir)
+helper_open(const char *program, const char *uri, int every, char *dir)
 {
 	struct ob_signer_cfg	 c;
 	struct ob_signer_key	 k;
@@ -186,8 +192,9 @@ helper_open(const char *program, const char *uri, char *dir)
 		return NULL;
 	snprintf(path, sizeof(path), "%s/signer.json", dir);
 	/* The URI's own pin-source=, or the one this program read. */
-	if ((cfg = json_pack("{s:[{s:s,s:s,s:s,s:i}]}", "keys", "name",
-	    "bench", "uri", uri, "role", "gateway", "max_skew", 3600)) ==
+	if ((cfg = json_pack("{s:[{s:s,s:s,s:s,s:i,s:i}]}", "keys", "name",
+	    "bench", "uri", uri, "role", "gateway", "max_skew", 3600,
+	    "verify_every", every)) ==
 	    NULL || (pin != NULL && json_object_set_new(json_array_get(
 	    json_object_get(cfg, "keys"), 0), "pin_source",
 	    json_string(pin)) != 0) || json_dump_file(cfg, path, 0) != 0)
@@ -220,7 +227,7 @@ helper_open(const char *program, const char *uri, char *dir)
 	}
 	p = k.spki;
 	if ((pub = d2i_PUBKEY(NULL, &p, (long)k.spkilen)) == NULL ||
-	    gateway_input(pub) != OB_OK) {
+	    (gw_in == NULL && gateway_input(pub) != OB_OK)) {
 		fprintf(stderr, "helper: no input to sign\n");
 		EVP_PKEY_free(pub);
 		ob_signer_free(&sg);
@@ -231,23 +238,27 @@ helper_open(const char *program, const char *uri, char *dir)
 }
 
 static void
-compare_helper(struct ob_signer *sg, struct ob_p11_pool *pv,
-    CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k,
-    double secs)
+compare_helper(struct ob_signer *sg, struct ob_signer *ss,
+    struct ob_p11_pool *pv, CK_FUNCTION_LIST *f, CK_SESSION_HANDLE s,
+    CK_OBJECT_HANDLE k, double secs)
 {
-	double	helper = 0, raw = 0, ours = 0;
+	double	helper = 0, sampled = 0, raw = 0, ours = 0;
 	int	i;
 
 	(void)run_helper(sg, 0.2);		/* warm up */
+	(void)run_helper(ss, 0.2);
 	for (i = 0; i < 3; i++) {
 		raw += run_raw(f, s, k, secs / 3);
 		helper += run_helper(sg, secs / 3);
+		sampled += run_helper(ss, secs / 3);
 		ours += run_ours(pv, secs / 3);
 	}
 	printf("es256 helper=%.0f/s raw=%.0f/s ratio=%.3f\n", helper / 3,
 	    raw / 3, helper / raw);
 	printf("es256 helper=%.0f/s ours+verify=%.0f/s ratio=%.3f\n",
 	    helper / 3, ours / 3, helper / ours);
+	printf("es256 helper(verify_every=%d)=%.0f/s raw=%.0f/s ratio=%.3f\n",
+	    SAMPLED, sampled / 3, raw / 3, sampled / raw);
 }
 
 static void
@@ -281,12 +292,13 @@ main(int argc, char **argv)
 	CK_SESSION_HANDLE	 s;
 	CK_ULONG		 found = 0;
 	CK_RV			 rv;
-	struct ob_signer	*sg;
+	struct ob_signer	*sg = NULL, *ss = NULL;
 	void			*dl;
 	double			 secs = 3.0;
 	long long		 v;
 	const char		*helper = argc > 3 ? argv[3] : OB_SIGNER_PATH;
-	char			 dir[] = "/tmp/bench-pkcs11.XXXXXX", cmd[64];
+	char			 dir[] = "/tmp/bench-pkcs11.XXXXXX", cmd[96];
+	char			 dir2[] = "/tmp/bench-pkcs11.XXXXXX";
 	int			 r;
 
 	if (argc > 2 && ob_parse_ll(argv[2], 1, 3600, &v) == OB_OK)
@@ -364,12 +376,14 @@ main(int argc, char **argv)
 
 	compare("es256", p, f, s, k, secs);
 	compare("es256+verify", pv, f, s, k, secs);
-	if ((sg = helper_open(helper, argv[1], dir)) == NULL)
+	if ((sg = helper_open(helper, argv[1], 1, dir)) == NULL ||
+	    (ss = helper_open(helper, argv[1], SAMPLED, dir2)) == NULL)
 		return 1;
-	compare_helper(sg, pv, f, s, k, secs);
+	compare_helper(sg, ss, pv, f, s, k, secs);
 	ob_signer_free(&sg);
+	ob_signer_free(&ss);
 	free(gw_in);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, dir2);
 	if (system(cmd) != 0)	/* lint: ok: rm -rf of our mkdtemp */
 		fprintf(stderr, "%s left behind\n", dir);
 

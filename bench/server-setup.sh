@@ -7,7 +7,8 @@
 # limits.workers WORKERS, max_conns 4096, listening on the port the dev
 # run bound (so dev.json stays true).  Sets SP (server PID) and leaves its
 # stderr in DIR/server.log.  bench_stop sends SIGTERM and sets SRC.
-# OB_BENCH_WRAP names a command to run the server under (valgrind ...).
+# OB_BENCH_WRAP names a command to run the server under (valgrind ...);
+# OB_BENCH_VERIFY_EVERY sets the helper key's verify_every.
 BENCH_OWNER=bench@example.org
 SP=
 bench_setup() {
@@ -45,6 +46,15 @@ c["rate"] = {k: {"per_second": 0} for k in ("per_peer", "per_owner", "per_agent"
 if os.environ.get("OB_BENCH_WRAP"):
     c["sandbox"] = False
 json.dump(c, open(d + "/bench.json", "w"), indent=2)
+# OB_BENCH_VERIFY_EVERY: the helper's key checks one signature in N
+ve = os.environ.get("OB_BENCH_VERIFY_EVERY")
+if ve:
+    sc = c["signer"]["config"]
+    sc = sc if os.path.isabs(sc) else os.path.join(d, sc)
+    s = json.load(open(sc))
+    for k in s["keys"]:
+        k["verify_every"] = int(ve)
+    json.dump(s, open(sc, "w"), indent=2)
 PY
 	# OB_BENCH_WRAP: a command to run the server under (e.g. callgrind).
 	# shellcheck disable=SC2086

@@ -35,6 +35,7 @@
 #include "service/svc_parse.h"
 #include "core/deconst.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "common/process.h"
 
 static void finish(struct ob_svc_req *req);
@@ -304,13 +305,14 @@ ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
     const char *content_type)
 {
 	char	*s;
+	size_t	 n;
 
-	if (body == NULL || (s = json_dumps(body, JSON_COMPACT)) == NULL) {
+	if (body == NULL || ob_json_dump(body, &s, &n) != OB_OK) {
 		req->code = OB_ERR_ALLOC;
 		(void)stage(req, 500, NULL, 0, "application/json");
 		return OB_ERR_ALLOC;
 	}
-	return stage(req, status, s, strlen(s), content_type != NULL ?
+	return stage(req, status, s, n, content_type != NULL ?
 	    content_type : "application/json");
 }
 

@@ -20,6 +20,7 @@
 #define LIFETIME_MIN	60
 #define LIFETIME_MAX	86400
 #define SKEW_MAX	3600
+#define VERIFY_EVERY_MAX 1024	/* ECDSA keys only (signer.c) */
 
 struct cfg {
 	const char	*dir;
@@ -195,11 +196,13 @@ static int
 load_key(struct cfg *c, const json_t *o, struct ob_signer_keycfg *k)
 {
 	static const char *const m[] = { "name", "uri", "pin_source", "role",
-	    "ca", "gateway_id", "max_lifetime", "max_skew", "rate", NULL };
+	    "ca", "gateway_id", "max_lifetime", "max_skew", "rate",
+	    "verify_every", NULL };
 	static const char *const schemes[] = { "file:", "pkcs11:", "tpm2:",
 	    "piv:", NULL };
 	struct ob_pin_source	*ps = NULL;
 	char			*role = NULL;
+	long long		 ve = 1;
 	size_t			 i;
 	int			 r;
 
@@ -263,6 +266,8 @@ load_key(struct cfg *c, const json_t *o, struct ob_signer_keycfg *k)
 	OB_TRY(get_int(c, o, "max_lifetime", LIFETIME_MIN, LIFETIME_MAX,
 	    LIFETIME_MAX, &k->max_lifetime));
 	OB_TRY(get_int(c, o, "max_skew", 0, SKEW_MAX, 300, &k->max_skew));
+	OB_TRY(get_int(c, o, "verify_every", 1, VERIFY_EVERY_MAX, 1, &ve));
+	k->verify_every = (unsigned)ve;
 	r = load_rate(c, o, k);
 out:
 	free(role);

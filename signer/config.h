@@ -37,6 +37,7 @@ struct ob_signer_keycfg {
 	long long		 max_lifetime;	/* seconds */
 	long long		 max_skew;	/* seconds */
 	double			 per_second;	/* 0: no limit */
+	unsigned		 verify_every;	/* check 1 in N; 1: each */
 	unsigned		 burst;
 };
 

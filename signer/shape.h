@@ -29,8 +29,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/x509.h>
-
 #include "ownerbind/ob_err.h"
 #include "core/alg.h"
 
@@ -39,7 +37,8 @@
 struct ob_shape_key {
 	enum ob_alg	 alg;
 	const char	*kid;		/* the key's RFC 7638 thumbprint */
-	const X509_NAME	*ca_subject;	/* issuer keys */
+	const uint8_t	*ca_subject;	/* issuer keys: the CA's subject, DER */
+	size_t		 ca_subject_len;
 	const char	*gateway_id;	/* gateway keys; NULL: any kid */
 	long long	 max_lifetime;
 	long long	 max_skew;

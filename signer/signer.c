@@ -38,7 +38,8 @@ struct sd_key {
 	struct ob_token			*tok;
 	enum ob_alg			 alg;
 	unsigned			 purposes;	/* OB_SP_BIT()s */
-	X509_NAME			*ca_subject;	/* issuer keys */
+	unsigned char			*ca_subject;	/* issuer keys, DER */
+	size_t				 ca_subject_len;
 	unsigned char			*spki;
 	size_t				 spkilen;
 	struct ob_rate_table		*rate;
@@ -181,7 +182,7 @@ load_ca(struct sd_key *k)
 	EVP_PKEY	*capub = NULL;
 	X509		*ca = NULL;
 	FILE		*f;
-	int		 r;
+	int		 n, r;
 
 	if ((f = fopen(k->cfg->ca, "re")) == NULL)
 		return ob_errf(OB_ERR_SIGNER_CONFIG, "%s: %s", k->cfg->ca,
@@ -204,11 +205,13 @@ load_ca(struct sd_key *k)
 		r = ob_errf(r, "%s is not a CA certificate", k->cfg->ca);
 		goto out;
 	}
-	if ((k->ca_subject = X509_NAME_dup(X509_get_subject_name(ca))) ==
-	    NULL) {
+	/* As DER: the shape check compares the TBS's issuer byte for byte. */
+	if ((n = i2d_X509_NAME(X509_get_subject_name(ca), &k->ca_subject)) <=
+	    0) {
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
+	k->ca_subject_len = (size_t)n;
 	r = OB_OK;
 out:
 	EVP_PKEY_free(capub);
@@ -243,6 +246,13 @@ key_open(struct sd_key *k, const struct ob_signer_keycfg *cfg)
 		    "only assertions", cfg->name);
 		goto out;
 	}
+	if (ob_token_set_check_every(k->tok, cfg->verify_every) != OB_OK) {
+		r = ob_errf(OB_ERR_SIGNER_CONFIG, "key %s: verify_every %u: "
+		    "only ECDSA keys may skip checks (a faulty %s signature "
+		    "can give the key away)", cfg->name, cfg->verify_every,
+		    ob_alg_name(k->alg));
+		goto out;
+	}
 	if (cfg->role == OB_SIGNER_ISSUER) {
 		k->purposes = OB_SP_BIT(OB_SP_WIT) | OB_SP_BIT(OB_SP_WIC_TBS);
 		OB_TRY(load_ca(k));
@@ -273,7 +283,7 @@ key_close(struct sd_key *k)
 {
 	ob_token_close(&k->tok);
 	ob_pin_source_free(&k->pin);
-	X509_NAME_free(k->ca_subject);
+	OPENSSL_free(k->ca_subject);
 	free(k->spki);
 	ob_rate_free(&k->rate);
 	if (k->mu_init)
@@ -386,6 +396,7 @@ do_sign(struct ob_signerd *sd, struct sd_key *k, struct sign_ctx *x,
 	sk.alg = k->alg;
 	sk.kid = ob_token_kid(k->tok);
 	sk.ca_subject = k->ca_subject;
+	sk.ca_subject_len = k->ca_subject_len;
 	sk.gateway_id = k->cfg->gateway_id;
 	sk.max_lifetime = k->cfg->max_lifetime;
 	sk.max_skew = k->cfg->max_skew;

@@ -18,6 +18,8 @@ struct ob_token {
 	EVP_PKEY			*pub;
 	enum ob_alg			 alg;
 	char				 kid[44];
+	unsigned			 check_every;	/* 0 or 1: each */
+	unsigned long			 nsigned;	/* atomic */
 };
 
 /*
@@ -218,6 +220,40 @@ out:
 }
 
 int
+ob_token_set_check_every(struct ob_token *tok, unsigned n)
+{
+	if (n > 1 && tok->alg != OB_ALG_ES256 && tok->alg != OB_ALG_ES384)
+		return ob_errf(OB_ERR_ALG_UNSUPPORTED, "a %s key checks each "
+		    "signature: a faulty one can give the key away",
+		    ob_alg_name(tok->alg));
+	__atomic_store_n(&tok->check_every, n, __ATOMIC_RELAXED);
+	return OB_OK;
+}
+
+/* Whether this fresh signature is checked (ob_token_set_check_every). */
+static int
+check_due(struct ob_token *tok)
+{
+	unsigned	every = __atomic_load_n(&tok->check_every,
+			    __ATOMIC_RELAXED);
+
+	if (tok->ops->verified)
+		return 0;
+	if (every <= 1)
+		return 1;
+	return __atomic_fetch_add(&tok->nsigned, 1, __ATOMIC_RELAXED) %
+	    every == 0;
+}
+
+/* A check failed: from now on every signature is checked. */
+static int
+check_failed(struct ob_token *tok, int r)
+{
+	__atomic_store_n(&tok->check_every, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
+int
 ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
     enum ob_role role, enum ob_model model, const char *nonce,
     const json_t *x5c, const char *kid, long long now)
@@ -275,8 +311,11 @@ ob_token_sign(struct ob_token *tok, const unsigned char *msg, size_t msglen,
 	req.tbslen = msglen;
 	req.what = what;
 	OB_TRY(tok->ops->sign(tok->be, &req, &res));
-	if (!tok->ops->verified)
-		OB_TRY(token_check(tok, (const char *)msg, msglen, &res));
+	if (check_due(tok) && (r = token_check(tok, (const char *)msg, msglen,
+	    &res)) != OB_OK) {
+		r = check_failed(tok, r);
+		goto out;
+	}
 	*sig = res.sig;
 	*siglen = res.siglen;
 	res.sig = NULL;

@@ -113,6 +113,17 @@ int ob_token_sign(struct ob_token *tok, const unsigned char *msg,
     size_t msglen, const struct ob_approval *what, unsigned char **sig,
     size_t *siglen) OB_WUR;
 
+/*
+ * Check one fresh signature in every n instead of each one (n = 1, the
+ * default).  The first signature after open is always checked, and once
+ * a check fails every later one is checked.  Only ECDSA keys may skip
+ * checks: a faulty RSA-CRT signature gives away the key's factors and a
+ * faulty deterministic EdDSA signature beside a good one gives away the
+ * key, so for them n > 1 is OB_ERR_ALG_UNSUPPORTED (docs/decisions.md,
+ * ownerbind-signer's verify_every).
+ */
+int ob_token_set_check_every(struct ob_token *tok, unsigned n) OB_WUR;
+
 /* The trust-store key entry for this token's key (kid, kind, alg, jwk). */
 int ob_token_key_entry(struct ob_token *tok, json_t **out) OB_WUR;
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Soak test, run by hand (not registered in ctest; docs/benchmarks.md):
+# Soak test, run by hand or by ctest when configured with -DOB_SOAK=ON
+# (docs/benchmarks.md):
 # ownerbind-server from BUILD_DIR (meant for an ASan build, OB_SANITIZE=ON)
 # under CONNS concurrent keep-alive mTLS connections for SECONDS with
 # bench-server -L.  Asserts that only 201, 4xx, 429 and 503 were answered,

@@ -10,10 +10,14 @@
 #        503 OB_ERR_SIGNER_UNAVAILABLE with Retry-After; then it signs
 #        again
 #   and the server is sandboxed (Seccomp: 2) throughout.
+#   verify_every (decision 86): with FAULT (p11fault) flipping a bit in
+#   every signature, a key checking one signature in 16 still lets none
+#   out (the first is checked, and after it failed every one is); the
+#   same key on the honest token signs.
 # Exit 0 = passed, 1 = failed, 77 = skipped.
 # shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
-SRV=${1:?}; OB=${2:?}; SIG=${3:?}
+SRV=${1:?}; OB=${2:?}; SIG=${3:?}; FAULT=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${OB_PYTHON:-/usr/bin/python3}
 UPIN='Sgnr-PIN-7c41d9e2'	# distinctive: looked for in memory
@@ -25,8 +29,10 @@ for t in softhsm2-util openssl readelf nm; do
 done
 D=$(mktemp -d /tmp/signer-p11.XXXXXX) || exit 1
 SP=
+FP=
 cleanup() {
 	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
+	[ -n "$FP" ] && kill "$FP" 2>/dev/null && wait "$FP" 2>/dev/null
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -251,4 +257,39 @@ grep -q '^Seccomp:[[:space:]]*2$' /proc/$SP/status && ok "still sandboxed" ||
     bad "the PIN in the log"
 kill -TERM "$SP"; wait "$SP"; rc=$?; SP=
 [ $rc = 0 ] && ok "SIGTERM: exit 0" || bad "exit $rc"
+
+# ---- verify_every with a token that lies ----
+# fault_helper ENV...: the helper on FU (verify_every 16) at f.sock
+fault_helper() {
+	rm -f "$D/f.sock"
+	env "$@" P11FAULT_MODULE="$SOFTHSM_MODULE" "$SIG" --config \
+	    "$D/faulty.json" --listen "$D/f.sock" 2>>faulty.log &
+	FP=$!
+	i=0
+	while [ ! -S "$D/f.sock" ] && [ $i -lt 200 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+}
+if [ -n "$FAULT" ] && [ -f "$FAULT" ]; then
+	FU="pkcs11:token=owner-test;object=issuer?module-path=$FAULT"
+	cat >faulty.json <<JSON
+{"keys": [{"name": "issuer", "uri": "$FU", "pin_source": "file:$D/pin",
+  "role": "issuer", "ca": "$D/issuer.pem", "verify_every": 16}]}
+JSON
+	chmod 600 faulty.json
+	fault_helper P11FAULT_LOG=/dev/null
+	"$PY" "$HERE/sign_wits.py" "$D/f.sock" >out 2>&1
+	[ "$(tr '\n' ' ' <out)" = "0 0 0 0 0 " ] &&
+	    ok "verify_every 16 on the honest token: five signatures" ||
+	    bad "honest token: $(cat out) $(tail -3 faulty.log)"
+	kill "$FP"; wait "$FP"; FP=
+	fault_helper P11FAULT_CORRUPT_SIG=1
+	"$PY" "$HERE/sign_wits.py" "$D/f.sock" >out 2>&1
+	[ "$(tr '\n' ' ' <out)" = "-825 -825 -825 -825 -825 " ] &&
+	    ok "verify_every 16, every signature corrupted: none let out" ||
+	    bad "lying token: $(cat out) $(tail -3 faulty.log)"
+	kill "$FP"; wait "$FP"; FP=
+else
+	echo "# no p11fault module: the verify_every fault case is skipped"
+fi
 [ $fails = 0 ] || exit 1

@@ -31,6 +31,7 @@
 #include "signer/config.h"
 #include "signer/proto.h"
 #include "signer/signer.h"
+#include "tokens/token.h"
 
 static char			 dir[64], cfgpath[128];
 static EVP_PKEY			*isskey, *gwkey, *agent;
@@ -334,6 +335,13 @@ struct tbs_opt {
 	int		 sig_nid;	/* 0: ecdsa-with-SHA256 */
 	long long	 life;		/* 0: 3600 */
 	long long	 start;		/* 0: now */
+	int		 ku_certsign;
+	int		 dup_san;
+	int		 crit_other;
+	int		 no_bc;
+	int		 v1;
+	int		 neg_serial;
+	int		 issuer_case;	/* equal to X509_NAME_cmp, not in bytes */
 };
 
 static void
@@ -359,11 +367,13 @@ tbs_input(const struct tbs_opt *o, size_t *n)
 	long long	 now = o->start != 0 ? o->start : time(NULL);
 	int		 len;
 
-	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 0x4242);
+	assert_int_equal(X509_set_version(x, o->v1 ? X509_VERSION_1 :
+	    X509_VERSION_3), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), o->neg_serial ? -0x4242 :
+	    0x4242);
 	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
 	    (const unsigned char *)(o->other_issuer ? "somebody else" :
-	    "test issuer CA"), -1, -1, 0);
+	    o->issuer_case ? "TEST  Issuer CA" : "test issuer CA"), -1, -1, 0);
 	assert_int_equal(X509_set_issuer_name(x, nm), 1);
 	X509_NAME_free(nm);
 	nm = X509_NAME_new();
@@ -375,11 +385,34 @@ tbs_input(const struct tbs_opt *o, size_t *n)
 	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)(now + (o->life != 0 ?
 	    o->life : 3600)));
 	assert_int_equal(X509_set_pubkey(x, agent), 1);
-	add_ext(x, NID_basic_constraints, o->ca_true ? "critical,CA:TRUE" :
-	    "critical,CA:FALSE");
-	add_ext(x, NID_key_usage, "critical,digitalSignature");
+	if (!o->no_bc)
+		add_ext(x, NID_basic_constraints, o->ca_true ?
+		    "critical,CA:TRUE" : "critical,CA:FALSE");
+	add_ext(x, NID_key_usage, o->ku_certsign ?
+	    "critical,digitalSignature,keyCertSign" :
+	    "critical,digitalSignature");
 	add_ext(x, NID_subject_alt_name, o->two_uris ?
 	    "URI:" T_SUB ",URI:wimse://td.example/owner" : "URI:" T_SUB);
+	if (o->dup_san)
+		add_ext(x, NID_subject_alt_name, "URI:" T_SUB);
+	{
+		/* the owner binding's place: any OID, not critical */
+		ASN1_OBJECT		*obj;
+		ASN1_OCTET_STRING	*os;
+		X509_EXTENSION		*e;
+		static const unsigned char v[] = { 0x30, 0x03, 0x02, 0x01,
+		    0x07 };
+
+		assert_non_null(obj = OBJ_txt2obj("1.3.6.1.4.1.99999.1", 1));
+		assert_non_null(os = ASN1_OCTET_STRING_new());
+		assert_int_equal(ASN1_OCTET_STRING_set(os, v, sizeof(v)), 1);
+		assert_non_null(e = X509_EXTENSION_create_by_OBJ(NULL, obj,
+		    o->crit_other, os));
+		assert_int_equal(X509_add_ext(x, e, -1), 1);
+		X509_EXTENSION_free(e);
+		ASN1_OCTET_STRING_free(os);
+		ASN1_OBJECT_free(obj);
+	}
 	/* set before encoding, as server/issuer.c does */
 	alg = OB_DECONST(X509_ALGOR *, X509_get0_tbs_sigalg(x));
 	assert_int_equal(X509_ALGOR_set0(alg, OBJ_nid2obj(o->sig_nid != 0 ?
@@ -516,8 +549,8 @@ refused(struct peer *p, const char *key, enum ob_sp_purpose purpose,
 {
 	struct ob_sp_reply rep;
 
-	print_message("refusal: %s\n", why);
 	assert_int_equal(sign(p, key, purpose, in, n, &rep), code);
+	print_message("refusal: %s: %s\n", why, rep.detail);
 	assert_true(rep.detail[0] != '\0');
 	assert_true(logged("refuse", ob_err_name(code), NULL));
 }
@@ -598,6 +631,50 @@ test_refusals(void **state)
 	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
 	    "another issuer name");
 	free(tbs);
+	/* The issuer is compared byte for byte: a name X509_NAME_cmp calls
+	 * equal (case and spaces folded) is another name here. */
+	memset(&o, 0, sizeof(o));
+	o.issuer_case = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "the issuer name in other case and spacing");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.ku_certsign = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "keyUsage keyCertSign");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.dup_san = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "two subjectAltName extensions");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.crit_other = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "a critical extension of an unknown OID");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.no_bc = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "no basicConstraints");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.v1 = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "a v1 TBSCertificate");
+	free(tbs);
+	memset(&o, 0, sizeof(o));
+	o.neg_serial = 1;
+	tbs = tbs_input(&o, &n);
+	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
+	    "a negative serial number");
+	free(tbs);
 	memset(&o, 0, sizeof(o));
 	o.sig_nid = NID_ecdsa_with_SHA384;
 	tbs = tbs_input(&o, &n);
@@ -626,6 +703,26 @@ test_refusals(void **state)
 	tbs[1]++;
 	refused(p, "issuer", OB_SP_WIC_TBS, tbs, n, OB_ERR_SIGNER_SHAPE,
 	    "a length that is not the input's");
+	free(tbs);
+	/* Every proper prefix of a good TBSCertificate, with its outer
+	 * length fixed up to the prefix, is refused: the walk never reads
+	 * past what it was given. */
+	memset(&o, 0, sizeof(o));
+	tbs = tbs_input(&o, &n);
+	{
+		struct ob_sp_reply	 rep;
+		uint8_t			 b[4096];
+		size_t			 i;
+
+		assert_true(n <= sizeof(b) && tbs[1] == 0x82);
+		for (i = 4; i < n; i++) {
+			memcpy(b, tbs, i);
+			b[2] = (uint8_t)((i - 4) >> 8);
+			b[3] = (uint8_t)(i - 4);
+			assert_int_equal(sign(p, "issuer", OB_SP_WIC_TBS, b, i,
+			    &rep), OB_ERR_SIGNER_SHAPE);
+		}
+	}
 	free(tbs);
 	/* BER that OpenSSL reads: the inner AlgorithmIdentifier's length in
 	 * long form.  Only DER is signed. */
@@ -895,6 +992,12 @@ test_config_errors(void **state)
 		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
 		  "\"role\": "
 		  "\"gateway\"}], \"keys\": []}", "not JSON" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": \"gateway\", \"verify_every\": 0}]}",
+		  "\"keys[0].verify_every\" must be an integer from 1 to 1024" },
+		{ "{\"keys\": [{\"name\": \"a\", \"uri\": \"file:x\", "
+		  "\"role\": \"gateway\", \"verify_every\": 1025}]}",
+		  "verify_every" },
 	};
 	struct ob_signer_config	*c = NULL;
 	size_t			 i;
@@ -907,6 +1010,87 @@ test_config_errors(void **state)
 		assert_non_null(strstr(ob_err_detail(), bad[i].detail));
 		assert_null(c);
 	}
+}
+
+/*
+ * verify_every: an ECDSA key may check one signature in N (its
+ * signatures still verify); an EdDSA key may not skip a check, since a
+ * faulty deterministic signature can give the key away.
+ */
+static void
+test_verify_every(void **state)
+{
+	struct ob_signer_config	*c = NULL;
+	struct ob_signerd	*d = NULL;
+	EVP_PKEY		*ed = t_key("Ed25519");
+	char			 json[512];
+	int			 i;
+
+	(void)state;
+	write_key("ed.pem", ed);
+	snprintf(json, sizeof(json), "{\"keys\": [{\"name\": \"gw\", "
+	    "\"uri\": \"file:%s/ed.pem\", \"role\": \"gateway\", "
+	    "\"verify_every\": 2}]}", dir);
+	assert_int_equal(ob_signer_config_parse(json, strlen(json), dir, &c),
+	    OB_OK);
+	assert_int_equal(c->keys[0].verify_every, 2);
+	assert_int_equal(ob_signerd_new(c, logfp, &d), OB_ERR_SIGNER_CONFIG);
+	assert_non_null(strstr(ob_err_detail(), "only ECDSA keys"));
+	assert_null(d);
+	ob_signer_config_free(&c);
+	/* The same key checking each signature opens. */
+	snprintf(json, sizeof(json), "{\"keys\": [{\"name\": \"gw\", "
+	    "\"uri\": \"file:%s/ed.pem\", \"role\": \"gateway\"}]}",
+	    dir);
+	assert_int_equal(ob_signer_config_parse(json, strlen(json), dir, &c),
+	    OB_OK);
+	assert_int_equal(c->keys[0].verify_every, 1);
+	assert_int_equal(ob_signerd_new(c, logfp, &d), OB_OK);
+	ob_signerd_free(&d);
+	ob_signer_config_free(&c);
+	/* An ES256 key checking one in 4 opens and signs, its signatures
+	 * good, checked or not. */
+	snprintf(json, sizeof(json), "{\"keys\": [{\"name\": \"issuer\", "
+	    "\"uri\": \"file:%s/iss.pem\", \"role\": \"issuer\", "
+	    "\"ca\": \"%s/ca.pem\", \"verify_every\": 4}]}", dir, dir);
+	assert_int_equal(ob_signer_config_parse(json, strlen(json), dir, &c),
+	    OB_OK);
+	assert_int_equal(ob_signerd_new(c, logfp, &d), OB_OK);
+	ob_signerd_free(&d);
+	ob_signer_config_free(&c);
+	{
+		struct ob_token		*tok = NULL;
+		struct ob_token_opts	 o;
+		struct ob_approval	 what;
+		unsigned char		*sig;
+		size_t			 siglen;
+		char			 uri[300];
+
+		memset(&o, 0, sizeof(o));
+		memset(&what, 0, sizeof(what));
+		what.role = "wit";
+		o.quiet = 1;
+		snprintf(uri, sizeof(uri), "file:%s/ed.pem", dir);
+		assert_int_equal(ob_token_open(uri, &o, &tok), OB_OK);
+		assert_int_equal(ob_token_set_check_every(tok, 2),
+		    OB_ERR_ALG_UNSUPPORTED);
+		assert_int_equal(ob_token_set_check_every(tok, 1), OB_OK);
+		ob_token_close(&tok);
+		snprintf(uri, sizeof(uri), "file:%s/iss.pem", dir);
+		assert_int_equal(ob_token_open(uri, &o, &tok), OB_OK);
+		assert_int_equal(ob_token_set_check_every(tok, 4), OB_OK);
+		for (i = 0; i < 9; i++) {
+			assert_int_equal(ob_token_sign(tok,
+			    (const unsigned char *)"abc", 3, &what, &sig,
+			    &siglen), OB_OK);
+			assert_int_equal(ob_sig_verify(OB_ALG_ES256, isskey,
+			    (const unsigned char *)"abc", 3, sig, siglen),
+			    OB_OK);
+			free(sig);
+		}
+		ob_token_close(&tok);
+	}
+	EVP_PKEY_free(ed);
 }
 
 /* The examples of docs/signer-protocol.md, section 10. */
@@ -1000,6 +1184,7 @@ main(void)
 		cmocka_unit_test(test_hello_versions),
 		cmocka_unit_test(test_listen_peer),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_verify_every),
 		cmocka_unit_test(test_wire_examples),
 	};
 
