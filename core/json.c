@@ -23,6 +23,18 @@ ob_json_parse_object(const void *buf, size_t len, json_t **out)
 }
 
 int
+ob_json_dump(const json_t *v, char **out, size_t *outlen)
+{
+	char *s;
+
+	if ((s = json_dumps(v, JSON_COMPACT)) == NULL)
+		return OB_ERR_ALLOC;
+	*out = s;
+	*outlen = strlen(s);
+	return OB_OK;
+}
+
+int
 ob_json_get_str(const json_t *obj, const char *key, size_t min, size_t max,
     int missing, int bad, const char **out)
 {

@@ -3,9 +3,8 @@
  * the value, no NUL in strings, UTF-8 checked, nesting bounded.  Reading is
  * json_read.c (it accepts exactly what json_loadb with
  * JSON_REJECT_DUPLICATES accepts, and fuzz/fuzz_json.c holds it to that);
- * serialisation is json_write.c, byte for byte jansson's compact form with
- * members in insertion order, so that the same calls give the same bytes
- * (the test vectors depend on it).
+ * serialisation is jansson's, compact with members in insertion order, so
+ * that the same calls give the same bytes (the test vectors depend on it).
  */
 #ifndef OB_CORE_JSON_H
 #define OB_CORE_JSON_H
@@ -43,9 +42,7 @@ int ob_json_read_at(const void *buf, size_t len, unsigned maxdepth,
  */
 int ob_json_parse_object(const void *buf, size_t len, json_t **out) OB_WUR;
 
-/* Compact serialisation of an object or array, NUL-terminated; *out is
- * freed by the caller with free().  OB_ERR_INVALID_ARG for another value
- * or one nested over 64 deep, OB_ERR_ALLOC. */
+/* Compact serialisation; *out is freed by the caller with free(). */
 int ob_json_dump(const json_t *v, char **out, size_t *outlen) OB_WUR;
 
 /*

@@ -230,76 +230,6 @@ test_error_position(void **state)
 	assert_non_null(strstr(ob_err_detail(), "line 1, column"));
 }
 
-/* ob_json_dump (core/json_write.c) gives json_dumps' compact bytes. */
-static void
-same_as_jansson(const json_t *v)
-{
-	char	*a = NULL, *b;
-	size_t	 n = 0;
-
-	assert_int_equal(ob_json_dump(v, &a, &n), OB_OK);
-	assert_non_null(b = json_dumps(v, JSON_COMPACT));
-	assert_int_equal(n, strlen(a));
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
-}
-
-static void
-test_dump(void **state)
-{
-	static const char *const docs[] = {
-		"{}", "[]", "[[],{},[{}]]",
-		("{\"a\":1,\"b\":-9223372036854775808,\"c\":9223372036854775807,"
-		"\"d\":true,\"e\":false,\"f\":null,\"g\":[1,2,3]}"),
-		"{\"z\":1,\"a\":2,\"m\":{\"y\":[],\"b\":\"\"}}",
-		"[\"q\\\"uote\",\"back\\\\slash\",\"sl/ash\",\"\\b\\f\\n\\r\\t\"]",
-		"[\"\\u0001\\u001f\\u007fx\",\"caf\\u00e9 \\u20ac \\ud83d\\ude00\"]",
-		"{\"\\n\\u0002key\\\"\":\"-----BEGIN CERTIFICATE-----\\nMIIB\\n\"}",
-		"[0.5,1e300,-0.0,3.0]",
-	};
-	json_t	*v;
-	char	*out;
-	size_t	 i, n;
-	int	 d;
-
-	(void)state;
-	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-		print_message("dump %zu\n", i);
-		assert_int_equal(rd(docs[i], 0, &v), OB_OK);
-		same_as_jansson(v);
-		json_decref(v);
-	}
-	/* Every byte 1..127 in a string, and NUL inside one. */
-	{
-		char b[128];
-
-		for (i = 1; i < 128; i++)
-			b[i - 1] = (char)i;
-		assert_non_null(v = json_pack("{s:s#,s:s#}", "all", b,
-		    (int)127, "nul", "a\0b", (int)3));
-		same_as_jansson(v);
-		json_decref(v);
-	}
-	/* Only objects and arrays, and not too deep. */
-	assert_non_null(v = json_string("x"));
-	assert_int_equal(ob_json_dump(v, &out, &n), OB_ERR_INVALID_ARG);
-	json_decref(v);
-	assert_non_null(v = json_array());
-	{
-		json_t *in = v;
-
-		for (d = 0; d < 70; d++) {
-			json_t *a = json_array();
-
-			assert_int_equal(json_array_append_new(in, a), 0);
-			in = a;
-		}
-	}
-	assert_int_equal(ob_json_dump(v, &out, &n), OB_ERR_INVALID_ARG);
-	json_decref(v);
-}
-
 int
 main(void)
 {
@@ -311,7 +241,6 @@ main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_error_position),
-		cmocka_unit_test(test_dump),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
