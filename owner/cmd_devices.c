@@ -87,7 +87,7 @@ cmd_devices(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	 ch, json = 0;
+	int	 ch, json = owner_json;
 #ifdef OB_HAVE_FIDO2
 	json_t	*arr = NULL;
 	char	*s = NULL;
@@ -102,14 +102,11 @@ cmd_devices(int argc, char **argv)
 			devices_usage(stdout);
 			return 0;
 		default:
-			devices_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(devices_usage, argc, argv);
 		}
 	}
-	if (optind != argc) {
-		devices_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return owner_usage(devices_usage, NULL);
 #ifdef OB_HAVE_FIDO2
 	if ((r = ob_fido2_devices(&arr)) != OB_OK)
 		return fail(r);

@@ -691,6 +691,7 @@ cmd_trust(int argc, char **argv)
 	int		 ch, r = OB_OK;
 
 	memset(&a, 0, sizeof(a));
+	a.json = owner_json;
 	if (argc >= 2 && strcmp(argv[1], "--help") != 0) {
 		a.action = argv[1];
 		argc--;
@@ -735,17 +736,23 @@ cmd_trust(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(usage, argc, argv);
 		}
 		if (r != OB_OK)
-			return fail(ob_err_prefix(OB_ERR_USAGE, "%s",
+			return fail_usage(ob_err_prefix(OB_ERR_USAGE, "%s",
 			    longopts[ch - O_TRUST].name));
 	}
-	if (a.action == NULL || optind != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (a.action == NULL || optind != argc)
+		return owner_usage(usage, a.action == NULL ? "trust: an action "
+		    "is required" : NULL);
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(a.action, actions[i].name) == 0)
+			break;
+	/* An unknown action is named before what it would need. */
+	if (i == sizeof(actions) / sizeof(actions[0]) &&
+	    strcmp(a.action, "list") != 0 && strcmp(a.action, "show") != 0)
+		return fail(ob_errf(OB_ERR_USAGE, "unknown trust action "
+		    "\"%.32s\" (ownerbind trust --help)", a.action));
 	if ((m = missing(&a)) != NULL)
 		return fail(ob_errf(OB_ERR_USAGE, "trust %s needs %s",
 		    a.action, m));
@@ -754,12 +761,6 @@ cmd_trust(int argc, char **argv)
 	if (strcmp(a.action, "list") == 0 || strcmp(a.action, "show") == 0)
 		r = show(&a, strcmp(a.action, "list") == 0);
 	else {
-		for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-			if (strcmp(a.action, actions[i].name) == 0)
-				break;
-		if (i == sizeof(actions) / sizeof(actions[0]))
-			return fail(ob_errf(OB_ERR_USAGE, "unknown trust action "
-			    "\"%.32s\" (ownerbind trust --help)", a.action));
 		r = owner_trust_edit(a.trust, actions[i].create, actions[i].fn,
 		    NULL, &a);
 		if (r == OB_OK && a.done[0] != '\0')

@@ -66,5 +66,17 @@ int owner_missing(const char *verb, void (*usage)(FILE *),
 
 /* Print the error and return the exit status for it. */
 int fail(int code);
+/* The same for a bad option value: always EXIT_USAGE. */
+int fail_usage(int code);
+
+/*
+ * --json was given (main.c takes it out of argv): results and errors are
+ * JSON on stdout, an error as one object (ob_print_error_json).
+ */
+extern int	owner_json;
+/* A usage error, what (NULL: generic) then usage; returns EXIT_USAGE. */
+int owner_usage(void (*usage)(FILE *), const char *what);
+/* getopt refused an option: owner_usage naming it. */
+int owner_badopt(void (*usage)(FILE *), int argc, char **argv);
 
 #endif

@@ -439,7 +439,9 @@ extern "C" {
 	X(OB_ERR_WIC_PROFILE, -1138, "the WIC is malformed or breaks the X509-SVID rules", \
 	  "the detail names the rule (one URI SAN, CA:FALSE, digitalSignature, extendedKeyUsage)") \
 	X(OB_ERR_WIC_OWNER, -1139, "the WIC's owner binding is missing or malformed", \
-	  "present a WIC from an ownerbind issuer; configure its owner_oid if it uses one")
+	  "present a WIC from an ownerbind issuer; configure its owner_oid if it uses one") \
+	X(OB_ERR_CLI_CONFIG, -1350, "the defaults file has a line this program cannot use", \
+	  "fix or remove the named line of the named file (ownerbind(1), FILES: names are key, trust, aud, state, pin-source)")
 
 enum ob_err {
 	OB_OK = 0,
