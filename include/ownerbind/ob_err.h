@@ -441,7 +441,9 @@ extern "C" {
 	X(OB_ERR_WIC_OWNER, -1139, "the WIC's owner binding is missing or malformed", \
 	  "present a WIC from an ownerbind issuer; configure its owner_oid if it uses one") \
 	X(OB_ERR_CLI_CONFIG, -1350, "the defaults file has a line this program cannot use", \
-	  "fix or remove the named line of the named file (ownerbind(1), FILES: names are key, trust, aud, state, pin-source)")
+	  "fix or remove the named line of the named file (ownerbind(1), FILES: names are key, trust, aud, state, pin-source)") \
+	X(OB_ERR_TPM_PARENT, -1351, "the TPM key file was made on another TPM or under another storage key", \
+	  "make the key with ownerbind keygen, or with tpm2-tools under the storage key docs/tpm2.md gives (tpm2_createprimary with noda); key files do not survive tpm2_clear")
 
 enum ob_err {
 	OB_OK = 0,
