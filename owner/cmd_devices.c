@@ -36,8 +36,8 @@ str(const json_t *o, const char *k)
 	return s != NULL ? s : "?";
 }
 
-static void
-devices_print(const json_t *arr)
+void
+owner_fido2_print(const json_t *arr)
 {
 	const json_t	*d, *v, *err;
 	const char	*k;
@@ -115,7 +115,7 @@ cmd_devices(int argc, char **argv)
 			printf("%s\n", s);
 		free(s);
 	} else
-		devices_print(arr);
+		owner_fido2_print(arr);
 	json_decref(arr);
 	return r == OB_OK ? 0 : fail(r);
 #else

@@ -30,6 +30,8 @@ static const struct {
 	{ "enroll", cmd_enroll, "add an owner key to a trust store" },
 	{ "trust", cmd_trust, "list, add, remove and revoke trust-store entries" },
 	{ "inspect", cmd_inspect, "show what an envelope says" },
+	{ "keys", cmd_keylist, "list the keys of every backend (PKCS#11, "
+	    "TPM, PIV, FIDO2)" },
 	{ "devices", cmd_devices, "list connected FIDO2 security keys" },
 	{ "doctor", cmd_doctor, "explain device-permission problems" },
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },

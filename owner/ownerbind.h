@@ -20,6 +20,10 @@ int cmd_attest(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_wpt(int argc, char **argv);
+int cmd_keylist(int argc, char **argv);
+
+/* Print ob_fido2_devices' array for people (cmd_devices.c, FIDO2 only). */
+void owner_fido2_print(const json_t *arr);
 
 /* Exit statuses: 0 success, 1 operation failed, 2 usage. */
 #define EXIT_FAIL	1

@@ -240,7 +240,7 @@ extern "C" {
 	X(OB_ERR_KEY_SCHEME, -801, "this kind of key is not supported by this build", \
 	  "rebuild with the backend's CMake option, or use file:, pkcs11:, tpm2:, fido2:, piv:") \
 	X(OB_ERR_KEY_NOT_FOUND, -802, "no key matches the URI", \
-	  "list the keys (ownerbind devices) and check the URI") \
+	  "list the keys with ownerbind keys and check the URI") \
 	X(OB_ERR_KEY_EXISTS, -803, "a key already exists there", \
 	  "choose another URI; keys are never overwritten") \
 	X(OB_ERR_KEY_LOAD, -804, "the key could not be loaded", \

@@ -180,5 +180,25 @@ jcheck 1 error OB_ERR_IO 'nothere.json' \
     "inspect --json: an unreadable envelope is an error object (exit 1)" -- \
     "$OB" inspect --json nothere.json
 
+# ownerbind keys --json: one array, a section per backend; a TPM that is
+# not there is "absent" and not an error (exit 0).
+cat > keys.py <<'EOF'
+import json, sys
+a = json.loads(sys.stdin.read())
+assert [s["backend"] for s in a] == ["pkcs11", "tpm2", "piv", "fido2"], a
+for s in a:
+    assert s["state"] in ("found", "none", "absent", "not built"), s
+    assert isinstance(s["items"], list), s
+    assert s["state"] == "found" or s["reason"], s
+t = a[1]
+assert t["state"] in ("absent", "not built"), t
+EOF
+"$OB" keys --json --tcti "swtpm:path=$D/no-tpm.sock" >out.txt 2>err.txt &&
+    "$PY" keys.py <out.txt && ok "keys --json: four sections, an absent TPM is not an error" ||
+    { no "keys --json"; cat out.txt err.txt; }
+"$OB" keys --tcti "swtpm:path=$D/no-tpm.sock" >out.txt 2>&1
+grep -q '^TPM 2.0 at swtpm:path=.*: absent: the TPM could not be reached' out.txt &&
+    ok "keys: an absent backend is said plainly" || { no "keys text"; cat out.txt; }
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

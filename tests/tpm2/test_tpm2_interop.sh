@@ -93,6 +93,33 @@ openssl dgst -sha256 -verify k21.pem -signature msg.sig msg >/dev/null &&
     ok "tpm2_sign with ownerbind's key verifies with openssl" ||
     not_ok "tpm2_sign with ownerbind's key"
 
+# 2b. ownerbind keys lists both persistent keys with their URIs; a TPM
+# that is not there is "absent", not an error.
+$OWNERBIND keys --json >keys.json
+cat >keys.py <<'CHECK'
+import json, sys
+s = [x for x in json.load(sys.stdin) if x["backend"] == "tpm2"][0]
+assert s["state"] == "found" and s["tcti"] == sys.argv[1], s
+h = {i["uri"]: i for i in s["items"]}
+for u in ("tpm2:handle=0x81000020", "tpm2:handle=0x81000021"):
+    assert h[u]["type"] == "ECC" and h[u]["alg"] == "ES256", h
+    assert h[u]["use"] == "signing key (--key)", h
+CHECK
+"$PY" keys.py "$TPM2TOOLS_TCTI" <keys.json &&
+    ok "keys --json lists the persistent keys, their alg and URI" ||
+    not_ok "keys --json: $(cat keys.json)"
+$OWNERBIND keys | grep -q '^  tpm2:handle=0x81000021  ECC ES256  signing key' &&
+    ok "keys: the human listing" || not_ok "keys listing"
+if $OWNERBIND keys --json --tcti "swtpm:path=$T/none.sock" >keys.json; then
+	"$PY" -c 'import json,sys
+s=[x for x in json.load(sys.stdin) if x["backend"]=="tpm2"][0]
+assert s["state"]=="absent", s' <keys.json &&
+	    ok "keys: an unreachable TPM is absent, exit 0" ||
+	    not_ok "keys, no TPM: $(cat keys.json)"
+else
+	not_ok "keys with no TPM exits non-zero"
+fi
+
 # 3. tpm2-openssl and ownerbind's TSS2 PRIVATE KEY files, both ways.
 TPM2OPENSSL_TCTI="$TPM2TOOLS_TCTI"
 export TPM2OPENSSL_TCTI
