@@ -391,8 +391,8 @@ cmd_enroll(int argc, char **argv)
 	    &nonce)) == OB_OK) &&
 	    (r = enroll_write(trust, key, owner, patterns, npat, ak,
 	    state_path, nonce)) == OB_OK)
-		printf("enrolled %s for %s in %s\n", ob_token_kid(tok), owner,
-		    trust);
+		owner_done("enroll", trust, "enrolled %s for %s in %s",
+		    ob_token_kid(tok), owner, trust);
 	free(nonce);
 	json_decref(key);
 	json_decref(ak);

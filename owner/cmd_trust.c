@@ -764,7 +764,8 @@ cmd_trust(int argc, char **argv)
 		r = owner_trust_edit(a.trust, actions[i].create, actions[i].fn,
 		    NULL, &a);
 		if (r == OB_OK && a.done[0] != '\0')
-			printf("%s in %s\n", a.done, a.trust);
+			owner_done(a.action, a.trust, "%s in %s", a.done,
+			    a.trust);
 	}
 	return r == OB_OK ? 0 : fail(r);
 }

@@ -2,6 +2,7 @@
  * ownerbind: build, sign and inspect owner-binding envelopes.
  * docs/cli.md and man/ownerbind.1 describe every verb.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,29 @@ owner_missing(const char *verb, void (*usage)(FILE *),
 			return 1;
 		}
 	return 0;
+}
+
+void
+owner_done(const char *action, const char *file, const char *fmt, ...)
+{
+	va_list	 ap;
+	json_t	*o;
+	char	 msg[512], *s;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!owner_json) {
+		printf("%s\n", msg);
+		return;
+	}
+	if ((o = json_pack("{s:s,s:s,s:s,s:s}", "result", "ok", "action",
+	    action, "file", file, "message", msg)) != NULL &&
+	    (s = json_dumps(o, JSON_COMPACT)) != NULL) {
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(o);
 }
 
 int

@@ -78,6 +78,13 @@ int fail_usage(int code);
  * JSON on stdout, an error as one object (ob_print_error_json).
  */
 extern int	owner_json;
+/*
+ * What a verb changed, for people ("enrolled KID for alice in FILE") or,
+ * with --json, {"result": "ok", "action": action, "file": file,
+ * "message": the same sentence}.
+ */
+void owner_done(const char *action, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A usage error, what (NULL: generic) then usage; returns EXIT_USAGE. */
 int owner_usage(void (*usage)(FILE *), const char *what);
 /* getopt refused an option: owner_usage naming it. */

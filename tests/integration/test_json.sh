@@ -180,6 +180,23 @@ jcheck 1 error OB_ERR_IO 'nothere.json' \
     "inspect --json: an unreadable envelope is an error object (exit 1)" -- \
     "$OB" inspect --json nothere.json
 
+# What a verb changed, as one object with --json.
+"$OB" enroll --json --key file:own.pem --owner bob \
+    --may-bind 'wimse://td.example/*' --trust t.json >out.txt 2>err.txt &&
+    "$PY" -c 'import json,sys; o=json.load(sys.stdin)
+assert o["result"] == "ok" and o["action"] == "enroll" and o["file"] == "t.json", o
+assert o["message"].startswith("enrolled ") and " for bob in t.json" in o["message"], o' \
+    <out.txt && ok "enroll --json: one object saying what changed" ||
+    { no "enroll --json"; cat out.txt err.txt; }
+"$OB" trust remove-owner --json --owner bob --trust t.json >out.txt 2>err.txt &&
+    "$PY" -c 'import json,sys; o=json.load(sys.stdin)
+assert o == {"result": "ok", "action": "remove-owner", "file": "t.json",
+             "message": "removed owner bob in t.json"}, o' <out.txt &&
+    ok "trust remove-owner --json" || { no "trust edit --json"; cat out.txt err.txt; }
+jcheck 1 error OB_ERR_OWNER_UNKNOWN 'no owner bob' \
+    "trust remove-owner --json of an owner not there: the error object" -- \
+    "$OB" trust remove-owner --json --owner bob --trust t.json
+
 # ownerbind keys --json: one array, a section per backend; a TPM that is
 # not there is "absent" and not an error (exit 0).
 cat > keys.py <<'EOF'
