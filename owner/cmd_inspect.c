@@ -11,6 +11,7 @@
 #include "core/envelope.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "owner/inspect_cred.h"
 #include "owner/ownerbind.h"
 
 static void
@@ -20,9 +21,10 @@ inspect_usage(FILE *f)
 "usage: " PROG " inspect [--json] [--at T] IN\n"
 "\n"
 "Checks an envelope's form and prints its payload, when it was issued and\n"
-"when it expires (\"expires in 4m\"), and its signature entries.  It does\n"
-"not verify signatures or trust: use ownerbind-verify.  --json prints one\n"
-"object; --at T takes T (Unix seconds) as now for the relative times.\n");
+"when it expires (\"expires in 4m\"), and its signature entries; for a WIT\n"
+"or a WIC (PEM) the server issued, its claims or names and the same\n"
+"times.  It does not verify signatures or trust: use ownerbind-verify.\n"
+"--json prints one object; --at T takes T (Unix seconds) as now.\n");
 }
 
 static int
@@ -109,7 +111,9 @@ cmd_inspect(int argc, char **argv)
 	};
 	struct ob_envelope	*env = NULL;
 	long long		 now = (long long)time(NULL);
-	int			 ch, r;
+	char			*buf = NULL;
+	size_t			 len;
+	int			 ch, r, kind;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -130,9 +134,18 @@ cmd_inspect(int argc, char **argv)
 		return EXIT_USAGE;
 	if (optind != argc - 1)
 		return owner_usage(inspect_usage, "inspect takes one envelope");
-	if ((r = owner_load(argv[optind], &env)) != OB_OK)
+	if ((r = ob_read_all(argv[optind], OB_MAX_ENVELOPE, &buf, &len)) !=
+	    OB_OK)
 		return fail(r);
-	r = owner_json ? inspect_json(env, now) : inspect_text(env, now);
-	ob_envelope_free(&env);
+	/* A WIT or WIC the server issued, or an envelope. */
+	if ((kind = inspect_cred_kind(buf, len)) != INSPECT_ENVELOPE)
+		r = inspect_cred(kind, buf, len, now);
+	else if ((r = ob_envelope_parse(buf, len, OB_PARSE_ALLOW_UNSIGNED,
+	    &env)) == OB_OK) {
+		r = owner_json ? inspect_json(env, now) :
+		    inspect_text(env, now);
+		ob_envelope_free(&env);
+	}
+	free(buf);
 	return r == OB_OK ? 0 : fail(r);
 }

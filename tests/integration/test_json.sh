@@ -176,6 +176,11 @@ EOF
     "$PY" inspect.py "$iat" <out.txt &&
     ok "inspect --json: one object with times and entries" ||
     { no "inspect --json"; cat out.txt err.txt; }
+printf 'eyJhbGciOiJFUzI1NiJ9.e31.sig\n' > bad.wit
+"$OB" inspect --json bad.wit >out.txt 2>err.txt
+[ $? = 1 ] && grep -q '"error":"OB_ERR_B64' out.txt &&
+    ok "inspect: a WIT whose claims are not base64url is refused" ||
+    { no "inspect bad WIT"; cat out.txt err.txt; }
 jcheck 1 error OB_ERR_IO 'nothere.json' \
     "inspect --json: an unreadable envelope is an error object (exit 1)" -- \
     "$OB" inspect --json nothere.json
