@@ -14,7 +14,11 @@ the line just before its fence:
 A run block runs with bash (set -euo pipefail) in a fresh temporary
 directory with HOME inside it and BIN_DIRs first on PATH; swtpm and
 softhsm start the fixtures of tests/tpm2 and tests/pkcs11 for it (the
-environment they print is exported); tty runs it on a pseudo-terminal
+environment they print is exported); devserver starts ownerbind-server
+--dev on loopback with an owner enrolled, links its files (tls-ca.pem,
+client.pem, client.key, issuer-ca.pem, issuer-jwks.json) into the
+directory, writes envelope.json (signed, with its proof of possession)
+and exports URL and AUD; tty runs it on a pseudo-terminal
 that answers every prompt with a fixed secret; continue runs it in the
 directory (and with the fixtures) of the previous run block of the same
 file; setup: runs CMDS first (the values a reader would fill in).  A
@@ -26,11 +30,13 @@ fail the run; a block whose fixture is not installed makes it exit 77
 labelled text.
 """
 import glob
+import json
 import os
 import pty
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,7 +104,7 @@ def parse_marker(mk):
     if "setup:" in rest:
         rest, setup = rest.split("setup:", 1)
     flags = set(rest.split())
-    bad = flags - {"swtpm", "softhsm", "tty", "continue"}
+    bad = flags - {"swtpm", "softhsm", "tty", "continue", "devserver"}
     if bad:
         raise ValueError("unknown doctest flags %s" % sorted(bad))
     return ("run", flags, setup.strip() if setup else None)
@@ -132,16 +138,24 @@ class Chain:
         self.env.pop("XDG_CONFIG_HOME", None)
         self.env.pop("OWNERBIND_PIN_SOURCE", None)
         self.swtpm = None
+        self.server = None
+        try:
+            self._start(src, flags)
+        except BaseException:
+            self.close()	# what was started before the failure
+            raise
+
+    def _start(self, src, flags):
         if "swtpm" in flags:
-            self.swtpm = os.path.join(self.dir, "swtpm")
-            os.makedirs(self.swtpm)
+            swtpm = os.path.join(self.dir, "swtpm")
+            os.makedirs(swtpm)
             p = subprocess.run(
                 ["sh", os.path.join(src, "tests/tpm2/swtpm-fixture.sh"),
-                 "start", self.swtpm], capture_output=True, text=True,
+                 "start", swtpm], capture_output=True, text=True,
                 env=self.env, check=False)
             if p.returncode == 77:
-                self.swtpm = None
                 raise Missing("swtpm or tpm2-tools is not installed")
+            self.swtpm = swtpm
             if p.returncode != 0:
                 raise RuntimeError("swtpm fixture: " + p.stderr)
             self._export(p.stdout)
@@ -152,12 +166,72 @@ class Chain:
                  os.path.join(self.dir, "hsm"), "1234", "123456"],
                 capture_output=True, text=True, env=self.env,
                 check=True).stdout)
+        if "devserver" in flags:
+            self._devserver()
+
+    def _run(self, *argv):
+        subprocess.run(list(argv), cwd=self.dir, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _wait_for(self, what, test):
+        """Wait (bounded, not asserted on) for the server to get there."""
+        end = time.monotonic() + 60
+        while not test():
+            if self.server.poll() is not None or time.monotonic() > end:
+                raise RuntimeError("ownerbind-server --dev: no " + what +
+                                   "\n" + self._log())
+            time.sleep(0.05)
+
+    def _log(self):
+        with open(os.path.join(self.dir, ".server.log"),
+                  encoding="utf-8", errors="replace") as f:
+            return f.read()[-2000:]
+
+    def _devserver(self):
+        dev = os.path.join(self.dir, ".dev")
+        log = open(os.path.join(self.dir, ".server.log"), "w")
+        self.server = subprocess.Popen(
+            ["ownerbind-server", "--dev", dev, "--listen", "127.0.0.1:0"],
+            cwd=self.dir, env=self.env, stdout=log, stderr=log,
+            stdin=subprocess.DEVNULL)
+        log.close()
+        info = os.path.join(dev, "dev.json")
+        self._wait_for("dev.json", lambda: os.path.exists(info))
+        with open(info, encoding="utf-8") as f:
+            d = json.load(f)
+        self.env["URL"], self.env["AUD"] = d["url"], d["aud"]
+        for name in ("tls-ca.pem", "client.pem", "client.key",
+                     "issuer-ca.pem", "issuer-jwks.json"):
+            os.symlink(os.path.join(dev, name), os.path.join(self.dir, name))
+        self._run("ownerbind", "keygen", "--key", "file:.owner.pem")
+        self._run("ownerbind", "enroll", "--key", "file:.owner.pem",
+                  "--owner", "alice@example.org", "--may-bind",
+                  "wimse://example.org/agents/*", "--trust", d["trust"])
+        reloads = self._log().count('"trust store reloaded"')
+        self.server.send_signal(signal.SIGHUP)
+        self._wait_for("reload", lambda: self._log().count(
+            '"trust store reloaded"') > reloads)
+        self._run("ownerbind", "request", "--sub",
+                  "wimse://example.org/agents/a1", "--aud", d["aud"],
+                  "--owner", "alice@example.org", "--agent-key", "agent.pem",
+                  "--new-agent-key", "-o", ".req.json")
+        self._run("ownerbind", "sign", "--quiet", "--key", "file:.owner.pem",
+                  "-o", ".signed.json", ".req.json")
+        self._run("ownerbind", "pop", "--agent-key", "agent.pem", "-o",
+                  "envelope.json", ".signed.json")
 
     def _export(self, out):
         for k, v in re.findall(r"([A-Z0-9_]+)='([^']*)'", out):
             self.env[k] = v
 
     def close(self):
+        if self.server is not None:
+            self.server.terminate()	# the one process started here
+            try:
+                self.server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
         if self.swtpm is not None:
             subprocess.run(["sh", os.path.join(
                 self.src, "tests/tpm2/swtpm-fixture.sh"), "stop",
@@ -250,6 +324,11 @@ def check(src, files, bins):
                 except Missing as e:
                     missing.append("%s: %s" % (where, e))
                     print("NOT RUN %s (%s)" % (where, e))
+                    continue
+                except (RuntimeError, OSError,
+                        subprocess.CalledProcessError) as e:
+                    errors.append("%s: fixture: %s" % (where, e))
+                    print("FAIL %s" % where)
                     continue
             rc, out = run_block(chain, arg, setup, script_of(info, body))
             ran += 1
