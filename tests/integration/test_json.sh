@@ -121,6 +121,16 @@ for v in wit wic; do
 	    "ownerbind-verify $v: missing operands with --json" -- \
 	    "$OBV" "$v" --json
 done
+# ownerbind-server: usage and configuration errors
+jcheck 2 error OB_ERR_USAGE '"--no-such-option"' \
+    "ownerbind-server: a bad option with --json" -- \
+    "$OBS" --json --no-such-option
+jcheck 2 error OB_ERR_USAGE 'one of --config FILE' \
+    "ownerbind-server: no mode with --json" -- "$OBS" --json
+printf '{\n  "listen": 1\n}\n' > server.json
+jcheck 2 error OB_ERR_CONFIG_TYPE 'server.json:2: "listen" must be a string' \
+    "ownerbind-server --check-config --json: the error names file and line" -- \
+    "$OBS" --check-config server.json --json
 # ownerbind-server audit verify
 jcheck 2 error OB_ERR_USAGE 'audit verify [--json] FILE' \
     "ownerbind-server audit: a usage error with --json" -- \
