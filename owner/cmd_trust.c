@@ -484,15 +484,29 @@ edit_remove_ak(json_t *doc, void *arg)
 
 /* ---- reading ---- */
 
+static long long	show_now;	/* --at, else now: for "(in 3d)" */
+
+/* " WORD T = 2026-12-05T09:49:12Z (in 3d)": the number, for people too. */
+static void
+print_time(const char *word, const json_t *t)
+{
+	char	when[96];
+
+	ob_cli_when((long long)json_integer_value(t), show_now, when,
+	    sizeof(when));
+	printf(" %s %lld = %s", word, (long long)json_integer_value(t), when);
+}
+
 static void
 print_revoked(const json_t *o)
 {
 	const json_t *rv = json_object_get(o, "revoked");
 
-	if (rv != NULL)
-		printf(" REVOKED since %lld (%s)",
-		    (long long)json_integer_value(json_object_get(rv, "at")),
-		    json_string_value(json_object_get(rv, "reason")));
+	if (rv != NULL) {
+		print_time("REVOKED since", json_object_get(rv, "at"));
+		printf(" (%s)", json_string_value(json_object_get(rv,
+		    "reason")));
+	}
 }
 
 static void
@@ -505,11 +519,9 @@ print_key(const json_t *k)
 	if (json_object_get(k, "attestation") != NULL)
 		printf(" (attestation evidence)");
 	if (json_object_get(k, "not_before") != NULL)
-		printf(" from %lld", (long long)json_integer_value(
-		    json_object_get(k, "not_before")));
+		print_time("from", json_object_get(k, "not_before"));
 	if (json_object_get(k, "not_after") != NULL)
-		printf(" until %lld", (long long)json_integer_value(
-		    json_object_get(k, "not_after")));
+		print_time("until", json_object_get(k, "not_after"));
 	print_revoked(k);
 	printf("\n");
 }
@@ -539,6 +551,7 @@ show(const struct targs *a, int list)
 	size_t		 i, n;
 	int		 r;
 
+	show_now = a->at;
 	OB_TRY(load_json_file(a->trust, &doc));
 	if (list) {
 		out = json_incref(doc);
