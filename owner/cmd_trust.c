@@ -102,10 +102,15 @@ public_key(const char *path, json_t **jwk, json_t **entry)
 		r = OB_OK;
 		goto out;
 	}
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL)) == NULL) {
-		r = ob_errf(OB_ERR_KEY_LOAD, "%s: not a JWK, a key entry or a "
-		    "PEM public key", path);
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if ((pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL)) == NULL) {
+		/* Its own code: KEY_LOAD's next step is about private keys. */
+		r = ob_errf(OB_ERR_PUBLIC_KEY_FORM, "%s%s", path, strstr(buf,
+		    "PRIVATE KEY-----") != NULL ? ": a private key: give its "
+		    "public key" : "");
 		goto out;
 	}
 	r = ob_jwk_from_pkey(pk, jwk);

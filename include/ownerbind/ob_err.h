@@ -443,7 +443,9 @@ extern "C" {
 	X(OB_ERR_CLI_CONFIG, -1350, "the defaults file has a line this program cannot use", \
 	  "fix or remove the named line of the named file (ownerbind(1), FILES: names are key, trust, aud, state, pin-source)") \
 	X(OB_ERR_TPM_PARENT, -1351, "the TPM key file was made on another TPM or under another storage key", \
-	  "make the key with ownerbind keygen, or with tpm2-tools under the storage key docs/tpm2.md gives (tpm2_createprimary with noda); key files do not survive tpm2_clear")
+	  "make the key with ownerbind keygen, or with tpm2-tools under the storage key docs/tpm2.md gives (tpm2_createprimary with noda); key files do not survive tpm2_clear") \
+	X(OB_ERR_PUBLIC_KEY_FORM, -1352, "the public key file is not a JWK, a key entry or a PEM public key", \
+	  "give the output of ownerbind keygen --json, a JWK, or a PEM public key (openssl pkey -in KEY -pubout); never the private key")
 
 enum ob_err {
 	OB_OK = 0,
