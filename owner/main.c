@@ -1,6 +1,6 @@
 /*
  * ownerbind: build, sign and inspect owner-binding envelopes.
- * docs/cli.md and man/ownerbind.1 describe every verb.
+ * man/ownerbind.1 describes every verb (and --json, which main() takes).
  */
 #include <stdarg.h>
 #include <stdint.h>

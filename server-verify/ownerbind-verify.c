@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -52,8 +53,10 @@ usage(FILE *f)
 }
 
 static void
-print_verdict(const struct ob_verdict *v)
+print_verdict(const struct ob_verdict *v, long long now)
 {
+	char	when[96];
+
 	printf("accepted\n");
 	printf("agent       %s\n", v->agent);
 	printf("agent key   %s (%s)\n", v->agent_jkt, v->agent_alg);
@@ -71,6 +74,9 @@ print_verdict(const struct ob_verdict *v)
 	if (v->nonce != NULL)
 		printf("nonce       %s\n", v->nonce);
 	printf("jti         %s\n", v->jti);
+	/* how long the request stays good, as the owner saw it at sign */
+	ob_cli_when(ob_verdict_exp(v), now, when, sizeof(when));
+	printf("expires     %s\n", when);
 }
 
 int	cli_json;
@@ -272,7 +278,7 @@ main(int argc, char **argv)
 		}
 		printf("%s\n", js);
 	} else
-		print_verdict(v);
+		print_verdict(v, o.now != 0 ? o.now : (long long)time(NULL));
 	rc = 0;
 	goto out;
 reject:
