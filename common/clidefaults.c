@@ -77,7 +77,7 @@ read_file(const char *path)
 		if (*line == '\0' || *line == '#')
 			continue;
 		if ((eq = strchr(line, '=')) == NULL) {
-			r = ob_errf(OB_ERR_USAGE, "%s:%zu: not \"name = value\"",
+			r = ob_errf(OB_ERR_CLI_CONFIG, "%s:%zu: not \"name = value\"",
 			    path, lineno);
 			break;
 		}
@@ -88,11 +88,11 @@ read_file(const char *path)
 			if (strcmp(name, names[i].name) == 0)
 				break;
 		if (i == sizeof(names) / sizeof(names[0]))
-			r = ob_errf(OB_ERR_USAGE, "%s:%zu: unknown name \"%.32s\" "
+			r = ob_errf(OB_ERR_CLI_CONFIG, "%s:%zu: unknown name \"%.32s\" "
 			    "(key, trust, aud, state, pin-source)", path,
 			    lineno, name);
 		else if (*value == '\0')
-			r = ob_errf(OB_ERR_USAGE, "%s:%zu: %s has no value",
+			r = ob_errf(OB_ERR_CLI_CONFIG, "%s:%zu: %s has no value",
 			    path, lineno, name);
 		else
 			r = set(names[i].slot, value);

@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -119,6 +121,39 @@ ob_parse_ll(const char *s, long long min, long long max, long long *out)
 }
 
 void
+ob_cli_span(long long secs, char *buf, size_t n)
+{
+	if (secs < 0)
+		secs = -secs;
+	if (secs < 120)
+		(void)snprintf(buf, n, "%llds", secs);
+	else if (secs < 7200)
+		(void)snprintf(buf, n, "%lldm", secs / 60);
+	else if (secs < 172800)
+		(void)snprintf(buf, n, "%lldh", secs / 3600);
+	else
+		(void)snprintf(buf, n, "%lldd", secs / 86400);
+}
+
+void
+ob_cli_when(long long t, long long now, char *buf, size_t n)
+{
+	char		abs[32], span[32];
+	time_t		tt = (time_t)t;
+	struct tm	tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(abs, sizeof(abs), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(abs, sizeof(abs), "%lld", t);
+	ob_cli_span(t - now, span, sizeof(span));
+	if (t == now)
+		(void)snprintf(buf, n, "%s (now)", abs);
+	else
+		(void)snprintf(buf, n, t > now ? "%s (in %s)" : "%s (%s ago)",
+		    abs, span);
+}
+
+void
 ob_print_error(const char *prog, int code)
 {
 	const char *d = ob_err_detail();
@@ -126,6 +161,74 @@ ob_print_error(const char *prog, int code)
 	fprintf(stderr, "%s: %s: %s%s%s%s\n  next step: %s\n", prog,
 	    ob_err_name(code), ob_err_text(code), d[0] != '\0' ? " (" : "", d,
 	    d[0] != '\0' ? ")" : "", ob_err_hint(code));
+}
+
+void
+ob_print_error_json(const char *result, int code, int status)
+{
+	json_t	*o;
+	char	*s;
+
+	if ((o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:i}", "result", result,
+	    "error", ob_err_name(code), "code", code, "message",
+	    ob_err_text(code), "detail", ob_err_detail(), "next_step",
+	    ob_err_hint(code), "exit", status)) == NULL)
+		return;
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
+		printf("%s\n", s);
+	fflush(stdout);
+	free(s);
+	json_decref(o);
+}
+
+int
+ob_cli_has_option(int argc, char **argv, const char *opt)
+{
+	size_t	n = strlen(opt);
+	int	i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strncmp(argv[i], opt, n) == 0 &&
+		    (argv[i][n] == '\0' || argv[i][n] == '='))
+			return 1;
+	}
+	return 0;
+}
+
+int
+ob_cli_usage_error(const char *prog, int json, void (*usage)(FILE *),
+    const char *what)
+{
+	if (json) {
+		(void)ob_errf(OB_ERR_USAGE, "%s", what != NULL ? what :
+		    "wrong options or operands");
+		ob_print_error_json("error", OB_ERR_USAGE, 2);
+		return 2;
+	}
+	if (what != NULL)
+		fprintf(stderr, "%s: %s\n", prog, what);
+	if (usage != NULL)
+		usage(stderr);
+	return 2;
+}
+
+const char *
+ob_cli_badopt(int argc, char **argv)
+{
+	static char	m[128];
+	const char	*a;
+
+	/* getopt has stepped past the option it refused. */
+	a = optind - 1 >= 1 && optind - 1 < argc ? argv[optind - 1] : "?";
+	if (optopt != 0 && optopt < 128 && a[0] == '-' && a[1] != '-')
+		(void)snprintf(m, sizeof(m), "unknown option -%c or its "
+		    "argument is missing", optopt);
+	else
+		(void)snprintf(m, sizeof(m), "unknown option \"%.64s\" or its "
+		    "argument is missing", a);
+	return m;
 }
 
 void

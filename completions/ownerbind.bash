@@ -49,7 +49,8 @@ _ownerbind()
 		return
 	fi
 	case $cur in
-	-*) COMPREPLY=($(compgen -W "$(_ownerbind_opts "${COMP_WORDS[0]}" "$verb")" -- "$cur"));;
+	# every verb takes --json (errors as one JSON object)
+	-*) COMPREPLY=($(compgen -W "$(_ownerbind_opts "${COMP_WORDS[0]}" "$verb") --json" -- "$cur"));;
 	*) COMPREPLY=($(compgen -f -- "$cur"));;
 	esac
 }

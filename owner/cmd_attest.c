@@ -130,18 +130,15 @@ cmd_attest(int argc, char **argv)
 			attest_usage(stdout);
 			return 0;
 		default:
-			attest_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(attest_usage, argc, argv);
 		}
 	}
 	if (OWNER_MISSING("attest", attest_usage, { "--ak", ak }))
 		return EXIT_USAGE;
 	if (optind != argc || create + show > 1 ||
 	    ((create || show) ? key != NULL || nonce != NULL :
-	    key == NULL || nonce == NULL)) {
-		attest_usage(stderr);
-		return EXIT_USAGE;
-	}
+	    key == NULL || nonce == NULL))
+		return owner_usage(attest_usage, NULL);
 #ifdef OB_HAVE_TPM2
 	{
 		struct ob_token_opts	 opts;

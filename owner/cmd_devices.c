@@ -36,8 +36,8 @@ str(const json_t *o, const char *k)
 	return s != NULL ? s : "?";
 }
 
-static void
-devices_print(const json_t *arr)
+void
+owner_fido2_print(const json_t *arr)
 {
 	const json_t	*d, *v, *err;
 	const char	*k;
@@ -87,7 +87,7 @@ cmd_devices(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int	 ch, json = 0;
+	int	 ch, json = owner_json;
 #ifdef OB_HAVE_FIDO2
 	json_t	*arr = NULL;
 	char	*s = NULL;
@@ -102,14 +102,11 @@ cmd_devices(int argc, char **argv)
 			devices_usage(stdout);
 			return 0;
 		default:
-			devices_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(devices_usage, argc, argv);
 		}
 	}
-	if (optind != argc) {
-		devices_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return owner_usage(devices_usage, NULL);
 #ifdef OB_HAVE_FIDO2
 	if ((r = ob_fido2_devices(&arr)) != OB_OK)
 		return fail(r);
@@ -118,7 +115,7 @@ cmd_devices(int argc, char **argv)
 			printf("%s\n", s);
 		free(s);
 	} else
-		devices_print(arr);
+		owner_fido2_print(arr);
 	json_decref(arr);
 	return r == OB_OK ? 0 : fail(r);
 #else

@@ -451,7 +451,7 @@ cmd_doctor(int argc, char **argv)
 	json_t		*o;
 	char		*s = NULL;
 	size_t		 n;
-	int		 ch, json = 0, r;
+	int		 ch, json = owner_json, r;
 
 	memset(&d, 0, sizeof(d));
 	d.root = "";
@@ -463,14 +463,11 @@ cmd_doctor(int argc, char **argv)
 			doctor_usage(stdout);
 			return 0;
 		default:
-			doctor_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(doctor_usage, argc, argv);
 		}
 	}
-	if (optind != argc || strlen(d.root) > 512) {
-		doctor_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc || strlen(d.root) > 512)
+		return owner_usage(doctor_usage, NULL);
 	if ((d.checks = json_array()) == NULL)
 		return fail(OB_ERR_ALLOC);
 	doctor_hidraw(&d);

@@ -93,7 +93,7 @@ cmd_keygen(int argc, char **argv)
 	struct ob_pin_source	*pin = NULL;
 	struct ob_token		*tok = NULL;
 	const char		*uri = NULL, *pin_spec = NULL;
-	int			 ch, r, json = 0;
+	int			 ch, r, json = owner_json;
 
 	memset(&opts, 0, sizeof(opts));
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -101,11 +101,10 @@ cmd_keygen(int argc, char **argv)
 		case O_KEY: uri = optarg; break;
 		case O_ALG:
 			if ((r = ob_alg_from_name(optarg, &opts.alg)) != OB_OK ||
-			    ob_alg_is_webauthn(opts.alg)) {
-				fail(r != OB_OK ? r : ob_errf(OB_ERR_USAGE,
-				    "--alg is ES256, ES384, EdDSA or PS256"));
-				return EXIT_USAGE;
-			}
+			    ob_alg_is_webauthn(opts.alg))
+				return fail_usage(r != OB_OK ? r :
+				    ob_errf(OB_ERR_USAGE, "--alg is ES256, "
+				    "ES384, EdDSA or PS256"));
 			break;
 		case O_PIN: pin_spec = optarg; break;
 		case O_JSON: json = 1; break;
@@ -113,16 +112,13 @@ cmd_keygen(int argc, char **argv)
 			keygen_usage(stdout);
 			return 0;
 		default:
-			keygen_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(keygen_usage, argc, argv);
 		}
 	}
 	if (OWNER_MISSING("keygen", keygen_usage, { "--key", uri }))
 		return EXIT_USAGE;
-	if (optind != argc) {
-		keygen_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return owner_usage(keygen_usage, NULL);
 	/* file: keys are encrypted only when a source is named. */
 	if ((pin_spec != NULL || strncmp(uri, "file:", 5) != 0) &&
 	    (r = ob_pin_source_parse(pin_spec, &pin)) != OB_OK)
@@ -358,10 +354,9 @@ cmd_enroll(int argc, char **argv)
 		case O_KEY: uri = optarg; break;
 		case O_OWNER: owner = optarg; break;
 		case O_MAYBIND:
-			if (npat == sizeof(patterns) / sizeof(patterns[0])) {
-				fail(ob_errf(OB_ERR_USAGE, "at most 32 --may-bind"));
-				return EXIT_USAGE;
-			}
+			if (npat == sizeof(patterns) / sizeof(patterns[0]))
+				return fail_usage(ob_errf(OB_ERR_USAGE,
+				    "at most 32 --may-bind"));
 			patterns[npat++] = optarg;
 			break;
 		case O_TRUST: trust = optarg; break;
@@ -373,8 +368,7 @@ cmd_enroll(int argc, char **argv)
 			enroll_usage(stdout);
 			return 0;
 		default:
-			enroll_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(enroll_usage, argc, argv);
 		}
 	}
 	if (OWNER_MISSING("enroll", enroll_usage, { "--key", uri },
@@ -383,10 +377,8 @@ cmd_enroll(int argc, char **argv)
 	    { attest_path != NULL ? "--state (with --attestation)" : NULL,
 	    state_path }))
 		return EXIT_USAGE;
-	if (optind != argc || (attest_path != NULL) != (state_path != NULL)) {
-		enroll_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc || (attest_path != NULL) != (state_path != NULL))
+		return owner_usage(enroll_usage, NULL);
 	if ((pin_spec != NULL || strncmp(uri, "file:", 5) != 0) &&
 	    (r = ob_pin_source_parse(pin_spec, &pin)) != OB_OK)
 		return fail(r);
@@ -399,8 +391,8 @@ cmd_enroll(int argc, char **argv)
 	    &nonce)) == OB_OK) &&
 	    (r = enroll_write(trust, key, owner, patterns, npat, ak,
 	    state_path, nonce)) == OB_OK)
-		printf("enrolled %s for %s in %s\n", ob_token_kid(tok), owner,
-		    trust);
+		owner_done("enroll", trust, "enrolled %s for %s in %s",
+		    ob_token_kid(tok), owner, trust);
 	free(nonce);
 	json_decref(key);
 	json_decref(ak);

@@ -152,7 +152,7 @@ cmd_request(int argc, char **argv)
 		case O_NEWKEY: newkey = 1; break;
 		case O_TTL:
 			if ((r = ob_parse_ll(optarg, 1, MAX_TTL, &ttl)) != OB_OK)
-				return fail(r);
+				return fail_usage(ob_err_prefix(r, "--ttl"));
 			break;
 		case O_DNS: layers[0] = optarg; break;
 		case O_LOGICAL: layers[1] = optarg; break;
@@ -163,17 +163,14 @@ cmd_request(int argc, char **argv)
 			request_usage(stdout);
 			return 0;
 		default:
-			request_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(request_usage, argc, argv);
 		}
 	}
 	if (OWNER_MISSING("request", request_usage, { "--sub", sub },
 	    { "--aud", aud }, { "--owner", owner }, { "--agent-key", keypath }))
 		return EXIT_USAGE;
-	if (optind != argc) {
-		request_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return owner_usage(request_usage, NULL);
 	if (newkey)
 		r = ob_file_keygen(keypath, OB_ALG_ES256, NULL, &key);
 	else

@@ -92,13 +92,10 @@ static void
 sign_show(const struct ob_envelope *env, enum ob_role role,
     enum ob_model model, const char *uri)
 {
-	char		exp[32];
-	time_t		t = (time_t)env->claims.exp;
-	struct tm	tm;
+	char	exp[96];
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)snprintf(exp, sizeof(exp), "%lld", env->claims.exp);
+	/* "(in 4m)": the owner sees how long the approval is good for. */
+	ob_cli_when(env->claims.exp, (long long)time(NULL), exp, sizeof(exp));
 	fprintf(stderr,
 	    PROG ": approving an agent credential request\n"
 	    "  agent    %s\n"
@@ -245,21 +242,16 @@ cmd_sign(int argc, char **argv)
 			sign_usage(stdout);
 			return 0;
 		default:
-			sign_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(sign_usage, argc, argv);
 		}
-		if (r != OB_OK) {
-			fail(r);
-			return EXIT_USAGE;
-		}
+		if (r != OB_OK)
+			return fail_usage(r);
 	}
 	if (OWNER_MISSING("sign", sign_usage, { "--key", uri },
 	    { "the request IN", optind < argc ? argv[optind] : NULL }))
 		return EXIT_USAGE;
-	if (optind != argc - 1) {
-		sign_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return owner_usage(sign_usage, NULL);
 	/* Without --model, follow the entries present; default agent-mediated. */
 	r = sign_run(argv[optind], out, uri, role, model, model_given, nonce,
 	    x5c, kid, pin, quiet);
@@ -288,10 +280,8 @@ cmd_pop(int argc, char **argv)
 		switch (ch) {
 		case O_AGENTKEY: keypath = optarg; break;
 		case O_MODEL:
-			if ((r = ob_model_from_name(optarg, &model)) != OB_OK) {
-				fail(r);
-				return EXIT_USAGE;
-			}
+			if ((r = ob_model_from_name(optarg, &model)) != OB_OK)
+				return fail_usage(r);
 			model_given = 1;
 			break;
 		case 'o': out = optarg; break;
@@ -299,17 +289,14 @@ cmd_pop(int argc, char **argv)
 			pop_usage(stdout);
 			return 0;
 		default:
-			pop_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(pop_usage, argc, argv);
 		}
 	}
 	if (OWNER_MISSING("pop", pop_usage, { "--agent-key", keypath },
 	    { "the signed request IN", optind < argc ? argv[optind] : NULL }))
 		return EXIT_USAGE;
-	if (optind != argc - 1) {
-		pop_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc - 1)
+		return owner_usage(pop_usage, NULL);
 	memset(&opts, 0, sizeof(opts));
 	opts.quiet = 1;
 	if (asprintf(&uri, "file:%s", keypath) < 0)

@@ -347,7 +347,7 @@ cmd_submit(int argc, char **argv)
 	const char	*server = NULL, *cert = NULL, *key = NULL, *ca = NULL;
 	const char	*wit = NULL, *wic = NULL, *tmo = NULL;
 	long long	 timeout = 30;
-	int		 ch, json = 0, r;
+	int		 ch, json = owner_json, r;
 
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -363,18 +363,15 @@ cmd_submit(int argc, char **argv)
 			submit_usage(stdout);
 			return 0;
 		default:
-			submit_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(submit_usage, argc, argv);
 		}
 	}
 	if (OWNER_MISSING("submit", submit_usage, { "--server", server },
 	    { "--cert", cert }, { "--key", key }, { "--ca", ca },
 	    { "the envelope", optind < argc ? argv[optind] : NULL }))
 		return EXIT_USAGE;
-	if (optind + 1 != argc) {
-		submit_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind + 1 != argc)
+		return owner_usage(submit_usage, NULL);
 	if (tmo != NULL && ob_parse_ll(tmo, 1, 3600, &timeout) != OB_OK)
 		return fail(ob_errf(OB_ERR_USAGE, "--timeout is 1..3600 "
 		    "seconds"));

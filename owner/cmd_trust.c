@@ -102,10 +102,15 @@ public_key(const char *path, json_t **jwk, json_t **entry)
 		r = OB_OK;
 		goto out;
 	}
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL)) == NULL) {
-		r = ob_errf(OB_ERR_KEY_LOAD, "%s: not a JWK, a key entry or a "
-		    "PEM public key", path);
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if ((pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL)) == NULL) {
+		/* Its own code: KEY_LOAD's next step is about private keys. */
+		r = ob_errf(OB_ERR_PUBLIC_KEY_FORM, "%s%s", path, strstr(buf,
+		    "PRIVATE KEY-----") != NULL ? ": a private key: give its "
+		    "public key" : "");
 		goto out;
 	}
 	r = ob_jwk_from_pkey(pk, jwk);
@@ -484,15 +489,29 @@ edit_remove_ak(json_t *doc, void *arg)
 
 /* ---- reading ---- */
 
+static long long	show_now;	/* --at, else now: for "(in 3d)" */
+
+/* " WORD T = 2026-12-05T09:49:12Z (in 3d)": the number, for people too. */
+static void
+print_time(const char *word, const json_t *t)
+{
+	char	when[96];
+
+	ob_cli_when((long long)json_integer_value(t), show_now, when,
+	    sizeof(when));
+	printf(" %s %lld = %s", word, (long long)json_integer_value(t), when);
+}
+
 static void
 print_revoked(const json_t *o)
 {
 	const json_t *rv = json_object_get(o, "revoked");
 
-	if (rv != NULL)
-		printf(" REVOKED since %lld (%s)",
-		    (long long)json_integer_value(json_object_get(rv, "at")),
-		    json_string_value(json_object_get(rv, "reason")));
+	if (rv != NULL) {
+		print_time("REVOKED since", json_object_get(rv, "at"));
+		printf(" (%s)", json_string_value(json_object_get(rv,
+		    "reason")));
+	}
 }
 
 static void
@@ -505,11 +524,9 @@ print_key(const json_t *k)
 	if (json_object_get(k, "attestation") != NULL)
 		printf(" (attestation evidence)");
 	if (json_object_get(k, "not_before") != NULL)
-		printf(" from %lld", (long long)json_integer_value(
-		    json_object_get(k, "not_before")));
+		print_time("from", json_object_get(k, "not_before"));
 	if (json_object_get(k, "not_after") != NULL)
-		printf(" until %lld", (long long)json_integer_value(
-		    json_object_get(k, "not_after")));
+		print_time("until", json_object_get(k, "not_after"));
 	print_revoked(k);
 	printf("\n");
 }
@@ -539,6 +556,7 @@ show(const struct targs *a, int list)
 	size_t		 i, n;
 	int		 r;
 
+	show_now = a->at;
 	OB_TRY(load_json_file(a->trust, &doc));
 	if (list) {
 		out = json_incref(doc);
@@ -691,6 +709,7 @@ cmd_trust(int argc, char **argv)
 	int		 ch, r = OB_OK;
 
 	memset(&a, 0, sizeof(a));
+	a.json = owner_json;
 	if (argc >= 2 && strcmp(argv[1], "--help") != 0) {
 		a.action = argv[1];
 		argc--;
@@ -735,17 +754,23 @@ cmd_trust(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(usage, argc, argv);
 		}
 		if (r != OB_OK)
-			return fail(ob_err_prefix(OB_ERR_USAGE, "%s",
+			return fail_usage(ob_err_prefix(OB_ERR_USAGE, "%s",
 			    longopts[ch - O_TRUST].name));
 	}
-	if (a.action == NULL || optind != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (a.action == NULL || optind != argc)
+		return owner_usage(usage, a.action == NULL ? "trust: an action "
+		    "is required" : NULL);
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(a.action, actions[i].name) == 0)
+			break;
+	/* An unknown action is named before what it would need. */
+	if (i == sizeof(actions) / sizeof(actions[0]) &&
+	    strcmp(a.action, "list") != 0 && strcmp(a.action, "show") != 0)
+		return fail(ob_errf(OB_ERR_USAGE, "unknown trust action "
+		    "\"%.32s\" (ownerbind trust --help)", a.action));
 	if ((m = missing(&a)) != NULL)
 		return fail(ob_errf(OB_ERR_USAGE, "trust %s needs %s",
 		    a.action, m));
@@ -754,16 +779,11 @@ cmd_trust(int argc, char **argv)
 	if (strcmp(a.action, "list") == 0 || strcmp(a.action, "show") == 0)
 		r = show(&a, strcmp(a.action, "list") == 0);
 	else {
-		for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-			if (strcmp(a.action, actions[i].name) == 0)
-				break;
-		if (i == sizeof(actions) / sizeof(actions[0]))
-			return fail(ob_errf(OB_ERR_USAGE, "unknown trust action "
-			    "\"%.32s\" (ownerbind trust --help)", a.action));
 		r = owner_trust_edit(a.trust, actions[i].create, actions[i].fn,
 		    NULL, &a);
 		if (r == OB_OK && a.done[0] != '\0')
-			printf("%s in %s\n", a.done, a.trust);
+			owner_done(a.action, a.trust, "%s in %s", a.done,
+			    a.trust);
 	}
 	return r == OB_OK ? 0 : fail(r);
 }

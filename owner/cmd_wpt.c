@@ -371,19 +371,16 @@ cmd_wpt(int argc, char **argv)
 		case O_AUD: a.aud = optarg; break;
 		case O_TTL:
 			if ((r = ob_parse_ll(optarg, 1, WPT_MAX_TTL, &a.ttl)) !=
-			    OB_OK) {
-				fail(r);
-				return EXIT_USAGE;
-			}
+			    OB_OK)
+				return fail_usage(ob_err_prefix(r, "--ttl"));
 			break;
 		case O_ATH: a.ath = optarg; break;
 		case O_TTH: a.tth = optarg; break;
 		case O_OTH:
-			if (a.noth == MAX_OTH) {
-				fail(ob_errf(OB_ERR_USAGE, "at most %d --oth",
+			if (a.noth == MAX_OTH)
+				return fail_usage(ob_errf(OB_ERR_USAGE,
+				    "at most %d --oth",
 				    MAX_OTH));
-				return EXIT_USAGE;
-			}
 			a.oth[a.noth++] = optarg;
 			break;
 		case O_HEADERS: a.headers = 1; break;
@@ -393,15 +390,12 @@ cmd_wpt(int argc, char **argv)
 			wpt_usage(stdout);
 			return 0;
 		default:
-			wpt_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(wpt_usage, argc, argv);
 		}
 	}
 	if (optind != argc || a.uri == NULL || a.witf == NULL ||
-	    a.aud == NULL || strpbrk(a.aud, "?#") != NULL) {
-		wpt_usage(stderr);
-		return EXIT_USAGE;
-	}
+	    a.aud == NULL || strpbrk(a.aud, "?#") != NULL)
+		return owner_usage(wpt_usage, NULL);
 	r = wpt_run(&a);
 	return r == OB_OK ? 0 : fail(r);
 }

@@ -1,13 +1,15 @@
 /*
  * ownerbind: build, sign and inspect owner-binding envelopes.
- * docs/cli.md and man/ownerbind.1 describe every verb.
+ * man/ownerbind.1 describes every verb (and --json, which main() takes).
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <getopt.h>
 
 #include "common/cliutil.h"
 #include "common/process.h"
@@ -29,6 +31,8 @@ static const struct {
 	{ "enroll", cmd_enroll, "add an owner key to a trust store" },
 	{ "trust", cmd_trust, "list, add, remove and revoke trust-store entries" },
 	{ "inspect", cmd_inspect, "show what an envelope says" },
+	{ "keys", cmd_keylist, "list the keys of every backend (PKCS#11, "
+	    "TPM, PIV, FIDO2)" },
 	{ "devices", cmd_devices, "list connected FIDO2 security keys" },
 	{ "doctor", cmd_doctor, "explain device-permission problems" },
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
@@ -51,22 +55,6 @@ static const struct {
 	{ "enroll", "--pin-source", 3 },
 	{ "trust", "--trust", 1 },
 };
-
-static int
-has_option(int argc, char **argv, const char *opt)
-{
-	size_t	n = strlen(opt);
-	int	i;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strncmp(argv[i], opt, n) == 0 &&
-		    (argv[i][n] == '\0' || argv[i][n] == '='))
-			return 1;
-	}
-	return 0;
-}
 
 /* argv for verb with the defaults added; *nargv is freed by the caller. */
 static int
@@ -92,7 +80,7 @@ with_defaults(const char *verb, int argc, char **argv, int *nargc,
 	for (i = 0; i < sizeof(defaulted) / sizeof(defaulted[0]); i++) {
 		if (strcmp(defaulted[i].verb, verb) != 0 ||
 		    v[defaulted[i].member] == NULL ||
-		    has_option(argc, argv, defaulted[i].option))
+		    ob_cli_has_option(argc, argv, defaulted[i].option))
 			continue;
 		a[n++] = (char *)(uintptr_t)defaulted[i].option;
 		a[n++] = (char *)(uintptr_t)v[defaulted[i].member];
@@ -102,27 +90,115 @@ with_defaults(const char *verb, int argc, char **argv, int *nargc,
 	return OB_OK;
 }
 
+int	owner_json;
+
 int
 owner_missing(const char *verb, void (*usage)(FILE *),
     const struct owner_need *need, size_t n)
 {
+	char	m[128];
 	size_t	i;
 
 	for (i = 0; i < n; i++)
 		if (need[i].name != NULL && need[i].value == NULL) {
-			fprintf(stderr, PROG " %s: %s is required\n", verb,
+			/* "ownerbind VERB: --X is required" on line one */
+			(void)snprintf(m, sizeof(m), "%s: %s is required", verb,
 			    need[i].name);
-			usage(stderr);
+			if (owner_json)
+				(void)owner_usage(usage, m);
+			else {
+				fprintf(stderr, PROG " %s\n", m);
+				usage(stderr);
+			}
 			return 1;
 		}
 	return 0;
 }
 
+void
+owner_done(const char *action, const char *file, const char *fmt, ...)
+{
+	va_list	 ap;
+	json_t	*o;
+	char	 msg[512], *s;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!owner_json) {
+		printf("%s\n", msg);
+		return;
+	}
+	if ((o = json_pack("{s:s,s:s,s:s,s:s}", "result", "ok", "action",
+	    action, "file", file, "message", msg)) != NULL &&
+	    (s = json_dumps(o, JSON_COMPACT)) != NULL) {
+		printf("%s\n", s);
+		free(s);
+	}
+	json_decref(o);
+}
+
+int
+owner_usage(void (*usage)(FILE *), const char *what)
+{
+	return ob_cli_usage_error(PROG, owner_json, usage, what);
+}
+
+int
+owner_badopt(void (*usage)(FILE *), int argc, char **argv)
+{
+	/* Without --json, getopt has already said what it refused. */
+	return owner_usage(usage, owner_json ? ob_cli_badopt(argc, argv) :
+	    NULL);
+}
+
 int
 fail(int code)
 {
-	ob_print_error(PROG, code);
-	return code == OB_ERR_USAGE ? EXIT_USAGE : EXIT_FAIL;
+	int	status = code == OB_ERR_USAGE || code == OB_ERR_CLI_CONFIG ?
+	    EXIT_USAGE : EXIT_FAIL;
+
+	if (owner_json)
+		ob_print_error_json("error", code, status);
+	else
+		ob_print_error(PROG, code);
+	return status;
+}
+
+int
+fail_usage(int code)
+{
+	if (owner_json)
+		ob_print_error_json("error", code, EXIT_USAGE);
+	else
+		ob_print_error(PROG, code);
+	return EXIT_USAGE;
+}
+
+/*
+ * Take --json out of argv (before "--") for every verb: it is read once
+ * here, into owner_json, so that every verb, including those without
+ * JSON output of their own, reports its errors as one JSON object.
+ */
+static int
+take_json(int argc, char **argv)
+{
+	int	i, j, n = argc;
+
+	for (i = 1; i < n; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--json") != 0)
+			continue;
+		owner_json = 1;
+		for (j = i; j < n; j++)
+			argv[j] = argv[j + 1];
+		n--;
+		i--;
+	}
+	if (owner_json)
+		opterr = 0;	/* the refused option is in the object */
+	return n;
 }
 
 /* Write s (n bytes) and a final newline to path, atomically. */
@@ -197,6 +273,7 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	char	what[96];
 	size_t	i;
 
 	/* Keys and PINs pass through this process: no core dumps. */
@@ -225,16 +302,16 @@ main(int argc, char **argv)
 			char	**nargv = NULL;
 			int	  nargc, r;
 
-			if ((r = with_defaults(argv[1], argc - 1, argv + 1,
-			    &nargc, &nargv)) != OB_OK) {
-				ob_print_error(PROG, r);
-				return EXIT_USAGE;
-			}
+			nargc = take_json(argc - 1, argv + 1);
+			if ((r = with_defaults(argv[1], nargc, argv + 1,
+			    &nargc, &nargv)) != OB_OK)
+				return fail(r);
 			r = verbs[i].fn(nargc, nargv);
 			free(nargv);
 			return r;
 		}
-	fprintf(stderr, PROG ": unknown verb \"%s\"\n", argv[1]);
-	usage(stderr);
-	return EXIT_USAGE;
+	if (take_json(argc, argv) < 2)
+		return owner_usage(usage, "a verb is required");
+	(void)snprintf(what, sizeof(what), "unknown verb \"%.64s\"", argv[1]);
+	return owner_usage(usage, what);
 }

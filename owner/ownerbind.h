@@ -20,6 +20,10 @@ int cmd_attest(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_wpt(int argc, char **argv);
+int cmd_keylist(int argc, char **argv);
+
+/* Print ob_fido2_devices' array for people (cmd_devices.c, FIDO2 only). */
+void owner_fido2_print(const json_t *arr);
 
 /* Exit statuses: 0 success, 1 operation failed, 2 usage. */
 #define EXIT_FAIL	1
@@ -66,5 +70,24 @@ int owner_missing(const char *verb, void (*usage)(FILE *),
 
 /* Print the error and return the exit status for it. */
 int fail(int code);
+/* The same for a bad option value: always EXIT_USAGE. */
+int fail_usage(int code);
+
+/*
+ * --json was given (main.c takes it out of argv): results and errors are
+ * JSON on stdout, an error as one object (ob_print_error_json).
+ */
+extern int	owner_json;
+/*
+ * What a verb changed, for people ("enrolled KID for alice in FILE") or,
+ * with --json, {"result": "ok", "action": action, "file": file,
+ * "message": the same sentence}.
+ */
+void owner_done(const char *action, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A usage error, what (NULL: generic) then usage; returns EXIT_USAGE. */
+int owner_usage(void (*usage)(FILE *), const char *what);
+/* getopt refused an option: owner_usage naming it. */
+int owner_badopt(void (*usage)(FILE *), int argc, char **argv);
 
 #endif

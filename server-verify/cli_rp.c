@@ -133,7 +133,8 @@ wipe_free(char *s)
 static int
 print_or_reject(int r, const struct ob_rp_result *res, int json)
 {
-	char *js = NULL;
+	char	*js = NULL;
+	int	 rc;
 
 	if (r == OB_OK) {
 		if (!json) {
@@ -145,15 +146,15 @@ print_or_reject(int r, const struct ob_rp_result *res, int json)
 			free(js);
 			return 0;
 		}
-		ob_print_error(PROG, r);
-		return 2;
+		return cli_error(r);
 	}
-	if (json)
-		cli_print_rejection_json(r);
-	ob_print_error(PROG ": rejected", r);
-	return r == OB_ERR_RP_CONFIG || r == OB_ERR_STATE ||
+	rc = r == OB_ERR_RP_CONFIG || r == OB_ERR_STATE ||
 	    r == OB_ERR_STATE_BUSY || r == OB_ERR_INVALID_ARG ||
 	    r == OB_ERR_ALLOC ? 2 : 1;
+	if (json)
+		ob_print_error_json("rejected", r, rc);
+	ob_print_error(PROG ": rejected", r);
+	return rc;
 }
 
 /* --at, --skew: the options every verb shares. */
@@ -226,7 +227,7 @@ cli_wit(int argc, char **argv)
 	int			 ch, r, rc = 2, json = 0, keys = 0, aud = 0;
 
 	if (ob_rp_new(&rp) != OB_OK || ob_rp_req_new(&q) != OB_OK) {
-		ob_print_error(PROG, OB_ERR_ALLOC);
+		(void)cli_error(OB_ERR_ALLOC);
 		goto out;
 	}
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -279,26 +280,26 @@ cli_wit(int argc, char **argv)
 			rc = 0;
 			goto out;
 		default:
-			wit_usage(stderr);
+			rc = cli_badopt(wit_usage, argc, argv);
 			goto out;
 		}
 		if (r != OB_OK) {
-			ob_print_error(PROG, r);
+			rc = cli_error(r);
 			goto out;
 		}
 	}
 	if (!keys || !aud || optind + 2 != argc) {
-		wit_usage(stderr);
+		rc = cli_usage(wit_usage, NULL);
 		goto out;
 	}
 	if ((r = state_path != NULL ? ob_state_open_sqlite(state_path, &st) :
 	    ob_state_open_memory(&st)) != OB_OK) {
-		ob_print_error(PROG, r);
+		rc = cli_error(r);
 		goto out;
 	}
 	if ((r = read_token(argv[optind], &wit)) != OB_OK ||
 	    (r = read_token(argv[optind + 1], &wpt)) != OB_OK) {
-		ob_print_error(PROG, r);
+		rc = cli_error(r);
 		goto out;
 	}
 	r = ob_rp_verify_wit(rp, st, q, wit, wpt, &res);
@@ -333,7 +334,7 @@ cli_wic(int argc, char **argv)
 	int			 ch, r, rc = 2, json = 0, ca = 0;
 
 	if (ob_rp_new(&rp) != OB_OK) {
-		ob_print_error(PROG, OB_ERR_ALLOC);
+		(void)cli_error(OB_ERR_ALLOC);
 		goto out;
 	}
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -368,20 +369,20 @@ cli_wic(int argc, char **argv)
 			rc = 0;
 			goto out;
 		default:
-			wic_usage(stderr);
+			rc = cli_badopt(wic_usage, argc, argv);
 			goto out;
 		}
 		if (r != OB_OK) {
-			ob_print_error(PROG, r);
+			rc = cli_error(r);
 			goto out;
 		}
 	}
 	if (!ca || optind + 1 != argc) {
-		wic_usage(stderr);
+		rc = cli_usage(wic_usage, NULL);
 		goto out;
 	}
 	if ((r = ob_read_all(argv[optind], MAX_CERTS, &buf, &len)) != OB_OK) {
-		ob_print_error(PROG, r);
+		rc = cli_error(r);
 		goto out;
 	}
 	r = ob_rp_verify_wic(rp, buf, len, &res);

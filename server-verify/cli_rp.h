@@ -10,7 +10,19 @@
 int cli_wit(int argc, char **argv);
 int cli_wic(int argc, char **argv);
 
-/* The rejection as the JSON object --json prints (ownerbind-verify.c). */
-void cli_print_rejection_json(int code);
+#include <stdio.h>
+
+/*
+ * --json is among the arguments (ownerbind-verify.c looks before any
+ * option is parsed): usage and configuration errors are then one JSON
+ * object on stdout (ob_print_error_json), as rejections are.
+ */
+extern int	cli_json;
+/* A configuration or usage error, printed for cli_json; returns 2. */
+int cli_error(int code);
+/* A usage error: what (NULL: generic) and usage; returns 2. */
+int cli_usage(void (*usage)(FILE *), const char *what);
+/* getopt refused an option: cli_usage naming it. */
+int cli_badopt(void (*usage)(FILE *), int argc, char **argv);
 
 #endif

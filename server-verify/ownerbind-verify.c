@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -52,8 +53,10 @@ usage(FILE *f)
 }
 
 static void
-print_verdict(const struct ob_verdict *v)
+print_verdict(const struct ob_verdict *v, long long now)
 {
+	char	when[96];
+
 	printf("accepted\n");
 	printf("agent       %s\n", v->agent);
 	printf("agent key   %s (%s)\n", v->agent_jkt, v->agent_alg);
@@ -71,22 +74,34 @@ print_verdict(const struct ob_verdict *v)
 	if (v->nonce != NULL)
 		printf("nonce       %s\n", v->nonce);
 	printf("jti         %s\n", v->jti);
+	/* how long the request stays good, as the owner saw it at sign */
+	ob_cli_when(ob_verdict_exp(v), now, when, sizeof(when));
+	printf("expires     %s\n", when);
 }
 
-void
-cli_print_rejection_json(int code)
-{
-	json_t	*o;
-	char	*s;
+int	cli_json;
 
-	if ((o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "result", "rejected",
-	    "error", ob_err_name(code), "message", ob_err_text(code),
-	    "detail", ob_err_detail(), "next_step", ob_err_hint(code))) == NULL)
-		return;
-	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
-		printf("%s\n", s);
-	free(s);
-	json_decref(o);
+int
+cli_error(int code)
+{
+	if (cli_json)
+		ob_print_error_json("error", code, 2);
+	else
+		ob_print_error(PROG, code);
+	return 2;
+}
+
+int
+cli_usage(void (*u)(FILE *), const char *what)
+{
+	return ob_cli_usage_error(PROG, cli_json, u, what);
+}
+
+int
+cli_badopt(void (*u)(FILE *), int argc, char **argv)
+{
+	/* Without --json, getopt has already said what it refused. */
+	return cli_usage(u, cli_json ? ob_cli_badopt(argc, argv) : NULL);
 }
 
 /* lint: ok: no ob_process_harden: no key or PIN passes through here */
@@ -126,15 +141,17 @@ main(int argc, char **argv)
 	size_t			 len;
 	long long		 ttl = 300;
 	int			 ch, json = 0, issue = 0, r, rc = 2;
-	int			 nostate = 0;
+	int			 nostate = 0, li = 0;
 
+	if ((cli_json = ob_cli_has_option(argc, argv, "--json")) != 0)
+		opterr = 0;	/* the refused option is in the JSON object */
 	/* The relying party's verbs; without one, an envelope. */
 	if (argc > 1 && strcmp(argv[1], "wit") == 0)
 		return cli_wit(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "wic") == 0)
 		return cli_wic(argc - 1, argv + 1);
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", longopts, &li)) != -1) {
 		r = OB_OK;
 		switch (ch) {
 		case O_TRUST:
@@ -197,49 +214,41 @@ main(int argc, char **argv)
 			return 0;
 		}
 		default:
-			usage(stderr);
-			return 2;
+			return cli_badopt(usage, argc, argv);
 		}
-		if (r != OB_OK) {
-			ob_print_error(PROG, r);
-			return 2;
-		}
+		if (r != OB_OK)	/* every option with a value is long */
+			return cli_error(ob_err_prefix(r, "--%s",
+			    longopts[li].name));
 	}
 	argc -= optind;
 	argv += optind;
 	if (issue) {
-		if (state_path == NULL || argc != 0) {
-			usage(stderr);
-			return 2;
-		}
+		if (state_path == NULL || argc != 0)
+			return cli_usage(usage, "--issue-nonce needs --state "
+			    "and no envelope");
 		if ((r = ob_state_open_sqlite(state_path, &state)) != OB_OK ||
 		    (r = ob_state_issue_nonce(state, o.now, ttl, for_jti,
 		    nonce)) != OB_OK) {
-			ob_print_error(PROG, r);
+			rc = cli_error(r);
 			goto out;
 		}
 		printf("%s\n", nonce);
 		rc = 0;
 		goto out;
 	}
-	if (trust_path == NULL || o.aud == NULL || argc != 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (trust_path == NULL || o.aud == NULL || argc != 1)
+		return cli_usage(usage, trust_path == NULL ? "--trust FILE is "
+		    "required" : o.aud == NULL ? "--aud URI is required" :
+		    "one envelope is required");
 	/* Replay protection is never silently off. */
-	if (state_path == NULL && !nostate) {
-		fprintf(stderr, PROG ": --state PATH is required: without replay "
-		    "state a replayed envelope is accepted again (give "
+	if (state_path == NULL && !nostate)
+		return cli_usage(usage, "--state PATH is required: without "
+		    "replay state a replayed envelope is accepted again (give "
 		    "--no-replay-state to check an envelope's form and "
-		    "signatures only)\n");
-		usage(stderr);
-		return 2;
-	}
-	if (state_path != NULL && nostate) {
-		fprintf(stderr, PROG ": --state and --no-replay-state "
-		    "contradict each other\n");
-		return 2;
-	}
+		    "signatures only)");
+	if (state_path != NULL && nostate)
+		return cli_usage(NULL, "--state and --no-replay-state "
+		    "contradict each other");
 	if (nostate)
 		fprintf(stderr, PROG ": warning: --no-replay-state: jti, nonce "
 		    "and FIDO2 counter are not recorded; a replay of this "
@@ -250,7 +259,7 @@ main(int argc, char **argv)
 	if ((r = ob_trust_load_file(trust_path, &trust)) != OB_OK ||
 	    (r = state_path != NULL ? ob_state_open_sqlite(state_path, &state) :
 	    ob_state_open_memory(&state)) != OB_OK) {
-		ob_print_error(PROG, r);
+		rc = cli_error(r);
 		goto out;
 	}
 	if ((r = ob_read_all(argv[0], OB_MAX_ENVELOPE, &buf, &len)) != OB_OK) {
@@ -264,17 +273,17 @@ main(int argc, char **argv)
 	}
 	if (json) {
 		if ((r = ob_verdict_json(v, &js)) != OB_OK) {
-			ob_print_error(PROG, r);
+			rc = cli_error(r);
 			goto out;
 		}
 		printf("%s\n", js);
 	} else
-		print_verdict(v);
+		print_verdict(v, o.now != 0 ? o.now : (long long)time(NULL));
 	rc = 0;
 	goto out;
 reject:
 	if (json)
-		cli_print_rejection_json(r);
+		ob_print_error_json("rejected", r, rc);
 	ob_print_error(PROG ": rejected", r);
 out:
 	free(js);

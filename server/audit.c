@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cliutil.h"
 #include "core/alg.h"
 #include "server/audit.h"
 #include "core/b64url.h"
@@ -520,20 +521,43 @@ int
 ob_audit_verify_main(int argc, char **argv)
 {
 	unsigned long long	lines = 0;
-	int			r;
+	json_t			*o;
+	const char		*a[3], *file;
+	char			*s;
+	int			 i, n = 0, json = 0, r;
 
-	if (argc != 2 || strcmp(argv[0], "verify") != 0) {
-		fprintf(stderr, "usage: ownerbind-server audit verify FILE\n");
-		return 2;
-	}
+	/* "verify" and FILE, with --json anywhere. */
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (n < 3)
+			a[n++] = argv[i];
+	if (n != 2 || strcmp(a[0], "verify") != 0 || a[1][0] == '-')
+		return ob_cli_usage_error("ownerbind-server audit", json, NULL,
+		    "usage: ownerbind-server audit verify [--json] FILE");
+	file = a[1];
 	ob_err_clear();
-	r = ob_audit_verify(argv[1], &lines, NULL);
-	if (r == OB_OK) {
-		printf("%s: %llu lines, chain intact\n", argv[1], lines);
+	r = ob_audit_verify(file, &lines, NULL);
+	if (r == OB_OK && json) {
+		if ((o = json_pack("{s:s,s:s,s:I}", "result", "intact", "file",
+		    file, "lines", (json_int_t)lines)) != NULL &&
+		    (s = json_dumps(o, JSON_COMPACT)) != NULL) {
+			printf("%s\n", s);
+			free(s);
+		}
+		json_decref(o);
 		return 0;
 	}
+	if (r == OB_OK) {
+		printf("%s: %llu lines, chain intact\n", file, lines);
+		return 0;
+	}
+	if (json) {
+		ob_print_error_json("broken", r, 1);
+		return 1;
+	}
 	/* The detail starts with "line N: " when the chain is broken. */
-	fprintf(stderr, "%s: %s: %s\n", argv[1], ob_err_detail(),
+	fprintf(stderr, "%s: %s: %s\n", file, ob_err_detail(),
 	    ob_err_text(r));
 	return 1;
 }

@@ -81,9 +81,11 @@ int ob_audit_verify(const char *path, unsigned long long *lines,
     unsigned long long *first_bad) OB_WUR;
 
 /*
- * `ownerbind-server audit verify FILE`: argv[0] is "verify".  Prints
- * "FILE: N lines, chain intact" and returns 0, or "FILE: line L: ..." on
- * stderr and returns 1; 2 for a usage error.
+ * `ownerbind-server audit verify [--json] FILE`: argv[0] is "verify".
+ * Prints "FILE: N lines, chain intact" and returns 0, or "FILE: line L:
+ * ..." on stderr and returns 1; 2 for a usage error.  With --json, one
+ * object on stdout: {"result": "intact", "file", "lines"} or the error
+ * (ob_print_error_json, result "broken" or "error").
  */
 int ob_audit_verify_main(int argc, char **argv);
 

@@ -613,13 +613,41 @@ server_close(struct server *s)
 	ob_server_config_free(&s->cfg);
 }
 
+/* --check-config: exit 0 or 2; with --json, one object either way. */
+static int
+check_config(const char *path, int json)
+{
+	struct ob_server_config	*cfg = NULL;
+	unsigned long		 line = 0;
+	json_t			*o;
+	char			*js;
+	int			 r;
+
+	if (!json)
+		return ob_server_config_check_main(path) == 0 ? 0 : 2;
+	ob_err_clear();
+	if ((r = ob_server_config_load(path, &cfg, &line)) != OB_OK) {
+		ob_print_error_json("error", r, 2);
+		return 2;
+	}
+	ob_server_config_free(&cfg);
+	if ((o = json_pack("{s:s,s:s}", "result", "ok", "file", path)) !=
+	    NULL && (js = json_dumps(o, JSON_COMPACT)) != NULL) {
+		printf("%s\n", js);
+		free(js);
+	}
+	json_decref(o);
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: %s --config FILE\n"
 	    "       %s --check-config FILE\n"
 	    "       %s --dev DIR [--listen ADDR:PORT]\n"
-	    "       %s audit verify FILE\n"
+	    "       %s audit verify [--json] FILE\n"
+	    "--json: errors (and --check-config's result) as one JSON object.\n"
 	    "The identity server: verifies owner-binding envelopes and issues\n"
 	    "dual-identity credentials (WIT + WIC) over mutual TLS.\n"
 	    "See ownerbind-server(8), docs/server.md and docs/api.md.\n",
@@ -636,33 +664,39 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server		 s;
 	struct ob_devmode_paths	*dev = NULL;
 	const char		*config = NULL, *devdir = NULL, *listen = NULL;
 	char			 url[128], sbox[256];
-	int			 ch, r, rc = 1;
+	int			 ch, r, rc = 1, json;
 
 	ob_process_harden();
 	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
 		return ob_audit_verify_main(argc - 2, argv + 2);
+	/* --json: usage and configuration errors as one JSON object. */
+	if ((json = ob_cli_has_option(argc, argv, "--json")) != 0)
+		opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
-		case 'C': return ob_server_config_check_main(optarg) == 0 ? 0 : 2;
+		case 'C': return check_config(optarg, json);
 		case 'd': devdir = optarg; break;
 		case 'l': listen = optarg; break;
+		case 'j': break;
 		case 'h': usage(stdout); return 0;
 		case 'V': version(); return 0;
-		default: usage(stderr); return 2;
+		default:
+			return ob_cli_usage_error(PROG, json, usage, json ?
+			    ob_cli_badopt(argc, argv) : NULL);
 		}
 	}
 	if (optind != argc || (config == NULL) == (devdir == NULL) ||
-	    (listen != NULL && devdir == NULL)) {
-		usage(stderr);
-		return 2;
-	}
+	    (listen != NULL && devdir == NULL))
+		return ob_cli_usage_error(PROG, json, usage, "one of --config "
+		    "FILE, --check-config FILE or --dev DIR");
 	memset(&s, 0, sizeof(s));
 	if (pthread_rwlock_init(&s.trust_lock, NULL) != 0)
 		return 1;
@@ -712,7 +746,9 @@ main(int argc, char **argv)
 		goto out;
 	rc = 0;
 out:
-	if (rc != 0 && r != OB_OK)
+	if (rc != 0 && r != OB_OK && json)
+		ob_print_error_json("error", r, rc);
+	else if (rc != 0 && r != OB_OK)
 		ob_print_error(PROG, r);
 	server_close(&s);
 	ob_devmode_paths_free(&dev);

@@ -240,7 +240,7 @@ extern "C" {
 	X(OB_ERR_KEY_SCHEME, -801, "this kind of key is not supported by this build", \
 	  "rebuild with the backend's CMake option, or use file:, pkcs11:, tpm2:, fido2:, piv:") \
 	X(OB_ERR_KEY_NOT_FOUND, -802, "no key matches the URI", \
-	  "list the keys (ownerbind devices) and check the URI") \
+	  "list the keys with ownerbind keys and check the URI") \
 	X(OB_ERR_KEY_EXISTS, -803, "a key already exists there", \
 	  "choose another URI; keys are never overwritten") \
 	X(OB_ERR_KEY_LOAD, -804, "the key could not be loaded", \
@@ -439,7 +439,13 @@ extern "C" {
 	X(OB_ERR_WIC_PROFILE, -1138, "the WIC is malformed or breaks the X509-SVID rules", \
 	  "the detail names the rule (one URI SAN, CA:FALSE, digitalSignature, extendedKeyUsage)") \
 	X(OB_ERR_WIC_OWNER, -1139, "the WIC's owner binding is missing or malformed", \
-	  "present a WIC from an ownerbind issuer; configure its owner_oid if it uses one")
+	  "present a WIC from an ownerbind issuer; configure its owner_oid if it uses one") \
+	X(OB_ERR_CLI_CONFIG, -1350, "the defaults file has a line this program cannot use", \
+	  "fix or remove the named line of the named file (ownerbind(1), FILES: names are key, trust, aud, state, pin-source)") \
+	X(OB_ERR_TPM_PARENT, -1351, "the TPM key file was made on another TPM or under another storage key", \
+	  "make the key with ownerbind keygen, or with tpm2-tools under the storage key docs/tpm2.md gives (tpm2_createprimary with noda); key files do not survive tpm2_clear") \
+	X(OB_ERR_PUBLIC_KEY_FORM, -1352, "the public key file is not a JWK, a key entry or a PEM public key", \
+	  "give the output of ownerbind keygen --json, a JWK, or a PEM public key (openssl pkey -in KEY -pubout); never the private key")
 
 enum ob_err {
 	OB_OK = 0,

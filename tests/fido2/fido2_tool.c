@@ -12,6 +12,7 @@
  *   sign --key URI [--kid KID] [--pin-source SRC] [--quiet] -o OUT IN
  *   webauthn --key URI -o OUT ENVELOPE   file for tests/interop
  *   devices                    ob_fido2_devices as JSON
+ *   keys                       ob_keys_list as JSON (`ownerbind keys --json`)
  *   state NAME                 counter and PIN retries of softfido NAME
  *
  * --sf registers softfido NAME (path "softfido:NAME"), loaded from and
@@ -35,6 +36,7 @@
 #include "tokens/fido2/ob_fido2.h"
 #include "tokens/fido2/ob_fido2_test.h"
 #include "tests/softfido/softfido.h"
+#include "tokens/keys.h"
 #include "tokens/token.h"
 
 #define MAXSF	8
@@ -291,6 +293,24 @@ cmd_devices(void)
 	return OB_OK;
 }
 
+static int
+cmd_keys(void)
+{
+	struct ob_keys_opts	 o;
+	json_t			*a = NULL;
+	char			*s;
+	int			 r;
+
+	memset(&o, 0, sizeof(o));
+	if ((r = ob_keys_list(&o, &a)) != OB_OK)
+		return r;
+	if ((s = json_dumps(a, JSON_COMPACT)) != NULL)
+		printf("%s\n", s);
+	free(s);
+	json_decref(a);
+	return OB_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -386,6 +406,8 @@ main(int argc, char **argv)
 		r = cmd_webauthn(keys[0], in, out);
 	else if (strcmp(cmd, "devices") == 0)
 		r = cmd_devices();
+	else if (strcmp(cmd, "keys") == 0)
+		r = cmd_keys();
 	else {
 		fprintf(stderr, "fido2-tool: bad command line\n");
 		return 2;

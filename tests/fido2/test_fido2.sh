@@ -202,6 +202,19 @@ assert len(a["aaguid"]) == 32 and "FIDO_2_1" in a["versions"]
 assert a["pin_set"] is False and a["options"]["clientPin"] is False
 assert b["pin_set"] is True and b["pin_retries"] == 0, b
 PYEOF
+accept "keys (ownerbind keys' listing) with both keys" "$T" $A $B keys
+"$PY" - out.txt <<'PYEOF' && ok "keys: the fido2 section lists both keys" || bad "keys: $(cat out.txt)"
+import json, sys
+s = [x for x in json.load(open(sys.argv[1])) if x["backend"] == "fido2"][0]
+assert s["state"] == "found", s
+assert sorted(d["path"] for d in s["items"]) == ["softfido:a", "softfido:b"], s
+PYEOF
+accept "keys with no key connected" "$T" keys
+"$PY" - out.txt <<'PYEOF' && ok "keys: no FIDO2 key is said plainly (none)" || bad "keys: $(cat out.txt)"
+import json, sys
+s = [x for x in json.load(open(sys.argv[1])) if x["backend"] == "fido2"][0]
+assert s["state"] == "none" and "no FIDO2 security key" in s["reason"], s
+PYEOF
 
 # --- no PIN anywhere -------------------------------------------------------
 if grep -rqF -e "$PIN" -e "$BADPIN" "$LOG" "$D"/*.json; then

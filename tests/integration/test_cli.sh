@@ -214,6 +214,9 @@ has err.txt OB_ERR_NONCE_SKIPPED "... as OB_ERR_NONCE_SKIPPED"
     -o s6.json req5.json && "$OB" pop --agent-key agent.pem -o e6.json s6.json
 expect 0 "... and is accepted with its own" -- "$OBV" \
     --trust trust.json --aud $AUD --state st.db e6.json
+grep -Eq '^expires     .*Z \(in [0-9]+[sm]\)$' out.txt &&
+    ok "... and the verdict says when the request expires (in Nm)" ||
+    no "verdict expiry: $(cat out.txt)"
 
 # owner-mediated: a gateway with an organisation CA made by openssl
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |

@@ -75,6 +75,16 @@ envelope k3.pem e3.json; verify e3.json; code OB_ERR_OWNER_KEY_VALIDITY &&
 run 0 "list" -- "$OB" trust list --trust $T
 grep -q '^owner alice (user)' out.txt && grep -q 'until 1100000000' out.txt &&
     ok "list shows the owner and the validity window" || no "list: $(cat out.txt)"
+run 1 "add-key with a private key as --public" -- "$OB" trust add-key \
+    --trust $T --owner alice --may-bind 'wimse://td.example/*' --public k1.pem
+grep -q 'OB_ERR_PUBLIC_KEY_FORM.*a private key: give its public key' err.txt &&
+    grep -q 'openssl pkey -in KEY -pubout' err.txt &&
+    ok "... is refused with a next step about public keys" ||
+    no "private key as --public: $(cat err.txt)"
+run 0 "list --at" -- "$OB" trust list --trust $T --at 1099999700
+grep -q 'until 1100000000 = 2004-11-09T11:33:20Z (in 5m)' out.txt &&
+    ok "list says when the window ends, relative to --at" ||
+    no "list --at: $(cat out.txt)"
 run 0 "list --json" -- "$OB" trust list --trust $T --json
 "$PY" -c "import json,sys; d=json.load(open('out.txt')); sys.exit(len(d['owners'][0]['keys']) != 3)" &&
     ok "list --json is the store" || no "list --json"

@@ -385,6 +385,39 @@ run "$OB" sign --quiet --key "piv:serial=$SERIAL;slot=9a" \
     --pin-source "$PINSRC" -o "$D/signed.json" "$D/req.json"
 [ $RC -eq 0 ] && ok "serial= picks one card of two" || not_ok "sign by serial"
 
+# --- ownerbind keys: both cards, their slots; no pcscd is "absent" -------
+cat >"$D/keys.py" <<'CHECK'
+import json, sys
+serial, serial2, r0, r1 = sys.argv[1:5]
+s = [x for x in json.load(sys.stdin) if x["backend"] == "piv"][0]
+assert s["state"] == "found", s
+rd = {r["reader"]: r for r in s["items"]}
+a, b = rd[r0], rd[r1]
+assert a["card"] == "PIV" and a["serial"] == int(serial), a
+sl = {x["slot"]: x for x in a["slots"]}
+assert sl["9a"]["uri"] == "piv:serial=%s;slot=9a" % serial, sl
+assert sl["9a"]["type"] == "ECC P-256", sl
+assert sl["9a"]["origin"] == "generated on the card", sl
+assert sl["9c"]["type"] == "ECC P-384", sl
+assert sl["9d"]["origin"] == "imported", sl
+assert "9e" not in sl, sl
+assert b["serial"] == int(serial2) and b["slots"] == [], b
+CHECK
+run "$OB" keys --json
+if [ $RC -eq 0 ] && "$PY" "$D/keys.py" "$SERIAL" "$SERIAL2" "$R0" "$R1" \
+    <"$D/out"; then
+	ok "keys --json: both cards, serials, slots 9a 9c 9d with their URIs"
+else not_ok "keys --json for PIV"; fi
+run "$OB" keys
+grep -q "piv:serial=$SERIAL;slot=9c  ECC P-384, generated on the card" "$D/out" &&
+    ok "keys: the human listing names each slot's URI" || not_ok "keys listing"
+run env PCSCLITE_CSOCK_NAME="$D/no-such.comm" "$OB" keys --json
+if [ $RC -eq 0 ] && "$PY" -c 'import json,sys
+s=[x for x in json.load(sys.stdin) if x["backend"]=="piv"][0]
+assert s["state"]=="absent" and "pcscd is not reachable" in s["reason"], s' \
+    <"$D/out"; then ok "keys: no pcscd is said plainly (absent), exit 0"
+else not_ok "keys without pcscd"; fi
+
 # --- no secret in any output ------------------------------------------------
 cat "$D/card.log" "$D/card2.log" >>"$D/all" 2>/dev/null
 leak=0

@@ -122,6 +122,39 @@ roundtrip() {
 	    -o "$D/s4.json" "$D/req-EdDSA.json" 7<"$D/pin"
 	[ $RC -eq 0 ] || fail "PIN from fd: (exit $RC)"
 	ok "serial=+id=, module-name (p11-kit config), pin-source in URI, env: and fd: PINs"
+
+	# ownerbind keys: the tokens of p11-kit's modules (SoftHSM2's
+	# among them) and the keys they show without a login; the URI it
+	# prints signs.
+	must "keys --json" "$OB" keys --json
+	cat >"$D/keys.py" <<'CHECK'
+import json, sys
+s = [x for x in json.load(sys.stdin) if x["backend"] == "pkcs11"][0]
+assert s["state"] == "found", s
+t = [t for t in s["items"] if t["token"] == "owner-test"]
+assert len(t) == 1 and t[0]["login_required"], s
+k = {(x["label"], x["class"]): x for x in t[0]["keys"]}
+for alg, typ in (("ES256", "EC"), ("ES384", "EC"), ("PS256", "RSA"),
+                 ("EdDSA", "EdDSA")):
+    assert k[("owner-" + alg, "public")]["type"] == typ, k
+assert all(x["uri"].startswith("pkcs11:") and "type=" not in x["uri"]
+           for x in k.values()), k
+print(k[("owner-ES256", "public")]["uri"])
+CHECK
+	"$PY" "$D/keys.py" <"$D/out" >"$D/keyuri" || fail "keys --json: $(cat "$D/out")"
+	must "sign with the URI keys printed" "$OB" sign --quiet \
+	    --key "$(cat "$D/keyuri")" --pin-source "file:$D/pin" \
+	    -o "$D/s5.json" "$D/req-ES256.json"
+	must "keys --module" "$OB" keys --module "$M"
+	has 'token "owner-test"'
+	has 'public  EC    pkcs11:'
+	ok "keys lists the SoftHSM2 tokens and keys, and its URI signs"
+	run "$OB" keys --json --module "$D/no-such-module.so"
+	if [ $RC -ne 1 ] || ! grep -q '"state":"error"' "$D/out" ||
+	    ! grep -q OB_ERR_MODULE_LOAD "$D/out"; then
+		fail "keys with a named module that does not load: exit $RC"
+	fi
+	ok "a --module that does not load is an error (exit 1), not absence"
 	no_pin_anywhere
 }
 

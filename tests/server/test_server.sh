@@ -81,6 +81,20 @@ envelope e1.json || exit 1
 if "$OB" submit --server "$URL" --cert "$CERT" --key "$KEY" --ca "$CA" \
     --wit wit.txt --wic wic.pem e1.json; then ok "submit: 201"; else bad "submit"; fi
 $CURL -o jwks.json "$URL/v1/keys" || bad "GET /v1/keys"
+# ownerbind inspect on the fresh credentials: issued now, expires later.
+"$OB" inspect wit.txt >insp.txt 2>&1
+grep -q '^WIT header  {"alg"' insp.txt &&
+    grep -Eq '^issued   .*Z \((now|[0-9]+s ago)\)$' insp.txt &&
+    grep -Eq '^expires  .*Z \(in [0-9]+[mh]\)$' insp.txt &&
+    ok "inspect wit.txt: issued now, expires in ..." ||
+    { bad "inspect WIT"; cat insp.txt; }
+"$OB" inspect --json wic.pem >insp.json 2>&1 &&
+    "$PY" -c 'import json,sys; o=json.load(open(sys.argv[1]))
+assert o["kind"] == "wic" and o["uri_san"].startswith("wimse://"), o
+assert o["exp"] > o["iat"] and o["expires_in"] > 0 and not o["expired"], o
+assert o["issued_ago"] >= 0, o' insp.json &&
+    ok "inspect --json wic.pem: names and relative times" ||
+    { bad "inspect WIC"; cat insp.json; }
 "$PY" - "$D" <<'EOF' 2>&1 && ok "WIT (jwcrypto) and WIC (cryptography) check" || bad "credential checks"
 import base64, json, sys
 from jwcrypto import jwk, jwt

@@ -53,6 +53,29 @@ tpm2_flushcontext -t
 tpm2_flushcontext -s 2>/dev/null || true
 sign_verify tpm2:handle=0x81000020 "ownerbind signs with a tpm2-tools key"
 
+# 1b. A key file tpm2-tools made as docs/tpm2.md says: the SRK needs noda
+# (tpm2-tools 5.4's createprimary default lacks it, and then the file
+# loads neither in ownerbind nor in tpm2-openssl), and 5.4's encodeobject
+# writes emptyAuth TRUE only with -p.
+SRK_ATTRS='restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda'
+KEY_ATTRS='fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign'
+tpm2_createprimary -Q -C o -G ecc -g sha256 -a "$SRK_ATTRS" -c srk.ctx
+tpm2_create -Q -C srk.ctx -G ecc256:ecdsa-sha256 -a "$KEY_ATTRS" \
+    -u tf.pub -r tf.priv
+tpm2_encodeobject -Q -C srk.ctx -u tf.pub -r tf.priv -p -o tools.pem
+tpm2_flushcontext -t
+sign_verify "tpm2:file=$T/tools.pem" \
+    "ownerbind signs with a key file tpm2-tools made under the noda SRK"
+tpm2_createprimary -Q -C o -G ecc -g sha256 -c srk-da.ctx
+tpm2_create -Q -C srk-da.ctx -G ecc256:ecdsa-sha256 -a "$KEY_ATTRS" \
+    -u td.pub -r td.priv
+tpm2_encodeobject -Q -C srk-da.ctx -u td.pub -r td.priv -p -o tools-da.pem
+tpm2_flushcontext -t
+expect OB_ERR_TPM_PARENT "$OWNERBIND" sign --quiet \
+    --key "tpm2:file=$T/tools-da.pem" -o x.json "$T/req.json"
+grep -q 'tpm2_createprimary with noda' "$T/err" &&
+    ok "... and the next step names noda" || not_ok "next step: $(cat "$T/err")"
+
 # 2. tpm2-tools uses a key ownerbind created.
 $OWNERBIND keygen --key tpm2:handle=0x81000021 --json >k21.json
 kid=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["kid"])' <k21.json)
@@ -69,6 +92,33 @@ tpm2_flushcontext -t
 openssl dgst -sha256 -verify k21.pem -signature msg.sig msg >/dev/null &&
     ok "tpm2_sign with ownerbind's key verifies with openssl" ||
     not_ok "tpm2_sign with ownerbind's key"
+
+# 2b. ownerbind keys lists both persistent keys with their URIs; a TPM
+# that is not there is "absent", not an error.
+$OWNERBIND keys --json >keys.json
+cat >keys.py <<'CHECK'
+import json, sys
+s = [x for x in json.load(sys.stdin) if x["backend"] == "tpm2"][0]
+assert s["state"] == "found" and s["tcti"] == sys.argv[1], s
+h = {i["uri"]: i for i in s["items"]}
+for u in ("tpm2:handle=0x81000020", "tpm2:handle=0x81000021"):
+    assert h[u]["type"] == "ECC" and h[u]["alg"] == "ES256", h
+    assert h[u]["use"] == "signing key (--key)", h
+CHECK
+"$PY" keys.py "$TPM2TOOLS_TCTI" <keys.json &&
+    ok "keys --json lists the persistent keys, their alg and URI" ||
+    not_ok "keys --json: $(cat keys.json)"
+$OWNERBIND keys | grep -q '^  tpm2:handle=0x81000021  ECC ES256  signing key' &&
+    ok "keys: the human listing" || not_ok "keys listing"
+if $OWNERBIND keys --json --tcti "swtpm:path=$T/none.sock" >keys.json; then
+	"$PY" -c 'import json,sys
+s=[x for x in json.load(sys.stdin) if x["backend"]=="tpm2"][0]
+assert s["state"]=="absent", s' <keys.json &&
+	    ok "keys: an unreachable TPM is absent, exit 0" ||
+	    not_ok "keys, no TPM: $(cat keys.json)"
+else
+	not_ok "keys with no TPM exits non-zero"
+fi
 
 # 3. tpm2-openssl and ownerbind's TSS2 PRIVATE KEY files, both ways.
 TPM2OPENSSL_TCTI="$TPM2TOOLS_TCTI"
@@ -94,6 +144,16 @@ if openssl list -providers -provider tpm2 >/dev/null 2>&1; then
 	    -pkeyopt group:P-256 -out tpm2openssl.pem
 	sign_verify "tpm2:file=$T/tpm2openssl.pem" \
 	    "ownerbind signs with a key file tpm2-openssl made"
+	# The tpm2-tools key files of 1b: the same verdict as ownerbind's.
+	openssl pkeyutl -provider tpm2 -provider default -sign \
+	    -inkey tools.pem -digest sha256 -rawin -in msg -out msg.sig3 \
+	    2>/dev/null && ok "tpm2-openssl signs with the noda-SRK key file" ||
+	    not_ok "tpm2-openssl and the noda-SRK key file"
+	openssl pkeyutl -provider tpm2 -provider default -sign \
+	    -inkey tools-da.pem -digest sha256 -rawin -in msg -out msg.sig4 \
+	    2>/dev/null && not_ok "tpm2-openssl loaded a key under another SRK" ||
+	    ok "tpm2-openssl refuses the default-SRK key file too"
+	tpm2_flushcontext -t
 else
 	echo "# tpm2-openssl not installed: its checks skipped"
 fi

@@ -53,7 +53,7 @@ if [ "$rc" -ne 0 ] || ! printf '%s' "$out" | grep -q '"result":"accepted"'; then
 	echo "FAIL good-gateway-docsign.json: exit $rc: $out"; fail=1
 fi
 # Trust stores that must not load: exit 2, the code and the key rule's
-# code in the message.
+# code in the detail, as one JSON object (--json: configuration errors too).
 nt=0
 while IFS='	' read -r file want inner why; do
 	case "$file" in '#'*|'') continue ;; esac
@@ -63,7 +63,7 @@ while IFS='	' read -r file want inner why; do
 	nt=$((nt + 1))
 	if [ "$rc" -ne 2 ]; then
 		echo "FAIL $file ($why): exit $rc, want 2"; fail=1
-	elif ! printf '%s' "$out" | grep -q "$want:.*$inner"; then
+	elif ! printf '%s' "$out" | grep -q "\"error\":\"$want\".*$inner"; then
 		echo "FAIL $file: want $want ($inner), got $out"; fail=1
 	fi
 done < "$dir/trust-index.tsv"

@@ -82,9 +82,10 @@ tpm2_key_load(struct tpm2_ctx *ctx, struct tpm2_key *key)
 	if (rc != TSS2_RC_SUCCESS) {
 		key->tr = ESYS_TR_NONE;
 		r = tpm2_rc(ctx, rc, "loading the key file into the TPM");
+		/* Its own code: the next step is about the parent. */
 		if (r == OB_ERR_DEVICE)
-			r = ob_err_prefix(OB_ERR_KEY_LOAD, "the key file was made "
-			    "by another TPM or under another storage key");
+			r = ob_err_prefix(OB_ERR_TPM_PARENT, "the key file "
+			    "names parent 0x%08x", (unsigned int)key->parent);
 		return r;
 	}
 	key->transient = 1;
