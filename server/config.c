@@ -52,7 +52,6 @@ load_client(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
 	    "cert_sha256", NULL };
 	static const char *const roles[] = { "proxy", "gateway", NULL };
 	char	*hex = NULL;
-	size_t	 i;
 	int	 r, role;
 
 	if ((r = ob_cfg_only(c, o, m)) != OB_OK ||
@@ -73,16 +72,7 @@ load_client(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
 		goto out;
 	}
 	if (hex != NULL) {
-		for (i = 0; i < 32; i++) {
-			int hi, lo;
-
-			if (strlen(hex) != 64 ||
-			    (hi = ob_hexval((unsigned char)hex[2 * i])) < 0 ||
-			    (lo = ob_hexval((unsigned char)hex[2 * i + 1])) < 0)
-				break;
-			cl->cert_sha256[i] = (unsigned char)(hi << 4 | lo);
-		}
-		if (i != 32) {
+		if (ob_hex_to_bin(hex, cl->cert_sha256, 32) != 0) {
 			r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "cert_sha256",
 			    "must be 64 hex digits (the SHA-256 of the "
 			    "certificate's DER)");
