@@ -116,6 +116,64 @@ ob_client_global_init(void)
 	return OB_OK;
 }
 
+/* Headers, body and the reply sink: what both transports set. */
+static int
+setup_common(CURL *c, const char *url, const char *method,
+    const char *content_type, const void *body, size_t len, long timeout_ms,
+    char *errbuf, struct sink *sk, struct curl_slist **hdrs)
+{
+	char	ct[128];
+	int	post = strcmp(method, "POST") == 0;
+
+	(void)snprintf(ct, sizeof(ct), "Content-Type: %s",
+	    content_type != NULL ? content_type : "application/json");
+	if ((post && (*hdrs = curl_slist_append(*hdrs, ct)) == NULL) ||
+	    (*hdrs = curl_slist_append(*hdrs, "Accept: application/json, "
+	    "application/problem+json")) == NULL ||
+	    (*hdrs = curl_slist_append(*hdrs, "Expect:")) == NULL)
+		return ob_errf(OB_ERR_ALLOC, "libcurl");
+	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs) != CURLE_OK ||
+	    (post && (curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) !=
+	    CURLE_OK || curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)len) != CURLE_OK)) ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    timeout_ms < 10000 ? timeout_ms : 10000L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, sk) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERDATA, sk) != CURLE_OK)
+		return ob_errf(OB_ERR_INTERNAL, "curl_easy_setopt");
+	return OB_OK;
+}
+
+static int
+perform(CURL *c, struct sink *sk, const char *errbuf, const char *url,
+    int local, struct ob_client_reply *out)
+{
+	CURLcode	cr;
+
+	if ((cr = curl_easy_perform(c)) != CURLE_OK) {
+		if (sk->too_big)
+			return ob_errf(OB_ERR_SUBMIT_RESPONSE, "the answer "
+			    "exceeds %d bytes", OB_CLIENT_MAX_REPLY);
+		if (local && (cr == CURLE_COULDNT_CONNECT ||
+		    cr == CURLE_COULDNT_RESOLVE_HOST))
+			return ob_errf(OB_ERR_AGENT_CONNECT, "%s: %s", url,
+			    errbuf[0] != '\0' ? errbuf :
+			    curl_easy_strerror(cr));
+		return transfer_error(c, cr, errbuf, url);
+	}
+	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &sk->rp->status);
+	*out = *sk->rp;
+	memset(sk->rp, 0, sizeof(*sk->rp));
+	return OB_OK;
+}
+
 int
 ob_client_request(const struct ob_client_tls *tls, const char *method,
     const char *url, const char *content_type, const void *body, size_t len,
@@ -125,33 +183,21 @@ ob_client_request(const struct ob_client_tls *tls, const char *method,
 	struct ob_client_reply	 rp;
 	struct sink		 sk = { &rp, 0 };
 	CURL			*c = NULL;
-	CURLcode		 cr;
-	char			 errbuf[CURL_ERROR_SIZE] = "", ct[128];
-	int			 post = strcmp(method, "POST") == 0, r;
+	char			 errbuf[CURL_ERROR_SIZE] = "";
+	int			 r;
 
 	memset(&rp, 0, sizeof(rp));
 	memset(out, 0, sizeof(*out));
 	if (strncmp(url, "https://", 8) != 0)
 		return ob_errf(OB_ERR_INVALID_ARG, "%s: not an https:// URL",
 		    url);
-	(void)snprintf(ct, sizeof(ct), "Content-Type: %s",
-	    content_type != NULL ? content_type : "application/json");
-	if ((c = curl_easy_init()) == NULL ||
-	    (post && (hdrs = curl_slist_append(hdrs, ct)) == NULL) ||
-	    (hdrs = curl_slist_append(hdrs, "Accept: application/json, "
-	    "application/problem+json")) == NULL ||
-	    (hdrs = curl_slist_append(hdrs, "Expect:")) == NULL) {
+	if ((c = curl_easy_init()) == NULL) {
 		r = ob_errf(OB_ERR_ALLOC, "libcurl");
 		goto out;
 	}
-	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-	    (post && (curl_easy_setopt(c, CURLOPT_POSTFIELDS, body) !=
-	    CURLE_OK || curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)len) != CURLE_OK)) ||
+	OB_TRY(setup_common(c, url, method, content_type, body, len,
+	    timeout_ms, errbuf, &sk, &hdrs));
+	if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSLVERSION,
 	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
@@ -159,35 +205,58 @@ ob_client_request(const struct ob_client_tls *tls, const char *method,
 	    curl_easy_setopt(c, CURLOPT_CAINFO, tls->ca) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_SSLCERT, tls->cert) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	    timeout_ms < 10000 ? timeout_ms : 10000L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sk) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERDATA, &sk) != CURLE_OK) {
+	    curl_easy_setopt(c, CURLOPT_SSLKEY, tls->key) != CURLE_OK) {
 		r = ob_errf(OB_ERR_INTERNAL, "curl_easy_setopt");
 		goto out;
 	}
-	if ((cr = curl_easy_perform(c)) != CURLE_OK) {
-		if (sk.too_big)
-			r = ob_errf(OB_ERR_SUBMIT_RESPONSE, "the answer exceeds "
-			    "%d bytes", OB_CLIENT_MAX_REPLY);
-		else
-			r = transfer_error(c, cr, errbuf, url);
-		goto out;
-	}
-	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rp.status);
-	*out = rp;
-	memset(&rp, 0, sizeof(rp));
-	r = OB_OK;
+	r = perform(c, &sk, errbuf, url, 0, out);
 out:
 	curl_slist_free_all(hdrs);
 	if (c != NULL)
 		curl_easy_cleanup(c);
 	ob_client_reply_clear(&rp);
+	return r;
+}
+
+int
+ob_client_unix_request(const char *socket, const char *method,
+    const char *path, const char *content_type, const void *body, size_t len,
+    long timeout_ms, struct ob_client_reply *out)
+{
+	struct curl_slist	*hdrs = NULL;
+	struct ob_client_reply	 rp;
+	struct sink		 sk = { &rp, 0 };
+	CURL			*c = NULL;
+	char			 errbuf[CURL_ERROR_SIZE] = "", *url = NULL;
+	size_t			 n;
+	int			 r;
+
+	memset(&rp, 0, sizeof(rp));
+	memset(out, 0, sizeof(*out));
+	n = strlen(path) + sizeof("http://localhost");
+	if (path[0] != '/' || (url = malloc(n)) == NULL)
+		return ob_errf(path[0] != '/' ? OB_ERR_INVALID_ARG :
+		    OB_ERR_ALLOC, "request target %s", path);
+	(void)snprintf(url, n, "http://localhost%s", path);
+	if ((c = curl_easy_init()) == NULL) {
+		r = ob_errf(OB_ERR_ALLOC, "libcurl");
+		goto out;
+	}
+	OB_TRY(setup_common(c, url, method, content_type, body, len,
+	    timeout_ms, errbuf, &sk, &hdrs));
+	if (curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket) !=
+	    CURLE_OK) {
+		r = ob_errf(OB_ERR_INTERNAL, "curl_easy_setopt");
+		goto out;
+	}
+	r = perform(c, &sk, errbuf, socket, 1, out);
+out:
+	curl_slist_free_all(hdrs);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	ob_client_reply_clear(&rp);
+	free(url);
 	return r;
 }
 

@@ -46,6 +46,16 @@ int ob_client_request(const struct ob_client_tls *tls, const char *method,
     const char *url, const char *content_type, const void *body, size_t len,
     long timeout_ms, struct ob_client_reply *out) OB_WUR;
 
+/*
+ * The same over a local unix socket, plain HTTP (the proxy's Agent API):
+ * path is the request target ("/v1/credentials?agent=..."); no TLS, the
+ * kernel identifies both ends.  OB_ERR_AGENT_CONNECT when nothing
+ * listens at socket, OB_ERR_SUBMIT_TIMEOUT, OB_ERR_SUBMIT_RESPONSE.
+ */
+int ob_client_unix_request(const char *socket, const char *method,
+    const char *path, const char *content_type, const void *body, size_t len,
+    long timeout_ms, struct ob_client_reply *out) OB_WUR;
+
 void ob_client_reply_clear(struct ob_client_reply *rp);
 
 #endif

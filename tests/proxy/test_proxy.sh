@@ -73,6 +73,8 @@ cat >proxy.json <<EOT
       "uids": [$ME], "exe": "$D/other-agent", "model": "agent-mediated" },
     { "name": "elsewhere", "ids": ["wimse://example.org/agents/a3"],
       "uids": [65534], "model": "agent-mediated" },
+    { "name": "tool", "ids": ["wimse://example.org/agents/a4"],
+      "uids": [$ME], "exe": "$(readlink -f "$OB")", "model": "agent-mediated" },
     { "name": "org", "ids": ["wimse://example.org/agents/o1"],
       "uids": [$ME], "model": "owner-mediated" }
   ]
@@ -192,6 +194,28 @@ s=$(ask "$CURL" "" wimse://example.org/agents/a1)
 [ "$s" = 200 ] && [ "$(field cached)" = True ] &&
     "$PY" -c "import json,sys; sys.exit(json.load(open('$D/resp.json'))['wit'] != json.load(open('$D/cred1.json'))['wit'])" &&
     ok "GET: the first agent's cached credential" || bad "GET a1: $s $(cat resp.json)"
+
+# The agent library through `ownerbind agent get`: an envelope in, the
+# credential out; then the one the proxy holds; a refusal is the proxy's
+# code.
+A4=wimse://example.org/agents/a4
+signed a4 e4.json new || exit 1
+"$OB" agent get --socket "$SOCK" --agent "$A4" --envelope e4.json \
+    --wit a4.wit --wic a4.pem >/dev/null 2>err.txt &&
+    [ "$(cut -c1-3 a4.wit)" = eyJ ] && grep -q 'BEGIN CERTIFICATE' a4.pem &&
+    ok "ownerbind agent get --envelope: WIT and WIC written" ||
+    bad "agent get: $(cat err.txt)"
+OWNERBIND_PROXY_SOCKET=$SOCK "$OB" agent get --agent "$A4" >got.json 2>err.txt &&
+    "$PY" -c "import json,sys; g = json.load(open('$D/got.json')); sys.exit(not (g['cached'] and g['wit'] == open('$D/a4.wit').read().strip()))" &&
+    ok "ownerbind agent get: the credential the proxy holds" || bad "agent get cached: $(cat err.txt)"
+"$OB" agent get --socket "$SOCK" --agent wimse://example.org/agents/a1 \
+    >/dev/null 2>err.txt
+[ $? = 1 ] && grep -q OB_ERR_PROXY_PEER_DENIED err.txt &&
+    ok "ownerbind agent get for another agent's id: PEER_DENIED" ||
+    bad "agent get a1: $(cat err.txt)"
+"$OB" agent get --socket "$D/nothing.sock" --agent "$A4" >/dev/null 2>err.txt
+[ $? = 1 ] && grep -q OB_ERR_AGENT_CONNECT err.txt &&
+    ok "no proxy at the socket: AGENT_CONNECT" || bad "no proxy: $(cat err.txt)"
 
 # 3. Routes: an owner-mediated entry takes an agent-only envelope, an
 # agent-mediated one an owner-signed envelope; the body must be JSON.
