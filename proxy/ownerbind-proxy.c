@@ -49,6 +49,7 @@
 #include "proxy/cache.h"
 #include "proxy/peer.h"
 #include "proxy/proxy_config.h"
+#include "proxy/route.h"
 #include "proxy/upstream.h"
 #include "service/client.h"
 
@@ -74,7 +75,9 @@ struct job {
 	struct proxy		*px;
 	struct evhttp_request	*req;
 	enum job_kind		 kind;
-	int			 fd;
+	struct ob_proxy_peer	 peer;		/* uid, gid, pid taken on the loop */
+	int			 pidfd;
+	int			 peer_code;	/* OB_OK, or why there is no peer */
 	char			*body;
 	size_t			 len;
 	char			*agent_id;	/* JOB_CACHED */
@@ -189,56 +192,6 @@ job_credential(struct job *j, int status, json_t *answer, int cached,
 
 /* ---- the work, on the job's thread ---- */
 
-/* The approval window the owner signed (renew_until), 0 for none. */
-static long long
-renew_until_of(const struct ob_envelope *env)
-{
-	return env->claims.renew_until;
-}
-
-static int
-has_owner_entry(const struct ob_envelope *env)
-{
-	size_t	i;
-
-	for (i = 0; i < env->n; i++)
-		if (env->entries[i].role != OB_ROLE_AGENT)
-			return 1;
-	return 0;
-}
-
-/*
- * A renewal is agent-only and names the approval it renews; it passes
- * here only inside a window the proxy saw the owner sign for the same
- * entry, agent id and agent key.  The server checks the same against its
- * own record (docs/proxy.md, "Renewal"); this check spares it requests
- * that cannot pass and keeps one agent from renewing another's approval.
- */
-static int
-renew_check(struct proxy *px, const struct ob_proxy_agent *a,
-    const struct ob_envelope *env, long long now)
-{
-	struct ob_proxy_cred	c;
-
-	memset(&c, 0, sizeof(c));
-	if (env->claims.renews == NULL || has_owner_entry(env))
-		return ob_errf(OB_ERR_PROXY_ROUTE, "a renewal is an "
-		    "agent-only envelope with a renews claim");
-	/* The credential may have expired; the approval is what counts. */
-	if (ob_proxy_cache_get(px->cache, a->name, env->claims.sub,
-	    env->claims.jkt, LLONG_MIN, &c) != OB_OK)
-		return ob_errf(OB_ERR_PROXY_RENEW, "no approval known for "
-		    "this agent key");
-	json_decref(c.answer);
-	if (strcmp(c.approval, env->claims.renews) != 0)
-		return ob_errf(OB_ERR_PROXY_RENEW, "renews names another "
-		    "approval than the latest for this agent key");
-	if (c.renew_until == 0 || now >= c.renew_until)
-		return ob_errf(OB_ERR_PROXY_RENEW, "the approval window %s",
-		    c.renew_until == 0 ? "was not granted" : "has closed");
-	return OB_OK;
-}
-
 static void
 work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 {
@@ -249,7 +202,7 @@ work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 	struct ob_proxy_result		 res;
 	struct ob_proxy_cred		 cred, old;
 	long long			 now = time(NULL);
-	int				 r, owner;
+	int				 r;
 
 	memset(&res, 0, sizeof(res));
 	memset(&old, 0, sizeof(old));
@@ -260,16 +213,10 @@ work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 	if ((r = ob_proxy_peer_match(px->cfg, peer, env->claims.sub, &a)) !=
 	    OB_OK)
 		goto fail;
-	owner = has_owner_entry(env);
-	if (j->kind == JOB_RENEW) {
-		if ((r = renew_check(px, a, env, now)) != OB_OK)
-			goto fail;
-	} else if (owner != (a->route == OB_ROUTE_AGENT_MEDIATED)) {
-		r = ob_errf(OB_ERR_PROXY_ROUTE, "the entry %s is %s, the "
-		    "envelope %s an owner's signature", a->name,
-		    ob_proxy_route_name(a->route), owner ? "has" : "lacks");
+	if ((r = j->kind == JOB_RENEW ?
+	    ob_proxy_route_renewal(px->cache, a, env, now) :
+	    ob_proxy_route_check(a, env)) != OB_OK)
 		goto fail;
-	}
 	u = a->route == OB_ROUTE_OWNER_MEDIATED && j->kind != JOB_RENEW ?
 	    &px->cfg->gateway : &px->cfg->server;
 	r = ob_proxy_obtain(px->cfg, u, j->body, j->len, &res);
@@ -285,7 +232,7 @@ work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 			memcpy(cred.approval, old.approval,
 			    sizeof(cred.approval));
 		} else {
-			cred.renew_until = renew_until_of(env);
+			cred.renew_until = env->claims.renew_until;
 			(void)snprintf(cred.approval, sizeof(cred.approval),
 			    "%s", env->claims.jti);
 		}
@@ -341,17 +288,21 @@ static void *
 job_run(void *arg)
 {
 	struct job		*j = arg;
-	struct ob_proxy_peer	 peer;
 	struct timeval		 now = { 0, 0 };
-	int			 r;
+	int			 r = j->peer_code;
 
-	if ((r = ob_proxy_peer_identify(j->fd, &peer)) != OB_OK) {
+	if (r != OB_OK)
+		(void)ob_errf(r, "SO_PEERCRED gave no peer");
+	else
+		r = ob_proxy_peer_inspect(&j->peer, j->pidfd);
+	j->pidfd = -1;
+	if (r != OB_OK) {
 		logj("warn", "refused", r, ob_err_detail());
 		job_problem(j, r, NULL);
 	} else if (j->kind == JOB_CACHED)
-		work_cached(j, &peer);
+		work_cached(j, &j->peer);
 	else
-		work_envelope(j, &peer);
+		work_envelope(j, &j->peer);
 	ob_err_clear();
 	if (event_base_once(j->px->base, -1, EV_TIMEOUT, reply_cb, j,
 	    &now) != 0)
@@ -387,6 +338,8 @@ send_json(struct evhttp_request *req, int status, json_t *o)
 static void
 job_free(struct job *j)
 {
+	if (j->pidfd >= 0)
+		close(j->pidfd);
 	json_decref(j->reply);
 	free(j->body);
 	free(j->agent_id);
@@ -471,7 +424,11 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	j->px = px;
 	j->req = req;
-	j->fd = bufferevent_getfd(evhttp_connection_get_bufferevent(conn));
+	j->pidfd = -1;
+	/* Now, while the connection is certainly this request's: a worker
+	 * reading the fd later could meet a new connection on its number. */
+	j->peer_code = ob_proxy_peer_creds(bufferevent_getfd(
+	    evhttp_connection_get_bufferevent(conn)), &j->peer, &j->pidfd);
 	if (strcmp(path, "/v1/credentials") == 0 && m == EVHTTP_REQ_GET) {
 		j->kind = JOB_CACHED;
 		if ((j->agent_id = query_agent(uri)) == NULL) {

@@ -63,16 +63,12 @@ pidfd_alive(int pidfd)
 }
 
 int
-ob_proxy_peer_identify(int fd, struct ob_proxy_peer *out)
+ob_proxy_peer_creds(int fd, struct ob_proxy_peer *out, int *pidfdp)
 {
-	struct ob_proxy_peer	 p;
-	struct ucred		 uc;
-	socklen_t		 len = sizeof(uc);
-	char			 path[64];
-	ssize_t			 n;
-	int			 pidfd = -1, exefd = -1, r;
+	struct ucred	uc;
+	socklen_t	len = sizeof(uc);
+	int		pidfd = -1;
 
-	memset(&p, 0, sizeof(p));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 ||
 	    len != sizeof(uc) || uc.pid <= 0)
 		return ob_errf(OB_ERR_PROXY_PEER_UNKNOWN, "SO_PEERCRED: %s",
@@ -80,32 +76,43 @@ ob_proxy_peer_identify(int fd, struct ob_proxy_peer *out)
 	len = sizeof(pidfd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) != 0)
 		pidfd = -1;	/* an older kernel: the race stays open */
-	p.pid = uc.pid;
-	p.uid = uc.uid;
-	p.gid = uc.gid;
-	(void)snprintf(path, sizeof(path), "/proc/%ld/exe", (long)uc.pid);
-	if ((n = readlink(path, p.exe, sizeof(p.exe) - 1)) > 0)
-		p.exe[n] = '\0';
+	memset(out, 0, sizeof(*out));
+	out->pid = uc.pid;
+	out->uid = uc.uid;
+	out->gid = uc.gid;
+	*pidfdp = pidfd;
+	return OB_OK;
+}
+
+int
+ob_proxy_peer_inspect(struct ob_proxy_peer *p, int pidfd)
+{
+	char	path[64];
+	ssize_t	n;
+	int	exefd = -1, r;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/exe", (long)p->pid);
+	if ((n = readlink(path, p->exe, sizeof(p->exe) - 1)) > 0)
+		p->exe[n] = '\0';
 	else
-		p.exe[0] = '\0';
+		p->exe[0] = '\0';
 	if ((exefd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if ((r = hash_fd(exefd, p.sha256)) == OB_ERR_ALLOC)
+		if ((r = hash_fd(exefd, p->sha256)) == OB_ERR_ALLOC)
 			goto out;
-		p.has_sha256 = r == OB_OK;
+		p->has_sha256 = r == OB_OK;
 	}
 	/* What was read belongs to the process that connected only if
 	 * that process still lives: then no other one can hold its pid. */
 	if (pidfd >= 0 && !pidfd_alive(pidfd)) {
 		r = ob_errf(OB_ERR_PROXY_PEER_UNKNOWN, "pid %ld exited while "
-		    "it was identified", (long)uc.pid);
+		    "it was identified", (long)p->pid);
 		goto out;
 	}
-	if (pidfd < 0 && kill(uc.pid, 0) != 0 && errno == ESRCH) {
+	if (pidfd < 0 && kill(p->pid, 0) != 0 && errno == ESRCH) {
 		r = ob_errf(OB_ERR_PROXY_PEER_UNKNOWN, "pid %ld is gone",
-		    (long)uc.pid);
+		    (long)p->pid);
 		goto out;
 	}
-	*out = p;
 	r = OB_OK;
 out:
 	if (exefd >= 0)
@@ -113,6 +120,19 @@ out:
 	if (pidfd >= 0)
 		close(pidfd);
 	return r;
+}
+
+int
+ob_proxy_peer_identify(int fd, struct ob_proxy_peer *out)
+{
+	struct ob_proxy_peer	p;
+	int			pidfd = -1, r;
+
+	if ((r = ob_proxy_peer_creds(fd, &p, &pidfd)) != OB_OK ||
+	    (r = ob_proxy_peer_inspect(&p, pidfd)) != OB_OK)
+		return r;
+	*out = p;
+	return OB_OK;
 }
 
 static int

@@ -51,6 +51,17 @@ struct ob_proxy_peer {
 int ob_proxy_peer_identify(int fd, struct ob_proxy_peer *out) OB_WUR;
 
 /*
+ * The same in two steps, for a daemon that must not read /proc on its
+ * event loop: ob_proxy_peer_creds (cheap, while the connection is
+ * certainly the request's) fills uid, gid and pid and sets *pidfd (-1
+ * when the kernel has no SO_PEERPIDFD); ob_proxy_peer_inspect (on any
+ * thread) reads the executable and closes pidfd whatever it returns.
+ */
+int ob_proxy_peer_creds(int fd, struct ob_proxy_peer *out, int *pidfd)
+    OB_WUR;
+int ob_proxy_peer_inspect(struct ob_proxy_peer *p, int pidfd) OB_WUR;
+
+/*
  * The first agent entry that lists agent_id and whose uid and
  * executable conditions the peer meets: OB_OK and *out, or
  * OB_ERR_PROXY_PEER_DENIED with a detail that says which condition

@@ -216,8 +216,9 @@ load(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 	return OB_OK;
 }
 
-int
-ob_proxy_config_parse(const void *buf, size_t len, const char *dir,
+/* Read text (from file, relative paths from dir) into a new config. */
+static int
+parse(const void *buf, size_t len, const char *dir, const char *file,
     struct ob_proxy_config **out)
 {
 	struct ob_cfg		 c;
@@ -225,7 +226,7 @@ ob_proxy_config_parse(const void *buf, size_t len, const char *dir,
 	json_t			*root = NULL;
 	int			 r;
 
-	OB_TRY(ob_cfg_read(&c, buf, len, dir, "(config)", &root));
+	OB_TRY(ob_cfg_read(&c, buf, len, dir, file, &root));
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;
@@ -241,30 +242,24 @@ out:
 }
 
 int
+ob_proxy_config_parse(const void *buf, size_t len, const char *dir,
+    struct ob_proxy_config **out)
+{
+	return parse(buf, len, dir, "(config)", out);
+}
+
+int
 ob_proxy_config_load(const char *path, struct ob_proxy_config **out)
 {
-	struct ob_cfg		 c;
-	struct ob_proxy_config	*cfg = NULL;
-	json_t			*root = NULL;
-	char			*buf = NULL, *abs = NULL, *dir = NULL;
-	size_t			 n;
-	int			 r;
+	char	*buf = NULL, *abs = NULL, *dir = NULL;
+	size_t	 n;
+	int	 r;
 
 	OB_TRY(ob_cfg_slurp(path, &abs, &dir, &buf, &n));
-	OB_TRY(ob_cfg_read(&c, buf, n, dir, path, &root));
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	OB_TRY(load(&c, root, cfg));
-	cfg->path = abs;
+	OB_TRY(parse(buf, n, dir, path, out));
+	(*out)->path = abs;
 	abs = NULL;
-	*out = cfg;
-	cfg = NULL;
-	r = OB_OK;
 out:
-	ob_proxy_config_free(&cfg);
-	json_decref(root);
 	free(buf);
 	free(dir);
 	free(abs);

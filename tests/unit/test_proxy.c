@@ -1,14 +1,9 @@
 /*
  * ownerbind-proxy's pieces without the network: its configuration, the
  * caller's identity over a real unix socket pair and the match against
- * agent entries, and the credential cache's expiry and keying.
+ * agent entries, the credential cache's expiry and keying, and which
+ * envelopes and renewals an entry takes.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +13,8 @@
 #include "proxy/cache.h"
 #include "proxy/peer.h"
 #include "proxy/proxy_config.h"
+#include "proxy/route.h"
+#include "tests/unit/obtest.h"
 #include "core/alg.h"
 #include "core/err.h"
 
@@ -229,6 +226,110 @@ test_cache(void **state)
 	assert_null(c);
 }
 
+/* An envelope for agent key k: owner-signed, or agent-only; extra
+ * claims member = v when member is not NULL. */
+static struct ob_envelope *
+envelope(EVP_PKEY *k, EVP_PKEY *owner, const char *jti, const char *member,
+    const char *v)
+{
+	struct ob_envelope	*env = NULL;
+	json_t			*c = t_claims(k, T_NOW, jti);
+
+	if (member != NULL)
+		json_object_set_new(c, member, json_string(v));
+	assert_int_equal(ob_envelope_new(c, &env), OB_OK);
+	json_decref(c);
+	if (owner != NULL)
+		t_sign(env, owner, OB_ROLE_OWNER, OB_MODEL_AGENT_MEDIATED,
+		    T_NOW, NULL, NULL);
+	t_sign(env, k, OB_ROLE_AGENT, owner != NULL ?
+	    OB_MODEL_AGENT_MEDIATED : OB_MODEL_SERVER_MEDIATED, T_NOW, NULL,
+	    NULL);
+	return env;
+}
+
+static void
+test_route(void **state)
+{
+	EVP_PKEY		*agent = t_key("P-256"), *other = t_key("P-256");
+	EVP_PKEY		*owner = t_key("Ed25519");
+	struct ob_proxy_agent	 am, sm;
+	char			 amname[] = "am", smname[] = "sm";
+	struct ob_proxy_cache	*c = NULL;
+	struct ob_proxy_cred	 cr;
+	struct ob_envelope	*signed_env, *only, *ren, *ren_other, *ren_own;
+	const char		*appr = "approvalaaaaaaaaaaaaaaaa";
+
+	(void)state;
+	memset(&am, 0, sizeof(am));
+	am.name = amname;
+	am.route = OB_ROUTE_AGENT_MEDIATED;
+	sm = am;
+	sm.name = smname;
+	sm.route = OB_ROUTE_SERVER_MEDIATED;
+	signed_env = envelope(agent, owner, appr, NULL, NULL);
+	only = envelope(agent, NULL, "agentonlyaaaaaaaaaaaaaaa", NULL, NULL);
+	ren = envelope(agent, NULL, "renewalaaaaaaaaaaaaaaaaa", "renews", appr);
+	ren_other = envelope(other, NULL, "renewalbaaaaaaaaaaaaaaaa", "renews",
+	    appr);
+	ren_own = envelope(agent, owner, "renewalcaaaaaaaaaaaaaaaa", "renews",
+	    appr);
+	/* the model decides the envelope's shape */
+	assert_int_equal(ob_proxy_route_check(&am, signed_env), OB_OK);
+	assert_int_equal(ob_proxy_route_check(&am, only), OB_ERR_PROXY_ROUTE);
+	assert_int_equal(ob_proxy_route_check(&sm, only), OB_OK);
+	assert_int_equal(ob_proxy_route_check(&sm, signed_env),
+	    OB_ERR_PROXY_ROUTE);
+	assert_int_equal(ob_proxy_route_check(&sm, ren), OB_ERR_PROXY_ROUTE);
+
+	/* a renewal needs an approval held for the same key, window open */
+	assert_int_equal(ob_proxy_cache_new(8, &c), OB_OK);
+	assert_int_equal(ob_proxy_route_renewal(c, &am, ren, T_NOW),
+	    OB_ERR_PROXY_RENEW);
+	memset(&cr, 0, sizeof(cr));
+	cr.answer = json_object();
+	cr.expires_at = T_NOW + 5;
+	cr.renew_until = T_NOW + 20;
+	(void)snprintf(cr.approval, sizeof(cr.approval), "%s", appr);
+	assert_int_equal(ob_proxy_cache_put(c, "am", T_SUB,
+	    signed_env->claims.jkt, &cr), OB_OK);
+	/* after the credential expired, still inside the window */
+	assert_int_equal(ob_proxy_route_renewal(c, &am, ren, T_NOW + 10),
+	    OB_OK);
+	assert_int_equal(ob_proxy_route_renewal(c, &am, ren, T_NOW + 20),
+	    OB_ERR_PROXY_RENEW);
+	assert_int_equal(ob_proxy_route_renewal(c, &am, ren_other, T_NOW),
+	    OB_ERR_PROXY_RENEW);
+	assert_int_equal(ob_proxy_route_renewal(c, &sm, ren, T_NOW),
+	    OB_ERR_PROXY_RENEW);
+	assert_int_equal(ob_proxy_route_renewal(c, &am, ren_own, T_NOW),
+	    OB_ERR_PROXY_ROUTE);
+	assert_int_equal(ob_proxy_route_renewal(c, &am, only, T_NOW),
+	    OB_ERR_PROXY_ROUTE);
+	/* another approval, or none granted */
+	(void)snprintf(cr.approval, sizeof(cr.approval), "another");
+	assert_int_equal(ob_proxy_cache_put(c, "am", T_SUB,
+	    signed_env->claims.jkt, &cr), OB_OK);
+	assert_int_equal(ob_proxy_route_renewal(c, &am, ren, T_NOW),
+	    OB_ERR_PROXY_RENEW);
+	(void)snprintf(cr.approval, sizeof(cr.approval), "%s", appr);
+	cr.renew_until = 0;
+	assert_int_equal(ob_proxy_cache_put(c, "am", T_SUB,
+	    signed_env->claims.jkt, &cr), OB_OK);
+	assert_int_equal(ob_proxy_route_renewal(c, &am, ren, T_NOW),
+	    OB_ERR_PROXY_RENEW);
+	json_decref(cr.answer);
+	ob_proxy_cache_free(&c);
+	ob_envelope_free(&signed_env);
+	ob_envelope_free(&only);
+	ob_envelope_free(&ren);
+	ob_envelope_free(&ren_other);
+	ob_envelope_free(&ren_own);
+	EVP_PKEY_free(agent);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(owner);
+}
+
 int
 main(void)
 {
@@ -236,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_peer),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_route),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
