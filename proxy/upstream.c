@@ -126,11 +126,13 @@ transfer_code(int r, int *retry)
 /*
  * One exchange with retries until deadline (monotonic ms): OB_OK with the
  * reply of the first answer that is not retryable, or the proxy's code.
+ * answer_429: a 429 is an answer (a poll's slow_down), not a retry.
  */
 static int
 exchange(const struct ob_proxy_config *cfg, const struct ob_proxy_upstream *u,
     const char *method, const char *url, const char *env, size_t len,
-    long long deadline, struct ob_client_reply *rp, struct ob_proxy_result *res)
+    long long deadline, int answer_429, struct ob_client_reply *rp,
+    struct ob_proxy_result *res)
 {
 	struct ob_client_tls	 tls = { u->ca, u->cert, u->key };
 	long long		 backoff = cfg->backoff_initial_ms, left;
@@ -146,7 +148,8 @@ exchange(const struct ob_proxy_config *cfg, const struct ob_proxy_upstream *u,
 		r = ob_client_request(&tls, method, url, env != NULL ?
 		    "application/jose+json" : NULL, env, len, (long)left, rp);
 		if (r == OB_OK) {
-			if (rp->status < 500 && rp->status != 429)
+			if (rp->status < 500 && (rp->status != 429 ||
+			    answer_429))
 				return OB_OK;
 			res->status = rp->status;
 			r = ob_errf(OB_ERR_PROXY_UPSTREAM_DOWN, "%s: HTTP %ld "
@@ -247,7 +250,8 @@ poll_request(const struct ob_proxy_config *cfg,
 		json_decref(o);
 		o = NULL;
 		ob_client_reply_clear(&rp);
-		OB_TRY(exchange(cfg, u, "GET", url, NULL, 0, end, &rp, res));
+		OB_TRY(exchange(cfg, u, "GET", url, NULL, 0, end, 1, &rp,
+		    res));
 		if (rp.body == NULL ||
 		    ob_json_parse_object(rp.body, rp.len, &o) != OB_OK)
 			o = NULL;
@@ -256,7 +260,7 @@ poll_request(const struct ob_proxy_config *cfg,
 		case 200:	/* authorization_pending */
 			interval = interval_of(o, interval);
 			continue;
-		case 429:	/* slow_down: exchange() retried it already */
+		case 429:	/* slow_down: the interval it names, or longer */
 			interval = interval_of(o, interval + 5);
 			continue;
 		case 201:
@@ -299,7 +303,7 @@ ob_proxy_obtain(const struct ob_proxy_config *cfg,
 	memset(&res, 0, sizeof(res));
 	OB_TRY(url_for(u, "/v1/credentials", &url));
 	OB_TRY(exchange(cfg, u, "POST", url, env, len, now_ms() +
-	    cfg->deadline_ms, &rp, &res));
+	    cfg->deadline_ms, 0, &rp, &res));
 	if (rp.body == NULL || ob_json_parse_object(rp.body, rp.len, &o) !=
 	    OB_OK)
 		o = NULL;
@@ -317,8 +321,10 @@ out:
 	json_decref(o);
 	ob_client_reply_clear(&rp);
 	free(url);
-	if (r != OB_OK)
-		json_decref(res.answer), res.answer = NULL;
+	if (r != OB_OK) {
+		json_decref(res.answer);
+		res.answer = NULL;
+	}
 	*out = res;
 	return r;
 }
