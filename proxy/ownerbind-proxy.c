@@ -294,7 +294,8 @@ job_run(void *arg)
 	if (r != OB_OK)
 		(void)ob_errf(r, "SO_PEERCRED gave no peer");
 	else
-		r = ob_proxy_peer_inspect(&j->peer, j->pidfd);
+		r = ob_proxy_peer_inspect(&j->peer, j->pidfd,
+		    j->px->cfg->any_exe_sha256);
 	j->pidfd = -1;
 	if (r != OB_OK) {
 		logj("warn", "refused", r, ob_err_detail());
@@ -537,7 +538,7 @@ run(struct ob_proxy_config *cfg)
 	struct evhttp		*http = NULL;
 	struct evconnlistener	*lev = NULL;
 	struct event		*sigterm = NULL, *sigint = NULL;
-	int			 fd = -1, r;
+	int			 fd = -1, bound = 0, r;
 	char			 line[4200];
 
 	memset(&px, 0, sizeof(px));
@@ -551,6 +552,7 @@ run(struct ob_proxy_config *cfg)
 	OB_TRY(ob_client_global_init());
 	OB_TRY(ob_proxy_cache_new(MAX_CACHE, &px.cache));
 	OB_TRY(bind_unix(cfg->socket, cfg->socket_mode, &fd));
+	bound = 1;
 	if ((lev = evconnlistener_new(px.base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL) {
 		r = ob_errf(OB_ERR_SVC_LISTEN, "evconnlistener_new");
@@ -581,6 +583,7 @@ run(struct ob_proxy_config *cfg)
 		logj("warn", "notify", OB_ERR_IO, ob_err_detail());
 	(void)event_base_dispatch(px.base);
 	logj("info", "stopping", OB_OK, NULL);
+	(void)evconnlistener_disable(lev);
 	if (ob_process_notify("STOPPING=1") != OB_OK)
 		logj("warn", "notify", OB_ERR_IO, ob_err_detail());
 	/* Jobs still running hold the base: wait for them, bounded. */
@@ -606,7 +609,7 @@ out:
 		evconnlistener_free(lev);
 	if (fd >= 0)
 		close(fd);
-	if (r == OB_OK || fd < 0)
+	if (bound)	/* ours: a file that was there before is left */
 		(void)unlink(cfg->socket);
 	if (atomic_load(&px.inflight) == 0) {
 		ob_proxy_cache_free(&px.cache);

@@ -85,7 +85,7 @@ ob_proxy_peer_creds(int fd, struct ob_proxy_peer *out, int *pidfdp)
 }
 
 int
-ob_proxy_peer_inspect(struct ob_proxy_peer *p, int pidfd)
+ob_proxy_peer_inspect(struct ob_proxy_peer *p, int pidfd, int want_hash)
 {
 	char	path[64];
 	ssize_t	n;
@@ -96,7 +96,7 @@ ob_proxy_peer_inspect(struct ob_proxy_peer *p, int pidfd)
 		p->exe[n] = '\0';
 	else
 		p->exe[0] = '\0';
-	if ((exefd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	if (want_hash && (exefd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
 		if ((r = hash_fd(exefd, p->sha256)) == OB_ERR_ALLOC)
 			goto out;
 		p->has_sha256 = r == OB_OK;
@@ -129,7 +129,7 @@ ob_proxy_peer_identify(int fd, struct ob_proxy_peer *out)
 	int			pidfd = -1, r;
 
 	if ((r = ob_proxy_peer_creds(fd, &p, &pidfd)) != OB_OK ||
-	    (r = ob_proxy_peer_inspect(&p, pidfd)) != OB_OK)
+	    (r = ob_proxy_peer_inspect(&p, pidfd, 1)) != OB_OK)
 		return r;
 	*out = p;
 	return OB_OK;

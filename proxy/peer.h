@@ -55,11 +55,14 @@ int ob_proxy_peer_identify(int fd, struct ob_proxy_peer *out) OB_WUR;
  * event loop: ob_proxy_peer_creds (cheap, while the connection is
  * certainly the request's) fills uid, gid and pid and sets *pidfd (-1
  * when the kernel has no SO_PEERPIDFD); ob_proxy_peer_inspect (on any
- * thread) reads the executable and closes pidfd whatever it returns.
+ * thread) reads the executable's path, and its SHA-256 when want_hash
+ * (it costs a read of the whole file, so only when an entry asks for
+ * it), and closes pidfd whatever it returns.
  */
 int ob_proxy_peer_creds(int fd, struct ob_proxy_peer *out, int *pidfd)
     OB_WUR;
-int ob_proxy_peer_inspect(struct ob_proxy_peer *p, int pidfd) OB_WUR;
+int ob_proxy_peer_inspect(struct ob_proxy_peer *p, int pidfd,
+    int want_hash) OB_WUR;
 
 /*
  * The first agent entry that lists agent_id and whose uid and

@@ -166,6 +166,7 @@ load_agents(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 		ob_cfg_push_idx(c, i);
 		cfg->nagents++;
 		r = load_agent(c, e, &cfg->agents[i]);
+		cfg->any_exe_sha256 |= cfg->agents[i].has_exe_sha256;
 		if (r == OB_OK && cfg->agents[i].route ==
 		    OB_ROUTE_OWNER_MEDIATED && cfg->gateway.url == NULL)
 			r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "model",

@@ -56,6 +56,7 @@ struct ob_proxy_config {
 	unsigned		 renew_before_s;
 	struct ob_proxy_agent	*agents;
 	size_t			 nagents;
+	int			 any_exe_sha256; /* an entry has exe_sha256 */
 	char			*user;		/* NULL: do not change user */
 };
 

@@ -86,6 +86,12 @@ sed 's/"deadline_ms"/"deadline_msx"/' proxy.json >bad.json
 "$PX" --check-config bad.json 2>err.txt
 [ $? = 1 ] && grep -q 'bad.json:[0-9]*: "deadline_msx" is not a member' err.txt &&
     ok "unknown member refused with its line" || bad "bad config: $(cat err.txt)"
+# A socket path that holds another file: refused, the file left alone.
+echo keep >notsock
+sed "s|\"socket\": \"$SOCK\"|\"socket\": \"$D/notsock\"|" proxy.json >ns.json
+"$PX" --config ns.json 2>err.txt
+[ $? = 1 ] && grep -q 'exists and is not a socket' err.txt && [ "$(cat notsock)" = keep ] &&
+    ok "a file at the socket path: refused and kept" || bad "notsock: $(cat err.txt)"
 "$PX" --config proxy.json 2>"$D/proxy.log" &
 PP=$!
 i=0
