@@ -8,7 +8,7 @@ certificate from the test's CA.  It never checks a signature: it only answers
 the proxy the way the contract says, so that the proxy's routes can be tested
 before the real gateway and challenge flow are merged.
 
-  contract_upstream.py PORTFILE DIR LOG
+  contract_upstream.py PORTFILE DIR LOG [PORT]
 The agent id's last segment picks the script: gw (201 at once), ok (pending,
 slow_down, then 201), deny (pending, then 403), slow (pending until expired).
 Every request is one line in LOG: METHOD PATH STATUS SECONDS-SINCE-START.
@@ -81,7 +81,8 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send(201, cred(p["sub"], "server-mediated"))
 
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+srv = http.server.ThreadingHTTPServer(
+    ("127.0.0.1", int(sys.argv[4]) if len(sys.argv) > 4 else 0), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(D + "/server.pem", D + "/server.key")
 ctx.load_verify_locations(D + "/ca.pem")

@@ -4,7 +4,7 @@
 # branches (contract_upstream.py, real mutual TLS), until the lead runs
 # them end to end: the gateway's 201, the server-mediated start and poll
 # (pending, slow_down honoured, 201; denied; expired), and TLS trouble
-# reported without retries.
+# reported without retries; the gateway down, then back.
 # Usage: test_proxy_contract.sh OWNERBIND-PROXY OWNERBIND SOURCE_DIR
 # shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
@@ -109,6 +109,23 @@ agent_only slow server-mediated || exit 1
 s=$(ask)
 [ "$s" = 410 ] && code_is OB_ERR_PROXY_EXPIRED && ok "server-mediated, no answer: 410 EXPIRED" ||
     bad "expired: $s $(cat resp.json)"
+
+# AC4 for the gateway: down, a clear code and nothing cached for a new
+# key; the gateway returns on its port and the proxy recovers.
+PORT=$(cat port)
+kill "$UP"; wait "$UP" 2>/dev/null; UP=
+agent_only gw owner-mediated || exit 1
+s=$(ask)
+[ "$s" = 503 ] && code_is OB_ERR_PROXY_UPSTREAM_DOWN &&
+    ok "gateway down: 503 UPSTREAM_DOWN" || bad "gateway down: $s $(cat resp.json)"
+rm -f port
+"$PY" "$S/tests/proxy/contract_upstream.py" "$D/port" "$D" "$D/up.log" "$PORT" 2>>"$D/up.err" &
+UP=$!
+i=0
+while [ ! -f "$D/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+s=$(ask)
+[ "$s" = 201 ] && model_is owner-mediated && ok "gateway back: 201" ||
+    bad "gateway back: $s $(cat resp.json)"
 stop_proxy
 
 # TLS trouble is configuration: reported at once, not retried.
