@@ -241,6 +241,51 @@ s=$("$CURL" -sS --unix-socket "$SOCK" -o resp.json -w '%{http_code}' \
     -H 'Content-Type: text/plain' --data-binary @e1.json http://proxy/v1/credentials)
 [ "$s" = 400 ] && ok "wrong content type: 400" || bad "content type: $s"
 
+# 3b. Renewal (docs/envelope.md 3.1) as far as it goes today: an approval
+# with a window is issued and held; a renewal naming it, from the same
+# agent key, passes the proxy and is refused by the server (it keeps no
+# approval records yet: an agent-only agent-mediated envelope has no
+# owner entry, and its verifier refuses every renewal besides); one
+# naming another approval, or from another key, stops at the proxy.
+"$OB" request --sub wimse://example.org/agents/a1 --aud "$AUD" \
+    --owner alice@example.org --agent-key kr.pem --new-agent-key \
+    --renew-window 600 -o rq.json >/dev/null 2>rq.err || exit 1
+APPR=$(sed -n 's/.*request \([^ ]*\) for agent key.*/\1/p' rq.err)
+"$OB" sign --key file:owner.pem -o rs.json rq.json 2>/dev/null &&
+    "$OB" pop --agent-key kr.pem -o ra.json rs.json || exit 1
+s=$(ask "$CURL" ra.json)
+[ "$s" = 201 ] && ok "an approval with a window: 201" || bad "window: $s $(cat resp.json)"
+renewal() {	# $1: agent key, $2: the jti renewed, $3: output
+	"$OB" request --sub wimse://example.org/agents/a1 --aud "$AUD" \
+	    --owner alice@example.org --agent-key "$1" ${4:+--new-agent-key} \
+	    --renews "$2" -o rr.json >/dev/null 2>&1 &&
+	"$OB" pop --agent-key "$1" --model agent-mediated -o "$3" rr.json
+}
+renew() {
+	"$CURL" -sS --max-time 30 --unix-socket "$SOCK" -o "$D/resp.json" \
+	    -w '%{http_code}' -H 'Content-Type: application/jose+json' \
+	    --data-binary "@$1" http://proxy/v1/renewals 2>/dev/null
+}
+upstream_is() {
+	"$PY" -c "import json,sys; sys.exit(json.load(open('$D/resp.json')).get('upstream_code') != '$1')"
+}
+renewal kr.pem "$APPR" rn1.json || exit 1
+s=$(renew rn1.json)
+[ "$s" = 502 ] && code_is OB_ERR_PROXY_UPSTREAM_REFUSED && upstream_is OB_ERR_REJECTED &&
+    ok "renewal: past the proxy, refused by the server (no approval records yet)" ||
+    bad "renewal: $s $(cat resp.json)"
+renewal kr.pem AAAAAAAAAAAAAAAAAAAAAA rn2.json || exit 1
+s=$(renew rn2.json)
+[ "$s" = 403 ] && code_is OB_ERR_PROXY_RENEW && ok "renewal of another approval: 403 RENEW" ||
+    bad "renewal other approval: $s $(cat resp.json)"
+renewal kr2.pem "$APPR" rn3.json new || exit 1
+s=$(renew rn3.json)
+[ "$s" = 403 ] && code_is OB_ERR_PROXY_RENEW && ok "renewal from another agent key: 403 RENEW" ||
+    bad "renewal other key: $s $(cat resp.json)"
+s=$(ask "$CURL" rn1.json)
+[ "$s" = 400 ] && code_is OB_ERR_PROXY_ROUTE && ok "a renewal to /v1/credentials: 400 ROUTE" ||
+    bad "renewal as request: $s $(cat resp.json)"
+
 # 4. AC4: the gateway is down (nothing listens on its port): a clear
 # code after the retries, within the deadline.
 agent_only o1 eo2.json owner-mediated || exit 1
