@@ -22,7 +22,8 @@
 
 static const char *const claim_names[] = {
 	"sub", "aud", "iat", "exp", "jti", "owner", "cnf",
-	"dns_name", "logical_id", "client_id", "csr", "evidence_sha256", NULL
+	"dns_name", "logical_id", "client_id", "csr", "evidence_sha256",
+	"renew_until", "renews", NULL
 };
 
 static int
@@ -190,6 +191,42 @@ claim_b64_exact(const json_t *c, const char *k, size_t want)
 	return OB_OK;
 }
 
+/*
+ * The approval window (docs/envelope.md, "Renewal"): renew_until, a
+ * NumericDate after iat and at most OB_MAX_RENEW_WINDOW after it; renews,
+ * the jti of the approval a renewal renews, in jti's form.
+ */
+static int
+claim_renewal(const json_t *claims, struct ob_claims *c)
+{
+	const json_t	*v;
+	unsigned char	*b = NULL;
+	size_t		 n;
+
+	if ((v = json_object_get(claims, "renew_until")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) <= c->iat ||
+		    json_integer_value(v) - c->iat > OB_MAX_RENEW_WINDOW)
+			return ob_errf(OB_ERR_APPROVAL_WINDOW, "renew_until "
+			    "must be an integer after iat, at most %llds "
+			    "after it", OB_MAX_RENEW_WINDOW);
+		c->renew_until = json_integer_value(v);
+	}
+	if ((v = json_object_get(claims, "renews")) != NULL) {
+		if (!json_is_string(v) || json_string_length(v) < 16 ||
+		    json_string_length(v) > 64 ||
+		    ob_b64url_decode(json_string_value(v),
+		    json_string_length(v), 48, &b, &n) != OB_OK)
+			return ob_errf(OB_ERR_APPROVAL_WINDOW, "renews must be "
+			    "a jti (16 to 64 base64url characters)");
+		free(b);
+		if (c->renew_until != 0)
+			return ob_errf(OB_ERR_APPROVAL_WINDOW, "a renewal "
+			    "cannot open a window of its own");
+		c->renews = json_string_value(v);
+	}
+	return OB_OK;
+}
+
 void
 ob_claims_clear(struct ob_claims *c)
 {
@@ -263,6 +300,7 @@ ob_claims_check(const json_t *claims, struct ob_claims *out)
 		OB_TRY(claim_b64_exact(claims, "evidence_sha256", 32));
 		c.has_evidence = 1;
 	}
+	OB_TRY(claim_renewal(claims, &c));
 	*out = c;
 	memset(&c, 0, sizeof(c));
 	r = OB_OK;

@@ -25,6 +25,7 @@
 #define OB_MAX_AUTHDATA		512	/* decoded authenticatorData */
 #define OB_MAX_CLIENTDATA	1024	/* decoded clientDataJSON */
 #define OB_MAX_CSR		8192	/* decoded PKCS#10 request */
+#define OB_MAX_RENEW_WINDOW	(30LL * 86400) /* renew_until - iat */
 
 #define OB_TYP			"ownerbind+jws"
 
@@ -56,6 +57,8 @@ struct ob_claims {
 	const char	*client_id;
 	int		 has_csr;
 	int		 has_evidence;
+	long long	 renew_until;	/* the approval window's end, 0: none */
+	const char	*renews;	/* a renewal: the approval's jti */
 };
 
 /* One signatures[] entry; pointers stay valid while the envelope lives. */

@@ -27,7 +27,8 @@ request_usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " request --sub URI --aud URI --owner ID --agent-key PATH\n"
 "           [--new-agent-key] [--ttl SEC] [--dns-name NAME] [--logical-id ID]\n"
-"           [--client-id ID] [--evidence FILE] [-o OUT]\n"
+"           [--client-id ID] [--evidence FILE] [--renew-window SEC]\n"
+"           [--renews JTI] [-o OUT]\n"
 "\n"
 "Writes the agent's credential request: an envelope with the payload and\n"
 "no signature yet (docs/envelope.md).\n"
@@ -44,6 +45,10 @@ request_usage(FILE *f)
 "  --dns-name, --logical-id, --client-id\n"
 "                     the agent's other identity layers (optional)\n"
 "  --evidence FILE    include the SHA-256 of attestation evidence\n"
+"  --renew-window SEC ask the owner for an approval window: renew_until is\n"
+"                     now + SEC (at least --ttl, at most 30 days)\n"
+"  --renews JTI       a renewal of the approval whose jti is JTI (the agent\n"
+"                     alone signs it: ownerbind pop --model M)\n"
 "  -o OUT             output file (default stdout; \"-\" is stdout)\n",
 	    MAX_TTL);
 }
@@ -65,10 +70,16 @@ request_evidence(json_t *c, const char *path)
 	return ob_json_set_b64(c, "evidence_sha256", md, sizeof(md));
 }
 
+/* The approval window and the renewal marker (docs/envelope.md §3.1). */
+struct renewal {
+	long long	 window;	/* 0: no renew_until */
+	const char	*renews;	/* NULL: not a renewal */
+};
+
 static int
 request_build(const char *sub, const char *aud, const char *owner,
     EVP_PKEY *key, long long ttl, const char *const *layers,
-    const char *evidence, const char *out_path)
+    const char *evidence, const struct renewal *rn, const char *out_path)
 {
 	static const char *const layer_names[] = {
 		"dns_name", "logical_id", "client_id"
@@ -103,6 +114,12 @@ request_build(const char *sub, const char *aud, const char *owner,
 			goto out;
 	if (evidence != NULL)
 		OB_TRY(request_evidence(c, evidence));
+	if ((rn->window != 0 && json_object_set_new(c, "renew_until",
+	    json_integer(now + rn->window))) || (rn->renews != NULL &&
+	    json_object_set_new(c, "renews", json_string(rn->renews)))) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
 	OB_TRY(ob_envelope_new(c, &env));
 	if ((r = owner_emit(out_path, env)) == OB_OK)
 		/* What the owner's approval summary shows, to compare. */
@@ -121,7 +138,7 @@ int
 cmd_request(int argc, char **argv)
 {
 	enum { O_SUB = 256, O_AUD, O_OWNER, O_AGENTKEY, O_NEWKEY, O_TTL,
-	    O_DNS, O_LOGICAL, O_CLIENT, O_EVIDENCE };
+	    O_DNS, O_LOGICAL, O_CLIENT, O_EVIDENCE, O_WINDOW, O_RENEWS };
 	static const struct option longopts[] = {
 		{ "sub", required_argument, NULL, O_SUB },
 		{ "aud", required_argument, NULL, O_AUD },
@@ -133,6 +150,8 @@ cmd_request(int argc, char **argv)
 		{ "logical-id", required_argument, NULL, O_LOGICAL },
 		{ "client-id", required_argument, NULL, O_CLIENT },
 		{ "evidence", required_argument, NULL, O_EVIDENCE },
+		{ "renew-window", required_argument, NULL, O_WINDOW },
+		{ "renews", required_argument, NULL, O_RENEWS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -140,6 +159,7 @@ cmd_request(int argc, char **argv)
 	const char	*out_path = NULL, *evidence = NULL;
 	const char	*layers[3] = { NULL, NULL, NULL };
 	EVP_PKEY	*key = NULL;
+	struct renewal	 rn = { 0, NULL };
 	long long	 ttl = 300;
 	int		 ch, newkey = 0, r;
 
@@ -158,6 +178,12 @@ cmd_request(int argc, char **argv)
 		case O_LOGICAL: layers[1] = optarg; break;
 		case O_CLIENT: layers[2] = optarg; break;
 		case O_EVIDENCE: evidence = optarg; break;
+		case O_WINDOW:
+			if ((r = ob_parse_ll(optarg, 1, OB_MAX_RENEW_WINDOW,
+			    &rn.window)) != OB_OK)
+				return fail(r);
+			break;
+		case O_RENEWS: rn.renews = optarg; break;
 		case 'o': out_path = optarg; break;
 		case 'h':
 			request_usage(stdout);
@@ -177,7 +203,7 @@ cmd_request(int argc, char **argv)
 		r = ob_file_load(keypath, NULL, &key);
 	if (r == OB_OK)
 		r = request_build(sub, aud, owner, key, ttl, layers, evidence,
-		    out_path);
+		    &rn, out_path);
 	EVP_PKEY_free(key);
 	return r == OB_OK ? 0 : fail(r);
 }

@@ -38,6 +38,7 @@ static const struct {
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
 	{ "submit", cmd_submit, "send an envelope to an identity server" },
 	{ "wpt", cmd_wpt, "a proof token for one request with a WIT" },
+	{ "agent", cmd_agent, "an agent's credential from the identity proxy" },
 };
 
 /*

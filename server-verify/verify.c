@@ -131,6 +131,17 @@ v_claims(struct vctx *c)
 	if (c->now - cl->iat > c->max_age)
 		return ob_errf(OB_ERR_IAT_STALE, "iat is %llds old, limit %llds",
 		    c->now - cl->iat, c->max_age);
+	/* An approval window must outlast the envelope it is signed in,
+	 * or it grants nothing the envelope does not. */
+	if (cl->renew_until != 0 && cl->renew_until < cl->exp)
+		return ob_errf(OB_ERR_APPROVAL_WINDOW, "renew_until is before "
+		    "exp");
+	/* A renewal is checked against the issuer's record of the approval
+	 * it names, which this path does not have: refused here, so that a
+	 * renewal never passes as an ordinary request. */
+	if (cl->renews != NULL)
+		return ob_errf(OB_ERR_APPROVAL_WINDOW, "a renewal needs the "
+		    "issuer's record of its approval");
 	for (i = 0; i < c->env->n; i++) {
 		e = &c->env->entries[i];
 		if (e->sat > c->now + c->skew || e->sat < cl->iat - c->skew ||

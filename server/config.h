@@ -11,10 +11,8 @@
 
 #include <stddef.h>
 
+#include "common/cfgread.h"
 #include "ownerbind/ob_err.h"
-
-/* Largest configuration file read. */
-#define OB_CONFIG_MAX_SIZE	(256 * 1024)
 
 enum ob_client_role {
 	OB_CLIENT_PROXY,

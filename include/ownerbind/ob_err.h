@@ -445,7 +445,43 @@ extern "C" {
 	X(OB_ERR_TPM_PARENT, -1351, "the TPM key file was made on another TPM or under another storage key", \
 	  "make the key with ownerbind keygen, or with tpm2-tools under the storage key docs/tpm2.md gives (tpm2_createprimary with noda); key files do not survive tpm2_clear") \
 	X(OB_ERR_PUBLIC_KEY_FORM, -1352, "the public key file is not a JWK, a key entry or a PEM public key", \
-	  "give the output of ownerbind keygen --json, a JWK, or a PEM public key (openssl pkey -in KEY -pubout); never the private key")
+	  "give the output of ownerbind keygen --json, a JWK, or a PEM public key (openssl pkey -in KEY -pubout); never the private key") \
+	X(OB_ERR_PROXY_PEER_DENIED, -1300, "this process may not obtain credentials for that agent id", \
+	  "run the agent as a uid and executable that the proxy's agents entry for the id lists (docs/proxy.md)") \
+	X(OB_ERR_PROXY_PEER_UNKNOWN, -1301, "the proxy could not identify the calling process", \
+	  "call the Agent API from a local process over the proxy's unix socket; the proxy reads SO_PEERCRED and /proc/PID/exe") \
+	X(OB_ERR_PROXY_BAD_REQUEST, -1302, "the Agent API request is malformed", \
+	  "send the members docs/proxy.md lists for the endpoint, as JSON") \
+	X(OB_ERR_PROXY_UPSTREAM_DOWN, -1303, "the identity server or gateway cannot be reached", \
+	  "retry later (the proxy retries with backoff within the deadline); check that the upstream runs") \
+	X(OB_ERR_PROXY_UPSTREAM_REFUSED, -1304, "the identity server or gateway refused the request", \
+	  "the detail carries the upstream's public code and request id; look the request id up in its log") \
+	X(OB_ERR_PROXY_UPSTREAM_RESPONSE, -1305, "the upstream's answer is not a credential", \
+	  "check that the proxy's upstream URL names an ownerbind server or gateway") \
+	X(OB_ERR_PROXY_DEADLINE, -1306, "the upstream did not answer within the request's deadline", \
+	  "retry later; raise deadline_ms in the proxy's configuration if the upstream is slow") \
+	X(OB_ERR_PROXY_NO_CREDENTIAL, -1307, "the proxy holds no valid credential for this agent", \
+	  "post an envelope (or a renewal) to the Agent API first") \
+	X(OB_ERR_PROXY_BUSY, -1308, "the proxy has too many requests in flight", \
+	  "retry after a moment") \
+	X(OB_ERR_PROXY_ROUTE, -1309, "the request does not fit the agent entry's model", \
+	  "agent-mediated entries take an owner-signed envelope, owner- and server-mediated ones an agent-only envelope (docs/proxy.md)") \
+	X(OB_ERR_PROXY_PENDING, -1310, "the owner has not answered the request yet", \
+	  "poll again after the interval the proxy returned") \
+	X(OB_ERR_PROXY_DENIED, -1311, "the owner denied the request", \
+	  "ask the owner; a new request needs a new envelope") \
+	X(OB_ERR_PROXY_EXPIRED, -1312, "the request expired before the owner answered", \
+	  "send a new request") \
+	X(OB_ERR_PROXY_TLS, -1313, "the TLS connection to the upstream failed", \
+	  "check the proxy's tls ca, cert and key against the upstream's certificates") \
+	X(OB_ERR_PROXY_RENEW, -1314, "the renewal does not fit an approval the proxy holds, or its window has closed", \
+	  "send a renewal envelope that names the approval's jti, for the same agent key, inside the window; otherwise ask the owner again") \
+	X(OB_ERR_AGENT_CONNECT, -1315, "cannot reach the identity proxy's Agent API", \
+	  "start ownerbind-proxy, or name its socket with --socket or OWNERBIND_PROXY_SOCKET") \
+	X(OB_ERR_AGENT_RESPONSE, -1316, "the identity proxy's answer is malformed", \
+	  "check that the socket belongs to ownerbind-proxy") \
+	X(OB_ERR_APPROVAL_WINDOW, -1317, "the envelope's approval window is malformed, or this renewal is outside it", \
+	  "an owner signs ob_renew_until after iat and at most the trust store's limit; renew before it passes, or ask the owner again")
 
 enum ob_err {
 	OB_OK = 0,

@@ -461,6 +461,67 @@ test_trust_loader(void **state)
 	assert_int_equal(ob_trust_load_file("/nonexistent", &t), OB_ERR_IO);
 }
 
+/* An owner-signed envelope whose claims carry extra members (claims
+ * checked for form by ob_envelope_new: its code). */
+static int
+renewal_env(const char *jti, const char *member, json_t *v, char **out)
+{
+	struct ob_envelope	*env = NULL;
+	json_t			*c = t_claims(agent, T_NOW, jti);
+	int			 r;
+
+	json_object_set_new(c, member, v);
+	r = ob_envelope_new(c, &env);
+	json_decref(c);
+	if (r != OB_OK)
+		return r;
+	t_sign(env, owner, OB_ROLE_OWNER, OB_MODEL_AGENT_MEDIATED, T_NOW - 1,
+	    NULL, NULL);
+	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_AGENT_MEDIATED, T_NOW, NULL,
+	    NULL);
+	*out = t_serialize(env);
+	ob_envelope_free(&env);
+	return OB_OK;
+}
+
+/* The approval window (docs/envelope.md, "Renewal"): renew_until after
+ * exp passes; before exp, at or before iat, or too far out does not; a
+ * renewal (renews) never passes the plain path. */
+static void
+test_renewal_claims(void **state)
+{
+	char		*t = t_trust(T_OWNER, "wimse://td.example/agents/*",
+	    owner, "software", NULL, 0), *s = NULL;
+	struct ob_trust	*tr = load(t);
+	struct ob_verdict *v = NULL;
+
+	(void)state;
+	assert_int_equal(renewal_env("renewokaaaaaaaaaaaaaaaaa", "renew_until",
+	    json_integer(T_NOW + 3600), &s), OB_OK);
+	assert_int_equal(verify(tr, s, 0, NULL, &v), OB_OK);
+	ob_verdict_free(&v);
+	free(s);
+	assert_int_equal(renewal_env("renewshortaaaaaaaaaaaaaa", "renew_until",
+	    json_integer(T_NOW + 100), &s), OB_OK);
+	assert_int_equal(verify(tr, s, 0, NULL, NULL), OB_ERR_APPROVAL_WINDOW);
+	free(s);
+	assert_int_equal(renewal_env("renewiataaaaaaaaaaaaaaaa", "renew_until",
+	    json_integer(T_NOW), &s), OB_ERR_APPROVAL_WINDOW);
+	assert_int_equal(renewal_env("renewfaraaaaaaaaaaaaaaaa", "renew_until",
+	    json_integer(T_NOW + OB_MAX_RENEW_WINDOW + 1), &s),
+	    OB_ERR_APPROVAL_WINDOW);
+	assert_int_equal(renewal_env("renewtypeaaaaaaaaaaaaaaa", "renew_until",
+	    json_string("soon"), &s), OB_ERR_APPROVAL_WINDOW);
+	assert_int_equal(renewal_env("renewbadaaaaaaaaaaaaaaaa", "renews",
+	    json_string("short"), &s), OB_ERR_APPROVAL_WINDOW);
+	assert_int_equal(renewal_env("renewsaaaaaaaaaaaaaaaaaa", "renews",
+	    json_string("renewokaaaaaaaaaaaaaaaaa"), &s), OB_OK);
+	assert_int_equal(verify(tr, s, 0, NULL, NULL), OB_ERR_APPROVAL_WINDOW);
+	free(s);
+	ob_trust_free(&tr);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -470,6 +531,7 @@ main(void)
 		cmocka_unit_test(test_fido),
 		cmocka_unit_test(test_owner_mediated),
 		cmocka_unit_test(test_trust_loader),
+		cmocka_unit_test(test_renewal_claims),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
