@@ -104,16 +104,18 @@ agent_get(int argc, char **argv)
 			agent_usage(stdout);
 			return 0;
 		default:
-			agent_usage(stderr);
-			return EXIT_USAGE;
+			return owner_badopt(agent_usage, argc, argv);
 		}
 	}
+	json |= owner_json;
 	if (OWNER_MISSING("agent get", agent_usage, { "--agent", id }))
 		return EXIT_USAGE;
-	if (optind != argc || (renewal && envf == NULL)) {
-		agent_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return owner_usage(agent_usage, "agent get: an unexpected "
+		    "argument");
+	if (renewal && envf == NULL)
+		return owner_usage(agent_usage, "agent get: --renewal needs "
+		    "--envelope");
 	if (envf != NULL)
 		OB_TRY(ob_read_all(envf, OB_MAX_ENVELOPE, &env, &len));
 	OB_TRY(ob_agent_new(sock, &a));
@@ -136,6 +138,7 @@ cmd_agent(int argc, char **argv)
 		agent_usage(stdout);
 		return 0;
 	}
-	agent_usage(stderr);
-	return EXIT_USAGE;
+	if (argc >= 2 && argv[1][0] == '-')
+		return agent_get(argc, argv);	/* it names the bad option */
+	return owner_usage(agent_usage, "agent: the only action is get");
 }

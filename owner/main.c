@@ -283,6 +283,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* --json may come before the verb too. */
+	if ((argc = take_json(argc, argv)) < 2)
+		return owner_usage(usage, "a verb is required");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
@@ -303,7 +306,7 @@ main(int argc, char **argv)
 			char	**nargv = NULL;
 			int	  nargc, r;
 
-			nargc = take_json(argc - 1, argv + 1);
+			nargc = argc - 1;
 			if ((r = with_defaults(argv[1], nargc, argv + 1,
 			    &nargc, &nargv)) != OB_OK)
 				return fail(r);
@@ -311,8 +314,6 @@ main(int argc, char **argv)
 			free(nargv);
 			return r;
 		}
-	if (take_json(argc, argv) < 2)
-		return owner_usage(usage, "a verb is required");
 	(void)snprintf(what, sizeof(what), "unknown verb \"%.64s\"", argv[1]);
 	return owner_usage(usage, what);
 }

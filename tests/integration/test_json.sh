@@ -69,6 +69,9 @@ for v in $verbs; do
 	jcheck 2 error OB_ERR_USAGE '"--no-such-option"' \
 	    "ownerbind $v: ... with --json first too" -- \
 	    "$OB" "$v" --json --no-such-option
+	jcheck 2 error OB_ERR_USAGE '"--no-such-option"' \
+	    "ownerbind $v: ... with --json before the verb" -- \
+	    "$OB" --json "$v" --no-such-option
 done
 jcheck 2 error OB_ERR_USAGE 'unknown verb "frobnicate"' \
     "an unknown verb with --json" -- "$OB" frobnicate --json
