@@ -577,6 +577,34 @@ ob_cfgr_enum(struct ob_cfgr *c, const json_t *o, const char *key, int required,
 	    ob_cfgr_join(names, list, sizeof(list)));
 }
 
+int
+ob_cfgr_bucket(struct ob_cfgr *c, const json_t *o, const char *key,
+    double *per_second, unsigned *burst)
+{
+	static const char *const m[] = { "per_second", "burst", NULL };
+	json_t		*b, *v;
+	long long	 n;
+	int		 r;
+
+	if ((r = ob_cfgr_member(c, o, key, JSON_OBJECT, 0, &b)) != OB_OK ||
+	    b == NULL)
+		return r;
+	ob_cfgr_push_key(c, key);
+	if ((r = ob_cfgr_only(c, b, m)) != OB_OK ||
+	    (r = ob_cfgr_member(c, b, "per_second", JSON_REAL, 1, &v)) != OB_OK)
+		return r;
+	*per_second = json_number_value(v);
+	if (!(*per_second >= 0 && *per_second <= 1e6))
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "per_second",
+		    "must be from 0 (no limit) to 1000000");
+	if ((r = ob_cfgr_int(c, b, "burst", 1, 1000000,
+	    (long long)(*per_second * 2) + 1, &n)) != OB_OK)
+		return r;
+	*burst = (unsigned)n;
+	ob_cfgr_pop(c);
+	return OB_OK;
+}
+
 /* ---- the document ---- */
 
 int

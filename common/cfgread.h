@@ -86,6 +86,12 @@ int ob_cfgr_path(struct ob_cfgr *c, const json_t *o, const char *key,
 /* "HOST:PORT", HOST a name, an IPv4 address or [IPv6]. */
 int ob_cfgr_listen(struct ob_cfgr *c, const json_t *o, const char *key,
     const char *def, char **out) OB_WUR;
+/*
+ * A token bucket {"per_second": N (0..1e6, 0: no limit), "burst": B}; an
+ * absent member keeps the defaults; burst defaults to 2 N + 1.
+ */
+int ob_cfgr_bucket(struct ob_cfgr *c, const json_t *o, const char *key,
+    double *per_second, unsigned *burst) OB_WUR;
 /* One of the NULL-terminated names; *out its index. */
 int ob_cfgr_enum(struct ob_cfgr *c, const json_t *o, const char *key,
     int required, const char *const *names, int def, int *out) OB_WUR;

@@ -419,10 +419,11 @@ int
 ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
     unsigned long long *seq)
 {
-	char	*line = NULL, h[HASH_B64 + 1];
-	size_t	 len = 0;
-	ssize_t	 w;
-	int	 r;
+	struct stat	 st;
+	char		*line = NULL, h[HASH_B64 + 1];
+	size_t		 len = 0;
+	ssize_t		 w;
+	int		 r, err;
 
 	if (pthread_mutex_lock(&a->mu) != 0)
 		return ob_errf(OB_ERR_INTERNAL, "audit mutex");
@@ -432,14 +433,27 @@ ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
 	}
 	OB_TRY(build_line(ev, a->seq + 1, a->prev, &line, &len));
 	OB_TRY(hash_b64(line, len - 1, h));
+	if (fstat(a->fd, &st) != 0) {
+		r = ob_errf(OB_ERR_AUDIT_FAILED, "fstat: %s", strerror(errno));
+		goto out;
+	}
 	/* One write: O_APPEND puts the whole line at the end at once. */
 	do
 		w = write(a->fd, line, len);
 	while (w < 0 && errno == EINTR);
 	if (w < 0 || (size_t)w != len || fsync(a->fd) != 0) {
-		a->failed = 1;
-		r = ob_errf(OB_ERR_AUDIT_FAILED, "%s", w < 0 ||
-		    (size_t)w == len ? strerror(errno) : "short write");
+		err = w < 0 || (size_t)w == len ? errno : 0;
+		/*
+		 * A full disk or a file-size limit: cut what may have been
+		 * written and the record is as it was, so that it takes lines
+		 * again once there is room.  If even that fails, what is on
+		 * disk is unknown, and a guess would break the chain.
+		 */
+		if (ftruncate(a->fd, st.st_size) != 0 || fsync(a->fd) != 0)
+			a->failed = 1;
+		r = ob_errf(OB_ERR_AUDIT_FAILED, "%s%s", err != 0 ?
+		    strerror(err) : "short write", a->failed ? "" :
+		    " (the line was cut; the record takes lines again)");
 		goto out;
 	}
 	a->seq++;

@@ -60,9 +60,12 @@ int ob_audit_open(const char *path, struct ob_audit **out) OB_WUR;
 
 /*
  * Append one line and fsync it.  Thread-safe.  *seq (may be NULL)
- * receives the line's sequence number.  After a failed or short write
- * the record refuses further lines (OB_ERR_AUDIT_FAILED): what is on disk
- * is unknown, and a guess would break the chain.
+ * receives the line's sequence number.  A failed or short write (a full
+ * disk, a file-size limit) is cut off again with ftruncate(2), so the
+ * record stays whole and takes lines once there is room; only when that
+ * fails too does the record refuse further lines (OB_ERR_AUDIT_FAILED
+ * every time): what is on disk is then unknown, and a guess would break
+ * the chain.
  */
 int ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
     unsigned long long *seq) OB_WUR;
