@@ -34,6 +34,7 @@ static const struct {
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
 	{ "submit", cmd_submit, "send an envelope to an identity server" },
 	{ "wpt", cmd_wpt, "a proof token for one request with a WIT" },
+	{ "approve", cmd_approve, "approve a request a gateway holds" },
 };
 
 /*

@@ -20,6 +20,7 @@ int cmd_attest(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_wpt(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
 
 /* Exit statuses: 0 success, 1 operation failed, 2 usage. */
 #define EXIT_FAIL	1
