@@ -310,6 +310,27 @@ out:
 	free(body);
 }
 
+/*
+ * What the proxy is told when the HSM did not sign: the token's own
+ * trouble (removed, PIN, a bad signature it made) is the HSM being
+ * unavailable, which a retry may cure, as for the helper itself.
+ */
+static int
+hsm_code(int r)
+{
+	switch (r) {
+	case OB_ERR_TOKEN_ABSENT:
+	case OB_ERR_TOKEN_SIG_BAD:
+	case OB_ERR_PIN_INCORRECT:
+	case OB_ERR_PIN_BLOCKED:
+	case OB_ERR_PIN_SOURCE:
+	case OB_ERR_SIGNER_RATE:
+		return OB_ERR_SIGNER_UNAVAILABLE;
+	default:
+		return r;
+	}
+}
+
 /* After the policy (and the approvals): sign, forward, answer. */
 static void
 finish(struct gw *g, struct job *j)
@@ -320,7 +341,7 @@ finish(struct gw *g, struct job *j)
 	if ((r = sign_entry(g, j)) != OB_OK) {
 		snprintf(d, sizeof(d), "allowed by rule %s, not signed: %s: %s",
 		    j->rule, ob_err_name(r), ob_err_detail());
-		refuse(g, j->req, j->env, r, d);
+		refuse(g, j->req, j->env, hsm_code(r), d);
 		return;
 	}
 	forward(g, j);

@@ -13,6 +13,8 @@
 # Needs: SRV OB SIG GW PY HERE set; defines start_server, start_gateway,
 # stop_all, envelope, post.  Exits 77 when a tool is missing.
 # shellcheck shell=sh
+# shellcheck disable=SC2034 # SURL, STRUST, GMET are for the tests that source this
+# shellcheck disable=SC2015 # "a && b || die": die only reports
 for t in softhsm2-util openssl curl; do
 	command -v $t >/dev/null 2>&1 || { echo "SKIP: $t"; exit 77; }
 done
@@ -20,7 +22,8 @@ done
 GWID=gw.acme.example
 ORG=org:acme
 UPIN='Gw-PIN-3f8a61d0'
-SP= GP=
+SP=''
+GP=''
 die() { echo "FAIL: $*" >&2; exit 1; }
 
 eval "$("$HERE/../pkcs11/softhsm-fixture.sh" "$D/hsm" "$UPIN" 'So-9x')" ||
@@ -148,7 +151,8 @@ start_gateway() {
 stop_all() {
 	[ -n "$GP" ] && kill -TERM "$GP" 2>/dev/null && wait "$GP" 2>/dev/null
 	[ -n "$SP" ] && kill -TERM "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	GP= SP=
+	GP=''
+	SP=''
 }
 n=0
 envelope() {	# $1 output, $2 agent name; an agent-only owner-mediated request

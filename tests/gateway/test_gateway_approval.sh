@@ -14,7 +14,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${OB_PYTHON:-/usr/bin/python3}
 D=$(mktemp -d /tmp/gateway-appr.XXXXXX) || exit 1
 fails=0
-CA= CB=
+CA=''
+CB=''
 ok() { echo "ok - $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # shellcheck disable=SC2317 # run from the EXIT trap
