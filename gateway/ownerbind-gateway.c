@@ -213,13 +213,13 @@ sign_entry(struct gw *g, struct job *j)
 	char	 d[256];
 	int	 r;
 
-	OB_TRY(ob_hsmq_enter(g->hsmq, j->deadline_ms));
+	/* The record before the queue: its fsync holds up no other
+	 * request's signature.  A refusal after it has its own line. */
 	snprintf(d, sizeof(d), "allowed by rule %s; signing for proxy %.64s",
 	    j->rule, j->proxy);
-	if ((r = record(g, j->req, j->env, 1, OB_OK, d, NULL, 0)) != OB_OK) {
-		ob_hsmq_leave(g->hsmq);
+	if ((r = record(g, j->req, j->env, 1, OB_OK, d, NULL, 0)) != OB_OK)
 		return ob_err_prefix(r, "nothing signed without its record");
-	}
+	OB_TRY(ob_hsmq_enter(g->hsmq, j->deadline_ms));
 	if ((r = ob_protected_new(ob_token_alg(g->tok), g->cfg->id,
 	    OB_ROLE_GATEWAY, OB_MODEL_OWNER_MEDIATED, (long long)time(NULL),
 	    NULL, g->x5c, &ph)) == OB_OK &&
