@@ -805,6 +805,48 @@ out:
 	return r;
 }
 
+/* dirname of path into buf. */
+static const char *
+dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+
+	if (slash == NULL || (size_t)(slash - path) >= size)
+		return NULL;
+	if (slash == path)
+		return "/";
+	memcpy(buf, path, (size_t)(slash - path));
+	buf[slash - path] = '\0';
+	return buf;
+}
+
+/*
+ * Landlock, before any thread exists: what SIGHUP and new connections
+ * read again (TLS files, the server's CA and the client certificate
+ * libcurl loads per connection, the policy, the trust store) and the
+ * record's directory, the one place written.
+ */
+static int
+sandbox_fs(struct gw *g, char *what, size_t whatsz)
+{
+	const struct ob_gw_config	*c = g->cfg;
+	const char			*ro[9], *rw[1];
+	char				 b[10][PATH_MAX];
+
+	ro[0] = dir_of(c->tls.cert, b[0], sizeof(b[0]));
+	ro[1] = dir_of(c->tls.key, b[1], sizeof(b[1]));
+	ro[2] = dir_of(c->tls.client_ca, b[2], sizeof(b[2]));
+	ro[3] = dir_of(c->server.ca, b[3], sizeof(b[3]));
+	ro[4] = dir_of(c->server.cert, b[4], sizeof(b[4]));
+	ro[5] = dir_of(c->server.key, b[5], sizeof(b[5]));
+	ro[6] = dir_of(c->policy, b[6], sizeof(b[6]));
+	ro[7] = dir_of(c->trust, b[7], sizeof(b[7]));
+	/* OpenSSL's configuration, read again by new TLS contexts. */
+	ro[8] = "/usr/lib/ssl";
+	rw[0] = dir_of(c->audit, b[9], sizeof(b[9]));
+	return ob_sandbox_landlock(ro, 9, rw, 1, what, whatsz);
+}
+
 static void
 gw_close(struct gw *g)
 {
@@ -852,7 +894,7 @@ main(int argc, char **argv)
 	};
 	struct gw	 g;
 	const char	*config = NULL, *devdir = NULL, *srvdev = NULL;
-	char		 url[128], m[256], devcfg[PATH_MAX];
+	char		 url[128], m[256], sbox[256], devcfg[PATH_MAX];
 	int		 ch, r = OB_OK, rc = 1;
 
 	ob_process_harden();
@@ -898,13 +940,24 @@ main(int argc, char **argv)
 	ob_svc_log(g.svc, "info", "listening", OB_OK, m);
 	if ((r = ob_process_drop_user(g.cfg->user)) != OB_OK)
 		goto out;
+	/* Landlock before the first thread, seccomp once all run. */
 	if (!g.cfg->sandbox)
 		ob_svc_log(g.svc, "warn", "sandbox", OB_OK, "off (the "
 		    "configuration's \"sandbox\": false)");
+	else if ((r = sandbox_fs(&g, sbox, sizeof(sbox))) != OB_OK)
+		goto out;
+	else
+		ob_svc_log(g.svc, "info", "sandbox", OB_OK, sbox);
 	if ((r = ob_svc_start(g.svc)) != OB_OK ||
 	    (r = ob_signer_start(g.signer)) != OB_OK ||
 	    (r = ob_gw_pending_start(g.pending)) != OB_OK)
 		goto out;
+	if (g.cfg->sandbox) {
+		if ((r = ob_sandbox_seccomp_tcp_client()) != OB_OK)
+			goto out;
+		ob_svc_log(g.svc, "info", "sandbox", OB_OK, "seccomp: the "
+		    "allow-list is in force on every thread");
+	}
 	if ((r = ob_svc_run(g.svc)) != OB_OK)
 		goto out;
 	rc = 0;

@@ -69,6 +69,11 @@ if readelf -d "$GW" | grep NEEDED | grep -Eiq 'p11|tss2|fido2|pcsc'; then
 else
 	ok "the gateway's binary links no token library"
 fi
+grep -q '^Seccomp:[[:space:]]*2' "/proc/$GP/status" &&
+    grep -q 'seccomp: the allow-list is in force' "$D/gateway.log" &&
+    grep -q '"event":"sandbox","detail":"landlock' "$D/gateway.log" &&
+	ok "the gateway runs under seccomp (and Landlock where the kernel has it)" ||
+	bad "no sandbox: $(grep sandbox "$D/gateway.log")"
 if grep -aq "$UPIN" "/proc/$GP/environ" "/proc/$GP/cmdline"; then
 	bad "the PIN is in the gateway's environment or argv"
 else
