@@ -15,6 +15,7 @@ D=$(mktemp -d /tmp/bench-gw.XXXXXX) || exit 1
 cleanup() { stop_all; rm -rf "$D"; }
 trap cleanup EXIT
 : "$SIG"
+# shellcheck disable=SC3045 # dash and bash have ulimit -n; elsewhere it fails harmlessly
 ulimit -n 16384 2>/dev/null || true
 # shellcheck source=tests/gateway/gw-setup.sh
 . "$HERE/gw-setup.sh"

@@ -5,7 +5,8 @@
  * line.  docs/audit.md is the format; this is the writer and the checker.
  *
  * ob_audit_append() returns only after the line is on disk (one write(2)
- * of the whole line, then fsync(2)); the server answers the client after
+ * of the whole line, then an fsync(2) that covers it, shared by the
+ * threads whose lines wait: group commit); the server answers after
  * that, so every answer it gave has its line.  One ob_audit may be shared
  * by threads (a mutex orders the lines); one file has one writer (an
  * exclusive flock(2) taken at open).

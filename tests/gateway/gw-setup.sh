@@ -153,6 +153,14 @@ start_gateway() {
 	GMET=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' "$D/gateway.log" |
 	    head -1 | cut -d= -f2)
 }
+# The log arrives through a pipe, after the answer: wait for a line.
+logged() {
+	i=0
+	while ! grep -q -- "$1" "$D/gateway.log"; do
+		i=$((i + 1)); [ $i -gt 200 ] && return 1
+		sleep 0.05
+	done
+}
 stop_all() {
 	[ -n "$GP" ] && kill -TERM "$GP" 2>/dev/null && wait "$GP" 2>/dev/null
 	[ -n "$LP" ] && wait "$LP" 2>/dev/null

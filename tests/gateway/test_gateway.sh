@@ -48,7 +48,7 @@ assert o["type"] == "organization", o
 PY
 grep -q '"peer":"gw-acme".*"decision":"accepted"' "$D/srv/audit.jsonl" &&
 	ok "the server's record: accepted from gw-acme" || bad "server record"
-grep -q '"event":"sign".*"purpose":"gateway-entry".*proxy=p1' "$D/gateway.log" &&
+logged '"event":"sign".*"purpose":"gateway-entry".*proxy=p1' &&
 	ok "the signer logged the gateway entry for proxy p1" ||
 	bad "no signer line: $(grep sign "$D/gateway.log")"
 grep -q '"decision":"accepted".*allowed by rule acme-agents; signing for proxy p1' \
@@ -70,8 +70,8 @@ else
 	ok "the gateway's binary links no token library"
 fi
 grep -q '^Seccomp:[[:space:]]*2' "/proc/$GP/status" &&
-    grep -q 'seccomp: the allow-list is in force' "$D/gateway.log" &&
-    grep -q '"event":"sandbox","detail":"landlock' "$D/gateway.log" &&
+    logged 'seccomp: the allow-list is in force' &&
+    logged '"event":"sandbox","detail":"landlock' &&
 	ok "the gateway runs under seccomp (and Landlock where the kernel has it)" ||
 	bad "no sandbox: $(grep sandbox "$D/gateway.log")"
 if grep -aq "$UPIN" "/proc/$GP/environ" "/proc/$GP/cmdline"; then
@@ -155,7 +155,7 @@ cp "$D/policy.json" "$D/policy.good"
 printf '{"ownerbind_gateway_policy": 1, "rules": [{"name": "x", "effect": "allow", "agentz": []}]}' >"$D/policy.json"
 kill -HUP "$GP"
 wait_log "$D/gateway.log" 'OB_ERR_POLICY_INVALID' "$GP"
-grep -q 'rules\[0\].agentz' "$D/gateway.log" && ok "a bad policy is refused naming the member" ||
+logged 'rules\[0\].agentz' && ok "a bad policy is refused naming the member" ||
 	bad "bad policy detail"
 cp "$D/policy.good" "$D/policy.json"
 envelope "$D/e6.json" sandbox-y || die "envelope"

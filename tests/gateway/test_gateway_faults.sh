@@ -113,6 +113,7 @@ try 503 OB_ERR_SVC_UNAVAILABLE "record disk full"
 prlimit --pid "$GP" --fsize=unlimited:unlimited || die "prlimit"
 try 201 - "room again: resumed"
 
+stop_all
 # Every signature has its record line, written before it.
 "$PY" - "$D/gateway.log" "$D/gw-audit.jsonl" <<'PY' && ok "every signature has its 'signing' record line" || bad "a signature without its record"
 import json, re, sys
@@ -123,7 +124,6 @@ rec = {json.loads(l)["request_id"] for l in open(sys.argv[2])
 missing = [s for s in signed if s not in rec]
 assert signed and not missing, missing
 PY
-stop_all
 out=$("$GW" audit verify "$D/gw-audit.jsonl" 2>&1)
 echo "$out" | grep -q 'chain intact' && ok "after the faults: $out" || bad "audit: $out"
 [ $fails = 0 ] || { echo "--- gateway log"; tail -25 "$D/gateway.log"; }
