@@ -850,8 +850,9 @@ sandbox_fs(struct gw *g, char *what, size_t whatsz)
 static void
 gw_close(struct gw *g)
 {
-	ob_svc_free(&g->svc);
+	/* Held requests are refused while the service can still answer. */
 	ob_gw_pending_free(&g->pending);
+	ob_svc_free(&g->svc);
 	ob_rate_free(&g->rate_proxy);
 	ob_rate_free(&g->rate_owner);
 	ob_rate_free(&g->rate_agent);
