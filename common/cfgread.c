@@ -131,7 +131,8 @@ name_is(const unsigned char *b, const unsigned char *e, const char *key)
 
 /* Line of the member (or element) at path[0..n) below the value at s. */
 static unsigned long
-sc_locate(struct sc *s, const struct ob_cfgr_seg *path, size_t n, unsigned depth)
+sc_locate(struct sc *s, const struct ob_cfgr_seg *path, size_t n,
+    unsigned depth)
 {
 	const unsigned char	*b, *e;
 	unsigned long		 kline;
@@ -370,8 +371,10 @@ ob_cfgr_only(struct ob_cfgr *c, const json_t *o, const char *const *allowed)
 				break;
 		if (allowed[i] != NULL)
 			continue;
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_UNKNOWN, k, "is not a member "
-		    "here (expected: %s)", ob_cfgr_join(allowed, list, sizeof(list)));
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_UNKNOWN, k,
+		    "is not a member "
+		    "here (expected: %s)", ob_cfgr_join(allowed, list,
+		    sizeof(list)));
 	}
 	return OB_OK;
 }
@@ -408,12 +411,14 @@ ob_cfgr_member(struct ob_cfgr *c, const json_t *o, const char *key, json_type t,
 	if ((v = json_object_get(o, key)) == NULL) {
 		if (!required)
 			return OB_OK;
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, NULL, "has no member "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, NULL,
+		    "has no member "
 		    "\"%s\", which is required", key);
 	}
 	if (json_typeof(v) != t && !(t == JSON_REAL && json_is_integer(v)) &&
 	    !(t == JSON_TRUE && json_is_boolean(v)))
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_TYPE, key, "must be %s, not %s",
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_TYPE, key,
+		    "must be %s, not %s",
 		    want[t], ob_cfgr_type_name(v));
 	*out = v;
 	return OB_OK;
@@ -432,7 +437,8 @@ ob_cfgr_str(struct ob_cfgr *c, const json_t *o, const char *key, int required,
 	if (v != NULL) {
 		s = json_string_value(v);
 		if (json_string_length(v) == 0 || json_string_length(v) > max)
-			return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, key, "must be 1 "
+			return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, key,
+			    "must be 1 "
 			    "to %zu bytes long", max);
 	}
 	if (s == NULL)
@@ -458,7 +464,8 @@ ob_cfgr_int(struct ob_cfgr *c, const json_t *o, const char *key, long long min,
 	}
 	n = json_integer_value(v);
 	if (n < min || n > max)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, key, "must be from "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, key,
+		    "must be from "
 		    "%lld to %lld, not %lld", min, max, n);
 	*out = n;
 	return OB_OK;
@@ -522,7 +529,8 @@ ob_cfgr_path(struct ob_cfgr *c, const json_t *o, const char *key, int required,
 
 /* "HOST:PORT", HOST a name, an IPv4 address or [IPv6]. */
 int
-ob_cfgr_listen(struct ob_cfgr *c, const json_t *o, const char *key, const char *def,
+ob_cfgr_listen(struct ob_cfgr *c, const json_t *o, const char *key,
+    const char *def,
     char **out)
 {
 	const char	*colon, *q;

@@ -42,7 +42,8 @@ load_tls(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 		return r;
 	ob_cfgr_push_key(c, "tls");
 	if ((r = ob_cfgr_only(c, o, m)) != OB_OK ||
-	    (r = ob_cfgr_path(c, o, "cert", 1, NULL, &cfg->tls.cert)) != OB_OK ||
+	    (r = ob_cfgr_path(c, o, "cert", 1, NULL,
+	    &cfg->tls.cert)) != OB_OK ||
 	    (r = ob_cfgr_path(c, o, "key", 1, NULL, &cfg->tls.key)) != OB_OK ||
 	    (r = ob_cfgr_path(c, o, "client_ca", 1, NULL,
 	    &cfg->tls.client_ca)) != OB_OK)
@@ -70,12 +71,14 @@ load_client(struct ob_cfgr *c, const json_t *o, struct ob_server_client *cl)
 		goto out;
 	cl->role = role == 0 ? OB_CLIENT_PROXY : OB_CLIENT_GATEWAY;
 	if ((cl->san_uri == NULL) == (hex == NULL)) {
-		r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, NULL, "must have exactly "
+		r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, NULL,
+		    "must have exactly "
 		    "one of \"san_uri\" and \"cert_sha256\"");
 		goto out;
 	}
 	if (cl->san_uri != NULL && strchr(cl->san_uri, ':') == NULL) {
-		r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "san_uri", "is not a URI");
+		r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "san_uri",
+		    "is not a URI");
 		goto out;
 	}
 	if (hex != NULL) {
@@ -89,7 +92,8 @@ load_client(struct ob_cfgr *c, const json_t *o, struct ob_server_client *cl)
 			cl->cert_sha256[i] = (unsigned char)(hi << 4 | lo);
 		}
 		if (i != 32) {
-			r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "cert_sha256",
+			r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID,
+			    "cert_sha256",
 			    "must be 64 hex digits (the SHA-256 of the "
 			    "certificate's DER)");
 			goto out;
@@ -103,17 +107,20 @@ out:
 }
 
 static int
-load_clients(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
+load_clients(struct ob_cfgr *c, const json_t *root,
+    struct ob_server_config *cfg)
 {
 	json_t	*a, *o;
 	size_t	 i, j, n;
 	int	 r;
 
-	if ((r = ob_cfgr_member(c, root, "clients", JSON_ARRAY, 1, &a)) != OB_OK)
+	if ((r = ob_cfgr_member(c, root, "clients", JSON_ARRAY, 1,
+	    &a)) != OB_OK)
 		return r;
 	n = json_array_size(a);
 	if (n < 1 || n > 1024)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "clients", "must have 1 "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "clients",
+		    "must have 1 "
 		    "to 1024 entries");
 	if ((cfg->clients = calloc(n, sizeof(*cfg->clients))) == NULL)
 		return OB_ERR_ALLOC;
@@ -125,7 +132,8 @@ load_clients(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg
 		o = json_array_get(a, i);
 		ob_cfgr_push_idx(c, i);
 		if (!json_is_object(o))
-			return ob_cfgr_fail(c, OB_ERR_CONFIG_TYPE, NULL, "must be an "
+			return ob_cfgr_fail(c, OB_ERR_CONFIG_TYPE, NULL,
+			    "must be an "
 			    "object, not %s", ob_cfgr_type_name(o));
 		if ((r = load_client(c, o, cl)) != OB_OK)
 			return r;
@@ -133,7 +141,8 @@ load_clients(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg
 			const struct ob_server_client *p = &cfg->clients[j];
 
 			if (strcmp(p->id, cl->id) == 0)
-				return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "id",
+				return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID,
+				    "id",
 				    "repeats clients[%zu]", j);
 			if ((p->san_uri != NULL && cl->san_uri != NULL &&
 			    strcmp(p->san_uri, cl->san_uri) == 0) ||
@@ -172,21 +181,25 @@ load_issuer(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	json_t	*o;
 	int	 r;
 
-	if ((r = ob_cfgr_member(c, root, "issuer", JSON_OBJECT, 1, &o)) != OB_OK)
+	if ((r = ob_cfgr_member(c, root, "issuer", JSON_OBJECT, 1,
+	    &o)) != OB_OK)
 		return r;
 	ob_cfgr_push_key(c, "issuer");
 	/* Keys and PINs live in ownerbind-signer, never here. */
 	if (json_object_get(o, "pin_source") != NULL)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_UNKNOWN, "pin_source", "belongs "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_UNKNOWN, "pin_source",
+		    "belongs "
 		    "in the signer's configuration (keys[].pin_source, "
 		    "ownerbind-signer(8))");
 	if ((r = ob_cfgr_only(c, o, m)) != OB_OK ||
 	    (r = ob_cfgr_str(c, o, "key", 1, NULL, 64, &cfg->issuer.key)) !=
 	    OB_OK ||
-	    (r = ob_cfgr_path(c, o, "chain", 1, NULL, &cfg->issuer.chain)) != OB_OK)
+	    (r = ob_cfgr_path(c, o, "chain", 1, NULL,
+	    &cfg->issuer.chain)) != OB_OK)
 		return r;
 	if (!key_name_ok(cfg->issuer.key))
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "key", "must name a key "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "key",
+		    "must name a key "
 		    "of the signer (its keys[].name: letters, digits, '.', "
 		    "'_', '-'); a key URI belongs in the signer's "
 		    "configuration");
@@ -202,7 +215,8 @@ load_signer(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	json_t	*o;
 	int	 r;
 
-	if ((r = ob_cfgr_member(c, root, "signer", JSON_OBJECT, 1, &o)) != OB_OK)
+	if ((r = ob_cfgr_member(c, root, "signer", JSON_OBJECT, 1,
+	    &o)) != OB_OK)
 		return r;
 	ob_cfgr_push_key(c, "signer");
 	if ((r = ob_cfgr_only(c, o, m)) != OB_OK ||
@@ -222,7 +236,8 @@ load_signer(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 		    "exactly one of \"config\" (start the helper) and "
 		    "\"socket\" (reach a running one)");
 	if (cfg->signer.program != NULL && cfg->signer.socket != NULL)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "program", "is for a "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "program",
+		    "is for a "
 		    "helper the server starts (with \"config\")");
 	ob_cfgr_pop(c);
 	return OB_OK;
@@ -279,7 +294,8 @@ load_wic(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = ob_cfgr_member(c, o, "subject_ou", JSON_TRUE, 0, &v)) != OB_OK)
 		return r;
 	if (cfg->wic.owner_oid != NULL && !oid_ok(cfg->wic.owner_oid))
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "owner_oid", "must be a "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "owner_oid",
+		    "must be a "
 		    "dotted OID with arcs below 2^31, not under 2.25");
 	cfg->wic.subject_ou = v != NULL && json_is_true(v);
 	ob_cfgr_pop(c);
@@ -305,7 +321,8 @@ domain_ok(const char *d)
 #define LIFETIME_MAX	86400
 
 static int
-load_lifetimes(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
+load_lifetimes(struct ob_cfgr *c, const json_t *root,
+    struct ob_server_config *cfg)
 {
 	json_t		*o, *v;
 	const char	*k;
@@ -314,11 +331,13 @@ load_lifetimes(struct ob_cfgr *c, const json_t *root, struct ob_server_config *c
 
 	if ((r = ob_cfgr_int(c, root, "lifetime", LIFETIME_MIN, LIFETIME_MAX,
 	    3600, &cfg->lifetime)) != OB_OK ||
-	    (r = ob_cfgr_member(c, root, "lifetime_by_domain", JSON_OBJECT, 0, &o)) !=
+	    (r = ob_cfgr_member(c, root, "lifetime_by_domain", JSON_OBJECT, 0,
+	    &o)) !=
 	    OB_OK || o == NULL)
 		return r;
 	if (json_object_size(o) > 4096)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "lifetime_by_domain",
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID,
+		    "lifetime_by_domain",
 		    "has more than 4096 entries");
 	if ((cfg->lifetime_by_domain = calloc(json_object_size(o) + 1,
 	    sizeof(*cfg->lifetime_by_domain))) == NULL)
@@ -328,7 +347,8 @@ load_lifetimes(struct ob_cfgr *c, const json_t *root, struct ob_server_config *c
 		struct ob_domain_lifetime *d = &cfg->lifetime_by_domain[n];
 
 		if (!domain_ok(k))
-			return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, k, "is not a "
+			return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, k,
+			    "is not a "
 			    "trust domain name");
 		if ((r = ob_cfgr_int(c, o, k, LIFETIME_MIN, LIFETIME_MAX, 0,
 		    &d->seconds)) != OB_OK)
@@ -349,7 +369,8 @@ load_limits(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	json_t	*o;
 	int	 r;
 
-	if ((r = ob_cfgr_member(c, root, "limits", JSON_OBJECT, 0, &o)) != OB_OK)
+	if ((r = ob_cfgr_member(c, root, "limits", JSON_OBJECT, 0,
+	    &o)) != OB_OK)
 		return r;
 	if (o == NULL)
 		o = json_object();	/* every default */
@@ -402,7 +423,8 @@ load_rate(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	cfg->rate.per_peer = def_peer;
 	cfg->rate.per_owner = def_owner;
 	cfg->rate.per_agent = def_agent;
-	if ((r = ob_cfgr_member(c, root, "rate", JSON_OBJECT, 0, &o)) != OB_OK ||
+	if ((r = ob_cfgr_member(c, root, "rate", JSON_OBJECT, 0,
+	    &o)) != OB_OK ||
 	    o == NULL)
 		return r;
 	ob_cfgr_push_key(c, "rate");
@@ -417,7 +439,8 @@ load_rate(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 		return r;
 	cfg->rate.shared = v != NULL && json_is_true(v);
 	if (cfg->rate.shared && !cfg->state_redis)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "shared", "needs a "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "shared",
+		    "needs a "
 		    "Redis state (redis:// or unix:): the buckets live there");
 	ob_cfgr_pop(c);
 	return OB_OK;
@@ -473,7 +496,8 @@ load_state(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	if ((r = file_uri_abs(c, &cfg->state, "unix:")) != OB_OK)
 		return r;
 	if (ob_redis_uri_check(cfg->state) != OB_OK)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "state", "is not a "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "state",
+		    "is not a "
 		    "Redis URI: %s", ob_err_detail());
 	return OB_OK;
 }
@@ -492,7 +516,8 @@ load_redis(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	if ((r = ob_cfgr_member(c, root, "redis", JSON_OBJECT, 0, &o)) != OB_OK)
 		return r;
 	if (o != NULL && !cfg->state_redis)
-		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "redis", "is for a Redis "
+		return ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "redis",
+		    "is for a Redis "
 		    "state only, and \"state\" is a file path");
 	if (o == NULL)
 		o = json_object();	/* every default */
@@ -519,14 +544,16 @@ load_redis(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 		goto out;
 	if (cfg->redis.prefix != NULL &&
 	    ob_redis_prefix_check(cfg->redis.prefix) != OB_OK) {
-		r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "prefix", "must be 1 to %d "
+		r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "prefix",
+		    "must be 1 to %d "
 		    "letters, digits and : . _ -", OB_REDIS_PREFIX_MAX);
 		goto out;
 	}
 	if (cfg->redis.password_source != NULL) {
 		/* lint: ok: a pin-source spec, not the password */
 		if (strcmp(cfg->redis.password_source, "tty") == 0) {
-			r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "password_source",
+			r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID,
+			    "password_source",
 			    "cannot be tty: a server has no terminal");
 			goto out;
 		}
@@ -535,7 +562,8 @@ load_redis(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 			goto out;
 		if (ob_pin_source_parse(cfg->redis.password_source, &ps) !=
 		    OB_OK) {
-			r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID, "password_source",
+			r = ob_cfgr_fail(c, OB_ERR_CONFIG_INVALID,
+			    "password_source",
 			    "is not a PIN source (file:, fd:, env:, askpass:; "
 			    "docs/pin-sources.md)");
 			goto out;
@@ -569,11 +597,14 @@ load(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	    &cfg->listen)) != OB_OK ||
 	    (r = ob_cfgr_listen(c, root, "metrics_listen", "127.0.0.1:8444",
 	    &cfg->metrics_listen)) != OB_OK ||
-	    (r = ob_cfgr_str(c, root, "aud", 1, NULL, 1024, &cfg->aud)) != OB_OK ||
-	    (r = ob_cfgr_str(c, root, "iss", 1, NULL, 1024, &cfg->iss)) != OB_OK ||
+	    (r = ob_cfgr_str(c, root, "aud", 1, NULL, 1024,
+	    &cfg->aud)) != OB_OK ||
+	    (r = ob_cfgr_str(c, root, "iss", 1, NULL, 1024,
+	    &cfg->iss)) != OB_OK ||
 	    (r = load_tls(c, root, cfg)) != OB_OK ||
 	    (r = load_clients(c, root, cfg)) != OB_OK ||
-	    (r = ob_cfgr_path(c, root, "trust", 1, NULL, &cfg->trust)) != OB_OK ||
+	    (r = ob_cfgr_path(c, root, "trust", 1, NULL,
+	    &cfg->trust)) != OB_OK ||
 	    (r = load_state(c, root, cfg)) != OB_OK ||
 	    (r = load_redis(c, root, cfg)) != OB_OK ||
 	    (r = ob_cfgr_path(c, root, "audit", 0, "audit.jsonl",
@@ -584,8 +615,10 @@ load(struct ob_cfgr *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = load_lifetimes(c, root, cfg)) != OB_OK ||
 	    (r = load_limits(c, root, cfg)) != OB_OK ||
 	    (r = load_rate(c, root, cfg)) != OB_OK ||
-	    (r = ob_cfgr_str(c, root, "user", 0, NULL, 256, &cfg->user)) != OB_OK ||
-	    (r = ob_cfgr_member(c, root, "sandbox", JSON_TRUE, 0, &sb)) != OB_OK ||
+	    (r = ob_cfgr_str(c, root, "user", 0, NULL, 256,
+	    &cfg->user)) != OB_OK ||
+	    (r = ob_cfgr_member(c, root, "sandbox", JSON_TRUE, 0,
+	    &sb)) != OB_OK ||
 	    (r = ob_cfgr_enum(c, root, "log_level", 0, levels, OB_LOG_INFO,
 	    &lvl)) != OB_OK)
 		return r;
