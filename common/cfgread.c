@@ -337,8 +337,8 @@ ob_cfg_pop(struct ob_cfg *c)
 /* ---- typed members ---- */
 
 /* "a, b, c" from a NULL-terminated list, cut to fit. */
-static const char *
-join(const char *const *names, char *buf, size_t size)
+const char *
+ob_cfg_join(const char *const *names, char *buf, size_t size)
 {
 	size_t	i, off = 0;
 	int	w;
@@ -369,7 +369,7 @@ ob_cfg_only(struct ob_cfg *c, const json_t *o, const char *const *allowed)
 		if (allowed[i] != NULL)
 			continue;
 		return ob_cfg_fail(c, OB_ERR_CONFIG_UNKNOWN, k, "is not a member "
-		    "here (expected: %s)", join(allowed, list, sizeof(list)));
+		    "here (expected: %s)", ob_cfg_join(allowed, list, sizeof(list)));
 	}
 	return OB_OK;
 }
@@ -572,7 +572,7 @@ ob_cfg_enum(struct ob_cfg *c, const json_t *o, const char *key, int required,
 			return OB_OK;
 		}
 	return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, key, "must be one of %s",
-	    join(names, list, sizeof(list)));
+	    ob_cfg_join(names, list, sizeof(list)));
 }
 
 /* ---- reading ---- */
@@ -668,4 +668,32 @@ out:
 	free(dir);
 	free(abs);
 	return r;
+}
+
+int
+ob_cfg_bucket(struct ob_cfg *c, const json_t *o, const char *key,
+    double *per_second, unsigned *burst)
+{
+	static const char *const m[] = { "per_second", "burst", NULL };
+	json_t		*b, *v;
+	long long	 n;
+	int		 r;
+
+	if ((r = ob_cfg_member(c, o, key, JSON_OBJECT, 0, &b)) != OB_OK ||
+	    b == NULL)
+		return r;
+	ob_cfg_push_key(c, key);
+	if ((r = ob_cfg_only(c, b, m)) != OB_OK ||
+	    (r = ob_cfg_member(c, b, "per_second", JSON_REAL, 1, &v)) != OB_OK)
+		return r;
+	*per_second = json_number_value(v);
+	if (!(*per_second >= 0 && *per_second <= 1e6))
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "per_second",
+		    "must be from 0 (no limit) to 1000000");
+	if ((r = ob_cfg_int(c, b, "burst", 1, 1000000,
+	    (long long)(*per_second * 2) + 1, &n)) != OB_OK)
+		return r;
+	*burst = (unsigned)n;
+	ob_cfg_pop(c);
+	return OB_OK;
 }

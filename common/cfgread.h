@@ -97,4 +97,14 @@ int ob_cfg_listen(struct ob_cfg *c, const json_t *o, const char *key,
 int ob_cfg_enum(struct ob_cfg *c, const json_t *o, const char *key,
     int required, const char *const *names, int def, int *out) OB_WUR;
 
+/* "a, b, c" from a NULL-terminated list, cut to fit. */
+const char *ob_cfg_join(const char *const *names, char *buf, size_t size);
+
+/*
+ * A token bucket {"per_second": N (0..1e6, 0: no limit), "burst": B}; an
+ * absent member keeps the defaults; burst defaults to 2 N + 1.
+ */
+int ob_cfg_bucket(struct ob_cfg *c, const json_t *o, const char *key,
+    double *per_second, unsigned *burst) OB_WUR;
+
 #endif

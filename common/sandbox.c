@@ -224,8 +224,8 @@ allow_list(scmp_filter_ctx ctx, const char *const *names)
 	return OB_OK;
 }
 
-int
-ob_sandbox_seccomp(void)
+static int
+seccomp_install(int tcp_client)
 {
 	struct sigaction	 sa;
 	scmp_filter_ctx		 ctx;
@@ -266,6 +266,16 @@ ob_sandbox_seccomp(void)
 	/* libevent asks how much a socket holds; no other ioctl. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
+	/* A daemon that calls another (the gateway, libcurl): TCP out, and
+	 * libcurl's wake-up socket pair. */
+	if (tcp_client) {
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
+	}
 	if (rc != 0) {
 		r = ob_errf(OB_ERR_INTERNAL, "seccomp: socket rules");
 		goto out;
@@ -279,4 +289,16 @@ ob_sandbox_seccomp(void)
 out:
 	seccomp_release(ctx);
 	return r;
+}
+
+int
+ob_sandbox_seccomp(void)
+{
+	return seccomp_install(0);
+}
+
+int
+ob_sandbox_seccomp_tcp_client(void)
+{
+	return seccomp_install(1);
 }

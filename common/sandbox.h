@@ -43,5 +43,11 @@ int ob_sandbox_landlock(const char *const *ro, size_t nro,
  * filtered.
  */
 int ob_sandbox_seccomp(void) OB_WUR;
+/*
+ * The same for a daemon that also calls another over TCP (the gateway's
+ * libcurl client): new AF_INET and AF_INET6 sockets and an AF_UNIX
+ * socketpair are allowed too; bind and listen are still not.
+ */
+int ob_sandbox_seccomp_tcp_client(void) OB_WUR;
 
 #endif

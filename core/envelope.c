@@ -14,7 +14,7 @@
 
 static const char *const protected_names[] = {
 	"alg", "typ", "kid", "crit", "x5c",
-	"ob_role", "ob_model", "ob_iat", "ob_nonce", NULL
+	"ob_role", "ob_model", "ob_iat", "ob_nonce", "ob_proxy", NULL
 };
 /* Extensions a crit list may name: ours, and only ours. */
 static const char *const crit_names[] = {
@@ -224,6 +224,20 @@ entry_protected(struct ob_entry *e)
 			    "entries only");
 		if ((r = entry_x5c(e->x5c)) != OB_OK)
 			return r;
+	}
+	/* The proxy a gateway authenticated, under its signature. */
+	if (json_object_get(ph, "ob_proxy") != NULL) {
+		if (e->role != OB_ROLE_GATEWAY)
+			return ob_errf(OB_ERR_HDR_INVALID, "ob_proxy is for "
+			    "gateway entries only");
+		if ((r = ob_json_get_str(ph, "ob_proxy", 1, OB_MAX_PROXY_ID,
+		    OB_ERR_HDR_INVALID, OB_ERR_HDR_INVALID, &e->proxy)) !=
+		    OB_OK)
+			return r;
+		for (s = e->proxy; *s != '\0'; s++)
+			if (*s < 0x21 || *s > 0x7e)
+				return ob_errf(OB_ERR_HDR_INVALID, "ob_proxy "
+				    "is not visible ASCII");
 	}
 	return OB_OK;
 }

@@ -26,6 +26,7 @@
 #define OB_MAX_CLIENTDATA	1024	/* decoded clientDataJSON */
 #define OB_MAX_CSR		8192	/* decoded PKCS#10 request */
 #define OB_MAX_RENEW_WINDOW	(30LL * 86400) /* renew_until - iat */
+#define OB_MAX_PROXY_ID		128	/* ob_proxy, as the Ownerbind-Proxy header */
 
 #define OB_TYP			"ownerbind+jws"
 
@@ -75,6 +76,7 @@ struct ob_entry {
 	const char	*nonce;		/* NULL if absent */
 	long long	 sat;		/* ob_iat: signing time */
 	const json_t	*x5c;		/* NULL if absent */
+	const char	*proxy;		/* ob_proxy (gateway), NULL if absent */
 	unsigned char	*authdata;	/* FIDO2 entries only */
 	size_t		 authdata_len;
 	unsigned char	*clientdata;

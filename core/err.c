@@ -142,7 +142,18 @@ ob_err_public(int code)
 	case OB_ERR_SVC_HANDSHAKE:
 	case OB_ERR_SVC_TIMEOUT:
 	case OB_ERR_SIGNER_UNAVAILABLE:
+	/* The gateway's: the proxy can tell a refusal from a fault. */
+	case OB_ERR_UPSTREAM_UNAVAILABLE:
+	case OB_ERR_UPSTREAM_TIMEOUT:
+	case OB_ERR_POLICY_DENIED:
+	case OB_ERR_APPROVAL_TIMEOUT:
 		return code;
+	case OB_ERR_UPSTREAM_REPLY:
+		return OB_ERR_UPSTREAM_UNAVAILABLE;
+	case OB_ERR_GATEWAY_QUEUE_FULL:
+	case OB_ERR_GATEWAY_DEADLINE:
+	case OB_ERR_AUDIT_FAILED:
+		return OB_ERR_SVC_UNAVAILABLE;
 	/* The key's helper is busy: the same request may pass later. */
 	case OB_ERR_SIGNER_RATE:
 		return OB_ERR_SIGNER_UNAVAILABLE;

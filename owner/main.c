@@ -39,6 +39,7 @@ static const struct {
 	{ "submit", cmd_submit, "send an envelope to an identity server" },
 	{ "wpt", cmd_wpt, "a proof token for one request with a WIT" },
 	{ "agent", cmd_agent, "an agent's credential from the identity proxy" },
+	{ "approve", cmd_approve, "approve a request a gateway holds" },
 };
 
 /*

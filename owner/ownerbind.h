@@ -25,6 +25,7 @@ int cmd_keylist(int argc, char **argv);
 /* Print ob_fido2_devices' array for people (cmd_devices.c, FIDO2 only). */
 void owner_fido2_print(const json_t *arr);
 int cmd_agent(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
 
 /* Exit statuses: 0 success, 1 operation failed, 2 usage. */
 #define EXIT_FAIL	1

@@ -589,6 +589,11 @@ v_gateway(struct vctx *c)
 	    !ob_strlist_match(&g->may_bind, cl->sub))
 		return ob_errf(OB_ERR_GATEWAY_NOT_AUTHORIZED, "proxy %.64s, "
 		    "trust domain %s", c->o->proxy, td);
+	/* What the gateway signed about its proxy must be what it says. */
+	if (e->proxy != NULL && strcmp(e->proxy, c->o->proxy) != 0)
+		return ob_errf(OB_ERR_GATEWAY_NOT_AUTHORIZED, "the gateway "
+		    "signed for proxy %.64s, the request names %.64s",
+		    e->proxy, c->o->proxy);
 	if (e->x5c == NULL)
 		return ob_errf(OB_ERR_X5C_INVALID, "gateway entry without x5c");
 	if ((r = v_chain(c->trust, g, e->x5c, c->now, &leafkey)) != OB_OK)
@@ -787,6 +792,53 @@ ob_verify(const struct ob_trust *trust, struct ob_state *state,
 out:
 	if (c.trust != NULL)
 		(void)ERR_pop_to_mark();
+	ob_envelope_free(&env);
+	return r;
+}
+
+int
+ob_verify_agent_request(const struct ob_verify_opts *opts, const void *buf,
+    size_t len, struct ob_envelope **out)
+{
+	struct ob_envelope	*env = NULL;
+	struct vctx		 c;
+	int			 r;
+
+	ob_err_clear();
+	if (opts == NULL || opts->aud == NULL || buf == NULL || out == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "opts->aud, envelope and out "
+		    "are required");
+	memset(&c, 0, sizeof(c));
+	c.o = opts;
+	c.now = opts->now != 0 ? opts->now : (long long)time(NULL);
+	c.max_age = opts->max_age != 0 ? opts->max_age : DEF_MAX_AGE;
+	c.skew = opts->skew != 0 ? opts->skew : DEF_SKEW;
+	c.lifetime = opts->max_lifetime != 0 ? opts->max_lifetime :
+	    DEF_LIFETIME;
+	ERR_set_mark();
+	OB_TRY(ob_envelope_parse(buf, len, 0, &env));
+	c.env = env;
+	/* Exactly the agent's entry: the gateway adds its own. */
+	if (env->n != 1 || env->entries[0].role != OB_ROLE_AGENT) {
+		r = ob_errf(OB_ERR_ROLE_FORBIDDEN, "a gateway takes an envelope "
+		    "with the agent's entry only (%zu entries)", env->n);
+		goto out;
+	}
+	c.agent = &env->entries[0];
+	c.model = c.agent->model;
+	if (c.model != OB_MODEL_OWNER_MEDIATED) {
+		r = ob_errf(OB_ERR_CHANNEL_MISMATCH, "%s request sent to a "
+		    "gateway", ob_model_name(c.model));
+		goto out;
+	}
+	OB_TRY(v_claims(&c));
+	OB_TRY(v_nonce(&c));
+	OB_TRY(v_agent(&c));
+	*out = env;
+	env = NULL;
+	r = OB_OK;
+out:
+	(void)ERR_pop_to_mark();
 	ob_envelope_free(&env);
 	return r;
 }

@@ -21,6 +21,18 @@
 #define OB_ABI_PAD_FIELD	unsigned char abi_pad[OB_ABI_PAD];
 #else
 #define OB_ABI_PAD_FIELD
+struct ob_envelope;
+
+/*
+ * The gateway's check of what a proxy sends it (docs/gateway.md): an
+ * owner-mediated envelope holding only the agent's entry, whose claims
+ * (audience, times, lifetime) and proof of possession verify as ob_verify
+ * checks them.  Nothing is recorded (the identity server spends the jti).
+ * *out is the parsed envelope, for the gateway's entry to be appended.
+ */
+int ob_verify_agent_request(const struct ob_verify_opts *opts,
+    const void *buf, size_t len, struct ob_envelope **out) OB_WUR;
+
 #endif
 
 struct ob_verify_opts {
@@ -68,5 +80,17 @@ struct ob_verdict {
 	char		*logical_id;
 	char		*client_id;
 };
+
+struct ob_envelope;
+
+/*
+ * The gateway's check of what a proxy sends it (docs/gateway.md): an
+ * owner-mediated envelope holding only the agent's entry, whose claims
+ * (audience, times, lifetime) and proof of possession verify as ob_verify
+ * checks them.  Nothing is recorded (the identity server spends the jti).
+ * *out is the parsed envelope, for the gateway's entry to be appended.
+ */
+int ob_verify_agent_request(const struct ob_verify_opts *opts,
+    const void *buf, size_t len, struct ob_envelope **out) OB_WUR;
 
 #endif

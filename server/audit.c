@@ -36,10 +36,21 @@
 
 struct ob_audit {
 	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;		/* an fsync finished */
 	int			 fd;
 	int			 failed;
 	unsigned long long	 seq;			/* of the last line */
 	char			 prev[HASH_B64 + 1];	/* its hash */
+	off_t			 size;			/* after it */
+	/*
+	 * Group commit: one fsync makes every line written before it
+	 * durable, so threads whose lines wait share it.  What the last
+	 * good fsync covered is kept, to cut back to when one fails.
+	 */
+	int			 syncing;
+	unsigned long long	 synced_seq, gen;
+	char			 synced_prev[HASH_B64 + 1];
+	off_t			 synced_size;
 };
 
 static int
@@ -382,6 +393,11 @@ ob_audit_open(const char *path, struct ob_audit **out)
 		free(a);
 		return OB_ERR_ALLOC;
 	}
+	if (pthread_cond_init(&a->cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+		return OB_ERR_ALLOC;
+	}
 	if ((a->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW)) <
 	    0 && errno == ENOENT) {
 		a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
@@ -408,6 +424,10 @@ ob_audit_open(const char *path, struct ob_audit **out)
 		r = ob_err_prefix(r, "%s", path);
 		goto out;
 	}
+	/* What is there counts as synced: it was, by whoever wrote it. */
+	a->size = a->synced_size = st.st_size;
+	a->synced_seq = a->seq;
+	memcpy(a->synced_prev, a->prev, sizeof(a->prev));
 	*out = a;
 	a = NULL;
 	r = OB_OK;
@@ -416,14 +436,35 @@ out:
 	return r;
 }
 
+/*
+ * Cut the file back to what the last good fsync covered and continue the
+ * chain from there (lines written since, by any thread, are refused: gen
+ * tells their writers).  Under the lock.
+ */
+static int
+roll_back(struct ob_audit *a)
+{
+	if (ftruncate(a->fd, a->synced_size) != 0 || fsync(a->fd) != 0) {
+		a->failed = 1;
+		return 0;
+	}
+	a->seq = a->synced_seq;
+	memcpy(a->prev, a->synced_prev, sizeof(a->prev));
+	a->size = a->synced_size;
+	a->gen++;
+	return 1;
+}
+
 int
 ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
     unsigned long long *seq)
 {
-	char	*line = NULL, h[HASH_B64 + 1];
-	size_t	 len = 0;
-	ssize_t	 w;
-	int	 r;
+	char			*line = NULL, h[HASH_B64 + 1];
+	size_t			 len = 0;
+	ssize_t			 w;
+	unsigned long long	 mine, gen, target;
+	off_t			 tsize;
+	int			 r, err, rc;
 
 	if (pthread_mutex_lock(&a->mu) != 0)
 		return ob_errf(OB_ERR_INTERNAL, "audit mutex");
@@ -437,16 +478,56 @@ ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
 	do
 		w = write(a->fd, line, len);
 	while (w < 0 && errno == EINTR);
-	if (w < 0 || (size_t)w != len || fsync(a->fd) != 0) {
-		a->failed = 1;
-		r = ob_errf(OB_ERR_AUDIT_FAILED, "%s", w < 0 ||
-		    (size_t)w == len ? strerror(errno) : "short write");
+	if (w < 0 || (size_t)w != len) {
+		err = w < 0 ? errno : 0;
+		/*
+		 * A full disk or a file-size limit: cut what may have been
+		 * written and the record is as it was, so that it takes lines
+		 * again once there is room.  If even that fails, what is on
+		 * disk is unknown, and a guess would break the chain.
+		 */
+		if (ftruncate(a->fd, a->size) != 0)
+			a->failed = 1;
+		r = ob_errf(OB_ERR_AUDIT_FAILED, "%s%s", err != 0 ?
+		    strerror(err) : "short write", a->failed ? "" :
+		    " (the line was cut; the record takes lines again)");
 		goto out;
 	}
 	a->seq++;
 	memcpy(a->prev, h, sizeof(h));
+	a->size += (off_t)len;
+	mine = a->seq;
+	gen = a->gen;
+	/* Durable before returning: share an fsync, or do one. */
+	while (a->gen == gen && !a->failed && a->synced_seq < mine) {
+		if (a->syncing) {
+			pthread_cond_wait(&a->cv, &a->mu);
+			continue;
+		}
+		a->syncing = 1;
+		target = a->seq;
+		memcpy(h, a->prev, sizeof(h));
+		tsize = a->size;
+		(void)pthread_mutex_unlock(&a->mu);
+		rc = fsync(a->fd);
+		(void)pthread_mutex_lock(&a->mu);
+		a->syncing = 0;
+		if (rc == 0) {
+			a->synced_seq = target;
+			memcpy(a->synced_prev, h, sizeof(h));
+			a->synced_size = tsize;
+		} else
+			(void)roll_back(a);
+		pthread_cond_broadcast(&a->cv);
+	}
+	if (a->gen != gen || a->synced_seq < mine) {
+		r = ob_errf(OB_ERR_AUDIT_FAILED, "fsync failed%s",
+		    a->failed ? "" : " (the unsynced lines were cut; the "
+		    "record takes lines again)");
+		goto out;
+	}
 	if (seq != NULL)
-		*seq = a->seq;
+		*seq = mine;
 	r = OB_OK;
 out:
 	(void)pthread_mutex_unlock(&a->mu);
@@ -463,6 +544,7 @@ ob_audit_free(struct ob_audit **ap)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
+	(void)pthread_cond_destroy(&a->cv);
 	(void)pthread_mutex_destroy(&a->mu);
 	free(a);
 	*ap = NULL;

@@ -5,7 +5,8 @@
  * line.  docs/audit.md is the format; this is the writer and the checker.
  *
  * ob_audit_append() returns only after the line is on disk (one write(2)
- * of the whole line, then fsync(2)); the server answers the client after
+ * of the whole line, then an fsync(2) that covers it, shared by the
+ * threads whose lines wait: group commit); the server answers after
  * that, so every answer it gave has its line.  One ob_audit may be shared
  * by threads (a mutex orders the lines); one file has one writer (an
  * exclusive flock(2) taken at open).
@@ -60,9 +61,12 @@ int ob_audit_open(const char *path, struct ob_audit **out) OB_WUR;
 
 /*
  * Append one line and fsync it.  Thread-safe.  *seq (may be NULL)
- * receives the line's sequence number.  After a failed or short write
- * the record refuses further lines (OB_ERR_AUDIT_FAILED): what is on disk
- * is unknown, and a guess would break the chain.
+ * receives the line's sequence number.  A failed or short write (a full
+ * disk, a file-size limit) is cut off again with ftruncate(2), so the
+ * record stays whole and takes lines once there is room; only when that
+ * fails too does the record refuse further lines (OB_ERR_AUDIT_FAILED
+ * every time): what is on disk is then unknown, and a guess would break
+ * the chain.
  */
 int ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
     unsigned long long *seq) OB_WUR;

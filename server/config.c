@@ -366,28 +366,8 @@ static int
 load_bucket(struct ob_cfg *c, const json_t *o, const char *key,
     struct ob_rate def, struct ob_rate *out)
 {
-	static const char *const m[] = { "per_second", "burst", NULL };
-	json_t		*b, *v;
-	long long	 burst;
-	int		 r;
-
 	*out = def;
-	if ((r = ob_cfg_member(c, o, key, JSON_OBJECT, 0, &b)) != OB_OK || b == NULL)
-		return r;
-	ob_cfg_push_key(c, key);
-	if ((r = ob_cfg_only(c, b, m)) != OB_OK ||
-	    (r = ob_cfg_member(c, b, "per_second", JSON_REAL, 1, &v)) != OB_OK)
-		return r;
-	out->per_second = json_number_value(v);
-	if (!(out->per_second >= 0 && out->per_second <= 1e6))
-		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "per_second", "must be "
-		    "from 0 (no limit) to 1000000");
-	if ((r = ob_cfg_int(c, b, "burst", 1, 1000000,
-	    (long long)(out->per_second * 2) + 1, &burst)) != OB_OK)
-		return r;
-	out->burst = (unsigned)burst;
-	ob_cfg_pop(c);
-	return OB_OK;
+	return ob_cfg_bucket(c, o, key, &out->per_second, &out->burst);
 }
 
 /* docs/server.md, "rate". */

@@ -918,6 +918,14 @@ ob_svc_on_refusal(struct ob_svc *svc, ob_svc_refusal_fn fn, void *arg)
 }
 
 int
+ob_svc_on_metrics(struct ob_svc *svc, ob_svc_metrics_fn fn, void *arg)
+{
+	svc->metrics_fn = fn;
+	svc->metrics_arg = arg;
+	return OB_OK;
+}
+
+int
 ob_svc_on_health(struct ob_svc *svc, ob_svc_health_fn fn, void *arg)
 {
 	svc->health_fn = fn;

@@ -164,6 +164,15 @@ typedef int (*ob_svc_health_fn)(json_t *obj, void *arg);
 int ob_svc_on_health(struct ob_svc *svc, ob_svc_health_fn fn, void *arg)
     OB_WUR;
 
+/*
+ * ob_svc_on_metrics: fn (on the loop thread, must not block) writes at
+ * most size bytes of Prometheus text lines into buf, appended to
+ * /metrics, and returns how many it wrote.
+ */
+typedef size_t (*ob_svc_metrics_fn)(char *buf, size_t size, void *arg);
+int ob_svc_on_metrics(struct ob_svc *svc, ob_svc_metrics_fn fn, void *arg)
+    OB_WUR;
+
 /* The bound TCP ports (useful with port 0); -1 if none. */
 int ob_svc_port(const struct ob_svc *svc);
 int ob_svc_metrics_port(const struct ob_svc *svc);

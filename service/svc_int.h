@@ -122,6 +122,8 @@ struct ob_svc {
 	void			*conn_refusal_arg;
 	ob_svc_health_fn	 health_fn;	/* or NULL */
 	void			*health_arg;
+	ob_svc_metrics_fn	 metrics_fn;	/* or NULL */
+	void			*metrics_arg;
 	/* counters (loop thread) */
 	int			 nconns;
 	int			 inflight;	/* dispatched, not replied */

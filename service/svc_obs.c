@@ -224,6 +224,13 @@ metrics(struct ob_svc *svc, struct evbuffer *b)
 	    "ob_reloads_total{result=\"failed\"} %" PRIu64 "\n",
 	    svc->inflight, qlen, svc->lim.queue, svc->nconns,
 	    svc->conns_refused, svc->reloads_ok, svc->reloads_failed);
+	if (svc->metrics_fn != NULL) {
+		char	extra[4096];
+		size_t	n = svc->metrics_fn(extra, sizeof(extra),
+		    svc->metrics_arg);
+
+		evbuffer_add(b, extra, n < sizeof(extra) ? n : 0);
+	}
 }
 
 static void

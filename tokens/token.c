@@ -258,23 +258,41 @@ ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
     enum ob_role role, enum ob_model model, const char *nonce,
     const json_t *x5c, const char *kid, long long now)
 {
+	json_t	*ph = NULL;
+	int	 r;
+
+	OB_TRY(ob_protected_new(tok->alg, kid != NULL ? kid : tok->kid, role,
+	    model, now, nonce, x5c, &ph));
+	r = ob_token_sign_entry_hdr(tok, env, ph);
+out:
+	json_decref(ph);
+	return r;
+}
+
+int
+ob_token_sign_entry_hdr(struct ob_token *tok, struct ob_envelope *env,
+    const json_t *ph)
+{
 	struct ob_approval	 what;
 	struct ob_sign_req	 req;
 	struct ob_sign_res	 res;
-	json_t			*ph = NULL;
+	enum ob_role		 role;
+	enum ob_model		 model;
 	char			*pb64 = NULL, *tbs = NULL;
 	size_t			 tbslen;
 	int			 r;
 
 	memset(&res, 0, sizeof(res));
+	OB_TRY(ob_role_from_name(json_string_value(json_object_get(ph,
+	    "ob_role")), &role));
+	OB_TRY(ob_model_from_name(json_string_value(json_object_get(ph,
+	    "ob_model")), &model));
 	what.sub = env->claims.sub;
 	what.aud = env->claims.aud;
 	what.owner = env->claims.owner;
 	what.model = ob_model_name(model);
 	what.role = ob_role_name(role);
 	what.exp = env->claims.exp;
-	OB_TRY(ob_protected_new(tok->alg, kid != NULL ? kid : tok->kid, role,
-	    model, now, nonce, x5c, &ph));
 	OB_TRY(ob_protected_encode(ph, &pb64));
 	OB_TRY(ob_envelope_signing_input(env, pb64, &tbs, &tbslen));
 	req.alg = tok->alg;
@@ -288,7 +306,6 @@ ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
 out:
 	free(res.sig);
 	json_decref(res.header);
-	json_decref(ph);
 	free(pb64);
 	free(tbs);
 	return r;

@@ -98,6 +98,13 @@ const char *ob_token_kid(const struct ob_token *tok);
 int ob_token_sign_entry(struct ob_token *tok, struct ob_envelope *env,
     enum ob_role role, enum ob_model model, const char *nonce,
     const json_t *x5c, const char *kid, long long now) OB_WUR;
+/*
+ * The same with a protected header the caller built (ob_protected_new,
+ * then members of its own such as a gateway's ob_proxy); ob_role and
+ * ob_model are taken from it.  The header is checked by the append.
+ */
+int ob_token_sign_entry_hdr(struct ob_token *tok, struct ob_envelope *env,
+    const json_t *ph) OB_WUR;
 
 /*
  * Have the token sign one whole signing input (for the credential issuer:

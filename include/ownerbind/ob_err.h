@@ -481,7 +481,29 @@ extern "C" {
 	X(OB_ERR_AGENT_RESPONSE, -1316, "the identity proxy's answer is malformed", \
 	  "check that the socket belongs to ownerbind-proxy") \
 	X(OB_ERR_APPROVAL_WINDOW, -1317, "the envelope's approval window is malformed, or this renewal is outside it", \
-	  "an owner signs ob_renew_until after iat and at most the trust store's limit; renew before it passes, or ask the owner again")
+	  "an owner signs ob_renew_until after iat and at most the trust store's limit; renew before it passes, or ask the owner again") \
+	X(OB_ERR_UPSTREAM_UNAVAILABLE, -1200, "the identity server could not be reached", \
+	  "check that the server runs and that the gateway's server.url and TLS files are right; retry") \
+	X(OB_ERR_UPSTREAM_TIMEOUT, -1201, "the identity server did not answer in time", \
+	  "retry later; raise server.timeout_ms if the server is slow under load") \
+	X(OB_ERR_UPSTREAM_REPLY, -1202, "the identity server's answer was not understood", \
+	  "check that server.url names an ownerbind identity server (POST /v1/credentials)") \
+	X(OB_ERR_POLICY_DENIED, -1210, "the gateway's policy does not allow this request", \
+	  "the gateway's log and audit record name the rule; ask its operator to change the policy") \
+	X(OB_ERR_POLICY_INVALID, -1211, "the gateway policy file is invalid", \
+	  "fix the member the detail names (docs/gateway-policy.md); the old policy stays in force") \
+	X(OB_ERR_APPROVAL_TIMEOUT, -1220, "the request was not approved by enough owners in time", \
+	  "ask the named owners to run ownerbind approve while the request is pending") \
+	X(OB_ERR_APPROVAL_INVALID, -1221, "the approval is not a valid owner signature over this pending request", \
+	  "sign the pending request shown by ownerbind approve --list with a key enrolled for a named owner") \
+	X(OB_ERR_APPROVAL_UNKNOWN, -1222, "no such pending request", \
+	  "list the pending requests with ownerbind approve --list; it may have expired or been decided") \
+	X(OB_ERR_GATEWAY_CONFIG, -1230, "the gateway configuration is invalid", \
+	  "fix the member the detail names (docs/gateway.md)") \
+	X(OB_ERR_GATEWAY_QUEUE_FULL, -1231, "the gateway's signing queue for this HSM is full", \
+	  "retry after the Retry-After seconds; raise hsm_queue.depth if this persists") \
+	X(OB_ERR_GATEWAY_DEADLINE, -1232, "the request waited longer than its deadline in the gateway", \
+	  "retry; raise hsm_queue.deadline_ms if the HSM is slow")
 
 enum ob_err {
 	OB_OK = 0,

@@ -16,6 +16,9 @@
  *   P11FAULT_SHORT_SIG    drop the last byte of every signature
  *   P11FAULT_BAD_POINT    move CKA_EC_POINT off its curve
  *   P11FAULT_LOG=FILE     log every C_Login (user type, result) to FILE
+ *   P11FAULT_REMOVED_FILE=PATH  while PATH exists, every C_SignInit says
+ *                         CKR_DEVICE_REMOVED (a token pulled out and put
+ *                         back, driven from outside the process)
  *   P11FAULT_NO_SIGN      key pairs are generated with CKA_SIGN false
  *                         (pkcs11-tool cannot ask for that; SoftHSM2's
  *                         default is true)
@@ -39,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
 
@@ -285,6 +289,11 @@ f_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 		LEAVE(CKR_MECHANISM_INVALID);
 	if (atomic_load(&removed_n) > 0 &&
 	    atomic_fetch_sub(&removed_n, 1) > 0) {
+		atomic_fetch_add(&fired[P11FAULT_REMOVED], 1);
+		LEAVE(CKR_DEVICE_REMOVED);
+	}
+	if (getenv("P11FAULT_REMOVED_FILE") != NULL &&
+	    access(getenv("P11FAULT_REMOVED_FILE"), F_OK) == 0) {
 		atomic_fetch_add(&fired[P11FAULT_REMOVED], 1);
 		LEAVE(CKR_DEVICE_REMOVED);
 	}

@@ -176,6 +176,9 @@ trust(X509 *root, int require_eku)
 	return trust2(root, require_eku, NULL);
 }
 
+/* When set, the gateway entry carries it as ob_proxy. */
+static const char *gw_proxy;
+
 /* An owner-mediated envelope issued at now by gateway kid with this x5c. */
 static char *
 envelope_x5c(const char *kid, json_t *x5c, long long now)
@@ -189,6 +192,9 @@ envelope_x5c(const char *kid, json_t *x5c, long long now)
 
 	assert_int_equal(ob_protected_new(OB_ALG_ES256, kid, OB_ROLE_GATEWAY,
 	    OB_MODEL_OWNER_MEDIATED, now, NULL, x5c, &ph), OB_OK);
+	if (gw_proxy != NULL)
+		assert_int_equal(json_object_set_new(ph, "ob_proxy",
+		    json_string(gw_proxy)), 0);
 	assert_int_equal(ob_protected_encode(ph, &pb64), OB_OK);
 	assert_int_equal(ob_envelope_signing_input(env, pb64, &tbs, &tbslen),
 	    OB_OK);
@@ -260,6 +266,69 @@ check_leaf(struct ob_trust *t, X509 *lf, int want, const char *what)
 			fail_msg("%s (pass %d): want %s, got %s: %s", what, i,
 			    ob_err_name(want), ob_err_name(r), ob_err_detail());
 	free(env);
+}
+
+/*
+ * ob_proxy: the proxy the gateway signed for must be the one the request
+ * names (Ownerbind-Proxy, here "proxy-1"); absent, nothing is required.
+ */
+static void
+test_ob_proxy(void **state)
+{
+	struct ob_trust	*t = trust(ca, 0);
+	X509		*lf = leaf(DOCSIGN, NULL, -DAY, 10 * DAY);
+	char		*env;
+
+	(void)state;
+	gw_proxy = "proxy-1";
+	env = envelope_at("gw.acme", lf, T_NOW);
+	assert_int_equal(verify_at(t, env, T_NOW), OB_OK);
+	free(env);
+	gw_proxy = "proxy-2";
+	env = envelope_at("gw.acme", lf, T_NOW);
+	assert_int_equal(verify_at(t, env, T_NOW),
+	    OB_ERR_GATEWAY_NOT_AUTHORIZED);
+	free(env);
+	gw_proxy = NULL;
+	X509_free(lf);
+	ob_trust_free(&t);
+}
+
+/* ob_proxy's form: visible ASCII, gateway entries only. */
+static void
+test_ob_proxy_form(void **state)
+{
+	static const unsigned char sig[64] = { 1 };
+	static const struct {
+		enum ob_role	 role;
+		const char	*proxy;
+		int		 want;
+	} v[] = {
+		{ OB_ROLE_GATEWAY, "proxy-1", OB_OK },
+		{ OB_ROLE_GATEWAY, "proxy 1", OB_ERR_HDR_INVALID },
+		{ OB_ROLE_GATEWAY, "", OB_ERR_HDR_INVALID },
+		{ OB_ROLE_AGENT, "proxy-1", OB_ERR_HDR_INVALID },
+	};
+	struct ob_envelope	*env;
+	json_t			*ph;
+	char			*pb64;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		env = t_request(agent, T_NOW, "gatewaygatewaygatewaygat");
+		assert_int_equal(ob_protected_new(OB_ALG_ES256, "gw.acme",
+		    v[i].role, OB_MODEL_OWNER_MEDIATED, T_NOW, NULL, NULL, &ph),
+		    OB_OK);
+		assert_int_equal(json_object_set_new(ph, "ob_proxy",
+		    json_string(v[i].proxy)), 0);
+		assert_int_equal(ob_protected_encode(ph, &pb64), OB_OK);
+		assert_int_equal(ob_envelope_append(env, pb64, NULL, sig,
+		    sizeof(sig)), v[i].want);
+		free(pb64);
+		json_decref(ph);
+		ob_envelope_free(&env);
+	}
 }
 
 /* The verdict's assurance is what the trust store declares of the
@@ -691,6 +760,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_assurance),
+		cmocka_unit_test(test_ob_proxy),
+		cmocka_unit_test(test_ob_proxy_form),
 		cmocka_unit_test(test_eku),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_x5c_base64),

@@ -1,0 +1,416 @@
+/*
+ * bench-gateway: ownerbind-gateway under load (issue #15, acceptance 4).
+ * bench/run-bench-gateway.sh sets it up; this program
+ *
+ *   1. serves the stub identity server the gateway forwards to (the
+ *      service layer itself, answering 201 at once), so that the server's
+ *      round trip is not measured;
+ *   2. signs the gateway entry's signing input N times with the same HSM
+ *      key directly (ob_token_sign, in process): the raw rate;
+ *   3. drives the gateway with C keep-alive mTLS connections (libcurl
+ *      multi) for N requests: signed requests/s, and its ratio to 2;
+ *   4. at half that rate, the latency of each request: p50 and p99;
+ *   5. optionally S connections for T seconds (the soak): the statuses by
+ *      class (only 2xx, 429 and 503 are acceptable) and the gateway's RSS
+ *      and open files before and after.
+ *
+ * It prints what it measured; it asserts no time.
+ */
+#include <sys/time.h>
+
+#include <dirent.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "common/cliutil.h"
+#include "core/envelope.h"
+#include "core/err.h"
+#include "service/svc.h"
+#include "tokens/token.h"
+
+struct opts {
+	const char	*url, *ca, *cert, *key, *envelope, *key_uri;
+	const char	*stub_listen, *stub_cert, *stub_key, *stub_ca, *stub_peer;
+	long		 gw_pid;
+	int		 n, conns, soak_conns, soak_s;
+};
+
+static struct ob_svc	*stub;
+static const char	*stub_err;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+h_stub(struct ob_svc_req *req, void *arg)
+{
+	json_t *o = arg;
+
+	(void)ob_svc_reply_json(req, 201, o, NULL);
+}
+
+static void *
+stub_main(void *arg)
+{
+	const struct opts	*o = arg;
+	struct ob_svc_cfg	 c;
+	struct ob_svc_peer	 peer;
+	json_t			*resp;
+
+	resp = json_pack("{s:s,s:s,s:i,s:{s:s}}", "wit", "stub", "wic",
+	    "stub", "expires_at", 0, "owner", "id", "stub");
+	memset(&c, 0, sizeof(c));
+	memset(&peer, 0, sizeof(peer));
+	peer.id = "gateway";
+	peer.role = "gateway";
+	peer.san_uri = o->stub_peer;
+	c.name = "bench-stub";
+	c.listen = o->stub_listen;
+	c.tls.cert = o->stub_cert;
+	c.tls.key = o->stub_key;
+	c.tls.client_ca = o->stub_ca;
+	c.peers = &peer;
+	c.npeers = 1;
+	c.limits.max_conns = 4096;
+	c.limits.workers = 1;
+	if (ob_svc_new(&c, &stub) != OB_OK ||
+	    ob_svc_route(stub, "POST", "/v1/credentials", NULL, 0, h_stub,
+	    resp) != OB_OK || ob_svc_run(stub) != OB_OK)
+		stub_err = ob_err_detail();
+	json_decref(resp);
+	return NULL;
+}
+
+/* 2: the raw rate of the same key over the same bytes. */
+static double
+raw_rate(const struct opts *o, int n)
+{
+	struct ob_token_opts	 to;
+	struct ob_token		*tok = NULL;
+	struct ob_envelope	*env = NULL;
+	struct ob_approval	 what;
+	json_t			*ph = NULL, *x5c;
+	char			*pb = NULL, *tbs = NULL, *buf = NULL;
+	unsigned char		*sig;
+	size_t			 len, tbslen, siglen;
+	double			 t0, rate = 0;
+	int			 i;
+
+	memset(&to, 0, sizeof(to));
+	to.quiet = 1;
+	x5c = json_pack("[s]", "AAAA");
+	if (ob_read_all(o->envelope, 65536, &buf, &len) != OB_OK ||
+	    ob_envelope_parse(buf, len, 0, &env) != OB_OK ||
+	    ob_token_open(o->key_uri, &to, &tok) != OB_OK ||
+	    ob_protected_new(ob_token_alg(tok), "gw", OB_ROLE_GATEWAY,
+	    OB_MODEL_OWNER_MEDIATED, time(NULL), NULL, x5c, &ph) != OB_OK ||
+	    ob_protected_encode(ph, &pb) != OB_OK ||
+	    ob_envelope_signing_input(env, pb, &tbs, &tbslen) != OB_OK) {
+		fprintf(stderr, "raw: %s\n", ob_err_detail());
+		goto out;
+	}
+	memset(&what, 0, sizeof(what));
+	what.role = "gateway";
+	t0 = now_s();
+	for (i = 0; i < n; i++) {
+		if (ob_token_sign(tok, (const unsigned char *)tbs, tbslen, &what,
+		    &sig, &siglen) != OB_OK) {
+			fprintf(stderr, "raw sign: %s\n", ob_err_detail());
+			goto out;
+		}
+		free(sig);
+	}
+	rate = (double)n / (now_s() - t0);
+out:
+	json_decref(x5c);
+	json_decref(ph);
+	ob_token_close(&tok);
+	ob_envelope_free(&env);
+	free(pb);
+	free(tbs);
+	free(buf);
+	return rate;
+}
+
+struct conn {
+	CURL	*h;
+	double	 start;
+	int	 busy;
+};
+
+struct load {
+	const struct opts	*o;
+	char			*body;
+	size_t			 len;
+	struct curl_slist	*hdrs;
+	unsigned long		 by_class[6], other, failed;
+	double			*lat;
+	size_t			 nlat, caplat;
+};
+
+static size_t
+sink(char *p, size_t s, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return s * n;
+}
+
+static CURL *
+mkhandle(struct load *l)
+{
+	CURL *h = curl_easy_init();
+
+	curl_easy_setopt(h, CURLOPT_URL, l->o->url);
+	curl_easy_setopt(h, CURLOPT_CAINFO, l->o->ca);
+	curl_easy_setopt(h, CURLOPT_SSLCERT, l->o->cert);
+	curl_easy_setopt(h, CURLOPT_SSLKEY, l->o->key);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, l->hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, l->body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)l->len);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	return h;
+}
+
+/*
+ * Run requests over nconn keep-alive connections until total are done
+ * (total > 0) or seconds passed; interval > 0 paces the starts.
+ */
+static double
+run(struct load *l, int nconn, long total, double seconds, double interval)
+{
+	CURLM		*m = curl_multi_init();
+	struct conn	*c = calloc((size_t)nconn, sizeof(*c));
+	CURLMsg		*msg;
+	double		 t0 = now_s(), next = t0, t;
+	long		 started = 0, done = 0, status;
+	int		 i, running, left;
+
+	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)nconn);
+	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)nconn);
+	for (i = 0; i < nconn; i++)
+		c[i].h = mkhandle(l);
+	for (;;) {
+		t = now_s();
+		for (i = 0; i < nconn; i++) {
+			if (c[i].busy || (total > 0 && started >= total) ||
+			    (total == 0 && t - t0 >= seconds) ||
+			    (interval > 0 && t < next))
+				continue;
+			c[i].busy = 1;
+			c[i].start = t;
+			curl_multi_add_handle(m, c[i].h);
+			started++;
+			next += interval;
+		}
+		curl_multi_perform(m, &running);
+		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			for (i = 0; i < nconn && c[i].h != msg->easy_handle; i++)
+				;
+			status = 0;
+			if (msg->data.result != CURLE_OK)
+				l->failed++;
+			else {
+				curl_easy_getinfo(c[i].h, CURLINFO_RESPONSE_CODE,
+				    &status);
+				if (status >= 200 && status < 300)
+					l->by_class[2]++;
+				else if (status == 429)
+					l->by_class[4]++;
+				else if (status == 503)
+					l->by_class[5]++;
+				else
+					l->other++;
+			}
+			if (l->nlat < l->caplat)
+				l->lat[l->nlat++] = now_s() - c[i].start;
+			curl_multi_remove_handle(m, c[i].h);
+			c[i].busy = 0;
+			done++;
+		}
+		if (done == started && ((total > 0 && done >= total) ||
+		    (total == 0 && now_s() - t0 >= seconds)))
+			break;
+		curl_multi_poll(m, NULL, 0, interval > 0 ? 1 : 10, NULL);
+	}
+	t = now_s() - t0;
+	for (i = 0; i < nconn; i++)
+		curl_easy_cleanup(c[i].h);
+	free(c);
+	curl_multi_cleanup(m);
+	return (double)done / t;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The gateway's resident set (kB) and open files. */
+static void
+usage_of(long pid, long *rss, int *fds)
+{
+	char		 p[64], line[256];
+	FILE		*f;
+	DIR		*d;
+	struct dirent	*e;
+
+	*rss = -1;
+	*fds = -1;
+	snprintf(p, sizeof(p), "/proc/%ld/status", pid);
+	if ((f = fopen(p, "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "VmRSS:", 6) == 0)
+				*rss = strtol(line + 6, NULL, 10);
+		fclose(f);
+	}
+	snprintf(p, sizeof(p), "/proc/%ld/fd", pid);
+	if ((d = opendir(p)) != NULL) {
+		*fds = 0;
+		while ((e = readdir(d)) != NULL)
+			*fds += e->d_name[0] != '.';
+		closedir(d);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "gateway", required_argument, NULL, 'g' },
+		{ "ca", required_argument, NULL, 'a' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "envelope", required_argument, NULL, 'e' },
+		{ "key-uri", required_argument, NULL, 'u' },
+		{ "stub-listen", required_argument, NULL, 'L' },
+		{ "stub-cert", required_argument, NULL, 'C' },
+		{ "stub-key", required_argument, NULL, 'K' },
+		{ "stub-ca", required_argument, NULL, 'A' },
+		{ "stub-peer", required_argument, NULL, 'P' },
+		{ "gateway-pid", required_argument, NULL, 'p' },
+		{ "soak-conns", required_argument, NULL, 's' },
+		{ "soak-seconds", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts	 o;
+	struct load	 l;
+	pthread_t	 th;
+	double		 raw, gw, p50, p99;
+	long		 rss0, rss1;
+	int		 ch, fd0, fd1, i;
+
+	memset(&o, 0, sizeof(o));
+	o.n = 2000;
+	o.conns = 16;
+	while ((ch = getopt_long(argc, argv, "n:t:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'g': o.url = optarg; break;
+		case 'a': o.ca = optarg; break;
+		case 'c': o.cert = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 'e': o.envelope = optarg; break;
+		case 'u': o.key_uri = optarg; break;
+		case 'L': o.stub_listen = optarg; break;
+		case 'C': o.stub_cert = optarg; break;
+		case 'K': o.stub_key = optarg; break;
+		case 'A': o.stub_ca = optarg; break;
+		case 'P': o.stub_peer = optarg; break;
+		case 'p': o.gw_pid = strtol(optarg, NULL, 10); break;
+		case 's': o.soak_conns = (int)strtol(optarg, NULL, 10); break;
+		case 'S': o.soak_s = (int)strtol(optarg, NULL, 10); break;
+		case 'n': o.n = (int)strtol(optarg, NULL, 10); break;
+		case 't': o.conns = (int)strtol(optarg, NULL, 10); break;
+		default:
+			fprintf(stderr, "see bench/run-bench-gateway.sh\n");
+			return 2;
+		}
+	}
+	if (o.url == NULL || o.envelope == NULL || o.key_uri == NULL ||
+	    o.stub_listen == NULL) {
+		fprintf(stderr, "see bench/run-bench-gateway.sh\n");
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_create(&th, NULL, stub_main, &o);
+	sleep(1);
+	if (stub_err != NULL) {
+		fprintf(stderr, "stub: %s\n", stub_err);
+		return 1;
+	}
+	memset(&l, 0, sizeof(l));
+	l.o = &o;
+	if (ob_read_all(o.envelope, 65536, &l.body, &l.len) != OB_OK)
+		return 1;
+	l.hdrs = curl_slist_append(NULL,
+	    "Content-Type: application/jose+json");
+	l.hdrs = curl_slist_append(l.hdrs, "Expect:");
+	l.caplat = (size_t)o.n;
+	l.lat = calloc(l.caplat, sizeof(*l.lat));
+
+	raw = raw_rate(&o, o.n);
+	(void)run(&l, o.conns, 200, 0, 0);	/* warm up the connections */
+	memset(l.by_class, 0, sizeof(l.by_class));
+	l.nlat = 0;
+	gw = run(&l, o.conns, o.n, 0, 0);
+	printf("raw HSM signatures/s (in process):  %.0f\n", raw);
+	printf("gateway signed requests/s (%d conns): %.0f  (2xx %lu, 503 %lu, "
+	    "other %lu, failed %lu)\n", o.conns, gw, l.by_class[2],
+	    l.by_class[5], l.other, l.failed);
+	printf("ratio gateway/raw:                  %.2f  (target >= 0.7)\n",
+	    raw > 0 ? gw / raw : 0);
+	l.nlat = 0;
+	memset(l.by_class, 0, sizeof(l.by_class));
+	(void)run(&l, o.conns, o.n / 2, 0, 2.0 / gw);
+	qsort(l.lat, l.nlat, sizeof(*l.lat), cmp);
+	p50 = l.nlat ? l.lat[l.nlat / 2] : 0;
+	p99 = l.nlat ? l.lat[(size_t)((double)l.nlat * 0.99)] : 0;
+	printf("at half load (%.0f/s, %zu requests): p50 %.2f ms, p99 %.2f ms "
+	    "(target < 5 ms)\n", gw / 2, l.nlat, p50 * 1e3, p99 * 1e3);
+	if (o.soak_conns > 0) {
+		usage_of(o.gw_pid, &rss0, &fd0);
+		memset(l.by_class, 0, sizeof(l.by_class));
+		l.other = l.failed = 0;
+		l.nlat = 0;
+		gw = run(&l, o.soak_conns, 0, o.soak_s, 0);
+		sleep(2);
+		usage_of(o.gw_pid, &rss1, &fd1);
+		printf("soak %d conns %d s: %.0f req/s; 2xx %lu, 429 %lu, 503 "
+		    "%lu, other %lu, transport failures %lu\n", o.soak_conns,
+		    o.soak_s, gw, l.by_class[2], l.by_class[4], l.by_class[5],
+		    l.other, l.failed);
+		printf("gateway RSS %ld kB -> %ld kB, open files %d -> %d\n",
+		    rss0, rss1, fd0, fd1);
+	}
+	for (i = 0; i < 1; i++)
+		kill(getpid(), SIGTERM);
+	pthread_join(th, NULL);
+	ob_svc_free(&stub);
+	curl_slist_free_all(l.hdrs);
+	free(l.lat);
+	free(l.body);
+	return 0;
+}

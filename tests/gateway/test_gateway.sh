@@ -1,0 +1,190 @@
+#!/bin/sh
+# test_gateway.sh SERVER OWNERBIND SIGNER GATEWAY: issue #15, acceptance 1
+# and 5, over the network with real parts: a development identity server,
+# SoftHSM2 behind ownerbind-signer, curl as the proxy.
+#   AC1  an agent's request through the gateway yields a credential whose
+#        owner claim names the organisation and the gateway; the server
+#        verified the chain to the organisation CA (it refuses once the
+#        trust store names another CA); a policy-denied request never
+#        reaches the server (its record does not grow); the decision names
+#        the rule; the gateway process maps no PKCS#11 module.
+#   AC5  `ownerbind-gateway audit verify` passes the record, and detects a
+#        removed, an altered, an inserted and a reordered line.
+# Exit 0 passed, 1 failed, 77 skipped.
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
+set -u
+SRV=${1:?}; OB=${2:?}; SIG=${3:?}; GW=${4:?}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=${OB_PYTHON:-/usr/bin/python3}
+D=$(mktemp -d /tmp/gateway.XXXXXX) || exit 1
+fails=0
+ok() { echo "ok - $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# shellcheck disable=SC2317 # run from the EXIT trap
+cleanup() { stop_all; rm -rf "$D"; }
+trap cleanup EXIT
+: "$SIG"
+# shellcheck source=tests/gateway/gw-setup.sh
+. "$HERE/gw-setup.sh"
+start_server
+start_gateway
+
+srvlines() { wc -l <"$D/srv/audit.jsonl"; }
+# --- AC1: the credential ---
+envelope "$D/e1.json" a1 || die "envelope"
+s=$(post proxy "$D/e1.json")
+[ "$s" = 201 ] && ok "through the gateway: 201" ||
+	bad "allowed request: $s $(cat "$D/resp.json")"
+"$PY" - "$D/resp.json" "$ORG" "$GWID" <<'PY' && ok "the owner claim names $ORG and $GWID, kind gateway" || bad "owner claim: $(cat "$D/resp.json")"
+import base64, json, sys
+r = json.load(open(sys.argv[1]))
+p = r["wit"].split(".")[1]
+w = json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+o = [v for k, v in w.items() if isinstance(v, dict) and v.get("model")][0]
+assert o == r["owner"], (o, r["owner"])
+assert o["id"] == sys.argv[2] and o["gateway"] == sys.argv[3], o
+assert o["model"] == "owner-mediated" and o["kind"] == "gateway", o
+assert o["type"] == "organization", o
+PY
+grep -q '"peer":"gw-acme".*"decision":"accepted"' "$D/srv/audit.jsonl" &&
+	ok "the server's record: accepted from gw-acme" || bad "server record"
+logged '"event":"sign".*"purpose":"gateway-entry".*proxy=p1' &&
+	ok "the signer logged the gateway entry for proxy p1" ||
+	bad "no signer line: $(grep sign "$D/gateway.log")"
+grep -q '"decision":"accepted".*allowed by rule acme-agents; signing for proxy p1' \
+    "$D/gw-audit.jsonl" && ok "the gateway's record names the rule" ||
+	bad "gateway record: $(cat "$D/gw-audit.jsonl")"
+# Debian's libcurl maps libp11-kit.so (librtmp -> gnutls), the loader
+# library; no module may be mapped, and the gateway links none itself.
+HPID=$("$PY" -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$GMET/healthz'))['signer']['pid'])")
+if grep -Eiq 'softhsm|p11-kit-proxy|/pkcs11/' "/proc/$GP/maps"; then
+	bad "the gateway maps a PKCS#11 module: $(grep -Ei 'softhsm|pkcs11' "/proc/$GP/maps" | head -2)"
+elif ! grep -q libsofthsm2 "/proc/$HPID/maps"; then
+	bad "the helper maps no libsofthsm2: the check proves nothing"
+else
+	ok "the gateway maps no PKCS#11 module (its helper $HPID maps libsofthsm2)"
+fi
+if readelf -d "$GW" | grep NEEDED | grep -Eiq 'p11|tss2|fido2|pcsc'; then
+	bad "the gateway links: $(readelf -d "$GW" | grep NEEDED)"
+else
+	ok "the gateway's binary links no token library"
+fi
+grep -q '^Seccomp:[[:space:]]*2' "/proc/$GP/status" &&
+    logged 'seccomp: the allow-list is in force' &&
+    logged '"event":"sandbox","detail":"landlock' &&
+	ok "the gateway runs under seccomp (and Landlock where the kernel has it)" ||
+	bad "no sandbox: $(grep sandbox "$D/gateway.log")"
+if grep -aq "$UPIN" "/proc/$GP/environ" "/proc/$GP/cmdline"; then
+	bad "the PIN is in the gateway's environment or argv"
+else
+	ok "no PIN in the gateway's environment or argv"
+fi
+
+# --- AC1: denied by policy, never forwarded ---
+before=$(srvlines)
+envelope "$D/e2.json" sandbox-x || die "envelope"
+s=$(post proxy "$D/e2.json")
+[ "$s" = 403 ] && code_is OB_ERR_POLICY_DENIED &&
+	ok "deny rule: 403 OB_ERR_POLICY_DENIED" || bad "deny rule: $s"
+envelope "$D/e3.json" a3 1200 || die "envelope"
+s=$(post proxy "$D/e3.json")
+[ "$s" = 403 ] && code_is OB_ERR_POLICY_DENIED &&
+	ok "max_lifetime 600 against 1200: 403" || bad "lifetime: $s"
+"$OB" request --sub "wimse://other.example/agents/x" --aud "$AUD" \
+    --owner "$ORG" --agent-key "$D/ox.pem" --new-agent-key -o "$D/ox-req.json" \
+    >/dev/null && "$OB" pop --model owner-mediated --agent-key "$D/ox.pem" \
+    -o "$D/e4.json" "$D/ox-req.json" || die "envelope"
+s=$(post proxy "$D/e4.json")
+[ "$s" = 403 ] && code_is OB_ERR_POLICY_DENIED &&
+	ok "no rule selects another trust domain: 403" || bad "default: $s"
+[ "$(srvlines)" = "$before" ] && ok "denied requests never reached the server" ||
+	bad "the server saw a denied request"
+grep -q 'denied by rule no-sandbox-agents: a deny rule' "$D/gw-audit.jsonl" &&
+    grep -q 'denied by rule acme-agents: lifetime 1200s over 600s' "$D/gw-audit.jsonl" &&
+    grep -q 'denied by rule (default): no rule selects' "$D/gw-audit.jsonl" &&
+	ok "each denial names its rule in the record" || bad "denial records"
+
+# --- not for the gateway: other peers, other shapes ---
+s=$(post stranger "$D/e1.json")
+[ "$s" = 403 ] && code_is OB_ERR_SVC_PEER_UNKNOWN &&
+	ok "a certificate that names no proxy: 403" || bad "stranger: $s"
+"$OB" pop --agent-key "$D/agent1.pem" -o "$D/am.json" "$D/req1.json" 2>/dev/null ||
+	die "agent-mediated pop"
+s=$(post proxy "$D/am.json")
+[ "$s" = 403 ] && code_is OB_ERR_REJECTED &&
+	ok "an agent-mediated request is refused (not owner-mediated)" || bad "model: $s"
+grep -q 'OB_ERR_CHANNEL_MISMATCH' "$D/gw-audit.jsonl" && ok "... recorded as a channel mismatch" ||
+	bad "channel mismatch not recorded"
+"$PY" - "$D/e1.json" "$D/forged.json" <<'PY' || die "forge"
+import json, sys
+e = json.load(open(sys.argv[1]))
+s = e["signatures"][0]["signature"]
+e["signatures"][0]["signature"] = ("A" if s[0] != "A" else "B") + s[1:]
+json.dump(e, open(sys.argv[2], "w"))
+PY
+before=$(srvlines)
+s=$(post proxy "$D/forged.json")
+[ "$s" = 403 ] && [ "$(srvlines)" = "$before" ] &&
+	ok "a broken agent signature: 403, not forwarded" || bad "forged: $s"
+
+# --- AC1: the server checks the chain to the organisation CA ---
+"$PY" - "$STRUST" "$D" <<'PY' || die "trust edit"
+import json, sys, subprocess
+t = json.load(open(sys.argv[1]))
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+    "ec_paramgen_curve:P-256", "-nodes", "-keyout", sys.argv[2] + "/other.key",
+    "-out", sys.argv[2] + "/other.pem", "-days", "1", "-subj", "/CN=other CA",
+    "-addext", "basicConstraints=critical,CA:TRUE"], check=True,
+    capture_output=True)
+t["gateways"][0]["ca"] = [open(sys.argv[2] + "/other.pem").read()]
+json.dump(t, open(sys.argv[1], "w"))
+PY
+kill -HUP "$SP"
+wait_log "$D/server.log" 'trust store reloaded' "$SP"
+envelope "$D/e5.json" a5 || die "envelope"
+s=$(post proxy "$D/e5.json")
+[ "$s" = 403 ] && code_is OB_ERR_REJECTED &&
+    grep -q '"code":"OB_ERR_GATEWAY_CHAIN"' "$D/srv/audit.jsonl" &&
+	ok "another organisation CA in the trust store: the server refuses (OB_ERR_GATEWAY_CHAIN)" ||
+	bad "chain: $s $(tail -1 "$D/srv/audit.jsonl")"
+grep -q 'forwarded: server answered HTTP 403 OB_ERR_REJECTED' "$D/gw-audit.jsonl" &&
+	ok "the gateway recorded the server's answer" || bad "server answer not recorded"
+
+# --- SIGHUP: a bad policy keeps the old one ---
+cp "$D/policy.json" "$D/policy.good"
+printf '{"ownerbind_gateway_policy": 1, "rules": [{"name": "x", "effect": "allow", "agentz": []}]}' >"$D/policy.json"
+kill -HUP "$GP"
+wait_log "$D/gateway.log" 'OB_ERR_POLICY_INVALID' "$GP"
+logged 'rules\[0\].agentz' && ok "a bad policy is refused naming the member" ||
+	bad "bad policy detail"
+cp "$D/policy.good" "$D/policy.json"
+envelope "$D/e6.json" sandbox-y || die "envelope"
+s=$(post proxy "$D/e6.json")
+[ "$s" = 403 ] && ok "the old policy stays in force" || bad "after a bad reload: $s"
+
+# --- AC5: the record's chain ---
+stop_all
+out=$("$GW" audit verify "$D/gw-audit.jsonl" 2>&1)
+echo "$out" | grep -q 'chain intact' && ok "audit verify: $out" || bad "audit verify: $out"
+N=$(wc -l <"$D/gw-audit.jsonl")
+tamper() {	# $1 name, $2 python over lines L
+	"$PY" - "$D/gw-audit.jsonl" "$D/t.jsonl" "$2" <<'PY'
+import sys
+L = open(sys.argv[1]).read().splitlines(True)
+exec(sys.argv[3])
+open(sys.argv[2], "w").writelines(L)
+PY
+	out=$("$GW" audit verify "$D/t.jsonl" 2>&1); rc=$?
+	[ $rc = 1 ] && echo "$out" | grep -q 'line' && ok "audit verify detects $1: $out" ||
+		bad "$1 not detected (rc $rc): $out"
+}
+[ "$N" -ge 6 ] || bad "only $N lines"
+tamper "a removed line" 'del L[2]'
+tamper "an altered line" 'L[1] = L[1].replace("accepted", "rejected", 1) if "accepted" in L[1] else L[1].replace("rejected", "accepted", 1)'
+tamper "an inserted line" 'L.insert(2, L[1])'
+tamper "two lines swapped" 'L[1], L[2] = L[2], L[1]'
+tamper "a truncated last line" 'L[-1] = L[-1][:len(L[-1]) // 2]'
+out=$("$GW" audit verify "$D/gw-audit.jsonl" 2>&1)
+echo "$out" | grep -q "$N lines, chain intact" && ok "the original still verifies" || bad "original: $out"
+[ $fails = 0 ] || { echo "--- gateway log"; tail -30 "$D/gateway.log"; }
+exit $fails
