@@ -142,6 +142,17 @@ ob_err_public(int code)
 	case OB_ERR_SVC_HANDSHAKE:
 	case OB_ERR_SVC_TIMEOUT:
 	case OB_ERR_SIGNER_UNAVAILABLE:
+	/* The held request's states (docs/api.md): the client acts on them. */
+	case OB_ERR_CHAL_SHAPE:
+	case OB_ERR_CHAL_UNKNOWN:
+	case OB_ERR_CHAL_EXPIRED:
+	case OB_ERR_CHAL_DENIED:
+	case OB_ERR_CHAL_SLOW_DOWN:
+	case OB_ERR_CHAL_OUTSTANDING:
+	case OB_ERR_CHAL_ANSWER:
+	case OB_ERR_CHAL_OWNER:
+	case OB_ERR_CHAL_ANSWERED:
+	case OB_ERR_CHAL_FULL:
 		return code;
 	/* The key's helper is busy: the same request may pass later. */
 	case OB_ERR_SIGNER_RATE:

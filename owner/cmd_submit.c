@@ -19,17 +19,10 @@
 #include "core/envelope.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "owner/http.h"
 #include "owner/ownerbind.h"
 
-#define SUBMIT_MAX_REPLY	(1024 * 1024)
 #define SUBMIT_PATH		"/v1/credentials"
-
-struct reply {
-	char	*buf;
-	size_t	 len;
-	int	 too_big;
-	char	 request_id[64];
-};
 
 static void
 submit_usage(FILE *f)
@@ -46,44 +39,6 @@ submit_usage(FILE *f)
 "or without either, prints the server's JSON answer.  A refusal prints\n"
 "the server's public code, title and request id.  --timeout bounds the\n"
 "whole exchange (default 30 s).\n");
-}
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct reply	*rp = arg;
-	size_t		 k = size * n;
-	char		*t;
-
-	if (rp->len + k > SUBMIT_MAX_REPLY) {
-		rp->too_big = 1;
-		return 0;
-	}
-	if ((t = realloc(rp->buf, rp->len + k + 1)) == NULL)
-		return 0;
-	rp->buf = t;
-	memcpy(rp->buf + rp->len, p, k);
-	rp->len += k;
-	rp->buf[rp->len] = '\0';
-	return k;
-}
-
-/* Keep X-Request-Id: also there when the body is not a problem. */
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct reply	*rp = arg;
-	size_t		 k = size * n, i = 12, j = 0;
-
-	if (k > 12 && strncasecmp(p, "X-Request-Id", 12) == 0 && p[12] == ':') {
-		for (i = 13; i < k && (p[i] == ' ' || p[i] == '\t'); i++)
-			;
-		for (; i < k && j < sizeof(rp->request_id) - 1 &&
-		    p[i] > 0x20 && p[i] < 0x7f; i++)
-			rp->request_id[j++] = p[i];
-		rp->request_id[j] = '\0';
-	}
-	return k;
 }
 
 /* Our own certificate first: the server's refusal would say less. */
@@ -111,81 +66,6 @@ check_own_cert(const char *path)
 	return r;
 }
 
-/* A transfer that failed: which of our codes, with curl's words. */
-static int
-transfer_error(CURL *c, CURLcode cr, const char *errbuf, const char *url)
-{
-	const char	*why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(cr);
-	long		 vr = X509_V_OK;
-
-	switch (cr) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-		return ob_errf(OB_ERR_SUBMIT_CONNECT, "%s: %s", url, why);
-	case CURLE_OPERATION_TIMEDOUT:
-		return ob_errf(OB_ERR_SUBMIT_TIMEOUT, "%s: %s", url, why);
-	case CURLE_PEER_FAILED_VERIFICATION:
-		(void)curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &vr);
-		if (vr == X509_V_ERR_CERT_HAS_EXPIRED ||
-		    vr == X509_V_ERR_CERT_NOT_YET_VALID)
-			return ob_errf(OB_ERR_SUBMIT_EXPIRED, "the server's "
-			    "certificate: %s",
-			    X509_verify_cert_error_string(vr));
-		/* curl checks the name itself, after a chain that verified,
-		 * and then reports no useful verify result. */
-		if (strstr(why, "target host name") != NULL ||
-		    vr == X509_V_ERR_HOSTNAME_MISMATCH ||
-		    vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
-			return ob_errf(OB_ERR_SUBMIT_HOSTNAME, "%s", why);
-		return ob_errf(OB_ERR_SUBMIT_UNKNOWN_CA, "%s",
-		    X509_verify_cert_error_string(vr));
-	case CURLE_SSL_CACERT_BADFILE:
-		return ob_errf(OB_ERR_IO, "--ca: %s", why);
-	case CURLE_SSL_CERTPROBLEM:
-		return ob_errf(OB_ERR_IO, "--cert or --key: %s", why);
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_GOT_NOTHING:
-		if (strstr(why, "certificate expired") != NULL)
-			return ob_errf(OB_ERR_SUBMIT_EXPIRED, "the server "
-			    "refused this client's certificate as expired");
-		if (strstr(why, "unknown ca") != NULL)
-			return ob_errf(OB_ERR_SUBMIT_TLS, "the server does not "
-			    "trust the CA that issued --cert (%s)", why);
-		return ob_errf(OB_ERR_SUBMIT_TLS, "%s", why);
-	default:
-		return ob_errf(OB_ERR_SUBMIT_CONNECT, "%s: %s", url, why);
-	}
-}
-
-/* A non-201 answer: the problem's public code, title and request id. */
-static int
-refused(long status, const struct reply *rp)
-{
-	json_t		*p = NULL;
-	const char	*code = NULL, *title = NULL, *id = NULL;
-	int		 r;
-
-	if (rp->buf != NULL && ob_json_parse_object(rp->buf, rp->len, &p) ==
-	    OB_OK) {
-		code = json_string_value(json_object_get(p, "code"));
-		title = json_string_value(json_object_get(p, "title"));
-		id = json_string_value(json_object_get(p, "request_id"));
-	}
-	if (id == NULL && rp->request_id[0] != '\0')
-		id = rp->request_id;
-	if (code != NULL)
-		r = ob_errf(OB_ERR_SUBMIT_REFUSED, "HTTP %ld %s: %s (request "
-		    "id %s)", status, code, title != NULL ? title : "",
-		    id != NULL ? id : "none");
-	else
-		r = ob_errf(OB_ERR_SUBMIT_REFUSED, "HTTP %ld without problem "
-		    "details (request id %s)", status, id != NULL ? id : "none");
-	json_decref(p);
-	return r;
-}
-
 static int
 emit_str(const char *path, const char *s, int newline)
 {
@@ -205,7 +85,8 @@ emit_str(const char *path, const char *s, int newline)
 
 /* A 201: check the shape, then write (outputs only on success). */
 static int
-issued(const struct reply *rp, const char *witf, const char *wicf, int json)
+issued(const struct owner_reply *rp, const char *witf, const char *wicf,
+    int json)
 {
 	json_t		*o = NULL;
 	const char	*wit, *wic;
@@ -243,7 +124,7 @@ submit_run(const char *server, const char *cert, const char *key,
     const char *wicf, int json)
 {
 	struct curl_slist	*hdrs = NULL;
-	struct reply		 rp;
+	struct owner_reply	 rp;
 	CURL			*c = NULL;
 	CURLcode		 cr;
 	char			 errbuf[CURL_ERROR_SIZE] = "";
@@ -276,44 +157,27 @@ submit_run(const char *server, const char *cert, const char *key,
 		r = ob_errf(OB_ERR_ALLOC, "libcurl");
 		goto out;
 	}
-	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	if ((r = owner_http_setup(c, url, cert, key, ca, timeout, errbuf,
+	    &rp)) != OB_OK)
+		goto out;
+	if (curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POSTFIELDS, env) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)envlen) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSLVERSION,
-	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CAINFO, ca) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSLCERT, cert) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_SSLKEY, key) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
-	    timeout < 10 ? timeout : 10L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rp) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERDATA, &rp) != CURLE_OK) {
+	    (curl_off_t)envlen) != CURLE_OK) {
 		r = ob_errf(OB_ERR_INTERNAL, "curl_easy_setopt");
 		goto out;
 	}
 	if ((cr = curl_easy_perform(c)) != CURLE_OK) {
 		if (rp.too_big)
 			r = ob_errf(OB_ERR_SUBMIT_RESPONSE, "the answer exceeds "
-			    "%d bytes", SUBMIT_MAX_REPLY);
+			    "%d bytes", OWNER_HTTP_MAX_REPLY);
 		else
-			r = transfer_error(c, cr, errbuf, url);
+			r = owner_http_error(c, cr, errbuf, url);
 		goto out;
 	}
 	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 201) {
-		r = refused(status, &rp);
+		r = owner_http_refused(status, &rp);
 		goto out;
 	}
 	r = issued(&rp, witf, wicf, json);

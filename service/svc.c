@@ -425,6 +425,29 @@ early(struct ob_svc_req *req, int status, int code, const char *detail,
 	(void)ob_svc_reply_problem(req, status, code, NULL, detail);
 }
 
+/*
+ * A route's path is exact, or, when it ends in '/', a prefix followed by
+ * one segment of 1..64 characters of [A-Za-z0-9_-] (a handle): nothing
+ * that could be a dot segment, an escape or another level.
+ */
+static int
+route_match(const char *route, const char *path)
+{
+	size_t	n = strlen(route), i;
+
+	if (n == 0 || route[n - 1] != '/')
+		return strcmp(route, path) == 0;
+	if (strncmp(route, path, n) != 0)
+		return 0;
+	for (i = n; path[i] != '\0'; i++)
+		if (i - n >= 64 || !((path[i] >= 'A' && path[i] <= 'Z') ||
+		    (path[i] >= 'a' && path[i] <= 'z') ||
+		    (path[i] >= '0' && path[i] <= '9') || path[i] == '-' ||
+		    path[i] == '_'))
+			return 0;
+	return i > n;
+}
+
 static void
 on_request(struct evhttp_request *ev, void *arg)
 {
@@ -486,7 +509,7 @@ on_request(struct evhttp_request *ev, void *arg)
 		return;
 	}
 	for (i = 0; i < svc->nroutes && rt == NULL; i++) {
-		if (strcmp(svc->routes[i].path, p) != 0)
+		if (!route_match(svc->routes[i].path, p))
 			continue;
 		path_seen = 1;
 		if (strcmp(svc->routes[i].method, req->method) == 0)

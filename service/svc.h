@@ -99,7 +99,9 @@ typedef void (*ob_svc_handler)(struct ob_svc_req *, void *arg);
 int ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out) OB_WUR;
 
 /*
- * ob_svc_route: serve method ("GET", "POST", ...) on path (exact match).
+ * ob_svc_route: serve method ("GET", "POST", ...) on path (exact match;
+ * a path ending in / matches it followed by one segment of 1..64
+ * characters of [A-Za-z0-9_-], which the handler reads from the path).
  * content_type, when not NULL, is the one media type accepted (parameters
  * such as charset are ignored; others get 415).  Same path, other method:
  * 405 with Allow; unknown path: 404.
