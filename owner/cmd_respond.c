@@ -365,6 +365,7 @@ cmd_respond(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strncmp(rs.server, "https://", 8) != 0 ||
+	    /* lint: ok: the pin is a public key's hash, not a secret */
 	    strncmp(rs.pin, "sha256//", 8) != 0)
 		return fail(ob_errf(OB_ERR_USAGE, "--server is an https:// URL "
 		    "and --server-pin sha256//BASE64"));

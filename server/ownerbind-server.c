@@ -507,6 +507,7 @@ h_answer(struct ob_svc_req *req, void *arg)
 	pthread_rwlock_unlock(&s->trust_lock);
 	/* The held nonce, and no other, completes this request. */
 	if (r == OB_OK && (v->nonce == NULL ||
+	    /* lint: ok: a nonce is a public envelope member */
 	    strcmp(v->nonce, nonce) != 0))
 		r = ob_errf(OB_ERR_NONCE_MISMATCH, "the answer carries "
 		    "another request's nonce");
