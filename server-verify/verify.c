@@ -251,8 +251,8 @@ v_fido(struct vctx *c, const struct ob_entry *e, const struct ob_trust_key *k)
 	}
 	OB_TRY(ob_envelope_signing_input(c->env, e->protected_b64, &tbs,
 	    &len));
-	OB_TRY(ob_webauthn_check_clientdata(e->clientdata, e->clientdata_len,
-	    tbs, len));
+	OB_TRY(ob_webauthn_check_clientdata_web(e->clientdata,
+	    e->clientdata_len, tbs, len, k->origins, k->norigins));
 	OB_TRY(ob_webauthn_message(e->authdata, e->authdata_len, e->clientdata,
 	    e->clientdata_len, &msg, &msglen));
 	if ((r = ob_sig_verify(e->alg, k->pub, msg, msglen, e->sig,

@@ -36,6 +36,7 @@ struct chal {
 	long long	 created, deadline, last_poll, lifetime;
 	enum chal_state	 state;
 	json_t		*cred;
+	char		*web_protected;	/* the approval page's owner header */
 };
 
 struct ob_chal_table {
@@ -59,6 +60,7 @@ chal_free(struct chal *c)
 	free(c->jti);
 	free(c->esha);
 	free(c->env);
+	free(c->web_protected);
 	json_decref(c->cred);
 	free(c);
 }
@@ -344,8 +346,58 @@ out:
 }
 
 int
+ob_chal_web(struct ob_chal_table *t, const char *handle, long long now,
+    char *(*make)(const char *owner, const char *env, size_t envlen,
+    const char *nonce, void *arg), void *arg, char **protected_b64,
+    json_t **details)
+{
+	struct chal	*c;
+	int		 r = OB_OK;
+
+	*protected_b64 = NULL;
+	*details = NULL;
+	pthread_mutex_lock(&t->mu);
+	if ((c = find(t, handle)) == NULL) {
+		r = ob_errf(OB_ERR_CHAL_UNKNOWN, "handle %.8s...", handle);
+		goto out;
+	}
+	if (c->state != CH_PENDING) {
+		r = ob_errf(OB_ERR_CHAL_ANSWERED, "handle %.8s...", handle);
+		goto out;
+	}
+	if (now >= c->deadline) {
+		r = ob_errf(OB_ERR_CHAL_EXPIRED, "deadline %llds ago",
+		    now - c->deadline);
+		goto out;
+	}
+	/* One header per request: the page's challenge stays the same
+	 * however often it is loaded. */
+	if (c->web_protected == NULL &&
+	    (c->web_protected = make(c->owner, c->env, c->envlen, c->nonce,
+	    arg)) == NULL) {
+		r = ob_errf(OB_ERR_CHAL_UNKNOWN, "%s", ob_err_detail());
+		goto out;
+	}
+	if ((*protected_b64 = strdup(c->web_protected)) == NULL ||
+	    (*details = chal_json(c)) == NULL) {
+		free(*protected_b64);
+		*protected_b64 = NULL;
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	/* The page gets no nonce and no envelope: it shows, it does not
+	 * sign itself. */
+	(void)json_object_del(*details, "nonce");
+	(void)json_object_del(*details, "request");
+out:
+	pthread_mutex_unlock(&t->mu);
+	return r;
+}
+
+int
 ob_chal_claim(struct ob_chal_table *t, const char *handle, const char *owner,
-    long long now, char **env, size_t *envlen, char nonce[64])
+    long long now, char **env, size_t *envlen, char nonce[64],
+    char **web_protected)
 {
 	struct chal	*c;
 	int		 r = OB_OK;
@@ -355,7 +407,13 @@ ob_chal_claim(struct ob_chal_table *t, const char *handle, const char *owner,
 		r = ob_errf(OB_ERR_CHAL_UNKNOWN, "handle %.8s...", handle);
 		goto out;
 	}
-	if (strcmp(c->owner, owner) != 0) {
+	if (web_protected != NULL) {
+		if (c->web_protected == NULL) {
+			r = ob_errf(OB_ERR_CHAL_ANSWER, "no approval page was "
+			    "loaded for this request");
+			goto out;
+		}
+	} else if (strcmp(c->owner, owner) != 0) {
 		r = ob_errf(OB_ERR_CHAL_OWNER, "request of %.128s answered by "
 		    "a device of %.128s", c->owner, owner);
 		goto out;
@@ -375,9 +433,31 @@ ob_chal_claim(struct ob_chal_table *t, const char *handle, const char *owner,
 	}
 	memcpy(*env, c->env, c->envlen + 1);
 	*envlen = c->envlen;
+	if (web_protected != NULL &&
+	    (*web_protected = strdup(c->web_protected)) == NULL) {
+		free(*env);
+		*env = NULL;
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
 	memcpy(nonce, c->nonce, sizeof(c->nonce));
 	c->state = CH_BUSY;
 out:
+	pthread_mutex_unlock(&t->mu);
+	return r;
+}
+
+int
+ob_chal_payload(struct ob_chal_table *t, const char *handle, char **env)
+{
+	struct chal	*c;
+	int		 r = OB_OK;
+
+	pthread_mutex_lock(&t->mu);
+	if ((c = find(t, handle)) == NULL)
+		r = ob_errf(OB_ERR_CHAL_UNKNOWN, "handle %.8s...", handle);
+	else if ((*env = strdup(c->env)) == NULL)
+		r = OB_ERR_ALLOC;
 	pthread_mutex_unlock(&t->mu);
 	return r;
 }

@@ -84,15 +84,36 @@ int ob_chal_list(struct ob_chal_table *t, const char *owner, long long wait_s,
     json_t **out) OB_WUR;
 
 /*
+ * The approval page's view of a pending request: *details (the challenge
+ * object without nonce and request) and *protected_b64, the owner entry's
+ * protected header the page's passkey signs over, made once by make()
+ * (under the table's lock; NULL from it is a failure with a detail).
+ * Errors: OB_ERR_CHAL_UNKNOWN, OB_ERR_CHAL_ANSWERED, OB_ERR_CHAL_EXPIRED,
+ * OB_ERR_ALLOC.
+ */
+int ob_chal_web(struct ob_chal_table *t, const char *handle, long long now,
+    char *(*make)(const char *owner, const char *env, size_t envlen,
+    const char *nonce, void *arg), void *arg, char **protected_b64,
+    json_t **details) OB_WUR;
+
+/*
  * Claim a pending request to check an answer: *env (malloc'd, the agent-
- * only envelope) and nonce.  Until ob_chal_settle the request is busy:
- * a concurrent answer gets OB_ERR_CHAL_ANSWERED.  Errors:
- * OB_ERR_CHAL_UNKNOWN, OB_ERR_CHAL_OWNER (another owner's request),
+ * only envelope) and nonce.  A responder's answer names its owner; the
+ * page's (web_protected not NULL) is any owner's, whose passkey must then
+ * sign over *web_protected (malloc'd), the header ob_chal_web made.
+ * Until ob_chal_settle the request is busy: a concurrent answer gets
+ * OB_ERR_CHAL_ANSWERED.  Errors: OB_ERR_CHAL_UNKNOWN, OB_ERR_CHAL_OWNER
+ * (another owner's request), OB_ERR_CHAL_ANSWER (no page was loaded),
  * OB_ERR_CHAL_ANSWERED, OB_ERR_CHAL_EXPIRED, OB_ERR_ALLOC.
  */
 int ob_chal_claim(struct ob_chal_table *t, const char *handle,
     const char *owner, long long now, char **env, size_t *envlen,
-    char nonce[64]) OB_WUR;
+    char nonce[64], char **web_protected) OB_WUR;
+
+/* A copy of the held agent-only envelope (NUL-terminated, malloc'd).
+ * Errors: OB_ERR_CHAL_UNKNOWN, OB_ERR_ALLOC. */
+int ob_chal_payload(struct ob_chal_table *t, const char *handle, char **env)
+    OB_WUR;
 
 /*
  * Settle a claimed request: code OB_OK with cred (referenced) issues it;

@@ -996,8 +996,8 @@ static int
 load_challenge(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
 	static const char *const m[] = { "deadline_s", "interval_s",
-	    "max_pending", "wait_max_s", NULL };
-	json_t	*o;
+	    "max_pending", "wait_max_s", "approval_page", NULL };
+	json_t	*o, *ap;
 	int	 r;
 
 	cfg->challenge.deadline_s = 120;
@@ -1018,8 +1018,10 @@ load_challenge(struct cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = get_int(c, o, "max_pending", 1, 100000, 1024,
 	    &cfg->challenge.max_pending)) != OB_OK ||
 	    (r = get_int(c, o, "wait_max_s", 0, 8, 5,
-	    &cfg->challenge.wait_max_s)) != OB_OK)
+	    &cfg->challenge.wait_max_s)) != OB_OK ||
+	    (r = member(c, o, "approval_page", JSON_TRUE, 0, &ap)) != OB_OK)
 		return r;
+	cfg->challenge.approval_page = ap != NULL && json_is_true(ap);
 	pop(c);
 	return OB_OK;
 }

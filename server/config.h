@@ -102,6 +102,7 @@ struct ob_server_config {
 		long long	interval_s;	/* the poll interval asked for */
 		long long	max_pending;	/* held requests at once */
 		long long	wait_max_s;	/* longest responder long-poll */
+		int		approval_page;	/* serve the browser page */
 	}			 challenge;	/* docs/server-mediated.md */
 	char			*user;		/* NULL: do not change user */
 	int			 sandbox;	/* seccomp and Landlock */

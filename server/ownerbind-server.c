@@ -29,18 +29,25 @@
 
 #include "server-verify/verify_int.h"
 #include "server/answer.h"
+#include "server/approval_page.h"
 #include "server/audit.h"
 #include "server/challenge.h"
 #include "common/cliutil.h"
 #include "server/config.h"
 #include "server/devmode.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/envelope.h"
+#include "core/json.h"
 #include "core/err.h"
+#include "core/webauthn.h"
 #include "server/issuer.h"
 #include "common/process.h"
 #include "common/sandbox.h"
 #include "server/rate.h"
 #include "server-verify/redis.h"
 #include "server-verify/state.h"
+#include "server-verify/trust.h"
 #include "service/svc.h"
 #include "tokens/token.h"
 #include "tokens/remote.h"
@@ -198,48 +205,76 @@ version(void)
 
 /*
  * Issue for a verdict and record it; the credential response in *resp.
- * On failure the refusal is sent (and recorded) here.
+ * On failure *code and detail say why (issue_refuse sends it).
  */
 static int
-issue(struct server *s, struct ob_svc_req *req, const struct ob_verdict *v,
-    json_t **resp)
+issue_cred(struct server *s, struct ob_svc_req *req,
+    const struct ob_verdict *v, json_t **resp, int *code, char *detail,
+    size_t dsize)
 {
 	struct ob_credential	*cred = NULL;
-	char			 detail[512];
+	char			 ctx[256];
 	int			 r;
 
 	*resp = NULL;
 	/* What the helper logs as "for" its signatures. */
-	snprintf(detail, sizeof(detail), "req=%s peer=%s", ob_svc_req_id(req),
-	    ob_svc_req_peer_id(req));
-	ob_signer_set_context(detail);
+	snprintf(ctx, sizeof(ctx), "req=%s peer=%s", ob_svc_req_id(req),
+	    ob_svc_req_peer_id(req) != NULL ? ob_svc_req_peer_id(req) :
+	    "approval-page");
+	ob_signer_set_context(ctx);
 	r = ob_issuer_issue(s->issuer, v, 0, ob_server_config_lifetime_for(
 	    s->cfg, v->agent), &cred);
 	ob_signer_set_context(NULL);
 	if (r != OB_OK) {
-		snprintf(detail, sizeof(detail), "issuing: %s: %s",
-		    ob_err_name(r), ob_err_detail());
-		refuse(s, req, r, detail, v);
+		snprintf(detail, dsize, "issuing: %s: %s", ob_err_name(r),
+		    ob_err_detail());
 		goto out;
 	}
 	if ((r = record(s, req, OB_OK, NULL, v, cred)) != OB_OK) {
-		snprintf(detail, sizeof(detail), "issuance record: %s: %s",
+		snprintf(detail, dsize, "issuance record: %s: %s",
 		    ob_err_name(r), ob_err_detail());
-		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
-		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), detail);
+		/* Nothing is issued without its record. */
+		r = OB_ERR_SVC_UNAVAILABLE;
 		goto out;
 	}
 	if ((*resp = json_pack("{s:s, s:s, s:I, s:O}", "wit", cred->wit, "wic",
 	    cred->wic_pem, "expires_at", (json_int_t)cred->expires_at,
 	    "owner", cred->owner)) == NULL) {
+		snprintf(detail, dsize, "response");
 		r = OB_ERR_ALLOC;
-		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
-		    ob_err_text(OB_ERR_INTERNAL), "response");
 		goto out;
 	}
 	r = OB_OK;
 out:
+	*code = r;
 	ob_credential_free(&cred);
+	return r;
+}
+
+static void
+issue_refuse(struct server *s, struct ob_svc_req *req,
+    const struct ob_verdict *v, int code, const char *detail)
+{
+	if (code == OB_ERR_SVC_UNAVAILABLE)
+		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
+		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), detail);
+	else if (code == OB_ERR_ALLOC)
+		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
+		    ob_err_text(OB_ERR_INTERNAL), detail);
+	else
+		refuse(s, req, code, detail, v);
+}
+
+/* Issue and reply with the refusal on failure; *resp on success. */
+static int
+issue(struct server *s, struct ob_svc_req *req, const struct ob_verdict *v,
+    json_t **resp)
+{
+	char	detail[512];
+	int	r;
+
+	if (issue_cred(s, req, v, resp, &r, detail, sizeof(detail)) != OB_OK)
+		issue_refuse(s, req, v, r, detail);
 	return r;
 }
 
@@ -444,57 +479,43 @@ h_challenges(struct ob_svc_req *req, void *arg)
 }
 
 /*
- * POST /v1/owner/challenges/H, on a worker: the owner's answer.  An
- * owner entry completes the held envelope, which goes through the one
- * verifier (nonce spent, jti spent, owner key from the trust store);
- * its credential waits for the proxy's next poll.
+ * Complete a claimed request with an answer (the responder's or the
+ * page's): an owner entry completes the held envelope, which goes through
+ * the one verifier (nonce spent, jti spent, owner key from the trust
+ * store); its credential waits for the proxy's next poll.  Replies, and
+ * settles the request.
  */
 static void
-h_answer(struct ob_svc_req *req, void *arg)
+complete(struct server *s, struct ob_svc_req *req, const char *handle,
+    const struct ob_answer *a, const char *held, size_t heldlen,
+    const char *nonce)
 {
-	struct server		*s = arg;
-	struct ob_answer	 a;
 	struct ob_verify_opts	 o;
 	struct ob_verdict	*v = NULL;
-	const char		*owner, *body, *handle = path_handle(req);
-	char			*held = NULL, *env = NULL, nonce[64];
-	char			 detail[512];
+	char			*env = NULL, detail[512];
 	json_t			*resp = NULL, *ok = NULL;
-	size_t			 len, heldlen, envlen;
-	int			 r, claimed = 0, settle = OB_ERR_REJECTED;
+	size_t			 envlen;
+	int			 r, settle = OB_ERR_REJECTED;
 
-	memset(&a, 0, sizeof(a));
-	if ((owner = responder_owner(s, req)) == NULL) {
-		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "answer: not a "
-		    "responder device", NULL);
-		return;
-	}
-	body = ob_svc_req_body(req, &len);
-	if ((r = ob_answer_parse(body, len, &a)) != OB_OK ||
-	    (r = ob_chal_claim(s->chal, handle, owner, (long long)time(NULL),
-	    &held, &heldlen, nonce)) != OB_OK) {
-		snprintf(detail, sizeof(detail), "answer: %s: %s",
-		    ob_err_name(r), ob_err_detail());
-		refuse(s, req, r, detail, NULL);
-		goto out;
-	}
-	claimed = 1;
-	if (a.deny) {
+	if (a->deny) {
 		settle = OB_ERR_CHAL_DENIED;
 		snprintf(detail, sizeof(detail), "answer %.8s...: denied by "
-		    "%.128s", handle, ob_svc_req_peer_id(req));
+		    "%.128s", handle, ob_svc_req_peer_id(req) != NULL ?
+		    ob_svc_req_peer_id(req) : "the approval page");
 		if ((r = record(s, req, OB_ERR_CHAL_DENIED, detail, NULL,
 		    NULL)) != OB_OK)
 			ob_svc_log(s->svc, "error", "audit", r,
 			    ob_err_detail());
 		ok = json_pack("{s:s}", "status", "denied");
+		ob_chal_settle(s->chal, handle, settle, NULL);
 		(void)ob_svc_reply_json(req, 200, ok, NULL);
 		goto out;
 	}
-	if ((r = ob_answer_assemble(held, heldlen, &a, &env, &envlen)) !=
+	if ((r = ob_answer_assemble(held, heldlen, a, &env, &envlen)) !=
 	    OB_OK) {
 		snprintf(detail, sizeof(detail), "answer: %s: %s",
 		    ob_err_name(r), ob_err_detail());
+		ob_chal_settle(s->chal, handle, settle, NULL);
 		refuse(s, req, r, detail, NULL);
 		goto out;
 	}
@@ -514,23 +535,251 @@ h_answer(struct ob_svc_req *req, void *arg)
 	if (r != OB_OK) {
 		snprintf(detail, sizeof(detail), "answer %.8s...: %s: %s",
 		    handle, ob_err_name(r), ob_err_detail());
+		ob_chal_settle(s->chal, handle, settle, NULL);
 		refuse(s, req, r, detail, v);
 		goto out;
 	}
-	if (issue(s, req, v, &resp) != OB_OK)
+	/* Settled before any reply: the next request sees the outcome. */
+	if (issue_cred(s, req, v, &resp, &r, detail, sizeof(detail)) !=
+	    OB_OK) {
+		ob_chal_settle(s->chal, handle, settle, NULL);
+		issue_refuse(s, req, v, r, detail);
 		goto out;
-	settle = OB_OK;
+	}
+	ob_chal_settle(s->chal, handle, OB_OK, resp);
 	ok = json_pack("{s:s}", "status", "approved");
 	(void)ob_svc_reply_json(req, 200, ok, NULL);
 out:
-	if (claimed)
-		ob_chal_settle(s->chal, handle, settle, resp);
 	json_decref(ok);
 	json_decref(resp);
 	ob_verdict_free(&v);
+	free(env);
+}
+
+/* POST /v1/owner/challenges/H, on a worker: the responder's answer. */
+static void
+h_answer(struct ob_svc_req *req, void *arg)
+{
+	struct server		*s = arg;
+	struct ob_answer	 a;
+	const char		*owner, *body, *handle = path_handle(req);
+	char			*held = NULL, nonce[64], detail[512];
+	size_t			 len, heldlen;
+	int			 r;
+
+	memset(&a, 0, sizeof(a));
+	if ((owner = responder_owner(s, req)) == NULL) {
+		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "answer: not a "
+		    "responder device", NULL);
+		return;
+	}
+	body = ob_svc_req_body(req, &len);
+	if ((r = ob_answer_parse(body, len, &a)) != OB_OK ||
+	    (r = ob_chal_claim(s->chal, handle, owner, (long long)time(NULL),
+	    &held, &heldlen, nonce, NULL)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "answer: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	complete(s, req, handle, &a, held, heldlen, nonce);
+out:
 	ob_answer_clear(&a);
 	free(held);
-	free(env);
+}
+
+/* The owner's first FIDO2 key that may approve from a web origin. */
+static const struct ob_trust_key *
+web_key(const struct server *s, const char *owner)
+{
+	const struct ob_trust_owner	*ow;
+	size_t				 i;
+
+	if ((ow = ob_trust_owner(s->trust, owner)) == NULL)
+		return NULL;
+	for (i = 0; i < ow->nkeys; i++)
+		if (ow->keys[i].norigins > 0 && ob_alg_is_webauthn(
+		    ow->keys[i].alg) && ow->keys[i].revoked_at == 0)
+			return &ow->keys[i];
+	return NULL;
+}
+
+/* ob_chal_web's maker: the owner entry's protected header for the page
+ * (trust lock held by the caller). */
+static char *
+web_protected(const char *owner, const char *env, size_t envlen,
+    const char *nonce, void *arg)
+{
+	struct server			*s = arg;
+	const struct ob_trust_key	*k;
+	json_t				*ph = NULL;
+	char				*b64 = NULL;
+
+	(void)env;
+	(void)envlen;
+	if ((k = web_key(s, owner)) == NULL) {
+		(void)ob_errf(OB_ERR_CHAL_UNKNOWN, "owner %.128s has no passkey "
+		    "enrolled for a web origin", owner);
+		return NULL;
+	}
+	if (ob_protected_new(k->alg, k->kid, OB_ROLE_OWNER,
+	    OB_MODEL_SERVER_MEDIATED, (long long)time(NULL), nonce, NULL,
+	    &ph) != OB_OK || ob_protected_encode(ph, &b64) != OB_OK)
+		b64 = NULL;
+	json_decref(ph);
+	return b64;
+}
+
+/* GET /approve/H, /approve.js, /approve.css: the page, on the loop. */
+static void
+h_page(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/html; charset=utf-8",
+	    ob_approval_html, strlen(ob_approval_html));
+}
+
+static void
+h_page_js(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/javascript; charset=utf-8",
+	    ob_approval_js, strlen(ob_approval_js));
+}
+
+static void
+h_page_css(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/css; charset=utf-8",
+	    ob_approval_css, strlen(ob_approval_css));
+}
+
+/*
+ * GET /v1/approve/H, on a worker: what the page shows, and the WebAuthn
+ * options whose challenge is derived from the owner entry's signing
+ * input (docs/envelope.md 5.2) with the header the server made for it.
+ */
+static void
+h_approve_info(struct ob_svc_req *req, void *arg)
+{
+	struct server			*s = arg;
+	const struct ob_trust_key	*k;
+	struct ob_envelope		*env = NULL;
+	const char			*handle = path_handle(req), *owner;
+	char				*pb64 = NULL, *tbs = NULL;
+	char				*held = NULL, ch[44], detail[256];
+	json_t				*d = NULL, *pk = NULL, *ac;
+	size_t				 tbslen;
+	int				 r;
+
+	pthread_rwlock_rdlock(&s->trust_lock);
+	r = ob_chal_web(s->chal, handle, (long long)time(NULL),
+	    web_protected, s, &pb64, &d);
+	if (r == OB_OK) {
+		owner = json_string_value(json_object_get(d, "owner"));
+		r = (k = web_key(s, owner)) == NULL ? ob_errf(
+		    OB_ERR_CHAL_UNKNOWN, "no web passkey") : OB_OK;
+	}
+	if (r != OB_OK) {
+		pthread_rwlock_unlock(&s->trust_lock);
+		snprintf(detail, sizeof(detail), "approve: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	if ((pk = json_pack("{s:s, s:s, s:s, s:i}", "rpId", k->rp_id,
+	    "userVerification", k->uv_required ? "required" : "preferred",
+	    "challenge", "", "timeout", 60000)) == NULL)
+		r = OB_ERR_ALLOC;
+	if (r == OB_OK && k->credential_id != NULL && ((ac = json_pack(
+	    "[{s:s, s:s}]", "type", "public-key", "id", k->credential_id)) ==
+	    NULL || json_object_set_new(pk, "allowCredentials", ac) != 0))
+		r = OB_ERR_ALLOC;
+	pthread_rwlock_unlock(&s->trust_lock);
+	if (r == OB_OK && (r = ob_chal_payload(s->chal, handle, &held)) ==
+	    OB_OK && (r = ob_envelope_parse(held, strlen(held), 0, &env)) ==
+	    OB_OK && (r = ob_envelope_signing_input(env, pb64, &tbs,
+	    &tbslen)) == OB_OK && (r = ob_webauthn_challenge(tbs, tbslen,
+	    ch)) == OB_OK && (json_object_set_new(pk, "challenge",
+	    json_string(ch)) != 0 || json_object_set(d, "publicKey", pk) != 0))
+		r = OB_ERR_ALLOC;
+	if (r != OB_OK) {
+		snprintf(detail, sizeof(detail), "approve: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	(void)ob_svc_reply_json(req, 200, d, NULL);
+out:
+	json_decref(d);
+	json_decref(pk);
+	ob_envelope_free(&env);
+	free(held);
+	free(tbs);
+	free(pb64);
+}
+
+/*
+ * POST /v1/approve/H, on a worker: the page's assertion.  The server
+ * assembles the FIDO2 owner entry (the header it made, authenticatorData
+ * and clientDataJSON as the unprotected header, the signature) and
+ * completes the request like a responder's answer.
+ */
+static void
+h_approve(struct ob_svc_req *req, void *arg)
+{
+	static const char *const m[] = { "authenticatorData",
+	    "clientDataJSON", "signature", NULL };
+	struct server		*s = arg;
+	struct ob_answer	 a;
+	const char		*body, *handle = path_handle(req), *sig;
+	char			*held = NULL, *pb64 = NULL, nonce[64];
+	char			 detail[512];
+	json_t			*doc = NULL;
+	size_t			 len, heldlen;
+	int			 r;
+
+	memset(&a, 0, sizeof(a));
+	body = ob_svc_req_body(req, &len);
+	if ((r = ob_json_parse_object(body, len, &doc)) != OB_OK ||
+	    (r = ob_json_only_members(doc, m, OB_ERR_CHAL_ANSWER)) != OB_OK ||
+	    (r = ob_json_get_str(doc, "signature", 1, 2048,
+	    OB_ERR_CHAL_ANSWER, OB_ERR_CHAL_ANSWER, &sig)) != OB_OK ||
+	    !json_is_string(json_object_get(doc, "authenticatorData")) ||
+	    !json_is_string(json_object_get(doc, "clientDataJSON"))) {
+		if (r == OB_OK || r == OB_ERR_JSON_SYNTAX ||
+		    r == OB_ERR_JSON_DUPLICATE || r == OB_ERR_JSON_TRAILING)
+			r = OB_ERR_CHAL_ANSWER;
+		snprintf(detail, sizeof(detail), "approve: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	if ((r = ob_chal_claim(s->chal, handle, NULL, (long long)time(NULL),
+	    &held, &heldlen, nonce, &pb64)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "approve: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	a.protected_b64 = pb64;
+	if (ob_b64url_decode(sig, strlen(sig), OB_MAX_SIGNATURE, &a.sig,
+	    &a.siglen) != OB_OK) {
+		ob_chal_settle(s->chal, handle, OB_ERR_CHAL_ANSWER, NULL);
+		refuse(s, req, OB_ERR_CHAL_ANSWER, "approve: signature is not "
+		    "base64url", NULL);
+		goto out;
+	}
+	/* What is left is the FIDO2 entry's unprotected header. */
+	(void)json_object_del(doc, "signature");
+	a.header = doc;
+	complete(s, req, handle, &a, held, heldlen, nonce);
+out:
+	free(a.sig);
+	free(pb64);
+	free(held);
+	json_decref(doc);
 }
 
 /* POST /v1/credentials, on a worker thread. */
@@ -860,6 +1109,9 @@ server_listen(struct server *s)
 	sc.tls.cert = c->tls.cert;
 	sc.tls.key = c->tls.key;
 	sc.tls.client_ca = c->tls.client_ca;
+	/* The approval page is for browsers, which have no client
+	 * certificate: every other route still requires one. */
+	sc.tls.client_cert_optional = c->challenge.approval_page;
 	sc.peers = peers;
 	sc.npeers = c->nclients;
 	sc.limits.max_body = c->limits.max_body;
@@ -878,6 +1130,18 @@ server_listen(struct server *s)
 	    h_challenges, s));
 	OB_TRY(ob_svc_route(s->svc, "POST", "/v1/owner/challenges/",
 	    "application/json", 1, h_answer, s));
+	if (c->challenge.approval_page) {
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve/", NULL, 0,
+		    h_page, s));
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.js", NULL,
+		    0, h_page_js, s));
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.css", NULL,
+		    0, h_page_css, s));
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/v1/approve/", NULL,
+		    1, h_approve_info, s));
+		OB_TRY(ob_svc_route_public(s->svc, "POST", "/v1/approve/",
+		    "application/json", 1, h_approve, s));
+	}
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
 	OB_TRY(ob_svc_on_conn_refusal(s->svc, on_conn_refusal, s));

@@ -315,6 +315,23 @@ ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
 }
 
 int
+ob_svc_reply_page(struct ob_svc_req *req, int status, const char *ctype,
+    const void *body, size_t len)
+{
+	char *b;
+
+	if ((b = malloc(len + 1)) == NULL) {
+		req->code = OB_ERR_ALLOC;
+		(void)stage(req, 500, NULL, 0, "application/json");
+		return OB_ERR_ALLOC;
+	}
+	memcpy(b, body, len);
+	b[len] = '\0';
+	req->page = 1;
+	return stage(req, status, b, len, ctype);
+}
+
+int
 ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
     const char *title, const char *detail_for_log)
 {
@@ -386,6 +403,19 @@ finish(struct ob_svc_req *req)
 	}
 	if (req->allow != NULL)
 		evhttp_add_header(h, "Allow", req->allow);
+	/* Pages: nothing but this origin's own script and style, never in
+	 * a frame, no referrer (the path holds a handle). */
+	if (req->page) {
+		evhttp_add_header(h, "Content-Security-Policy", "default-src "
+		    "'none'; script-src 'self'; style-src 'self'; "
+		    "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+		    "form-action 'none'; frame-ancestors 'none'");
+		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+		evhttp_add_header(h, "X-Frame-Options", "DENY");
+		evhttp_add_header(h, "Cross-Origin-Opener-Policy",
+		    "same-origin");
+	}
 	if (svc->draining)
 		evhttp_add_header(h, "Connection", "close");
 	if (req->rbody != NULL)
@@ -526,6 +556,13 @@ on_request(struct evhttp_request *ev, void *arg)
 	}
 	req->allow = NULL;
 	req->route = rt;
+	/* With public routes (a browser page) a certificate is optional at
+	 * the handshake, and required here for every other route. */
+	if (req->peer == NULL && svc->has_public && !rt->public) {
+		early(req, 403, OB_ERR_SVC_PEER_UNKNOWN, "no client "
+		    "certificate that maps to a configured peer", 0);
+		return;
+	}
 	ct = evhttp_find_header(evhttp_request_get_input_headers(ev),
 	    "Content-Type");
 	if (rt->ctype != NULL && !ob_svc_media_type_is(ct, rt->ctype)) {
@@ -905,6 +942,23 @@ ob_svc_route(struct ob_svc *svc, const char *method, const char *path,
 	rt->fn = fn;
 	rt->arg = arg;
 	svc->nroutes++;
+	return OB_OK;
+}
+
+int
+ob_svc_route_public(struct ob_svc *svc, const char *method, const char *path,
+    const char *content_type, int on_worker, ob_svc_handler fn, void *arg)
+{
+	int r;
+
+	if (!svc->cert_optional)
+		return ob_errf(OB_ERR_INVALID_ARG, "a public route needs "
+		    "tls.client_cert_optional");
+	if ((r = ob_svc_route(svc, method, path, content_type, on_worker, fn,
+	    arg)) != OB_OK)
+		return r;
+	svc->routes[svc->nroutes - 1].public = 1;
+	svc->has_public = 1;
 	return OB_OK;
 }
 
