@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness: the owner's answer to a held request
- * (server/answer.c), the body parser of POST /v1/owner/challenges/H, and
+ * (server/answer.c), the body parsers of POST /v1/owner/challenges/H and
+ * of the approval page's POST /v1/approve/H, and
  * the assembly of an accepted answer into a held envelope (the envelope
  * parser's entry checks).  Beyond "no crash": a refusal is a decision
  * with nothing half-filled, an entry answer has a signature of 1..1024
@@ -68,5 +69,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	ob_answer_clear(&a);
+	/* The page's answer, with a header of the form the server makes. */
+	if (ob_answer_parse_webauthn(data, size, &a) == OB_OK) {
+		if (a.siglen == 0 || a.siglen > OB_MAX_SIGNATURE ||
+		    a.header == NULL ||
+		    json_object_get(a.header, "signature") != NULL)
+			abort();
+		a.protected_b64 = "eyJhbGciOiJ3ZWJhdXRobi1lczI1NiJ9";
+		if (ob_answer_assemble(held, heldlen, &a, &out, &outlen) ==
+		    OB_OK)
+			free(out);
+		a.protected_b64 = NULL;
+		ob_answer_clear(&a);
+	}
 	return 0;
 }

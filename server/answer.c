@@ -79,6 +79,49 @@ out:
 }
 
 int
+ob_answer_parse_webauthn(const void *body, size_t len, struct ob_answer *out)
+{
+	static const char *const m[] = { "authenticatorData",
+	    "clientDataJSON", "signature", NULL };
+	struct ob_answer	 a;
+	const char		*sig;
+	int			 r;
+
+	memset(&a, 0, sizeof(a));
+	if ((r = ob_json_parse_object(body, len, &a.doc)) != OB_OK) {
+		r = ob_errf(OB_ERR_CHAL_ANSWER, "not one JSON object: %s",
+		    ob_err_name(r));
+		goto out;
+	}
+	if ((r = ob_json_only_members(a.doc, m, OB_ERR_CHAL_ANSWER)) !=
+	    OB_OK ||
+	    (r = ob_json_get_str(a.doc, "signature", 1, ANSWER_MAX_SIG * 2,
+	    OB_ERR_CHAL_ANSWER, OB_ERR_CHAL_ANSWER, &sig)) != OB_OK)
+		goto out;
+	if (!json_is_string(json_object_get(a.doc, "authenticatorData")) ||
+	    !json_is_string(json_object_get(a.doc, "clientDataJSON"))) {
+		r = ob_errf(OB_ERR_CHAL_ANSWER, "authenticatorData and "
+		    "clientDataJSON are base64url strings");
+		goto out;
+	}
+	if ((r = ob_b64url_decode(sig, strlen(sig), ANSWER_MAX_SIG, &a.sig,
+	    &a.siglen)) != OB_OK) {
+		r = ob_errf(OB_ERR_CHAL_ANSWER, "signature is not base64url "
+		    "of at most %d bytes", ANSWER_MAX_SIG);
+		goto out;
+	}
+	/* What is left is the FIDO2 entry's unprotected header, which the
+	 * envelope's own entry checks read when it is assembled. */
+	(void)json_object_del(a.doc, "signature");
+	a.header = a.doc;
+	*out = a;
+	return OB_OK;
+out:
+	ob_answer_clear(&a);
+	return r;
+}
+
+int
 ob_answer_assemble(const char *held, size_t heldlen, const struct ob_answer *a,
     char **out, size_t *outlen)
 {

@@ -26,6 +26,14 @@ struct ob_answer {
 /* Errors: OB_ERR_CHAL_ANSWER (the detail names the member), OB_ERR_ALLOC. */
 int ob_answer_parse(const void *body, size_t len, struct ob_answer *out)
     OB_WUR;
+/*
+ * The approval page's answer: {"authenticatorData", "clientDataJSON",
+ * "signature"}, base64url strings and nothing else; the first two become
+ * the FIDO2 entry's unprotected header.  protected_b64 is left NULL: the
+ * caller sets the header the server made for the page.  Errors: as above.
+ */
+int ob_answer_parse_webauthn(const void *body, size_t len,
+    struct ob_answer *out) OB_WUR;
 void ob_answer_clear(struct ob_answer *a);
 
 /*

@@ -729,34 +729,18 @@ out:
 static void
 h_approve(struct ob_svc_req *req, void *arg)
 {
-	static const char *const m[] = { "authenticatorData",
-	    "clientDataJSON", "signature", NULL };
 	struct server		*s = arg;
 	struct ob_answer	 a;
-	const char		*body, *handle = path_handle(req), *sig;
+	const char		*body, *handle = path_handle(req);
 	char			*held = NULL, *pb64 = NULL, nonce[64];
 	char			 detail[512];
-	json_t			*doc = NULL;
 	size_t			 len, heldlen;
 	int			 r;
 
 	memset(&a, 0, sizeof(a));
 	body = ob_svc_req_body(req, &len);
-	if ((r = ob_json_parse_object(body, len, &doc)) != OB_OK ||
-	    (r = ob_json_only_members(doc, m, OB_ERR_CHAL_ANSWER)) != OB_OK ||
-	    (r = ob_json_get_str(doc, "signature", 1, 2048,
-	    OB_ERR_CHAL_ANSWER, OB_ERR_CHAL_ANSWER, &sig)) != OB_OK ||
-	    !json_is_string(json_object_get(doc, "authenticatorData")) ||
-	    !json_is_string(json_object_get(doc, "clientDataJSON"))) {
-		if (r == OB_OK || r == OB_ERR_JSON_SYNTAX ||
-		    r == OB_ERR_JSON_DUPLICATE || r == OB_ERR_JSON_TRAILING)
-			r = OB_ERR_CHAL_ANSWER;
-		snprintf(detail, sizeof(detail), "approve: %s: %s",
-		    ob_err_name(r), ob_err_detail());
-		refuse(s, req, r, detail, NULL);
-		goto out;
-	}
-	if ((r = ob_chal_claim(s->chal, handle, NULL, (long long)time(NULL),
+	if ((r = ob_answer_parse_webauthn(body, len, &a)) != OB_OK ||
+	    (r = ob_chal_claim(s->chal, handle, NULL, (long long)time(NULL),
 	    &held, &heldlen, nonce, &pb64)) != OB_OK) {
 		snprintf(detail, sizeof(detail), "approve: %s: %s",
 		    ob_err_name(r), ob_err_detail());
@@ -764,22 +748,12 @@ h_approve(struct ob_svc_req *req, void *arg)
 		goto out;
 	}
 	a.protected_b64 = pb64;
-	if (ob_b64url_decode(sig, strlen(sig), OB_MAX_SIGNATURE, &a.sig,
-	    &a.siglen) != OB_OK) {
-		ob_chal_settle(s->chal, handle, OB_ERR_CHAL_ANSWER, NULL);
-		refuse(s, req, OB_ERR_CHAL_ANSWER, "approve: signature is not "
-		    "base64url", NULL);
-		goto out;
-	}
-	/* What is left is the FIDO2 entry's unprotected header. */
-	(void)json_object_del(doc, "signature");
-	a.header = doc;
 	complete(s, req, handle, &a, held, heldlen, nonce);
+	a.protected_b64 = NULL;
 out:
-	free(a.sig);
+	ob_answer_clear(&a);
 	free(pb64);
 	free(held);
-	json_decref(doc);
 }
 
 /* POST /v1/credentials, on a worker thread. */

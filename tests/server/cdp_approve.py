@@ -130,8 +130,9 @@ ASSERT_JS = """(async () => {
 
 def post(origin, ca, handle, body):
     ctx = ssl.create_default_context(cafile=ca)
+    data = b"not json" if body is None else json.dumps(body).encode()
     req = urllib.request.Request(origin + "/v1/approve/" + handle,
-                                 data=json.dumps(body).encode(), method="POST",
+                                 data=data, method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
@@ -240,6 +241,23 @@ def run(d, origin, h1, h2, spki, ca, shot):
                   "%s: %d %s" % (what, s, j.get("code")))
             print("case: " + what)
             sys.stdout.flush()
+        for what, body, want in (
+                ("not JSON", None, 400), ("an extra member", dict(
+                    {k: a[k] for k in ("authenticatorData", "clientDataJSON",
+                                       "signature")}, x=1), 400),
+                ("a signature that is not base64url", dict(
+                    {k: a[k] for k in ("authenticatorData", "clientDataJSON")},
+                    signature="*"), 400)):
+            s, j = post(origin, ca, h2, body)
+            check(s == want and j.get("code") == "OB_ERR_CHAL_ANSWER",
+                  "page answer with %s: %d %s" % (what, s, j.get("code")))
+        ctx = ssl.create_default_context(cafile=ca)
+        try:
+            urllib.request.urlopen(origin + "/v1/approve/nosuchhandle",
+                                   context=ctx, timeout=30)
+            check(False, "unknown handle answered")
+        except urllib.error.HTTPError as e:
+            check(e.code == 404, "page info for an unknown handle: %d" % e.code)
         try:
             fido2_check(d, origin, a)
             check(True, "python3-fido2 Fido2Server accepts the browser-made assertion")

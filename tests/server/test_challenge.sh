@@ -58,7 +58,7 @@ c["clients"] = [c["clients"][0],
     {"id": "proxy-2", "role": "proxy",
      "san_uri": "spiffe://test.example/proxy/p1"}]
 c["challenge"] = {"deadline_s": deadline, "interval_s": 30, "wait_max_s": 2}
-c["limits"] = {"workers": 4}
+c["limits"] = {"workers": 4, "timeout_s": 3}
 json.dump(c, open(p, "w"), indent=1)
 EOF
 }
@@ -285,6 +285,102 @@ s=$($PCURL -o ans.resp -w '%{http_code}' -H 'Content-Type: application/jose+json
     --data-binary @nn.start "$URL/v1/credentials" 2>/dev/null)
 [ "$s" = 400 ] && code_is ans.resp OB_ERR_CHAL_SHAPE &&
     ok "a start whose agent entry carries a nonce: 400 CHAL_SHAPE" || bad "shape: $s $(cat ans.resp)"
+# 7b. Slow and many clients on the new endpoints: a slow answer body (a
+# byte every 0.5 s) is cut at the I/O deadline; 8 threads send 400 polls
+# of made-up handles, malformed answers and challenge lists at once; every
+# answer is the documented one and a real request is served after it.
+"$PY" - "$URL" "$CA" pki/hashpeer.pem pki/hashpeer.key "$H5" <<'EOF' && ok "slow answer body cut at the deadline" || bad "slow answer"
+import socket, ssl, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.check_hostname = False
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+c = ctx.wrap_socket(socket.create_connection((u.hostname, u.port), timeout=30))
+head = ("POST /v1/owner/challenges/%s HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n" % sys.argv[5])
+c.sendall(head.encode())
+t0 = time.time()
+cut = False
+for i in range(200):
+    try:
+        c.sendall(b"{")
+        time.sleep(0.5)
+    except OSError:
+        cut = True
+        break
+    if time.time() - t0 > 40:
+        break
+if not cut:
+    c.settimeout(5)
+    try:
+        data = c.recv(4096)
+        cut = data == b"" or data.startswith(b"HTTP/1.1 408")
+    except OSError:
+        cut = True
+assert cut and time.time() - t0 < 30, time.time() - t0
+EOF
+"$PY" - "$URL" "$CA" "$CERT" "$KEY" pki/hashpeer.pem pki/hashpeer.key <<'EOF' >load.out && ok "load: $(cat load.out)" || bad "load: $(cat load.out)"
+import http.client, ssl, sys, threading, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+def ctx(cert, key):
+    c = ssl.create_default_context(cafile=sys.argv[2])
+    c.check_hostname = False
+    c.load_cert_chain(cert, key)
+    return c
+proxy, dev = ctx(sys.argv[3], sys.argv[4]), ctx(sys.argv[5], sys.argv[6])
+jobs = []
+for i in range(400):
+    k = i % 4
+    if k == 0:
+        jobs.append(("p", "GET", "/v1/requests/nosuchhandle%d" % i, None, 404))
+    elif k == 1:
+        jobs.append(("d", "POST", "/v1/owner/challenges/nosuch%d" % i,
+                     b'{"protected":"e30","signature":"AA"}', 404))
+    elif k == 2:
+        jobs.append(("d", "POST", "/v1/owner/challenges/x%d" % i, b'{"protected":', 400))
+    else:
+        jobs.append(("d", "GET", "/v1/owner/challenges", None, 200))
+lat, bad, lock = [], [], threading.Lock()
+def worker(part):
+    conns = {}
+    for who, m, p, b, want in part:
+        t0 = time.time()
+        status = None
+        for attempt in range(3):
+            h = conns.get(who)
+            if h is None:
+                h = conns[who] = http.client.HTTPSConnection(
+                    u.hostname, u.port, context=proxy if who == "p" else dev,
+                    timeout=30)
+            try:
+                h.request(m, p, body=b, headers={"Content-Type": "application/json"})
+                r = h.getresponse()
+                r.read()
+                status = r.status
+                break
+            except (OSError, http.client.HTTPException):
+                conns.pop(who, None)
+        with lock:
+            lat.append(time.time() - t0)
+            if status != want:
+                bad.append((p, status, want))
+ts = [threading.Thread(target=worker, args=(jobs[i::8],)) for i in range(8)]
+t0 = time.time()
+[t.start() for t in ts]
+[t.join() for t in ts]
+el = time.time() - t0
+lat.sort()
+print("%d requests from 8 threads in %.2fs (%.0f/s), p50 %.1f ms, p99 %.1f ms" % (
+      len(lat), el, len(lat) / el, lat[len(lat) // 2] * 1e3, lat[int(len(lat) * .99)] * 1e3))
+if bad:
+    print(bad[:5])
+    sys.exit(1)
+EOF
+# shellcheck disable=SC2086
+$RESPOND $ALICE_DEV --owner-key file:alice.pem --once --yes \
+    --handle "$H5" --wait 20 2>/dev/null &&
+    [ "$(poll r5 "$PCURL")" = 201 ] && ok "served after the slow and many clients" ||
+    bad "after load"
 stop
 
 # 8. After the deadline: a server holding requests for 1 s.  The answer is
