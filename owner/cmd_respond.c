@@ -166,6 +166,7 @@ out:
 	return r;
 }
 
+/* 1 approve, 0 refuse, -1 no terminal to ask on (answer nothing). */
 static int
 ask(void)
 {
@@ -174,7 +175,7 @@ ask(void)
 	int	 yes = 0;
 
 	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
-		return 0;
+		return -1;
 	fprintf(tty, "Approve? [y/N] ");
 	fflush(tty);
 	if (fgets(line, sizeof(line), tty) != NULL)
@@ -229,6 +230,11 @@ answer_one(struct respond *rs, const json_t *ch)
 	OB_TRY(ob_envelope_parse(req, strlen(req), 0, &env));
 	OB_TRY(show(ch, env, nonce, code));
 	yes = rs->yes ? 1 : rs->deny ? 0 : ask();
+	if (yes < 0) {
+		r = ob_errf(OB_ERR_USAGE, "no terminal to ask on: run it on one, "
+		    "or pass --yes or --deny");
+		goto out;
+	}
 	(void)snprintf(path, sizeof(path), RESPOND_LIST "/%s", handle);
 	if (!yes) {
 		fprintf(stderr, PROG ": refusing\n");
