@@ -52,7 +52,7 @@ cp, tp, kp, port, origin = sys.argv[1:6]
 c = json.load(open(cp))
 c["listen"] = "127.0.0.1:" + port
 c["challenge"] = {"interval_s": 30, "approval_page": True}
-c["limits"] = {"workers": 4}
+c["limits"] = {"workers": 4, "timeout_s": 3}
 json.dump(c, open(cp, "w"), indent=1)
 k = json.load(open(kp))
 t = json.load(open(tp))
@@ -94,6 +94,73 @@ s=$(curl -sS --max-time 20 --cacert "$CA" -o nocert.json -w '%{http_code}' \
 
 "$PY" "$HERE/cdp_approve.py" run "$D" "$ORIGIN" "$(field r1.held handle)" \
     "$(field r2.held handle)" "$SPKI" "$CA" "$SHOT" || fail=1
+# The page's endpoints under slow and many clients without certificates:
+# a slow answer body is cut at the I/O deadline; 8 threads send 400
+# requests (the page, its script, unknown handles, malformed answers);
+# each gets its documented status.
+"$PY" - "$PORT" "$CA" <<'EOF' >pload.out && ok "page load: $(cat pload.out)" || bad "page load: $(cat pload.out)"
+import http.client, socket, ssl, sys, threading, time
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+c = ctx.wrap_socket(socket.create_connection(("localhost", port), timeout=30),
+                    server_hostname="localhost")
+c.sendall(b"POST /v1/approve/abc HTTP/1.1\r\nHost: localhost\r\n"
+          b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+t0, cut = time.time(), False
+for i in range(100):
+    try:
+        c.sendall(b"{")
+        time.sleep(0.5)
+    except OSError:
+        cut = True
+        break
+if not cut:
+    c.settimeout(5)
+    try:
+        d = c.recv(4096)
+        cut = d == b"" or d.startswith(b"HTTP/1.1 408")
+    except OSError:
+        cut = True
+assert cut and time.time() - t0 < 30, "slow client not cut"
+jobs = []
+for i in range(400):
+    k = i % 4
+    jobs.append([("GET", "/approve/h%d" % i, None, 200),
+                 ("GET", "/approve.js", None, 200),
+                 ("GET", "/v1/approve/nosuch%d" % i, None, 404),
+                 ("POST", "/v1/approve/nosuch%d" % i, b'{"x":', 400)][k])
+lat, bad, lock = [], [], threading.Lock()
+def worker(part):
+    h = None
+    for m, p, b, want in part:
+        t0, st = time.time(), None
+        for attempt in range(3):
+            if h is None:
+                h = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=30)
+            try:
+                h.request(m, p, body=b, headers={"Content-Type": "application/json"})
+                r = h.getresponse()
+                r.read()
+                st = r.status
+                break
+            except (OSError, http.client.HTTPException):
+                h = None
+        with lock:
+            lat.append(time.time() - t0)
+            if st != want:
+                bad.append((m, p, st, want))
+ts = [threading.Thread(target=worker, args=(jobs[i::8],)) for i in range(8)]
+t0 = time.time()
+[t.start() for t in ts]
+[t.join() for t in ts]
+el = time.time() - t0
+lat.sort()
+print("slow client cut; %d requests from 8 threads in %.2fs (%.0f/s), p50 %.1f ms, p99 %.1f ms" % (
+      len(lat), el, len(lat) / el, lat[len(lat) // 2] * 1e3, lat[int(len(lat) * .99)] * 1e3))
+if bad:
+    print(bad[:5])
+    sys.exit(1)
+EOF
 for c in SIG_INVALID FIDO_UP FIDO_UV FIDO_ORIGIN FIDO_RPID; do
 	grep -q "\"code\":\"OB_ERR_$c\"" server.log && ok "the log names OB_ERR_$c" ||
 	    bad "no OB_ERR_$c in the log"
