@@ -384,15 +384,31 @@ path_handle(struct ob_svc_req *req)
 	return p != NULL && (sl = strrchr(p, '/')) != NULL ? sl + 1 : "";
 }
 
-/* A problem with the CIBA error name as its type (docs/api.md). */
+/*
+ * A poll's refusal: problem details with our code; slow_down also names
+ * CIBA's error as its type and repeats the interval (docs/api.md).
+ */
 static void
 refuse_poll(struct server *s, struct ob_svc_req *req, int r)
 {
-	if (r == OB_ERR_CHAL_SLOW_DOWN)
-		ob_svc_req_set_retry_after(req,
-		    (int)s->cfg->challenge.interval_s);
-	(void)ob_svc_reply_problem(req, status_for(r), r, ob_err_text(r),
-	    ob_err_detail());
+	json_t *p;
+
+	if (r != OB_ERR_CHAL_SLOW_DOWN) {
+		(void)ob_svc_reply_problem(req, status_for(r), r,
+		    ob_err_text(r), ob_err_detail());
+		return;
+	}
+	ob_svc_req_set_retry_after(req, (int)s->cfg->challenge.interval_s);
+	if ((p = json_pack("{s:s, s:s, s:i, s:s, s:I, s:s}", "type",
+	    "slow_down", "title", ob_err_text(r), "status", 429, "code",
+	    ob_err_name(r), "interval", (json_int_t)s->cfg->challenge.
+	    interval_s, "request_id", ob_svc_req_id(req))) == NULL) {
+		(void)ob_svc_reply_problem(req, 429, r, ob_err_text(r),
+		    ob_err_detail());
+		return;
+	}
+	(void)ob_svc_reply_json(req, 429, p, "application/problem+json");
+	json_decref(p);
 }
 
 /* GET /v1/requests/H, on the loop: the proxy's poll. */
