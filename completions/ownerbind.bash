@@ -20,7 +20,7 @@ _ownerbind()
 	fi
 	verb=${COMP_WORDS[1]}
 	case $prev in
-	--key|--agent-key|--key-uri)
+	--key|--agent-key|--key-uri|--owner-key)
 		COMPREPLY=($(compgen -W "file: pkcs11: tpm2: fido2: piv:" -- "$cur"))
 		[ "${cur#file:}" != "$cur" ] &&
 		    COMPREPLY=($(compgen -f -P file: -- "${cur#file:}"))
@@ -34,7 +34,7 @@ _ownerbind()
 	--role)
 		COMPREPLY=($(compgen -W "owner gateway" -- "$cur"))
 		return;;
-	--trust|--state|--x5c|-o|--public|--ca|--cert|--ak|--attestation|--add-ak|--wit|--wic|--evidence)
+	--trust|--state|--x5c|-o|--public|--ca|--cert|--ak|--attestation|--add-ak|--wit|--wic|--evidence|--save-answer)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return;;
 	esac

@@ -147,6 +147,17 @@ ob_err_public(int code)
 	case OB_ERR_UPSTREAM_TIMEOUT:
 	case OB_ERR_POLICY_DENIED:
 	case OB_ERR_APPROVAL_TIMEOUT:
+	/* The held request's states (docs/api.md): the client acts on them. */
+	case OB_ERR_CHAL_SHAPE:
+	case OB_ERR_CHAL_UNKNOWN:
+	case OB_ERR_CHAL_EXPIRED:
+	case OB_ERR_CHAL_DENIED:
+	case OB_ERR_CHAL_SLOW_DOWN:
+	case OB_ERR_CHAL_OUTSTANDING:
+	case OB_ERR_CHAL_ANSWER:
+	case OB_ERR_CHAL_OWNER:
+	case OB_ERR_CHAL_ANSWERED:
+	case OB_ERR_CHAL_FULL:
 		return code;
 	case OB_ERR_UPSTREAM_REPLY:
 		return OB_ERR_UPSTREAM_UNAVAILABLE;

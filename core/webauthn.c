@@ -97,6 +97,62 @@ out:
 	return r;
 }
 
+int
+ob_webauthn_check_clientdata_web(const unsigned char *cdj, size_t cdjlen,
+    const char *signing_input, size_t silen, char *const *origins, size_t n)
+{
+	json_t		*o = NULL;
+	const json_t	*co;
+	const char	*s, *origin;
+	char		 ch[44];
+	size_t		 i;
+	int		 r;
+
+	if ((r = ob_json_parse_object(cdj, cdjlen, &o)) != OB_OK)
+		return ob_errf(OB_ERR_FIDO_CLIENTDATA, "%s", ob_err_text(r));
+	if ((r = ob_json_get_str(o, "origin", 1, 256, OB_ERR_FIDO_ORIGIN,
+	    OB_ERR_FIDO_ORIGIN, &origin)) != OB_OK)
+		goto out;
+	if (strcmp(origin, OB_WEBAUTHN_ORIGIN) == 0) {
+		json_decref(o);
+		return ob_webauthn_check_clientdata(cdj, cdjlen, signing_input,
+		    silen);
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(origins[i], origin) == 0)
+			break;
+	if (i == n) {
+		r = ob_errf(OB_ERR_FIDO_ORIGIN, "origin \"%.64s\" is not one "
+		    "of the credential's", origin);
+		goto out;
+	}
+	if ((r = ob_json_get_str(o, "type", 1, 64, OB_ERR_FIDO_TYPE,
+	    OB_ERR_FIDO_TYPE, &s)) != OB_OK)
+		goto out;
+	if (strcmp(s, "webauthn.get") != 0) {
+		r = ob_errf(OB_ERR_FIDO_TYPE, "type \"%.32s\"", s);
+		goto out;
+	}
+	OB_TRY(ob_webauthn_challenge(signing_input, silen, ch));
+	if ((r = ob_json_get_str(o, "challenge", 1, 128,
+	    OB_ERR_FIDO_CHALLENGE, OB_ERR_FIDO_CHALLENGE, &s)) != OB_OK)
+		goto out;
+	if (strcmp(s, ch) != 0) {
+		r = ob_errf(OB_ERR_FIDO_CHALLENGE, "challenge differs");
+		goto out;
+	}
+	/* Made inside a frame of another site: not this page's approval. */
+	if (((co = json_object_get(o, "crossOrigin")) != NULL &&
+	    !json_is_false(co)) || json_object_get(o, "topOrigin") != NULL) {
+		r = ob_errf(OB_ERR_FIDO_ORIGIN, "a cross-origin assertion");
+		goto out;
+	}
+	r = OB_OK;
+out:
+	json_decref(o);
+	return r;
+}
+
 /* COSE keys nest two deep, the extensions CTAP2.1 defines three. */
 #define CBOR_DEPTH_MAX	8
 

@@ -70,6 +70,19 @@ int ob_webauthn_check_clientdata(const unsigned char *cdj, size_t cdjlen,
     const char *signing_input, size_t silen) OB_WUR;
 
 /*
+ * The same for a credential that may also be used from web origins (the
+ * browser approval page, docs/server-mediated.md): an origin of
+ * "ownerbind:" keeps the exact-bytes rule above; an origin in
+ * origins[0..n) is checked as strict JSON instead (browsers add members
+ * and order them as they like): type "webauthn.get", the challenge,
+ * crossOrigin absent or false, no topOrigin; other members ignored.  Any
+ * other origin is OB_ERR_FIDO_ORIGIN.
+ */
+int ob_webauthn_check_clientdata_web(const unsigned char *cdj, size_t cdjlen,
+    const char *signing_input, size_t silen, char *const *origins, size_t n)
+    OB_WUR;
+
+/*
  * The fixed head of authenticatorData (rpIdHash, flags, signCount) and
  * nothing else: for a checker that refuses AT and ED by their flags before
  * it looks at what they announce.  OB_ERR_FIDO_AUTHDATA if shorter than

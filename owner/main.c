@@ -37,6 +37,7 @@ static const struct {
 	{ "doctor", cmd_doctor, "explain device-permission problems" },
 	{ "attest", cmd_attest, "TPM key attestation evidence (tpm2:)" },
 	{ "submit", cmd_submit, "send an envelope to an identity server" },
+	{ "respond", cmd_respond, "answer the server's challenges (server-mediated)" },
 	{ "wpt", cmd_wpt, "a proof token for one request with a WIT" },
 	{ "agent", cmd_agent, "an agent's credential from the identity proxy" },
 	{ "approve", cmd_approve, "approve a request a gateway holds" },

@@ -18,6 +18,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
+int cmd_respond(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_wpt(int argc, char **argv);
 int cmd_keylist(int argc, char **argv);

@@ -13,6 +13,7 @@ libtss2-dev swtpm swtpm-tools tpm2-tools
 libfido2-dev libcbor-dev fido2-tools
 libpcsclite-dev pcscd vsmartcard-vpcd yubico-piv-tool
 python3 python3-jwcrypto python3-fido2 python3-cryptography tpm2-openssl
+chromium chromium-driver python3-websocket
 clang libclang-rt-14-dev cppcheck shellcheck libseccomp-dev
 udev
 "

@@ -123,11 +123,13 @@ trust_fido2(const json_t *f, struct ob_trust_key *k)
 {
 	static const char *const names[] = {
 		"rp_id", "credential_id", "aaguid", "uv", "backup_eligible",
-		NULL
+		"origins", NULL
 	};
-	const char	*s;
-	const json_t	*be;
-	int		 r;
+	struct ob_strlist	 ol = { NULL, 0 };
+	const char		*s;
+	const json_t		*be;
+	size_t			 i;
+	int			 r;
 
 	if (!json_is_object(f))
 		return ob_errf(OB_ERR_TRUST_INVALID, "fido2: not an object");
@@ -138,6 +140,27 @@ trust_fido2(const json_t *f, struct ob_trust_key *k)
 		return ob_err_prefix(r, "fido2");
 	if ((r = ob_rpid_hash(s, k->rpid_hash)) != OB_OK)
 		return r;
+	if ((k->rp_id = strdup(s)) == NULL)
+		return OB_ERR_ALLOC;
+	if ((s = json_string_value(json_object_get(f, "credential_id"))) !=
+	    NULL && (k->credential_id = strdup(s)) == NULL)
+		return OB_ERR_ALLOC;
+	/* Web origins the credential may approve from (the approval page):
+	 * each an https origin, or http://localhost for development. */
+	if ((r = trust_strlist(f, "origins", 0, 256, &ol)) != OB_OK) {
+		strlist_free(&ol);
+		return ob_err_prefix(r, "fido2");
+	}
+	for (i = 0; i < ol.n; i++)
+		if (strncmp(ol.v[i], "https://", 8) != 0 ||
+		    strchr(ol.v[i] + 8, '/') != NULL) {
+			r = ob_errf(OB_ERR_TRUST_INVALID, "fido2.origins[%zu]: "
+			    "not an https origin", i);
+			strlist_free(&ol);
+			return r;
+		}
+	k->origins = ol.v;
+	k->norigins = ol.n;
 	if ((r = ob_json_get_str(f, "uv", 1, 16, OB_ERR_TRUST_INVALID,
 	    OB_ERR_TRUST_INVALID, &s)) != OB_OK)
 		return ob_err_prefix(r, "fido2");
@@ -396,6 +419,13 @@ trust_key_free(struct ob_trust_key *k)
 	free(k->kind);
 	free(k->assurance);
 	free(k->jwk_text);
+	free(k->rp_id);
+	free(k->credential_id);
+	if (k->origins != NULL) {
+		struct ob_strlist l = { k->origins, k->norigins };
+
+		strlist_free(&l);
+	}
 	EVP_PKEY_free(k->pub);
 }
 

@@ -31,6 +31,10 @@ struct ob_trust_key {
 	unsigned char	 rpid_hash[32];
 	int		 uv_required;
 	int		 backup_eligible;
+	char		*rp_id;
+	char		*credential_id;	/* base64url, or NULL */
+	char		**origins;	/* web origins allowed, or NULL */
+	size_t		 norigins;
 };
 
 struct ob_strlist {

@@ -168,9 +168,16 @@ v_nonce(struct vctx *c)
 			    "different nonces");
 		c->nonce = e->nonce;
 	}
-	/* Server-mediated: the challenge binds every signer, agent included. */
+	/*
+	 * Server-mediated: the challenge binds every signer, agent included;
+	 * in an envelope the server assembled from a request it held, the
+	 * agent signed before the nonce existed and the owner's nonce alone
+	 * binds the approval (the nonce is bound to the request's jti).
+	 */
 	for (i = 0; c->model == OB_MODEL_SERVER_MEDIATED && i < c->env->n; i++)
-		if (c->env->entries[i].nonce == NULL)
+		if (c->env->entries[i].nonce == NULL &&
+		    !(c->o->server_held &&
+		    c->env->entries[i].role == OB_ROLE_AGENT))
 			return ob_errf(OB_ERR_NONCE_MISSING, "server-mediated %s "
 			    "entry without ob_nonce",
 			    ob_role_name(c->env->entries[i].role));
@@ -255,8 +262,8 @@ v_fido(struct vctx *c, const struct ob_entry *e, const struct ob_trust_key *k)
 	}
 	OB_TRY(ob_envelope_signing_input(c->env, e->protected_b64, &tbs,
 	    &len));
-	OB_TRY(ob_webauthn_check_clientdata(e->clientdata, e->clientdata_len,
-	    tbs, len));
+	OB_TRY(ob_webauthn_check_clientdata_web(e->clientdata,
+	    e->clientdata_len, tbs, len, k->origins, k->norigins));
 	OB_TRY(ob_webauthn_message(e->authdata, e->authdata_len, e->clientdata,
 	    e->clientdata_len, &msg, &msglen));
 	if ((r = ob_sig_verify(e->alg, k->pub, msg, msglen, e->sig,
@@ -839,6 +846,101 @@ ob_verify_agent_request(const struct ob_verify_opts *opts, const void *buf,
 	r = OB_OK;
 out:
 	(void)ERR_pop_to_mark();
+	ob_envelope_free(&env);
+	return r;
+}
+
+/* The owner of a held request: known, not revoked, may bind the agent. */
+static int
+v_held_owner(struct vctx *c)
+{
+	const struct ob_claims		*cl = &c->env->claims;
+	const struct ob_trust_owner	*ow;
+
+	if ((ow = ob_trust_owner(c->trust, cl->owner)) == NULL)
+		return ob_errf(OB_ERR_OWNER_UNKNOWN, "owner \"%.128s\"",
+		    cl->owner);
+	if (ow->revoked_at != 0 && ow->revoked_at <= c->now)
+		return ob_errf(OB_ERR_OWNER_REVOKED, "owner \"%.128s\" revoked "
+		    "at %lld", ow->id, ow->revoked_at);
+	if (!ob_strlist_match(&ow->may_bind, cl->sub))
+		return ob_errf(OB_ERR_OWNER_NOT_AUTHORIZED, "%.128s may not "
+		    "bind %.256s", ow->id, cl->sub);
+	c->ow = ow;
+	return OB_OK;
+}
+
+int
+ob_verify_held_start(const struct ob_trust *trust,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out)
+{
+	struct ob_envelope	*env = NULL;
+	struct ob_verdict	*v = NULL;
+	struct vctx		 c;
+	const struct ob_claims	*cl;
+	int			 r;
+
+	ob_err_clear();
+	if (trust == NULL || opts == NULL || opts->aud == NULL || buf == NULL ||
+	    out == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "trust, opts->aud, envelope "
+		    "and out are required");
+	memset(&c, 0, sizeof(c));
+	c.trust = trust;
+	c.o = opts;
+	c.now = opts->now != 0 ? opts->now : (long long)time(NULL);
+	c.max_age = opts->max_age != 0 ? opts->max_age : DEF_MAX_AGE;
+	c.skew = opts->skew != 0 ? opts->skew : DEF_SKEW;
+	c.lifetime = opts->max_lifetime != 0 ? opts->max_lifetime :
+	    DEF_LIFETIME;
+	ERR_set_mark();
+	OB_TRY(ob_envelope_parse(buf, len, 0, &env));
+	c.env = env;
+	/* Only a server-mediated request may come without its owner. */
+	if (env->entries[0].model != OB_MODEL_SERVER_MEDIATED) {
+		r = ob_errf(OB_ERR_OWNER_MISSING, "%s needs a%s entry",
+		    ob_model_name(env->entries[0].model),
+		    env->entries[0].model == OB_MODEL_OWNER_MEDIATED ?
+		    " gateway" : "n owner");
+		goto out;
+	}
+	if (env->n != 1 || env->entries[0].role != OB_ROLE_AGENT ||
+	    env->entries[0].nonce != NULL) {
+		r = ob_errf(OB_ERR_CHAL_SHAPE, "%zu entries, first %s %s%s",
+		    env->n, ob_role_name(env->entries[0].role),
+		    ob_model_name(env->entries[0].model),
+		    env->entries[0].nonce != NULL ? " with ob_nonce" : "");
+		goto out;
+	}
+	c.agent = &env->entries[0];
+	c.model = OB_MODEL_SERVER_MEDIATED;
+	OB_TRY(v_channel(&c));
+	OB_TRY(v_claims(&c));
+	OB_TRY(v_agent(&c));
+	OB_TRY(v_held_owner(&c));
+	cl = &env->claims;
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = v_dup(&v->agent, cl->sub)) != OB_OK ||
+	    (r = v_dup(&v->agent_jkt, cl->jkt)) != OB_OK ||
+	    (r = v_dup(&v->owner, cl->owner)) != OB_OK ||
+	    (r = v_dup(&v->model, ob_model_name(c.model))) != OB_OK ||
+	    (r = v_dup(&v->jti, cl->jti)) != OB_OK ||
+	    (r = v_sha256_b64(buf, len, &v->envelope_sha256)) != OB_OK)
+		goto out;
+	v->iat = cl->iat;
+	v->exp = cl->exp;
+	v->up = v->uv = -1;
+	v->counter = -1;
+	*out = v;
+	v = NULL;
+	r = OB_OK;
+out:
+	(void)ERR_pop_to_mark();
+	ob_verdict_free(&v);
 	ob_envelope_free(&env);
 	return r;
 }

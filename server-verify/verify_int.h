@@ -21,17 +21,6 @@
 #define OB_ABI_PAD_FIELD	unsigned char abi_pad[OB_ABI_PAD];
 #else
 #define OB_ABI_PAD_FIELD
-struct ob_envelope;
-
-/*
- * The gateway's check of what a proxy sends it (docs/gateway.md): an
- * owner-mediated envelope holding only the agent's entry, whose claims
- * (audience, times, lifetime) and proof of possession verify as ob_verify
- * checks them.  Nothing is recorded (the identity server spends the jti).
- * *out is the parsed envelope, for the gateway's entry to be appended.
- */
-int ob_verify_agent_request(const struct ob_verify_opts *opts,
-    const void *buf, size_t len, struct ob_envelope **out) OB_WUR;
 
 #endif
 
@@ -46,6 +35,13 @@ struct ob_verify_opts {
 	long long	 max_lifetime;	/* exp - iat; 0: 3600 s */
 	char		*own_aud;	/* copies made by the setters */
 	char		*own_proxy;
+	/*
+	 * Set only by the identity server for an envelope it assembled
+	 * itself from a request it held (server/challenge.c): the agent
+	 * entry was signed before the nonce existed, so only the owner
+	 * entry carries it.  Never set for an envelope from the network.
+	 */
+	int		 server_held;
 };
 
 struct ob_verdict {
@@ -92,5 +88,19 @@ struct ob_envelope;
  */
 int ob_verify_agent_request(const struct ob_verify_opts *opts,
     const void *buf, size_t len, struct ob_envelope **out) OB_WUR;
+
+/*
+ * The start of a server-held request (docs/server-mediated.md): exactly
+ * one agent entry, server-mediated, without ob_nonce; claims, channel and
+ * the agent's proof of possession checked as ob_verify checks them, the
+ * owner known, not revoked and allowed to bind the agent.  Nothing is
+ * committed to replay state (the jti is spent when the owner's answer
+ * completes the envelope).  The verdict has agent, agent_jkt, owner, jti,
+ * model, iat, exp and envelope_sha256.  Errors: OB_ERR_CHAL_SHAPE and
+ * ob_verify's.
+ */
+int ob_verify_held_start(const struct ob_trust *trust,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out) OB_WUR;
 
 #endif

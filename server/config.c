@@ -49,8 +49,9 @@ static int
 load_client(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
 {
 	static const char *const m[] = { "id", "role", "san_uri",
-	    "cert_sha256", NULL };
-	static const char *const roles[] = { "proxy", "gateway", NULL };
+	    "cert_sha256", "owner", NULL };
+	static const char *const roles[] = { "proxy", "gateway", "responder",
+	    NULL };
 	char	*hex = NULL;
 	int	 r, role;
 
@@ -61,7 +62,17 @@ load_client(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
 	    OB_OK ||
 	    (r = ob_cfg_str(c, o, "cert_sha256", 0, NULL, 64, &hex)) != OB_OK)
 		goto out;
-	cl->role = role == 0 ? OB_CLIENT_PROXY : OB_CLIENT_GATEWAY;
+	cl->role = role == 0 ? OB_CLIENT_PROXY : role == 1 ?
+	    OB_CLIENT_GATEWAY : OB_CLIENT_RESPONDER;
+	/* A responder answers for exactly one owner; nobody else has one. */
+	if ((r = ob_cfg_str(c, o, "owner", cl->role == OB_CLIENT_RESPONDER, NULL,
+	    256, &cl->owner)) != OB_OK)
+		goto out;
+	if (cl->owner != NULL && cl->role != OB_CLIENT_RESPONDER) {
+		r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "owner", "is for role "
+		    "\"responder\" only");
+		goto out;
+	}
 	if ((cl->san_uri == NULL) == (hex == NULL)) {
 		r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, NULL, "must have exactly "
 		    "one of \"san_uri\" and \"cert_sha256\"");
@@ -370,6 +381,41 @@ load_bucket(struct ob_cfg *c, const json_t *o, const char *key,
 	return ob_cfg_bucket(c, o, key, &out->per_second, &out->burst);
 }
 
+/* docs/server.md, "challenge" (the server-mediated model). */
+static int
+load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
+{
+	static const char *const m[] = { "deadline_s", "interval_s",
+	    "max_pending", "wait_max_s", "approval_page", NULL };
+	json_t	*o, *ap;
+	int	 r;
+
+	cfg->challenge.deadline_s = 120;
+	cfg->challenge.interval_s = 2;
+	cfg->challenge.max_pending = 1024;
+	cfg->challenge.wait_max_s = 5;
+	if ((r = ob_cfg_member(c, root, "challenge", JSON_OBJECT, 0, &o)) != OB_OK ||
+	    o == NULL)
+		return r;
+	ob_cfg_push_key(c, "challenge");
+	/* The deadline stays inside the verifier's 300 s max_age: the
+	 * agent's entry must still be fresh when the owner answers. */
+	if ((r = ob_cfg_only(c, o, m)) != OB_OK ||
+	    (r = ob_cfg_int(c, o, "deadline_s", 1, 240, 120,
+	    &cfg->challenge.deadline_s)) != OB_OK ||
+	    (r = ob_cfg_int(c, o, "interval_s", 1, 60, 2,
+	    &cfg->challenge.interval_s)) != OB_OK ||
+	    (r = ob_cfg_int(c, o, "max_pending", 1, 100000, 1024,
+	    &cfg->challenge.max_pending)) != OB_OK ||
+	    (r = ob_cfg_int(c, o, "wait_max_s", 0, 8, 5,
+	    &cfg->challenge.wait_max_s)) != OB_OK ||
+	    (r = ob_cfg_member(c, o, "approval_page", JSON_TRUE, 0, &ap)) != OB_OK)
+		return r;
+	cfg->challenge.approval_page = ap != NULL && json_is_true(ap);
+	ob_cfg_pop(c);
+	return OB_OK;
+}
+
 /* docs/server.md, "rate". */
 static const struct ob_rate def_peer = { 0, 1 };
 static const struct ob_rate def_owner = { 10, 20 };
@@ -536,8 +582,8 @@ out:
 static const char *const top_members[] = {
 	"listen", "metrics_listen", "aud", "iss", "tls", "clients", "trust",
 	"state", "redis", "audit", "issuer", "signer", "wic", "lifetime",
-	"lifetime_by_domain", "limits", "rate", "user", "sandbox",
-	"log_level", NULL
+	"lifetime_by_domain", "limits", "rate", "challenge", "user",
+	"sandbox", "log_level", NULL
 };
 
 static int
@@ -568,6 +614,7 @@ load(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = load_lifetimes(c, root, cfg)) != OB_OK ||
 	    (r = load_limits(c, root, cfg)) != OB_OK ||
 	    (r = load_rate(c, root, cfg)) != OB_OK ||
+	    (r = load_challenge(c, root, cfg)) != OB_OK ||
 	    (r = ob_cfg_str(c, root, "user", 0, NULL, 256, &cfg->user)) != OB_OK ||
 	    (r = ob_cfg_member(c, root, "sandbox", JSON_TRUE, 0, &sb)) != OB_OK ||
 	    (r = ob_cfg_enum(c, root, "log_level", 0, levels, OB_LOG_INFO,
@@ -655,6 +702,7 @@ ob_server_config_free(struct ob_server_config **cfgp)
 	for (i = 0; i < c->nclients; i++) {
 		free(c->clients[i].id);
 		free(c->clients[i].san_uri);
+		free(c->clients[i].owner);
 	}
 	free(c->clients);
 	free(c->trust);

@@ -17,12 +17,14 @@
 enum ob_client_role {
 	OB_CLIENT_PROXY,
 	OB_CLIENT_GATEWAY,
+	OB_CLIENT_RESPONDER,	/* an owner's device (server-mediated) */
 };
 
 /* A TLS client the server accepts: by URI SAN or by certificate hash. */
 struct ob_server_client {
 	char			*id;
 	enum ob_client_role	 role;
+	char			*owner;	/* responder: the trust-store owner */
 	char			*san_uri;		/* NULL when by hash */
 	int			 has_cert_sha256;
 	unsigned char		 cert_sha256[32];	/* of the leaf's DER */
@@ -93,6 +95,13 @@ struct ob_server_config {
 		struct ob_rate	per_peer, per_owner, per_agent;
 		int		shared;		/* buckets in the Redis state */
 	}			 rate;
+	struct {
+		long long	deadline_s;	/* how long a request is held */
+		long long	interval_s;	/* the poll interval asked for */
+		long long	max_pending;	/* held requests at once */
+		long long	wait_max_s;	/* longest responder long-poll */
+		int		approval_page;	/* serve the browser page */
+	}			 challenge;	/* docs/server-mediated.md */
 	char			*user;		/* NULL: do not change user */
 	int			 sandbox;	/* seccomp and Landlock */
 	enum ob_log_level	 log_level;

@@ -28,17 +28,26 @@
 #include <sqlite3.h>
 
 #include "server-verify/verify_int.h"
+#include "server/answer.h"
+#include "server/approval_page.h"
 #include "server/audit.h"
+#include "server/challenge.h"
 #include "common/cliutil.h"
 #include "server/config.h"
 #include "server/devmode.h"
+#include "core/alg.h"
+#include "core/b64url.h"
+#include "core/envelope.h"
+#include "core/json.h"
 #include "core/err.h"
+#include "core/webauthn.h"
 #include "server/issuer.h"
 #include "common/process.h"
 #include "common/sandbox.h"
 #include "server/rate.h"
 #include "server-verify/redis.h"
 #include "server-verify/state.h"
+#include "server-verify/trust.h"
 #include "service/svc.h"
 #include "tokens/token.h"
 #include "tokens/remote.h"
@@ -59,6 +68,7 @@ struct server {
 	json_t			*jwks;
 	struct ob_redis		*rate_redis;	/* shared buckets, or NULL */
 	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
+	struct ob_chal_table	*chal;		/* held requests */
 };
 
 /* The HTTP status for a refusal follows its public code. */
@@ -72,6 +82,17 @@ status_for(int code)
 	case OB_ERR_SVC_UNAVAILABLE:	return 503;
 	case OB_ERR_SIGNER_UNAVAILABLE:	return 503;
 	case OB_ERR_REJECTED:		return 403;
+	case OB_ERR_SVC_PEER_UNKNOWN:	return 403;
+	case OB_ERR_CHAL_SHAPE:		return 400;
+	case OB_ERR_CHAL_ANSWER:	return 400;
+	case OB_ERR_CHAL_UNKNOWN:	return 404;
+	case OB_ERR_CHAL_EXPIRED:	return 410;
+	case OB_ERR_CHAL_DENIED:	return 403;
+	case OB_ERR_CHAL_OWNER:		return 403;
+	case OB_ERR_CHAL_SLOW_DOWN:	return 429;
+	case OB_ERR_CHAL_OUTSTANDING:	return 409;
+	case OB_ERR_CHAL_ANSWERED:	return 409;
+	case OB_ERR_CHAL_FULL:		return 503;
 	default:			return 500;
 	}
 }
@@ -182,6 +203,575 @@ version(void)
 	ob_print_version(PROG, OB_VERSION, extra);
 }
 
+/*
+ * Issue for a verdict and record it; the credential response in *resp.
+ * On failure *code and detail say why (issue_refuse sends it).
+ */
+static int
+issue_cred(struct server *s, struct ob_svc_req *req,
+    const struct ob_verdict *v, json_t **resp, int *code, char *detail,
+    size_t dsize)
+{
+	struct ob_credential	*cred = NULL;
+	char			 ctx[256];
+	int			 r;
+
+	*resp = NULL;
+	/* What the helper logs as "for" its signatures. */
+	snprintf(ctx, sizeof(ctx), "req=%s peer=%s", ob_svc_req_id(req),
+	    ob_svc_req_peer_id(req) != NULL ? ob_svc_req_peer_id(req) :
+	    "approval-page");
+	ob_signer_set_context(ctx);
+	r = ob_issuer_issue(s->issuer, v, 0, ob_server_config_lifetime_for(
+	    s->cfg, v->agent), &cred);
+	ob_signer_set_context(NULL);
+	if (r != OB_OK) {
+		snprintf(detail, dsize, "issuing: %s: %s", ob_err_name(r),
+		    ob_err_detail());
+		goto out;
+	}
+	if ((r = record(s, req, OB_OK, NULL, v, cred)) != OB_OK) {
+		snprintf(detail, dsize, "issuance record: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		/* Nothing is issued without its record. */
+		r = OB_ERR_SVC_UNAVAILABLE;
+		goto out;
+	}
+	if ((*resp = json_pack("{s:s, s:s, s:I, s:O}", "wit", cred->wit, "wic",
+	    cred->wic_pem, "expires_at", (json_int_t)cred->expires_at,
+	    "owner", cred->owner)) == NULL) {
+		snprintf(detail, dsize, "response");
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	r = OB_OK;
+out:
+	*code = r;
+	ob_credential_free(&cred);
+	return r;
+}
+
+static void
+issue_refuse(struct server *s, struct ob_svc_req *req,
+    const struct ob_verdict *v, int code, const char *detail)
+{
+	if (code == OB_ERR_SVC_UNAVAILABLE)
+		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
+		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), detail);
+	else if (code == OB_ERR_ALLOC)
+		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
+		    ob_err_text(OB_ERR_INTERNAL), detail);
+	else
+		refuse(s, req, code, detail, v);
+}
+
+/* Issue and reply with the refusal on failure; *resp on success. */
+static int
+issue(struct server *s, struct ob_svc_req *req, const struct ob_verdict *v,
+    json_t **resp)
+{
+	char	detail[512];
+	int	r;
+
+	if (issue_cred(s, req, v, resp, &r, detail, sizeof(detail)) != OB_OK)
+		issue_refuse(s, req, v, r, detail);
+	return r;
+}
+
+/* The owner and agent buckets; refuses (and says so) when one is spent. */
+static int
+take_owner_agent(struct server *s, struct ob_svc_req *req,
+    const struct ob_verdict *v)
+{
+	char	detail[256];
+	int	r;
+
+	if ((r = ob_rate_take(s->rate_owner, v->owner)) == OB_OK &&
+	    (r = ob_rate_take(s->rate_agent, v->agent_jkt)) == OB_OK)
+		return OB_OK;
+	if (r == OB_ERR_SVC_RATE_LIMITED)
+		ob_svc_req_set_retry_after(req, ob_rate_retry_after(
+		    s->rate_owner) > ob_rate_retry_after(s->rate_agent) ?
+		    ob_rate_retry_after(s->rate_owner) :
+		    ob_rate_retry_after(s->rate_agent));
+	snprintf(detail, sizeof(detail), "per-owner or per-agent rate: %s: %s",
+	    ob_err_name(r), ob_err_detail());
+	refuse(s, req, r, detail, v);
+	return r;
+}
+
+/*
+ * A server-mediated start (docs/server-mediated.md): the agent-only
+ * envelope is checked as far as it can be without the owner, a nonce
+ * bound to its jti is issued for the deadline, and the request is held.
+ */
+static void
+held_start(struct server *s, struct ob_svc_req *req,
+    const struct ob_verify_opts *o, const char *body, size_t len)
+{
+	struct ob_chal_start	 st;
+	struct ob_verdict	*v = NULL;
+	char			 nonce[OB_NONCE_CHARS + 1], detail[512];
+	char			 handle[OB_CHAL_HANDLE_CHARS + 1];
+	char			 code[OB_BINDING_CODE_CHARS + 1], poll[64];
+	json_t			*resp = NULL;
+	long long		 now = (long long)time(NULL);
+	int			 r;
+
+	pthread_rwlock_rdlock(&s->trust_lock);
+	r = ob_verify_held_start(s->trust, o, body, len, &v);
+	pthread_rwlock_unlock(&s->trust_lock);
+	if (r != OB_OK) {
+		snprintf(detail, sizeof(detail), "%s: %s", ob_err_name(r),
+		    ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		return;
+	}
+	/* Each start asks a person: the owner's bucket is the fatigue
+	 * limit, the agent's the flood limit. */
+	if (take_owner_agent(s, req, v) != OB_OK)
+		goto out;
+	/* The nonce lives exactly as long as the request is held. */
+	if ((r = ob_state_issue_nonce(s->state, now, s->cfg->challenge.
+	    deadline_s, v->jti, nonce)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "nonce: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, v);
+		goto out;
+	}
+	memset(&st, 0, sizeof(st));
+	st.peer = ob_svc_req_peer_id(req);
+	st.owner = v->owner;
+	st.agent = v->agent;
+	st.agent_jkt = v->agent_jkt;
+	st.aud = s->cfg->aud;
+	st.jti = v->jti;
+	st.envelope_sha256 = v->envelope_sha256;
+	st.nonce = nonce;
+	st.lifetime = v->exp - v->iat;
+	st.envelope = body;
+	st.envelope_len = len;
+	if ((r = ob_chal_hold(s->chal, &st, now, handle, code)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "hold: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, v);
+		goto out;
+	}
+	snprintf(poll, sizeof(poll), "/v1/requests/%s", handle);
+	if ((resp = json_pack("{s:s, s:I, s:I, s:s, s:s}", "handle", handle,
+	    "interval", (json_int_t)s->cfg->challenge.interval_s,
+	    "expires_in", (json_int_t)s->cfg->challenge.deadline_s,
+	    "binding_code", code, "poll", poll)) == NULL) {
+		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
+		    ob_err_text(OB_ERR_INTERNAL), "response");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "held %.8s... owner=%.128s "
+	    "agent=%.256s code=%s", handle, v->owner, v->agent, code);
+	ob_svc_log(s->svc, "info", "held", OB_OK, detail);
+	(void)ob_svc_reply_json(req, 202, resp, NULL);
+out:
+	json_decref(resp);
+	ob_verdict_free(&v);
+}
+
+/* The last path segment (the route matched its form). */
+static const char *
+path_handle(struct ob_svc_req *req)
+{
+	const char *p = ob_svc_req_path(req), *sl;
+
+	return p != NULL && (sl = strrchr(p, '/')) != NULL ? sl + 1 : "";
+}
+
+/*
+ * A poll's refusal: problem details with our code; slow_down also names
+ * CIBA's error as its type and repeats the interval (docs/api.md).
+ */
+static void
+refuse_poll(struct server *s, struct ob_svc_req *req, int r)
+{
+	json_t *p;
+
+	if (r != OB_ERR_CHAL_SLOW_DOWN) {
+		(void)ob_svc_reply_problem(req, status_for(r), r,
+		    ob_err_text(r), ob_err_detail());
+		return;
+	}
+	ob_svc_req_set_retry_after(req, (int)s->cfg->challenge.interval_s);
+	if ((p = json_pack("{s:s, s:s, s:i, s:s, s:I, s:s}", "type",
+	    "slow_down", "title", ob_err_text(r), "status", 429, "code",
+	    ob_err_name(r), "interval", (json_int_t)s->cfg->challenge.
+	    interval_s, "request_id", ob_svc_req_id(req))) == NULL) {
+		(void)ob_svc_reply_problem(req, 429, r, ob_err_text(r),
+		    ob_err_detail());
+		return;
+	}
+	(void)ob_svc_reply_json(req, 429, p, "application/problem+json");
+	json_decref(p);
+}
+
+/* GET /v1/requests/H, on the loop: the proxy's poll. */
+static void
+h_poll(struct ob_svc_req *req, void *arg)
+{
+	struct server		*s = arg;
+	enum ob_chal_status	 st;
+	json_t			*cred = NULL, *o;
+	int			 r;
+
+	r = ob_chal_poll(s->chal, path_handle(req), ob_svc_req_peer_id(req),
+	    (long long)time(NULL), &st, &cred);
+	if (r != OB_OK) {
+		refuse_poll(s, req, r);
+		return;
+	}
+	if (st == OB_CHAL_ISSUED) {
+		(void)ob_svc_reply_json(req, 201, cred, NULL);
+		json_decref(cred);
+		return;
+	}
+	if ((o = json_pack("{s:s, s:I}", "status", "authorization_pending",
+	    "interval", (json_int_t)s->cfg->challenge.interval_s)) == NULL) {
+		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
+		    ob_err_text(OB_ERR_INTERNAL), "response");
+		return;
+	}
+	(void)ob_svc_reply_json(req, 200, o, NULL);
+	json_decref(o);
+}
+
+/* The owner a responder device answers for, or NULL (not a responder). */
+static const char *
+responder_owner(const struct server *s, struct ob_svc_req *req)
+{
+	const char	*id = ob_svc_req_peer_id(req);
+	const char	*role = ob_svc_req_peer_role(req);
+	size_t		 i;
+
+	if (id == NULL || role == NULL || strcmp(role, "responder") != 0)
+		return NULL;
+	for (i = 0; i < s->cfg->nclients; i++)
+		if (s->cfg->clients[i].role == OB_CLIENT_RESPONDER &&
+		    strcmp(s->cfg->clients[i].id, id) == 0)
+			return s->cfg->clients[i].owner;
+	return NULL;
+}
+
+/* GET /v1/owner/challenges[?wait=N], on a worker: the responder's
+ * long-poll for its owner's held requests. */
+static void
+h_challenges(struct ob_svc_req *req, void *arg)
+{
+	struct server	*s = arg;
+	const char	*owner, *q;
+	json_t		*a = NULL, *o = NULL;
+	long long	 wait = 0;
+	int		 r;
+
+	if ((owner = responder_owner(s, req)) == NULL) {
+		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "challenges: not a "
+		    "responder device", NULL);
+		return;
+	}
+	if ((q = ob_svc_req_query(req)) != NULL) {
+		if (strncmp(q, "wait=", 5) != 0 ||
+		    ob_parse_ll(q + 5, 0, 3600, &wait) != OB_OK) {
+			refuse(s, req, OB_ERR_SVC_BAD_REQUEST, "challenges: "
+			    "the query is wait=SECONDS", NULL);
+			return;
+		}
+		if (wait > s->cfg->challenge.wait_max_s)
+			wait = s->cfg->challenge.wait_max_s;
+	}
+	if ((r = ob_chal_list(s->chal, owner, wait, &a)) != OB_OK ||
+	    (o = json_pack("{s:o}", "challenges", a)) == NULL) {
+		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
+		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), "challenge list");
+		return;
+	}
+	(void)ob_svc_reply_json(req, 200, o, NULL);
+	json_decref(o);
+}
+
+/*
+ * Complete a claimed request with an answer (the responder's or the
+ * page's): an owner entry completes the held envelope, which goes through
+ * the one verifier (nonce spent, jti spent, owner key from the trust
+ * store); its credential waits for the proxy's next poll.  Replies, and
+ * settles the request.
+ */
+static void
+complete(struct server *s, struct ob_svc_req *req, const char *handle,
+    const struct ob_answer *a, const char *held, size_t heldlen,
+    const char *nonce)
+{
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*v = NULL;
+	char			*env = NULL, detail[512];
+	json_t			*resp = NULL, *ok = NULL;
+	size_t			 envlen;
+	int			 r, settle = OB_ERR_REJECTED;
+
+	if (a->deny) {
+		settle = OB_ERR_CHAL_DENIED;
+		snprintf(detail, sizeof(detail), "answer %.8s...: denied by "
+		    "%.128s", handle, ob_svc_req_peer_id(req) != NULL ?
+		    ob_svc_req_peer_id(req) : "the approval page");
+		if ((r = record(s, req, OB_ERR_CHAL_DENIED, detail, NULL,
+		    NULL)) != OB_OK)
+			ob_svc_log(s->svc, "error", "audit", r,
+			    ob_err_detail());
+		ok = json_pack("{s:s}", "status", "denied");
+		ob_chal_settle(s->chal, handle, settle, NULL);
+		(void)ob_svc_reply_json(req, 200, ok, NULL);
+		goto out;
+	}
+	if ((r = ob_answer_assemble(held, heldlen, a, &env, &envlen)) !=
+	    OB_OK) {
+		snprintf(detail, sizeof(detail), "answer: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		ob_chal_settle(s->chal, handle, settle, NULL);
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	memset(&o, 0, sizeof(o));
+	o.aud = s->cfg->aud;
+	o.channel = OB_CHANNEL_DIRECT;
+	o.server_held = 1;
+	pthread_rwlock_rdlock(&s->trust_lock);
+	r = ob_verify(s->trust, s->state, &o, env, envlen, &v);
+	pthread_rwlock_unlock(&s->trust_lock);
+	/* The held nonce, and no other, completes this request. */
+	if (r == OB_OK && (v->nonce == NULL ||
+	    /* lint: ok: a nonce is a public envelope member */
+	    strcmp(v->nonce, nonce) != 0))
+		r = ob_errf(OB_ERR_NONCE_MISMATCH, "the answer carries "
+		    "another request's nonce");
+	if (r != OB_OK) {
+		snprintf(detail, sizeof(detail), "answer %.8s...: %s: %s",
+		    handle, ob_err_name(r), ob_err_detail());
+		ob_chal_settle(s->chal, handle, settle, NULL);
+		refuse(s, req, r, detail, v);
+		goto out;
+	}
+	/* Settled before any reply: the next request sees the outcome. */
+	if (issue_cred(s, req, v, &resp, &r, detail, sizeof(detail)) !=
+	    OB_OK) {
+		ob_chal_settle(s->chal, handle, settle, NULL);
+		issue_refuse(s, req, v, r, detail);
+		goto out;
+	}
+	ob_chal_settle(s->chal, handle, OB_OK, resp);
+	ok = json_pack("{s:s}", "status", "approved");
+	(void)ob_svc_reply_json(req, 200, ok, NULL);
+out:
+	json_decref(ok);
+	json_decref(resp);
+	ob_verdict_free(&v);
+	free(env);
+}
+
+/* POST /v1/owner/challenges/H, on a worker: the responder's answer. */
+static void
+h_answer(struct ob_svc_req *req, void *arg)
+{
+	struct server		*s = arg;
+	struct ob_answer	 a;
+	const char		*owner, *body, *handle = path_handle(req);
+	char			*held = NULL, nonce[64], detail[512];
+	size_t			 len, heldlen;
+	int			 r;
+
+	memset(&a, 0, sizeof(a));
+	if ((owner = responder_owner(s, req)) == NULL) {
+		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "answer: not a "
+		    "responder device", NULL);
+		return;
+	}
+	body = ob_svc_req_body(req, &len);
+	if ((r = ob_answer_parse(body, len, &a)) != OB_OK ||
+	    (r = ob_chal_claim(s->chal, handle, owner, (long long)time(NULL),
+	    &held, &heldlen, nonce, NULL)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "answer: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	complete(s, req, handle, &a, held, heldlen, nonce);
+out:
+	ob_answer_clear(&a);
+	free(held);
+}
+
+/* The owner's first FIDO2 key that may approve from a web origin. */
+static const struct ob_trust_key *
+web_key(const struct server *s, const char *owner)
+{
+	const struct ob_trust_owner	*ow;
+	size_t				 i;
+
+	if ((ow = ob_trust_owner(s->trust, owner)) == NULL)
+		return NULL;
+	for (i = 0; i < ow->nkeys; i++)
+		if (ow->keys[i].norigins > 0 && ob_alg_is_webauthn(
+		    ow->keys[i].alg) && ow->keys[i].revoked_at == 0)
+			return &ow->keys[i];
+	return NULL;
+}
+
+/* ob_chal_web's maker: the owner entry's protected header for the page
+ * (trust lock held by the caller). */
+static char *
+web_protected(const char *owner, const char *env, size_t envlen,
+    const char *nonce, void *arg)
+{
+	struct server			*s = arg;
+	const struct ob_trust_key	*k;
+	json_t				*ph = NULL;
+	char				*b64 = NULL;
+
+	(void)env;
+	(void)envlen;
+	if ((k = web_key(s, owner)) == NULL) {
+		(void)ob_errf(OB_ERR_CHAL_UNKNOWN, "owner %.128s has no passkey "
+		    "enrolled for a web origin", owner);
+		return NULL;
+	}
+	if (ob_protected_new(k->alg, k->kid, OB_ROLE_OWNER,
+	    OB_MODEL_SERVER_MEDIATED, (long long)time(NULL), nonce, NULL,
+	    &ph) != OB_OK || ob_protected_encode(ph, &b64) != OB_OK)
+		b64 = NULL;
+	json_decref(ph);
+	return b64;
+}
+
+/* GET /approve/H, /approve.js, /approve.css: the page, on the loop. */
+static void
+h_page(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/html; charset=utf-8",
+	    ob_approval_html, strlen(ob_approval_html));
+}
+
+static void
+h_page_js(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/javascript; charset=utf-8",
+	    ob_approval_js, strlen(ob_approval_js));
+}
+
+static void
+h_page_css(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/css; charset=utf-8",
+	    ob_approval_css, strlen(ob_approval_css));
+}
+
+/*
+ * GET /v1/approve/H, on a worker: what the page shows, and the WebAuthn
+ * options whose challenge is derived from the owner entry's signing
+ * input (docs/envelope.md 5.2) with the header the server made for it.
+ */
+static void
+h_approve_info(struct ob_svc_req *req, void *arg)
+{
+	struct server			*s = arg;
+	const struct ob_trust_key	*k;
+	struct ob_envelope		*env = NULL;
+	const char			*handle = path_handle(req), *owner;
+	char				*pb64 = NULL, *tbs = NULL;
+	char				*held = NULL, ch[44], detail[256];
+	json_t				*d = NULL, *pk = NULL, *ac;
+	size_t				 tbslen;
+	int				 r;
+
+	pthread_rwlock_rdlock(&s->trust_lock);
+	r = ob_chal_web(s->chal, handle, (long long)time(NULL),
+	    web_protected, s, &pb64, &d);
+	if (r == OB_OK) {
+		owner = json_string_value(json_object_get(d, "owner"));
+		r = (k = web_key(s, owner)) == NULL ? ob_errf(
+		    OB_ERR_CHAL_UNKNOWN, "no web passkey") : OB_OK;
+	}
+	if (r != OB_OK) {
+		pthread_rwlock_unlock(&s->trust_lock);
+		snprintf(detail, sizeof(detail), "approve: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	if ((pk = json_pack("{s:s, s:s, s:s, s:i}", "rpId", k->rp_id,
+	    "userVerification", k->uv_required ? "required" : "preferred",
+	    "challenge", "", "timeout", 60000)) == NULL)
+		r = OB_ERR_ALLOC;
+	if (r == OB_OK && k->credential_id != NULL && ((ac = json_pack(
+	    "[{s:s, s:s}]", "type", "public-key", "id", k->credential_id)) ==
+	    NULL || json_object_set_new(pk, "allowCredentials", ac) != 0))
+		r = OB_ERR_ALLOC;
+	pthread_rwlock_unlock(&s->trust_lock);
+	if (r == OB_OK && (r = ob_chal_payload(s->chal, handle, &held)) ==
+	    OB_OK && (r = ob_envelope_parse(held, strlen(held), 0, &env)) ==
+	    OB_OK && (r = ob_envelope_signing_input(env, pb64, &tbs,
+	    &tbslen)) == OB_OK && (r = ob_webauthn_challenge(tbs, tbslen,
+	    ch)) == OB_OK && (json_object_set_new(pk, "challenge",
+	    json_string(ch)) != 0 || json_object_set(d, "publicKey", pk) != 0))
+		r = OB_ERR_ALLOC;
+	if (r != OB_OK) {
+		snprintf(detail, sizeof(detail), "approve: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	(void)ob_svc_reply_json(req, 200, d, NULL);
+out:
+	json_decref(d);
+	json_decref(pk);
+	ob_envelope_free(&env);
+	free(held);
+	free(tbs);
+	free(pb64);
+}
+
+/*
+ * POST /v1/approve/H, on a worker: the page's assertion.  The server
+ * assembles the FIDO2 owner entry (the header it made, authenticatorData
+ * and clientDataJSON as the unprotected header, the signature) and
+ * completes the request like a responder's answer.
+ */
+static void
+h_approve(struct ob_svc_req *req, void *arg)
+{
+	struct server		*s = arg;
+	struct ob_answer	 a;
+	const char		*body, *handle = path_handle(req);
+	char			*held = NULL, *pb64 = NULL, nonce[64];
+	char			 detail[512];
+	size_t			 len, heldlen;
+	int			 r;
+
+	memset(&a, 0, sizeof(a));
+	body = ob_svc_req_body(req, &len);
+	if ((r = ob_answer_parse_webauthn(body, len, &a)) != OB_OK ||
+	    (r = ob_chal_claim(s->chal, handle, NULL, (long long)time(NULL),
+	    &held, &heldlen, nonce, &pb64)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "approve: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	a.protected_b64 = pb64;
+	complete(s, req, handle, &a, held, heldlen, nonce);
+	a.protected_b64 = NULL;
+out:
+	ob_answer_clear(&a);
+	free(pb64);
+	free(held);
+}
+
 /* POST /v1/credentials, on a worker thread. */
 static void
 h_credentials(struct ob_svc_req *req, void *arg)
@@ -189,7 +779,6 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	struct server		*s = arg;
 	struct ob_verify_opts	 o;
 	struct ob_verdict	*v = NULL;
-	struct ob_credential	*cred = NULL;
 	const char		*body, *role, *proxy = NULL;
 	char			 detail[512];
 	json_t			*resp = NULL;
@@ -223,9 +812,19 @@ h_credentials(struct ob_svc_req *req, void *arg)
 		o.channel = OB_CHANNEL_GATEWAY;
 		o.proxy = proxy;
 	}
+	if (role != NULL && strcmp(role, "responder") == 0) {
+		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "a responder device "
+		    "does not request credentials", NULL);
+		return;
+	}
 	pthread_rwlock_rdlock(&s->trust_lock);
 	r = ob_verify(s->trust, s->state, &o, body, len, &v);
 	pthread_rwlock_unlock(&s->trust_lock);
+	/* No owner entry: a server-mediated start, if it is one. */
+	if (r == OB_ERR_OWNER_MISSING && o.channel == OB_CHANNEL_DIRECT) {
+		held_start(s, req, &o, body, len);
+		return;
+	}
 	if (r != OB_OK) {
 		snprintf(detail, sizeof(detail), "%s: %s", ob_err_name(r),
 		    ob_err_detail());
@@ -236,49 +835,12 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	 * Owner and agent limits apply once the request is known to come
 	 * from them; the envelope's jti is spent either way.
 	 */
-	if ((r = ob_rate_take(s->rate_owner, v->owner)) != OB_OK ||
-	    (r = ob_rate_take(s->rate_agent, v->agent_jkt)) != OB_OK) {
-		if (r == OB_ERR_SVC_RATE_LIMITED)
-			ob_svc_req_set_retry_after(req, ob_rate_retry_after(
-			    s->rate_owner) > ob_rate_retry_after(s->rate_agent) ?
-			    ob_rate_retry_after(s->rate_owner) :
-			    ob_rate_retry_after(s->rate_agent));
-		snprintf(detail, sizeof(detail), "per-owner or per-agent rate: "
-		    "%s: %s", ob_err_name(r), ob_err_detail());
-		refuse(s, req, r, detail, v);
+	if (take_owner_agent(s, req, v) != OB_OK ||
+	    issue(s, req, v, &resp) != OB_OK)
 		goto out;
-	}
-	/* What the helper logs as "for" its signatures. */
-	snprintf(detail, sizeof(detail), "req=%s peer=%s", ob_svc_req_id(req),
-	    ob_svc_req_peer_id(req));
-	ob_signer_set_context(detail);
-	r = ob_issuer_issue(s->issuer, v, 0, ob_server_config_lifetime_for(
-	    s->cfg, v->agent), &cred);
-	ob_signer_set_context(NULL);
-	if (r != OB_OK) {
-		snprintf(detail, sizeof(detail), "issuing: %s: %s",
-		    ob_err_name(r), ob_err_detail());
-		refuse(s, req, r, detail, v);
-		goto out;
-	}
-	if ((r = record(s, req, OB_OK, NULL, v, cred)) != OB_OK) {
-		snprintf(detail, sizeof(detail), "issuance record: %s: %s",
-		    ob_err_name(r), ob_err_detail());
-		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
-		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), detail);
-		goto out;
-	}
-	if ((resp = json_pack("{s:s, s:s, s:I, s:O}", "wit", cred->wit, "wic",
-	    cred->wic_pem, "expires_at", (json_int_t)cred->expires_at,
-	    "owner", cred->owner)) == NULL) {
-		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
-		    ob_err_text(OB_ERR_INTERNAL), "response");
-		goto out;
-	}
 	(void)ob_svc_reply_json(req, 201, resp, NULL);
 out:
 	json_decref(resp);
-	ob_credential_free(&cred);
 	ob_verdict_free(&v);
 }
 
@@ -458,6 +1020,7 @@ static int
 server_open(struct server *s, const char *config_path)
 {
 	struct ob_issuer_cfg	 ic;
+	struct ob_chal_cfg	 cc;
 	char			*chain = NULL, uri[80];
 	size_t			 n;
 	unsigned long		 line = 0;
@@ -487,6 +1050,10 @@ server_open(struct server *s, const char *config_path)
 	ic.lifetime = s->cfg->lifetime;
 	OB_TRY(ob_issuer_open(&ic, &s->issuer));
 	OB_TRY(ob_issuer_jwks(s->issuer, &s->jwks));
+	cc.deadline_s = s->cfg->challenge.deadline_s;
+	cc.interval_s = s->cfg->challenge.interval_s;
+	cc.max_pending = (size_t)s->cfg->challenge.max_pending;
+	OB_TRY(ob_chal_table_new(&cc, &s->chal));
 	OB_TRY(open_rate(s, &s->cfg->rate.per_peer, "peer", &s->rate_peer));
 	OB_TRY(open_rate(s, &s->cfg->rate.per_owner, "owner",
 	    &s->rate_owner));
@@ -517,7 +1084,8 @@ server_listen(struct server *s)
 	for (i = 0; i < c->nclients; i++) {
 		peers[i].id = c->clients[i].id;
 		peers[i].role = c->clients[i].role == OB_CLIENT_GATEWAY ?
-		    "gateway" : "proxy";
+		    "gateway" : c->clients[i].role == OB_CLIENT_RESPONDER ?
+		    "responder" : "proxy";
 		peers[i].san_uri = c->clients[i].san_uri;
 		if (c->clients[i].has_cert_sha256) {
 			hex32(c->clients[i].cert_sha256, hex[i]);
@@ -531,6 +1099,9 @@ server_listen(struct server *s)
 	sc.tls.cert = c->tls.cert;
 	sc.tls.key = c->tls.key;
 	sc.tls.client_ca = c->tls.client_ca;
+	/* The approval page is for browsers, which have no client
+	 * certificate: every other route still requires one. */
+	sc.tls.client_cert_optional = c->challenge.approval_page;
 	sc.peers = peers;
 	sc.npeers = c->nclients;
 	sc.limits.max_body = c->limits.max_body;
@@ -543,6 +1114,24 @@ server_listen(struct server *s)
 	OB_TRY(ob_svc_route(s->svc, "POST", "/v1/credentials",
 	    "application/jose+json", 1, h_credentials, s));
 	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/keys", NULL, 0, h_keys, s));
+	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/requests/", NULL, 0, h_poll,
+	    s));
+	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/owner/challenges", NULL, 1,
+	    h_challenges, s));
+	OB_TRY(ob_svc_route(s->svc, "POST", "/v1/owner/challenges/",
+	    "application/json", 1, h_answer, s));
+	if (c->challenge.approval_page) {
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve/", NULL, 0,
+		    h_page, s));
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.js", NULL,
+		    0, h_page_js, s));
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.css", NULL,
+		    0, h_page_css, s));
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/v1/approve/", NULL,
+		    1, h_approve_info, s));
+		OB_TRY(ob_svc_route_public(s->svc, "POST", "/v1/approve/",
+		    "application/json", 1, h_approve, s));
+	}
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
 	OB_TRY(ob_svc_on_conn_refusal(s->svc, on_conn_refusal, s));
@@ -603,6 +1192,7 @@ server_close(struct server *s)
 	ob_rate_free(&s->rate_peer);
 	ob_rate_free(&s->rate_owner);
 	ob_rate_free(&s->rate_agent);
+	ob_chal_table_free(&s->chal);
 	ob_redis_free(&s->rate_redis);
 	json_decref(s->jwks);
 	ob_issuer_free(&s->issuer);

@@ -317,6 +317,23 @@ ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
 }
 
 int
+ob_svc_reply_page(struct ob_svc_req *req, int status, const char *ctype,
+    const void *body, size_t len)
+{
+	char *b;
+
+	if ((b = malloc(len + 1)) == NULL) {
+		req->code = OB_ERR_ALLOC;
+		(void)stage(req, 500, NULL, 0, "application/json");
+		return OB_ERR_ALLOC;
+	}
+	memcpy(b, body, len);
+	b[len] = '\0';
+	req->page = 1;
+	return stage(req, status, b, len, ctype);
+}
+
+int
 ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
     const char *title, const char *detail_for_log)
 {
@@ -388,6 +405,19 @@ finish(struct ob_svc_req *req)
 	}
 	if (req->allow != NULL)
 		evhttp_add_header(h, "Allow", req->allow);
+	/* Pages: nothing but this origin's own script and style, never in
+	 * a frame, no referrer (the path holds a handle). */
+	if (req->page) {
+		evhttp_add_header(h, "Content-Security-Policy", "default-src "
+		    "'none'; script-src 'self'; style-src 'self'; "
+		    "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+		    "form-action 'none'; frame-ancestors 'none'");
+		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+		evhttp_add_header(h, "X-Frame-Options", "DENY");
+		evhttp_add_header(h, "Cross-Origin-Opener-Policy",
+		    "same-origin");
+	}
 	if (svc->draining)
 		evhttp_add_header(h, "Connection", "close");
 	if (req->rbody != NULL)
@@ -425,6 +455,29 @@ early(struct ob_svc_req *req, int status, int code, const char *detail,
 		req->svc->refusal_fn(req, status, code, detail,
 		    req->svc->refusal_arg);
 	(void)ob_svc_reply_problem(req, status, code, NULL, detail);
+}
+
+/*
+ * A route's path is exact, or, when it ends in '/', a prefix followed by
+ * one segment of 1..64 characters of [A-Za-z0-9_-] (a handle): nothing
+ * that could be a dot segment, an escape or another level.
+ */
+static int
+route_match(const char *route, const char *path)
+{
+	size_t	n = strlen(route), i;
+
+	if (n == 0 || route[n - 1] != '/')
+		return strcmp(route, path) == 0;
+	if (strncmp(route, path, n) != 0)
+		return 0;
+	for (i = n; path[i] != '\0'; i++)
+		if (i - n >= 64 || !((path[i] >= 'A' && path[i] <= 'Z') ||
+		    (path[i] >= 'a' && path[i] <= 'z') ||
+		    (path[i] >= '0' && path[i] <= '9') || path[i] == '-' ||
+		    path[i] == '_'))
+			return 0;
+	return i > n;
 }
 
 static void
@@ -488,7 +541,7 @@ on_request(struct evhttp_request *ev, void *arg)
 		return;
 	}
 	for (i = 0; i < svc->nroutes && rt == NULL; i++) {
-		if (strcmp(svc->routes[i].path, p) != 0)
+		if (!route_match(svc->routes[i].path, p))
 			continue;
 		path_seen = 1;
 		if (strcmp(svc->routes[i].method, req->method) == 0)
@@ -505,6 +558,13 @@ on_request(struct evhttp_request *ev, void *arg)
 	}
 	req->allow = NULL;
 	req->route = rt;
+	/* With public routes (a browser page) a certificate is optional at
+	 * the handshake, and required here for every other route. */
+	if (req->peer == NULL && svc->has_public && !rt->public) {
+		early(req, 403, OB_ERR_SVC_PEER_UNKNOWN, "no client "
+		    "certificate that maps to a configured peer", 0);
+		return;
+	}
 	ct = evhttp_find_header(evhttp_request_get_input_headers(ev),
 	    "Content-Type");
 	if (rt->ctype != NULL && !ob_svc_media_type_is(ct, rt->ctype)) {
@@ -884,6 +944,23 @@ ob_svc_route(struct ob_svc *svc, const char *method, const char *path,
 	rt->fn = fn;
 	rt->arg = arg;
 	svc->nroutes++;
+	return OB_OK;
+}
+
+int
+ob_svc_route_public(struct ob_svc *svc, const char *method, const char *path,
+    const char *content_type, int on_worker, ob_svc_handler fn, void *arg)
+{
+	int r;
+
+	if (!svc->cert_optional)
+		return ob_errf(OB_ERR_INVALID_ARG, "a public route needs "
+		    "tls.client_cert_optional");
+	if ((r = ob_svc_route(svc, method, path, content_type, on_worker, fn,
+	    arg)) != OB_OK)
+		return r;
+	svc->routes[svc->nroutes - 1].public = 1;
+	svc->has_public = 1;
 	return OB_OK;
 }
 

@@ -99,7 +99,9 @@ typedef void (*ob_svc_handler)(struct ob_svc_req *, void *arg);
 int ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out) OB_WUR;
 
 /*
- * ob_svc_route: serve method ("GET", "POST", ...) on path (exact match).
+ * ob_svc_route: serve method ("GET", "POST", ...) on path (exact match;
+ * a path ending in / matches it followed by one segment of 1..64
+ * characters of [A-Za-z0-9_-], which the handler reads from the path).
  * content_type, when not NULL, is the one media type accepted (parameters
  * such as charset are ignored; others get 415).  Same path, other method:
  * 405 with Allow; unknown path: 404.
@@ -107,6 +109,15 @@ int ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out) OB_WUR;
 int ob_svc_route(struct ob_svc *svc, const char *method, const char *path,
     const char *content_type, int on_worker, ob_svc_handler fn, void *arg)
     OB_WUR;
+
+/*
+ * A route served to clients without a mapped peer (a browser): only with
+ * tls.client_cert_optional; once one exists, every other route refuses a
+ * request without a mapped peer (403 OB_ERR_SVC_PEER_UNKNOWN).
+ */
+int ob_svc_route_public(struct ob_svc *svc, const char *method,
+    const char *path, const char *content_type, int on_worker,
+    ob_svc_handler fn, void *arg) OB_WUR;
 
 /* SIGHUP: fn(arg) after the TLS files are reloaded; non-OB_OK is logged. */
 int ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
@@ -239,6 +250,10 @@ int ob_svc_reply_json(struct ob_svc_req *req, int status, const json_t *body,
 void ob_svc_req_set_retry_after(struct ob_svc_req *req, int seconds);
 /* Send Retry-After: seconds (> 0) with the reply; before replying. */
 void ob_svc_req_retry_after(struct ob_svc_req *req, int seconds);
+/* A browser page or its script (the body is copied), with a strict
+ * Content-Security-Policy and the other headers pages get. */
+int ob_svc_reply_page(struct ob_svc_req *req, int status, const char *ctype,
+    const void *body, size_t len);
 int ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
     const char *title, const char *detail_for_log);
 

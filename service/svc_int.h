@@ -34,6 +34,7 @@ struct svc_stats {
 struct svc_route {
 	char		*method, *path, *ctype, *label;
 	int		 on_worker;
+	int		 public;	/* served without a mapped peer */
 	ob_svc_handler	 fn;
 	void		*arg;
 	struct svc_stats stats;
@@ -86,6 +87,7 @@ struct ob_svc_req {
 	char			*rbody;
 	size_t			 rlen;
 	char			*rctype;
+	int			 page;		/* a browser page: its headers */
 	int			 retry_after;
 	const char		*allow;
 	int			 code;		/* internal, for the log */
@@ -100,6 +102,7 @@ struct ob_svc {
 	size_t			 npeers;
 	char			*cert, *key, *ca;
 	int			 cert_optional;	/* tls.client_cert_optional */
+	int			 has_public;	/* a public route: others need a peer */
 	struct event_base	*base;
 	struct evhttp		*http, *mhttp;
 	struct evhttp_bound_socket *bound, *mbound;

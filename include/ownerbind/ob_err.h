@@ -503,7 +503,33 @@ extern "C" {
 	X(OB_ERR_GATEWAY_QUEUE_FULL, -1231, "the gateway's signing queue for this HSM is full", \
 	  "retry after the Retry-After seconds; raise hsm_queue.depth if this persists") \
 	X(OB_ERR_GATEWAY_DEADLINE, -1232, "the request waited longer than its deadline in the gateway", \
-	  "retry; raise hsm_queue.deadline_ms if the HSM is slow")
+	  "retry; raise hsm_queue.deadline_ms if the HSM is slow") \
+	X(OB_ERR_CHAL_SHAPE, -1250, "a server-mediated start is not one agent entry without ob_nonce", \
+	  "sign the request with ownerbind pop --model server-mediated only; the server issues the nonce") \
+	X(OB_ERR_CHAL_UNKNOWN, -1251, "no such pending request for this client", \
+	  "poll or answer only handles this client started or was shown") \
+	X(OB_ERR_CHAL_EXPIRED, -1252, "the request's deadline passed, or its credential was already delivered", \
+	  "start a new request; the owner must answer before the deadline") \
+	X(OB_ERR_CHAL_DENIED, -1253, "the owner refused the request", \
+	  "ask the owner; start a new request only if they agree") \
+	X(OB_ERR_CHAL_SLOW_DOWN, -1254, "polled faster than the request's interval", \
+	  "wait the interval in the answer (and Retry-After) between polls") \
+	X(OB_ERR_CHAL_OUTSTANDING, -1255, "this agent key already has a request waiting for its owner", \
+	  "poll the pending request to its end, or wait until its deadline") \
+	X(OB_ERR_CHAL_ANSWER, -1256, "the owner's answer is malformed", \
+	  "send protected and signature (and header for FIDO2), or decision deny, as docs/api.md shows") \
+	X(OB_ERR_CHAL_OWNER, -1257, "the answering device belongs to another owner", \
+	  "answer from a device the server maps to the request's owner") \
+	X(OB_ERR_CHAL_ANSWERED, -1258, "the request was already answered", \
+	  "nothing to do: an answer counts once") \
+	X(OB_ERR_CHAL_FULL, -1259, "too many requests are waiting for owners", \
+	  "retry later, or raise challenge.max_pending") \
+	X(OB_ERR_RESPOND_PIN, -1260, "the server's certificate is not the pinned one", \
+	  "check --server-pin against the server's certificate (SHA-256 of its DER, hex)") \
+	X(OB_ERR_RESPOND_NONE, -1261, "no challenge arrived before --wait ran out", \
+	  "start the request first, or wait longer") \
+	X(OB_ERR_RESPOND_CODE, -1262, "the server's binding code is not the one computed from the request and nonce", \
+	  "do not approve: the server or the channel is not the one you trust")
 
 enum ob_err {
 	OB_OK = 0,

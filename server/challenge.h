@@ -1,0 +1,129 @@
+/*
+ * Held requests of the server-mediated model (docs/server-mediated.md):
+ * the table of requests waiting for their owner's answer.  A request is
+ * started by a proxy with an agent-only envelope, gets a handle, a nonce
+ * bound to its jti and a binding code, and lives until its deadline; the
+ * owner's responder lists its owner's requests and answers one; the proxy
+ * polls the handle.  Every function is safe from any thread.
+ *
+ * The table is in memory: a restart forgets held requests (the proxy's
+ * next poll gets OB_ERR_CHAL_UNKNOWN and starts again), while the nonce
+ * is in the replay state, so an answer outlives nothing it should not.
+ */
+#ifndef OB_SERVER_CHALLENGE_H
+#define OB_SERVER_CHALLENGE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "ownerbind/ob_err.h"
+#include "core/binding_code.h"
+
+#define OB_CHAL_HANDLE_CHARS	32	/* base64url of 24 random bytes */
+
+struct ob_chal_table;
+
+struct ob_chal_cfg {
+	long long	deadline_s;
+	long long	interval_s;
+	size_t		max_pending;
+};
+
+/* What a start records (strings are copied). */
+struct ob_chal_start {
+	const char	*peer;		/* the proxy that may poll it */
+	const char	*owner;
+	const char	*agent;		/* sub */
+	const char	*agent_jkt;
+	const char	*aud;
+	const char	*jti;
+	const char	*envelope_sha256;
+	const char	*nonce;
+	long long	 lifetime;	/* exp - iat of the request */
+	const char	*envelope;	/* the agent-only envelope */
+	size_t		 envelope_len;
+};
+
+/* A poll's outcome. */
+enum ob_chal_status {
+	OB_CHAL_PENDING = 1,
+	OB_CHAL_ISSUED,		/* *cred is the credential response */
+};
+
+int ob_chal_table_new(const struct ob_chal_cfg *cfg,
+    struct ob_chal_table **out) OB_WUR;
+void ob_chal_table_free(struct ob_chal_table **tp);
+
+/*
+ * Hold a request.  handle and code receive the handle and the binding
+ * code.  Errors: OB_ERR_CHAL_OUTSTANDING (the agent key has a pending
+ * request), OB_ERR_CHAL_FULL, OB_ERR_RANDOM, OB_ERR_ALLOC.
+ */
+int ob_chal_hold(struct ob_chal_table *t, const struct ob_chal_start *s,
+    long long now, char handle[OB_CHAL_HANDLE_CHARS + 1],
+    char code[OB_BINDING_CODE_CHARS + 1]) OB_WUR;
+
+/*
+ * The proxy's poll.  OB_OK with *status; OB_CHAL_ISSUED hands over *cred
+ * (a new reference) once: the next poll is OB_ERR_CHAL_EXPIRED.  Errors:
+ * OB_ERR_CHAL_UNKNOWN (no such handle, or another peer's),
+ * OB_ERR_CHAL_SLOW_DOWN (sooner than the interval after the last poll),
+ * OB_ERR_CHAL_EXPIRED, OB_ERR_CHAL_DENIED.
+ */
+int ob_chal_poll(struct ob_chal_table *t, const char *handle,
+    const char *peer, long long now, enum ob_chal_status *status,
+    json_t **cred) OB_WUR;
+
+/*
+ * The owner's pending requests as a JSON array (docs/api.md's challenge
+ * objects).  With wait_s > 0 and none pending, wait up to wait_s seconds
+ * for one to arrive.  Errors: OB_ERR_ALLOC.
+ */
+int ob_chal_list(struct ob_chal_table *t, const char *owner, long long wait_s,
+    json_t **out) OB_WUR;
+
+/*
+ * The approval page's view of a pending request: *details (the challenge
+ * object without nonce and request) and *protected_b64, the owner entry's
+ * protected header the page's passkey signs over, made once by make()
+ * (under the table's lock; NULL from it is a failure with a detail).
+ * Errors: OB_ERR_CHAL_UNKNOWN, OB_ERR_CHAL_ANSWERED, OB_ERR_CHAL_EXPIRED,
+ * OB_ERR_ALLOC.
+ */
+int ob_chal_web(struct ob_chal_table *t, const char *handle, long long now,
+    char *(*make)(const char *owner, const char *env, size_t envlen,
+    const char *nonce, void *arg), void *arg, char **protected_b64,
+    json_t **details) OB_WUR;
+
+/*
+ * Claim a pending request to check an answer: *env (malloc'd, the agent-
+ * only envelope) and nonce.  A responder's answer names its owner; the
+ * page's (web_protected not NULL) is any owner's, whose passkey must then
+ * sign over *web_protected (malloc'd), the header ob_chal_web made.
+ * Until ob_chal_settle the request is busy: a concurrent answer gets
+ * OB_ERR_CHAL_ANSWERED.  Errors: OB_ERR_CHAL_UNKNOWN, OB_ERR_CHAL_OWNER
+ * (another owner's request), OB_ERR_CHAL_ANSWER (no page was loaded),
+ * OB_ERR_CHAL_ANSWERED, OB_ERR_CHAL_EXPIRED, OB_ERR_ALLOC.
+ */
+int ob_chal_claim(struct ob_chal_table *t, const char *handle,
+    const char *owner, long long now, char **env, size_t *envlen,
+    char nonce[64], char **web_protected) OB_WUR;
+
+/* A copy of the held agent-only envelope (NUL-terminated, malloc'd).
+ * Errors: OB_ERR_CHAL_UNKNOWN, OB_ERR_ALLOC. */
+int ob_chal_payload(struct ob_chal_table *t, const char *handle, char **env)
+    OB_WUR;
+
+/*
+ * Settle a claimed request: code OB_OK with cred (referenced) issues it;
+ * OB_ERR_CHAL_DENIED refuses it; any other code puts it back to pending
+ * (the answer did not verify: the owner may answer again).
+ */
+void ob_chal_settle(struct ob_chal_table *t, const char *handle, int code,
+    json_t *cred);
+
+/* Held requests now (for /healthz and tests). */
+size_t ob_chal_count(struct ob_chal_table *t);
+
+#endif
