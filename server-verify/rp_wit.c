@@ -285,7 +285,7 @@ w_owner(struct rctx *c)
 	static const char *const members[] = {
 		"id", "type", "jwk", "jkt", "x5t#S256", "gateway", "kind",
 		"assurance", "model", "group", "approved_at", "envelope_sha256",
-		NULL
+		"renewal_of", "renew_until", NULL
 	};
 	static const char *const enums[] = {
 		"type", "kind", "assurance", "model", NULL
