@@ -17,6 +17,11 @@
 #include "server-verify/verify_int.h"
 
 #define REC_VERSION	1
+/*
+ * A record outlives its window by this much, so that a renewal just after
+ * the window is told so (OB_ERR_APPROVAL_WINDOW), not "unknown".
+ */
+#define REC_GRACE	3600
 
 /* The record's strings, in the verdict's names (NULL: absent). */
 static const char *const rec_strs[] = {
@@ -93,8 +98,8 @@ ob_state_record_approval(struct ob_state *state,
 			goto out;
 	OB_TRY(ob_json_dump(o, &text, &n));
 	OB_TRY(ob_approval_key(v->agent_jkt, v->jti, &key));
-	if ((r = ob_state_put_approval(state, key, text, v->renew_until,
-	    now)) != OB_OK)
+	if ((r = ob_state_put_approval(state, key, text, v->renew_until +
+	    REC_GRACE, now)) != OB_OK)
 		r = ob_err_prefix(r, "approval record");
 out:
 	json_decref(o);
