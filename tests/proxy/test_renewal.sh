@@ -45,6 +45,7 @@ wait_server() {	# $1: the how-manieth start; its "ready" log line
 		sleep 0.05; i=$((i + 1))
 	done
 }
+: >server.log
 # A dev-mode server makes the PKI and configuration; it then runs from
 # that configuration with 5 s credentials.
 "$SRV" --dev "$D/dev" --listen "127.0.0.1:$PORT" 2>>server.log &
