@@ -1076,6 +1076,7 @@ ob_verify_renewal(const struct ob_trust *trust, struct ob_state *state,
     struct ob_verdict **out)
 {
 	struct ob_envelope	*env = NULL;
+	struct ob_verdict	*v = NULL;
 	struct ob_approval_rec	 a;
 	struct vctx		 c;
 	char			*key = NULL, *text = NULL;
@@ -1123,9 +1124,13 @@ ob_verify_renewal(const struct ob_trust *trust, struct ob_state *state,
 	OB_TRY(v_renewal_match(&c, &a));
 	OB_TRY(v_renewal_trust(&c, &a));
 	OB_TRY(v_commit(&c, state));
-	r = v_renewal_verdict(&c, &a, out);
+	OB_TRY(v_renewal_verdict(&c, &a, &v));
+	OB_TRY(v_sha256_b64(buf, len, &v->renewal_sha256));
+	*out = v;
+	v = NULL;
 out:
 	(void)ERR_pop_to_mark();
+	ob_verdict_free(&v);
 	ob_approval_rec_clear(&a);
 	free(key);
 	free(text);
@@ -1163,6 +1168,7 @@ ob_verdict_free(struct ob_verdict **vp)
 	free(v->logical_id);
 	free(v->client_id);
 	free(v->renewal_of);
+	free(v->renewal_sha256);
 	free(v);
 	*vp = NULL;
 }

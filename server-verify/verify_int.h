@@ -79,6 +79,8 @@ struct ob_verdict {
 	char		*client_id;
 	long long	 renew_until;	/* the approval window's end, 0: none */
 	char		*renewal_of;	/* a renewal: the approval's jti */
+	char		*renewal_sha256; /* a renewal: its own envelope's hash
+					  * (envelope_sha256 is the approval's) */
 };
 
 /*

@@ -121,7 +121,9 @@ record(struct server *s, struct ob_svc_req *req, int code, const char *detail,
 		ev.owner = v->owner;
 		ev.model = v->model;
 		ev.jti = v->jti;
-		ev.envelope_sha256 = v->envelope_sha256;
+		/* What was received: a renewal's own envelope. */
+		ev.envelope_sha256 = v->renewal_sha256 != NULL ?
+		    v->renewal_sha256 : v->envelope_sha256;
 		ev.renewal_of = v->renewal_of;
 	}
 	if (cred != NULL) {
