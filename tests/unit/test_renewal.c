@@ -11,12 +11,16 @@
 #include "server-verify/state.h"
 #include "server-verify/verify_int.h"
 #include "tests/unit/obtest.h"
+#include "core/alg.h"
 #include "core/json.h"
+
+#include <openssl/x509.h>
 
 #define APPR_JTI	"approvalaaaaaaaaaaaaaaaa"
 #define WINDOW_END	(T_NOW + 600)
 
-static EVP_PKEY *agent, *agent2, *owner;
+static EVP_PKEY *agent, *agent2, *owner, *cakey, *gwkey;
+static X509 *ca, *gwcert;
 
 static int
 setup(void **state)
@@ -25,6 +29,10 @@ setup(void **state)
 	agent = t_key("P-256");
 	agent2 = t_key("P-256");
 	owner = t_key("Ed25519");
+	cakey = t_key("P-256");
+	gwkey = t_key("P-256");
+	ca = t_cert(cakey, cakey, NULL, "Acme Org CA", 1, T_NOW);
+	gwcert = t_cert(gwkey, cakey, ca, "gw.acme", 0, T_NOW);
 	return 0;
 }
 
@@ -35,6 +43,10 @@ teardown(void **state)
 	EVP_PKEY_free(agent);
 	EVP_PKEY_free(agent2);
 	EVP_PKEY_free(owner);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(gwkey);
+	X509_free(ca);
+	X509_free(gwcert);
 	return 0;
 }
 
@@ -424,6 +436,120 @@ test_renewal_record(void **state)
 	ob_trust_free(&tr);
 }
 
+/* The owner-mediated model: a gateway signed the window. */
+static struct ob_trust *
+gw_trust(const char *may_bind)
+{
+	struct ob_trust	*t = NULL;
+	char		*cap = t_cert_pem(ca), *s;
+	json_t		*doc = json_pack("{s:i,s:[{s:s,s:s,s:[s],s:[s],s:[s],"
+	    "s:[s],s:[s]}]}", "ownerbind_trust", 1, "gateways", "id",
+	    "gw.acme", "owner", T_OWNER, "ca", cap, "algs", "ES256", "proxies",
+	    "proxy-1", "trust_domains", "td.example", "may_bind", may_bind);
+
+	s = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	free(cap);
+	if (ob_trust_load_buf(s, strlen(s), &t) != OB_OK)
+		fail_msg("trust: %s", ob_err_detail());
+	free(s);
+	return t;
+}
+
+static char *
+gw_approval(void)
+{
+	struct ob_envelope	*env = NULL;
+	json_t			*c = t_claims(agent, T_NOW, APPR_JTI);
+	json_t			*x5c = json_array(), *ph = NULL;
+	unsigned char		*der = NULL, *sig = NULL;
+	char			*b, *pb64 = NULL, *tbs = NULL, *s;
+	size_t			 tbslen, siglen;
+	int			 n;
+
+	json_object_set_new(c, "renew_until", json_integer(WINDOW_END));
+	assert_int_equal(ob_envelope_new(c, &env), OB_OK);
+	json_decref(c);
+	n = i2d_X509(gwcert, &der);
+	b = malloc((size_t)n * 2 + 4);
+	EVP_EncodeBlock((unsigned char *)b, der, n);
+	OPENSSL_free(der);
+	json_array_append_new(x5c, json_string(b));
+	assert_int_equal(ob_protected_new(OB_ALG_ES256, "gw.acme",
+	    OB_ROLE_GATEWAY, OB_MODEL_OWNER_MEDIATED, T_NOW, NULL, x5c, &ph),
+	    OB_OK);
+	assert_int_equal(ob_protected_encode(ph, &pb64), OB_OK);
+	assert_int_equal(ob_envelope_signing_input(env, pb64, &tbs, &tbslen),
+	    OB_OK);
+	assert_int_equal(ob_sig_sign(OB_ALG_ES256, gwkey, (unsigned char *)tbs,
+	    tbslen, &sig, &siglen), OB_OK);
+	assert_int_equal(ob_envelope_append(env, pb64, NULL, sig, siglen),
+	    OB_OK);
+	t_sign(env, agent, OB_ROLE_AGENT, OB_MODEL_OWNER_MEDIATED, T_NOW, NULL,
+	    NULL);
+	s = t_serialize(env);
+	ob_envelope_free(&env);
+	json_decref(x5c);
+	json_decref(ph);
+	free(b);
+	free(pb64);
+	free(tbs);
+	free(sig);
+	return s;
+}
+
+/*
+ * A gateway's window: the record keeps the gateway, the renewal (direct,
+ * owner-mediated, agent alone) is issued with its owner members, and ends
+ * when the gateway no longer may bind the agent or is gone.
+ */
+static void
+test_renewal_gateway(void **state)
+{
+	struct ob_trust		*tr = gw_trust("wimse://td.example/agents/*");
+	struct ob_trust		*nb = gw_trust("wimse://td.example/other/*");
+	struct ob_trust		*none = load("wimse://td.example/agents/*", 0);
+	struct ob_state		*st = NULL;
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*a = NULL, *v = NULL;
+	struct rn		 p;
+	char			*e = gw_approval();
+
+	(void)state;
+	opts_at(&o, T_NOW + 5);
+	o.channel = OB_CHANNEL_GATEWAY;
+	o.proxy = "proxy-1";
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	assert_int_equal(ob_verify(tr, st, &o, e, strlen(e), &a), OB_OK);
+	assert_int_equal(ob_state_record_approval(st, &o, a), OB_OK);
+	p = rn_at(T_NOW + 100, "gwrenewalaaaaaaaaaaaaaaa");
+	p.model = OB_MODEL_OWNER_MEDIATED;
+	assert_int_equal(renew(tr, st, &p, T_NOW + 100, NULL, &v), OB_OK);
+	assert_string_equal(ob_verdict_gateway(v), "gw.acme");
+	assert_null(ob_verdict_owner_kid(v));
+	assert_string_equal(ob_verdict_gateway_x5t(v),
+	    ob_verdict_gateway_x5t(a));
+	assert_string_equal(ob_verdict_owner_kind(v), "gateway");
+	assert_string_equal(ob_verdict_renewal_of(v), APPR_JTI);
+	ob_verdict_free(&v);
+	p = rn_at(T_NOW + 101, "gwnarrowaaaaaaaaaaaaaaaa");
+	p.model = OB_MODEL_OWNER_MEDIATED;
+	assert_int_equal(renew(nb, st, &p, T_NOW + 101, NULL, NULL),
+	    OB_ERR_GATEWAY_NOT_AUTHORIZED);
+	assert_int_equal(renew(none, st, &p, T_NOW + 101, NULL, NULL),
+	    OB_ERR_GATEWAY_UNKNOWN);
+	/* the approval's model, not another */
+	p = rn_at(T_NOW + 102, "gwmodelaaaaaaaaaaaaaaaaa");
+	assert_int_equal(renew(tr, st, &p, T_NOW + 102, NULL, NULL),
+	    OB_ERR_RENEWAL_MISMATCH);
+	free(e);
+	ob_verdict_free(&a);
+	ob_state_free(&st);
+	ob_trust_free(&tr);
+	ob_trust_free(&nb);
+	ob_trust_free(&none);
+}
+
 int
 main(void)
 {
@@ -435,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_renewal_trust),
 		cmocka_unit_test(test_renewal_shape),
 		cmocka_unit_test(test_renewal_record),
+		cmocka_unit_test(test_renewal_gateway),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
