@@ -183,6 +183,7 @@ ob_err_public(int code)
 	case OB_ERR_STATE_REPLY:
 	case OB_ERR_STATE_AUTH:
 	case OB_ERR_STATE_REPLICAS:
+	case OB_ERR_APPROVAL_RECORD:
 		return OB_ERR_SVC_UNAVAILABLE;
 	case OB_ERR_IO:
 	case OB_ERR_RANDOM:

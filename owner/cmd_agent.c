@@ -30,7 +30,8 @@ agent_usage(FILE *f)
 "that names the approval it renews.  Without, it prints the credential\n"
 "the proxy holds.  Writes the WIT to --wit and the WIC to --wic; with\n"
 "--json, or without either, prints agent, wit, wic, expires_at and\n"
-"cached as JSON.\n");
+"cached as JSON, and for an approval with a window renew_at (renew\n"
+"from then on), renew_until and approval (the jti a renewal names).\n");
 }
 
 static int
@@ -62,6 +63,13 @@ agent_emit(const struct ob_agent_cred *c, const char *witf, const char *wicf,
 	    "wit", c->wit, "wic", c->wic, "expires_at",
 	    (json_int_t)c->expires_at, "cached", c->cached)) == NULL)
 		return OB_ERR_ALLOC;
+	if (c->approval != NULL && (json_object_set_new(o, "renew_at",
+	    json_integer(c->renew_at)) || json_object_set_new(o, "renew_until",
+	    json_integer(c->renew_until)) || json_object_set_new(o,
+	    "approval", json_string(c->approval)))) {
+		json_decref(o);
+		return OB_ERR_ALLOC;
+	}
 	r = owner_emit_json(NULL, o);
 	json_decref(o);
 	return r;

@@ -20,6 +20,7 @@ struct ob_proxy_cred {
 	json_t		*answer;	/* {"wit","wic","expires_at","owner"} */
 	long long	 expires_at;
 	long long	 renew_until;	/* the approval window's end, 0: none */
+	long long	 renew_at;	/* when the agent should renew, 0: never */
 	char		 approval[64];	/* the approved envelope's jti */
 };
 

@@ -50,6 +50,7 @@ ob_agent_cred_free(struct ob_agent_cred **cp)
 	free(c->agent_id);
 	free(c->wit);
 	free(c->wic);
+	free(c->approval);
 	free(c);
 	*cp = NULL;
 }
@@ -86,6 +87,53 @@ cred_new(const char *id, const char *wit, const char *wic, long long exp,
 	return OB_OK;
 }
 
+/* A copy of c, cached marked as given. */
+static int
+cred_copy(const struct ob_agent_cred *c, int cached,
+    struct ob_agent_cred **out)
+{
+	int r;
+
+	if ((r = cred_new(c->agent_id, c->wit, c->wic, c->expires_at, cached,
+	    out)) != OB_OK)
+		return r;
+	(*out)->renew_at = c->renew_at;
+	(*out)->renew_until = c->renew_until;
+	if (c->approval != NULL &&
+	    ((*out)->approval = strdup(c->approval)) == NULL) {
+		ob_agent_cred_free(out);
+		return OB_ERR_ALLOC;
+	}
+	return OB_OK;
+}
+
+/* The approval window members, all three or none. */
+static int
+cred_window(struct ob_agent_cred *c, const json_t *o)
+{
+	const json_t	*at = json_object_get(o, "renew_at");
+	const json_t	*until = json_object_get(o, "renew_until");
+	const char	*appr = json_string_value(json_object_get(o,
+			    "approval"));
+
+	if (at == NULL && until == NULL && appr == NULL)
+		return OB_OK;
+	if (!json_is_integer(at) || !json_is_integer(until) || appr == NULL ||
+	    strlen(appr) > 64)
+		return ob_errf(OB_ERR_AGENT_RESPONSE, "renew_at, renew_until "
+		    "and approval come together");
+	c->renew_at = json_integer_value(at);
+	c->renew_until = json_integer_value(until);
+	return (c->approval = strdup(appr)) != NULL ? OB_OK : OB_ERR_ALLOC;
+}
+
+int
+ob_agent_renewal_due(const struct ob_agent_cred *c, long long now)
+{
+	return c != NULL && c->approval != NULL && c->renew_at != 0 &&
+	    now >= c->renew_at && now < c->renew_until;
+}
+
 /* The proxy's answer: a credential, or its problem as our code. */
 static int
 answer(const char *id, const struct ob_client_reply *rp,
@@ -108,9 +156,13 @@ answer(const char *id, const struct ob_client_reply *rp,
 			    "wit, wic and expires_at", rp->status);
 			goto out;
 		}
-		r = cred_new(id, wit, wic, json_integer_value(json_object_get(o,
-		    "expires_at")), json_is_true(json_object_get(o, "cached")),
-		    out);
+		if ((r = cred_new(id, wit, wic, json_integer_value(
+		    json_object_get(o, "expires_at")), json_is_true(
+		    json_object_get(o, "cached")), out)) != OB_OK)
+			goto out;
+		r = cred_window(*out, o);
+		if (r != OB_OK)
+			ob_agent_cred_free(out);
 		goto out;
 	}
 	code = json_string_value(json_object_get(o, "code"));
@@ -141,8 +193,7 @@ ob_agent_get(struct ob_agent *a, const char *agent_id, const char *envelope,
 	if (envelope == NULL && a->last != NULL &&
 	    strcmp(a->last->agent_id, agent_id) == 0 &&
 	    a->last->expires_at - min_valid > (long long)time(NULL))
-		return cred_new(agent_id, a->last->wit, a->last->wic,
-		    a->last->expires_at, 1, out);
+		return cred_copy(a->last, 1, out);
 	if (envelope != NULL)
 		r = ob_client_unix_request(a->socket, "POST", renewal ?
 		    "/v1/renewals" : "/v1/credentials",
@@ -162,8 +213,7 @@ ob_agent_get(struct ob_agent *a, const char *agent_id, const char *envelope,
 		goto out;
 	OB_TRY(answer(agent_id, &rp, &c));
 	ob_agent_cred_free(&a->last);
-	OB_TRY(cred_new(agent_id, c->wit, c->wic, c->expires_at, c->cached,
-	    &a->last));
+	OB_TRY(cred_copy(c, c->cached, &a->last));
 	*out = c;
 	c = NULL;
 	r = OB_OK;

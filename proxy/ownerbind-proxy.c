@@ -172,9 +172,21 @@ job_problem(struct job *j, int code, const struct ob_proxy_result *res)
 	j->reply = o;
 }
 
+/*
+ * When the agent should renew (docs/proxy.md, "Renewal"): at two thirds
+ * of the credential's life, if that is inside the approval window.
+ */
+static long long
+renew_at(long long now, long long expires_at, long long renew_until)
+{
+	long long at = now + (expires_at - now) * 2 / 3;
+
+	return renew_until != 0 && at < renew_until ? at : 0;
+}
+
 static void
 job_credential(struct job *j, int status, json_t *answer, int cached,
-    int why)
+    int why, const struct ob_proxy_cred *cr)
 {
 	json_t	*o = json_deep_copy(answer);
 
@@ -183,6 +195,15 @@ job_credential(struct job *j, int status, json_t *answer, int cached,
 		return;
 	}
 	(void)json_object_set_new(o, "cached", json_boolean(cached));
+	/* The agent makes and signs the renewal; these say when and what. */
+	if (cr != NULL && cr->renew_at != 0 && cr->renew_until != 0) {
+		(void)json_object_set_new(o, "renew_at",
+		    json_integer(cr->renew_at));
+		(void)json_object_set_new(o, "renew_until",
+		    json_integer(cr->renew_until));
+		(void)json_object_set_new(o, "approval",
+		    json_string(cr->approval));
+	}
 	if (why != OB_OK)
 		(void)json_object_set_new(o, "upstream_error",
 		    json_string(ob_err_name(why)));
@@ -236,10 +257,12 @@ work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 			(void)snprintf(cred.approval, sizeof(cred.approval),
 			    "%s", env->claims.jti);
 		}
+		cred.renew_at = renew_at(now, cred.expires_at,
+		    cred.renew_until);
 		if (ob_proxy_cache_put(px->cache, a->name, env->claims.sub,
 		    env->claims.jkt, &cred) != OB_OK)
 			logj("warn", "cache", OB_ERR_ALLOC, "not cached");
-		job_credential(j, 201, res.answer, 0, OB_OK);
+		job_credential(j, 201, res.answer, 0, OB_OK, &cred);
 		logj("info", "issued", OB_OK, a->name);
 		goto out;
 	}
@@ -249,7 +272,7 @@ work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 	    ob_proxy_cache_get(px->cache, a->name, env->claims.sub,
 	    env->claims.jkt, now, &old) == OB_OK) {
 		logj("warn", "served-cached", r, ob_err_detail());
-		job_credential(j, 200, old.answer, 1, r);
+		job_credential(j, 200, old.answer, 1, r, &old);
 		goto out;
 	}
 fail:
@@ -278,7 +301,7 @@ work_cached(struct job *j, const struct ob_proxy_peer *peer)
 		job_problem(j, r, NULL);
 		return;
 	}
-	job_credential(j, 200, c.answer, 1, OB_OK);
+	job_credential(j, 200, c.answer, 1, OB_OK, &c);
 	json_decref(c.answer);
 }
 

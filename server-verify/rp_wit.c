@@ -285,7 +285,7 @@ w_owner(struct rctx *c)
 	static const char *const members[] = {
 		"id", "type", "jwk", "jkt", "x5t#S256", "gateway", "kind",
 		"assurance", "model", "group", "approved_at", "envelope_sha256",
-		NULL
+		"renewal_of", "renew_until", NULL
 	};
 	static const char *const enums[] = {
 		"type", "kind", "assurance", "model", NULL
@@ -337,6 +337,18 @@ w_owner(struct rctx *c)
 	    &w->group)) != OB_OK || (w->group != NULL &&
 	    !rp_id_ok(w->group, strlen(w->group), 1)))
 		return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: group");
+	/* A renewal's credential: the approval's jti and window, together. */
+	{
+		const json_t	*ro = json_object_get(o, "renewal_of");
+		const json_t	*ru = json_object_get(o, "renew_until");
+
+		if ((ro == NULL) != (ru == NULL) || (ro != NULL &&
+		    (!json_is_string(ro) || json_string_length(ro) < 16 ||
+		    json_string_length(ro) > 64 || !json_is_integer(ru) ||
+		    json_integer_value(ru) <= w->approved_at)))
+			return ob_errf(OB_ERR_WIT_CLAIMS, "owner claim: "
+			    "renewal_of and renew_until");
+	}
 	/* Owner-mediated: a gateway and its leaf certificate's hash; else
 	 * the owner's trusted key and its thumbprint, which must agree. */
 	om = strcmp(w->model, "owner-mediated") == 0;

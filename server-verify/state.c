@@ -101,6 +101,41 @@ ob_state_bulk_commit(struct ob_state *st, const struct ob_replay *rp,
 }
 
 int
+ob_state_put_approval(struct ob_state *st, const char *key, const char *rec,
+    long long until, long long now)
+{
+	int r;
+
+	if (st == NULL || key == NULL || rec == NULL || until <= now ||
+	    strlen(rec) > OB_APPROVAL_REC_MAX)
+		return ob_errf(OB_ERR_INVALID_ARG, "approval record");
+	pthread_mutex_lock(&st->lock);
+	r = st->ops->put_approval(st->impl, key, rec, until, now);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int
+ob_state_get_approval(struct ob_state *st, const char *key, long long now,
+    char **rec)
+{
+	int r;
+
+	if (st == NULL || key == NULL || rec == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "approval record");
+	*rec = NULL;
+	pthread_mutex_lock(&st->lock);
+	r = st->ops->get_approval(st->impl, key, now, rec);
+	pthread_mutex_unlock(&st->lock);
+	if (r == OB_OK && strlen(*rec) > OB_APPROVAL_REC_MAX) {
+		free(*rec);
+		*rec = NULL;
+		r = ob_errf(OB_ERR_APPROVAL_RECORD, "record too long");
+	}
+	return r;
+}
+
+int
 ob_state_issue_nonce(struct ob_state *st, long long now, long long ttl,
     const char *bound_jti, char out[OB_NONCE_CHARS + 1])
 {

@@ -43,6 +43,16 @@ struct ob_state_ops {
 	int  (*put_nonce)(void *impl, const char *nonce, long long expires,
 	    const char *bound_jti, long long now);
 	int  (*count)(void *impl, struct ob_state_count *c);
+	/*
+	 * Approval records (docs/verifier.md, "Approval records"): rec is
+	 * the record's text, kept under key until `until` (by the caller's
+	 * clock); put replaces a record under the same key.  get gives a
+	 * malloc'd copy of a record live at now, or OB_ERR_RENEWAL_UNKNOWN.
+	 */
+	int  (*put_approval)(void *impl, const char *key, const char *rec,
+	    long long until, long long now);
+	int  (*get_approval)(void *impl, const char *key, long long now,
+	    char **rec);
 	int  (*bulk)(void *impl, const struct ob_replay *rp, size_t n,
 	    long long now);
 	void (*free)(void *impl);
@@ -77,6 +87,16 @@ int ob_state_bulk_commit(struct ob_state *st, const struct ob_replay *rp,
  */
 int ob_state_consume_nonce(struct ob_state *st, const char *nonce,
     long long now);
+
+/*
+ * The approval record store behind the same lock (verify_renewal.c writes
+ * and reads the record's text): key is "jkt:jti" of the approval.
+ */
+#define OB_APPROVAL_REC_MAX	16384
+int ob_state_put_approval(struct ob_state *st, const char *key,
+    const char *rec, long long until, long long now) OB_WUR;
+int ob_state_get_approval(struct ob_state *st, const char *key,
+    long long now, char **rec) OB_WUR;
 
 extern const struct ob_state_ops ob_state_memory_ops;
 extern const struct ob_state_ops ob_state_sqlite_ops;

@@ -8,6 +8,7 @@
  * memory follows the live window and no call does more than a bounded
  * amount of pruning.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 /* Expired nonces still say "expired" (not "unknown") for this long. */
 #define MEM_NONCE_GRACE	3600
 
-enum { T_JTI, T_NONCE, T_BOUND, T_COUNTER, T_COUNT };
+enum { T_JTI, T_NONCE, T_BOUND, T_COUNTER, T_APPROVAL, T_COUNT };
 
 struct mem_rec {
 	struct mem_rec	*next;		/* hash chain */
@@ -36,6 +37,7 @@ struct mem_rec {
 	int		 kind;
 	int		 used;
 	uint32_t	 counter;
+	char		*rec;		/* T_APPROVAL: the record, after key */
 	char		 key[];
 };
 
@@ -229,7 +231,7 @@ mem_prune(struct mem_state *m, long long now)
 		if (r->kind == T_NONCE)
 			drop_nonce(m, r);
 		else {
-			tab_unlink(&m->t[T_JTI], r);
+			tab_unlink(&m->t[r->kind], r);
 			free(r);
 		}
 	}
@@ -365,6 +367,57 @@ mem_put_nonce(void *v, const char *nonce, long long expires,
 	return OB_OK;
 }
 
+/* An approval record: in the heap like a jti, replaced in place. */
+static int
+mem_put_approval(void *v, const char *key, const char *rec, long long until,
+    long long now)
+{
+	struct mem_state	*m = v;
+	struct mem_rec		*a, *old;
+	size_t			 kn = strlen(key), rn = strlen(rec);
+
+	mem_prune(m, now);
+	if ((a = calloc(1, sizeof(*a) + kn + 1 + rn + 1)) == NULL ||
+	    heap_reserve(m, 1) != OB_OK) {
+		free(a);
+		return OB_ERR_ALLOC;
+	}
+	memcpy(a->key, key, kn + 1);
+	a->rec = a->key + kn + 1;
+	memcpy(a->rec, rec, rn + 1);
+	a->kind = T_APPROVAL;
+	a->hash = mem_hash(m, key);
+	a->expires = a->drop_at = until;
+	if ((old = mem_get(m, T_APPROVAL, key)) != NULL) {
+		/* Out of the heap: give it the smallest key and pop it. */
+		tab_unlink(&m->t[T_APPROVAL], old);
+		old->drop_at = LLONG_MIN;
+		heap_fix(m, old->hidx);
+		m->nheap--;
+		if (m->nheap > 0) {
+			m->heap[0] = m->heap[m->nheap];
+			m->heap[0]->hidx = 0;
+			heap_fix(m, 0);
+		}
+		free(old);
+	}
+	tab_link(&m->t[T_APPROVAL], a);
+	heap_push(m, a);
+	return OB_OK;
+}
+
+static int
+mem_get_approval(void *v, const char *key, long long now, char **rec)
+{
+	struct mem_state	*m = v;
+	struct mem_rec		*a;
+
+	if ((a = mem_get(m, T_APPROVAL, key)) == NULL || a->expires <= now)
+		return ob_errf(OB_ERR_RENEWAL_UNKNOWN, "no live approval "
+		    "record");
+	return (*rec = strdup(a->rec)) != NULL ? OB_OK : OB_ERR_ALLOC;
+}
+
 static int
 mem_count(void *v, struct ob_state_count *c)
 {
@@ -422,5 +475,7 @@ const struct ob_state_ops ob_state_memory_ops = {
 	.commit = mem_commit,
 	.put_nonce = mem_put_nonce,
 	.count = mem_count,
+	.put_approval = mem_put_approval,
+	.get_approval = mem_get_approval,
 	.free = mem_free,
 };

@@ -311,6 +311,103 @@ out:
 	return r;
 }
 
+/*
+ * An approval record: "a:" jkt ":" jti, its value the record's end (by the
+ * caller's clock) and a space before the record's text, with the TTL every
+ * key gets.  Waits for the replicas like an acceptance: a renewal may come
+ * to another server at once.
+ */
+static int
+rs_put_approval(void *v, const char *key, const char *rec, long long until,
+    long long now)
+{
+	struct rs_state	*s = v;
+	redisReply	*rep = NULL;
+	const char	*a[5];
+	size_t		 l[5];
+	char		*k = NULL, *val = NULL, sttl[24];
+	size_t		 n = 24 + strlen(rec);
+	int		 i, r;
+
+	if ((k = rs_key(s, "a:", key)) == NULL || (val = malloc(n)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	(void)snprintf(val, n, "%lld %s", until, rec);
+	(void)snprintf(sttl, sizeof(sttl), "%lld", rs_pttl(until, now));
+	a[0] = "SET";
+	a[1] = k;
+	a[2] = val;
+	a[3] = "PX";
+	a[4] = sttl;
+	for (i = 0; i < 5; i++)
+		l[i] = strlen(a[i]);
+	if ((r = ob_redis_command(s->r, 5, a, l, &rep)) != OB_OK)
+		goto out;
+	if (rep->type != REDIS_REPLY_STATUS)
+		r = ob_errf(OB_ERR_STATE_REPLY, "redis: SET answered type %d",
+		    rep->type);
+	else
+		r = ob_redis_wait(s->r);
+out:
+	if (rep != NULL)
+		freeReplyObject(rep);
+	free(k);
+	free(val);
+	return r;
+}
+
+static int
+rs_get_approval(void *v, const char *key, long long now, char **rec)
+{
+	struct rs_state	*s = v;
+	redisReply	*rep = NULL;
+	const char	*a[2], *sp;
+	size_t		 l[2];
+	char		*k = NULL, *end;
+	long long	 until;
+	int		 r;
+
+	if ((k = rs_key(s, "a:", key)) == NULL)
+		return OB_ERR_ALLOC;
+	a[0] = "GET";
+	a[1] = k;
+	l[0] = 3;
+	l[1] = strlen(k);
+	if ((r = ob_redis_command(s->r, 2, a, l, &rep)) != OB_OK)
+		goto out;
+	if (rep->type == REDIS_REPLY_NIL) {
+		r = ob_errf(OB_ERR_RENEWAL_UNKNOWN, "no approval record");
+		goto out;
+	}
+	if (rep->type != REDIS_REPLY_STRING || rep->len > OB_APPROVAL_REC_MAX +
+	    24 || memchr(rep->str, '\0', rep->len) != NULL ||
+	    (sp = memchr(rep->str, ' ', rep->len)) == NULL) {
+		r = ob_errf(OB_ERR_APPROVAL_RECORD, "redis: the record is not "
+		    "one this server wrote");
+		goto out;
+	}
+	until = strtoll(rep->str, &end, 10);
+	if (end != sp || until <= 0) {
+		r = ob_errf(OB_ERR_APPROVAL_RECORD, "redis: the record's end "
+		    "is not a number");
+		goto out;
+	}
+	/* Kept past its time by the TTL's margin: gone by our clock. */
+	if (until <= now) {
+		r = ob_errf(OB_ERR_RENEWAL_UNKNOWN, "approval record ended");
+		goto out;
+	}
+	if ((*rec = strndup(sp + 1, rep->len - (size_t)(sp + 1 - rep->str))) ==
+	    NULL)
+		r = OB_ERR_ALLOC;
+out:
+	if (rep != NULL)
+		freeReplyObject(rep);
+	free(k);
+	return r;
+}
+
 /* Keys under prefix tag, by SCAN: tests and bench only (O(n)). */
 static int
 rs_scan(struct rs_state *s, const char *tag, size_t *n)
@@ -418,5 +515,7 @@ const struct ob_state_ops ob_state_redis_ops = {
 	.commit = rs_commit,
 	.put_nonce = rs_put_nonce,
 	.count = rs_count,
+	.put_approval = rs_put_approval,
+	.get_approval = rs_get_approval,
 	.free = rs_free,
 };

@@ -22,7 +22,7 @@
 #define SQL_BUSY_MS	10000
 #define SQL_NONCE_GRACE	3600
 #define SQL_OPEN_TRIES	250
-#define SQL_SCHEMA	1		/* PRAGMA user_version */
+#define SQL_SCHEMA	2		/* PRAGMA user_version */
 #define SQL_VACUUM_MAX	"16"		/* pages per acceptance */
 #define SQL_WAL_LIMIT	"1048576"	/* bytes kept by a checkpointed WAL */
 
@@ -30,7 +30,8 @@
 enum {
 	S_JTI_SEEN, S_NONCE_ROW, S_BOUND_LIVE, S_COUNTER_GET, S_JTI_PUT,
 	S_NONCE_USE, S_COUNTER_PUT, S_NONCE_PUT, S_PRUNE_JTI, S_PRUNE_NONCE,
-	S_VACUUM, S_COUNT_JTI, S_COUNT_NONCE, S_COUNT
+	S_VACUUM, S_COUNT_JTI, S_COUNT_NONCE, S_APPR_PUT, S_APPR_GET,
+	S_PRUNE_APPR, S_COUNT
 };
 
 static const char *const sql_text[S_COUNT] = {
@@ -54,6 +55,11 @@ static const char *const sql_text[S_COUNT] = {
 	[S_VACUUM] = "PRAGMA incremental_vacuum(" SQL_VACUUM_MAX ")",
 	[S_COUNT_JTI] = "SELECT count(*) FROM seen",
 	[S_COUNT_NONCE] = "SELECT count(*) FROM nonce",
+	[S_APPR_PUT] = "INSERT OR REPLACE INTO approval(k, until, rec) "
+	    "VALUES (?1, ?2, ?3)",
+	[S_APPR_GET] = "SELECT rec FROM approval WHERE k = ?1 AND until > ?2",
+	[S_PRUNE_APPR] = "DELETE FROM approval WHERE k IN (SELECT k FROM "
+	    "approval WHERE until <= ?1 ORDER BY until LIMIT ?2)",
 };
 
 struct sql_state {
@@ -73,7 +79,8 @@ static const char sql_pragmas[] =
     "PRAGMA cache_size=-16384;";
 
 /*
- * Schema 1 (docs/verifier.md, "Replay state").  Accepted jti are kept as
+ * Schema 2 (docs/verifier.md, "Replay state"); schema 1 lacked the
+ * approval records, which CREATE TABLE IF NOT EXISTS adds.  Accepted jti are kept as
  * ob_key(jkt ":" jti), the first 16 bytes of its SHA-256: a quarter of the
  * text's size, so that a million of them keep a shallow tree.  Schema 0
  * (user_version 0) had them as text in table jti and no expiry indexes;
@@ -90,7 +97,10 @@ static const char sql_schema[] =
     "CREATE INDEX IF NOT EXISTS nonce_by_expires ON nonce(expires);"
     "CREATE TABLE IF NOT EXISTS counter(k TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL) WITHOUT ROWID;"
-    "PRAGMA user_version=1;";
+    "CREATE TABLE IF NOT EXISTS approval(k TEXT PRIMARY KEY,"
+    " until INTEGER NOT NULL, rec TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS approval_by_until ON approval(until);"
+    "PRAGMA user_version=2;";
 
 static const char sql_from0[] =
     "INSERT OR REPLACE INTO seen(h, expires) SELECT ob_key(k), expires"
@@ -300,6 +310,8 @@ sql_prune(struct sql_state *s, long long now)
 	a[1] = &k;
 	if ((r = sql_run(s, S_PRUNE_JTI, "ii", a, NULL, NULL)) != OB_OK)
 		return r;
+	if ((r = sql_run(s, S_PRUNE_APPR, "ii", a, NULL, NULL)) != OB_OK)
+		return r;
 	a[0] = &old;
 	if ((r = sql_run(s, S_PRUNE_NONCE, "ii", a, NULL, NULL)) != OB_OK)
 		return r;
@@ -383,6 +395,53 @@ sql_put_nonce(void *v, const char *nonce, long long expires,
 	    (r = sql_prune(s, now)) != OB_OK ||
 	    (r = sql_exec(s->db, "COMMIT")) != OB_OK)
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int
+sql_put_approval(void *v, const char *key, const char *rec, long long until,
+    long long now)
+{
+	struct sql_state	*s = v;
+	const void		*a[3];
+	int			 r;
+
+	a[0] = key;
+	a[1] = &until;
+	a[2] = rec;
+	if ((r = sql_exec(s->db, "BEGIN IMMEDIATE")) != OB_OK)
+		return r;
+	if ((r = sql_run(s, S_APPR_PUT, "sis", a, NULL, NULL)) != OB_OK ||
+	    (r = sql_prune(s, now)) != OB_OK ||
+	    (r = sql_exec(s->db, "COMMIT")) != OB_OK)
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int
+sql_get_approval(void *v, const char *key, long long now, char **rec)
+{
+	struct sql_state	*s = v;
+	sqlite3_stmt		*st;
+	const unsigned char	*t;
+	const void		*a[2];
+	int			 rc, r;
+
+	a[0] = key;
+	a[1] = &now;
+	if ((r = sql_stmt(s, S_APPR_GET, "si", a, &st)) != OB_OK)
+		return r;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if ((t = sqlite3_column_text(st, 0)) == NULL)
+			r = ob_errf(OB_ERR_APPROVAL_RECORD, "empty record");
+		else if ((*rec = strdup((const char *)t)) == NULL)
+			r = OB_ERR_ALLOC;
+	} else if (rc == SQLITE_DONE)
+		r = ob_errf(OB_ERR_RENEWAL_UNKNOWN, "no live approval record");
+	else
+		r = sql_err(s->db, rc, "step");
+	sql_done(st);
 	return r;
 }
 
@@ -516,6 +575,8 @@ const struct ob_state_ops ob_state_sqlite_ops = {
 	.commit = sql_commit,
 	.put_nonce = sql_put_nonce,
 	.count = sql_count,
+	.put_approval = sql_put_approval,
+	.get_approval = sql_get_approval,
 	.bulk = sql_bulk,
 	.free = sql_free,
 };

@@ -45,6 +45,7 @@ struct vctx {
 	const struct ob_trust_gateway	*gw;
 	struct ob_authdata		 ad;
 	int				 fido;
+	int				 renewal;	/* ob_verify_renewal */
 };
 
 /* Roles, model agreement, and which entries the model demands. */
@@ -139,7 +140,7 @@ v_claims(struct vctx *c)
 	/* A renewal is checked against the issuer's record of the approval
 	 * it names, which this path does not have: refused here, so that a
 	 * renewal never passes as an ordinary request. */
-	if (cl->renews != NULL)
+	if (cl->renews != NULL && !c->renewal)
 		return ob_errf(OB_ERR_APPROVAL_WINDOW, "a renewal needs the "
 		    "issuer's record of its approval");
 	for (i = 0; i < c->env->n; i++) {
@@ -750,6 +751,7 @@ v_verdict(struct vctx *c, const void *buf, size_t len,
 	v->up = c->fido ? (c->ad.flags & OB_AD_UP) != 0 : -1;
 	v->uv = c->fido ? (c->ad.flags & OB_AD_UV) != 0 : -1;
 	v->counter = c->fido ? (long long)c->ad.counter : -1;
+	v->renew_until = cl->renew_until;
 	if ((r = v_verdict_cred(c, buf, len, v)) != OB_OK)
 		goto out;
 	*out = v;
@@ -945,6 +947,197 @@ out:
 	return r;
 }
 
+/* ---- renewals (docs/verifier.md, "Renewals") ---- */
+
+/* The approval's signer is still trusted for this agent, now. */
+static int
+v_renewal_trust(struct vctx *c, const struct ob_approval_rec *a)
+{
+	const struct ob_claims		*cl = &c->env->claims;
+	const struct ob_trust_owner	*ow;
+	const struct ob_trust_key	*k;
+	const struct ob_trust_gateway	*g;
+
+	if (a->gateway != NULL) {
+		if ((g = ob_trust_gateway(c->trust, a->gateway)) == NULL)
+			return ob_errf(OB_ERR_GATEWAY_UNKNOWN, "gateway "
+			    "\"%.64s\"", a->gateway);
+		if (strcmp(g->owner, cl->owner) != 0 ||
+		    !ob_strlist_match(&g->may_bind, cl->sub))
+			return ob_errf(OB_ERR_GATEWAY_NOT_AUTHORIZED, "gateway "
+			    "%.64s may no longer bind %.256s", g->id, cl->sub);
+		c->gw = g;
+		return OB_OK;
+	}
+	if ((ow = ob_trust_owner(c->trust, cl->owner)) == NULL)
+		return ob_errf(OB_ERR_OWNER_UNKNOWN, "owner \"%.128s\"",
+		    cl->owner);
+	if (ow->revoked_at != 0 && ow->revoked_at <= c->now)
+		return ob_errf(OB_ERR_OWNER_REVOKED, "owner \"%.128s\" revoked "
+		    "at %lld", ow->id, ow->revoked_at);
+	if ((k = ob_trust_owner_key(ow, a->owner_kid)) == NULL)
+		return ob_errf(OB_ERR_OWNER_KEY_UNKNOWN, "kid \"%.64s\" of "
+		    "the approval", a->owner_kid);
+	if (k->revoked_at != 0 && k->revoked_at <= c->now)
+		return ob_errf(OB_ERR_OWNER_KEY_REVOKED, "kid %.64s revoked at "
+		    "%lld: %.256s", k->kid, k->revoked_at, k->revoked_reason);
+	if ((k->not_before != 0 && c->now < k->not_before) ||
+	    (k->not_after != 0 && c->now >= k->not_after))
+		return ob_errf(OB_ERR_OWNER_KEY_VALIDITY, "kid %.64s is valid "
+		    "%lld..%lld, not at %lld", k->kid, k->not_before,
+		    k->not_after, c->now);
+	if (!ob_strlist_match(&ow->may_bind, cl->sub))
+		return ob_errf(OB_ERR_OWNER_NOT_AUTHORIZED, "%.128s may no "
+		    "longer bind %.256s", ow->id, cl->sub);
+	c->ow = ow;
+	c->owner_key = k;
+	return OB_OK;
+}
+
+/* The renewal is the approval's agent, to the same server, in time. */
+static int
+v_renewal_match(struct vctx *c, const struct ob_approval_rec *a)
+{
+	const struct ob_claims	*cl = &c->env->claims;
+
+	if (strcmp(a->jkt, cl->jkt) != 0 || strcmp(a->jti, cl->renews) != 0)
+		return ob_errf(OB_ERR_RENEWAL_UNKNOWN, "the record is another "
+		    "agent key's");
+	if (strcmp(a->sub, cl->sub) != 0)
+		return ob_errf(OB_ERR_RENEWAL_MISMATCH, "sub");
+	if (strcmp(a->owner, cl->owner) != 0)
+		return ob_errf(OB_ERR_RENEWAL_MISMATCH, "owner");
+	if (strcmp(a->aud, cl->aud) != 0)
+		return ob_errf(OB_ERR_RENEWAL_MISMATCH, "aud");
+	if (strcmp(a->model, ob_model_name(c->model)) != 0)
+		return ob_errf(OB_ERR_RENEWAL_MISMATCH, "model %s, the approval's "
+		    "%.32s", ob_model_name(c->model), a->model);
+	if (c->now >= a->renew_until)
+		return ob_errf(OB_ERR_APPROVAL_WINDOW, "the window closed %llds "
+		    "ago", c->now - a->renew_until);
+	if (cl->exp > a->renew_until)
+		return ob_errf(OB_ERR_APPROVAL_WINDOW, "exp is %llds after "
+		    "renew_until", cl->exp - a->renew_until);
+	return OB_OK;
+}
+
+/* A renewal's verdict: the approval's owner, the renewal's own times. */
+static int
+v_renewal_verdict(struct vctx *c, const struct ob_approval_rec *a,
+    struct ob_verdict **out)
+{
+	const struct ob_claims	*cl = &c->env->claims;
+	struct ob_verdict	*v;
+	int			 r;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return OB_ERR_ALLOC;
+	OB_TRY(v_dup(&v->agent, cl->sub));
+	OB_TRY(v_dup(&v->agent_jkt, cl->jkt));
+	OB_TRY(v_dup(&v->agent_alg, ob_alg_name(c->agent->alg)));
+	OB_TRY(ob_jwk_canonical(cl->cnf_jwk, &v->agent_jwk));
+	OB_TRY(v_dup(&v->owner, cl->owner));
+	OB_TRY(v_dup(&v->model, a->model));
+	OB_TRY(v_dup(&v->assurance, a->assurance));
+	OB_TRY(v_dup(&v->jti, cl->jti));
+	OB_TRY(v_dup(&v->owner_kid, a->owner_kid));
+	OB_TRY(v_dup(&v->owner_kind, a->owner_kind));
+	OB_TRY(v_dup(&v->owner_alg, a->owner_alg));
+	OB_TRY(v_dup(&v->gateway, a->gateway));
+	OB_TRY(v_dup(&v->gateway_x5t, a->gateway_x5t));
+	/* The key the trust store holds now under the approval's kid. */
+	if (c->owner_key != NULL) {
+		OB_TRY(v_dup(&v->owner_jwk, c->owner_key->jwk_text));
+		OB_TRY(v_dup(&v->owner_jkt, c->owner_key->kid));
+	}
+	OB_TRY(v_dup(&v->owner_type, a->owner_type));
+	OB_TRY(v_dup(&v->owner_group, a->owner_group));
+	OB_TRY(v_dup(&v->envelope_sha256, a->envelope_sha256));
+	OB_TRY(v_dup(&v->dns_name, a->dns_name));
+	OB_TRY(v_dup(&v->logical_id, a->logical_id));
+	OB_TRY(v_dup(&v->client_id, a->client_id));
+	OB_TRY(v_dup(&v->renewal_of, a->jti));
+	v->iat = cl->iat;
+	v->exp = cl->exp;
+	v->approved_at = a->approved_at;
+	v->renew_until = a->renew_until;
+	v->up = v->uv = -1;
+	v->counter = -1;
+	*out = v;
+	v = NULL;
+out:
+	ob_verdict_free(&v);
+	return r;
+}
+
+int
+ob_verify_renewal(const struct ob_trust *trust, struct ob_state *state,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out)
+{
+	struct ob_envelope	*env = NULL;
+	struct ob_verdict	*v = NULL;
+	struct ob_approval_rec	 a;
+	struct vctx		 c;
+	char			*key = NULL, *text = NULL;
+	int			 r;
+
+	ob_err_clear();
+	memset(&a, 0, sizeof(a));
+	if (trust == NULL || state == NULL || opts == NULL ||
+	    opts->aud == NULL || buf == NULL || out == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "trust, state, opts->aud, "
+		    "envelope and out are required");
+	memset(&c, 0, sizeof(c));
+	c.trust = trust;
+	c.o = opts;
+	c.now = opts->now != 0 ? opts->now : (long long)time(NULL);
+	c.max_age = opts->max_age != 0 ? opts->max_age : DEF_MAX_AGE;
+	c.skew = opts->skew != 0 ? opts->skew : DEF_SKEW;
+	c.lifetime = opts->max_lifetime != 0 ? opts->max_lifetime :
+	    DEF_LIFETIME;
+	c.renewal = 1;
+	ERR_set_mark();
+	OB_TRY(ob_envelope_parse(buf, len, 0, &env));
+	c.env = env;
+	/* The agent alone signs a renewal, and only on the direct channel. */
+	if (env->n != 1 || env->entries[0].role != OB_ROLE_AGENT ||
+	    env->claims.renews == NULL || env->entries[0].nonce != NULL) {
+		r = ob_errf(OB_ERR_RENEWAL_SHAPE, "%zu entries, first %s%s%s",
+		    env->n, ob_role_name(env->entries[0].role),
+		    env->claims.renews == NULL ? ", no renews" : "",
+		    env->entries[0].nonce != NULL ? ", with ob_nonce" : "");
+		goto out;
+	}
+	if (opts->channel == OB_CHANNEL_GATEWAY) {
+		r = ob_errf(OB_ERR_CHANNEL_MISMATCH, "a renewal comes from the "
+		    "agent's side, not through a gateway");
+		goto out;
+	}
+	c.agent = &env->entries[0];
+	c.model = c.agent->model;
+	OB_TRY(v_claims(&c));
+	OB_TRY(v_agent(&c));
+	OB_TRY(ob_approval_key(env->claims.jkt, env->claims.renews, &key));
+	OB_TRY(ob_state_get_approval(state, key, c.now, &text));
+	OB_TRY(ob_approval_rec_parse(text, &a));
+	OB_TRY(v_renewal_match(&c, &a));
+	OB_TRY(v_renewal_trust(&c, &a));
+	OB_TRY(v_commit(&c, state));
+	OB_TRY(v_renewal_verdict(&c, &a, &v));
+	OB_TRY(v_sha256_b64(buf, len, &v->renewal_sha256));
+	*out = v;
+	v = NULL;
+out:
+	(void)ERR_pop_to_mark();
+	ob_verdict_free(&v);
+	ob_approval_rec_clear(&a);
+	free(key);
+	free(text);
+	ob_envelope_free(&env);
+	return r;
+}
+
 void
 ob_verdict_free(struct ob_verdict **vp)
 {
@@ -974,6 +1167,8 @@ ob_verdict_free(struct ob_verdict **vp)
 	free(v->dns_name);
 	free(v->logical_id);
 	free(v->client_id);
+	free(v->renewal_of);
+	free(v->renewal_sha256);
 	free(v);
 	*vp = NULL;
 }
@@ -1035,7 +1230,10 @@ ob_verdict_json(const struct ob_verdict *v, char **out)
 	    j_str(o, "envelope_sha256", v->envelope_sha256) ||
 	    j_str(o, "dns_name", v->dns_name) ||
 	    j_str(o, "logical_id", v->logical_id) ||
-	    j_str(o, "client_id", v->client_id))
+	    j_str(o, "client_id", v->client_id) ||
+	    (v->renew_until != 0 && json_object_set_new(o, "renew_until",
+	    json_integer(v->renew_until))) ||
+	    (v->renewal_of != NULL && j_str(o, "renewal_of", v->renewal_of)))
 		goto out;
 	if ((r = ob_json_dump(o, &s, &n)) != OB_OK)
 		goto out;

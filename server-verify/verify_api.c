@@ -137,11 +137,11 @@ ob_verify_opts_set_max_lifetime(struct ob_verify_opts *o, long long s)
 	X(owner_kid) X(owner_kind) X(owner_alg) X(owner_jwk) X(owner_jkt) \
 	X(owner_type) X(owner_group) X(gateway) X(gateway_x5t) X(model) \
 	X(assurance) X(jti) X(nonce) X(envelope_sha256) X(dns_name) \
-	X(logical_id) X(client_id)
+	X(logical_id) X(client_id) X(renewal_of)
 #define OB_VERDICT_NUMBERS(X) \
 	X(long long, iat, 0) X(long long, exp, 0) \
 	X(long long, approved_at, 0) X(long long, counter, -1) \
-	X(int, up, -1) X(int, uv, -1)
+	X(int, up, -1) X(int, uv, -1) X(long long, renew_until, 0)
 
 #define GET_STR(m) \
 	const char *ob_verdict_##m(const struct ob_verdict *v) \

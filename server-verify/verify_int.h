@@ -15,6 +15,8 @@
 #ifndef OB_SERVER_VERIFY_VERIFY_INT_H
 #define OB_SERVER_VERIFY_VERIFY_INT_H
 
+#include <jansson.h>
+
 #include "ownerbind/ob_verify.h"
 
 #ifdef OB_ABI_PAD
@@ -75,7 +77,33 @@ struct ob_verdict {
 	char		*dns_name;	/* approved identity layers or NULL */
 	char		*logical_id;
 	char		*client_id;
+	long long	 renew_until;	/* the approval window's end, 0: none */
+	char		*renewal_of;	/* a renewal: the approval's jti */
+	char		*renewal_sha256; /* a renewal: its own envelope's hash
+					  * (envelope_sha256 is the approval's) */
 };
+
+/*
+ * An approval record read back (approval_rec.c): pointers into root,
+ * which ob_approval_rec_clear releases.  Exactly one of owner_kid and
+ * gateway is set.
+ */
+struct ob_approval_rec {
+	json_t		*root;
+	const char	*sub, *aud, *owner, *jkt, *model, *jti;
+	const char	*envelope_sha256, *owner_kid, *owner_kind, *owner_alg;
+	const char	*owner_jwk, *owner_jkt, *owner_type, *owner_group;
+	const char	*assurance, *gateway, *gateway_x5t;
+	const char	*dns_name, *logical_id, *client_id;
+	long long	 renew_until;
+	long long	 approved_at;
+};
+
+int ob_approval_key(const char *jkt, const char *jti, char **out) OB_WUR;
+/* OB_ERR_APPROVAL_RECORD for anything this library did not write. */
+int ob_approval_rec_parse(const char *text, struct ob_approval_rec *out)
+    OB_WUR;
+void ob_approval_rec_clear(struct ob_approval_rec *a);
 
 struct ob_envelope;
 

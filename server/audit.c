@@ -196,6 +196,7 @@ build_line(const struct ob_audit_event *ev, unsigned long long seq,
 	OB_TRY(put_str(o, "model", ev->model, 32));
 	OB_TRY(put_str(o, "jti", ev->jti, 256));
 	OB_TRY(put_str(o, "envelope_sha256", ev->envelope_sha256, 64));
+	OB_TRY(put_str(o, "renewal_of", ev->renewal_of, 64));
 	if (ev->cred_exp != 0) {
 		if ((c = json_object()) == NULL ||
 		    json_object_set_new(o, "credential", c) != 0) {
@@ -236,7 +237,7 @@ out:
 static const char *const line_members[] = {
 	"seq", "ts", "prev", "request_id", "peer", "decision", "code",
 	"detail", "agent", "owner", "model", "jti", "envelope_sha256",
-	"credential", "hash", NULL
+	"renewal_of", "credential", "hash", NULL
 };
 
 /*

@@ -44,6 +44,7 @@ struct ob_audit_event {
 	const char	*model;
 	const char	*jti;
 	const char	*envelope_sha256;	/* base64url */
+	const char	*renewal_of;		/* a renewal: the approval's jti */
 	/* the credential, when one was issued */
 	const char	*cred_jti;
 	const char	*cred_serial;		/* hex */

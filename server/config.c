@@ -296,7 +296,8 @@ domain_ok(const char *d)
 	return 1;
 }
 
-#define LIFETIME_MIN	60
+#define LIFETIME_FLOOR	1	/* the least min_lifetime */
+#define LIFETIME_MIN	60	/* min_lifetime's default */
 #define LIFETIME_MAX	86400
 
 static int
@@ -307,8 +308,10 @@ load_lifetimes(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 	size_t		 n = 0;
 	int		 r;
 
-	if ((r = ob_cfg_int(c, root, "lifetime", LIFETIME_MIN, LIFETIME_MAX,
-	    3600, &cfg->lifetime)) != OB_OK ||
+	if ((r = ob_cfg_int(c, root, "min_lifetime", LIFETIME_FLOOR,
+	    LIFETIME_MAX, LIFETIME_MIN, &cfg->min_lifetime)) != OB_OK ||
+	    (r = ob_cfg_int(c, root, "lifetime", cfg->min_lifetime,
+	    LIFETIME_MAX, 3600, &cfg->lifetime)) != OB_OK ||
 	    (r = ob_cfg_member(c, root, "lifetime_by_domain", JSON_OBJECT, 0, &o)) !=
 	    OB_OK || o == NULL)
 		return r;
@@ -325,8 +328,8 @@ load_lifetimes(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 		if (!domain_ok(k))
 			return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, k, "is not a "
 			    "trust domain name");
-		if ((r = ob_cfg_int(c, o, k, LIFETIME_MIN, LIFETIME_MAX, 0,
-		    &d->seconds)) != OB_OK)
+		if ((r = ob_cfg_int(c, o, k, cfg->min_lifetime, LIFETIME_MAX,
+		    0, &d->seconds)) != OB_OK)
 			return r;
 		if ((d->domain = strdup(k)) == NULL)
 			return OB_ERR_ALLOC;
@@ -581,8 +584,8 @@ out:
 
 static const char *const top_members[] = {
 	"listen", "metrics_listen", "aud", "iss", "tls", "clients", "trust",
-	"state", "redis", "audit", "issuer", "signer", "wic", "lifetime",
-	"lifetime_by_domain", "limits", "rate", "challenge", "user",
+	"state", "redis", "audit", "issuer", "signer", "wic", "min_lifetime",
+	"lifetime", "lifetime_by_domain", "limits", "rate", "challenge", "user",
 	"sandbox", "log_level", NULL
 };
 

@@ -84,6 +84,7 @@ struct ob_server_config {
 		char	*owner_oid;	/* NULL: the issuer's default */
 		int	 subject_ou;	/* put the owner's group in Subject OU */
 	}			 wic;
+	long long		 min_lifetime;	/* floor of lifetime (1..; 60) */
 	long long		 lifetime;
 	struct ob_domain_lifetime *lifetime_by_domain;
 	size_t			 nlifetime_by_domain;

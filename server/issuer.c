@@ -348,7 +348,10 @@ wit_owner_claim(const struct ob_verdict *v, json_t **out)
 	    json_object_set_new(o, "approved_at",
 	    json_integer(v->approved_at)) ||
 	    json_object_set_new(o, "envelope_sha256",
-	    json_string(v->envelope_sha256)))
+	    json_string(v->envelope_sha256)) ||
+	    (v->renewal_of != NULL && (json_object_set_new(o, "renewal_of",
+	    json_string(v->renewal_of)) || json_object_set_new(o,
+	    "renew_until", json_integer(v->renew_until)))))
 		goto out;
 	*out = o;
 	o = NULL;

@@ -121,7 +121,10 @@ record(struct server *s, struct ob_svc_req *req, int code, const char *detail,
 		ev.owner = v->owner;
 		ev.model = v->model;
 		ev.jti = v->jti;
-		ev.envelope_sha256 = v->envelope_sha256;
+		/* What was received: a renewal's own envelope. */
+		ev.envelope_sha256 = v->renewal_sha256 != NULL ?
+		    v->renewal_sha256 : v->envelope_sha256;
+		ev.renewal_of = v->renewal_of;
 	}
 	if (cred != NULL) {
 		ev.cred_jti = cred->jti;
@@ -213,17 +216,38 @@ issue_cred(struct server *s, struct ob_svc_req *req,
     size_t dsize)
 {
 	struct ob_credential	*cred = NULL;
+	struct ob_verify_opts	 o;
 	char			 ctx[256];
+	long long		 now = (long long)time(NULL), life;
 	int			 r;
 
 	*resp = NULL;
+	life = ob_server_config_lifetime_for(s->cfg, v->agent);
+	/* A renewal's credential ends with the window at the latest. */
+	if (v->renewal_of != NULL && now + life > v->renew_until)
+		life = v->renew_until - now;
+	if (life <= 0) {
+		snprintf(detail, dsize, "the approval window has closed");
+		r = OB_ERR_APPROVAL_WINDOW;
+		goto out;
+	}
+	/* An approval window: its record first, or no renewal could pass. */
+	if (v->renew_until != 0 && v->renewal_of == NULL) {
+		memset(&o, 0, sizeof(o));
+		o.aud = s->cfg->aud;
+		o.now = now;
+		if ((r = ob_state_record_approval(s->state, &o, v)) != OB_OK) {
+			snprintf(detail, dsize, "approval record: %s: %s",
+			    ob_err_name(r), ob_err_detail());
+			goto out;
+		}
+	}
 	/* What the helper logs as "for" its signatures. */
 	snprintf(ctx, sizeof(ctx), "req=%s peer=%s", ob_svc_req_id(req),
 	    ob_svc_req_peer_id(req) != NULL ? ob_svc_req_peer_id(req) :
 	    "approval-page");
 	ob_signer_set_context(ctx);
-	r = ob_issuer_issue(s->issuer, v, 0, ob_server_config_lifetime_for(
-	    s->cfg, v->agent), &cred);
+	r = ob_issuer_issue(s->issuer, v, now, life, &cred);
 	ob_signer_set_context(NULL);
 	if (r != OB_OK) {
 		snprintf(detail, dsize, "issuing: %s: %s", ob_err_name(r),
@@ -772,6 +796,51 @@ out:
 	free(held);
 }
 
+/* An agent-only envelope with renews: a renewal (docs/api.md). */
+static int
+is_renewal(const char *body, size_t len)
+{
+	struct ob_envelope	*env = NULL;
+	int			 yes;
+
+	if (ob_envelope_parse(body, len, 0, &env) != OB_OK)
+		return 0;
+	yes = env->claims.renews != NULL;
+	ob_envelope_free(&env);
+	return yes;
+}
+
+/*
+ * A renewal (docs/envelope.md 3.1): checked against this server's record
+ * of the approval it names, issued for with exp at most renew_until.
+ */
+static void
+renewal(struct server *s, struct ob_svc_req *req,
+    const struct ob_verify_opts *o, const char *body, size_t len)
+{
+	struct ob_verdict	*v = NULL;
+	json_t			*resp = NULL;
+	char			 detail[512];
+	int			 r;
+
+	pthread_rwlock_rdlock(&s->trust_lock);
+	r = ob_verify_renewal(s->trust, s->state, o, body, len, &v);
+	pthread_rwlock_unlock(&s->trust_lock);
+	if (r != OB_OK) {
+		snprintf(detail, sizeof(detail), "renewal: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		return;
+	}
+	if (take_owner_agent(s, req, v) != OB_OK ||
+	    issue(s, req, v, &resp) != OB_OK)
+		goto out;
+	(void)ob_svc_reply_json(req, 201, resp, NULL);
+out:
+	json_decref(resp);
+	ob_verdict_free(&v);
+}
+
 /* POST /v1/credentials, on a worker thread. */
 static void
 h_credentials(struct ob_svc_req *req, void *arg)
@@ -820,9 +889,12 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	pthread_rwlock_rdlock(&s->trust_lock);
 	r = ob_verify(s->trust, s->state, &o, body, len, &v);
 	pthread_rwlock_unlock(&s->trust_lock);
-	/* No owner entry: a server-mediated start, if it is one. */
+	/* No owner entry: a renewal, or a server-mediated start. */
 	if (r == OB_ERR_OWNER_MISSING && o.channel == OB_CHANNEL_DIRECT) {
-		held_start(s, req, &o, body, len);
+		if (is_renewal(body, len))
+			renewal(s, req, &o, body, len);
+		else
+			held_start(s, req, &o, body, len);
 		return;
 	}
 	if (r != OB_OK) {

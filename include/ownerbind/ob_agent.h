@@ -33,6 +33,10 @@ struct ob_agent_cred {
 	char		*wic;		/* PEM: leaf, then chain */
 	long long	 expires_at;	/* the WIT's exp */
 	int		 cached;	/* the proxy served one it held */
+	/* An approval window (docs/proxy.md, "Renewal"); 0 and NULL: none. */
+	long long	 renew_at;	/* renew from then on */
+	long long	 renew_until;	/* the window's end */
+	char		*approval;	/* the approval's jti, for renews */
 };
 
 /* socket NULL: the default above.  *out is a new handle. */
@@ -49,6 +53,14 @@ void ob_agent_free(struct ob_agent **ap);
 int ob_agent_get(struct ob_agent *a, const char *agent_id,
     const char *envelope, size_t len, int renewal, long long min_valid,
     struct ob_agent_cred **out) OB_WUR;
+
+/*
+ * 1 when c should be renewed at now: past its renew_at and inside its
+ * window.  The agent then makes the renewal itself (same sub, aud, owner
+ * and key, renews = c->approval, exp at most renew_until), signs it with
+ * its own key, and passes it to ob_agent_get with renewal set.
+ */
+int ob_agent_renewal_due(const struct ob_agent_cred *c, long long now);
 
 void ob_agent_cred_free(struct ob_agent_cred **cp);
 

@@ -482,6 +482,14 @@ extern "C" {
 	  "check that the socket belongs to ownerbind-proxy") \
 	X(OB_ERR_APPROVAL_WINDOW, -1317, "the envelope's approval window is malformed, or this renewal is outside it", \
 	  "an owner signs ob_renew_until after iat and at most the trust store's limit; renew before it passes, or ask the owner again") \
+	X(OB_ERR_RENEWAL_SHAPE, -1400, "a renewal must be one agent entry with renews and without renew_until", \
+	  "make the renewal with ownerbind request --renews JTI and sign it with ownerbind pop alone") \
+	X(OB_ERR_RENEWAL_UNKNOWN, -1401, "the issuer holds no record of the approval this renewal names", \
+	  "renew only an approval issued with renew_until, with the same agent key; otherwise ask the owner again") \
+	X(OB_ERR_RENEWAL_MISMATCH, -1402, "the renewal's sub, owner, aud or model differs from its approval's", \
+	  "copy sub, aud, owner and the model from the approval into the renewal") \
+	X(OB_ERR_APPROVAL_RECORD, -1403, "an approval record cannot be stored or read back", \
+	  "check the replay state store (SQLite file or Redis); the record is refused rather than trusted") \
 	X(OB_ERR_UPSTREAM_UNAVAILABLE, -1200, "the identity server could not be reached", \
 	  "check that the server runs and that the gateway's server.url and TLS files are right; retry") \
 	X(OB_ERR_UPSTREAM_TIMEOUT, -1201, "the identity server did not answer in time", \

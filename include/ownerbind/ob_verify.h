@@ -163,6 +163,10 @@ OB_EXPORT long long ob_verdict_approved_at(const struct ob_verdict *v);
 OB_EXPORT long long ob_verdict_counter(const struct ob_verdict *v);
 OB_EXPORT int ob_verdict_up(const struct ob_verdict *v);
 OB_EXPORT int ob_verdict_uv(const struct ob_verdict *v);
+/* The approval window's end (renew_until), 0 when none was granted. */
+OB_EXPORT long long ob_verdict_renew_until(const struct ob_verdict *v);
+/* A renewal's verdict: the jti of the approval it renews; else NULL. */
+OB_EXPORT const char *ob_verdict_renewal_of(const struct ob_verdict *v);
 
 /*
  * Verify an envelope.  state may be NULL only for a dry run that skips
@@ -175,6 +179,35 @@ OB_EXPORT int ob_verdict_uv(const struct ob_verdict *v);
 OB_EXPORT int ob_verify(const struct ob_trust *trust, struct ob_state *state,
     const struct ob_verify_opts *opts, const void *envelope, size_t len,
     struct ob_verdict **out) OB_WUR;
+
+/*
+ * Approval windows and renewals (docs/envelope.md 3.1, docs/verifier.md
+ * "Renewals").  An issuer that accepted an envelope with renew_until
+ * (ob_verdict_renew_until != 0) keeps its record with
+ * ob_state_record_approval, in the state store it verifies with, until
+ * renew_until; opts is the one ob_verify ran with (aud, now).  Errors:
+ * OB_ERR_INVALID_ARG (no window, not an approval), OB_ERR_APPROVAL_WINDOW
+ * (closed already), the store's (OB_ERR_STATE, OB_ERR_STATE_*).
+ *
+ * ob_verify_renewal verifies a renewal (an agent-only envelope with
+ * renews; ob_verify refuses those) against the record of the approval it
+ * names, which it looks up in state itself (under the agent key's
+ * thumbprint and the renews jti): the agent's signature with cnf, the
+ * same sub, owner, aud and model as the approval, now < renew_until and
+ * exp <= renew_until, the owner's key (or the gateway) still trusted and
+ * not revoked in trust, may_bind still covering sub; then the renewal's
+ * jti is recorded in state like any envelope's.  The verdict carries the
+ * approval's owner members, approved_at and envelope_sha256, the
+ * renewal's jti, iat and exp, and renewal_of.  The direct channel only.
+ * Errors: OB_ERR_RENEWAL_SHAPE, OB_ERR_RENEWAL_UNKNOWN,
+ * OB_ERR_RENEWAL_MISMATCH, OB_ERR_APPROVAL_WINDOW, OB_ERR_APPROVAL_RECORD,
+ * and ob_verify's (OB_ERR_REPLAY, OB_ERR_OWNER_KEY_REVOKED, ...).
+ */
+OB_EXPORT int ob_state_record_approval(struct ob_state *state,
+    const struct ob_verify_opts *opts, const struct ob_verdict *v) OB_WUR;
+OB_EXPORT int ob_verify_renewal(const struct ob_trust *trust,
+    struct ob_state *state, const struct ob_verify_opts *opts,
+    const void *envelope, size_t len, struct ob_verdict **out) OB_WUR;
 
 /* The verdict as a compact JSON object; *out is freed with free(). */
 OB_EXPORT int ob_verdict_json(const struct ob_verdict *v, char **out) OB_WUR;

@@ -241,12 +241,11 @@ s=$("$CURL" -sS --unix-socket "$SOCK" -o resp.json -w '%{http_code}' \
     -H 'Content-Type: text/plain' --data-binary @e1.json http://proxy/v1/credentials)
 [ "$s" = 400 ] && ok "wrong content type: 400" || bad "content type: $s"
 
-# 3b. Renewal (docs/envelope.md 3.1) as far as it goes today: an approval
-# with a window is issued and held; a renewal naming it, from the same
-# agent key, passes the proxy and is refused by the server (it keeps no
-# approval records yet: an agent-only agent-mediated envelope has no
-# owner entry, and its verifier refuses every renewal besides); one
-# naming another approval, or from another key, stops at the proxy.
+# 3b. Renewal (docs/envelope.md 3.1): an approval with a window is issued
+# and held; a renewal naming it, from the same agent key, passes the
+# proxy and is issued for by the server against its approval record
+# (tests/proxy/test_renewal.sh runs a whole window); one naming another
+# approval, or from another key, stops at the proxy.
 "$OB" request --sub wimse://example.org/agents/a1 --aud "$AUD" \
     --owner alice@example.org --agent-key kr.pem --new-agent-key \
     --renew-window 600 -o rq.json >/dev/null 2>rq.err || exit 1
@@ -271,9 +270,14 @@ upstream_is() {
 }
 renewal kr.pem "$APPR" rn1.json || exit 1
 s=$(renew rn1.json)
-[ "$s" = 502 ] && code_is OB_ERR_PROXY_UPSTREAM_REFUSED && upstream_is OB_ERR_REJECTED &&
-    ok "renewal: past the proxy, refused by the server (no approval records yet)" ||
+[ "$s" = 201 ] && [ "$(field renew_until)" != None ] &&
+    ok "renewal: past the proxy, issued for by the server" ||
     bad "renewal: $s $(cat resp.json)"
+# The same renewal again: the server's replay state spends its jti.
+s=$(renew rn1.json)
+[ "$s" = 502 ] && code_is OB_ERR_PROXY_UPSTREAM_REFUSED && upstream_is OB_ERR_REJECTED &&
+    ok "the same renewal again: refused by the server" ||
+    bad "renewal replay: $s $(cat resp.json)"
 renewal kr.pem AAAAAAAAAAAAAAAAAAAAAA rn2.json || exit 1
 s=$(renew rn2.json)
 [ "$s" = 403 ] && code_is OB_ERR_PROXY_RENEW && ok "renewal of another approval: 403 RENEW" ||

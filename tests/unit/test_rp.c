@@ -741,6 +741,35 @@ test_wit_refused(void **state)
 	EXPECT(OB_ERR_WIT_CLAIMS, vw(rp, NULL, q, wit, w));
 	free(wit);
 	free(w);
+	/* A renewal's members: both, well formed, or neither. */
+	c = part(cred->wit, 1);
+	o = json_object_get(c, OWNERC);
+	json_object_set_new(o, "renewal_of",
+	    json_string("AAAAAAAAAAAAAAAAAAAAAA"));
+	json_object_set_new(o, "renew_until", json_integer(T_NOW + 600));
+	wit = wit_with(NULL, c, NULL);
+	w = wpt_for(wit);
+	assert_int_equal(vw(rp, NULL, q, wit, w), OB_OK);
+	free(wit);
+	free(w);
+	c = part(cred->wit, 1);
+	o = json_object_get(c, OWNERC);
+	json_object_set_new(o, "renewal_of",
+	    json_string("AAAAAAAAAAAAAAAAAAAAAA"));
+	wit = wit_with(NULL, c, NULL);
+	w = wpt_for(wit);
+	EXPECT(OB_ERR_WIT_CLAIMS, vw(rp, NULL, q, wit, w));
+	free(wit);
+	free(w);
+	c = part(cred->wit, 1);
+	o = json_object_get(c, OWNERC);
+	json_object_set_new(o, "renewal_of", json_integer(1));
+	json_object_set_new(o, "renew_until", json_integer(T_NOW + 600));
+	wit = wit_with(NULL, c, NULL);
+	w = wpt_for(wit);
+	EXPECT(OB_ERR_WIT_CLAIMS, vw(rp, NULL, q, wit, w));
+	free(wit);
+	free(w);
 	c = part(cred->wit, 1);
 	o = json_object_get(c, OWNERC);
 	json_object_set_new(o, "assurance", json_string("extreme"));

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -261,6 +262,80 @@ test_sqlite_restart(void **state)
 	ob_state_free(&st);
 	assert_int_equal(ob_state_open_sqlite("/nonexistent/dir/x.db", &st),
 	    OB_ERR_STATE);
+}
+
+/*
+ * Approval records (docs/verifier.md, "Approval records"): kept until
+ * their end by the caller's clock, replaced under the same key, gone for
+ * another key and after their end.
+ */
+static void
+run_approval(struct ob_state *st)
+{
+	char *t = NULL;
+
+	assert_int_equal(ob_state_put_approval(st, "k1:a", "{\"r\":1}",
+	    T_NOW + 20, T_NOW), OB_OK);
+	assert_int_equal(ob_state_get_approval(st, "k1:a", T_NOW + 19, &t),
+	    OB_OK);
+	assert_string_equal(t, "{\"r\":1}");
+	free(t);
+	t = NULL;
+	assert_int_equal(ob_state_get_approval(st, "k2:a", T_NOW, &t),
+	    OB_ERR_RENEWAL_UNKNOWN);
+	assert_null(t);
+	assert_int_equal(ob_state_get_approval(st, "k1:a", T_NOW + 20, &t),
+	    OB_ERR_RENEWAL_UNKNOWN);
+	assert_int_equal(ob_state_put_approval(st, "k1:a", "{\"r\":2}",
+	    T_NOW + 40, T_NOW + 1), OB_OK);
+	assert_int_equal(ob_state_get_approval(st, "k1:a", T_NOW + 30, &t),
+	    OB_OK);
+	assert_string_equal(t, "{\"r\":2}");
+	free(t);
+	/* An end already past is no record to keep. */
+	assert_int_equal(ob_state_put_approval(st, "k3:a", "{}", T_NOW,
+	    T_NOW), OB_ERR_INVALID_ARG);
+	/* Pruning (memory, SQLite) drops an ended one, never a live one. */
+	assert_int_equal(ob_state_put_approval(st, "k4:a", "{}", T_NOW + 5,
+	    T_NOW), OB_OK);
+	assert_int_equal(ob_state_put_approval(st, "k5:a", "{}", T_NOW + 900,
+	    T_NOW + 10), OB_OK);
+	assert_int_equal(ob_state_get_approval(st, "k4:a", T_NOW + 5, &t),
+	    OB_ERR_RENEWAL_UNKNOWN);
+	assert_int_equal(ob_state_get_approval(st, "k1:a", T_NOW + 11, &t),
+	    OB_OK);
+	free(t);
+}
+
+static void
+test_approval_memory(void **state)
+{
+	struct ob_state *st = NULL;
+
+	(void)state;
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	run_approval(st);
+	ob_state_free(&st);
+}
+
+static void
+test_approval_sqlite(void **state)
+{
+	struct ob_state	*st = NULL;
+	char		 path[512], *t = NULL;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/approval.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	run_approval(st);
+	ob_state_free(&st);
+	/* Another process, or a restart, finds the record. */
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	assert_int_equal(ob_state_get_approval(st, "k1:a", T_NOW + 30, &t),
+	    OB_OK);
+	assert_string_equal(t, "{\"r\":2}");
+	free(t);
+	ob_state_free(&st);
 }
 
 /* A replay record for key, kept until keep_until. */
@@ -531,10 +606,12 @@ test_sqlite_migrate(void **state)
 	sqlite3_close(db);
 	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(db_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(db_int(db, "PRAGMA auto_vacuum"), 2);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
 	    "name IN ('seen_by_expires', 'nonce_by_expires')"), 2);
+	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'approval'"), 1);
 	assert_int_equal(db_int(db, "SELECT count(*) FROM sqlite_master WHERE "
 	    "name = 'jti'"), 0);
 	rp = rec(k, sizeof(k), "old", 0, T_NOW + 600);
@@ -548,7 +625,7 @@ test_sqlite_migrate(void **state)
 	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
 	assert_int_equal(jti_count(st), 2);
 	ob_state_free(&st);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=2", NULL, NULL,
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=3", NULL, NULL,
 	    NULL), SQLITE_OK);
 	assert_int_equal(ob_state_open_sqlite(path, &st),
 	    OB_ERR_STATE_SCHEMA);
@@ -559,7 +636,7 @@ test_sqlite_migrate(void **state)
 	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
 	ob_state_free(&st);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(db_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(db_int(db, "PRAGMA auto_vacuum"), 2);
 	assert_int_equal(db_int(db, "PRAGMA freelist_count"), 0);
 	sqlite3_close(db);
@@ -1546,6 +1623,44 @@ test_redis_uri(void **state)
 	assert_int_equal(ob_redis_prefix_check("o b"), OB_ERR_STATE_URI);
 }
 
+/*
+ * Approval records in Redis: the same answers, the key's TTL the record's
+ * end plus the margin, another server (another connection) finds it, and
+ * a value this server never wrote is refused, not trusted.
+ */
+static void
+test_approval_redis(void **state)
+{
+	struct ob_state	*st, *st2;
+	redisReply	*rep;
+	char		*k, *t = NULL;
+	long long	 now = (long long)time(NULL);
+
+	(void)state;
+	st = redis_open("appr.", 0);
+	run_approval(st);
+	ob_state_free(&st);
+	st = redis_open("appr2.", 0);
+	st2 = redis_open("appr2.", 0);
+	assert_int_equal(ob_state_put_approval(st, "jk:ti", "{\"x\":1}",
+	    now + 20, now), OB_OK);
+	k = only_key("appr2.a:*");
+	assert_string_equal(k, "appr2.a:jk:ti");
+	pttl_in(k, 79000, 80000);
+	assert_int_equal(ob_state_get_approval(st2, "jk:ti", now, &t), OB_OK);
+	assert_string_equal(t, "{\"x\":1}");
+	free(t);
+	t = NULL;
+	rep = raw(rds.sock, "SET %s %s", k, "garbage");
+	freeReplyObject(rep);
+	assert_int_equal(ob_state_get_approval(st2, "jk:ti", now, &t),
+	    OB_ERR_APPROVAL_RECORD);
+	assert_null(t);
+	free(k);
+	ob_state_free(&st);
+	ob_state_free(&st2);
+}
+
 int
 main(void)
 {
@@ -1569,6 +1684,9 @@ main(void)
 		cmocka_unit_test(test_redis_race),
 		cmocka_unit_test(test_redis_auth),
 		cmocka_unit_test(test_redis_wait),
+		cmocka_unit_test(test_approval_memory),
+		cmocka_unit_test(test_approval_sqlite),
+		cmocka_unit_test(test_approval_redis),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
