@@ -7,10 +7,11 @@
  * PKCS#11 (C_InitToken, C_InitPIN: ob_p11_init_token) with an SO PIN and
  * a user PIN from random bytes, each in a 0600 file; the gateway's P-256
  * key generated on it by ob_p11_keygen, the code path of `ownerbind
- * keygen --key pkcs11:...`.  That work runs in a child process which
- * exits before the gateway starts, so the gateway process itself never
- * loads a PKCS#11 module; its signer (ownerbind-signer, which inherits
- * SOFTHSM2_CONF from us) is the only process that opens the key.
+ * keygen --key pkcs11:...`.  That work is done by ownerbind-dev-token,
+ * a program of its own which exits before the gateway starts, so the
+ * gateway neither links a token library nor loads a module; its signer
+ * (ownerbind-signer, which inherits SOFTHSM2_CONF from us) is the only
+ * process that opens the key afterwards.
  *
  * The PKI: an organisation CA (file key) issues the gateway's signing
  * certificate for the token's public key (SAN DNS:<gateway id>, EKU
@@ -44,6 +45,7 @@
 
 #include "common/secfile.h"
 #include "common/secmem.h"
+#include "core/deconst.h"
 #include "core/err.h"
 #include "gateway/config.h"
 #include "gateway/devmode.h"
@@ -51,9 +53,6 @@
 #include "server/config.h"
 #include "server/devmode.h"
 #include "tokens/file.h"
-#ifdef OB_GW_DEV_PKCS11
-#include "pkcs11/ob_p11.h"
-#endif
 
 #define TOKEN_LABEL	"ownerbind-dev-gateway"
 #define KEY_LABEL	"gateway"
@@ -225,80 +224,64 @@ out:
 	return r;
 }
 
-#ifdef OB_GW_DEV_PKCS11
-/*
- * In the child: the token, the key on it, its public key to pubpath.
- * Exits; the detail of a failure goes to stderr.
- */
-static void __attribute__((noreturn))
-token_child(const char *module, const char *uri, const char *so,
-    const char *user, const char *pubpath)
+/* ownerbind-dev-token, next to this program (as ownerbind-signer is). */
+static int
+helper_path(char *buf, size_t size)
 {
-	struct ob_p11_pool	*pool = NULL;
-	EVP_PKEY		*pk = NULL;
-	BIO			*b = NULL;
-	char			*data;
-	long			 n;
-	int			 r;
+	static const char	 name[] = "/ownerbind-dev-token";
+	char			*slash;
+	ssize_t			 n;
 
-	OB_TRY(ob_p11_init_token(module, TOKEN_LABEL, so, user));
-	OB_TRY(ob_p11_keygen(uri, OB_ALG_ES256, NULL, 1));
-	OB_TRY(ob_p11_pool_open(uri, NULL, OB_P11_QUIET, 1, &pool));
-	OB_TRY(ob_p11_pool_pubkey(pool, &pk));
-	if ((b = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_PUBKEY(b, pk) != 1 ||
-	    (n = BIO_get_mem_data(b, &data)) <= 0) {
-		r = ob_errf(OB_ERR_CRYPTO, "the token's public key");
-		goto out;
-	}
-	r = ob_devmode_write_new(pubpath, data, (size_t)n, 0644);
-out:
-	BIO_free(b);
-	EVP_PKEY_free(pk);
-	ob_p11_pool_close(&pool);
-	ob_p11_shutdown();
-	if (r != OB_OK)
-		fprintf(stderr, "ownerbind-gateway: --dev token: %s: %s\n",
-		    ob_err_name(r), ob_err_detail());
-	_exit(r == OB_OK ? 0 : 1);
+	if ((n = readlink("/proc/self/exe", buf, size - 1)) <= 0 ||
+	    (size_t)n >= size - 1)
+		return ob_errf(OB_ERR_GW_DEV_TOKEN, "cannot find this "
+		    "program's directory");
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL ||
+	    (size_t)(slash - buf) + sizeof(name) > size)
+		return ob_errf(OB_ERR_GW_DEV_TOKEN, "program path too long");
+	memcpy(slash, name, sizeof(name));
+	if (access(buf, X_OK) != 0)
+		return ob_errf(OB_ERR_GW_DEV_TOKEN, "%s: %s (built without "
+		    "PKCS#11?)", buf, strerror(errno));
+	return OB_OK;
 }
-#endif
 
 /*
- * The token and its key, made by a child process; the public key comes
- * back in pubpath.
+ * The token and its key, made by ownerbind-dev-token (its argv holds
+ * paths only: the PINs are in their files); the public key comes back
+ * in pubpath.  The helper's own error line goes to our stderr.
  */
 static int
-make_token(const char *module, const char *uri, const char *so,
-    const char *user, const char *pubpath)
+make_token(const char *module, const char *uri, const char *sopath,
+    const char *pinpath, const char *pubpath)
 {
-#ifdef OB_GW_DEV_PKCS11
-	pid_t	pid;
-	int	st;
+	char		 prog[PATH_MAX];
+	char *const	 argv[] = { prog, OB_DECONST(char *, module),
+	    OB_DECONST(char *, TOKEN_LABEL), OB_DECONST(char *, sopath),
+	    OB_DECONST(char *, pinpath), OB_DECONST(char *, uri),
+	    OB_DECONST(char *, pubpath), NULL };
+	pid_t		 pid;
+	int		 r, st;
 
+	if ((r = helper_path(prog, sizeof(prog))) != OB_OK)
+		return r;
 	(void)fflush(stderr);
 	if ((pid = fork()) < 0)
 		return ob_errf(OB_ERR_GW_DEV_TOKEN, "fork: %s",
 		    strerror(errno));
-	if (pid == 0)
-		token_child(module, uri, so, user, pubpath);
+	if (pid == 0) {
+		execv(prog, argv);
+		_exit(127);
+	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return ob_errf(OB_ERR_GW_DEV_TOKEN, "waitpid: %s",
 			    strerror(errno));
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		return ob_errf(OB_ERR_GW_DEV_TOKEN, "the token step failed "
-		    "(its detail is on the line above)");
+		return ob_errf(OB_ERR_GW_DEV_TOKEN, "%s failed (its error "
+		    "is on the line above)", prog);
 	return OB_OK;
-#else
-	(void)module;
-	(void)uri;
-	(void)so;
-	(void)user;
-	(void)pubpath;
-	return ob_errf(OB_ERR_GW_DEV_TOKEN, "built without PKCS#11 "
-	    "(OB_WITH_PKCS11=OFF)");
-#endif
 }
 
 static int
@@ -623,6 +606,7 @@ ob_gw_devmode_create(const char *dir, const char *server_dir, char *cfg,
 	X509			*oc = NULL, *hc = NULL, *tc = NULL;
 	char			*so = NULL, *user = NULL;
 	char			 abs[PATH_MAX], p[PATH_MAX], pin[PATH_MAX];
+	char			 sopath[PATH_MAX];
 	char			 uri[2 * PATH_MAX], ca[PATH_MAX];
 	const char		*module;
 	int			 r;
@@ -664,7 +648,8 @@ ob_gw_devmode_create(const char *dir, const char *server_dir, char *cfg,
 	(void)snprintf(uri + strlen(uri), sizeof(uri) - strlen(uri),
 	    "&pin-source=file:%s", pin);
 	OB_TRY(path_in(abs, "gateway-key.pub.pem", p, sizeof(p)));
-	OB_TRY(make_token(module, uri, so, user, p));
+	OB_TRY(path_in(abs, "so.pin", sopath, sizeof(sopath)));
+	OB_TRY(make_token(module, uri, sopath, pin, p));
 	OB_TRY(read_pubkey(p, &hk));
 
 	/* The organisation CA and the gateway's signing certificate. */
