@@ -21,6 +21,7 @@
 
 #include <openssl/pem.h>
 
+#include "common/process.h"
 #include "core/err.h"
 #include "ownerbind/ob_err.h"
 #include "pkcs11/ob_p11.h"
@@ -100,6 +101,7 @@ main(int argc, char **argv)
 {
 	int r;
 
+	ob_process_harden();	/* PINs in memory: no core dump */
 	if (argc != 7) {
 		fprintf(stderr, "usage: %s MODULE LABEL SO_PIN_FILE "
 		    "USER_PIN_FILE KEY_URI PUBKEY_OUT\n(run by "

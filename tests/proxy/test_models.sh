@@ -108,7 +108,7 @@ cat >proxy.json <<EOT
 EOT
 "$PX" --config proxy.json 2>proxy.log &
 PP=$!
-wait_for '[ -S "$SOCK" ]' "$PP" proxy.log
+wait_for "[ -S '$SOCK' ]" "$PP" proxy.log
 
 get() {	# $1 name, $2 agent id; the envelope $1.env; out $1.json/.wit/.pem
 	"$OB" agent get --socket "$SOCK" --agent "$2" --envelope "$1.env" \
