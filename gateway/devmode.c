@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,26 @@ write_softhsm_conf(const char *dir, const char *conf)
 	r = ob_devmode_write_new(conf, text, (size_t)n, 0644);
 out:
 	return r;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	if (ftw->level == 0)
+		return 0;	/* DIR itself stays */
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/*
+ * Undo a failed create: DIR was new or empty and is ours (0700), so all
+ * in it is what we made.  SERVER_DIR's files are written last, each
+ * atomically; a failure after them leaves them registered.
+ */
+static void
+remove_made(const char *dir)
+{
+	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ownerbind-dev-token, next to this program (as ownerbind-signer is). */
@@ -609,7 +630,7 @@ ob_gw_devmode_create(const char *dir, const char *server_dir, char *cfg,
 	char			 sopath[PATH_MAX];
 	char			 uri[2 * PATH_MAX], ca[PATH_MAX];
 	const char		*module;
-	int			 r;
+	int			 r, made = 0;
 
 	memset(&s, 0, sizeof(s));
 	if (cfgsz != 0)
@@ -620,6 +641,7 @@ ob_gw_devmode_create(const char *dir, const char *server_dir, char *cfg,
 		    "the other usual places", softhsm_paths[0]);
 		goto out;
 	}
+	abs[0] = '\0';
 	OB_TRY(ob_devmode_make_dir(dir));
 	OB_TRY(absolute(dir, abs));
 	if (strcmp(abs, s.dir) == 0) {
@@ -627,6 +649,7 @@ ob_gw_devmode_create(const char *dir, const char *server_dir, char *cfg,
 		    abs);
 		goto out;
 	}
+	made = 1;
 
 	/* The token, in DIR; the signer inherits SOFTHSM2_CONF. */
 	OB_TRY(path_in(abs, "softhsm2.conf", p, sizeof(p)));
@@ -694,8 +717,11 @@ ob_gw_devmode_create(const char *dir, const char *server_dir, char *cfg,
 	}
 	r = OB_OK;
 out:
-	if (r != OB_OK)
+	if (r != OB_OK) {
 		r = ob_err_prefix(r, "gateway dev mode");
+		if (made)
+			remove_made(abs);
+	}
 	ob_secmem_free(so);
 	ob_secmem_free(user);
 	EVP_PKEY_free(ok);

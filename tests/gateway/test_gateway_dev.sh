@@ -7,7 +7,8 @@
 # outside the dev trust domain denied by its policy; no PIN in any
 # process's argv; the gateway maps no PKCS#11 module and links no token
 # library; a SERVER_DIR that is not a dev server's, a DIR that is not
-# empty and a second run on the same DIR refused.
+# empty and a second run on the same DIR refused; a failed token step
+# leaves DIR empty.
 # Exit 0 passed, 1 failed, 77 skipped.
 # shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
@@ -64,6 +65,16 @@ SP=$!
 wait_file "$D/srv/dev.json" "$SP" srvdev.log
 kill -TERM "$SP"; wait "$SP"; SP=''
 SURL=$(J srv/dev.json url)
+
+# Without ownerbind-dev-token next to it: the token step fails, nothing
+# of it stays behind, nothing is registered.
+mkdir lonely && cp "$GW" lonely/ && cp srv/trust.json trust.before
+lonely/ownerbind-gateway --dev "$D/g1" --server-dev "$D/srv" 2>err.txt
+[ $? = 1 ] && grep -q OB_ERR_GW_DEV_TOKEN err.txt && [ -d g1 ] &&
+    [ -z "$(ls -A g1)" ] && cmp -s trust.before srv/trust.json &&
+	ok "a failed token step: OB_ERR_GW_DEV_TOKEN, DIR left empty, nothing registered" ||
+	bad "token step failure: $(cat err.txt); $(ls -A g1)"
+rm -rf lonely
 
 mkdir foreign && echo mine >foreign/keep
 "$GW" --dev "$D/foreign" --server-dev "$D/srv" 2>err.txt
