@@ -85,6 +85,7 @@ int ob_p11_keygen(const char *uri, enum ob_alg alg,
  * label, so_pin, then set its user PIN (C_InitToken, C_Login as the
  * security officer, C_InitPIN).  For development set-ups (the gateway's
  * --dev): the PINs come from the caller's memory, never from argv.
+ * OB_ERR_KEY_EXISTS when a token with that label is there already,
  * OB_ERR_TOKEN_ABSENT when no slot has an uninitialised token.
  */
 int ob_p11_init_token(const char *module_path, const char *label,

@@ -66,6 +66,12 @@ ob_p11_init_token(const char *module_path, const char *label,
 		return r;
 	f = m->f;
 	pthread_rwlock_rdlock(&m->life);
+	/* Another token of that name would be found instead of ours. */
+	if (find_slot(f, label, 1, &slot) == OB_OK) {
+		r = ob_errf(OB_ERR_KEY_EXISTS, "a token labelled \"%s\" is "
+		    "there already", label);
+		goto out;
+	}
 	OB_TRY(find_slot(f, label, 0, &slot));
 	pad_label(label, lab);
 	if ((rv = f->C_InitToken(slot, (CK_UTF8CHAR_PTR)(uintptr_t)so_pin,

@@ -178,6 +178,25 @@ s=$(post e2.json)
 	ok "an agent outside the dev trust domain: denied by the dev policy" ||
 	bad "outside: $s $(cat resp.json)"
 
+# ownerbind-dev-token alone: a second token of the same label is refused
+# (its key would be ambiguous); a PIN file others can read is refused.
+TOK=$(dirname "$GW")/ownerbind-dev-token
+MOD=$("$PY" -c "import json; print(json.load(open('gw/signer.json'))['keys'][0]['uri'].split('module-path=')[1])")
+SOFTHSM2_CONF=$D/gw/softhsm2.conf "$TOK" "$MOD" ownerbind-dev-gateway \
+    gw/so.pin gw/user.pin "pkcs11:token=ownerbind-dev-gateway;object=x?module-path=$MOD" \
+    x.pem 2>err.txt
+[ $? = 1 ] && grep -q OB_ERR_KEY_EXISTS err.txt && [ ! -e x.pem ] &&
+	ok "dev-token: a second token with the same label is refused" ||
+	bad "dev-token same label: $(cat err.txt)"
+mkdir -p t2/tokens && printf 'directories.tokendir = %s\n' "$D/t2/tokens" >t2/softhsm2.conf
+printf '1234\n' >t2/so.pin; printf '5678\n' >t2/user.pin
+chmod 600 t2/so.pin; chmod 644 t2/user.pin
+SOFTHSM2_CONF=$D/t2/softhsm2.conf "$TOK" "$MOD" t2 t2/so.pin t2/user.pin \
+    "pkcs11:token=t2;object=x?module-path=$MOD" t2/x.pem 2>err.txt
+[ $? = 1 ] && grep -q OB_ERR_PIN_SOURCE err.txt && [ -z "$(ls -A t2/tokens)" ] &&
+	ok "dev-token: a PIN file others can read is refused before the token is made" ||
+	bad "dev-token loose PIN: $(cat err.txt)"
+
 # Run again on the same DIR: refused (dev mode never reuses keys).
 "$GW" --dev "$D/gw" --server-dev "$D/srv" 2>err.txt
 [ $? = 1 ] && grep -q OB_ERR_DEVMODE_DIR err.txt && [ -f gw/dev.json ] &&
