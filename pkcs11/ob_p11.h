@@ -79,6 +79,18 @@ void ob_p11_pool_close(struct ob_p11_pool **pp);
 int ob_p11_keygen(const char *uri, enum ob_alg alg,
     const struct ob_pin_source *pin, int quiet) OB_WUR;
 
+/*
+ * Initialise the first token without a label of the module at
+ * module_path (a fresh SoftHSM2 token directory has one such slot) with
+ * label, so_pin, then set its user PIN (C_InitToken, C_Login as the
+ * security officer, C_InitPIN).  For development set-ups (the gateway's
+ * --dev): the PINs come from the caller's memory, never from argv.
+ * OB_ERR_KEY_EXISTS when a token with that label is there already,
+ * OB_ERR_TOKEN_ABSENT when no slot has an uninitialised token.
+ */
+int ob_p11_init_token(const char *module_path, const char *label,
+    const char *so_pin, const char *user_pin) OB_WUR;
+
 /* Finalize and unload every module (tests, benchmarks, daemons at exit). */
 void ob_p11_shutdown(void);
 

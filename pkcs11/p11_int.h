@@ -57,6 +57,9 @@ struct p11_module {
 int p11_modules_for(const struct p11_uri *u, struct p11_module ***mods,
     size_t *n) OB_WUR;
 
+/* The module at path, loaded and initialised once (borrowed). */
+int p11_module_load(const char *path, struct p11_module **out) OB_WUR;
+
 /*
  * Re-initialise a module (C_Finalize + C_Initialize) unless someone
  * already did since generation seen_gen (*did, may be NULL, says which).

@@ -217,6 +217,18 @@ out:
 }
 
 int
+p11_module_load(const char *path, struct p11_module **out)
+{
+	int r;
+
+	(void)pthread_once(&atfork_once, reg_atfork);
+	pthread_mutex_lock(&reg_mu);
+	r = reg_load(path, out);
+	pthread_mutex_unlock(&reg_mu);
+	return r;
+}
+
+int
 p11_module_reinit(struct p11_module *m, unsigned long seen_gen, int *did)
 {
 	CK_RV rv;

@@ -53,8 +53,9 @@ join(const char *dir, const char *name, char **out)
 }
 
 /* Write len bytes to a new file (never over one), fsync'd. */
-static int
-write_new(const char *path, const void *buf, size_t len, mode_t mode)
+int
+ob_devmode_write_new(const char *path, const void *buf, size_t len,
+    mode_t mode)
 {
 	ssize_t	w;
 	int	fd, r = OB_OK;
@@ -71,8 +72,8 @@ write_new(const char *path, const void *buf, size_t len, mode_t mode)
 	return r;
 }
 
-static int
-write_cert(const char *path, X509 *x)
+int
+ob_devmode_write_cert(const char *path, X509 *x)
 {
 	BIO	*b;
 	char	*data;
@@ -86,7 +87,7 @@ write_cert(const char *path, X509 *x)
 		BIO_free(b);
 		return ob_errf(OB_ERR_CRYPTO, "PEM encoding of %s", path);
 	}
-	r = write_new(path, data, (size_t)n, 0644);
+	r = ob_devmode_write_new(path, data, (size_t)n, 0644);
 	BIO_free(b);
 	return r;
 }
@@ -105,23 +106,14 @@ add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	return ok == 1 ? OB_OK : OB_ERR_ALLOC;
 }
 
-/* What a certificate is for. */
-struct profile {
-	const char	*cn;
-	int		 ca;
-	const char	*key_usage;
-	const char	*eku;		/* NULL: none */
-	const char	*san;		/* NULL: none */
-};
-
 /*
  * A certificate for key, signed by ca_key under ca (ca NULL: self-signed
  * with key), valid from a few minutes ago for one day, with a 128-bit
  * random serial and SKI/AKI.
  */
-static int
-make_cert(const struct profile *p, EVP_PKEY *key, X509 *ca, EVP_PKEY *ca_key,
-    X509 **out)
+int
+ob_devmode_make_cert(const struct ob_devmode_profile *p, EVP_PKEY *key,
+    X509 *ca, EVP_PKEY *ca_key, X509 **out)
 {
 	X509		*x = NULL;
 	X509_NAME	*name = NULL;
@@ -183,25 +175,25 @@ out:
 	return r;
 }
 
-static const struct profile issuer_ca = {
+static const struct ob_devmode_profile issuer_ca = {
 	"ownerbind dev issuer CA", 1, "critical,keyCertSign,cRLSign", NULL,
 	NULL
 };
-static const struct profile tls_ca = {
+static const struct ob_devmode_profile tls_ca = {
 	"ownerbind dev TLS CA", 1, "critical,keyCertSign,cRLSign", NULL, NULL
 };
-static const struct profile server_tls = {
+static const struct ob_devmode_profile server_tls = {
 	"localhost", 0, "critical,digitalSignature", "serverAuth",
 	"DNS:localhost,IP:127.0.0.1,IP:::1"
 };
-static const struct profile client_tls = {
+static const struct ob_devmode_profile client_tls = {
 	OB_DEVMODE_PROXY_ID, 0, "critical,digitalSignature", "clientAuth",
 	"URI:" OB_DEVMODE_PROXY_URI
 };
 
 /* DIR exists and is empty, or is created; mode 0700 either way. */
-static int
-make_dir(const char *dir)
+int
+ob_devmode_make_dir(const char *dir)
 {
 	struct stat	 st;
 	struct dirent	*de;
@@ -233,8 +225,8 @@ make_dir(const char *dir)
 	return OB_OK;
 }
 
-static int
-write_json(const char *path, json_t *v, mode_t mode)
+int
+ob_devmode_write_json(const char *path, json_t *v, mode_t mode)
 {
 	char	*s = NULL;
 	size_t	 n;
@@ -243,7 +235,7 @@ write_json(const char *path, json_t *v, mode_t mode)
 	if ((s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
 		return OB_ERR_ALLOC;
 	n = strlen(s);
-	if ((r = write_new(path, s, n, mode)) == OB_OK) {
+	if ((r = ob_devmode_write_new(path, s, n, mode)) == OB_OK) {
 		/* a text file: end with a newline */
 		int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC |
 		    O_NOFOLLOW);
@@ -274,7 +266,7 @@ write_jwks(const char *path, EVP_PKEY *key)
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
-	r = write_json(path, top, 0644);
+	r = ob_devmode_write_json(path, top, 0644);
 out:
 	json_decref(jwk);
 	json_decref(top);
@@ -290,7 +282,7 @@ write_trust(const char *path)
 	if ((t = json_pack("{s:i,s:[],s:[]}", "ownerbind_trust", 1, "owners",
 	    "gateways")) == NULL)
 		return OB_ERR_ALLOC;
-	r = write_json(path, t, 0644);
+	r = ob_devmode_write_json(path, t, 0644);
 	json_decref(t);
 	return r;
 }
@@ -306,7 +298,7 @@ write_signer_config(const char *path)
 	    "issuer", "uri", "file:issuer.key", "role", "issuer", "ca",
 	    "issuer-ca.pem")) == NULL)
 		return OB_ERR_ALLOC;
-	r = write_json(path, c, 0600);
+	r = ob_devmode_write_json(path, c, 0600);
 	json_decref(c);
 	return r;
 }
@@ -338,7 +330,7 @@ write_config(const char *path, const char *listen)
 	    "log_level", "debug");
 	if (c == NULL)
 		return OB_ERR_ALLOC;
-	r = write_json(path, c, 0644);
+	r = ob_devmode_write_json(path, c, 0644);
 	json_decref(c);
 	return r;
 }
@@ -420,26 +412,26 @@ ob_devmode_create(const char *dir, const char *listen,
 		listen = "127.0.0.1:0";
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return OB_ERR_ALLOC;
-	OB_TRY(make_dir(dir));
+	OB_TRY(ob_devmode_make_dir(dir));
 	OB_TRY(fill_paths(dir, p));
 	/* The issuer CA; its key is the server's file: issuer key. */
 	OB_TRY(ob_file_keygen(p->issuer_key, OB_ALG_ES256, NULL, &ik));
-	OB_TRY(make_cert(&issuer_ca, ik, NULL, NULL, &ic));
-	OB_TRY(write_cert(p->issuer_ca, ic));
+	OB_TRY(ob_devmode_make_cert(&issuer_ca, ik, NULL, NULL, &ic));
+	OB_TRY(ob_devmode_write_cert(p->issuer_ca, ic));
 	OB_TRY(write_jwks(p->issuer_jwks, ik));
 	/* The TLS CA, in memory only. */
 	if ((tk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
 		r = ob_errf(OB_ERR_CRYPTO, "TLS CA key");
 		goto out;
 	}
-	OB_TRY(make_cert(&tls_ca, tk, NULL, NULL, &tc));
-	OB_TRY(write_cert(p->tls_ca, tc));
+	OB_TRY(ob_devmode_make_cert(&tls_ca, tk, NULL, NULL, &tc));
+	OB_TRY(ob_devmode_write_cert(p->tls_ca, tc));
 	OB_TRY(ob_file_keygen(p->server_key, OB_ALG_ES256, NULL, &sk));
-	OB_TRY(make_cert(&server_tls, sk, tc, tk, &sc));
-	OB_TRY(write_cert(p->server_cert, sc));
+	OB_TRY(ob_devmode_make_cert(&server_tls, sk, tc, tk, &sc));
+	OB_TRY(ob_devmode_write_cert(p->server_cert, sc));
 	OB_TRY(ob_file_keygen(p->client_key, OB_ALG_ES256, NULL, &ck));
-	OB_TRY(make_cert(&client_tls, ck, tc, tk, &cc));
-	OB_TRY(write_cert(p->client_cert, cc));
+	OB_TRY(ob_devmode_make_cert(&client_tls, ck, tc, tk, &cc));
+	OB_TRY(ob_devmode_write_cert(p->client_cert, cc));
 	OB_TRY(write_trust(p->trust));
 	OB_TRY(write_signer_config(p->signer_config));
 	OB_TRY(write_config(p->config, listen));
@@ -480,7 +472,7 @@ ob_devmode_write_info(const struct ob_devmode_paths *p, const char *url)
 		return OB_ERR_ALLOC;
 	OB_TRY(join(p->dir, ".dev.json.tmp", &tmp));
 	(void)unlink(tmp);
-	OB_TRY(write_json(tmp, v, 0644));
+	OB_TRY(ob_devmode_write_json(tmp, v, 0644));
 	if (rename(tmp, p->info) != 0) {
 		r = ob_errf(OB_ERR_IO, "%s: %s", p->info, strerror(errno));
 		(void)unlink(tmp);

@@ -7,6 +7,11 @@
 #ifndef OB_SERVER_DEVMODE_H
 #define OB_SERVER_DEVMODE_H
 
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
 #include "ownerbind/ob_err.h"
 
 /* The URI SAN of the one proxy's client certificate. */
@@ -55,5 +60,34 @@ int ob_devmode_write_info(const struct ob_devmode_paths *p, const char *url)
     OB_WUR;
 
 void ob_devmode_paths_free(struct ob_devmode_paths **pp);
+
+/*
+ * The pieces, shared with the gateway's development mode
+ * (gateway/devmode.c).
+ */
+
+/* What a certificate is for. */
+struct ob_devmode_profile {
+	const char	*cn;
+	int		 ca;
+	const char	*key_usage;
+	const char	*eku;		/* NULL: none */
+	const char	*san;		/* NULL: none */
+};
+
+/*
+ * A certificate for key, signed by ca_key under ca (ca NULL: self-signed
+ * with key), valid from a few minutes ago for one day, with a 128-bit
+ * random serial and SKI/AKI; a CA has pathlen 0.
+ */
+int ob_devmode_make_cert(const struct ob_devmode_profile *p, EVP_PKEY *key,
+    X509 *ca, EVP_PKEY *ca_key, X509 **out) OB_WUR;
+/* DIR is created, or exists, is ours and empty; mode 0700 either way. */
+int ob_devmode_make_dir(const char *dir) OB_WUR;
+/* New files only (O_EXCL), fsync'd; JSON ends with a newline. */
+int ob_devmode_write_new(const char *path, const void *buf, size_t len,
+    mode_t mode) OB_WUR;
+int ob_devmode_write_cert(const char *path, X509 *x) OB_WUR;
+int ob_devmode_write_json(const char *path, json_t *v, mode_t mode) OB_WUR;
 
 #endif

@@ -537,7 +537,12 @@ extern "C" {
 	X(OB_ERR_RESPOND_NONE, -1261, "no challenge arrived before --wait ran out", \
 	  "start the request first, or wait longer") \
 	X(OB_ERR_RESPOND_CODE, -1262, "the server's binding code is not the one computed from the request and nonce", \
-	  "do not approve: the server or the channel is not the one you trust")
+	  "do not approve: the server or the channel is not the one you trust") \
+	/* the gateway's development mode (ownerbind-gateway --dev) */ \
+	X(OB_ERR_GW_DEV_SERVER, -1380, "the --server-dev directory is not a development server's", \
+	  "name the DIR an `ownerbind-server --dev DIR` made (it holds dev.json and server.json)") \
+	X(OB_ERR_GW_DEV_TOKEN, -1381, "the development SoftHSM2 token could not be made", \
+	  "install softhsm2 (libsofthsm2.so) and read the detail line printed before this one")
 
 enum ob_err {
 	OB_OK = 0,
