@@ -57,6 +57,7 @@
 #define PROG		"ownerbind-server"
 #define PROXY_HEADER	"Ownerbind-Proxy"
 #define MAX_PROXY_ID	128
+#define PIPE_BATCH	64		/* requests per replay commit */
 
 struct server {
 	struct ob_server_config	*cfg;
@@ -866,13 +867,14 @@ static void
 pipe_commit(struct ob_pipe_item **items, size_t n, void *arg)
 {
 	struct server		*s = arg;
-	struct ob_replay	 rp[64];
+	struct ob_replay	 rp[PIPE_BATCH];
 	struct cred_item	*ci;
 	long long		 now = 0;
-	int			 res[64], r;
+	int			 res[PIPE_BATCH], r;
 	size_t			 i;
 
-	for (i = 0; i < n && i < 64; i++) {
+	memset(rp, 0, sizeof(rp));
+	for (i = 0; i < n && i < PIPE_BATCH; i++) {
 		ci = (struct cred_item *)items[i];
 		rp[i] = ci->held.rp;
 		if (i == 0 || ci->held.now < now)
@@ -881,7 +883,7 @@ pipe_commit(struct ob_pipe_item **items, size_t n, void *arg)
 	r = ob_state_batch_commit(s->state, rp, i, now, res);
 	for (i = 0; i < n; i++) {
 		ci = (struct cred_item *)items[i];
-		if (i >= 64)
+		if (i >= PIPE_BATCH)		/* never: batch_max */
 			ci->it.code = OB_ERR_INTERNAL;
 		else
 			ci->it.code = res[i];
@@ -1131,7 +1133,7 @@ server_open(struct server *s, const char *config_path)
 	cc.max_pending = (size_t)s->cfg->challenge.max_pending;
 	OB_TRY(ob_chal_table_new(&cc, &s->chal));
 	memset(&pc, 0, sizeof(pc));
-	pc.batch_max = 64;
+	pc.batch_max = PIPE_BATCH;
 	pc.commit = pipe_commit;
 	pc.finish = pipe_finish;
 	pc.arg = s;
