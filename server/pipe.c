@@ -69,7 +69,9 @@ committer(void *arg)
 		p->st.batches++;
 		if (n > p->st.max_batch)
 			p->st.max_batch = n;
-		pthread_cond_broadcast(&p->fcv);
+		/* One finisher per item, not every finisher per batch. */
+		for (i = 0; i < n && i < (size_t)p->nfinishers; i++)
+			pthread_cond_signal(&p->fcv);
 	}
 	p->commit_done = 1;
 	pthread_cond_broadcast(&p->fcv);
