@@ -136,6 +136,43 @@ ob_state_get_approval(struct ob_state *st, const char *key, long long now,
 }
 
 int
+ob_state_is_refusal(int code)
+{
+	switch (code) {
+	case OB_ERR_REPLAY:
+	case OB_ERR_NONCE_UNKNOWN:
+	case OB_ERR_NONCE_USED:
+	case OB_ERR_NONCE_EXPIRED:
+	case OB_ERR_NONCE_MISMATCH:
+	case OB_ERR_NONCE_SKIPPED:
+	case OB_ERR_NONCE_MISSING:
+	case OB_ERR_FIDO_COUNTER:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+ob_state_batch_commit(struct ob_state *st, const struct ob_replay *rp,
+    size_t n, long long now, int *res)
+{
+	size_t	i;
+	int	r = OB_OK;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->ops->batch != NULL) {
+		if ((r = st->ops->batch(st->impl, rp, n, now, res)) != OB_OK)
+			for (i = 0; i < n; i++)
+				res[i] = r;
+	} else
+		for (i = 0; i < n; i++)
+			res[i] = st->ops->commit(st->impl, &rp[i], now);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int
 ob_state_issue_nonce(struct ob_state *st, long long now, long long ttl,
     const char *bound_jti, char out[OB_NONCE_CHARS + 1])
 {

@@ -56,6 +56,8 @@ struct ob_state_ops {
 	int  (*bulk)(void *impl, const struct ob_replay *rp, size_t n,
 	    long long now);
 	void (*free)(void *impl);
+	int  (*batch)(void *impl, const struct ob_replay *rp, size_t n,
+	    long long now, int *res);	/* optional: group commit */
 };
 
 struct ob_state {
@@ -80,6 +82,24 @@ int ob_state_commit(struct ob_state *st, const struct ob_replay *rp,
 int ob_state_count(struct ob_state *st, struct ob_state_count *c);
 int ob_state_bulk_commit(struct ob_state *st, const struct ob_replay *rp,
     size_t n, long long now);
+
+/*
+ * Group commit (the server's pipeline, decision 123): n acceptances, each
+ * checked and recorded in order in one transaction, so that a jti (nonce,
+ * counter) twice in one batch is accepted once and refused the second
+ * time.  A refusal of one (res[i]: OB_ERR_REPLAY, OB_ERR_NONCE_*,
+ * OB_ERR_FIDO_COUNTER; ob_state_is_refusal) leaves the others; any other
+ * failure fails the whole batch: the return is that code, every res[i]
+ * is set to it and nothing of the batch is recorded.  Request i's records
+ * are durable exactly when the return and res[i] are OB_OK.  SQLite: one
+ * BEGIN IMMEDIATE ... COMMIT, so one fsync, for the batch.  A store
+ * without a batch op (memory, Redis) commits one request at a time: each
+ * res[i] stands alone (Redis: one round trip each) and the return is
+ * OB_OK.  now is the earliest verification time of the batch.
+ */
+int ob_state_batch_commit(struct ob_state *st, const struct ob_replay *rp,
+    size_t n, long long now, int *res) OB_WUR;
+int ob_state_is_refusal(int code);
 
 /*
  * Consume a server nonce outside an envelope (attestation at enrolment):

@@ -372,6 +372,39 @@ sql_bulk(void *v, const struct ob_replay *rp, size_t n, long long now)
 	return r;
 }
 
+/*
+ * Group commit: every request checked and recorded in order in one
+ * IMMEDIATE transaction (a duplicate within the batch sees the first's
+ * row); a refusal skips that request only, any other failure rolls the
+ * whole batch back.
+ */
+static int
+sql_batch(void *v, const struct ob_replay *rp, size_t n, long long now,
+    int *res)
+{
+	struct sql_state	*s = v;
+	size_t			 i;
+	int			 r;
+
+	if ((r = sql_exec(s->db, "BEGIN IMMEDIATE")) != OB_OK)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = sql_checks(s, &rp[i], now)) != OB_OK &&
+		    ob_state_is_refusal(r)) {
+			res[i] = r;
+			continue;
+		}
+		if (r != OB_OK || (r = sql_record(s, &rp[i], now)) != OB_OK) {
+			(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return r;
+		}
+		res[i] = OB_OK;
+	}
+	if ((r = sql_exec(s->db, "COMMIT")) != OB_OK)
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
 static int
 sql_commit(void *v, const struct ob_replay *rp, long long now)
 {
@@ -579,4 +612,5 @@ const struct ob_state_ops ob_state_sqlite_ops = {
 	.get_approval = sql_get_approval,
 	.bulk = sql_bulk,
 	.free = sql_free,
+	.batch = sql_batch,
 };

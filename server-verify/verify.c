@@ -614,6 +614,44 @@ v_gateway(struct vctx *c)
 	return r;
 }
 
+/* The replay record for a later group commit (ob_verify_defer). */
+static int
+v_hold(struct vctx *c, struct ob_replay_held *h)
+{
+	struct ob_replay *rp = &h->rp;
+
+	memset(h, 0, sizeof(*h));
+	(void)snprintf(h->key, sizeof(h->key), "%s:%s", c->env->claims.jkt,
+	    c->env->claims.jti);
+	(void)snprintf(h->jti, sizeof(h->jti), "%s", c->env->claims.jti);
+	h->now = c->now;
+	rp->jti_key = h->key;
+	rp->jti = h->jti;
+	rp->keep_until = c->env->claims.exp + c->skew;
+	if (c->nonce != NULL) {
+		if ((h->nonce = strdup(c->nonce)) == NULL)
+			return OB_ERR_ALLOC;
+		rp->nonce = h->nonce;
+	}
+	if (c->fido) {
+		if ((h->counter_key = strdup(c->owner_key->kid)) == NULL)
+			return OB_ERR_ALLOC;
+		rp->counter_key = h->counter_key;
+		rp->counter = c->ad.counter;
+	}
+	return OB_OK;
+}
+
+void
+ob_replay_held_clear(struct ob_replay_held *h)
+{
+	if (h == NULL)
+		return;
+	free(h->nonce);
+	free(h->counter_key);
+	memset(h, 0, sizeof(*h));
+}
+
 static int
 v_commit(struct vctx *c, struct ob_state *state)
 {
@@ -761,10 +799,10 @@ out:
 	return r;
 }
 
-int
-ob_verify(const struct ob_trust *trust, struct ob_state *state,
+static int
+v_run(const struct ob_trust *trust, struct ob_state *state,
     const struct ob_verify_opts *opts, const void *buf, size_t len,
-    struct ob_verdict **out)
+    struct ob_verdict **out, struct ob_replay_held *held)
 {
 	struct ob_envelope	*env = NULL;
 	struct vctx		 c;
@@ -796,13 +834,37 @@ ob_verify(const struct ob_trust *trust, struct ob_state *state,
 		OB_TRY(v_gateway(&c));
 	else
 		OB_TRY(v_owner(&c));
-	OB_TRY(v_commit(&c, state));
+	if (held != NULL)
+		OB_TRY(v_hold(&c, held));
+	else
+		OB_TRY(v_commit(&c, state));
 	r = v_verdict(&c, buf, len, out);
 out:
 	if (c.trust != NULL)
 		(void)ERR_pop_to_mark();
 	ob_envelope_free(&env);
+	if (r != OB_OK && held != NULL)
+		ob_replay_held_clear(held);
 	return r;
+}
+
+int
+ob_verify(const struct ob_trust *trust, struct ob_state *state,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out)
+{
+	return v_run(trust, state, opts, buf, len, out, NULL);
+}
+
+int
+ob_verify_defer(const struct ob_trust *trust,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out, struct ob_replay_held *held)
+{
+	if (held == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "held is required");
+	memset(held, 0, sizeof(*held));
+	return v_run(trust, NULL, opts, buf, len, out, held);
 }
 
 int

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "ownerbind/ob_verify.h"
+#include "server-verify/state.h"
 
 #ifdef OB_ABI_PAD
 #define OB_ABI_PAD_FIELD	unsigned char abi_pad[OB_ABI_PAD];
@@ -130,5 +131,31 @@ int ob_verify_agent_request(const struct ob_verify_opts *opts,
 int ob_verify_held_start(const struct ob_trust *trust,
     const struct ob_verify_opts *opts, const void *buf, size_t len,
     struct ob_verdict **out) OB_WUR;
+
+/*
+ * What ob_verify would commit to replay state, kept for a later group
+ * commit (ob_state_batch_commit; the server's pipeline, decision 123).
+ * rp's strings point into the struct; ob_replay_held_clear frees them.
+ */
+struct ob_replay_held {
+	struct ob_replay	 rp;
+	long long		 now;		/* the verification's time */
+	char			 key[44 + 1 + 64 + 1];
+	char			 jti[64 + 1];
+	char			*nonce;
+	char			*counter_key;
+};
+
+/*
+ * ob_verify with the replay commit left to the caller: every check of
+ * ob_verify but the state's, which *held describes.  The verdict must not
+ * be acted on before *held is committed (ob_state_batch_commit) and its
+ * result is OB_OK.  Nonces and FIDO2 counters are checked at that commit,
+ * as ob_verify checks them at its own.  On failure *held is cleared.
+ */
+int ob_verify_defer(const struct ob_trust *trust,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out, struct ob_replay_held *held) OB_WUR;
+void ob_replay_held_clear(struct ob_replay_held *held);
 
 #endif

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include "core/err.h"
 #include "core/webauthn.h"
 #include "server/issuer.h"
+#include "server/pipe.h"
 #include "common/process.h"
 #include "common/sandbox.h"
 #include "server/rate.h"
@@ -55,6 +57,7 @@
 #define PROG		"ownerbind-server"
 #define PROXY_HEADER	"Ownerbind-Proxy"
 #define MAX_PROXY_ID	128
+#define PIPE_BATCH	64		/* requests per replay commit */
 
 struct server {
 	struct ob_server_config	*cfg;
@@ -69,6 +72,20 @@ struct server {
 	struct ob_redis		*rate_redis;	/* shared buckets, or NULL */
 	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
 	struct ob_chal_table	*chal;		/* held requests */
+	struct ob_pipe		*pipe;		/* commit and finish stages */
+};
+
+/*
+ * A verified request on its way through the pipeline (server/pipe.h,
+ * decision 123): its replay record waits for the group commit; nothing is
+ * issued before that commit and the request's record line are durable.
+ */
+struct cred_item {
+	struct ob_pipe_item	 it;		/* first */
+	struct ob_svc_req	*req;
+	struct ob_verdict	*v;
+	struct ob_replay_held	 held;
+	char			 detail[256];
 };
 
 /* The HTTP status for a refusal follows its public code. */
@@ -848,9 +865,9 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	struct server		*s = arg;
 	struct ob_verify_opts	 o;
 	struct ob_verdict	*v = NULL;
+	struct cred_item	*it;
 	const char		*body, *role, *proxy = NULL;
 	char			 detail[512];
-	json_t			*resp = NULL;
 	size_t			 len;
 	int			 r;
 
@@ -886,9 +903,21 @@ h_credentials(struct ob_svc_req *req, void *arg)
 		    "does not request credentials", NULL);
 		return;
 	}
+	if ((it = calloc(1, sizeof(*it))) == NULL) {
+		refuse(s, req, OB_ERR_ALLOC, "out of memory", NULL);
+		return;
+	}
 	pthread_rwlock_rdlock(&s->trust_lock);
-	r = ob_verify(s->trust, s->state, &o, body, len, &v);
+	r = ob_verify_defer(s->trust, &o, body, len, &v, &it->held);
 	pthread_rwlock_unlock(&s->trust_lock);
+	if (r == OB_OK) {
+		/* The commit stage has it: take the next request. */
+		it->req = req;
+		it->v = v;
+		ob_pipe_submit(s->pipe, &it->it);
+		return;
+	}
+	free(it);
 	/* No owner entry: a renewal, or a server-mediated start. */
 	if (r == OB_ERR_OWNER_MISSING && o.channel == OB_CHANNEL_DIRECT) {
 		if (is_renewal(body, len))
@@ -897,23 +926,71 @@ h_credentials(struct ob_svc_req *req, void *arg)
 			held_start(s, req, &o, body, len);
 		return;
 	}
-	if (r != OB_OK) {
-		snprintf(detail, sizeof(detail), "%s: %s", ob_err_name(r),
-		    ob_err_detail());
-		refuse(s, req, r, detail, NULL);
-		return;
+	snprintf(detail, sizeof(detail), "%s: %s", ob_err_name(r),
+	    ob_err_detail());
+	refuse(s, req, r, detail, NULL);
+}
+
+/*
+ * The commit stage: the replay records of every request waiting, in one
+ * transaction.  A failed commit refuses the whole batch.
+ */
+static void
+pipe_commit(struct ob_pipe_item **items, size_t n, void *arg)
+{
+	struct server		*s = arg;
+	struct ob_replay	 rp[PIPE_BATCH];
+	struct cred_item	*ci;
+	long long		 now = 0;
+	int			 res[PIPE_BATCH], r;
+	size_t			 i;
+
+	memset(rp, 0, sizeof(rp));
+	for (i = 0; i < n && i < PIPE_BATCH; i++) {
+		ci = (struct cred_item *)items[i];
+		rp[i] = ci->held.rp;
+		if (i == 0 || ci->held.now < now)
+			now = ci->held.now;
 	}
+	r = ob_state_batch_commit(s->state, rp, i, now, res);
+	for (i = 0; i < n; i++) {
+		ci = (struct cred_item *)items[i];
+		if (i >= PIPE_BATCH)		/* never: batch_max */
+			ci->it.code = OB_ERR_INTERNAL;
+		else
+			ci->it.code = res[i];
+		if (r != OB_OK)
+			snprintf(ci->detail, sizeof(ci->detail), "replay state, "
+			    "batch of %zu: %s: %s", n, ob_err_name(r),
+			    ob_err_detail());
+		else if (ci->it.code != OB_OK)
+			snprintf(ci->detail, sizeof(ci->detail), "%s: %s",
+			    ob_err_name(ci->it.code),
+			    ob_err_text(ci->it.code));
+	}
+}
+
+/* The finish stage: sign, record, reply (or refuse); frees the item. */
+static void
+pipe_finish(struct ob_pipe_item *item, void *arg)
+{
+	struct server		*s = arg;
+	struct cred_item	*ci = (struct cred_item *)item;
+	json_t			*resp = NULL;
+
+	if (ci->it.code != OB_OK)
+		refuse(s, ci->req, ci->it.code, ci->detail, NULL);
 	/*
 	 * Owner and agent limits apply once the request is known to come
 	 * from them; the envelope's jti is spent either way.
 	 */
-	if (take_owner_agent(s, req, v) != OB_OK ||
-	    issue(s, req, v, &resp) != OB_OK)
-		goto out;
-	(void)ob_svc_reply_json(req, 201, resp, NULL);
-out:
+	else if (take_owner_agent(s, ci->req, ci->v) == OB_OK &&
+	    issue(s, ci->req, ci->v, &resp) == OB_OK)
+		(void)ob_svc_reply_json(ci->req, 201, resp, NULL);
 	json_decref(resp);
-	ob_verdict_free(&v);
+	ob_verdict_free(&ci->v);
+	ob_replay_held_clear(&ci->held);
+	free(ci);
 }
 
 /* GET /v1/keys, on the loop: the WIT keys (with the WIC chain as x5c). */
@@ -1093,6 +1170,7 @@ server_open(struct server *s, const char *config_path)
 {
 	struct ob_issuer_cfg	 ic;
 	struct ob_chal_cfg	 cc;
+	struct ob_pipe_cfg	 pc;
 	char			*chain = NULL, uri[80];
 	size_t			 n;
 	unsigned long		 line = 0;
@@ -1126,6 +1204,12 @@ server_open(struct server *s, const char *config_path)
 	cc.interval_s = s->cfg->challenge.interval_s;
 	cc.max_pending = (size_t)s->cfg->challenge.max_pending;
 	OB_TRY(ob_chal_table_new(&cc, &s->chal));
+	memset(&pc, 0, sizeof(pc));
+	pc.batch_max = PIPE_BATCH;
+	pc.commit = pipe_commit;
+	pc.finish = pipe_finish;
+	pc.arg = s;
+	OB_TRY(ob_pipe_new(&pc, &s->pipe));
 	OB_TRY(open_rate(s, &s->cfg->rate.per_peer, "peer", &s->rate_peer));
 	OB_TRY(open_rate(s, &s->cfg->rate.per_owner, "owner",
 	    &s->rate_owner));
@@ -1260,6 +1344,8 @@ sandbox_fs(struct server *s, char *what, size_t whatsz)
 static void
 server_close(struct server *s)
 {
+	/* Every request in the pipeline answered before the service goes. */
+	ob_pipe_free(&s->pipe);
 	ob_svc_free(&s->svc);
 	ob_rate_free(&s->rate_peer);
 	ob_rate_free(&s->rate_owner);
@@ -1360,6 +1446,8 @@ main(int argc, char **argv)
 		return ob_cli_usage_error(PROG, json, usage, "one of --config "
 		    "FILE, --check-config FILE or --dev DIR");
 	memset(&s, 0, sizeof(s));
+	/* A full disk (a file-size limit) is an error to report, not death. */
+	(void)signal(SIGXFSZ, SIG_IGN);
 	if (pthread_rwlock_init(&s.trust_lock, NULL) != 0)
 		return 1;
 	if (devdir != NULL) {
@@ -1396,6 +1484,7 @@ main(int argc, char **argv)
 	else
 		ob_svc_log(s.svc, "info", "sandbox", OB_OK, sbox);
 	if ((r = ob_svc_start(s.svc)) != OB_OK ||
+	    (r = ob_pipe_start(s.pipe)) != OB_OK ||
 	    (r = ob_signer_start(s.signer)) != OB_OK)
 		goto out;
 	if (s.cfg->sandbox) {

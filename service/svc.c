@@ -275,6 +275,8 @@ static int
 stage(struct ob_svc_req *req, int status, char *body, size_t len,
     const char *ctype)
 {
+	struct ob_svc *svc;
+
 	if (req->replied) {
 		free(body);
 		return ob_errf(OB_ERR_INVALID_ARG, "second reply");
@@ -289,14 +291,20 @@ stage(struct ob_svc_req *req, int status, char *body, size_t len,
 		finish(req);
 		return OB_OK;
 	}
-	pthread_mutex_lock(&req->svc->mu);
-	if (req->svc->dtail != NULL)
-		req->svc->dtail->next = req;
+	/*
+	 * Once on the done list the request is the loop's, which may send
+	 * and free it before event_active below: nothing of it is read after
+	 * the unlock.
+	 */
+	svc = req->svc;
+	pthread_mutex_lock(&svc->mu);
+	if (svc->dtail != NULL)
+		svc->dtail->next = req;
 	else
-		req->svc->dhead = req;
-	req->svc->dtail = req;
-	pthread_mutex_unlock(&req->svc->mu);
-	event_active(req->svc->done_ev, EV_READ, 0);
+		svc->dhead = req;
+	svc->dtail = req;
+	pthread_mutex_unlock(&svc->mu);
+	event_active(svc->done_ev, EV_READ, 0);
 	return OB_OK;
 }
 

@@ -6,6 +6,8 @@
  * shared store has: Redis down, slow, back, wrong replies, ACL users,
  * replicas (WAIT), and processes racing on jti, nonces and counters.
  */
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <pthread.h>
@@ -663,6 +665,157 @@ test_no_partial_record(void **state)
 	free(e);
 }
 
+/* ob_verify_defer: every check but the state's, nothing recorded. */
+static void
+defer(const char *env, struct ob_replay_held *h)
+{
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*v = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.aud = T_AUD;
+	o.now = T_NOW;
+	assert_int_equal(ob_verify_defer(trust, &o, env, strlen(env), &v, h),
+	    OB_OK);
+	assert_non_null(v);
+	assert_int_equal(h->now, T_NOW);
+	ob_verdict_free(&v);
+}
+
+/*
+ * Group commit (decision 123): a jti twice in one batch is accepted once,
+ * a nonce twice once, and a refusal leaves the rest of the batch.
+ */
+static void
+run_batch(struct ob_state *st)
+{
+	struct ob_replay_held	 h[6];
+	struct ob_replay	 rp[6];
+	struct ob_state_count	 c;
+	struct ob_verify_opts	 o;
+	struct ob_verdict	*v = NULL;
+	char			 n1[OB_NONCE_CHARS + 1], *e[6];
+	int			 res[6], i;
+
+	assert_int_equal(ob_state_issue_nonce(st, T_NOW - 10, 60, NULL, n1),
+	    OB_OK);
+	e[0] = mk("batch-aaaaaaaaaaaaaaaaaa", NULL);
+	e[1] = mk("batch-bbbbbbbbbbbbbbbbbb", NULL);
+	e[2] = strdup(e[0]);			/* the same envelope again */
+	e[3] = mk("batch-nonce-1aaaaaaaaaaa", n1);
+	e[4] = mk("batch-nonce-2aaaaaaaaaaa", n1);	/* the same nonce */
+	e[5] = mk("batch-cccccccccccccccccc", NULL);
+	for (i = 0; i < 6; i++) {
+		defer(e[i], &h[i]);
+		rp[i] = h[i].rp;
+	}
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	assert_int_equal(c.jti, 0);		/* deferred: nothing yet */
+	assert_int_equal(ob_state_batch_commit(st, rp, 6, T_NOW, res), OB_OK);
+	assert_int_equal(res[0], OB_OK);
+	assert_int_equal(res[1], OB_OK);
+	assert_int_equal(res[2], OB_ERR_REPLAY);
+	assert_int_equal(res[3], OB_OK);
+	assert_int_equal(res[4], OB_ERR_NONCE_USED);
+	assert_int_equal(res[5], OB_OK);
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	assert_int_equal(c.jti, 4);
+	/* What the batch accepted is spent for ob_verify too. */
+	assert_int_equal(verify(trust, st, e[1], T_NOW), OB_ERR_REPLAY);
+	assert_int_equal(verify(trust, st, e[5], T_NOW), OB_ERR_REPLAY);
+	/* A deferred verification that fails leaves nothing held. */
+	memset(&o, 0, sizeof(o));
+	o.aud = "https://other.example";
+	o.now = T_NOW;
+	assert_int_equal(ob_verify_defer(trust, &o, e[0], strlen(e[0]), &v,
+	    &h[0]), OB_ERR_AUD_MISMATCH);
+	assert_null(v);
+	assert_null(h[0].rp.jti_key);
+	for (i = 0; i < 6; i++) {
+		ob_replay_held_clear(&h[i]);
+		free(e[i]);
+	}
+}
+
+static void
+test_batch(void **state)
+{
+	struct ob_state	*st = NULL;
+	char		 path[512];
+
+	(void)state;
+	assert_int_equal(ob_state_open_memory(&st), OB_OK);
+	run_batch(st);
+	ob_state_free(&st);
+	snprintf(path, sizeof(path), "%s/batch.db", dir);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	run_batch(st);
+	ob_state_free(&st);
+}
+
+/*
+ * A group commit that cannot be made durable (the disk full: a file-size
+ * limit at the WAL's size) refuses the whole batch and records none of
+ * it: the same requests are accepted once there is room again.
+ */
+static void
+test_batch_fail(void **state)
+{
+	struct ob_replay_held	 h[3];
+	struct ob_replay	 rp[3];
+	struct ob_state_count	 c;
+	struct ob_state		*st = NULL;
+	struct rlimit		 old, lim;
+	struct stat		 sb;
+	char			 path[512], wal[600], *e[3], *first;
+	int			 res[3], i, r;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/batchfail.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	first = mk("bfail-0aaaaaaaaaaaaaaaaa", NULL);
+	assert_int_equal(verify(trust, st, first, T_NOW), OB_OK);
+	e[0] = mk("bfail-1aaaaaaaaaaaaaaaaa", NULL);
+	e[1] = mk("bfail-2aaaaaaaaaaaaaaaaa", NULL);
+	e[2] = strdup(e[0]);
+	for (i = 0; i < 3; i++) {
+		defer(e[i], &h[i]);
+		rp[i] = h[i].rp;
+	}
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)sb.st_size;
+	(void)signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	r = ob_state_batch_commit(st, rp, 3, T_NOW, res);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	(void)signal(SIGXFSZ, SIG_DFL);
+	assert_int_not_equal(r, OB_OK);
+	assert_false(ob_state_is_refusal(r));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(res[i], r);
+	assert_int_equal(ob_state_count(st, &c), OB_OK);
+	assert_int_equal(c.jti, 1);
+	/* Room again: the same batch, nothing of it recorded before. */
+	assert_int_equal(ob_state_batch_commit(st, rp, 3, T_NOW, res), OB_OK);
+	assert_int_equal(res[0], OB_OK);
+	assert_int_equal(res[1], OB_OK);
+	assert_int_equal(res[2], OB_ERR_REPLAY);
+	ob_state_free(&st);
+	/* And durable: a new connection sees them. */
+	assert_int_equal(ob_state_open_sqlite(path, &st), OB_OK);
+	assert_int_equal(verify(trust, st, e[1], T_NOW), OB_ERR_REPLAY);
+	ob_state_free(&st);
+	for (i = 0; i < 3; i++) {
+		ob_replay_held_clear(&h[i]);
+		free(e[i]);
+	}
+	free(first);
+}
+
 /*
  * Two processes share one state file and verify the same envelopes at the
  * same moment, many times: exactly one acceptance per envelope.
@@ -960,6 +1113,10 @@ test_redis(void **state)
 	free(f);
 	ob_state_free(&st);
 	ob_state_free(&other);
+	/* Group commit on Redis: one round trip per request, same verdicts. */
+	st = redis_open("batch:", 0);
+	run_batch(st);
+	ob_state_free(&st);
 }
 
 /*
@@ -1668,6 +1825,8 @@ main(void)
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_sqlite_restart),
 		cmocka_unit_test(test_no_partial_record),
+		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_fail),
 		cmocka_unit_test(test_sqlite_race),
 		cmocka_unit_test(test_prune_memory),
 		cmocka_unit_test(test_prune_sqlite),
