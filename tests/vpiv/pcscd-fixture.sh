@@ -80,9 +80,9 @@ CONF
 			break
 		fi
 		i=$((i + 1))
-		if [ $i -gt 100 ]; then
+		if [ $i -gt 300 ]; then
 			stop "$d"
-			die "pcscd did not come up within 10 s"
+			die "pcscd did not come up within 30 s"
 		fi
 		sleep 0.1
 	done
