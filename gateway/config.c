@@ -369,6 +369,7 @@ out:
 	}
 	ob_gw_config_free(&cfg);
 	json_decref(root);
+	free(abs);		/* still ours unless handed to cfg */
 	free(buf);
 	free(dir);
 	return r;
