@@ -789,7 +789,7 @@ call(struct ob_signer *s, struct call *c)
 	struct ob_wr		 w;
 	struct waiter		*wt;
 	struct conn		*cn;
-	long long		 deadline = mono_ms() + s->timeout_ms;
+	long long		 deadline = mono_ms() + s->timeout_ms, left;
 	uint32_t		 id;
 	size_t			 i;
 	int			 r;
@@ -835,7 +835,9 @@ call(struct ob_signer *s, struct call *c)
 		    c->for_whom, c->in, c->len);
 	if (r == OB_OK) {
 		pthread_mutex_lock(&cn->wmu);
-		r = ob_sp_write_all(cn->fd, (int)(deadline - mono_ms()),
+		/* Not below 0, which would mean no deadline at all. */
+		left = deadline - mono_ms();
+		r = ob_sp_write_all(cn->fd, left > 0 ? (int)left : 0,
 		    ob_wr_ptr(&w), ob_wr_len(&w));
 		pthread_mutex_unlock(&cn->wmu);
 		pthread_mutex_lock(&s->mu);
