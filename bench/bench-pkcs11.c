@@ -20,12 +20,21 @@
  * the third a second helper whose key checks one signature in 64
  * (verify_every, docs/signer-protocol.md).
  *
+ * Then both at the same concurrency, THREADS (default 4): the raw loop in
+ * THREADS threads, each on its own session of the token, beside THREADS
+ * threads signing through one helper connection (several requests in
+ * flight on it, as a daemon's workers do), and the same for the sampled
+ * helper:
+ *   es256 xT raw=<n>/s helper=<n>/s ratio=<r>
+ *   es256 xT raw=<n>/s helper(verify_every=64)=<n>/s ratio=<r>
+ *
  * The URI must name an ES256 key and carry module-path= and pin-source=
  * (or the PIN source be $OWNERBIND_PIN_SOURCE: a file: source, which the
  * helper reads too).  Never run by the tests.
  */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +270,70 @@ compare_helper(struct ob_signer *sg, struct ob_signer *ss,
 	    SAMPLED, sampled / 3, raw / 3, sampled / raw);
 }
 
+/* ---- at the same concurrency ---- */
+
+#define MAX_THREADS	64
+
+struct par {
+	CK_FUNCTION_LIST	*f;
+	CK_SESSION_HANDLE	 s;	/* raw: this thread's own */
+	CK_OBJECT_HANDLE	 k;
+	struct ob_signer	*sg;	/* or: through the helper */
+	double			 secs, rate;
+	pthread_t		 t;
+};
+
+static void *
+par_main(void *v)
+{
+	struct par *p = v;
+
+	p->rate = p->sg != NULL ? run_helper(p->sg, p->secs) :
+	    run_raw(p->f, p->s, p->k, p->secs);
+	return NULL;
+}
+
+/* n threads at once for secs: the sum of their rates. */
+static double
+run_par(struct par *ps, int n, struct ob_signer *sg, double secs)
+{
+	double	sum = 0;
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		ps[i].sg = sg;
+		ps[i].secs = secs;
+		if (pthread_create(&ps[i].t, NULL, par_main, &ps[i]) != 0) {
+			fprintf(stderr, "pthread_create\n");
+			exit(1);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		(void)pthread_join(ps[i].t, NULL);
+		sum += ps[i].rate;
+	}
+	return sum;
+}
+
+static void
+compare_par(struct ob_signer *sg, struct ob_signer *ss, struct par *ps,
+    int n, double secs)
+{
+	double	helper = 0, sampled = 0, raw = 0;
+	int	i;
+
+	(void)run_par(ps, n, sg, 0.2);		/* warm up */
+	for (i = 0; i < 3; i++) {
+		raw += run_par(ps, n, NULL, secs / 3);
+		helper += run_par(ps, n, sg, secs / 3);
+		sampled += run_par(ps, n, ss, secs / 3);
+	}
+	printf("es256 x%d raw=%.0f/s helper=%.0f/s ratio=%.3f\n", n,
+	    raw / 3, helper / 3, helper / raw);
+	printf("es256 x%d raw=%.0f/s helper(verify_every=%d)=%.0f/s "
+	    "ratio=%.3f\n", n, raw / 3, SAMPLED, sampled / 3, sampled / raw);
+}
+
 static void
 compare(const char *name, struct ob_p11_pool *p, CK_FUNCTION_LIST *f,
     CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k, double secs)
@@ -291,12 +364,16 @@ main(int argc, char **argv)
 	CK_OBJECT_HANDLE	 k;
 	CK_SESSION_HANDLE	 s;
 	CK_ULONG		 found = 0;
+	CK_SLOT_ID		 slot = 0;
+	struct par		 ps[MAX_THREADS];
+	int			 nth = 4, t, only_par;
 	CK_RV			 rv;
 	struct ob_signer	*sg = NULL, *ss = NULL;
 	void			*dl;
 	double			 secs = 3.0;
 	long long		 v;
-	const char		*helper = argc > 3 ? argv[3] : OB_SIGNER_PATH;
+	const char		*helper = argc > 3 && *argv[3] != '\0' ?
+				    argv[3] : OB_SIGNER_PATH;
 	char			 dir[] = "/tmp/bench-pkcs11.XXXXXX", cmd[96];
 	char			 dir2[] = "/tmp/bench-pkcs11.XXXXXX";
 	int			 r;
@@ -305,8 +382,13 @@ main(int argc, char **argv)
 		secs = (double)v;
 	else if (argc > 2)
 		argc = 0;	/* not a whole number of seconds: usage */
+	if (argc > 4 && ob_parse_ll(argv[4], 1, MAX_THREADS, &v) == OB_OK)
+		nth = (int)v;
+	else if (argc > 4)
+		argc = 0;
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench-pkcs11 URI [SECONDS [SIGNER]]\n");
+		fprintf(stderr, "usage: bench-pkcs11 URI [SECONDS [SIGNER "
+		    "[THREADS]]]\n");
 		return 2;
 	}
 	if ((r = p11_uri_parse(argv[1], &u)) != OB_OK ||
@@ -360,6 +442,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "raw: token not found\n");
 			return 1;
 		}
+		slot = slots[i];
 	}
 	tmpl[0].type = CKA_CLASS;
 	tmpl[0].pValue = &cls;
@@ -374,12 +457,33 @@ main(int argc, char **argv)
 	}
 	(void)f->C_FindObjectsFinal(s);
 
-	compare("es256", p, f, s, k, secs);
-	compare("es256+verify", pv, f, s, k, secs);
+	/* BENCH_PKCS11_ONLY=par: only the comparison at the same
+	 * concurrency (for profiling it). */
+	only_par = getenv("BENCH_PKCS11_ONLY") != NULL &&
+	    strcmp(getenv("BENCH_PKCS11_ONLY"), "par") == 0;
+	if (!only_par) {
+		compare("es256", p, f, s, k, secs);
+		compare("es256+verify", pv, f, s, k, secs);
+	}
 	if ((sg = helper_open(helper, argv[1], 1, dir)) == NULL ||
 	    (ss = helper_open(helper, argv[1], SAMPLED, dir2)) == NULL)
 		return 1;
-	compare_helper(sg, ss, pv, f, s, k, secs);
+	if (!only_par)
+		compare_helper(sg, ss, pv, f, s, k, secs);
+	/* The raw threads: a session each (the key handle is the token's). */
+	memset(ps, 0, sizeof(ps));
+	for (t = 0; t < nth; t++) {
+		ps[t].f = f;
+		ps[t].k = k;
+		if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+		    &ps[t].s) != CKR_OK) {
+			fprintf(stderr, "raw: no session %d\n", t);
+			return 1;
+		}
+	}
+	compare_par(sg, ss, ps, nth, secs);
+	for (t = 0; t < nth; t++)
+		(void)f->C_CloseSession(ps[t].s);
 	ob_signer_free(&sg);
 	ob_signer_free(&ss);
 	free(gw_in);

@@ -200,12 +200,14 @@ load_signer(struct ob_cfg *c, const json_t *root, struct ob_gw_config *cfg)
 static int
 load_queue(struct ob_cfg *c, const json_t *root, struct ob_gw_config *cfg)
 {
-	static const char *const m[] = { "depth", "deadline_ms", NULL };
+	static const char *const m[] = { "depth", "deadline_ms", "in_flight",
+	    NULL };
 	json_t	*o;
 	int	 r;
 
 	cfg->hsm_queue.depth = 64;
 	cfg->hsm_queue.deadline_ms = 2000;
+	cfg->hsm_queue.in_flight = 4;
 	if ((r = ob_cfg_member(c, root, "hsm_queue", JSON_OBJECT, 0, &o)) !=
 	    OB_OK || o == NULL)
 		return r;
@@ -214,7 +216,9 @@ load_queue(struct ob_cfg *c, const json_t *root, struct ob_gw_config *cfg)
 	    (r = ob_cfg_uint(c, o, "depth", 1, 100000, 64,
 	    &cfg->hsm_queue.depth)) != OB_OK ||
 	    (r = ob_cfg_uint(c, o, "deadline_ms", 10, 600000, 2000,
-	    &cfg->hsm_queue.deadline_ms)) != OB_OK)
+	    &cfg->hsm_queue.deadline_ms)) != OB_OK ||
+	    (r = ob_cfg_uint(c, o, "in_flight", 1, 32, 4,
+	    &cfg->hsm_queue.in_flight)) != OB_OK)
 		return r;
 	ob_cfg_pop(c);
 	return OB_OK;
@@ -365,6 +369,7 @@ out:
 	}
 	ob_gw_config_free(&cfg);
 	json_decref(root);
+	free(abs);		/* still ours unless handed to cfg */
 	free(buf);
 	free(dir);
 	return r;

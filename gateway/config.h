@@ -47,6 +47,7 @@ struct ob_gw_config {
 	struct {
 		unsigned	 depth;		/* waiting for the HSM */
 		unsigned	 deadline_ms;	/* from arrival to signature */
+		unsigned	 in_flight;	/* signatures at once */
 	}			 hsm_queue;
 	unsigned		 approval_timeout_s;
 	struct {

@@ -11,7 +11,7 @@ struct ob_hsmq {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	unsigned		 depth, waiting;
-	int			 busy;
+	unsigned		 busy, in_flight;	/* signing now, most */
 	unsigned long long	 refused;
 };
 
@@ -25,7 +25,7 @@ ob_hsmq_now_ms(void)
 }
 
 int
-ob_hsmq_new(unsigned depth, struct ob_hsmq **out)
+ob_hsmq_new(unsigned depth, unsigned in_flight, struct ob_hsmq **out)
 {
 	struct ob_hsmq		*q;
 	pthread_condattr_t	 ca;
@@ -33,6 +33,7 @@ ob_hsmq_new(unsigned depth, struct ob_hsmq **out)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return OB_ERR_ALLOC;
 	q->depth = depth;
+	q->in_flight = in_flight > 0 ? in_flight : 1;
 	if (pthread_mutex_init(&q->mu, NULL) != 0) {
 		free(q);
 		return OB_ERR_ALLOC;
@@ -71,16 +72,16 @@ ob_hsmq_enter(struct ob_hsmq *q, long long deadline_ms)
 	ts.tv_sec = (time_t)(deadline_ms / 1000);
 	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000;
 	pthread_mutex_lock(&q->mu);
-	if (q->busy && q->waiting >= q->depth) {
+	if (q->busy >= q->in_flight && q->waiting >= q->depth) {
 		q->refused++;
 		pthread_mutex_unlock(&q->mu);
 		return ob_errf(OB_ERR_GATEWAY_QUEUE_FULL, "%u waiting",
 		    q->waiting);
 	}
 	q->waiting++;
-	while (q->busy) {
+	while (q->busy >= q->in_flight) {
 		if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT &&
-		    q->busy) {
+		    q->busy >= q->in_flight) {
 			r = ob_errf(OB_ERR_GATEWAY_DEADLINE, "waited for the HSM "
 			    "until the deadline");
 			break;
@@ -88,7 +89,7 @@ ob_hsmq_enter(struct ob_hsmq *q, long long deadline_ms)
 	}
 	q->waiting--;
 	if (r == OB_OK)
-		q->busy = 1;
+		q->busy++;
 	pthread_mutex_unlock(&q->mu);
 	return r;
 }
@@ -97,7 +98,7 @@ void
 ob_hsmq_leave(struct ob_hsmq *q)
 {
 	pthread_mutex_lock(&q->mu);
-	q->busy = 0;
+	q->busy--;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 }

@@ -1,7 +1,7 @@
 /*
  * One bounded queue in front of an HSM (the gateway's signer key): at
- * most one signature in flight, at most depth requests waiting, each with
- * a deadline, so that a slow or stuck HSM sheds load (503) instead of
+ * most in_flight signatures at once (ownerbind-signer takes several on one
+ * connection), at most depth requests waiting, each with a deadline, so that a slow or stuck HSM sheds load (503) instead of
  * piling up requests that wait forever.
  */
 #ifndef OB_GATEWAY_HSMQ_H
@@ -11,7 +11,8 @@
 
 struct ob_hsmq;
 
-int ob_hsmq_new(unsigned depth, struct ob_hsmq **out) OB_WUR;
+int ob_hsmq_new(unsigned depth, unsigned in_flight, struct ob_hsmq **out)
+    OB_WUR;
 void ob_hsmq_free(struct ob_hsmq **qp);
 
 /*

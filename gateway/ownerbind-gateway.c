@@ -722,7 +722,8 @@ gw_open(struct gw *g, const char *path)
 	hc.timeout_ms = c->server.timeout_ms;
 	hc.pool = (int)c->limits.workers;
 	OB_TRY(ob_http_client_new(&hc, &g->http));
-	OB_TRY(ob_hsmq_new(c->hsm_queue.depth, &g->hsmq));
+	OB_TRY(ob_hsmq_new(c->hsm_queue.depth, c->hsm_queue.in_flight,
+	    &g->hsmq));
 	OB_TRY(ob_gw_pending_new(c->id, c->approval_timeout_s, approved, g,
 	    &g->pending));
 	OB_TRY(ob_rate_new(&c->rate.per_proxy, &g->rate_proxy));

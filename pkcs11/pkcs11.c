@@ -1,6 +1,6 @@
 /*
- * The pkcs11: backend behind tokens/token.h: a one-session pool per open
- * key.  tokens/token.c verifies every fresh signature against the public
+ * The pkcs11: backend behind tokens/token.h: a pool per open key, of one
+ * session unless the opener asks for more (ownerbind-signer does).  tokens/token.c verifies every fresh signature against the public
  * key read here before the entry is appended.
  */
 #include "core/err.h"
@@ -14,7 +14,9 @@ p11be_open(const char *uri, const struct ob_token_opts *opts, void **be)
 	int r;
 
 	if ((r = ob_p11_pool_open(uri, opts != NULL ? opts->pin : NULL,
-	    opts != NULL && opts->quiet ? OB_P11_QUIET : 0, 1, &p)) != OB_OK)
+	    opts != NULL && opts->quiet ? OB_P11_QUIET : 0,
+	    opts != NULL && opts->sessions > 0 ? opts->sessions : 1, &p)) !=
+	    OB_OK)
 		return r;
 	*be = p;
 	return OB_OK;
@@ -68,4 +70,6 @@ const struct ob_token_ops ob_pkcs11_ops = {
 	.sign = p11be_sign,
 	.enroll_info = NULL,
 	.close = p11be_close,
+	/* The pool lends each thread its own session (ob_p11.h). */
+	.concurrent = 1,
 };

@@ -31,6 +31,7 @@
 
 #define HELPER_NAME	"ownerbind-signer"
 #define MAX_CONNS	16
+#define SIGN_SESSIONS	4	/* a PKCS#11 key's sessions */
 
 struct sd_key {
 	const struct ob_signer_keycfg	*cfg;
@@ -43,7 +44,8 @@ struct sd_key {
 	unsigned char			*spki;
 	size_t				 spkilen;
 	struct ob_rate_table		*rate;
-	pthread_mutex_t			 mu;		/* the token */
+	pthread_mutex_t			 mu;		/* the token, unless
+							   concurrent */
 	int				 mu_init;
 };
 
@@ -236,6 +238,8 @@ key_open(struct sd_key *k, const struct ob_signer_keycfg *cfg)
 	memset(&o, 0, sizeof(o));
 	o.pin = k->pin;
 	o.quiet = 1;
+	/* Connections' workers sign at once, each on its own session. */
+	o.sessions = SIGN_SESSIONS;
 	if ((r = ob_token_open(cfg->uri, &o, &k->tok)) != OB_OK) {
 		r = ob_err_prefix(r, "key %s", cfg->name);
 		goto out;
@@ -421,6 +425,9 @@ do_sign(struct ob_signerd *sd, struct sd_key *k, struct sign_ctx *x,
 		    k->cfg->name, k->cfg->per_second);
 	memset(&what, 0, sizeof(what));
 	what.role = ob_sp_purpose_name(q->purpose);
+	if (ob_token_concurrent(k->tok))
+		return ob_token_sign(k->tok, q->input, q->inputlen, &what, sig,
+		    siglen);
 	pthread_mutex_lock(&k->mu);
 	r = ob_token_sign(k->tok, q->input, q->inputlen, &what, sig, siglen);
 	pthread_mutex_unlock(&k->mu);
@@ -564,45 +571,234 @@ send_last(int fd, const struct ob_wr *w)
 		return;
 }
 
+/*
+ * One connection, served by up to CONN_WORKERS threads alike.  A worker
+ * takes the next whole frame from the connection's buffer, or reads for
+ * all when the buffer holds none and no one else reads (what the socket
+ * holds, at most RBUF_SIZE bytes: several frames in one read); frames
+ * are taken in order.  Until HELLO is answered a worker answers its frame
+ * before the next is taken (the state HELLO sets is read by every later
+ * message); after it the connection's state does not change and frames
+ * are answered concurrently, each reply appended to the output as it is
+ * done, so replies may leave out of order.  The worker that finds no one
+ * writing writes what is pending, everyone's, in one write.
+ */
+#define CONN_WORKERS	4
+#define RBUF_SIZE	(2 * (OB_SP_MAX_MSG + 4))
+
+struct sconn {
+	struct ob_signerd	*sd;
+	int			 fd;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;		/* a frame or the end */
+	struct ob_signerd_conn	 c;		/* changed only under mu */
+	int			 reading, writing, end, busy, rc;
+	uint8_t			 rbuf[RBUF_SIZE];
+	size_t			 rlen, roff;
+	struct ob_wr		 out;		/* replies not yet written */
+};
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Under mu: the next whole frame's body into in, or 0 (none, or the end). */
+static int
+take_frame(struct sconn *k, uint8_t *in, size_t *len)
+{
+	struct ob_wr	w;
+	uint32_t	n;
+	char		d[64];
+
+	if (k->rlen - k->roff < 4)
+		return 0;
+	n = be32(k->rbuf + k->roff);
+	if (n == 0 || n > OB_SP_MAX_MSG) {
+		/* An impossible length: say so, then end. */
+		snprintf(d, sizeof(d), "frame of %u bytes (1..%d)", n,
+		    OB_SP_MAX_MSG);
+		log_event(k->sd, "warn", "protocol", OB_ERR_SIGNER_PROTOCOL,
+		    d);
+		ob_wr_init_heap(&w, 1024);
+		if (ob_sp_put_status(&w, OB_SP_VERSION, OB_SP_ERROR, 0,
+		    OB_ERR_SIGNER_PROTOCOL, d) == OB_OK &&
+		    ob_wr_bytes(&k->out, ob_wr_ptr(&w), ob_wr_len(&w)) !=
+		    OB_OK)
+			k->rc = OB_ERR_ALLOC;
+		ob_wr_free(&w);
+		k->end = 1;
+		/* A worker blocked in read wakes up (SHUT_RD: the reply
+		 * still goes). */
+		(void)shutdown(k->fd, SHUT_RD);
+		return 0;
+	}
+	if (k->rlen - k->roff - 4 < n)
+		return 0;
+	memcpy(in, k->rbuf + k->roff + 4, n);
+	k->roff += 4 + (size_t)n;
+	*len = n;
+	return 1;
+}
+
+/* Under mu, as the reader: more bytes, mu released meanwhile. */
+static void
+read_more(struct sconn *k)
+{
+	ssize_t n;
+
+	if (k->roff > 0) {
+		memmove(k->rbuf, k->rbuf + k->roff, k->rlen - k->roff);
+		k->rlen -= k->roff;
+		k->roff = 0;
+	}
+	k->reading = 1;
+	pthread_mutex_unlock(&k->mu);
+	do
+		n = read(k->fd, k->rbuf + k->rlen, sizeof(k->rbuf) - k->rlen);
+	while (n < 0 && errno == EINTR);
+	pthread_mutex_lock(&k->mu);
+	k->reading = 0;
+	if (n > 0)
+		k->rlen += (size_t)n;
+	else {
+		/* The end of the stream inside a frame is an end too. */
+		if (n < 0)
+			k->rc = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "read: %s",
+			    strerror(errno));
+		k->end = 1;
+	}
+	pthread_cond_broadcast(&k->cv);
+}
+
+/* Under mu: write what is pending unless another worker does. */
+static void
+flush_out(struct sconn *k)
+{
+	struct ob_wr	w;
+	int		r;
+
+	if (k->writing)
+		return;
+	k->writing = 1;
+	while (ob_wr_len(&k->out) > 0) {
+		w = k->out;
+		ob_wr_init_heap(&k->out, (size_t)CONN_WORKERS *
+		    (OB_SP_MAX_MSG + 4) + 1024);
+		pthread_mutex_unlock(&k->mu);
+		r = ob_sp_write_all(k->fd, -1, ob_wr_ptr(&w), ob_wr_len(&w));
+		ob_wr_free(&w);
+		pthread_mutex_lock(&k->mu);
+		if (r != OB_OK) {
+			k->rc = r;
+			k->end = 1;
+			pthread_cond_broadcast(&k->cv);
+		}
+	}
+	k->writing = 0;
+}
+
+static void *
+sconn_worker(void *v)
+{
+	struct sconn	*k = v;
+	struct ob_wr	 w;
+	uint8_t		*in;
+	size_t		 len;
+	int		 end, r, serial;
+
+	if ((in = malloc(OB_SP_MAX_MSG)) == NULL) {
+		pthread_mutex_lock(&k->mu);
+		k->busy--;
+		pthread_cond_broadcast(&k->cv);
+		pthread_mutex_unlock(&k->mu);
+		return NULL;
+	}
+	pthread_mutex_lock(&k->mu);
+	while (!k->end) {
+		if (!take_frame(k, in, &len)) {
+			if (k->end)
+				break;
+			if (!k->reading)
+				read_more(k);
+			else
+				pthread_cond_wait(&k->cv, &k->mu);
+			continue;
+		}
+		/* Before HELLO's answer the next frame waits for this one. */
+		serial = !k->c.greeted;
+		if (!serial)
+			pthread_mutex_unlock(&k->mu);
+		ob_wr_init_heap(&w, OB_SP_MAX_MSG + 4);
+		r = ob_signerd_handle(k->sd, &k->c, in, len, &w, &end);
+		if (!serial)
+			pthread_mutex_lock(&k->mu);
+		if (r != OB_OK || ob_wr_bytes(&k->out, ob_wr_ptr(&w),
+		    ob_wr_len(&w)) != OB_OK)
+			end = 1;
+		ob_wr_free(&w);
+		if (end) {
+			/* Nothing more is read; what is pending still goes. */
+			k->end = 1;
+			(void)shutdown(k->fd, SHUT_RD);
+			pthread_cond_broadcast(&k->cv);
+		}
+		flush_out(k);
+	}
+	flush_out(k);
+	k->busy--;
+	pthread_cond_broadcast(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	free(in);
+	return NULL;
+}
+
 int
 ob_signerd_serve(struct ob_signerd *sd, int fd, const char *peer)
 {
-	struct ob_signerd_conn	 c;
-	struct ob_wr		 w;
-	uint8_t			*in;
-	size_t			 len;
-	int			 eof, end = 0, r;
+	struct sconn	*k;
+	pthread_t	 t[CONN_WORKERS];
+	int		 i, n = 0, r;
 
-	if ((in = malloc(OB_SP_MAX_MSG)) == NULL)
+	/* Holds 139 kB of buffer: not for the stack of a thread. */
+	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return OB_ERR_ALLOC;
-	memset(&c, 0, sizeof(c));
-	(void)snprintf(c.peer, sizeof(c.peer), "%s", peer);
-	while (!end) {
-		ob_wr_init_heap(&w, OB_SP_MAX_MSG + 4);
-		if ((r = ob_sp_read_frame(fd, -1, in, OB_SP_MAX_MSG, &len,
-		    &eof)) != OB_OK) {
-			if (!eof && r == OB_ERR_SIGNER_PROTOCOL) {
-				/* An impossible length: say so, then end. */
-				log_event(sd, "warn", "protocol", r,
-				    ob_err_detail());
-				if (ob_sp_put_status(&w, OB_SP_VERSION,
-				    OB_SP_ERROR, 0, r, ob_err_detail()) ==
-				    OB_OK)
-					send_last(fd, &w);
-			}
-			ob_wr_free(&w);
-			r = eof ? OB_OK : r;
-			break;
-		}
-		if ((r = ob_signerd_handle(sd, &c, in, len, &w, &end)) !=
-		    OB_OK || (r = ob_sp_write_all(fd, -1, ob_wr_ptr(&w),
-		    ob_wr_len(&w))) != OB_OK)
-			end = 1;
-		ob_wr_free(&w);
+	k->sd = sd;
+	k->fd = fd;
+	(void)snprintf(k->c.peer, sizeof(k->c.peer), "%s", peer);
+	ob_wr_init_heap(&k->out, (size_t)CONN_WORKERS * (OB_SP_MAX_MSG + 4) +
+	    1024);
+	if (pthread_mutex_init(&k->mu, NULL) != 0) {
+		free(k);
+		return OB_ERR_ALLOC;
 	}
+	if (pthread_cond_init(&k->cv, NULL) != 0) {
+		(void)pthread_mutex_destroy(&k->mu);
+		free(k);
+		return OB_ERR_ALLOC;
+	}
+	pthread_mutex_lock(&k->mu);
+	k->busy = 1;
+	for (i = 1; i < CONN_WORKERS; i++) {
+		/* Fewer workers if threads run out: one is enough. */
+		if (pthread_create(&t[n], NULL, sconn_worker, k) != 0)
+			break;
+		n++;
+		k->busy++;
+	}
+	pthread_mutex_unlock(&k->mu);
+	(void)sconn_worker(k);
+	for (i = 0; i < n; i++)
+		(void)pthread_join(t[i], NULL);
 	/* Ended here: the peer sees the end now, whoever closes the fd. */
 	(void)shutdown(fd, SHUT_RDWR);
-	free(in);
+	r = k->rc;
+	ob_wr_free(&k->out);
+	(void)pthread_mutex_destroy(&k->mu);
+	(void)pthread_cond_destroy(&k->cv);
+	free(k);
 	return r;
 }
 

@@ -12,7 +12,8 @@
  * signature or refusal on the log stream, never the PIN.
  *
  * Threads: ob_signerd_handle may be called from several threads (one per
- * connection); each key signs under its own lock.
+ * connection, and several per connection: ob_signerd_serve); a key whose
+ * token is not concurrent (ob_token_concurrent) signs under its own lock.
  */
 #ifndef OB_SIGNER_SIGNER_H
 #define OB_SIGNER_SIGNER_H

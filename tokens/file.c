@@ -234,4 +234,6 @@ const struct ob_token_ops ob_file_ops = {
 	.sign = file_sign,
 	.enroll_info = NULL,
 	.close = file_close,
+	/* One EVP_PKEY, read only: OpenSSL signs with it from any thread. */
+	.concurrent = 1,
 };

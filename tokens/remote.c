@@ -2,11 +2,21 @@
  * The daemon's connection to ownerbind-signer and the "signer:" token
  * backend (remote.h, docs/signer-protocol.md section 6).
  *
- * One mutex guards the connection: a request holds it from writing its
- * frame to reading the reply, so replies cannot be mixed up (the ids are
- * checked too).  A failure closes the connection and hands it to the
- * supervisor thread, which restarts the helper after a backoff and greets
- * it again outside the mutex, then installs the new connection.
+ * Several requests are in flight on one connection (up to MAX_INFLIGHT):
+ * a request takes a waiter slot and an id under the mutex, writes its
+ * frame under the connection's write lock, and waits for the reply with
+ * its id.  No thread reads for the others on its own: one of the waiters
+ * at a time is the reader (conn->reading); it reads what the socket holds,
+ * hands every whole reply to the waiter with its id (signalling that
+ * waiter's condition variable) and, once its own reply came, passes the
+ * reading on to another waiter.  A reply with an id no waiter has, one
+ * that does not parse, a timeout or the end of the stream fail the
+ * connection: every request in flight on it fails with
+ * OB_ERR_SIGNER_UNAVAILABLE, and the supervisor thread restarts the
+ * helper after a backoff, greets it outside the mutex and installs the
+ * new connection.  A connection is freed (its socket closed) only when
+ * the last thread that may touch it lets go (conn->refs), so a failing
+ * connection is shut down, never closed under another thread's poll.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,14 +42,40 @@
 #include "tokens/token.h"
 
 #define MAX_KEYS	16
+#define MAX_INFLIGHT	32	/* requests in flight on one connection */
 #define FAILS_DOWN	3	/* restarts in a row that make "down" */
 #define IDLE_CHECK_MS	1000	/* how often an idle connection is looked at */
+#define RBUF_SIZE	(2 * (OB_SP_MAX_MSG + 4))
 
 /* A key the daemon opened: checked again after every restart. */
 struct rkey {
 	char		 name[OB_SP_MAX_NAME + 1];
 	unsigned char	 spki[OB_SP_MAX_SPKI];
 	size_t		 spkilen;
+};
+
+/* One connection to a helper. */
+struct conn {
+	int		 fd;
+	int		 refs;		/* under mu: s->conn, and each request */
+	int		 dead;		/* under mu: failed, shut down */
+	int		 reading;	/* under mu: a waiter reads */
+	int		 inflight;	/* under mu */
+	pthread_mutex_t	 wmu;		/* one frame written at a time */
+	/* Only the reader: bytes read, not yet a whole frame. */
+	uint8_t		 rbuf[RBUF_SIZE];
+	size_t		 rlen;
+};
+
+/* A request waiting for its reply; all under mu. */
+struct waiter {
+	int		 used, done;
+	uint32_t	 id;
+	struct conn	*conn;
+	pthread_cond_t	 cv;
+	uint8_t		*frame;		/* the reply's body, or NULL */
+	size_t		 len;
+	char		 why[OB_SP_MAX_DETAIL + 64];	/* frame NULL: failed */
 };
 
 struct ob_signer {
@@ -49,12 +85,13 @@ struct ob_signer {
 	void			*log_arg;
 	struct ob_launcher	 launcher;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
+	pthread_cond_t		 cv;		/* the supervisor */
+	pthread_cond_t		 slot_cv;	/* a waiter slot came free */
 	pthread_t		 thread;
-	int			 started, stop;
+	int			 started, stop, nwcv;
 	/* under mu */
 	enum ob_signer_state	 state;
-	int			 fd;
+	struct conn		*conn;		/* NULL unless ready */
 	long			 pid;
 	uint32_t		 next_id;
 	unsigned		 restarts, fails;
@@ -62,7 +99,7 @@ struct ob_signer {
 	long long		 due;		/* ms (monotonic): retry */
 	struct rkey		 keys[MAX_KEYS];
 	size_t			 nkeys;
-	uint8_t			 buf[OB_SP_MAX_MSG];	/* a reply */
+	struct waiter		 w[MAX_INFLIGHT];
 };
 
 static __thread char	 ctx_for[OB_SP_MAX_FOR + 1];
@@ -239,17 +276,63 @@ attach(struct ob_signer *s, int *fdp, long *pidp)
 	return OB_OK;
 }
 
+/* ---- connections ---- */
+
+static int
+conn_new(int fd, struct conn **out)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return OB_ERR_ALLOC;
+	if (pthread_mutex_init(&c->wmu, NULL) != 0) {
+		free(c);
+		return OB_ERR_ALLOC;
+	}
+	c->fd = fd;
+	c->refs = 1;
+	*out = c;
+	return OB_OK;
+}
+
+/* Under mu: one reference less; the last one closes the socket. */
+static void
+conn_put(struct conn *c)
+{
+	if (c == NULL || --c->refs > 0)
+		return;
+	close(c->fd);
+	(void)pthread_mutex_destroy(&c->wmu);
+	free(c);
+}
+
 /* ---- state ---- */
 
-/* Under mu: the connection failed; the supervisor takes over. */
+/*
+ * Under mu: the connection c failed.  It is shut down (a reader in poll
+ * wakes up), every request in flight on it fails, and if it was the live
+ * one the supervisor takes over.
+ */
 static void
-fail_locked(struct ob_signer *s, const char *why)
+fail_conn_locked(struct ob_signer *s, struct conn *c, const char *why)
 {
-	char d[OB_SP_MAX_DETAIL + 64];
+	char	d[OB_SP_MAX_DETAIL + 64];
+	size_t	i;
 
-	if (s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
+	if (c == NULL || c->dead)
+		return;
+	c->dead = 1;
+	(void)shutdown(c->fd, SHUT_RDWR);
+	for (i = 0; i < MAX_INFLIGHT; i++) {
+		if (!s->w[i].used || s->w[i].conn != c || s->w[i].done)
+			continue;
+		s->w[i].done = 1;
+		snprintf(s->w[i].why, sizeof(s->w[i].why), "%s", why);
+		pthread_cond_signal(&s->w[i].cv);
+	}
+	if (s->conn == c) {
+		s->conn = NULL;
+		conn_put(c);
 	}
 	if (s->state == OB_SIGNER_READY) {
 		s->state = OB_SIGNER_RESTARTING;
@@ -261,24 +344,25 @@ fail_locked(struct ob_signer *s, const char *why)
 	pthread_cond_broadcast(&s->cv);
 }
 
-/* Under mu: wait on cv for at most ms milliseconds. */
+/* Under mu (the one cv waits with): wait on cv until deadline (ms). */
 static void
-wait_ms(struct ob_signer *s, long long ms)
+wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, long long deadline)
 {
 	struct timespec ts;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	(void)pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	ts.tv_sec = deadline / 1000;
+	ts.tv_nsec = (deadline % 1000) * 1000000;
+	(void)pthread_cond_timedwait(cv, mu, &ts);
+}
+
+static void
+wait_ms(struct ob_signer *s, long long ms)
+{
+	wait_until(&s->cv, &s->mu, mono_ms() + ms);
 }
 
 /*
- * Under mu, so no request is in flight: a helper never speaks unasked,
+ * Under mu, with no request in flight: a helper never speaks unasked,
  * so an idle connection that is readable or hung up means it is gone.
  * Looking every second lets /healthz say so, and the restart begin,
  * before a request runs into it.
@@ -288,19 +372,22 @@ idle_check(struct ob_signer *s)
 {
 	struct pollfd pfd;
 
-	if (s->state != OB_SIGNER_READY || s->fd < 0)
+	if (s->state != OB_SIGNER_READY || s->conn == NULL ||
+	    s->conn->inflight > 0)
 		return;
-	pfd.fd = s->fd;
+	pfd.fd = s->conn->fd;
 	pfd.events = POLLIN | POLLRDHUP;
 	pfd.revents = 0;
 	if (poll(&pfd, 1, 0) > 0)
-		fail_locked(s, "the helper ended the connection while idle");
+		fail_conn_locked(s, s->conn, "the helper ended the connection "
+		    "while idle");
 }
 
 static void *
 supervise(void *v)
 {
 	struct ob_signer	*s = v;
+	struct conn		*cn;
 	long long		 left;
 	long			 pid;
 	char			 d[OB_SP_MAX_DETAIL + 64];
@@ -318,17 +405,20 @@ supervise(void *v)
 			continue;
 		}
 		pthread_mutex_unlock(&s->mu);
-		r = attach(s, &fd, &pid);
+		cn = NULL;
+		if ((r = attach(s, &fd, &pid)) == OB_OK &&
+		    (r = conn_new(fd, &cn)) != OB_OK)
+			close(fd);
 		if (r != OB_OK)
 			snprintf(d, sizeof(d), "restart failed: %s",
 			    ob_err_detail());
 		pthread_mutex_lock(&s->mu);
 		if (r == OB_OK && s->stop) {
-			close(fd);
+			conn_put(cn);
 			break;
 		}
 		if (r == OB_OK) {
-			s->fd = fd;
+			s->conn = cn;
 			s->pid = pid;
 			s->state = OB_SIGNER_READY;
 			s->fails = 0;
@@ -377,7 +467,6 @@ ob_signer_open(const struct ob_signer_cfg *cfg, struct ob_signer **out)
 		    strerror(errno));
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return OB_ERR_ALLOC;
-	s->fd = -1;
 	s->launcher.ctl = -1;
 	s->state = OB_SIGNER_RESTARTING;
 	s->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
@@ -388,17 +477,33 @@ ob_signer_open(const struct ob_signer_cfg *cfg, struct ob_signer **out)
 	s->backoff = s->backoff_min;
 	s->log = cfg->log;
 	s->log_arg = cfg->log_arg;
-	if (pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	if (pthread_condattr_init(&ca) != 0)
+		goto nomem;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&s->cv, &ca) != 0) {
-		free(s);
-		return OB_ERR_ALLOC;
+		(void)pthread_condattr_destroy(&ca);
+		goto nomem;
 	}
+	if (pthread_cond_init(&s->slot_cv, &ca) != 0) {
+		(void)pthread_condattr_destroy(&ca);
+		(void)pthread_cond_destroy(&s->cv);
+		goto nomem;
+	}
+	/* ob_signer_free destroys the nwcv made so far. */
+	while (s->nwcv < MAX_INFLIGHT && pthread_cond_init(&s->w[s->nwcv].cv,
+	    &ca) == 0)
+		s->nwcv++;
 	(void)pthread_condattr_destroy(&ca);
 	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		while (s->nwcv > 0)
+			(void)pthread_cond_destroy(&s->w[--s->nwcv].cv);
+		(void)pthread_cond_destroy(&s->slot_cv);
 		(void)pthread_cond_destroy(&s->cv);
-		free(s);
-		return OB_ERR_ALLOC;
+		goto nomem;
+	}
+	if (s->nwcv < MAX_INFLIGHT) {
+		r = OB_ERR_ALLOC;
+		goto out;
 	}
 	OB_TRY(dupstr(cfg->program, &s->program));
 	OB_TRY(dupstr(cfg->config, &s->config));
@@ -409,7 +514,10 @@ ob_signer_open(const struct ob_signer_cfg *cfg, struct ob_signer **out)
 		OB_TRY(ob_launcher_start(s->program, s->config,
 		    &s->launcher));
 	OB_TRY(attach(s, &fd, &pid));
-	s->fd = fd;
+	if ((r = conn_new(fd, &s->conn)) != OB_OK) {
+		close(fd);
+		goto out;
+	}
 	s->pid = pid;
 	s->state = OB_SIGNER_READY;
 	*out = s;
@@ -418,6 +526,9 @@ ob_signer_open(const struct ob_signer_cfg *cfg, struct ob_signer **out)
 out:
 	ob_signer_free(&s);
 	return r;
+nomem:
+	free(s);
+	return OB_ERR_ALLOC;
 }
 
 int
@@ -444,11 +555,15 @@ ob_signer_free(struct ob_signer **sp)
 	pthread_mutex_unlock(&s->mu);
 	if (s->started)
 		(void)pthread_join(s->thread, NULL);
-	if (s->fd >= 0)
-		close(s->fd);
+	/* No request is in flight: the connection is s's alone. */
+	conn_put(s->conn);
+	s->conn = NULL;
 	ob_launcher_stop(&s->launcher);
 	(void)pthread_mutex_destroy(&s->mu);
 	(void)pthread_cond_destroy(&s->cv);
+	(void)pthread_cond_destroy(&s->slot_cv);
+	while (s->nwcv > 0)
+		(void)pthread_cond_destroy(&s->w[--s->nwcv].cv);
 	free(s->program);
 	free(s->config);
 	free(s->socket);
@@ -493,11 +608,7 @@ ob_signer_retry_after(struct ob_signer *s)
 	return left <= 1000 ? 1 : (int)((left + 999) / 1000);
 }
 
-/*
- * One request on the live connection, under the mutex.  The frame is
- * built by put (with the id); the reply lands in s->buf and is copied out
- * by take before the mutex is released.
- */
+/* What one request asks and, once answered, what it got. */
 struct call {
 	uint8_t		 type;
 	const char	*key;
@@ -530,42 +641,240 @@ take(const struct ob_sp_reply *rep, struct call *c)
 	return OB_OK;
 }
 
+/*
+ * The reader (no mutex: conn->reading is set): what the socket holds,
+ * waiting for it until the deadline.  End of stream and errors fail.
+ */
+static int
+conn_read(struct conn *c, long long deadline)
+{
+	struct pollfd	pfd;
+	long long	left;
+	ssize_t		k;
+	int		n;
+
+	for (;;) {
+		if ((left = deadline - mono_ms()) <= 0)
+			return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "no answer "
+			    "in time");
+		pfd.fd = c->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		if (n < 0 && errno != EINTR)
+			return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "poll: %s",
+			    strerror(errno));
+		if (n <= 0)
+			continue;
+		k = read(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k < 0)
+			return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "read: %s",
+			    strerror(errno));
+		if (k == 0)
+			return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper "
+			    "ended the connection");
+		c->rlen += (size_t)k;
+		return OB_OK;
+	}
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Under mu, by the reader: hand every whole frame in rbuf to the waiter
+ * whose id it carries.  A frame no waiter on c waits for fails c (fail
+ * closed: the stream is not what was asked).  The frame is parsed in
+ * full by its waiter.
+ */
+static void
+dispatch_locked(struct ob_signer *s, struct conn *c)
+{
+	char		 d[96];
+	uint8_t		*f;
+	uint32_t	 n, id;
+	size_t		 off = 0, i;
+
+	while (!c->dead && c->rlen - off >= 4) {
+		n = be32(c->rbuf + off);
+		if (n < 6 || n > OB_SP_MAX_MSG) {
+			snprintf(d, sizeof(d), "a reply frame of %u bytes", n);
+			fail_conn_locked(s, c, d);
+			return;
+		}
+		if (c->rlen - off - 4 < n)
+			break;
+		id = be32(c->rbuf + off + 4 + 2);
+		for (i = 0; i < MAX_INFLIGHT; i++)
+			if (s->w[i].used && s->w[i].conn == c &&
+			    !s->w[i].done && s->w[i].id == id)
+				break;
+		if (i == MAX_INFLIGHT) {
+			snprintf(d, sizeof(d), "a reply with id %u, which no "
+			    "request in flight has", id);
+			fail_conn_locked(s, c, d);
+			return;
+		}
+		if ((f = malloc(n)) == NULL) {
+			fail_conn_locked(s, c, "out of memory for a reply");
+			return;
+		}
+		memcpy(f, c->rbuf + off + 4, n);
+		s->w[i].frame = f;
+		s->w[i].len = n;
+		s->w[i].done = 1;
+		pthread_cond_signal(&s->w[i].cv);
+		off += 4 + (size_t)n;
+	}
+	if (off > 0) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+}
+
+/*
+ * Under mu: until wt is answered or its connection fails, read for all
+ * (when no one else does) or sleep on wt's cv.  Then pass the reading on
+ * to a waiter still waiting on the connection.
+ */
+static void
+wait_reply(struct ob_signer *s, struct waiter *wt, long long deadline)
+{
+	struct conn	*c = wt->conn;
+	size_t		 i;
+	int		 r;
+
+	while (!wt->done) {
+		if (!c->reading && !c->dead) {
+			c->reading = 1;
+			pthread_mutex_unlock(&s->mu);
+			r = conn_read(c, deadline);
+			pthread_mutex_lock(&s->mu);
+			if (r != OB_OK)
+				fail_conn_locked(s, c, ob_err_detail());
+			else
+				dispatch_locked(s, c);
+			c->reading = 0;
+			continue;
+		}
+		if (mono_ms() >= deadline) {
+			fail_conn_locked(s, c, "no answer in time");
+			continue;
+		}
+		wait_until(&wt->cv, &s->mu, deadline);
+	}
+	if (c->dead)
+		return;
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (s->w[i].used && s->w[i].conn == c && !s->w[i].done) {
+			pthread_cond_signal(&s->w[i].cv);
+			break;
+		}
+}
+
+/*
+ * One request on the live connection: a waiter slot and an id, the frame
+ * written under the connection's write lock, the reply waited for.
+ */
 static int
 call(struct ob_signer *s, struct call *c)
 {
-	struct ob_sp_reply	rep;
-	struct ob_wr		w;
-	uint32_t		id;
-	int			r;
+	struct ob_sp_reply	 rep;
+	struct ob_wr		 w;
+	struct waiter		*wt;
+	struct conn		*cn;
+	long long		 deadline = mono_ms() + s->timeout_ms, left;
+	uint32_t		 id;
+	size_t			 i;
+	int			 r;
 
 	ob_wr_init_heap(&w, OB_SP_MAX_MSG + 4);
 	pthread_mutex_lock(&s->mu);
-	if (s->state != OB_SIGNER_READY) {
-		r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper is %s",
-		    ob_signer_state_name(s->state));
-		goto out;
+	for (;;) {
+		if (s->state != OB_SIGNER_READY || s->conn == NULL) {
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper is "
+			    "%s", ob_signer_state_name(s->state));
+			pthread_mutex_unlock(&s->mu);
+			goto out;
+		}
+		for (i = 0; i < MAX_INFLIGHT && s->w[i].used; i++)
+			;
+		if (i < MAX_INFLIGHT)
+			break;
+		if (mono_ms() >= deadline) {
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%d requests in "
+			    "flight, none answered in time", MAX_INFLIGHT);
+			pthread_mutex_unlock(&s->mu);
+			goto out;
+		}
+		wait_until(&s->slot_cv, &s->mu, deadline);
 	}
+	wt = &s->w[i];
+	cn = s->conn;
 	/* 1 is HELLO's and the key checks' ids follow it: stay above. */
-	id = s->next_id++ + 100;
+	id = 100 + s->next_id++ % 0x7fffff00u;
+	wt->used = 1;
+	wt->done = 0;
+	wt->id = id;
+	wt->conn = cn;
+	wt->frame = NULL;
+	cn->refs++;
+	cn->inflight++;
+	pthread_mutex_unlock(&s->mu);
+
 	if (c->type == OB_SP_PUBKEY)
 		r = ob_sp_put_pubkey(&w, OB_SP_VERSION, id, c->key);
 	else
 		r = ob_sp_put_sign(&w, OB_SP_VERSION, id, c->key, c->purpose,
 		    c->for_whom, c->in, c->len);
-	if (r != OB_OK)
-		goto out;
-	if ((r = rtt(s->fd, s->timeout_ms, &w, c->type, id, s->buf, &rep)) !=
-	    OB_OK) {
-		fail_locked(s, ob_err_detail());
-		goto out;
-	}
-	if (rep.status != OB_OK) {
-		r = ob_errf(rep.status, "ownerbind-signer: %s", rep.detail);
-		goto out;
-	}
-	r = take(&rep, c);
-out:
+	if (r == OB_OK) {
+		pthread_mutex_lock(&cn->wmu);
+		/* Not below 0, which would mean no deadline at all. */
+		left = deadline - mono_ms();
+		r = ob_sp_write_all(cn->fd, left > 0 ? (int)left : 0,
+		    ob_wr_ptr(&w), ob_wr_len(&w));
+		pthread_mutex_unlock(&cn->wmu);
+		pthread_mutex_lock(&s->mu);
+		if (r != OB_OK)
+			fail_conn_locked(s, cn, ob_err_detail());
+		else
+			wait_reply(s, wt, deadline);
+		if (wt->frame == NULL)
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s", wt->why);
+		else if ((r = ob_sp_reply_parse(wt->frame, wt->len,
+		    OB_SP_VERSION, c->type, id, &rep)) != OB_OK) {
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "a reply that "
+			    "does not parse: %s: %s", ob_err_name(r),
+			    ob_err_detail());
+			fail_conn_locked(s, cn, ob_err_detail());
+		} else if (rep.type == OB_SP_ERROR) {
+			/* An ERROR means the helper ends the connection. */
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper "
+			    "refused the request: %s: %s",
+			    ob_err_name(rep.status), rep.detail);
+			fail_conn_locked(s, cn, ob_err_detail());
+		} else if (rep.status != OB_OK)
+			r = ob_errf(rep.status, "ownerbind-signer: %s",
+			    rep.detail);
+		else
+			r = take(&rep, c);
+	} else
+		pthread_mutex_lock(&s->mu);
+	free(wt->frame);
+	wt->frame = NULL;
+	wt->used = 0;
+	wt->conn = NULL;
+	cn->inflight--;
+	conn_put(cn);
+	pthread_cond_signal(&s->slot_cv);
 	pthread_mutex_unlock(&s->mu);
+out:
 	ob_wr_free(&w);
 	return r;
 }

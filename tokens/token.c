@@ -159,6 +159,12 @@ ob_token_kind(const struct ob_token *tok)
 	return tok->ops->kind;
 }
 
+int
+ob_token_concurrent(const struct ob_token *tok)
+{
+	return tok->ops->concurrent;
+}
+
 EVP_PKEY *
 ob_token_pubkey(const struct ob_token *tok)
 {

@@ -38,6 +38,7 @@ struct ob_token_opts {
 	enum ob_alg			 alg;	/* keygen; OB_ALG_INVALID = default */
 	int				 quiet;	/* no prompts on stderr */
 	struct ob_signer		*signer; /* signer: keys (remote.h) */
+	size_t				 sessions; /* pkcs11: pool size [1] */
 };
 
 struct ob_sign_req {
@@ -73,6 +74,8 @@ struct ob_token_ops {
 	 * so the token layer does not verify them a second time.
 	 */
 	int  verified;
+	/* 1: sign() may be called from several threads at once. */
+	int  concurrent;
 };
 
 int ob_token_open(const char *uri, const struct ob_token_opts *opts,
@@ -81,6 +84,9 @@ int ob_token_keygen(const char *uri, const struct ob_token_opts *opts) OB_WUR;
 void ob_token_close(struct ob_token **tokp);
 
 const char *ob_token_kind(const struct ob_token *tok);
+/* Whether ob_token_sign may run in several threads at once on tok (the
+ * file: and pkcs11: backends); else the caller serialises. */
+int ob_token_concurrent(const struct ob_token *tok);
 /* Borrowed public key, valid while the token is open. */
 EVP_PKEY *ob_token_pubkey(const struct ob_token *tok);
 enum ob_alg ob_token_alg(const struct ob_token *tok);

@@ -186,5 +186,21 @@ tamper "two lines swapped" 'L[1], L[2] = L[2], L[1]'
 tamper "a truncated last line" 'L[-1] = L[-1][:len(L[-1]) // 2]'
 out=$("$GW" audit verify "$D/gw-audit.jsonl" 2>&1)
 echo "$out" | grep -q "$N lines, chain intact" && ok "the original still verifies" || bad "original: $out"
+# hsm_queue.in_flight: the signatures asked of the helper at once, 1..32.
+for n in 0 33 8; do
+	"$PY" -c 'import json, sys
+g = json.load(open(sys.argv[1]))
+g["hsm_queue"] = {"in_flight": int(sys.argv[3])}
+json.dump(g, open(sys.argv[2], "w"))' "$D/gateway.json" "$D/gwq.json" "$n"
+	out=$("$GW" --check-config "$D/gwq.json" 2>&1); rc=$?
+	if [ "$n" = 8 ]; then
+		[ $rc = 0 ] && ok "hsm_queue.in_flight 8 is taken" ||
+		    bad "in_flight 8: $rc $out"
+	else
+		[ $rc = 2 ] && echo "$out" | grep -q in_flight &&
+		    ok "hsm_queue.in_flight $n is refused" ||
+		    bad "in_flight $n: $rc $out"
+	fi
+done
 [ $fails = 0 ] || { echo "--- gateway log"; tail -30 "$D/gateway.log"; }
 exit $fails

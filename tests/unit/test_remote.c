@@ -3,7 +3,9 @@
  * daemons' token library opens only signer: keys, signs through the
  * helper, fails closed when the helper dies or hangs, and gets it back
  * with backoff; a helper whose key changed is not used; a standalone
- * helper on a unix socket; threads signing at once.
+ * helper on a unix socket; threads signing at once; several requests in
+ * flight on one connection, answered out of order, and all failing
+ * closed when the helper dies under them.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -486,6 +488,232 @@ test_threads(void **state)
 	ob_signer_free(&s);
 }
 
+/*
+ * Several requests in flight on one connection.  A fake helper (Python,
+ * on the launcher's fd 3) greets, waits until it holds NREQ SIGNs, then
+ * answers them last first, each with its own input as the "signature",
+ * or (mode "stray") answers one with an id no request has.
+ */
+#define NREQ	3
+
+static const char fake_py[] =
+    "import os, struct, sys, time\n"
+    "fd = 3\n"
+    "buf = b''\n"
+    "def frame():\n"
+    "    global buf\n"
+    "    while True:\n"
+    "        if len(buf) >= 4:\n"
+    "            n = struct.unpack('>I', buf[:4])[0]\n"
+    "            if len(buf) >= 4 + n:\n"
+    "                b = buf[4:4 + n]\n"
+    "                buf = buf[4 + n:]\n"
+    "                return b\n"
+    "        d = os.read(fd, 65536)\n"
+    "        if not d:\n"
+    "            sys.exit(0)\n"
+    "        buf += d\n"
+    "def send(body):\n"
+    "    os.write(fd, struct.pack('>I', len(body)) + body)\n"
+    "h = frame()\n"
+    "name = b'ownerbind-signer'\n"
+    "send(b'\\x01\\x81' + h[2:6] + b'\\0\\0\\0\\0\\x01' +\n"
+    "    bytes([len(name)]) + name)\n"
+    "reqs = []\n"
+    "while len(reqs) < %d:\n"
+    "    b = frame()\n"
+    "    i = 6\n"
+    "    i += 1 + b[i]\n"
+    "    i += 1\n"
+    "    i += 2 + struct.unpack('>H', b[i:i + 2])[0]\n"
+    "    n = struct.unpack('>I', b[i:i + 4])[0]\n"
+    "    reqs.append((b[2:6], b[i + 4:i + 4 + n]))\n"
+    "for k, (rid, inp) in enumerate(reversed(reqs)):\n"
+    "    if '%s' == 'stray' and k == 0:\n"
+    "        rid = struct.pack('>I', struct.unpack('>I', rid)[0] + 1000)\n"
+    "    send(b'\\x01\\x83' + rid + b'\\0\\0\\0\\0' +\n"
+    "        struct.pack('>H', len(inp)) + inp)\n"
+    "while os.read(fd, 65536):\n"
+    "    pass\n";
+
+struct ooo {
+	struct ob_signer	*s;
+	char			 in[16];
+	int			 r;
+	int			 mine;		/* the reply was its input */
+};
+
+static void *
+ooo_thread(void *v)
+{
+	struct ooo	*o = v;
+	unsigned char	*sig = NULL;
+	size_t		 siglen = 0;
+
+	o->r = ob_signer_sign(o->s, "gw", OB_SP_GATEWAY_ENTRY, "test",
+	    (const uint8_t *)o->in, strlen(o->in), &sig, &siglen);
+	o->mine = o->r == OB_OK && siglen == strlen(o->in) &&
+	    memcmp(sig, o->in, siglen) == 0;	/* lint: ok: a test echo */
+	free(sig);
+	return NULL;
+}
+
+static void
+run_fake(const char *mode, struct ooo *o)
+{
+	struct ob_signer_cfg	 c;
+	struct ob_signer	*s = NULL;
+	pthread_t		 th[NREQ];
+	char			 prog[160];
+	FILE			*f;
+	int			 i;
+
+	snprintf(prog, sizeof(prog), "%s/fake-%s", dir, mode);
+	assert_non_null(f = fopen(prog, "w"));
+	fprintf(f, "#!/usr/bin/env python3\n");
+	fprintf(f, fake_py, NREQ, mode);
+	fclose(f);
+	assert_int_equal(chmod(prog, 0700), 0);
+	memset(&c, 0, sizeof(c));
+	c.program = prog;
+	c.config = cfgpath;
+	c.timeout_ms = 10000;
+	assert_int_equal(ob_signer_open(&c, &s), OB_OK);
+	for (i = 0; i < NREQ; i++) {
+		o[i].s = s;
+		snprintf(o[i].in, sizeof(o[i].in), "request-%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, ooo_thread,
+		    &o[i]), 0);
+	}
+	for (i = 0; i < NREQ; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	if (strcmp(mode, "stray") == 0)
+		assert_int_not_equal(ob_signer_state(s, NULL, NULL),
+		    OB_SIGNER_READY);
+	else
+		assert_int_equal(ob_signer_state(s, NULL, NULL),
+		    OB_SIGNER_READY);
+	ob_signer_free(&s);
+}
+
+static void
+test_out_of_order(void **state)
+{
+	struct ooo	o[NREQ];
+	int		i;
+
+	(void)state;
+	memset(o, 0, sizeof(o));
+	/* All NREQ in flight at once (the fake answers none before), the
+	 * replies last first: each reaches its own waiter. */
+	run_fake("reverse", o);
+	for (i = 0; i < NREQ; i++) {
+		assert_int_equal(o[i].r, OB_OK);
+		assert_true(o[i].mine);
+	}
+	/* A reply with an id nobody waits for: the connection is not
+	 * trusted any more, every request in flight on it fails closed. */
+	memset(o, 0, sizeof(o));
+	run_fake("stray", o);
+	for (i = 0; i < NREQ; i++) {
+		assert_int_equal(o[i].r, OB_ERR_SIGNER_UNAVAILABLE);
+		assert_false(o[i].mine);
+	}
+}
+
+/*
+ * The kill test with several requests in flight: the helper is stopped
+ * (requests pile up on the connection), then killed.  Every request
+ * either has a valid signature or fails with OB_ERR_SIGNER_UNAVAILABLE,
+ * each thread sees its in-flight request fail, and signing resumes.
+ */
+struct burst {
+	struct ob_token	*t;
+	const char	*in;
+	int		 stop, fails, ok_after, bad;	/* atomic */
+};
+
+static void *
+burst_thread(void *v)
+{
+	struct burst	*b = v;
+	unsigned char	*sig;
+	size_t		 siglen;
+	int		 r;
+
+	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
+		sig = NULL;
+		r = ob_token_sign(b->t, (const unsigned char *)b->in,
+		    strlen(b->in), &wit_what, &sig, &siglen);
+		if (r == OB_OK) {
+			if (ob_sig_verify(OB_ALG_ES256, isskey,
+			    (const unsigned char *)b->in, strlen(b->in), sig,
+			    siglen) != OB_OK)
+				__atomic_add_fetch(&b->bad, 1, __ATOMIC_RELAXED);
+			else if (__atomic_load_n(&b->fails, __ATOMIC_RELAXED) >
+			    0)
+				__atomic_add_fetch(&b->ok_after, 1,
+				    __ATOMIC_RELAXED);
+		} else if (r == OB_ERR_SIGNER_UNAVAILABLE) {
+			__atomic_add_fetch(&b->fails, 1, __ATOMIC_RELAXED);
+			usleep(2000);
+		} else
+			__atomic_add_fetch(&b->bad, 1, __ATOMIC_RELAXED);
+		free(sig);
+	}
+	return NULL;
+}
+
+static void
+test_killed_in_flight(void **state)
+{
+	struct ob_signer	*s = open_helper(0);
+	struct ob_token		*t = open_key(s, "signer:issuer");
+	struct burst		 b[4];
+	pthread_t		 th[4];
+	char			*in = wit_input();
+	long			 pid;
+	int			 i, j;
+
+	(void)state;
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	(void)ob_signer_state(s, &pid, NULL);
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < 4; i++) {
+		b[i].t = t;
+		b[i].in = in;
+		assert_int_equal(pthread_create(&th[i], NULL, burst_thread,
+		    &b[i]), 0);
+	}
+	usleep(200000);
+	/* Stopped: each thread's next request stays in flight. */
+	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	usleep(300000);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	(void)wait_ready(s, pid);
+	/* Until every thread signed again after its failure (bounded). */
+	for (i = 0; i < 1000; i++) {
+		for (j = 0; j < 4 && __atomic_load_n(&b[j].ok_after,
+		    __ATOMIC_RELAXED) > 0; j++)
+			;
+		if (j == 4)
+			break;
+		usleep(10000);
+	}
+	for (i = 0; i < 4; i++)
+		__atomic_store_n(&b[i].stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(b[i].bad, 0);
+		assert_true(b[i].fails >= 1);
+		assert_true(b[i].ok_after >= 1);
+	}
+	free(in);
+	ob_token_close(&t);
+	ob_signer_free(&s);
+}
+
 int
 main(void)
 {
@@ -497,6 +725,8 @@ main(void)
 		cmocka_unit_test(test_garbled_helper),
 		cmocka_unit_test(test_socket),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_killed_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

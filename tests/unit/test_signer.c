@@ -223,10 +223,14 @@ static void
 recv_reply(struct peer *p, uint8_t type, uint32_t id, struct ob_sp_reply *rep)
 {
 	size_t	len;
-	int	eof;
+	int	eof, r;
 
-	assert_int_equal(ob_sp_read_frame(p->fd, 5000, p->buf, sizeof(p->buf),
-	    &len, &eof), OB_OK);
+	/* Generous: a sanitizer build on a loaded machine is slow. */
+	if ((r = ob_sp_read_frame(p->fd, 20000, p->buf, sizeof(p->buf), &len,
+	    &eof)) != OB_OK)
+		print_message("reply to type %u id %u: %s\n", type, id,
+		    ob_err_detail());
+	assert_int_equal(r, OB_OK);
 	assert_int_equal(ob_sp_reply_parse(p->buf, len, OB_SP_VERSION, type,
 	    id, rep), OB_OK);
 }
@@ -828,6 +832,124 @@ protocol_error(const uint8_t *frame, size_t n, int greet, int code,
 	peer_close(p);
 }
 
+/*
+ * Requests pipelined on one connection: HELLO and then several SIGNs,
+ * a PUBKEY and a HEALTH in one write.  HELLO is answered before the rest
+ * is looked at (so they are not "before HELLO"); the rest may be answered
+ * in any order, each reply carrying its request's id, exactly once.
+ */
+#define NPIPE	8
+
+static void
+test_pipelined(void **state)
+{
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	struct ob_rd		 rd;
+	struct ob_wr		 w;
+	uint32_t		 id;
+	size_t			 len;
+	long long		 now = time(NULL);
+	char			*in[2];
+	int			 seen[NPIPE + 1], i, eof;
+	uint8_t			 type;
+
+	(void)state;
+	in[0] = wit_input(iss_kid, now, now + 3600, 0);
+	in[1] = gw_input(OB_ROLE_GATEWAY, 1, "gw.example.org", now);
+	ob_wr_init_heap(&w, 8 * (OB_SP_MAX_MSG + 4));
+	assert_int_equal(ob_sp_put_hello(&w, 1, 1, 1, "test_signer"), OB_OK);
+	/* ids 2..NPIPE: SIGNs (wit, gateway entry, and one refused), then a
+	 * PUBKEY and a HEALTH. */
+	for (i = 2; i <= NPIPE - 2; i++) {
+		if (i % 3 == 2)
+			assert_int_equal(ob_sp_put_sign(&w, 1, (uint32_t)i,
+			    "issuer", OB_SP_WIT, "pipe", (uint8_t *)in[0],
+			    strlen(in[0])), OB_OK);
+		else if (i % 3 == 0)
+			assert_int_equal(ob_sp_put_sign(&w, 1, (uint32_t)i,
+			    "gw", OB_SP_GATEWAY_ENTRY, "pipe", (uint8_t *)in[1],
+			    strlen(in[1])), OB_OK);
+		else
+			assert_int_equal(ob_sp_put_sign(&w, 1, (uint32_t)i,
+			    "gw", OB_SP_WIT, "pipe", (uint8_t *)in[0],
+			    strlen(in[0])),
+			    OB_OK);
+	}
+	assert_int_equal(ob_sp_put_pubkey(&w, 1, NPIPE - 1, "issuer"), OB_OK);
+	assert_int_equal(ob_sp_put_health(&w, 1, NPIPE), OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	recv_reply(p, OB_SP_HELLO, 1, &rep);
+	assert_int_equal(rep.status, OB_OK);
+	memset(seen, 0, sizeof(seen));
+	for (i = 2; i <= NPIPE; i++) {
+		assert_int_equal(ob_sp_read_frame(p->fd, 5000, p->buf,
+		    sizeof(p->buf), &len, &eof), OB_OK);
+		ob_rd_init(&rd, p->buf, len);
+		assert_int_equal(ob_rd_skip(&rd, 2), OB_OK);
+		assert_int_equal(ob_rd_u32(&rd, &id), OB_OK);
+		assert_true(id >= 2 && id <= NPIPE);
+		assert_int_equal(seen[id], 0);
+		seen[id] = 1;
+		type = id == NPIPE ? OB_SP_HEALTH : id == NPIPE - 1 ?
+		    OB_SP_PUBKEY : OB_SP_SIGN;
+		assert_int_equal(ob_sp_reply_parse(p->buf, len, OB_SP_VERSION,
+		    type, id, &rep), OB_OK);
+		if (type != OB_SP_SIGN) {
+			assert_int_equal(rep.status, OB_OK);
+			continue;
+		}
+		if (id % 3 == 1) {
+			assert_int_equal(rep.status, OB_ERR_SIGNER_PURPOSE);
+			continue;
+		}
+		assert_int_equal(rep.status, OB_OK);
+		assert_int_equal(ob_sig_verify(OB_ALG_ES256, id % 3 == 2 ?
+		    isskey : gwkey, (unsigned char *)in[id % 3 == 2 ? 0 : 1],
+		    strlen(in[id % 3 == 2 ? 0 : 1]), rep.sig, rep.siglen),
+		    OB_OK);
+	}
+	/* Nothing more: each request had one reply. */
+	assert_int_equal(ob_sp_read_frame(p->fd, 300, p->buf, sizeof(p->buf),
+	    &len, &eof), OB_ERR_SIGNER_UNAVAILABLE);
+	assert_false(eof);
+	/* A bad frame behind a good one: the good one is answered, so is
+	 * the bad one (an ERROR), in either order (the SIGN may still be
+	 * signing when the ERROR goes), then the end. */
+	ob_wr_init_heap(&w, 4 * (OB_SP_MAX_MSG + 4));
+	assert_int_equal(ob_sp_put_sign(&w, 1, 100, "issuer", OB_SP_WIT,
+	    "pipe", (uint8_t *)in[0],
+			    strlen(in[0])), OB_OK);
+	assert_int_equal(ob_sp_put_pubkey(&w, 2, 101, "issuer"), OB_OK);
+	send_frame(p, &w);
+	ob_wr_free(&w);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(ob_sp_read_frame(p->fd, 20000, p->buf,
+		    sizeof(p->buf), &len, &eof), OB_OK);
+		ob_rd_init(&rd, p->buf, len);
+		assert_int_equal(ob_rd_skip(&rd, 2), OB_OK);
+		assert_int_equal(ob_rd_u32(&rd, &id), OB_OK);
+		assert_true(id == 100 || id == 101);
+		assert_int_equal(seen[id - 100], 0);
+		seen[id - 100] = 1;
+		assert_int_equal(ob_sp_reply_parse(p->buf, len, OB_SP_VERSION,
+		    id == 100 ? OB_SP_SIGN : OB_SP_PUBKEY, id, &rep), OB_OK);
+		if (id == 100) {
+			assert_int_equal(rep.type, OB_SP_SIGN | OB_SP_REPLY);
+			assert_int_equal(rep.status, OB_OK);
+		} else {
+			assert_int_equal(rep.type, OB_SP_ERROR);
+			assert_int_equal(rep.status, OB_ERR_SIGNER_VERSION);
+		}
+	}
+	assert_ended(p);
+	free(in[0]);
+	free(in[1]);
+	peer_close(p);
+}
+
 static void
 test_protocol_errors(void **state)
 {
@@ -1181,6 +1303,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_protocol_errors),
+		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_hello_versions),
 		cmocka_unit_test(test_listen_peer),
 		cmocka_unit_test(test_config_errors),
