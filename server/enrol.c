@@ -169,7 +169,7 @@ cose_es256(const unsigned char *p, size_t n, struct ob_enrol_cred *c)
 			goto out;
 		}
 	}
-	if (seen != 0x7b || xl != 32 || yl != 32) {
+	if (seen != 0x57 || xl != 32 || yl != 32) {
 		r = ob_errf(OB_ERR_ENROL_KEY, "the COSE key needs kty, alg, "
 		    "crv and 32-byte x and y");
 		goto out;
