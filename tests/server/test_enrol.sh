@@ -79,14 +79,17 @@ case $UA in "$ORIGIN/enrol/"???????????????????????????????????????????) ok "inv
 *) bad "invite URL: $UA" ;; esac
 INV_A=${UA##*/}; INV_B=${UB##*/}; INV_X=${UX##*/}
 # The state directory holds no usable invite: files are named by hash.
-if ls "$D/enrol" | grep -q -e "$INV_A" -e "$INV_B" ||
-    grep -rq -e "$INV_A" -e "$INV_B" "$D/enrol"; then
-	bad "an invite is readable in enrol.dir"
-else
-	ok "enrol.dir names invites by their SHA-256 only ($(ls "$D/enrol" | wc -l) files)"
-fi
-[ "$(stat -c %a "$D/enrol/$(ls "$D/enrol" | head -1)")" = 600 ] &&
-    ok "invite files are 0600" || bad "invite file mode"
+nf=0; leak=0; mode=
+for f in "$D"/enrol/*; do
+	nf=$((nf + 1))
+	case $f in *"$INV_A"* | *"$INV_B"*) leak=1 ;; esac
+	grep -q -e "$INV_A" -e "$INV_B" "$f" && leak=1
+	mode="$mode $(stat -c %a "$f")"
+done
+[ $leak = 0 ] && [ $nf = 3 ] &&
+    ok "enrol.dir names invites by their SHA-256 only ($nf files)" ||
+    bad "an invite is readable in enrol.dir ($nf files)"
+[ "$mode" = " 600 600 600" ] && ok "invite files are 0600" || bad "invite file modes:$mode"
 s=$("$SRV" invite --config "$D/dev/server.json" --owner a 2>&1; echo "rc=$?")
 case $s in *rc=2) ok "invite without --may-bind: usage error" ;; *) bad "invite usage: $s" ;; esac
 s=$("$SRV" invite --config "$D/dev/server.json" --owner a --may-bind 'http://x/*' 2>&1; echo "rc=$?")
