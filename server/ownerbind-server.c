@@ -164,7 +164,8 @@ on_refusal(struct ob_svc_req *req, int status, int code, const char *detail,
     void *arg)
 {
 	struct server	*s = arg;
-	const char	*m = ob_svc_req_method(req), *p = ob_svc_req_path(req);
+	const char	*m = ob_svc_req_method(req);
+	const char	*p = ob_svc_req_log_path(req);
 	char		 d[256];
 	int		 r;
 
@@ -1257,13 +1258,14 @@ server_listen(struct server *s)
 		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.css", NULL,
 		    0, h_page_css, s));
 	if (c->enrol.dir != NULL) {
-		OB_TRY(ob_svc_route_public(s->svc, "GET", "/enrol/", NULL, 0,
-		    h_enrol_page, s));
+		/* The invite is a bearer secret: logged cut short. */
+		OB_TRY(ob_svc_route_public_secret(s->svc, "GET", "/enrol/",
+		    NULL, 0, h_enrol_page, s));
 		OB_TRY(ob_svc_route_public(s->svc, "GET", "/enrol.js", NULL, 0,
 		    h_enrol_js, s));
-		OB_TRY(ob_svc_route_public(s->svc, "GET", "/v1/enrol/", NULL, 1,
-		    h_enrol_info, s));
-		OB_TRY(ob_svc_route_public(s->svc, "POST", "/v1/enrol/",
+		OB_TRY(ob_svc_route_public_secret(s->svc, "GET", "/v1/enrol/",
+		    NULL, 1, h_enrol_info, s));
+		OB_TRY(ob_svc_route_public_secret(s->svc, "POST", "/v1/enrol/",
 		    "application/json", 1, h_enrol, s));
 	}
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));

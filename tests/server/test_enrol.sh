@@ -143,6 +143,14 @@ n=$(grep -c 'enrolled kid=' "$AUDIT")
 [ "$n" = 2 ] && ok "two enrolment records in the issuance record" || bad "enrolment records: $n"
 "$SRV" audit verify "$AUDIT" >audit.out 2>&1 && ok "the record's chain verifies" ||
     bad "audit verify: $(cat audit.out)"
+# The invites are bearer secrets: the log and the record show 8 characters.
+if grep -q -e "$INV_A" -e "$INV_B" -e "$INV_X" server.log "$AUDIT"; then
+	bad "an invite is in the log or the record"
+else
+	grep -q "\"path\":\"/v1/enrol/$(printf %.8s "$INV_B")...\"" server.log &&
+	    ok "no invite in the log or the record (paths cut to 8 characters)" ||
+	    bad "no cut enrolment path in the log"
+fi
 for c in ENROL_ORIGIN ENROL_CHALLENGE ENROL_TYPE ENROL_RPID ENROL_FLAGS ENROL_USED; do
 	grep -q "\"code\":\"OB_ERR_$c\"" server.log && ok "the log names OB_ERR_$c" ||
 	    bad "no OB_ERR_$c in the log"
