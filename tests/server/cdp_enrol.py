@@ -6,9 +6,9 @@ invite, "Create passkey" pressed; then the same browser approves a held
 request on the approval page.  A second invite's registration is made by
 the browser and tampered here for the refusals, python3-fido2's
 Fido2Server.register_complete accepts it untampered, the server too, and
-once only.
+once only; eight concurrent posts of a third enrol once.
 
-  cdp_enrol.py run DIR ORIGIN INV_ALICE INV_BOB INV_EXPIRED HANDLE SPKI CA
+  cdp_enrol.py run DIR ORIGIN INV_ALICE INV_BOB INV_EXPIRED INV_DAVE HANDLE SPKI CA
 """
 import base64
 import hashlib
@@ -16,6 +16,7 @@ import json
 import os
 import ssl
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -78,7 +79,7 @@ def fido2_register(origin, reg):
     return ad.credential_data
 
 
-def run(d, origin, inv_a, inv_b, inv_x, handle, spki, ca):
+def run(d, origin, inv_a, inv_b, inv_x, inv_d, handle, spki, ca):
     from fido2 import cbor
     fails = 0
 
@@ -274,10 +275,31 @@ def run(d, origin, inv_a, inv_b, inv_x, handle, spki, ca):
         check(s == 410 and j.get("code") == "OB_ERR_ENROL_USED" and
               digest(enrolled) == after,
               "the invite reused: %d %s, trust store unchanged" % (s, j.get("code")))
+
+        # 5. Eight posts of one registration at once: one enrols.
+        c.page("Page.navigate", url=origin + "/enrol/" + inv_d)
+        c.wait("document.readyState === 'complete'", "dave's page")
+        reg = c.js(CREATE_JS % inv_d)
+        body = {k: reg[k] for k in ("clientDataJSON", "attestationObject")}
+        got, lock = [], threading.Lock()
+
+        def race():
+            r = request(origin, ca, "POST", "/v1/enrol/" + inv_d, body)
+            with lock:
+                got.append((r[0], r[1].get("code")))
+        ts = [threading.Thread(target=race) for _ in range(8)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        t = json.load(open(enrolled))
+        dave = [o for o in t["owners"] if o["id"] == "dave@example.org"]
+        check(sorted(got) == [(201, None)] + [(410, "OB_ERR_ENROL_USED")] * 7 and
+              len(dave) == 1 and len(dave[0]["keys"]) == 1,
+              "8 concurrent posts of one invite: one enrolled, 7 used (%s)" %
+              sorted(got))
     finally:
         c.close()
     return fails
 
 
 if __name__ == "__main__":
-    sys.exit(1 if run(*sys.argv[2:10]) else 0)
+    sys.exit(1 if run(*sys.argv[2:11]) else 0)
