@@ -5,6 +5,7 @@
  * or written here: fuzz/fuzz_enrol.c runs it alone.
  */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,156 @@ ob_enrol_cred_clear(struct ob_enrol_cred *c)
 
 /* ---- CBOR, through libcbor ---- */
 
+/*
+ * cbor_load allocates an array or map for the count its head declares
+ * before it has seen one element (libcbor 0.8: a 9-byte head asks for
+ * gigabytes).  So first one pass of libcbor's streaming decoder, which
+ * allocates nothing: every declared element must be in the input,
+ * nesting at most WALK_DEPTH deep, no indefinite lengths, no tags.  What
+ * cbor_load then allocates is bounded by the input's size.
+ */
+#define WALK_DEPTH	16
+
+struct walk {
+	int	 kind;		/* 0 a leaf, 1 a container, -1 refused */
+	size_t	 size;		/* a container's element count */
+};
+
+static void
+w_leaf(void *c)
+{
+	((struct walk *)c)->kind = 0;
+}
+
+static void
+w_bad(void *c)
+{
+	((struct walk *)c)->kind = -1;
+}
+
+static void
+w_uint(void *c, uint64_t v)
+{
+	(void)v;
+	w_leaf(c);
+}
+
+static void
+w_u8(void *c, uint8_t v)
+{
+	w_uint(c, v);
+}
+
+static void
+w_u16(void *c, uint16_t v)
+{
+	w_uint(c, v);
+}
+
+static void
+w_u32(void *c, uint32_t v)
+{
+	w_uint(c, v);
+}
+
+static void
+w_tag(void *c, uint64_t v)
+{
+	(void)v;
+	w_bad(c);
+}
+
+static void
+w_str(void *c, cbor_data d, size_t n)
+{
+	(void)d;
+	(void)n;
+	w_leaf(c);
+}
+
+static void
+w_f(void *c, float v)
+{
+	(void)v;
+	w_leaf(c);
+}
+
+static void
+w_d(void *c, double v)
+{
+	(void)v;
+	w_leaf(c);
+}
+
+static void
+w_b(void *c, bool v)
+{
+	(void)v;
+	w_leaf(c);
+}
+
+static void
+w_array(void *c, size_t n)
+{
+	((struct walk *)c)->kind = 1;
+	((struct walk *)c)->size = n;
+}
+
+static void
+w_map(void *c, size_t n)
+{
+	/* A map of n pairs has 2n items; n above SIZE_MAX / 2 cannot fit. */
+	((struct walk *)c)->kind = n > SIZE_MAX / 2 ? -1 : 1;
+	((struct walk *)c)->size = n * 2;
+}
+
+static int
+cbor_bounded(const unsigned char *b, size_t n, const char *what)
+{
+	static const struct cbor_callbacks cb = {
+		.uint8 = w_u8, .uint16 = w_u16, .uint32 = w_u32,
+		.uint64 = w_uint, .negint8 = w_u8, .negint16 = w_u16,
+		.negint32 = w_u32, .negint64 = w_uint,
+		.byte_string_start = w_bad, .byte_string = w_str,
+		.string = w_str, .string_start = w_bad,
+		.indef_array_start = w_bad, .array_start = w_array,
+		.indef_map_start = w_bad, .map_start = w_map, .tag = w_tag,
+		.float2 = w_f, .float4 = w_f, .float8 = w_d,
+		.undefined = w_leaf, .null = w_leaf, .boolean = w_b,
+		.indef_break = w_bad,
+	};
+	struct cbor_decoder_result	 res;
+	struct walk			 w;
+	size_t				 left[WALK_DEPTH], off = 0;
+	int				 depth = 0;
+
+	do {
+		w.kind = -1;
+		w.size = 0;
+		res = cbor_stream_decode(b + off, n - off, &cb, &w);
+		if (res.status != CBOR_DECODER_FINISHED || w.kind < 0)
+			return ob_errf(OB_ERR_ENROL_REQUEST, "%s: not definite "
+			    "CBOR without tags at byte %zu", what, off);
+		off += res.read;
+		if (w.kind == 1 && w.size > 0) {
+			/* Each element takes at least one byte. */
+			if (w.size > n - off || depth == WALK_DEPTH)
+				return ob_errf(OB_ERR_ENROL_REQUEST, "%s: a "
+				    "container at byte %zu is larger than the "
+				    "input or nested too deep", what, off);
+			left[depth++] = w.size;
+			continue;
+		}
+		/* An item is complete: so may be the containers it ends. */
+		while (depth > 0 && --left[depth - 1] == 0)
+			depth--;
+	} while (depth > 0);
+	if (off != n)
+		return ob_errf(OB_ERR_ENROL_REQUEST, "%s: %zu bytes after the "
+		    "CBOR item", what, n - off);
+	return OB_OK;
+}
+
 /* One CBOR item that is all of b[0..n). */
 static int
 cbor_whole(const unsigned char *b, size_t n, const char *what,
@@ -43,9 +194,12 @@ cbor_whole(const unsigned char *b, size_t n, const char *what,
 {
 	struct cbor_load_result	 res;
 	cbor_item_t		*it;
+	int			 r;
 
 	if (n == 0)
 		return ob_errf(OB_ERR_ENROL_REQUEST, "%s: empty", what);
+	if ((r = cbor_bounded(b, n, what)) != OB_OK)
+		return r;
 	it = cbor_load(b, n, &res);
 	if (it == NULL || res.error.code != CBOR_ERR_NONE) {
 		if (it != NULL)

@@ -74,6 +74,9 @@ test_seeds(void **state)
 		{ "eddsa", OB_ERR_ENROL_KEY },
 		{ "trailing", OB_ERR_ENROL_REQUEST },
 		{ "not-json", OB_ERR_ENROL_REQUEST },
+		/* fuzz_enrol's first finding: an array head declaring
+		 * billions of elements made cbor_load allocate for them. */
+		{ "oom-array-count", OB_ERR_ENROL_REQUEST },
 	};
 	struct ob_enrol_expect	 e;
 	struct ob_enrol_cred	 c;
@@ -90,6 +93,10 @@ test_seeds(void **state)
 		if (r != cases[i].code)
 			fail_msg("%s: %s: %s", cases[i].name, ob_err_name(r),
 			    ob_err_detail());
+		/* Refused by the bounding walk, before cbor_load. */
+		if (strcmp(cases[i].name, "oom-array-count") == 0)
+			assert_non_null(strstr(ob_err_detail(),
+			    "larger than the input"));
 		if (r == OB_OK) {
 			assert_int_equal(ob_jwk_thumbprint(c.jwk, kid), OB_OK);
 			assert_string_equal(kid, c.kid);
