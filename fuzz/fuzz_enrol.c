@@ -5,7 +5,8 @@
  * through libcbor.  Beyond "no crash": every refusal is one of the
  * enrolment codes with nothing left filled in, and an accepted
  * registration has everything the trust-store entry needs, flags that
- * meet the expectation, and a kid that is its JWK's thumbprint.
+ * meet the expectation, and a kid that is its JWK's thumbprint.  Each
+ * input is also tried as the raw attestation object.
  *
  *   fuzz-enrol -max_total_time=600 -dict=enrol.dict NEW_DIR corpus/enrol
  *   (corpus: python3 fuzz/make-enrol-corpus.py fuzz/corpus/enrol)
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/b64url.h"
 #include "core/jwk.h"
 #include "server/enrol.h"
 
@@ -27,10 +29,43 @@ check(int cond)
 		abort();
 }
 
+static const char *const origins[] = { "https://localhost:8443" };
+
+static void one(const uint8_t *data, size_t size);
+
+/*
+ * Each input twice: as the whole body, and as the raw attestation
+ * object next to a good clientDataJSON, so that mutations reach the
+ * CBOR without having to stay base64url inside JSON.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const origins[] = { "https://localhost:8443" };
+	static const char cdj[] = "{\"type\":\"webauthn.create\","
+	    "\"challenge\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\","
+	    "\"origin\":\"https://localhost:8443\"}";
+	char	*a = NULL, *b = NULL, *body;
+	size_t	 n;
+
+	one(data, size);
+	if (ob_b64url_encode((const unsigned char *)cdj, sizeof(cdj) - 1,
+	    &a) != OB_OK || ob_b64url_encode(data, size, &b) != OB_OK)
+		abort();
+	n = strlen(a) + strlen(b) + 64;
+	if ((body = malloc(n)) == NULL)
+		abort();
+	(void)snprintf(body, n, "{\"clientDataJSON\":\"%s\","
+	    "\"attestationObject\":\"%s\"}", a, b);
+	one((const uint8_t *)body, strlen(body));
+	free(body);
+	free(a);
+	free(b);
+	return 0;
+}
+
+static void
+one(const uint8_t *data, size_t size)
+{
 	struct ob_enrol_expect	 e;
 	struct ob_enrol_cred	 c, zero;
 	char			 kid[44];
@@ -54,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    r == OB_ERR_ENROL_KEY || r == OB_ERR_ENROL_ATTESTATION ||
 		    r == OB_ERR_ALLOC);
 		check(memcmp(&c, &zero, sizeof(c)) == 0);
-		return 0;
+		return;
 	}
 	check(c.jwk != NULL && c.credential_id != NULL &&
 	    strlen(c.credential_id) > 0 && strlen(c.kid) == 43 &&
@@ -64,5 +99,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(ob_jwk_thumbprint(c.jwk, kid) == OB_OK &&
 	    strcmp(kid, c.kid) == 0);
 	ob_enrol_cred_clear(&c);
-	return 0;
 }

@@ -55,6 +55,10 @@ def main(d):
         "trailing": reg(trail=b"\0"),
         "not-json": b'{"clientDataJSON":',
     }
+    # Raw attestation objects (the harness also tries each input as one).
+    for name in ("good", "no-up", "eddsa", "packed"):
+        b = json.loads(seeds[name])["attestationObject"]
+        seeds["ao-" + name] = base64.urlsafe_b64decode(b + "=" * (-len(b) % 4))
     for name, data in seeds.items():
         open(os.path.join(d, name), "wb").write(data)
 

@@ -85,7 +85,14 @@ ob_enrol_invite_load(const char *dir, const char *invite, long long now,
 		    ob_errf(OB_ERR_ENROL_UNKNOWN, "no such invite");
 		goto out;
 	}
-	OB_TRY(ob_read_all(p, MAX_INVITE_FILE, &buf, &n));
+	if ((r = ob_read_all(p, MAX_INVITE_FILE, &buf, &n)) != OB_OK) {
+		/* Spent between the two calls: say so, not "I/O". */
+		if (invite_path(dir, invite, "used", p, sizeof(p)) == OB_OK &&
+		    access(p, F_OK) == 0)
+			r = ob_errf(OB_ERR_ENROL_USED, "the invite enrolled a "
+			    "key already");
+		goto out;
+	}
 	if ((r = ob_json_parse_object(buf, n, &inv)) != OB_OK) {
 		r = ob_errf(OB_ERR_IO, "an invite file is not JSON");
 		goto out;
