@@ -145,6 +145,9 @@ static const char *const allowed[] = {
 	"close", "fstat", "newfstatat", "statx", "stat", "lstat", "access",
 	"faccessat", "faccessat2", "readlink", "readlinkat", "open", "openat",
 	"unlink", "unlinkat", "ftruncate", "fsync", "fdatasync", "fcntl",
+	/* An atomic replace (ownerbind-server's enrolled keys); Landlock
+	 * decides in which directories. */
+	"rename", "renameat", "renameat2",
 	"flock", "fchown", "fchmod", "getdents64", "getcwd",
 	"munmap", "mremap", "madvise", "brk",
 	"futex", "sched_yield", "nanosleep", "clock_nanosleep",

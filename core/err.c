@@ -158,7 +158,24 @@ ob_err_public(int code)
 	case OB_ERR_CHAL_OWNER:
 	case OB_ERR_CHAL_ANSWERED:
 	case OB_ERR_CHAL_FULL:
+	/* Enrolment: the one who posts holds the invite and made the
+	 * credential; there is no secret a distinct code would reveal
+	 * (docs/server-mediated.md, "Enrolling a passkey"). */
+	case OB_ERR_ENROL_UNKNOWN:
+	case OB_ERR_ENROL_USED:
+	case OB_ERR_ENROL_EXPIRED:
+	case OB_ERR_ENROL_REQUEST:
+	case OB_ERR_ENROL_TYPE:
+	case OB_ERR_ENROL_CHALLENGE:
+	case OB_ERR_ENROL_ORIGIN:
+	case OB_ERR_ENROL_RPID:
+	case OB_ERR_ENROL_FLAGS:
+	case OB_ERR_ENROL_KEY:
+	case OB_ERR_ENROL_ATTESTATION:
+	case OB_ERR_ENROL_DUPLICATE:
 		return code;
+	case OB_ERR_ENROL_STORE:
+		return OB_ERR_SVC_UNAVAILABLE;
 	case OB_ERR_UPSTREAM_REPLY:
 		return OB_ERR_UPSTREAM_UNAVAILABLE;
 	case OB_ERR_GATEWAY_QUEUE_FULL:

@@ -419,6 +419,60 @@ load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 	return OB_OK;
 }
 
+/* docs/server.md, "enrol" (passkey enrolment through the page). */
+static int
+load_enrol(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
+{
+	static const char *const m[] = { "dir", "rp_id", "origins",
+	    "user_verification", "resident_key", "invite_ttl_s", NULL };
+	static const char *const uv[] = { "required", "preferred", NULL };
+	static const char *const rk[] = { "required", "preferred",
+	    "discouraged", NULL };
+	json_t		*o, *a, *v;
+	const char	*s;
+	size_t		 i;
+	int		 r, u;
+
+	cfg->enrol.invite_ttl_s = 86400;
+	if ((r = ob_cfg_member(c, root, "enrol", JSON_OBJECT, 0, &o)) !=
+	    OB_OK || o == NULL)
+		return r;
+	ob_cfg_push_key(c, "enrol");
+	if ((r = ob_cfg_only(c, o, m)) != OB_OK ||
+	    (r = ob_cfg_path(c, o, "dir", 1, NULL, &cfg->enrol.dir)) !=
+	    OB_OK ||
+	    (r = ob_cfg_str(c, o, "rp_id", 1, NULL, 253, &cfg->enrol.rp_id)) !=
+	    OB_OK ||
+	    (r = ob_cfg_enum(c, o, "user_verification", 0, uv, 0, &u)) !=
+	    OB_OK ||
+	    (r = ob_cfg_enum(c, o, "resident_key", 0, rk, OB_RK_REQUIRED,
+	    &cfg->enrol.resident_key)) != OB_OK ||
+	    (r = ob_cfg_int(c, o, "invite_ttl_s", 60, 604800, 86400,
+	    &cfg->enrol.invite_ttl_s)) != OB_OK ||
+	    (r = ob_cfg_member(c, o, "origins", JSON_ARRAY, 1, &a)) != OB_OK)
+		return r;
+	cfg->enrol.uv_required = u == 0;
+	if (json_array_size(a) < 1 || json_array_size(a) > 16)
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "origins",
+		    "has 1 to 16 entries");
+	if ((cfg->enrol.origins = calloc(json_array_size(a),
+	    sizeof(char *))) == NULL)
+		return OB_ERR_ALLOC;
+	json_array_foreach(a, i, v) {
+		/* The trust store's rule for a credential's origins. */
+		if ((s = json_string_value(v)) == NULL || strlen(s) > 256 ||
+		    strncmp(s, "https://", 8) != 0 || s[8] == '\0' ||
+		    strchr(s + 8, '/') != NULL)
+			return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "origins",
+			    "[%zu] is not https://HOST[:PORT]", i);
+		if ((cfg->enrol.origins[i] = strdup(s)) == NULL)
+			return OB_ERR_ALLOC;
+		cfg->enrol.norigins = i + 1;
+	}
+	ob_cfg_pop(c);
+	return OB_OK;
+}
+
 /* docs/server.md, "rate". */
 static const struct ob_rate def_peer = { 0, 1 };
 static const struct ob_rate def_owner = { 10, 20 };
@@ -585,8 +639,8 @@ out:
 static const char *const top_members[] = {
 	"listen", "metrics_listen", "aud", "iss", "tls", "clients", "trust",
 	"state", "redis", "audit", "issuer", "signer", "wic", "min_lifetime",
-	"lifetime", "lifetime_by_domain", "limits", "rate", "challenge", "user",
-	"sandbox", "log_level", NULL
+	"lifetime", "lifetime_by_domain", "limits", "rate", "challenge", "enrol",
+	"user", "sandbox", "log_level", NULL
 };
 
 static int
@@ -618,6 +672,7 @@ load(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    (r = load_limits(c, root, cfg)) != OB_OK ||
 	    (r = load_rate(c, root, cfg)) != OB_OK ||
 	    (r = load_challenge(c, root, cfg)) != OB_OK ||
+	    (r = load_enrol(c, root, cfg)) != OB_OK ||
 	    (r = ob_cfg_str(c, root, "user", 0, NULL, 256, &cfg->user)) != OB_OK ||
 	    (r = ob_cfg_member(c, root, "sandbox", JSON_TRUE, 0, &sb)) != OB_OK ||
 	    (r = ob_cfg_enum(c, root, "log_level", 0, levels, OB_LOG_INFO,
@@ -723,6 +778,11 @@ ob_server_config_free(struct ob_server_config **cfgp)
 	for (i = 0; i < c->nlifetime_by_domain; i++)
 		free(c->lifetime_by_domain[i].domain);
 	free(c->lifetime_by_domain);
+	for (i = 0; i < c->enrol.norigins; i++)
+		free(c->enrol.origins[i]);
+	free(c->enrol.origins);
+	free(c->enrol.dir);
+	free(c->enrol.rp_id);
 	free(c->user);
 	free(c);
 	*cfgp = NULL;

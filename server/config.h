@@ -48,6 +48,9 @@ enum ob_log_level {
 	OB_LOG_ERROR,
 };
 
+/* WebAuthn residentKey, in this order in docs/server.md. */
+enum { OB_RK_REQUIRED, OB_RK_PREFERRED, OB_RK_DISCOURAGED };
+
 struct ob_server_config {
 	char			*path;		/* the file read, absolute */
 	char			*listen;	/* "HOST:PORT" */
@@ -103,6 +106,15 @@ struct ob_server_config {
 		long long	wait_max_s;	/* longest responder long-poll */
 		int		approval_page;	/* serve the browser page */
 	}			 challenge;	/* docs/server-mediated.md */
+	struct {
+		char		*dir;		/* NULL: no enrolment page */
+		char		*rp_id;
+		char		**origins;	/* norigins of them */
+		size_t		 norigins;
+		int		 uv_required;	/* else "preferred" */
+		int		 resident_key;	/* enum below */
+		long long	 invite_ttl_s;	/* default of invite --ttl */
+	}			 enrol;		/* passkey enrolment */
 	char			*user;		/* NULL: do not change user */
 	int			 sandbox;	/* seccomp and Landlock */
 	enum ob_log_level	 log_level;

@@ -33,6 +33,7 @@
 #include "server/approval_page.h"
 #include "server/audit.h"
 #include "server/challenge.h"
+#include "server/enrol.h"
 #include "common/cliutil.h"
 #include "server/config.h"
 #include "server/devmode.h"
@@ -110,6 +111,18 @@ status_for(int code)
 	case OB_ERR_CHAL_OUTSTANDING:	return 409;
 	case OB_ERR_CHAL_ANSWERED:	return 409;
 	case OB_ERR_CHAL_FULL:		return 503;
+	case OB_ERR_ENROL_UNKNOWN:	return 404;
+	case OB_ERR_ENROL_USED:		return 410;
+	case OB_ERR_ENROL_EXPIRED:	return 410;
+	case OB_ERR_ENROL_REQUEST:	return 400;
+	case OB_ERR_ENROL_TYPE:
+	case OB_ERR_ENROL_CHALLENGE:
+	case OB_ERR_ENROL_ORIGIN:
+	case OB_ERR_ENROL_RPID:
+	case OB_ERR_ENROL_FLAGS:
+	case OB_ERR_ENROL_KEY:
+	case OB_ERR_ENROL_ATTESTATION:	return 403;
+	case OB_ERR_ENROL_DUPLICATE:	return 409;
 	default:			return 500;
 	}
 }
@@ -171,7 +184,8 @@ on_refusal(struct ob_svc_req *req, int status, int code, const char *detail,
     void *arg)
 {
 	struct server	*s = arg;
-	const char	*m = ob_svc_req_method(req), *p = ob_svc_req_path(req);
+	const char	*m = ob_svc_req_method(req);
+	const char	*p = ob_svc_req_log_path(req);
 	char		 d[256];
 	int		 r;
 
@@ -858,6 +872,113 @@ out:
 	ob_verdict_free(&v);
 }
 
+static int reload(void *);
+
+/* GET /enrol/INVITE, /enrol.js: the enrolment page, on the loop. */
+static void
+h_enrol_page(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/html; charset=utf-8",
+	    ob_enrol_html, strlen(ob_enrol_html));
+}
+
+static void
+h_enrol_js(struct ob_svc_req *req, void *arg)
+{
+	(void)arg;
+	(void)ob_svc_reply_page(req, 200, "text/javascript; charset=utf-8",
+	    ob_enrol_js, strlen(ob_enrol_js));
+}
+
+/* GET /v1/enrol/INVITE, on a worker: the WebAuthn creation options. */
+static void
+h_enrol_info(struct ob_svc_req *req, void *arg)
+{
+	struct server	*s = arg;
+	json_t		*inv = NULL, *o = NULL;
+	char		 detail[512];
+	int		 r;
+
+	if ((r = ob_enrol_invite_load(s->cfg->enrol.dir, path_handle(req),
+	    (long long)time(NULL), &inv)) != OB_OK ||
+	    (r = ob_enrol_options(inv, &o)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "enrol: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	(void)ob_svc_reply_json(req, 200, o, NULL);
+out:
+	json_decref(inv);
+	json_decref(o);
+}
+
+/*
+ * POST /v1/enrol/INVITE, on a worker: the registration.  Checked against
+ * the invite, then the invite is spent (one caller wins), the key written
+ * to enrol.dir's enrolled.json and the trust store reloaded.  A refusal
+ * leaves the invite and the store as they were.
+ */
+static void
+h_enrol(struct ob_svc_req *req, void *arg)
+{
+	struct server		*s = arg;
+	struct ob_enrol_expect	 e;
+	struct ob_enrol_cred	 c;
+	struct ob_audit_event	 ev;
+	struct timespec		 ts;
+	const char		*body, *inv_id = path_handle(req), **origins;
+	json_t			*inv = NULL, *o = NULL;
+	char			 detail[512];
+	size_t			 len;
+	long long		 now = (long long)time(NULL);
+	int			 r;
+
+	memset(&c, 0, sizeof(c));
+	origins = NULL;
+	body = ob_svc_req_body(req, &len);
+	if ((r = ob_enrol_invite_load(s->cfg->enrol.dir, inv_id, now, &inv)) !=
+	    OB_OK || (r = ob_enrol_expect_of(inv, &e, &origins)) != OB_OK ||
+	    (r = ob_enrol_verify(&e, body, len, &c)) != OB_OK ||
+	    (r = ob_enrol_consume(s->cfg->enrol.dir, inv_id)) != OB_OK ||
+	    (r = ob_enrol_store(s->cfg->trust, s->cfg->enrol.dir, inv, &c,
+	    now)) != OB_OK || (r = reload(s)) != OB_OK) {
+		snprintf(detail, sizeof(detail), "enrol %.8s...: %s: %s",
+		    inv_id, ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "enrolled kid=%s credential_id=%.64s "
+	    "aaguid=%s origin=%.128s backup_eligible=%d uv=%d invite=%.8s...",
+	    c.kid, c.credential_id, c.aaguid, c.origin, c.backup_eligible,
+	    c.uv, inv_id);
+	memset(&ev, 0, sizeof(ev));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev.ts_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	ev.request_id = ob_svc_req_id(req);
+	ev.accepted = 1;
+	ev.code = OB_OK;
+	ev.detail = detail;
+	ev.owner = json_string_value(json_object_get(inv, "owner"));
+	ev.model = "enrolment";
+	if ((r = ob_audit_append(s->audit, &ev, NULL)) != OB_OK)
+		ob_svc_log(s->svc, "error", "audit", r, ob_err_detail());
+	ob_svc_log(s->svc, "info", "enrolled", OB_OK, detail);
+	if ((o = json_pack("{s:s, s:s, s:s}", "status", "enrolled", "kid",
+	    c.kid, "owner", ev.owner)) == NULL) {
+		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
+		    ob_err_text(OB_ERR_INTERNAL), "response");
+		goto out;
+	}
+	(void)ob_svc_reply_json(req, 201, o, NULL);
+out:
+	free(origins);
+	ob_enrol_cred_clear(&c);
+	json_decref(inv);
+	json_decref(o);
+}
+
 /* POST /v1/credentials, on a worker thread. */
 static void
 h_credentials(struct ob_svc_req *req, void *arg)
@@ -1010,7 +1131,8 @@ reload(void *arg)
 	struct ob_trust	*t = NULL, *old;
 	int		 r;
 
-	if ((r = ob_trust_load_file(s->cfg->trust, &t)) != OB_OK) {
+	if ((r = ob_enrol_trust_load(s->cfg->trust, s->cfg->enrol.dir, &t)) !=
+	    OB_OK) {
 		ob_svc_log(s->svc, "error", "reload", r, ob_err_detail());
 		return r;
 	}
@@ -1181,7 +1303,8 @@ server_open(struct server *s, const char *config_path)
 		    ob_err_detail());
 		return r;
 	}
-	OB_TRY(ob_trust_load_file(s->cfg->trust, &s->trust));
+	OB_TRY(ob_enrol_trust_load(s->cfg->trust, s->cfg->enrol.dir,
+	    &s->trust));
 	if (s->cfg->state_redis)
 		OB_TRY(open_redis(s));
 	else
@@ -1257,7 +1380,8 @@ server_listen(struct server *s)
 	sc.tls.client_ca = c->tls.client_ca;
 	/* The approval page is for browsers, which have no client
 	 * certificate: every other route still requires one. */
-	sc.tls.client_cert_optional = c->challenge.approval_page;
+	sc.tls.client_cert_optional = c->challenge.approval_page ||
+	    c->enrol.dir != NULL;
 	sc.peers = peers;
 	sc.npeers = c->nclients;
 	sc.limits.max_body = c->limits.max_body;
@@ -1281,12 +1405,24 @@ server_listen(struct server *s)
 		    h_page, s));
 		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.js", NULL,
 		    0, h_page_js, s));
-		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.css", NULL,
-		    0, h_page_css, s));
 		OB_TRY(ob_svc_route_public(s->svc, "GET", "/v1/approve/", NULL,
 		    1, h_approve_info, s));
 		OB_TRY(ob_svc_route_public(s->svc, "POST", "/v1/approve/",
 		    "application/json", 1, h_approve, s));
+	}
+	if (c->challenge.approval_page || c->enrol.dir != NULL)
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/approve.css", NULL,
+		    0, h_page_css, s));
+	if (c->enrol.dir != NULL) {
+		/* The invite is a bearer secret: logged cut short. */
+		OB_TRY(ob_svc_route_public_secret(s->svc, "GET", "/enrol/",
+		    NULL, 0, h_enrol_page, s));
+		OB_TRY(ob_svc_route_public(s->svc, "GET", "/enrol.js", NULL, 0,
+		    h_enrol_js, s));
+		OB_TRY(ob_svc_route_public_secret(s->svc, "GET", "/v1/enrol/",
+		    NULL, 1, h_enrol_info, s));
+		OB_TRY(ob_svc_route_public_secret(s->svc, "POST", "/v1/enrol/",
+		    "application/json", 1, h_enrol, s));
 	}
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
@@ -1322,23 +1458,30 @@ static int
 sandbox_fs(struct server *s, char *what, size_t whatsz)
 {
 	const struct ob_server_config	*c = s->cfg;
-	const char			*ro[4], *rw[2];
-	char				 b[6][PATH_MAX];
+	const char			*ro[4], *rw[3];
+	char				 b[7][PATH_MAX];
+	size_t				 nrw = 1;
 
 	ro[0] = dir_of(c->tls.cert, b[0], sizeof(b[0]));
 	ro[1] = dir_of(c->tls.key, b[1], sizeof(b[1]));
 	ro[2] = dir_of(c->tls.client_ca, b[2], sizeof(b[2]));
 	ro[3] = dir_of(c->trust, b[3], sizeof(b[3]));
 	rw[0] = dir_of(c->audit, b[5], sizeof(b[5]));
+	/* Enrolment writes its own directory (invites, enrolled.json),
+	 * never the trust store's: docs/trust-store.md. */
+	if (c->enrol.dir != NULL) {
+		snprintf(b[6], sizeof(b[6]), "%s", c->enrol.dir);
+		rw[nrw++] = b[6];
+	}
 	/* A Redis state is a socket, not a directory to write (Landlock does
 	 * not govern connect(2) to a named unix socket). */
 	if (c->state_redis)
-		return ob_sandbox_landlock(ro, 4, rw, 1, what, whatsz);
-	rw[1] = dir_of(c->state, b[4], sizeof(b[4]));
+		return ob_sandbox_landlock(ro, 4, rw, nrw, what, whatsz);
+	rw[nrw] = dir_of(c->state, b[4], sizeof(b[4]));
 	/* SQLite's temporary files go where the server may write. */
-	if (rw[1] != NULL && setenv("SQLITE_TMPDIR", rw[1], 1) != 0)
+	if (rw[nrw] != NULL && setenv("SQLITE_TMPDIR", rw[nrw], 1) != 0)
 		return OB_ERR_ALLOC;
-	return ob_sandbox_landlock(ro, 4, rw, 2, what, whatsz);
+	return ob_sandbox_landlock(ro, 4, rw, nrw + 1, what, whatsz);
 }
 
 static void
@@ -1395,11 +1538,13 @@ usage(FILE *f)
 	    "       %s --check-config FILE\n"
 	    "       %s --dev DIR [--listen ADDR:PORT]\n"
 	    "       %s audit verify [--json] FILE\n"
+	    "       %s invite --config FILE --owner ID --may-bind PATTERN "
+	    "[--ttl S]\n"
 	    "--json: errors (and --check-config's result) as one JSON object.\n"
 	    "The identity server: verifies owner-binding envelopes and issues\n"
 	    "dual-identity credentials (WIT + WIC) over mutual TLS.\n"
 	    "See ownerbind-server(8), docs/server.md and docs/api.md.\n",
-	    PROG, PROG, PROG, PROG);
+	    PROG, PROG, PROG, PROG, PROG);
 }
 
 int
@@ -1424,6 +1569,8 @@ main(int argc, char **argv)
 	ob_process_harden();
 	if (argc >= 2 && strcmp(argv[1], "audit") == 0)
 		return ob_audit_verify_main(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "invite") == 0)
+		return ob_enrol_invite_main(argc - 1, argv + 1);
 	/* --json: usage and configuration errors as one JSON object. */
 	if ((json = ob_cli_has_option(argc, argv, "--json")) != 0)
 		opterr = 0;

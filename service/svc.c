@@ -195,6 +195,7 @@ req_free(struct ob_svc_req *req)
 	free(req->hdrs);
 	free(req->chain);
 	free(req->path);
+	free(req->log_path);
 	free(req->query);
 	free(req->body);
 	free(req->rbody);
@@ -607,6 +608,29 @@ ob_svc_req_path(const struct ob_svc_req *req)
 }
 
 const char *
+ob_svc_req_log_path(struct ob_svc_req *req)
+{
+	const struct svc_route	*rt;
+	size_t			 i, n;
+
+	if (req->path == NULL || req->log_path != NULL)
+		return req->log_path != NULL ? req->log_path : req->path;
+	for (i = 0; i < req->svc->nroutes; i++) {
+		rt = &req->svc->routes[i];
+		n = strlen(rt->path);
+		if (!rt->secret || strncmp(req->path, rt->path, n) != 0 ||
+		    strlen(req->path + n) <= 8)
+			continue;
+		if ((req->log_path = malloc(n + 12)) == NULL)
+			return "(a secret path)";
+		(void)snprintf(req->log_path, n + 12, "%s%.8s...", rt->path,
+		    req->path + n);
+		return req->log_path;
+	}
+	return req->path;
+}
+
+const char *
 ob_svc_req_query(const struct ob_svc_req *req)
 {
 	return req->query;
@@ -969,6 +993,23 @@ ob_svc_route_public(struct ob_svc *svc, const char *method, const char *path,
 		return r;
 	svc->routes[svc->nroutes - 1].public = 1;
 	svc->has_public = 1;
+	return OB_OK;
+}
+
+int
+ob_svc_route_public_secret(struct ob_svc *svc, const char *method,
+    const char *path, const char *content_type, int on_worker,
+    ob_svc_handler fn, void *arg)
+{
+	int r;
+
+	if (path[0] == '\0' || path[strlen(path) - 1] != '/')
+		return ob_errf(OB_ERR_INVALID_ARG, "a secret route is a handle "
+		    "route");
+	if ((r = ob_svc_route_public(svc, method, path, content_type,
+	    on_worker, fn, arg)) != OB_OK)
+		return r;
+	svc->routes[svc->nroutes - 1].secret = 1;
 	return OB_OK;
 }
 

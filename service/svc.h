@@ -118,6 +118,15 @@ int ob_svc_route(struct ob_svc *svc, const char *method, const char *path,
 int ob_svc_route_public(struct ob_svc *svc, const char *method,
     const char *path, const char *content_type, int on_worker,
     ob_svc_handler fn, void *arg) OB_WUR;
+/*
+ * The same for a handle route (path ending in "/") whose handle is a
+ * bearer secret (an enrolment invite): logs and ob_svc_req_log_path show
+ * only its first 8 characters, for every request under the path, also
+ * those refused before a route matched.
+ */
+int ob_svc_route_public_secret(struct ob_svc *svc, const char *method,
+    const char *path, const char *content_type, int on_worker,
+    ob_svc_handler fn, void *arg) OB_WUR;
 
 /* SIGHUP: fn(arg) after the TLS files are reloaded; non-OB_OK is logged. */
 int ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
@@ -212,6 +221,9 @@ void ob_svc_log(const struct ob_svc *svc, const char *level,
 /* Request accessors (valid until the reply). */
 const char *ob_svc_req_method(const struct ob_svc_req *req);
 const char *ob_svc_req_path(const struct ob_svc_req *req);
+/* The path as the log shows it (a secret handle cut short); never NULL
+ * once the path is known, else NULL. */
+const char *ob_svc_req_log_path(struct ob_svc_req *req);
 const char *ob_svc_req_query(const struct ob_svc_req *req); /* or NULL */
 /* The body, NUL-terminated (the NUL is not counted). */
 const char *ob_svc_req_body(const struct ob_svc_req *req, size_t *len);

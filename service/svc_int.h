@@ -35,6 +35,7 @@ struct svc_route {
 	char		*method, *path, *ctype, *label;
 	int		 on_worker;
 	int		 public;	/* served without a mapped peer */
+	int		 secret;	/* its handle is a bearer secret */
 	ob_svc_handler	 fn;
 	void		*arg;
 	struct svc_stats stats;
@@ -73,6 +74,7 @@ struct ob_svc_req {
 	char			 id[17];
 	const char		*method;
 	char			*path, *query, *body;
+	char			*log_path;	/* path as logged, or NULL */
 	size_t			 bodylen;
 	struct svc_hdr		*hdrs;
 	size_t			 nhdrs;
@@ -163,7 +165,7 @@ int svc_tls_peer_chain(struct svc_conn *c, unsigned char **der,
 /* svc_obs.c */
 void svc_log_event(const struct ob_svc *svc, const char *level,
     const char *event, int code, const char *detail);
-void svc_log_request(const struct ob_svc_req *req, uint64_t us);
+void svc_log_request(struct ob_svc_req *req, uint64_t us);
 void svc_log_conn(const struct ob_svc *svc,
     const struct ob_svc_conn_event *ev);
 void svc_stats_add(struct svc_stats *s, int status, uint64_t us);

@@ -106,7 +106,7 @@ svc_log_conn(const struct ob_svc *svc, const struct ob_svc_conn_event *ev)
 
 /* Never the body, the query or header values: they may carry secrets. */
 void
-svc_log_request(const struct ob_svc_req *req, uint64_t us)
+svc_log_request(struct ob_svc_req *req, uint64_t us)
 {
 	json_t *o;
 
@@ -122,7 +122,7 @@ svc_log_request(const struct ob_svc_req *req, uint64_t us)
 	json_object_set_new(o, "method", json_string(req->method));
 	/* Invalid UTF-8 in the path makes json_string fail: leave it out. */
 	json_object_set_new(o, "path", req->path != NULL ?
-	    json_string(req->path) : json_null());
+	    json_string(ob_svc_req_log_path(req)) : json_null());
 	json_object_set_new(o, "status", json_integer(req->status));
 	json_object_set_new(o, "duration_us", json_integer((json_int_t)us));
 	json_object_set_new(o, "code", json_string(ob_err_name(req->code)));

@@ -542,7 +542,33 @@ extern "C" {
 	X(OB_ERR_GW_DEV_SERVER, -1380, "the --server-dev directory is not a development server's", \
 	  "name the DIR an `ownerbind-server --dev DIR` made (it holds dev.json and server.json)") \
 	X(OB_ERR_GW_DEV_TOKEN, -1381, "the development SoftHSM2 token could not be made", \
-	  "install softhsm2 (libsofthsm2.so) and read the detail line printed before this one")
+	  "install softhsm2 (libsofthsm2.so) and read the detail line printed before this one") \
+	X(OB_ERR_ENROL_UNKNOWN, -1430, "no such enrolment invite", \
+	  "open the exact URL ownerbind-server invite printed; ask the operator for a new invite") \
+	X(OB_ERR_ENROL_USED, -1431, "the enrolment invite was already used", \
+	  "an invite enrols once; if you did not use it, tell the operator: someone else may have") \
+	X(OB_ERR_ENROL_EXPIRED, -1432, "the enrolment invite has expired", \
+	  "ask the operator for a new invite (ownerbind-server invite --ttl)") \
+	X(OB_ERR_ENROL_REQUEST, -1433, "the registration is malformed", \
+	  "post clientDataJSON and attestationObject as base64url, as navigator.credentials.create returns them (docs/api.md)") \
+	X(OB_ERR_ENROL_TYPE, -1434, "clientDataJSON type is not webauthn.create", \
+	  "post the response of navigator.credentials.create, not of get") \
+	X(OB_ERR_ENROL_CHALLENGE, -1435, "clientDataJSON challenge is not the invite's", \
+	  "create the credential with the options GET /v1/enrol/INVITE returned") \
+	X(OB_ERR_ENROL_ORIGIN, -1436, "clientDataJSON origin is not one the invite allows", \
+	  "enrol from the server's own page (enrol.origins); a look-alike site is refused") \
+	X(OB_ERR_ENROL_RPID, -1437, "the credential is for another relying party id", \
+	  "create the credential with the rp id of enrol.rp_id") \
+	X(OB_ERR_ENROL_FLAGS, -1438, "the authenticator did not report user presence, user verification or credential data", \
+	  "touch the authenticator and verify (PIN, biometric) when it asks") \
+	X(OB_ERR_ENROL_KEY, -1439, "the credential's public key is not an ES256 P-256 COSE key", \
+	  "use an authenticator that supports ES256 (alg -7)") \
+	X(OB_ERR_ENROL_ATTESTATION, -1440, "the attestation statement is not of format none", \
+	  "create the credential with attestation \"none\", as the server's options ask") \
+	X(OB_ERR_ENROL_DUPLICATE, -1441, "this credential is already enrolled", \
+	  "nothing to do: the passkey is in the trust store already") \
+	X(OB_ERR_ENROL_STORE, -1442, "the enrolled key could not be written", \
+	  "check that enrol.dir is writable by the server and the trust store loads; the invite is spent: make a new one")
 
 enum ob_err {
 	OB_OK = 0,

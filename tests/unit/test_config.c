@@ -143,6 +143,37 @@ test_good(void **state)
 }
 
 static void
+test_enrol(void **state)
+{
+	struct ob_server_config	*c = NULL;
+	char			*s;
+
+	(void)state;
+	s = edit("\"log_level\": \"info\"\n", "\"log_level\": \"info\", "
+	    "\"enrol\": {\"dir\": \"enrol\", \"rp_id\": \"id.example\", "
+	    "\"origins\": [\"https://id.example\", \"https://id.example:8443\"],"
+	    " \"user_verification\": \"preferred\", \"resident_key\": "
+	    "\"discouraged\", \"invite_ttl_s\": 3600}\n");
+	assert_int_equal(ob_server_config_parse(s, strlen(s), "/srv/ob", &c,
+	    NULL), OB_OK);
+	assert_string_equal(c->enrol.dir, "/srv/ob/enrol");
+	assert_string_equal(c->enrol.rp_id, "id.example");
+	assert_int_equal(c->enrol.norigins, 2);
+	assert_string_equal(c->enrol.origins[1], "https://id.example:8443");
+	assert_false(c->enrol.uv_required);
+	assert_int_equal(c->enrol.resident_key, OB_RK_DISCOURAGED);
+	assert_int_equal(c->enrol.invite_ttl_s, 3600);
+	ob_server_config_free(&c);
+	free(s);
+	/* Without the section: no enrolment. */
+	assert_int_equal(ob_server_config_parse(base, strlen(base), "/d", &c,
+	    NULL), OB_OK);
+	assert_null(c->enrol.dir);
+	assert_int_equal(c->enrol.invite_ttl_s, 86400);
+	ob_server_config_free(&c);
+}
+
+static void
 test_defaults(void **state)
 {
 	static const char min[] = "{\"aud\": \"a\", \"iss\": \"i\", "
@@ -360,6 +391,31 @@ static const struct bad bads[] = {
 	  OB_ERR_CONFIG_INVALID, 29, "\"rate.shared\" needs a Redis state" },
 	{ "{\"per_second\": 10}", "{\"per_second\": 10}, \"shared\": 1",
 	  OB_ERR_CONFIG_TYPE, 29, "\"rate.shared\" must be a boolean" },
+	/* enrol (passkey enrolment) */
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"dir\": \"e\", \"rp_id\": \"x\", \"origins\": [\"http://x\"]}\n",
+	  OB_ERR_CONFIG_INVALID, 31, "enrol.origins" },
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"dir\": \"e\", \"rp_id\": \"x\", \"origins\": [\"https://x/p\"]}\n",
+	  OB_ERR_CONFIG_INVALID, 31, "enrol.origins" },
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"dir\": \"e\", \"rp_id\": \"x\", \"origins\": []}\n",
+	  OB_ERR_CONFIG_INVALID, 31, "enrol.origins" },
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"dir\": \"e\", \"origins\": [\"https://x\"]}\n",
+	  OB_ERR_CONFIG_INVALID, 31, "rp_id" },
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"rp_id\": \"x\", \"origins\": [\"https://x\"]}\n",
+	  OB_ERR_CONFIG_INVALID, 31, "dir" },
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"dir\": \"e\", \"rp_id\": \"x\", \"origins\": [\"https://x\"], \"x\": 1}\n",
+	  OB_ERR_CONFIG_UNKNOWN, 31, "enrol.x" },
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"dir\": \"e\", \"rp_id\": \"x\", \"origins\": [\"https://x\"], \"user_verification\": \"discouraged\"}\n",
+	  OB_ERR_CONFIG_INVALID, 31, "user_verification" },
+	{ "\"log_level\": \"info\"\n",
+	  "\"log_level\": \"info\", \"enrol\": {\"dir\": \"e\", \"rp_id\": \"x\", \"origins\": [\"https://x\"], \"invite_ttl_s\": 10}\n",
+	  OB_ERR_CONFIG_INVALID, 31, "invite_ttl_s" },
 };
 
 static void
@@ -556,6 +612,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_enrol),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_redis_state),
 		cmocka_unit_test(test_not_object),
