@@ -73,13 +73,28 @@ int
 ob_write_all(const char *path, const void *data, size_t len,
     unsigned int mode)
 {
-	char	 tmp[PATH_MAX];
-	int	 fd, r;
+	struct stat	 st;
+	char		 tmp[PATH_MAX];
+	int		 fd, r;
 
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if ((r = write_fd(STDOUT_FILENO, data, len)) != OB_OK)
 			return r;
 		return OB_OK;
+	}
+	/*
+	 * Not a regular file (/dev/null, /dev/stdout, a FIFO): write into
+	 * it.  Renaming over it would replace the device or pipe with a file.
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return ob_errf(OB_ERR_IO, "%s: a directory", path);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+			return ob_errf(OB_ERR_IO, "%s: %s", path,
+			    strerror(errno));
+		r = write_fd(fd, data, len);
+		close(fd);
+		return r;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
 	    sizeof(tmp))

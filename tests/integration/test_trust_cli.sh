@@ -40,6 +40,22 @@ code() { grep -q "\"error\":\"$1\"" v.json; }
 "$OB" keygen --key file:k3.pem >/dev/null || exit 1
 "$OB" request --sub wimse://td.example/agents/a1 --aud $AUD --owner alice \
     --agent-key agent.pem --new-agent-key -o /dev/null || exit 1
+# -o into a device or a FIFO writes into it; renaming over it would
+# replace /dev/null with a file (it did: every later "> /dev/null" then
+# filled /dev and every "< /dev/null" read old output).
+[ -c /dev/null ] || { echo "FAIL: -o /dev/null replaced /dev/null"; exit 1; }
+mkfifo out.fifo || exit 1
+cat out.fifo > fifo.json &
+"$OB" request --sub wimse://td.example/agents/a1 --aud $AUD --owner alice \
+    --agent-key agent.pem -o out.fifo || exit 1
+wait
+[ -p out.fifo ] && grep -q '"payload"' fifo.json ||
+    { echo "FAIL: -o FIFO: not written through"; exit 1; }
+mkdir out.dir || exit 1
+if "$OB" request --sub wimse://td.example/agents/a1 --aud $AUD --owner alice \
+    --agent-key agent.pem -o out.dir 2>/dev/null; then
+	echo "FAIL: -o DIRECTORY accepted"; exit 1
+fi
 openssl pkey -in k2.pem -pubout -out k2.pub 2>/dev/null || exit 1
 "$PY" -c "
 import json; from jwcrypto import jwk
