@@ -8,6 +8,8 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -919,6 +921,8 @@ ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
 {
 	struct sigaction	 sa;
 	struct ucred		 cr;
+	struct pollfd		 pfd;
+	sigset_t		 stop_set, old_set;
 	struct conn_arg		*a;
 	pthread_attr_t		 attr;
 	pthread_t		 t;
@@ -932,16 +936,37 @@ ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
 	sa.sa_handler = on_stop;	/* no SA_RESTART: accept returns */
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	/*
+	 * SIGTERM and SIGINT are blocked here and so in every thread this
+	 * one starts; only ppoll below takes them.  Otherwise one could land
+	 * on a connection's thread, or between the check of stopping and
+	 * the wait, and the loop would wait for ever.
+	 */
+	(void)sigemptyset(&stop_set);
+	(void)sigaddset(&stop_set, SIGTERM);
+	(void)sigaddset(&stop_set, SIGINT);
+	(void)pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
+	(void)fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
 	(void)pthread_attr_init(&attr);
 	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	snprintf(d, sizeof(d), "listening on %s", path);
 	log_event(sd, "info", "ready", OB_OK, d);
 	while (!stopping) {
+		pfd.fd = lfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, NULL, &old_set) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = ob_errf(OB_ERR_IO, "poll: %s", strerror(errno));
+			break;
+		}
 		/* accept4 takes NULL for an address it need not return;
 		 * cppcheck's gnu.cfg says otherwise. */
 		/* cppcheck-suppress nullPointer */
 		if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;
 			r = ob_errf(OB_ERR_IO, "accept: %s", strerror(errno));
 			break;
@@ -1004,5 +1029,6 @@ ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
 	while (sd->nconns > 0)
 		pthread_cond_wait(&sd->cv, &sd->mu);
 	pthread_mutex_unlock(&sd->mu);
+	(void)pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 	return stopping ? OB_OK : r;
 }

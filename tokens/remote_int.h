@@ -22,6 +22,7 @@
 struct ob_launcher {
 	pid_t	pid;		/* the launcher, or 0 */
 	int	ctl;		/* the daemon's end, or -1 */
+	int	owed;		/* replies not yet taken (spawns that timed out) */
 };
 
 /* Fork the launcher.  OB_ERR_SIGNER_UNAVAILABLE (with the reason). */

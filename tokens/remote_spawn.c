@@ -36,6 +36,15 @@ close_from(int lo)
 		(void)close(fd);
 }
 
+static long long
+mono_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -170,6 +179,7 @@ ob_launcher_start(const char *program, const char *config,
 
 	l->pid = 0;
 	l->ctl = -1;
+	l->owed = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "socketpair: %s",
 		    strerror(errno));
@@ -192,33 +202,38 @@ ob_launcher_start(const char *program, const char *config,
 	return OB_OK;
 }
 
-int
-ob_launcher_spawn(struct ob_launcher *l, int timeout_ms, int *fdp,
-    long *pidp)
+/*
+ * One reply of the launcher: the helper's pid and the daemon's end of its
+ * socket.  *late is set when nothing came in time (the reply may still
+ * come, and is then owed).
+ */
+static int
+recv_reply(struct ob_launcher *l, long long deadline, int *fdp, long *pidp,
+    int *late)
 {
 	struct msghdr	 m;
 	struct cmsghdr	*c;
 	struct iovec	 iov;
 	struct pollfd	 pfd;
-	uint8_t		 b[8], cmd = 'S';
+	uint8_t		 b[8];
 	union {
 		char		buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr	align;
 	}		 u;
 	uint64_t	 pid = 0;
+	long long	 left;
 	ssize_t		 n;
 	int		 fd = -1, i;
 
-	if (l->ctl < 0)
-		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "no launcher");
-	if (send(l->ctl, &cmd, 1, MSG_NOSIGNAL) != 1)
-		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the launcher is "
-		    "gone: %s", strerror(errno));
+	*late = 0;
+	left = deadline - mono_now_ms();
 	pfd.fd = l->ctl;
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, timeout_ms) != 1)
+	if (left <= 0 || poll(&pfd, 1, (int)left) != 1) {
+		*late = 1;
 		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the launcher did "
 		    "not answer");
+	}
 	memset(&m, 0, sizeof(m));
 	memset(&u, 0, sizeof(u));
 	iov.iov_base = b;
@@ -247,6 +262,42 @@ ob_launcher_spawn(struct ob_launcher *l, int timeout_ms, int *fdp,
 	*fdp = fd;
 	*pidp = (long)pid;
 	return OB_OK;
+}
+
+/*
+ * The launcher answers its requests in order.  A spawn that gave up
+ * waiting leaves its reply owed: the next spawn takes and closes the
+ * owed replies first (the launcher ends that helper when it starts the
+ * next), so no daemon ever talks to a helper meant for an earlier,
+ * abandoned request.
+ */
+int
+ob_launcher_spawn(struct ob_launcher *l, int timeout_ms, int *fdp,
+    long *pidp)
+{
+	long long	 deadline = mono_now_ms() + timeout_ms;
+	long		 pid;
+	uint8_t		 cmd = 'S';
+	int		 fd, late, r;
+
+	if (l->ctl < 0)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "no launcher");
+	if (send(l->ctl, &cmd, 1, MSG_NOSIGNAL) != 1)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the launcher is "
+		    "gone: %s", strerror(errno));
+	l->owed++;
+	while (l->owed > 1) {
+		r = recv_reply(l, deadline, &fd, &pid, &late);
+		if (late)
+			return r;
+		l->owed--;
+		if (r == OB_OK)
+			close(fd);
+	}
+	r = recv_reply(l, deadline, fdp, pidp, &late);
+	if (!late)
+		l->owed--;
+	return r;
 }
 
 void

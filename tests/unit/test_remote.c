@@ -190,6 +190,32 @@ sign_wit(struct ob_token *t)
 	return r;
 }
 
+/*
+ * kill(SIGSTOP) returns before every thread of the target has stopped: on
+ * a loaded machine a helper thread may still answer.  Wait (bounded) for
+ * /proc to say stopped.
+ */
+static void
+wait_stopped(long pid)
+{
+	char	path[64], buf[256], *p;
+	FILE	*f;
+	int	i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	for (i = 0; i < 1000; i++) {
+		if ((f = fopen(path, "r")) != NULL) {
+			p = fgets(buf, sizeof(buf), f);
+			fclose(f);
+			if (p != NULL && (p = strrchr(buf, ')')) != NULL &&
+			    (p[1] == ' ' && (p[2] == 'T' || p[2] == 't')))
+				return;
+		}
+		usleep(1000);
+	}
+	fail_msg("helper %ld did not stop", pid);
+}
+
 /* Wait (bounded) until the supervisor says ready; the new pid. */
 static long
 wait_ready(struct ob_signer *s, long old)
@@ -283,6 +309,7 @@ test_killed_and_back(void **state)
 	assert_int_equal(ob_signer_start(s), OB_OK);
 	(void)ob_signer_state(s, &pid, NULL);
 	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	wait_stopped(pid);
 	assert_int_equal(sign_wit(t), OB_ERR_SIGNER_UNAVAILABLE);
 	assert_non_null(strstr(ob_err_detail(), "in time"));
 	pid2 = wait_ready(s, pid);
@@ -688,6 +715,7 @@ test_killed_in_flight(void **state)
 	usleep(200000);
 	/* Stopped: each thread's next request stays in flight. */
 	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	wait_stopped(pid);
 	usleep(300000);
 	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
 	(void)wait_ready(s, pid);
