@@ -135,7 +135,9 @@ show(const json_t *ch, const struct ob_envelope *env, const char *nonce,
 {
 	char		 mine[OB_BINDING_CODE_CHARS + 1];
 	unsigned char	 md[32];
-	char		*esha = NULL;
+	char		*esha = NULL, when[32];
+	struct tm	 tm;
+	time_t		 t;
 	const char	*req = json_string_value(json_object_get(ch, "request"));
 	int		 r;
 
@@ -160,6 +162,18 @@ show(const json_t *ch, const struct ob_envelope *env, const char *nonce,
 	    env->claims.sub, env->claims.owner, env->claims.aud,
 	    env->claims.exp - env->claims.iat, env->claims.jkt,
 	    json_string_value(json_object_get(ch, "proxy")), mine);
+	/* An approval window is signed with the rest: the owner sees it. */
+	if (env->claims.renew_until != 0) {
+		t = (time_t)env->claims.renew_until;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) ==
+		    0)
+			(void)snprintf(when, sizeof(when), "?");
+		fprintf(stderr, "  renewable until %s (%lld, %llds after the "
+		    "request): the agent renews without asking you again\n",
+		    when, env->claims.renew_until,
+		    env->claims.renew_until - env->claims.iat);
+	}
 	r = OB_OK;
 out:
 	free(esha);
