@@ -50,10 +50,11 @@ respond_usage(FILE *f)
 "--server-pin the SHA-256 of its public key (curl's pinnedpubkey form):\n"
 "both must hold.  Each challenge shows the agent, audience, lifetime,\n"
 "agent key thumbprint, proxy and binding code (compare it with the one\n"
-"the agent side shows), then asks on the terminal; --yes approves and\n"
-"--deny refuses without asking.  Approval signs an owner entry with the\n"
-"challenge's nonce with --owner-key (any backend: file:, pkcs11:, tpm2:,\n"
-"piv:, fido2:).  --once answers one challenge and exits (waiting up to\n"
+"the agent side shows), and an approval window the request proposes\n"
+"(\"renewable until\": the agent renews until then without you), then\n"
+"asks on the terminal; --yes approves and --deny refuses without\n"
+"asking.  Approval signs an owner entry with the challenge's nonce with\n"
+"--owner-key (any backend: file:, pkcs11:, tpm2:, piv:, fido2:).  --once answers one challenge and exits (waiting up to\n"
 "--wait seconds, default 30, for one to arrive); --handle answers only\n"
 "that request.  --save-answer writes the answer sent (for audits).\n");
 }
