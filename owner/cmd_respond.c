@@ -54,9 +54,10 @@ respond_usage(FILE *f)
 "(\"renewable until\": the agent renews until then without you), then\n"
 "asks on the terminal; --yes approves and --deny refuses without\n"
 "asking.  Approval signs an owner entry with the challenge's nonce with\n"
-"--owner-key (any backend: file:, pkcs11:, tpm2:, piv:, fido2:).  --once answers one challenge and exits (waiting up to\n"
-"--wait seconds, default 30, for one to arrive); --handle answers only\n"
-"that request.  --save-answer writes the answer sent (for audits).\n");
+"--owner-key (any backend: file:, pkcs11:, tpm2:, piv:, fido2:).\n"
+"--once answers one challenge and exits (waiting up to --wait seconds,\n"
+"default 30, for one to arrive); --handle answers only that request.\n"
+"--save-answer writes the answer sent (for audits).\n");
 }
 
 /* One HTTPS exchange; *out is the reply body on 200. */

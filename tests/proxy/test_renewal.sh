@@ -150,7 +150,11 @@ while [ "$(date +%s)" -lt "$UNTIL" ]; do
 		at=$(field cur.json renew_at)
 		# exp <= renew_until: the request's iat may be a second on.
 		ttl=$((UNTIL - $(date +%s) - 1)); [ $ttl -gt 60 ] && ttl=60
-		if [ -n "$at" ] && [ "$now" -ge "$at" ] && [ $ttl -ge 1 ]; then
+		# A credential that already ends with the window gains
+		# nothing from a renewal, which could reach the server after
+		# its own one-second exp on a loaded machine.
+		if [ -n "$at" ] && [ "$now" -ge "$at" ] && [ $ttl -ge 1 ] &&
+		    [ "$exp" -lt "$UNTIL" ]; then
 			if mkrenewal "$ttl" rn.json &&
 			    "$OB" agent get --socket "$SOCK" --agent "$AGENT" \
 			    --envelope rn.json --renewal --json >rn.out 2>&1; then

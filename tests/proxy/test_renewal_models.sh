@@ -237,7 +237,11 @@ renew_loop() {	# $1 name, $2 agent, $3 owner, $4 model, $5 approval, $6 until
 			[ "$exp" -gt "$maxexp" ] && maxexp=$exp
 			at=$(field "$n.cur" renew_at)
 			ttl=$(($6 - $(date +%s) - 1))
-			if [ -n "$at" ] && [ "$now" -ge "$at" ] && [ $ttl -ge 1 ]; then
+			# Not when the credential already ends with the window:
+			# nothing to gain, and a 1 s renewal may reach the
+			# server after its exp on a loaded machine.
+			if [ -n "$at" ] && [ "$now" -ge "$at" ] &&
+			    [ $ttl -ge 1 ] && [ "$exp" -lt "$6" ]; then
 				if mkrenewal "$n" "$2" "$3" "$4" "$5" "$ttl" "$n.rn" &&
 				    "$OB" agent get --socket "$SOCK" --agent "$2" \
 				    --envelope "$n.rn" --renewal --json >"$n.rno" 2>&1
