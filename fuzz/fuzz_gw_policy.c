@@ -15,10 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct ob_gw_request reqs[] = {
 	{ "p1", "wimse://acme.example/agents/a1", "https://id.example",
-	    "ES256", 300, 0, 1764676800 },
+	    "ES256", 300, 0, 1764676800, 0 },
 	{ "proxy-eu-1", "spiffe://acme.example/agents/prod-7",
-	    "https://id.example", "EdDSA", 3600, 1, 1764720000 },
-	{ "x", "wimse://other.example", "urn:x", "PS256", 1, 0, 0 },
+	    "https://id.example", "EdDSA", 3600, 1, 1764720000, 600 },
+	{ "x", "wimse://other.example", "urn:x", "PS256", 1, 0, 0, 2592000 },
 };
 
 int

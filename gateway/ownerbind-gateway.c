@@ -215,8 +215,13 @@ sign_entry(struct gw *g, struct job *j)
 
 	/* The record before the queue: its fsync holds up no other
 	 * request's signature.  A refusal after it has its own line. */
-	snprintf(d, sizeof(d), "allowed by rule %s; signing for proxy %.64s",
-	    j->rule, j->proxy);
+	if (j->env->claims.renew_until != 0)
+		snprintf(d, sizeof(d), "allowed by rule %s; signing for proxy "
+		    "%.64s, approval window until %lld", j->rule, j->proxy,
+		    j->env->claims.renew_until);
+	else
+		snprintf(d, sizeof(d), "allowed by rule %s; signing for proxy "
+		    "%.64s", j->rule, j->proxy);
 	if ((r = record(g, j->req, j->env, 1, OB_OK, d, NULL, 0)) != OB_OK)
 		return ob_err_prefix(r, "nothing signed without its record");
 	OB_TRY(ob_hsmq_enter(g->hsmq, j->deadline_ms));
@@ -419,6 +424,8 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	q.aud = j.env->claims.aud;
 	q.alg = ob_alg_name(ae->alg);
 	q.lifetime = j.env->claims.exp - j.env->claims.iat;
+	q.renew_window = j.env->claims.renew_until != 0 ?
+	    j.env->claims.renew_until - j.env->claims.iat : 0;
 	q.has_evidence = j.env->claims.has_evidence;
 	q.now = (long long)time(NULL);
 	pthread_rwlock_rdlock(&g->lock);

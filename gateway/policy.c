@@ -28,6 +28,7 @@ struct rule {
 	struct list	 proxies, agents, domains;	/* selectors */
 	struct list	 audiences, algs;		/* conditions */
 	long long	 max_lifetime;			/* 0: none */
+	long long	 max_renew_window;		/* 0: no window */
 	int		 require_evidence;
 	int		 hours_from, hours_to;		/* -1: always */
 	unsigned	 k;
@@ -175,7 +176,7 @@ load_approvals(struct ob_cfg *c, const json_t *o, struct rule *ru)
 static const char *const rule_members[] = {
 	"name", "effect", "proxies", "agents", "trust_domains", "audiences",
 	"max_lifetime", "agent_algs", "require_evidence", "hours_utc",
-	"approvals", NULL
+	"approvals", "max_renew_window_s", NULL
 };
 
 static int
@@ -205,6 +206,8 @@ load_rule(struct ob_cfg *c, const json_t *o, struct rule *ru)
 	    &ru->audiences)) != OB_OK ||
 	    (r = ob_cfg_int(c, o, "max_lifetime", 1, 86400, 0,
 	    &ru->max_lifetime)) != OB_OK ||
+	    (r = ob_cfg_int(c, o, "max_renew_window_s", 1, OB_MAX_RENEW_WINDOW,
+	    0, &ru->max_renew_window)) != OB_OK ||
 	    (r = get_list(c, o, "agent_algs", 8, 32, &ru->algs)) != OB_OK ||
 	    (r = ob_cfg_member(c, o, "require_evidence", JSON_TRUE, 0,
 	    &ev)) != OB_OK ||
@@ -222,6 +225,7 @@ load_rule(struct ob_cfg *c, const json_t *o, struct rule *ru)
 			    "PS256", i);
 	ru->require_evidence = ev != NULL && json_is_true(ev);
 	if (!ru->allow && (ru->k != 0 || ru->max_lifetime != 0 ||
+	    ru->max_renew_window != 0 ||
 	    ru->audiences.given || ru->algs.given || ev != NULL ||
 	    ru->hours_from >= 0))
 		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, NULL, "is a deny "
@@ -389,6 +393,14 @@ condition_fails(const struct rule *ru, const struct ob_gw_request *q,
 	if (ru->max_lifetime != 0 && q->lifetime > ru->max_lifetime) {
 		(void)snprintf(buf, size, "lifetime %llds over %llds",
 		    q->lifetime, ru->max_lifetime);
+		return buf;
+	}
+	/* The agent signed its proposed window too: refused, not capped. */
+	if (q->renew_window != 0 && ru->max_renew_window == 0)
+		return "approval window (renew_until) not granted by this rule";
+	if (q->renew_window > ru->max_renew_window) {
+		(void)snprintf(buf, size, "approval window %llds over %llds",
+		    q->renew_window, ru->max_renew_window);
 		return buf;
 	}
 	if (ru->algs.given && !list_has(&ru->algs, q->alg)) {

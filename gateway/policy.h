@@ -31,6 +31,7 @@ struct ob_gw_request {
 	long long	 lifetime;	/* exp - iat */
 	int		 has_evidence;	/* evidence_sha256 present */
 	long long	 now;		/* seconds since the epoch */
+	long long	 renew_window;	/* renew_until - iat, 0: none asked */
 };
 
 struct ob_gw_decision {

@@ -50,12 +50,14 @@ respond_usage(FILE *f)
 "--server-pin the SHA-256 of its public key (curl's pinnedpubkey form):\n"
 "both must hold.  Each challenge shows the agent, audience, lifetime,\n"
 "agent key thumbprint, proxy and binding code (compare it with the one\n"
-"the agent side shows), then asks on the terminal; --yes approves and\n"
-"--deny refuses without asking.  Approval signs an owner entry with the\n"
-"challenge's nonce with --owner-key (any backend: file:, pkcs11:, tpm2:,\n"
-"piv:, fido2:).  --once answers one challenge and exits (waiting up to\n"
-"--wait seconds, default 30, for one to arrive); --handle answers only\n"
-"that request.  --save-answer writes the answer sent (for audits).\n");
+"the agent side shows), and an approval window the request proposes\n"
+"(\"renewable until\": the agent renews until then without you), then\n"
+"asks on the terminal; --yes approves and --deny refuses without\n"
+"asking.  Approval signs an owner entry with the challenge's nonce with\n"
+"--owner-key (any backend: file:, pkcs11:, tpm2:, piv:, fido2:).\n"
+"--once answers one challenge and exits (waiting up to --wait seconds,\n"
+"default 30, for one to arrive); --handle answers only that request.\n"
+"--save-answer writes the answer sent (for audits).\n");
 }
 
 /* One HTTPS exchange; *out is the reply body on 200. */
@@ -135,7 +137,9 @@ show(const json_t *ch, const struct ob_envelope *env, const char *nonce,
 {
 	char		 mine[OB_BINDING_CODE_CHARS + 1];
 	unsigned char	 md[32];
-	char		*esha = NULL;
+	char		*esha = NULL, when[32];
+	struct tm	 tm;
+	time_t		 t;
 	const char	*req = json_string_value(json_object_get(ch, "request"));
 	int		 r;
 
@@ -160,6 +164,18 @@ show(const json_t *ch, const struct ob_envelope *env, const char *nonce,
 	    env->claims.sub, env->claims.owner, env->claims.aud,
 	    env->claims.exp - env->claims.iat, env->claims.jkt,
 	    json_string_value(json_object_get(ch, "proxy")), mine);
+	/* An approval window is signed with the rest: the owner sees it. */
+	if (env->claims.renew_until != 0) {
+		t = (time_t)env->claims.renew_until;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) ==
+		    0)
+			(void)snprintf(when, sizeof(when), "?");
+		fprintf(stderr, "  renewable until %s (%lld, %llds after the "
+		    "request): the agent renews without asking you again\n",
+		    when, env->claims.renew_until,
+		    env->claims.renew_until - env->claims.iat);
+	}
 	r = OB_OK;
 out:
 	free(esha);
