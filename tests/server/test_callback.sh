@@ -160,6 +160,7 @@ wait_for() {	# $1: seconds, $2...: a command that succeeds when done
 	while ! "$@" && [ $i -lt $((w * 10)) ]; do sleep 0.1; i=$((i + 1)); done
 	"$@"
 }
+# shellcheck disable=SC2317 # has_ping and logged run through wait_for
 has_ping() { [ -n "$(pings "$1")" ]; }
 logged() { grep -q "$1" server.log; }
 ms() { echo $((($2 - $1) / 1000000)); }
