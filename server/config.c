@@ -452,12 +452,17 @@ load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 	return OB_OK;
 }
 
+/* The public enrolment routes' buckets (docs/server.md, "enrol"). */
+static const struct ob_rate def_enrol_ip = { 2, 20 };
+static const struct ob_rate def_enrol_all = { 50, 200 };
+
 /* docs/server.md, "enrol" (passkey enrolment through the page). */
 static int
 load_enrol(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
 	static const char *const m[] = { "dir", "rp_id", "origins",
-	    "user_verification", "resident_key", "invite_ttl_s", NULL };
+	    "user_verification", "resident_key", "invite_ttl_s", "per_ip",
+	    "global", NULL };
 	static const char *const uv[] = { "required", "preferred", NULL };
 	static const char *const rk[] = { "required", "preferred",
 	    "discouraged", NULL };
@@ -467,6 +472,8 @@ load_enrol(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	int		 r, u;
 
 	cfg->enrol.invite_ttl_s = 86400;
+	cfg->enrol.per_ip = def_enrol_ip;
+	cfg->enrol.global = def_enrol_all;
 	if ((r = ob_cfg_member(c, root, "enrol", JSON_OBJECT, 0, &o)) !=
 	    OB_OK || o == NULL)
 		return r;
@@ -482,6 +489,10 @@ load_enrol(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    &cfg->enrol.resident_key)) != OB_OK ||
 	    (r = ob_cfg_int(c, o, "invite_ttl_s", 60, 604800, 86400,
 	    &cfg->enrol.invite_ttl_s)) != OB_OK ||
+	    (r = load_bucket(c, o, "per_ip", def_enrol_ip,
+	    &cfg->enrol.per_ip)) != OB_OK ||
+	    (r = load_bucket(c, o, "global", def_enrol_all,
+	    &cfg->enrol.global)) != OB_OK ||
 	    (r = ob_cfg_member(c, o, "origins", JSON_ARRAY, 1, &a)) != OB_OK)
 		return r;
 	cfg->enrol.uv_required = u == 0;

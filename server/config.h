@@ -116,6 +116,8 @@ struct ob_server_config {
 		int		 uv_required;	/* else "preferred" */
 		int		 resident_key;	/* enum below */
 		long long	 invite_ttl_s;	/* default of invite --ttl */
+		struct ob_rate	 per_ip;	/* the public routes' buckets */
+		struct ob_rate	 global;
 	}			 enrol;		/* passkey enrolment */
 	char			*user;		/* NULL: do not change user */
 	int			 sandbox;	/* seccomp and Landlock */

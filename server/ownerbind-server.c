@@ -76,6 +76,7 @@ struct server {
 	struct ob_chal_table	*chal;		/* held requests */
 	struct ob_pipe		*pipe;		/* commit and finish stages */
 	struct ob_notifier	*notifier;	/* ping callbacks, or NULL */
+	struct ob_rate_table	*rate_enrol_ip, *rate_enrol_all;
 };
 
 /*
@@ -916,11 +917,39 @@ out:
 
 static int reload(void *);
 
+/*
+ * The public enrolment routes' buckets, per client IP and for all: 0 to
+ * go on, else the request is answered 429 with Retry-After.  Always this
+ * instance's own tables (never Redis: the page is served on the loop).
+ */
+static int
+enrol_limited(struct server *s, struct ob_svc_req *req)
+{
+	struct ob_rate_table	*t;
+	char			 detail[160];
+
+	/* Per IP first: one flooding address does not drain the global. */
+	if (ob_rate_take(s->rate_enrol_ip, ob_svc_req_peer_ip(req)) != OB_OK)
+		t = s->rate_enrol_ip;
+	else if (ob_rate_take(s->rate_enrol_all, "all") != OB_OK)
+		t = s->rate_enrol_all;
+	else
+		return 0;
+	snprintf(detail, sizeof(detail), "enrolment %s rate (%.64s)",
+	    t == s->rate_enrol_all ? "global" : "per-IP",
+	    ob_svc_req_peer_ip(req));
+	ob_svc_req_set_retry_after(req, ob_rate_retry_after(t));
+	(void)ob_svc_reply_problem(req, 429, OB_ERR_SVC_RATE_LIMITED,
+	    ob_err_text(OB_ERR_SVC_RATE_LIMITED), detail);
+	return 1;
+}
+
 /* GET /enrol/INVITE, /enrol.js: the enrolment page, on the loop. */
 static void
 h_enrol_page(struct ob_svc_req *req, void *arg)
 {
-	(void)arg;
+	if (enrol_limited(arg, req))
+		return;
 	(void)ob_svc_reply_page(req, 200, "text/html; charset=utf-8",
 	    ob_enrol_html, strlen(ob_enrol_html));
 }
@@ -942,6 +971,8 @@ h_enrol_info(struct ob_svc_req *req, void *arg)
 	char		 detail[512];
 	int		 r;
 
+	if (enrol_limited(s, req))
+		return;
 	if ((r = ob_enrol_invite_load(s->cfg->enrol.dir, path_handle(req),
 	    (long long)time(NULL), &inv)) != OB_OK ||
 	    (r = ob_enrol_options(inv, &o)) != OB_OK) {
@@ -977,6 +1008,8 @@ h_enrol(struct ob_svc_req *req, void *arg)
 	long long		 now = (long long)time(NULL);
 	int			 r;
 
+	if (enrol_limited(s, req))
+		return;
 	memset(&c, 0, sizeof(c));
 	origins = NULL;
 	body = ob_svc_req_body(req, &len);
@@ -1400,6 +1433,8 @@ server_open(struct server *s, const char *config_path)
 	    &s->rate_owner));
 	OB_TRY(open_rate(s, &s->cfg->rate.per_agent, "agent",
 	    &s->rate_agent));
+	OB_TRY(ob_rate_new(&s->cfg->enrol.per_ip, &s->rate_enrol_ip));
+	OB_TRY(ob_rate_new(&s->cfg->enrol.global, &s->rate_enrol_all));
 	r = OB_OK;
 out:
 	free(chain);
@@ -1557,6 +1592,8 @@ server_close(struct server *s)
 	ob_rate_free(&s->rate_peer);
 	ob_rate_free(&s->rate_owner);
 	ob_rate_free(&s->rate_agent);
+	ob_rate_free(&s->rate_enrol_ip);
+	ob_rate_free(&s->rate_enrol_all);
 	ob_chal_table_free(&s->chal);
 	ob_redis_free(&s->rate_redis);
 	json_decref(s->jwks);
