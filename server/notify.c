@@ -169,13 +169,16 @@ child_main(const struct ob_server_config *cfg, int fd)
 	(void)signal(SIGHUP, SIG_IGN);
 	if (getppid() == 1)
 		_exit(0);
+	if (ob_process_drop_user(cfg->user) != OB_OK ||
+	    ob_client_global_init() != OB_OK) {
+		fprintf(stderr, "ownerbind-server: notifier: %s\n",
+		    ob_err_detail());
+		_exit(1);
+	}
 	/* Nothing of the server's but the pair and stderr (the log). */
 	if (fd > 3)
 		(void)close_range(3, (unsigned)fd - 1, 0);
 	(void)close_range((unsigned)fd + 1, ~0U, 0);
-	if (ob_client_global_init() != OB_OK ||
-	    ob_process_drop_user(cfg->user) != OB_OK)
-		_exit(1);
 	ro[nro++] = "/etc";	/* the resolver's files */
 	for (i = 0; i < cfg->nclients && nro < 1 + 64; i++)
 		if (cfg->clients[i].callback_ca != NULL) {
