@@ -1,19 +1,17 @@
 /*
- * The ping notifier (server/notify.h).  The queue is the socket pair's
- * buffer (SOCK_SEQPACKET, one message a notification): the server's
- * thread sends without blocking and counts a full buffer as a drop; the
- * process takes one message at a time and tries OB_NOTIFY_TRIES times
- * with a doubling backoff, then answers "delivered" or "dropped".
+ * The ping notifier's server side (server/notify.h).  The queue is the
+ * socket pair's buffer (SOCK_SEQPACKET, one message a notification): the
+ * server's thread sends without blocking and counts a full buffer as a
+ * drop; ownerbind-notifier (server/ownerbind-notifier.c) takes one
+ * message at a time and answers "delivered" or "dropped".
  */
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +21,9 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-#include "common/process.h"
-#include "common/sandbox.h"
 #include "core/err.h"
 #include "server/notify.h"
-#include "service/client.h"
 
-#define MSG_MAX		(OB_NOTIFY_TOKEN_MAX + 1024)
 #define TICK_MS		200
 
 struct ob_notifier {
@@ -57,166 +51,9 @@ ob_notify_token_ok(const char *s)
 	return 1;
 }
 
-static const struct ob_server_client *
-client_of(const struct ob_server_config *cfg, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->nclients; i++)
-		if (cfg->clients[i].callback_url != NULL &&
-		    strcmp(cfg->clients[i].id, id) == 0)
-			return &cfg->clients[i];
-	return NULL;
-}
-
-static void
-dir_of(const char *path, char *b, size_t n)
-{
-	char *sl;
-
-	snprintf(b, n, "%s", path);
-	if ((sl = strrchr(b, '/')) != NULL && sl != b)
-		*sl = '\0';
-}
-
-/* Sleep ms, or return 1 when the server has gone (the pair is closed). */
-static int
-pause_or_gone(int fd, int ms)
-{
-	struct pollfd	 p = { fd, 0, 0 };
-
-	return poll(&p, 1, ms) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0;
-}
-
-/* One notification: its tries and the answer to the server. */
-static int
-ping(const struct ob_server_config *cfg, int fd, json_t *m)
-{
-	const struct ob_server_client	*cl;
-	struct ob_client_tls		 tls;
-	struct ob_client_reply		 rp;
-	const char			*client, *handle, *status, *token;
-	char				 why[256] = "", *body = NULL, *ans;
-	json_t				*b;
-	int				 i, ok = 0, r, gone = 0;
-
-	client = json_string_value(json_object_get(m, "client"));
-	handle = json_string_value(json_object_get(m, "handle"));
-	status = json_string_value(json_object_get(m, "status"));
-	token = json_string_value(json_object_get(m, "token"));
-	if (client == NULL || handle == NULL || status == NULL)
-		return 0;
-	if ((cl = client_of(cfg, client)) == NULL) {
-		snprintf(why, sizeof(why), "no callback for %.128s", client);
-		i = 0;
-		goto answer;
-	}
-	if ((b = json_pack("{s:s, s:s}", "handle", handle, "status",
-	    status)) == NULL || (body = json_dumps(b, JSON_COMPACT)) == NULL) {
-		json_decref(b);
-		snprintf(why, sizeof(why), "out of memory");
-		i = 0;
-		goto answer;
-	}
-	json_decref(b);
-	memset(&tls, 0, sizeof(tls));
-	tls.ca = cl->callback_ca;
-	for (i = 1; i <= OB_NOTIFY_TRIES; i++) {
-		r = ob_client_request_bearer(&tls, cl->callback_url, body,
-		    strlen(body), token, OB_NOTIFY_TIMEOUT_MS, &rp);
-		if (r == OB_OK && rp.status >= 200 && rp.status < 300)
-			ok = 1;
-		else if (r == OB_OK)
-			snprintf(why, sizeof(why), "HTTP %ld", rp.status);
-		else
-			snprintf(why, sizeof(why), "%s: %s", ob_err_name(r),
-			    ob_err_detail());
-		ob_client_reply_clear(&rp);
-		if (ok || i == OB_NOTIFY_TRIES)
-			break;
-		if ((gone = pause_or_gone(fd, OB_NOTIFY_BACKOFF_MS <<
-		    (i - 1))) != 0)
-			break;
-	}
-answer:
-	free(body);
-	if (gone)
-		return -1;
-	if ((b = json_pack("{s:s, s:s, s:s, s:b, s:i, s:s}", "client", client,
-	    "handle", handle, "status", status, "ok", ok, "tries", i, "why",
-	    why)) != NULL && (ans = json_dumps(b, JSON_COMPACT)) != NULL) {
-		(void)send(fd, ans, strlen(ans), MSG_NOSIGNAL);
-		free(ans);
-	}
-	json_decref(b);
-	return 0;
-}
-
-/* The notifier process: never returns. */
-static void
-child_main(const struct ob_server_config *cfg, int fd)
-{
-	const char	*ro[1 + 64];
-	char		 dirs[64][PATH_MAX], what[256], *buf;
-	size_t		 i, nro = 0;
-	ssize_t		 n;
-	json_t		*m;
-
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	(void)signal(SIGPIPE, SIG_IGN);
-	(void)signal(SIGINT, SIG_IGN);
-	(void)signal(SIGTERM, SIG_IGN);
-	(void)signal(SIGHUP, SIG_IGN);
-	if (getppid() == 1)
-		_exit(0);
-	if (ob_process_drop_user(cfg->user) != OB_OK ||
-	    ob_client_global_init() != OB_OK) {
-		fprintf(stderr, "ownerbind-server: notifier: %s\n",
-		    ob_err_detail());
-		_exit(1);
-	}
-	/* Nothing of the server's but the pair and stderr (the log). */
-	if (fd > 3)
-		(void)close_range(3, (unsigned)fd - 1, 0);
-	(void)close_range((unsigned)fd + 1, ~0U, 0);
-	ro[nro++] = "/etc";	/* the resolver's files */
-	for (i = 0; i < cfg->nclients && nro < 1 + 64; i++)
-		if (cfg->clients[i].callback_ca != NULL) {
-			dir_of(cfg->clients[i].callback_ca, dirs[nro - 1],
-			    sizeof(dirs[0]));
-			ro[nro] = dirs[nro - 1];
-			nro++;
-		}
-	if (cfg->sandbox && (ob_sandbox_landlock(ro, nro, NULL, 0, what,
-	    sizeof(what)) != OB_OK || ob_sandbox_seccomp_tcp_client() !=
-	    OB_OK)) {
-		fprintf(stderr, "ownerbind-server: notifier: sandbox: %s\n",
-		    ob_err_detail());
-		_exit(1);
-	}
-	if ((buf = malloc(MSG_MAX + 1)) == NULL)
-		_exit(1);
-	for (;;) {
-		if ((n = recv(fd, buf, MSG_MAX, 0)) <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		buf[n] = '\0';
-		m = json_loads(buf, 0, NULL);
-		OPENSSL_cleanse(buf, (size_t)n);
-		if (m == NULL)
-			continue;
-		n = ping(cfg, fd, m);
-		json_decref(m);
-		if (n < 0)
-			break;
-	}
-	_exit(0);
-}
-
 int
-ob_notifier_open(const struct ob_server_config *cfg, struct ob_notifier **out)
+ob_notifier_open(const struct ob_server_config *cfg, const char *path,
+    struct ob_notifier **out)
 {
 	struct ob_notifier	*n;
 	size_t			 i;
@@ -243,8 +80,13 @@ ob_notifier_open(const struct ob_server_config *cfg, struct ob_notifier **out)
 		    strerror(errno));
 	}
 	if (n->pid == 0) {
-		(void)close(sv[0]);
-		child_main(cfg, sv[1]);
+		/* The pair on descriptor 3; everything else closes on exec. */
+		if ((sv[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(sv[1], 3)) < 0)
+			_exit(1);
+		(void)execl(path, path, "--config", cfg->path, (char *)NULL);
+		fprintf(stderr, "ownerbind-server: notifier: %s: %s\n", path,
+		    strerror(errno));
+		_exit(1);
 	}
 	(void)close(sv[1]);
 	n->fd = sv[0];

@@ -7,7 +7,8 @@
  * thread and before the server's sandbox (its own sandbox allows TCP out,
  * the server's does not); a thread of the server hands it notifications
  * over a socket pair without ever waiting on it and reads back what
- * became of each.
+ * became of each.  The process is its own program, ownerbind-notifier,
+ * so that libcurl is never loaded into the server.
  */
 #ifndef OB_SERVER_NOTIFY_H
 #define OB_SERVER_NOTIFY_H
@@ -29,11 +30,12 @@ typedef void (*ob_notify_log_fn)(void *arg, const char *level, int code,
     const char *detail);
 
 /*
- * Fork the notifier process when any client has a callback (else *out is
- * NULL and every other call is a no-op).  Before any thread exists.
+ * Start the notifier program at path (ownerbind-notifier) when any client
+ * has a callback (else *out is NULL and every other call is a no-op).
+ * Before any thread exists.
  * Errors: OB_ERR_IO (socketpair, fork), OB_ERR_ALLOC.
  */
-int ob_notifier_open(const struct ob_server_config *cfg,
+int ob_notifier_open(const struct ob_server_config *cfg, const char *path,
     struct ob_notifier **out) OB_WUR;
 
 /* Start the thread that takes t's due notifications (ob_chal_notes). */

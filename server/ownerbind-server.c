@@ -1332,6 +1332,25 @@ health(json_t *o, void *arg)
 	return st == OB_SIGNER_READY;
 }
 
+/* ownerbind-notifier, next to this program. */
+static int
+notifier_path(char *buf, size_t size)
+{
+	char	*slash;
+	ssize_t	 n;
+
+	if ((n = readlink("/proc/self/exe", buf, size - 1)) <= 0 ||
+	    (size_t)n >= size - 1)
+		return ob_errf(OB_ERR_IO, "/proc/self/exe: %s",
+		    strerror(errno));
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL ||
+	    (size_t)(slash - buf) + sizeof("/ownerbind-notifier") > size)
+		return ob_errf(OB_ERR_IO, "%s: no directory", buf);
+	memcpy(slash + 1, "ownerbind-notifier", sizeof("ownerbind-notifier"));
+	return OB_OK;
+}
+
 /* ownerbind-signer next to this program, unless configured. */
 static int
 helper_path(const char *configured, char *buf, size_t size)
@@ -1386,7 +1405,7 @@ server_open(struct server *s, const char *config_path)
 	struct ob_issuer_cfg	 ic;
 	struct ob_chal_cfg	 cc;
 	struct ob_pipe_cfg	 pc;
-	char			*chain = NULL, uri[80];
+	char			*chain = NULL, uri[80], path[PATH_MAX];
 	size_t			 n;
 	unsigned long		 line = 0;
 	int			 r;
@@ -1396,8 +1415,10 @@ server_open(struct server *s, const char *config_path)
 		    ob_err_detail());
 		return r;
 	}
-	/* Forks the ping notifier: before any thread and any open file. */
-	OB_TRY(ob_notifier_open(s->cfg, &s->notifier));
+	/* Starts the ping notifier: before any thread and any open file. */
+	if ((r = notifier_path(path, sizeof(path))) != OB_OK ||
+	    (r = ob_notifier_open(s->cfg, path, &s->notifier)) != OB_OK)
+		goto out;
 	OB_TRY(ob_enrol_trust_load(s->cfg->trust, s->cfg->enrol.dir,
 	    &s->trust));
 	if (s->cfg->state_redis)
