@@ -158,6 +158,9 @@ ob_err_public(int code)
 	case OB_ERR_CHAL_OWNER:
 	case OB_ERR_CHAL_ANSWERED:
 	case OB_ERR_CHAL_FULL:
+	/* The ping's: about the client's own header and configuration. */
+	case OB_ERR_NOTIFY_UNCONFIGURED:
+	case OB_ERR_NOTIFY_TOKEN:
 	/* Enrolment: the one who posts holds the invite and made the
 	 * credential; there is no secret a distinct code would reveal
 	 * (docs/server-mediated.md, "Enrolling a passkey"). */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "core/b64url.h"
@@ -37,6 +38,9 @@ struct chal {
 	enum chal_state	 state;
 	json_t		*cred;
 	char		*web_protected;	/* the approval page's owner header */
+	char		*nclient;	/* a ping was asked for: the client */
+	char		*ntoken;	/* its client_notification_token */
+	int		 notified;
 };
 
 struct ob_chal_table {
@@ -61,6 +65,11 @@ chal_free(struct chal *c)
 	free(c->esha);
 	free(c->env);
 	free(c->web_protected);
+	free(c->nclient);
+	if (c->ntoken != NULL) {
+		OPENSSL_cleanse(c->ntoken, strlen(c->ntoken));
+		free(c->ntoken);
+	}
 	json_decref(c->cred);
 	free(c);
 }
@@ -187,7 +196,9 @@ ob_chal_hold(struct ob_chal_table *t, const struct ob_chal_start *s,
 	    (r = dup_into(&c->agent_jkt, s->agent_jkt)) != OB_OK ||
 	    (r = dup_into(&c->aud, s->aud)) != OB_OK ||
 	    (r = dup_into(&c->jti, s->jti)) != OB_OK ||
-	    (r = dup_into(&c->esha, s->envelope_sha256)) != OB_OK)
+	    (r = dup_into(&c->esha, s->envelope_sha256)) != OB_OK ||
+	    (r = dup_into(&c->nclient, s->notify_client)) != OB_OK ||
+	    (r = dup_into(&c->ntoken, s->notify_token)) != OB_OK)
 		goto fail;
 	if ((c->env = malloc(s->envelope_len + 1)) == NULL) {
 		r = OB_ERR_ALLOC;
@@ -490,4 +501,43 @@ ob_chal_count(struct ob_chal_table *t)
 	n = t->n;
 	pthread_mutex_unlock(&t->mu);
 	return n;
+}
+
+int
+ob_chal_notes(struct ob_chal_table *t, long long now, json_t **out)
+{
+	struct chal	*c;
+	const char	*st;
+	json_t		*a, *o;
+	int		 r = OB_OK;
+
+	if ((a = json_array()) == NULL)
+		return OB_ERR_ALLOC;
+	pthread_mutex_lock(&t->mu);
+	for (c = t->head; c != NULL; c = c->next) {
+		if (c->nclient == NULL || c->notified)
+			continue;
+		if (c->state == CH_ISSUED || c->state == CH_DELIVERED)
+			st = "issued";
+		else if (c->state == CH_DENIED)
+			st = "denied";
+		else if (c->state == CH_PENDING && now >= c->deadline)
+			st = "expired";
+		else
+			continue;
+		if ((o = json_pack("{s:s, s:s, s:s, s:s*}", "client",
+		    c->nclient, "handle", c->handle, "status", st, "token",
+		    c->ntoken)) == NULL || json_array_append_new(a, o) != 0) {
+			r = OB_ERR_ALLOC;
+			break;
+		}
+		c->notified = 1;
+	}
+	pthread_mutex_unlock(&t->mu);
+	if (r != OB_OK) {
+		json_decref(a);
+		return r;
+	}
+	*out = a;
+	return OB_OK;
 }

@@ -43,6 +43,8 @@ struct ob_chal_start {
 	long long	 lifetime;	/* exp - iat of the request */
 	const char	*envelope;	/* the agent-only envelope */
 	size_t		 envelope_len;
+	const char	*notify_client;	/* NULL: no ping asked for */
+	const char	*notify_token;	/* NULL: none */
 };
 
 /* A poll's outcome. */
@@ -122,6 +124,15 @@ int ob_chal_payload(struct ob_chal_table *t, const char *handle, char **env)
  */
 void ob_chal_settle(struct ob_chal_table *t, const char *handle, int code,
     json_t *cred);
+
+/*
+ * The ping notifications now due (docs/api.md, "Ping callback"): a JSON
+ * array of {"client", "handle", "status", "token"} for each request held
+ * with notify_client that was issued, denied or has passed its deadline
+ * since the last call, each once.  Errors: OB_ERR_ALLOC.
+ */
+int ob_chal_notes(struct ob_chal_table *t, long long now, json_t **out)
+    OB_WUR;
 
 /* Held requests now (for /healthz and tests). */
 size_t ob_chal_count(struct ob_chal_table *t);

@@ -45,11 +45,44 @@ load_tls(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	return OB_OK;
 }
 
+/*
+ * clients[].callback: where this client's ping notifications go
+ * (docs/server.md).  Configured here and only here: a request asks for a
+ * ping, it never names where.
+ */
+static int
+load_callback(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
+{
+	static const char *const m[] = { "url", "ca", NULL };
+	json_t	*cb;
+	int	 r;
+
+	if ((r = ob_cfg_member(c, o, "callback", JSON_OBJECT, 0, &cb)) !=
+	    OB_OK || cb == NULL)
+		return r;
+	if (cl->role != OB_CLIENT_PROXY)
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "callback", "is for "
+		    "role \"proxy\" only (held requests are a proxy's)");
+	ob_cfg_push_key(c, "callback");
+	if ((r = ob_cfg_only(c, cb, m)) != OB_OK ||
+	    (r = ob_cfg_str(c, cb, "url", 1, NULL, 2048, &cl->callback_url)) !=
+	    OB_OK ||
+	    (r = ob_cfg_path(c, cb, "ca", 1, NULL, &cl->callback_ca)) != OB_OK)
+		return r;
+	if (strncmp(cl->callback_url, "https://", 8) != 0 ||
+	    cl->callback_url[8] == '\0' ||
+	    strpbrk(cl->callback_url, " \t\r\n") != NULL)
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "url", "must be an "
+		    "https:// URL");
+	ob_cfg_pop(c);
+	return OB_OK;
+}
+
 static int
 load_client(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
 {
 	static const char *const m[] = { "id", "role", "san_uri",
-	    "cert_sha256", "owner", NULL };
+	    "cert_sha256", "owner", "callback", NULL };
 	static const char *const roles[] = { "proxy", "gateway", "responder",
 	    NULL };
 	char	*hex = NULL;
@@ -91,7 +124,7 @@ load_client(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
 		}
 		cl->has_cert_sha256 = 1;
 	}
-	r = OB_OK;
+	r = load_callback(c, o, cl);
 out:
 	free(hex);
 	return r;
@@ -419,12 +452,17 @@ load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 	return OB_OK;
 }
 
+/* The public enrolment routes' buckets (docs/server.md, "enrol"). */
+static const struct ob_rate def_enrol_ip = { 2, 20 };
+static const struct ob_rate def_enrol_all = { 50, 200 };
+
 /* docs/server.md, "enrol" (passkey enrolment through the page). */
 static int
 load_enrol(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
 	static const char *const m[] = { "dir", "rp_id", "origins",
-	    "user_verification", "resident_key", "invite_ttl_s", NULL };
+	    "user_verification", "resident_key", "invite_ttl_s", "per_ip",
+	    "global", NULL };
 	static const char *const uv[] = { "required", "preferred", NULL };
 	static const char *const rk[] = { "required", "preferred",
 	    "discouraged", NULL };
@@ -434,6 +472,8 @@ load_enrol(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	int		 r, u;
 
 	cfg->enrol.invite_ttl_s = 86400;
+	cfg->enrol.per_ip = def_enrol_ip;
+	cfg->enrol.global = def_enrol_all;
 	if ((r = ob_cfg_member(c, root, "enrol", JSON_OBJECT, 0, &o)) !=
 	    OB_OK || o == NULL)
 		return r;
@@ -449,6 +489,10 @@ load_enrol(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	    &cfg->enrol.resident_key)) != OB_OK ||
 	    (r = ob_cfg_int(c, o, "invite_ttl_s", 60, 604800, 86400,
 	    &cfg->enrol.invite_ttl_s)) != OB_OK ||
+	    (r = load_bucket(c, o, "per_ip", def_enrol_ip,
+	    &cfg->enrol.per_ip)) != OB_OK ||
+	    (r = load_bucket(c, o, "global", def_enrol_all,
+	    &cfg->enrol.global)) != OB_OK ||
 	    (r = ob_cfg_member(c, o, "origins", JSON_ARRAY, 1, &a)) != OB_OK)
 		return r;
 	cfg->enrol.uv_required = u == 0;
@@ -761,6 +805,8 @@ ob_server_config_free(struct ob_server_config **cfgp)
 		free(c->clients[i].id);
 		free(c->clients[i].san_uri);
 		free(c->clients[i].owner);
+		free(c->clients[i].callback_url);
+		free(c->clients[i].callback_ca);
 	}
 	free(c->clients);
 	free(c->trust);

@@ -28,6 +28,8 @@ struct ob_server_client {
 	char			*san_uri;		/* NULL when by hash */
 	int			 has_cert_sha256;
 	unsigned char		 cert_sha256[32];	/* of the leaf's DER */
+	char			*callback_url;	/* https://, or NULL */
+	char			*callback_ca;	/* PEM: the callback's CA */
 };
 
 /* A token bucket: per_second 0 means no limit. */
@@ -114,6 +116,8 @@ struct ob_server_config {
 		int		 uv_required;	/* else "preferred" */
 		int		 resident_key;	/* enum below */
 		long long	 invite_ttl_s;	/* default of invite --ttl */
+		struct ob_rate	 per_ip;	/* the public routes' buckets */
+		struct ob_rate	 global;
 	}			 enrol;		/* passkey enrolment */
 	char			*user;		/* NULL: do not change user */
 	int			 sandbox;	/* seccomp and Landlock */

@@ -49,6 +49,7 @@
 #include "common/sandbox.h"
 #include "server/rate.h"
 #include "server-verify/redis.h"
+#include "server/notify.h"
 #include "server-verify/state.h"
 #include "server-verify/trust.h"
 #include "service/svc.h"
@@ -74,6 +75,8 @@ struct server {
 	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
 	struct ob_chal_table	*chal;		/* held requests */
 	struct ob_pipe		*pipe;		/* commit and finish stages */
+	struct ob_notifier	*notifier;	/* ping callbacks, or NULL */
+	struct ob_rate_table	*rate_enrol_ip, *rate_enrol_all;
 };
 
 /*
@@ -102,6 +105,8 @@ status_for(int code)
 	case OB_ERR_REJECTED:		return 403;
 	case OB_ERR_SVC_PEER_UNKNOWN:	return 403;
 	case OB_ERR_CHAL_SHAPE:		return 400;
+	case OB_ERR_NOTIFY_UNCONFIGURED: return 400;
+	case OB_ERR_NOTIFY_TOKEN:	return 400;
 	case OB_ERR_CHAL_ANSWER:	return 400;
 	case OB_ERR_CHAL_UNKNOWN:	return 404;
 	case OB_ERR_CHAL_EXPIRED:	return 410;
@@ -355,6 +360,18 @@ take_owner_agent(struct server *s, struct ob_svc_req *req,
 	return r;
 }
 
+/* Whether client id has a ping callback configured. */
+static int
+has_callback(const struct server *s, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < s->cfg->nclients; i++)
+		if (strcmp(s->cfg->clients[i].id, id) == 0)
+			return s->cfg->clients[i].callback_url != NULL;
+	return 0;
+}
+
 /*
  * A server-mediated start (docs/server-mediated.md): the agent-only
  * envelope is checked as far as it can be without the owner, a nonce
@@ -370,9 +387,31 @@ held_start(struct server *s, struct ob_svc_req *req,
 	char			 handle[OB_CHAL_HANDLE_CHARS + 1];
 	char			 code[OB_BINDING_CODE_CHARS + 1], poll[64];
 	json_t			*resp = NULL;
+	const char		*ntok;
 	long long		 now = (long long)time(NULL);
 	int			 r;
 
+	/* A ping is asked for, never aimed: where it goes is the client's
+	 * configured callback (docs/api.md, "Ping callback"). */
+	if ((ntok = ob_svc_req_header(req, "Ownerbind-Notification-Token")) !=
+	    NULL) {
+		if (!ob_notify_token_ok(ntok))
+			r = ob_errf(OB_ERR_NOTIFY_TOKEN, "%zu bytes (at most "
+			    "%d, 0x21 to 0x7e)", strlen(ntok),
+			    OB_NOTIFY_TOKEN_MAX);
+		else if (!has_callback(s, ob_svc_req_peer_id(req)))
+			r = ob_errf(OB_ERR_NOTIFY_UNCONFIGURED, "client %.128s",
+			    ob_svc_req_peer_id(req) != NULL ?
+			    ob_svc_req_peer_id(req) : "(none)");
+		else
+			r = OB_OK;
+		if (r != OB_OK) {
+			snprintf(detail, sizeof(detail), "%s: %s",
+			    ob_err_name(r), ob_err_detail());
+			refuse(s, req, r, detail, NULL);
+			return;
+		}
+	}
 	pthread_rwlock_rdlock(&s->trust_lock);
 	r = ob_verify_held_start(s->trust, o, body, len, &v);
 	pthread_rwlock_unlock(&s->trust_lock);
@@ -406,6 +445,10 @@ held_start(struct server *s, struct ob_svc_req *req,
 	st.lifetime = v->exp - v->iat;
 	st.envelope = body;
 	st.envelope_len = len;
+	if (ntok != NULL) {
+		st.notify_client = ob_svc_req_peer_id(req);
+		st.notify_token = ntok;
+	}
 	if ((r = ob_chal_hold(s->chal, &st, now, handle, code)) != OB_OK) {
 		snprintf(detail, sizeof(detail), "hold: %s: %s",
 		    ob_err_name(r), ob_err_detail());
@@ -874,11 +917,39 @@ out:
 
 static int reload(void *);
 
+/*
+ * The public enrolment routes' buckets, per client IP and for all: 0 to
+ * go on, else the request is answered 429 with Retry-After.  Always this
+ * instance's own tables (never Redis: the page is served on the loop).
+ */
+static int
+enrol_limited(struct server *s, struct ob_svc_req *req)
+{
+	struct ob_rate_table	*t;
+	char			 detail[160];
+
+	/* Per IP first: one flooding address does not drain the global. */
+	if (ob_rate_take(s->rate_enrol_ip, ob_svc_req_peer_ip(req)) != OB_OK)
+		t = s->rate_enrol_ip;
+	else if (ob_rate_take(s->rate_enrol_all, "all") != OB_OK)
+		t = s->rate_enrol_all;
+	else
+		return 0;
+	snprintf(detail, sizeof(detail), "enrolment %s rate (%.64s)",
+	    t == s->rate_enrol_all ? "global" : "per-IP",
+	    ob_svc_req_peer_ip(req));
+	ob_svc_req_set_retry_after(req, ob_rate_retry_after(t));
+	(void)ob_svc_reply_problem(req, 429, OB_ERR_SVC_RATE_LIMITED,
+	    ob_err_text(OB_ERR_SVC_RATE_LIMITED), detail);
+	return 1;
+}
+
 /* GET /enrol/INVITE, /enrol.js: the enrolment page, on the loop. */
 static void
 h_enrol_page(struct ob_svc_req *req, void *arg)
 {
-	(void)arg;
+	if (enrol_limited(arg, req))
+		return;
 	(void)ob_svc_reply_page(req, 200, "text/html; charset=utf-8",
 	    ob_enrol_html, strlen(ob_enrol_html));
 }
@@ -900,6 +971,8 @@ h_enrol_info(struct ob_svc_req *req, void *arg)
 	char		 detail[512];
 	int		 r;
 
+	if (enrol_limited(s, req))
+		return;
 	if ((r = ob_enrol_invite_load(s->cfg->enrol.dir, path_handle(req),
 	    (long long)time(NULL), &inv)) != OB_OK ||
 	    (r = ob_enrol_options(inv, &o)) != OB_OK) {
@@ -935,6 +1008,8 @@ h_enrol(struct ob_svc_req *req, void *arg)
 	long long		 now = (long long)time(NULL);
 	int			 r;
 
+	if (enrol_limited(s, req))
+		return;
 	memset(&c, 0, sizeof(c));
 	origins = NULL;
 	body = ob_svc_req_body(req, &len);
@@ -1223,6 +1298,24 @@ signer_log(void *arg, const char *level, const char *event, int code,
 		    ob_err_name(code) : "");
 }
 
+/* /metrics: the ping callback's counters. */
+static size_t
+metrics(char *buf, size_t size, void *arg)
+{
+	struct server *s = arg;
+
+	return ob_notifier_metrics(s->notifier, buf, size);
+}
+
+/* The notifier's outcomes, in the server's log. */
+static void
+notify_log(void *arg, const char *level, int code, const char *detail)
+{
+	struct server *s = arg;
+
+	ob_svc_log(s->svc, level, "ping", code, detail);
+}
+
 /* /healthz: the helper's state; not ready unless it can sign. */
 static int
 health(json_t *o, void *arg)
@@ -1237,6 +1330,25 @@ health(json_t *o, void *arg)
 	    "state", ob_signer_state_name(st), "pid", (json_int_t)pid,
 	    "restarts", (json_int_t)restarts));
 	return st == OB_SIGNER_READY;
+}
+
+/* ownerbind-notifier, next to this program. */
+static int
+notifier_path(char *buf, size_t size)
+{
+	char	*slash;
+	ssize_t	 n;
+
+	if ((n = readlink("/proc/self/exe", buf, size - 1)) <= 0 ||
+	    (size_t)n >= size - 1)
+		return ob_errf(OB_ERR_IO, "/proc/self/exe: %s",
+		    strerror(errno));
+	buf[n] = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL ||
+	    (size_t)(slash - buf) + sizeof("/ownerbind-notifier") > size)
+		return ob_errf(OB_ERR_IO, "%s: no directory", buf);
+	memcpy(slash + 1, "ownerbind-notifier", sizeof("ownerbind-notifier"));
+	return OB_OK;
 }
 
 /* ownerbind-signer next to this program, unless configured. */
@@ -1293,7 +1405,7 @@ server_open(struct server *s, const char *config_path)
 	struct ob_issuer_cfg	 ic;
 	struct ob_chal_cfg	 cc;
 	struct ob_pipe_cfg	 pc;
-	char			*chain = NULL, uri[80];
+	char			*chain = NULL, uri[80], path[PATH_MAX];
 	size_t			 n;
 	unsigned long		 line = 0;
 	int			 r;
@@ -1303,6 +1415,10 @@ server_open(struct server *s, const char *config_path)
 		    ob_err_detail());
 		return r;
 	}
+	/* Starts the ping notifier: before any thread and any open file. */
+	if ((r = notifier_path(path, sizeof(path))) != OB_OK ||
+	    (r = ob_notifier_open(s->cfg, path, &s->notifier)) != OB_OK)
+		goto out;
 	OB_TRY(ob_enrol_trust_load(s->cfg->trust, s->cfg->enrol.dir,
 	    &s->trust));
 	if (s->cfg->state_redis)
@@ -1338,6 +1454,8 @@ server_open(struct server *s, const char *config_path)
 	    &s->rate_owner));
 	OB_TRY(open_rate(s, &s->cfg->rate.per_agent, "agent",
 	    &s->rate_agent));
+	OB_TRY(ob_rate_new(&s->cfg->enrol.per_ip, &s->rate_enrol_ip));
+	OB_TRY(ob_rate_new(&s->cfg->enrol.global, &s->rate_enrol_all));
 	r = OB_OK;
 out:
 	free(chain);
@@ -1428,6 +1546,7 @@ server_listen(struct server *s)
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
 	OB_TRY(ob_svc_on_conn_refusal(s->svc, on_conn_refusal, s));
 	OB_TRY(ob_svc_on_health(s->svc, health, s));
+	OB_TRY(ob_svc_on_metrics(s->svc, metrics, s));
 	r = OB_OK;
 out:
 	free(peers);
@@ -1489,10 +1608,13 @@ server_close(struct server *s)
 {
 	/* Every request in the pipeline answered before the service goes. */
 	ob_pipe_free(&s->pipe);
+	ob_notifier_free(&s->notifier);
 	ob_svc_free(&s->svc);
 	ob_rate_free(&s->rate_peer);
 	ob_rate_free(&s->rate_owner);
 	ob_rate_free(&s->rate_agent);
+	ob_rate_free(&s->rate_enrol_ip);
+	ob_rate_free(&s->rate_enrol_all);
 	ob_chal_table_free(&s->chal);
 	ob_redis_free(&s->rate_redis);
 	json_decref(s->jwks);
@@ -1632,7 +1754,9 @@ main(int argc, char **argv)
 		ob_svc_log(s.svc, "info", "sandbox", OB_OK, sbox);
 	if ((r = ob_svc_start(s.svc)) != OB_OK ||
 	    (r = ob_pipe_start(s.pipe)) != OB_OK ||
-	    (r = ob_signer_start(s.signer)) != OB_OK)
+	    (r = ob_signer_start(s.signer)) != OB_OK ||
+	    (r = ob_notifier_start(s.notifier, s.chal, notify_log, &s)) !=
+	    OB_OK)
 		goto out;
 	if (s.cfg->sandbox) {
 		if ((r = ob_sandbox_seccomp()) != OB_OK)

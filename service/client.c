@@ -8,7 +8,9 @@
 #include <strings.h>
 #include <stdlib.h>
 
+#include <stdio.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/x509_vfy.h>
 
 #include "service/client.h"
@@ -174,10 +176,10 @@ perform(CURL *c, struct sink *sk, const char *errbuf, const char *url,
 	return OB_OK;
 }
 
-int
-ob_client_request(const struct ob_client_tls *tls, const char *method,
+static int
+https_request(const struct ob_client_tls *tls, const char *method,
     const char *url, const char *content_type, const void *body, size_t len,
-    long timeout_ms, struct ob_client_reply *out)
+    const char *bearer, long timeout_ms, struct ob_client_reply *out)
 {
 	struct curl_slist	*hdrs = NULL;
 	struct ob_client_reply	 rp;
@@ -194,6 +196,22 @@ ob_client_request(const struct ob_client_tls *tls, const char *method,
 	if ((c = curl_easy_init()) == NULL) {
 		r = ob_errf(OB_ERR_ALLOC, "libcurl");
 		goto out;
+	}
+	if (bearer != NULL) {
+		char	h[1152];
+		int	n;
+
+		n = snprintf(h, sizeof(h), "Authorization: Bearer %s", bearer);
+		if (n < 0 || (size_t)n >= sizeof(h)) {
+			r = ob_errf(OB_ERR_INVALID_ARG, "bearer token too long");
+			goto out;
+		}
+		hdrs = curl_slist_append(NULL, h);
+		OPENSSL_cleanse(h, sizeof(h));
+		if (hdrs == NULL) {
+			r = ob_errf(OB_ERR_ALLOC, "libcurl");
+			goto out;
+		}
 	}
 	OB_TRY(setup_common(c, url, method, content_type, body, len,
 	    timeout_ms, errbuf, &sk, &hdrs));
@@ -216,6 +234,24 @@ out:
 		curl_easy_cleanup(c);
 	ob_client_reply_clear(&rp);
 	return r;
+}
+
+int
+ob_client_request(const struct ob_client_tls *tls, const char *method,
+    const char *url, const char *content_type, const void *body, size_t len,
+    long timeout_ms, struct ob_client_reply *out)
+{
+	return https_request(tls, method, url, content_type, body, len, NULL,
+	    timeout_ms, out);
+}
+
+int
+ob_client_request_bearer(const struct ob_client_tls *tls, const char *url,
+    const void *body, size_t len, const char *bearer, long timeout_ms,
+    struct ob_client_reply *out)
+{
+	return https_request(tls, "POST", url, "application/json", body, len,
+	    bearer, timeout_ms, out);
 }
 
 int

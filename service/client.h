@@ -47,6 +47,14 @@ int ob_client_request(const struct ob_client_tls *tls, const char *method,
     long timeout_ms, struct ob_client_reply *out) OB_WUR;
 
 /*
+ * A JSON POST with "Authorization: Bearer bearer" (bearer NULL: none),
+ * the server's ping notifications; the header is wiped once curl has it.
+ */
+int ob_client_request_bearer(const struct ob_client_tls *tls,
+    const char *url, const void *body, size_t len, const char *bearer,
+    long timeout_ms, struct ob_client_reply *out) OB_WUR;
+
+/*
  * The same over a local unix socket, plain HTTP (the proxy's Agent API):
  * path is the request target ("/v1/credentials?agent=..."); no TLS, the
  * kernel identifies both ends.  OB_ERR_AGENT_CONNECT when nothing

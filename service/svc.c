@@ -531,6 +531,11 @@ on_request(struct evhttp_request *ev, void *arg)
 		svc_tls_peer_lookup(c);
 	req->peer = c->peer;
 	memcpy(req->sha, c->sha, sizeof(req->sha));
+	/* "HOST:PORT" (or "[V6]:PORT") at the handshake: the host part. */
+	snprintf(req->ip, sizeof(req->ip), "%s", c->addr[0] != '\0' ? c->addr :
+	    "-");
+	if ((q = strrchr(req->ip, ':')) != NULL)
+		req->ip[q - req->ip] = '\0';
 	if (svc->draining) {
 		early(req, 503, OB_ERR_SVC_UNAVAILABLE, "draining", 1);
 		return;
@@ -659,6 +664,12 @@ const char *
 ob_svc_req_id(const struct ob_svc_req *req)
 {
 	return req->id;
+}
+
+const char *
+ob_svc_req_peer_ip(const struct ob_svc_req *req)
+{
+	return req->ip[0] != '\0' ? req->ip : "-";
 }
 
 const char *

@@ -234,6 +234,8 @@ const char *ob_svc_req_id(const struct ob_svc_req *req);
 /* The mapped peer's id and role; NULL in a refusal callback for a
  * certificate that maps to no configured peer (handlers always have one). */
 const char *ob_svc_req_peer_id(const struct ob_svc_req *req);
+/* The client's IP address as the handshake saw it ("-" unknown). */
+const char *ob_svc_req_peer_ip(const struct ob_svc_req *req);
 const char *ob_svc_req_peer_role(const struct ob_svc_req *req);
 /* Hex SHA-256 of the client certificate's DER ("" without one). */
 const char *ob_svc_req_peer_cert_sha256(const struct ob_svc_req *req);

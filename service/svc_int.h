@@ -80,6 +80,7 @@ struct ob_svc_req {
 	size_t			 nhdrs;
 	const struct ob_svc_peer *peer;
 	char			 sha[65];
+	char			 ip[64];	/* the client's address */
 	unsigned char		*chain;		/* cert_optional: DER, or NULL */
 	size_t			 chainlen;
 	struct timespec		 start;

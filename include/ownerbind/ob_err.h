@@ -568,7 +568,13 @@ extern "C" {
 	X(OB_ERR_ENROL_DUPLICATE, -1441, "this credential is already enrolled", \
 	  "nothing to do: the passkey is in the trust store already") \
 	X(OB_ERR_ENROL_STORE, -1442, "the enrolled key could not be written", \
-	  "check that enrol.dir is writable by the server and the trust store loads; the invite is spent: make a new one")
+	  "check that enrol.dir is writable by the server and the trust store loads; the invite is spent: make a new one") \
+	X(OB_ERR_NOTIFY_UNCONFIGURED, -1450, "this client has no callback configured for ping notifications", \
+	  "add clients[].callback (url, ca) for this client in the server's configuration, or start the request without Ownerbind-Notification-Token and poll") \
+	X(OB_ERR_NOTIFY_TOKEN, -1451, "the notification token is empty, too long or not visible ASCII", \
+	  "send 1 to 1024 characters from 0x21 to 0x7e in Ownerbind-Notification-Token") \
+	X(OB_ERR_NOTIFY_DROPPED, -1452, "a ping notification was dropped after its tries", \
+	  "check that the client's callback URL answers 2xx over TLS with the configured CA; the client still gets the result by polling")
 
 enum ob_err {
 	OB_OK = 0,

@@ -1,0 +1,110 @@
+#!/bin/sh
+# The public enrolment routes' token buckets (docs/server.md, "enrol"):
+# /enrol/INVITE, GET and POST /v1/enrol/INVITE answer 429 with Retry-After
+# past enrol.per_ip for one client address while another address still
+# gets through, and past enrol.global for everyone.
+# Usage: test_enrol_rate.sh OWNERBIND-SERVER
+# shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
+set -u
+SRV=$1
+PY=${OB_PYTHON:-/usr/bin/python3}
+D=$(mktemp -d)
+SP=
+fail=0
+# shellcheck disable=SC2317 # run from the EXIT trap
+cleanup() {
+	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
+	[ -n "${OB_KEEP:-}" ] && echo "kept $D" || rm -rf "$D"
+}
+trap cleanup EXIT
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+
+cd "$D" || exit 1
+"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
+SP=$!
+i=0
+while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
+kill "$SP"; wait "$SP" 2>/dev/null; SP=
+CA=$("$PY" -c "import json; print(json.load(open('$D/dev/dev.json'))['tls_ca'])")
+mkdir -m 700 "$D/enrol"
+
+serve() {	# $1: per_ip burst, $2: global burst
+	"$PY" - "$D/dev/server.json" "$D/enrol" "$1" "$2" <<'EOF' || exit 1
+import json, sys
+cp, ed, ip, al = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+c = json.load(open(cp))
+c["listen"] = "127.0.0.1:0"
+c["enrol"] = {"dir": ed, "rp_id": "localhost",
+    "origins": ["https://localhost:1"],
+    "per_ip": {"per_second": 0.1, "burst": ip},
+    "global": {"per_second": 0.1, "burst": al}}
+json.dump(c, open(cp, "w"), indent=1)
+EOF
+	: > server.log
+	"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
+	SP=$!
+	i=0
+	while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
+	    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' server.log | cut -d'"' -f4)
+	[ -n "$URL" ] || { cat server.log; echo "FAIL: server did not start"; exit 1; }
+}
+stop() { kill "$SP"; wait "$SP" 2>/dev/null; SP=; }
+# $1: source address, $2: method, $3: path; prints the status
+hit() {
+	curl -sS --max-time 10 --cacert "$CA" --interface "$1" -o hit.body \
+	    -D hit.hdr -w '%{http_code}' -X "$2" -H 'Content-Type: application/json' \
+	    --data-binary '{}' "$URL$3" 2>/dev/null
+}
+BOGUS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+
+# Per IP: a burst of 3 for 127.0.0.1, then 429; 127.0.0.2 is its own.
+serve 3 100
+s1=$(hit 127.0.0.1 GET "/enrol/$BOGUS")
+s2=$(hit 127.0.0.1 GET "/v1/enrol/$BOGUS")
+s3=$(hit 127.0.0.1 POST "/v1/enrol/$BOGUS")
+[ "$s1" = 200 ] && [ "$s2" = 404 ] && [ "$s3" = 404 ] &&
+    ok "the first 3 requests from 127.0.0.1 are served (200, 404, 404)" ||
+    bad "within the burst: $s1 $s2 $s3"
+for m in "GET /enrol/$BOGUS" "GET /v1/enrol/$BOGUS" "POST /v1/enrol/$BOGUS"; do
+	# shellcheck disable=SC2086 # method and path
+	s=$(hit 127.0.0.1 $m)
+	[ "$s" = 429 ] && grep -qi '^retry-after: [1-9][0-9]*' hit.hdr &&
+	    [ "$("$PY" -c "import json; print(json.load(open('hit.body'))['code'])")" = \
+	    OB_ERR_SVC_RATE_LIMITED ] &&
+	    ok "$m past the per-IP burst: 429, Retry-After, OB_ERR_SVC_RATE_LIMITED" ||
+	    bad "$m past the burst: $s $(cat hit.body)"
+done
+s=$(hit 127.0.0.2 GET "/enrol/$BOGUS")
+[ "$s" = 200 ] && ok "another address (127.0.0.2) is served" || bad "127.0.0.2: $s"
+grep -q '"code":"OB_ERR_SVC_RATE_LIMITED".*per-IP rate (127.0.0.1)' server.log &&
+    ok "the refusal is logged with the address" || bad "no per-IP refusal logged"
+stop
+
+# Global: a burst of 2 for everyone, whatever the address.
+serve 100 2
+s1=$(hit 127.0.0.1 GET "/enrol/$BOGUS")
+s2=$(hit 127.0.0.2 GET "/enrol/$BOGUS")
+s3=$(hit 127.0.0.3 GET "/enrol/$BOGUS")
+[ "$s1" = 200 ] && [ "$s2" = 200 ] && [ "$s3" = 429 ] &&
+    grep -q '"code":"OB_ERR_SVC_RATE_LIMITED".*global rate' server.log &&
+    ok "global: 2 served, the third address gets 429" ||
+    bad "global: $s1 $s2 $s3"
+stop
+
+# The configuration's check of the buckets.
+"$PY" - "$D/dev/server.json" "$D/bad.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["enrol"]["per_ip"] = {"per_second": -1}
+json.dump(c, open(sys.argv[2], "w"))
+EOF
+"$SRV" --check-config "$D/bad.json" >/dev/null 2>bad.out &&
+    bad "a negative rate accepted" ||
+    { grep -q 'per_ip' bad.out && ok "config: a bad enrol.per_ip is refused" ||
+    bad "bad config: $(cat bad.out)"; }
+
+[ $fail = 0 ] && echo "all enrolment rate checks passed" || tail -20 server.log
+exit $fail
