@@ -43,6 +43,7 @@
 #include <jansson.h>
 
 #include "common/process.h"
+#include "common/sandbox.h"
 #include "core/envelope.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -543,6 +544,60 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)event_base_loopexit(arg, NULL);
 }
 
+/* The directory of path into buf, or NULL (no path, or no slash). */
+static const char *
+dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+
+	if (slash == NULL || (size_t)(slash - path) >= size)
+		return NULL;
+	if (slash == path)
+		return "/";
+	memcpy(buf, path, (size_t)(slash - path));
+	buf[slash - path] = '\0';
+	return buf;
+}
+
+/*
+ * Landlock, before any thread exists (docs/proxy.md, "The sandbox").
+ * Read: the TLS files libcurl loads per connection (both upstreams'
+ * CA, certificate, key), the configuration's directory (SIGHUP),
+ * OpenSSL's configuration and /etc (name resolution: hosts, resolv.conf,
+ * nsswitch.conf).  Write: the socket's directory (its removal at exit).
+ * Not when an agents entry names an exe or exe_sha256: a Landlock domain
+ * may not read /proc/PID/exe of a process outside it (the kernel's
+ * ptrace check), which would deny every such caller.
+ */
+static int
+sandbox_fs(const struct ob_proxy_config *c, char *what, size_t whatsz)
+{
+	const char	*ro[9], *rw[1];
+	char		 b[8][PATH_MAX];
+	size_t		 i;
+
+	for (i = 0; i < c->nagents; i++)
+		if (c->agents[i].exe != NULL || c->agents[i].has_exe_sha256) {
+			(void)snprintf(what, whatsz, "landlock: not in "
+			    "force, the agents entry \"%s\" names the "
+			    "caller's executable and Landlock forbids reading "
+			    "/proc/PID/exe outside its domain",
+			    c->agents[i].name);
+			return OB_OK;
+		}
+	ro[0] = dir_of(c->server.ca, b[0], sizeof(b[0]));
+	ro[1] = dir_of(c->server.cert, b[1], sizeof(b[1]));
+	ro[2] = dir_of(c->server.key, b[2], sizeof(b[2]));
+	ro[3] = dir_of(c->gateway.ca, b[3], sizeof(b[3]));
+	ro[4] = dir_of(c->gateway.cert, b[4], sizeof(b[4]));
+	ro[5] = dir_of(c->gateway.key, b[5], sizeof(b[5]));
+	ro[6] = dir_of(c->path, b[6], sizeof(b[6]));
+	ro[7] = "/usr/lib/ssl";
+	ro[8] = "/etc";
+	rw[0] = dir_of(c->socket, b[7], sizeof(b[7]));
+	return ob_sandbox_landlock(ro, 9, rw, 1, what, whatsz);
+}
+
 static void
 usage(FILE *f)
 {
@@ -602,6 +657,18 @@ run(struct ob_proxy_config *cfg)
 	OB_TRY(ob_process_drop_user(cfg->user));
 	(void)snprintf(line, sizeof(line), "unix:%s", cfg->socket);
 	logj("info", "listening", OB_OK, line);
+	/* Landlock and seccomp before the first thread (every request's
+	 * thread and libcurl's resolver inherit both). */
+	if (!cfg->sandbox)
+		logj("warn", "sandbox", OB_OK, "off (the configuration's "
+		    "\"sandbox\": false)");
+	else {
+		OB_TRY(sandbox_fs(cfg, line, sizeof(line)));
+		logj("info", "sandbox", OB_OK, line);
+		OB_TRY(ob_sandbox_seccomp_proxy());
+		logj("info", "sandbox", OB_OK, "seccomp: the allow-list is "
+		    "in force on every thread");
+	}
 	if (ob_process_notify("READY=1") != OB_OK)
 		logj("warn", "notify", OB_ERR_IO, ob_err_detail());
 	(void)event_base_dispatch(px.base);
