@@ -350,7 +350,46 @@ grep -q '^Seccomp:[[:space:]]*0$' /proc/"$NP"/status &&
     ok "\"sandbox\": false: no filter, a warning" || bad "sandbox false: $(cat nosb.log)"
 kill "$NP"; wait "$NP" 2>/dev/null; NP=
 
-# 6. The proxy stops on SIGTERM and removes its socket.
+# 6. SIGHUP reloads the file: the entry "elsewhere" (uid 65534) gets this
+# uid, and a3 is served from then on; before, it is refused.
+signed a3 e3h.json || exit 1
+s=$(ask "$CURL" e3h.json)
+[ "$s" = 403 ] && code_is OB_ERR_PROXY_PEER_DENIED && ok "before SIGHUP: a3 refused" ||
+    bad "before reload: $s $(cat resp.json)"
+cp proxy.json proxy.orig
+sed "s/\"uids\": \[65534\]/\"uids\": [$ME]/" proxy.orig >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"event":"reload","detail":"5 agents entries"' proxy.log &&
+    ok "SIGHUP: reloaded, logged" || bad "reload log: $(grep reload proxy.log)"
+signed a3 e3i.json || exit 1
+s=$(ask "$CURL" e3i.json)
+[ "$s" = 201 ] && ok "after SIGHUP: the new uid is served" || bad "after reload: $s $(cat resp.json)"
+# A broken file: the old configuration stays, the log says why.
+cp proxy.json proxy.good
+echo '{ "socket": ' >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"level":"error","event":"reload","code":"OB_ERR_CONFIG' proxy.log &&
+    ok "a broken file: reload refused with the code" || bad "broken reload: $(grep reload proxy.log)"
+signed a3 e3j.json || exit 1
+s=$(ask "$CURL" e3j.json)
+[ "$s" = 201 ] && ok "a broken file: the old configuration keeps serving" ||
+    bad "after broken reload: $s $(cat resp.json)"
+# A member fixed at start: refused, naming it.
+sed 's/"deadline_ms": 2000,/"socket_mode": 432, "deadline_ms": 2000,/' proxy.good >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"code":"OB_ERR_PROXY_RELOAD","detail":"\\"socket_mode\\" changed' proxy.log &&
+    ok "socket_mode changed: reload refused naming it" || bad "fixed member: $(grep reload proxy.log)"
+signed a3 e3k.json || exit 1
+s=$(ask "$CURL" e3k.json)
+[ "$s" = 201 ] && ok "after a refused reload: still serving" || bad "after refused: $s $(cat resp.json)"
+# A file the proxy cannot read named as a TLS file: refused.
+sed "s|\"key\": \"$KEY\" }|\"key\": \"$D/nokey.pem\" }|" proxy.good >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"code":"OB_ERR_PROXY_RELOAD","detail":"server.key' proxy.log &&
+    ok "an unreadable TLS file: reload refused" || bad "unreadable: $(grep reload proxy.log)"
+cp proxy.good proxy.json
+
+# 7. The proxy stops on SIGTERM and removes its socket.
 kill "$PP"; wait "$PP"; rc=$?; PP=
 [ $rc = 0 ] && [ ! -e "$SOCK" ] && ok "SIGTERM: exit 0, socket removed" ||
     bad "stop: rc $rc"
