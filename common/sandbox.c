@@ -3,6 +3,7 @@
  * (linux/landlock.h has no libc wrapper), seccomp through libseccomp.
  */
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -227,8 +228,11 @@ allow_list(scmp_filter_ctx ctx, const char *const *names)
 	return OB_OK;
 }
 
+#define SB_TCP		0x1	/* TCP out (libcurl) */
+#define SB_THREADS	0x2	/* threads started while serving */
+
 static int
-seccomp_install(int tcp_client)
+seccomp_install(int flags)
 {
 	struct sigaction	 sa;
 	scmp_filter_ctx		 ctx;
@@ -271,13 +275,29 @@ seccomp_install(int tcp_client)
 	    SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
 	/* A daemon that calls another (the gateway, libcurl): TCP out, and
 	 * libcurl's wake-up socket pair. */
-	if (tcp_client) {
+	if (flags & SB_TCP) {
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 		    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 		    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
 		    SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
+	}
+	/* A daemon that starts a thread per request (ownerbind-proxy):
+	 * clone for threads only (never a new process), clone3 says
+	 * ENOSYS (its flags are in memory a filter cannot read) so glibc
+	 * falls back to clone; the peer's liveness through its pidfd, or
+	 * kill with signal 0 on kernels without one. */
+	if (flags & SB_THREADS) {
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+		    SCMP_SYS(clone3), 0);
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(pidfd_send_signal), 1,
+		    SCMP_A1(SCMP_CMP_EQ, 0, 0));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+		    SCMP_A1(SCMP_CMP_EQ, 0, 0));
 	}
 	if (rc != 0) {
 		r = ob_errf(OB_ERR_INTERNAL, "seccomp: socket rules");
@@ -303,5 +323,11 @@ ob_sandbox_seccomp(void)
 int
 ob_sandbox_seccomp_tcp_client(void)
 {
-	return seccomp_install(1);
+	return seccomp_install(SB_TCP);
+}
+
+int
+ob_sandbox_seccomp_proxy(void)
+{
+	return seccomp_install(SB_TCP | SB_THREADS);
 }

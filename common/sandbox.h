@@ -49,5 +49,12 @@ int ob_sandbox_seccomp(void) OB_WUR;
  * socketpair are allowed too; bind and listen are still not.
  */
 int ob_sandbox_seccomp_tcp_client(void) OB_WUR;
+/*
+ * The same for ownerbind-proxy, which also starts a thread per request:
+ * clone with CLONE_THREAD (never a new process; clone3 fails with
+ * ENOSYS so glibc uses clone), pidfd_send_signal and kill with signal 0
+ * (is the caller still alive).
+ */
+int ob_sandbox_seccomp_proxy(void) OB_WUR;
 
 #endif

@@ -19,6 +19,7 @@
  *   ownerbind-proxy --check-config FILE
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -43,6 +44,7 @@
 #include <jansson.h>
 
 #include "common/process.h"
+#include "common/sandbox.h"
 #include "core/envelope.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -64,8 +66,16 @@ enum job_kind {
 	JOB_CACHED,	/* GET /v1/credentials?agent=ID */
 };
 
-struct proxy {
+/* A configuration and the requests that started with it (the loop's
+ * thread counts; SIGHUP swaps px->cur, the last request frees an old one). */
+struct cfgref {
 	struct ob_proxy_config	*cfg;
+	unsigned		 refs;
+};
+
+struct proxy {
+	struct cfgref		*cur;
+	int			 landlock;	/* Landlock in force */
 	struct ob_proxy_cache	*cache;
 	struct event_base	*base;
 	atomic_uint		 inflight;
@@ -73,6 +83,7 @@ struct proxy {
 
 struct job {
 	struct proxy		*px;
+	struct cfgref		*cr;		/* the configuration it started with */
 	struct evhttp_request	*req;
 	enum job_kind		 kind;
 	struct ob_proxy_peer	 peer;		/* uid, gid, pid taken on the loop */
@@ -231,7 +242,7 @@ work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 		r = ob_err_prefix(OB_ERR_PROXY_BAD_REQUEST, "the envelope");
 		goto fail;
 	}
-	if ((r = ob_proxy_peer_match(px->cfg, peer, env->claims.sub, &a)) !=
+	if ((r = ob_proxy_peer_match(j->cr->cfg, peer, env->claims.sub, &a)) !=
 	    OB_OK)
 		goto fail;
 	if ((r = j->kind == JOB_RENEW ?
@@ -239,8 +250,8 @@ work_envelope(struct job *j, const struct ob_proxy_peer *peer)
 	    ob_proxy_route_check(a, env)) != OB_OK)
 		goto fail;
 	u = a->route == OB_ROUTE_OWNER_MEDIATED && j->kind != JOB_RENEW ?
-	    &px->cfg->gateway : &px->cfg->server;
-	r = ob_proxy_obtain(px->cfg, u, j->body, j->len, &res);
+	    &j->cr->cfg->gateway : &j->cr->cfg->server;
+	r = ob_proxy_obtain(j->cr->cfg, u, j->body, j->len, &res);
 	if (r == OB_OK) {
 		memset(&cred, 0, sizeof(cred));
 		cred.answer = res.answer;
@@ -292,7 +303,7 @@ work_cached(struct job *j, const struct ob_proxy_peer *peer)
 	int				 r;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = ob_proxy_peer_match(j->px->cfg, peer, j->agent_id, &a)) !=
+	if ((r = ob_proxy_peer_match(j->cr->cfg, peer, j->agent_id, &a)) !=
 	    OB_OK || (r = ob_proxy_cache_get(j->px->cache, a->name,
 	    j->agent_id, NULL, time(NULL), &c)) != OB_OK) {
 		if (r == OB_ERR_PROXY_NO_CREDENTIAL)
@@ -318,7 +329,7 @@ job_run(void *arg)
 		(void)ob_errf(r, "SO_PEERCRED gave no peer");
 	else
 		r = ob_proxy_peer_inspect(&j->peer, j->pidfd,
-		    j->px->cfg->any_exe_sha256);
+		    j->cr->cfg->any_exe_sha256);
 	j->pidfd = -1;
 	if (r != OB_OK) {
 		logj("warn", "refused", r, ob_err_detail());
@@ -360,8 +371,18 @@ send_json(struct evhttp_request *req, int status, json_t *o)
 }
 
 static void
+cfgref_release(struct proxy *px, struct cfgref *cr)
+{
+	if (cr == NULL || --cr->refs > 0 || cr == px->cur)
+		return;
+	ob_proxy_config_free(&cr->cfg);
+	free(cr);
+}
+
+static void
 job_free(struct job *j)
 {
+	cfgref_release(j->px, j->cr);
 	if (j->pidfd >= 0)
 		close(j->pidfd);
 	json_decref(j->reply);
@@ -447,6 +468,8 @@ on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	j->px = px;
+	j->cr = px->cur;
+	j->cr->refs++;
 	j->req = req;
 	j->pidfd = -1;
 	/* Now, while the connection is certainly this request's: a worker
@@ -480,7 +503,7 @@ on_request(struct evhttp_request *req, void *arg)
 		    "GET and POST /v1/credentials and POST /v1/renewals");
 		goto drop;
 	}
-	if (atomic_fetch_add(&px->inflight, 1) >= px->cfg->max_inflight) {
+	if (atomic_fetch_add(&px->inflight, 1) >= j->cr->cfg->max_inflight) {
 		atomic_fetch_sub(&px->inflight, 1);
 		refuse_now(req, OB_ERR_PROXY_BUSY, "max_inflight reached");
 		goto drop;
@@ -543,6 +566,164 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)event_base_loopexit(arg, NULL);
 }
 
+/* The directory of path into buf, or NULL (no path, or no slash). */
+static const char *
+dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+
+	if (slash == NULL || (size_t)(slash - path) >= size)
+		return NULL;
+	if (slash == path)
+		return "/";
+	memcpy(buf, path, (size_t)(slash - path));
+	buf[slash - path] = '\0';
+	return buf;
+}
+
+/*
+ * Landlock, before any thread exists (docs/proxy.md, "The sandbox").
+ * Read: the TLS files libcurl loads per connection (both upstreams'
+ * CA, certificate, key), the configuration's directory (SIGHUP),
+ * OpenSSL's configuration and /etc (name resolution: hosts, resolv.conf,
+ * nsswitch.conf).  Write: the socket's directory (its removal at exit).
+ * Not when an agents entry names an exe or exe_sha256: a Landlock domain
+ * may not read /proc/PID/exe of a process outside it (the kernel's
+ * ptrace check), which would deny every such caller.
+ */
+static int
+sandbox_fs(const struct ob_proxy_config *c, char *what, size_t whatsz,
+    int *on)
+{
+	const char	*ro[9], *rw[1];
+	char		 b[8][PATH_MAX];
+	size_t		 i;
+	int		 r;
+
+	for (i = 0; i < c->nagents; i++)
+		if (c->agents[i].exe != NULL || c->agents[i].has_exe_sha256) {
+			(void)snprintf(what, whatsz, "landlock: not in "
+			    "force, the agents entry \"%s\" names the "
+			    "caller's executable and Landlock forbids reading "
+			    "/proc/PID/exe outside its domain",
+			    c->agents[i].name);
+			return OB_OK;
+		}
+	ro[0] = dir_of(c->server.ca, b[0], sizeof(b[0]));
+	ro[1] = dir_of(c->server.cert, b[1], sizeof(b[1]));
+	ro[2] = dir_of(c->server.key, b[2], sizeof(b[2]));
+	ro[3] = dir_of(c->gateway.ca, b[3], sizeof(b[3]));
+	ro[4] = dir_of(c->gateway.cert, b[4], sizeof(b[4]));
+	ro[5] = dir_of(c->gateway.key, b[5], sizeof(b[5]));
+	ro[6] = dir_of(c->path, b[6], sizeof(b[6]));
+	ro[7] = "/usr/lib/ssl";
+	ro[8] = "/etc";
+	rw[0] = dir_of(c->socket, b[7], sizeof(b[7]));
+	OB_TRY(ob_sandbox_landlock(ro, 9, rw, 1, what, whatsz));
+	*on = strncmp(what, "landlock ABI", 12) == 0;
+out:
+	return r;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* OB_OK when the TLS file (NULL: none) can be opened for reading now. */
+static int
+readable(const char *member, const char *path)
+{
+	int	fd;
+
+	if (path == NULL)
+		return OB_OK;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return ob_errf(OB_ERR_PROXY_RELOAD, "%s %s: %s (outside the "
+		    "sandbox's directories?)", member, path, strerror(errno));
+	close(fd);
+	return OB_OK;
+}
+
+/*
+ * SIGHUP, on the loop's thread: read the file again; a good one replaces
+ * the configuration for the requests that start from now on, those in
+ * flight finish with theirs.  A bad one changes nothing and says why.
+ */
+static int
+reload(struct proxy *px)
+{
+	const struct ob_proxy_config	*o = px->cur->cfg;
+	struct ob_proxy_config		*n = NULL;
+	struct cfgref			*cr = NULL, *old;
+	const char			*fixed = NULL;
+	size_t				 i;
+	int				 r;
+
+	OB_TRY(ob_proxy_config_load(o->path, &n));
+	if (strcmp(n->socket, o->socket) != 0)
+		fixed = "socket";
+	else if (n->socket_mode != o->socket_mode)
+		fixed = "socket_mode";
+	else if (!same_str(n->user, o->user))
+		fixed = "user";
+	else if (n->sandbox != o->sandbox)
+		fixed = "sandbox";
+	if (fixed != NULL) {
+		r = ob_errf(OB_ERR_PROXY_RELOAD, "\"%s\" changed: it is fixed "
+		    "at start", fixed);
+		goto out;
+	}
+	for (i = 0; px->landlock && i < n->nagents; i++)
+		if (n->agents[i].exe != NULL || n->agents[i].has_exe_sha256) {
+			r = ob_errf(OB_ERR_PROXY_RELOAD, "the agents entry "
+			    "\"%s\" names an executable, which Landlock (in "
+			    "force since start) cannot read",
+			    n->agents[i].name);
+			goto out;
+		}
+	OB_TRY(readable("server.ca", n->server.ca));
+	OB_TRY(readable("server.cert", n->server.cert));
+	OB_TRY(readable("server.key", n->server.key));
+	OB_TRY(readable("gateway.ca", n->gateway.ca));
+	OB_TRY(readable("gateway.cert", n->gateway.cert));
+	OB_TRY(readable("gateway.key", n->gateway.key));
+	if ((cr = calloc(1, sizeof(*cr))) == NULL) {
+		r = ob_errf(OB_ERR_ALLOC, "reload");
+		goto out;
+	}
+	cr->cfg = n;
+	cr->refs = 1;
+	n = NULL;
+	old = px->cur;
+	px->cur = cr;
+	cfgref_release(px, old);
+	r = OB_OK;
+out:
+	ob_proxy_config_free(&n);
+	return r;
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct proxy	*px = arg;
+	char		 m[64];
+	int		 r;
+
+	(void)sig;
+	(void)what;
+	if ((r = reload(px)) != OB_OK)
+		logj("error", "reload", r, ob_err_detail());
+	else {
+		(void)snprintf(m, sizeof(m), "%zu agents entries",
+		    px->cur->cfg->nagents);
+		logj("info", "reload", OB_OK, m);
+	}
+	ob_err_clear();
+}
+
 static void
 usage(FILE *f)
 {
@@ -555,17 +736,21 @@ usage(FILE *f)
 }
 
 static int
-run(struct ob_proxy_config *cfg)
+run(struct ob_proxy_config **cfgp)
 {
+	struct ob_proxy_config	*cfg = *cfgp;
 	struct proxy		 px;
 	struct evhttp		*http = NULL;
 	struct evconnlistener	*lev = NULL;
-	struct event		*sigterm = NULL, *sigint = NULL;
+	struct event		*sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	int			 fd = -1, bound = 0, r;
 	char			 line[4200];
 
 	memset(&px, 0, sizeof(px));
-	px.cfg = cfg;
+	if ((px.cur = calloc(1, sizeof(*px.cur))) == NULL)
+		return ob_errf(OB_ERR_ALLOC, "configuration");
+	px.cur->cfg = cfg;
+	px.cur->refs = 1;
 	if (evthread_use_pthreads() != 0 ||
 	    (px.base = event_base_new()) == NULL ||
 	    (http = evhttp_new(px.base)) == NULL) {
@@ -594,7 +779,9 @@ run(struct ob_proxy_config *cfg)
 	if ((sigterm = evsignal_new(px.base, SIGTERM, on_signal,
 	    px.base)) == NULL || event_add(sigterm, NULL) != 0 ||
 	    (sigint = evsignal_new(px.base, SIGINT, on_signal,
-	    px.base)) == NULL || event_add(sigint, NULL) != 0) {
+	    px.base)) == NULL || event_add(sigint, NULL) != 0 ||
+	    (sighup = evsignal_new(px.base, SIGHUP, on_hup, &px)) == NULL ||
+	    event_add(sighup, NULL) != 0) {
 		r = ob_errf(OB_ERR_ALLOC, "signals");
 		goto out;
 	}
@@ -602,6 +789,18 @@ run(struct ob_proxy_config *cfg)
 	OB_TRY(ob_process_drop_user(cfg->user));
 	(void)snprintf(line, sizeof(line), "unix:%s", cfg->socket);
 	logj("info", "listening", OB_OK, line);
+	/* Landlock and seccomp before the first thread (every request's
+	 * thread and libcurl's resolver inherit both). */
+	if (!cfg->sandbox)
+		logj("warn", "sandbox", OB_OK, "off (the configuration's "
+		    "\"sandbox\": false)");
+	else {
+		OB_TRY(sandbox_fs(cfg, line, sizeof(line), &px.landlock));
+		logj("info", "sandbox", OB_OK, line);
+		OB_TRY(ob_sandbox_seccomp_proxy());
+		logj("info", "sandbox", OB_OK, "seccomp: the allow-list is "
+		    "in force on every thread");
+	}
 	if (ob_process_notify("READY=1") != OB_OK)
 		logj("warn", "notify", OB_ERR_IO, ob_err_detail());
 	(void)event_base_dispatch(px.base);
@@ -626,6 +825,8 @@ out:
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
+	if (sighup != NULL)
+		event_free(sighup);
 	if (http != NULL)
 		evhttp_free(http);	/* frees the bound listener */
 	else if (lev != NULL)
@@ -633,7 +834,10 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (bound)	/* ours: a file that was there before is left */
-		(void)unlink(cfg->socket);
+		(void)unlink(px.cur->cfg->socket);
+	/* The configuration in use now is the caller's to free. */
+	*cfgp = px.cur->cfg;
+	free(px.cur);
 	if (atomic_load(&px.inflight) == 0) {
 		ob_proxy_cache_free(&px.cache);
 		if (px.base != NULL)
@@ -678,7 +882,7 @@ main(int argc, char **argv)
 		ob_proxy_config_free(&cfg);
 		return 0;
 	}
-	if ((r = run(cfg)) != OB_OK) {
+	if ((r = run(&cfg)) != OB_OK) {
 		fprintf(stderr, "%s: %s: %s\n", PROG, ob_err_name(r),
 		    ob_err_detail());
 		ob_proxy_config_free(&cfg);

@@ -182,13 +182,15 @@ load_agents(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 static const char *const top_members[] = {
 	"socket", "socket_mode", "server", "gateway", "deadline_ms",
 	"try_timeout_ms", "backoff_initial_ms", "backoff_max_ms",
-	"max_inflight", "renew_before_s", "agents", "user", NULL
+	"max_inflight", "renew_before_s", "agents", "user",
+	"sandbox", NULL
 };
 
 static int
 load(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 {
-	int	r;
+	json_t	*sb = NULL;
+	int	 r;
 
 	if ((r = ob_cfg_only(c, root, top_members)) != OB_OK ||
 	    (r = ob_cfg_path(c, root, "socket", 1, NULL, &cfg->socket)) !=
@@ -212,8 +214,11 @@ load(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 	    &cfg->renew_before_s)) != OB_OK ||
 	    (r = load_agents(c, root, cfg)) != OB_OK ||
 	    (r = ob_cfg_str(c, root, "user", 0, NULL, 256, &cfg->user)) !=
+	    OB_OK ||
+	    (r = ob_cfg_member(c, root, "sandbox", JSON_TRUE, 0, &sb)) !=
 	    OB_OK)
 		return r;
+	cfg->sandbox = sb == NULL || json_is_true(sb);
 	return OB_OK;
 }
 

@@ -58,6 +58,7 @@ struct ob_proxy_config {
 	size_t			 nagents;
 	int			 any_exe_sha256; /* an entry has exe_sha256 */
 	char			*user;		/* NULL: do not change user */
+	int			 sandbox;	/* seccomp and Landlock */
 };
 
 /*

@@ -574,7 +574,9 @@ extern "C" {
 	X(OB_ERR_NOTIFY_TOKEN, -1451, "the notification token is empty, too long or not visible ASCII", \
 	  "send 1 to 1024 characters from 0x21 to 0x7e in Ownerbind-Notification-Token") \
 	X(OB_ERR_NOTIFY_DROPPED, -1452, "a ping notification was dropped after its tries", \
-	  "check that the client's callback URL answers 2xx over TLS with the configured CA; the client still gets the result by polling")
+	  "check that the client's callback URL answers 2xx over TLS with the configured CA; the client still gets the result by polling") \
+	X(OB_ERR_PROXY_RELOAD, -1470, "the proxy's configuration was not reloaded: it changes a member that is fixed at start or names a file the proxy cannot read", \
+	  "restart the proxy to change socket, socket_mode, user or sandbox, or make the TLS files readable; the proxy keeps serving with the configuration it had")
 
 enum ob_err {
 	OB_OK = 0,

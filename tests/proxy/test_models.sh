@@ -206,5 +206,25 @@ elif grep -q OB_ERR_PROXY_UPSTREAM_DOWN om2.out; then
 else
 	bad "gateway down: $(cat om2.out)"
 fi
+# 5. No entry names an executable: Landlock is entered where the kernel
+# has it (said so either way), seccomp always; a reload adding an exe
+# entry is refused while Landlock holds.
+if grep -q '"event":"sandbox","detail":"landlock ABI [0-9]*: the filesystem is 9 directories to read and 1 to write"' proxy.log; then
+	ok "landlock in force: 9 directories to read, 1 to write"
+	cp proxy.json proxy.good
+	sed "s|\"uids\": \[$ME\], \"model\": \"server-mediated\"|\"uids\": [$ME], \"exe\": \"/bin/sh\", \"model\": \"server-mediated\"|" \
+	    proxy.good >proxy.json
+	kill -HUP "$PP"; sleep 0.3
+	grep -q '"code":"OB_ERR_PROXY_RELOAD","detail":"the agents entry' proxy.log &&
+	    ok "landlock in force: a reload adding an exe entry refused" ||
+	    bad "exe reload: $(grep reload proxy.log)"
+	cp proxy.good proxy.json
+elif grep -q '"detail":"landlock: not in force, the kernel' proxy.log; then
+	ok "landlock: the kernel has none, logged"
+else
+	bad "landlock: $(grep sandbox proxy.log)"
+fi
+grep -q '^Seccomp:[[:space:]]*2$' /proc/"$PP"/status && ok "seccomp: Seccomp 2" ||
+    bad "seccomp: $(grep Seccomp /proc/"$PP"/status)"
 [ $fails = 0 ] || { echo "$fails failed"; exit 1; }
 echo "all passed"

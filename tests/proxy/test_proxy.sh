@@ -16,11 +16,13 @@ PY=${OB_PYTHON:-/usr/bin/python3}
 D=$(mktemp -d)
 SP=
 PP=
+NP=
 fail=0
 # shellcheck disable=SC2317 # run from the EXIT trap
 cleanup() {
 	[ -n "$PP" ] && kill "$PP" 2>/dev/null && wait "$PP" 2>/dev/null
 	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
+	[ -n "$NP" ] && kill "$NP" 2>/dev/null && wait "$NP" 2>/dev/null
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -320,7 +322,74 @@ s=$(ask "$CURL" e1e.json)
 [ "$s" = 201 ] && [ "$(field cached)" = False ] && ok "server back: 201 again" ||
     bad "recovery: $s $(cat resp.json)"
 
-# 5. The proxy stops on SIGTERM and removes its socket.
+# 5. The sandbox: seccomp's filter (mode 2) on every thread, the main
+# loop and a request's thread waiting on the gateway that is down.
+# Landlock stays off: entries name executables (docs/proxy.md).
+ask "$CURL" eo2.json >/dev/null &
+AP=$!
+sleep 0.4
+nt=0; nf=0
+for st in /proc/"$PP"/task/*/status; do
+	nt=$((nt + 1))
+	grep -q '^Seccomp:[[:space:]]*2$' "$st" 2>/dev/null || nf=$((nf + 1))
+done
+wait "$AP"
+[ $nt -ge 2 ] && [ $nf = 0 ] && ok "seccomp: Seccomp 2 on all $nt threads" ||
+    bad "seccomp: $nf of $nt threads unfiltered"
+grep -q '"event":"sandbox","detail":"landlock: not in force, the agents entry \\"first\\"' proxy.log &&
+    ok "landlock off, the log names the entry with an exe" || bad "landlock log: $(grep sandbox proxy.log)"
+# "sandbox": false: no filter, and a warning.
+sed -e "s|\"socket\": \"$SOCK\"|\"socket\": \"$D/nosb.sock\", \"sandbox\": false|" \
+    proxy.json >nosb.json
+"$PX" --config nosb.json 2>nosb.log &
+NP=$!
+i=0
+while [ ! -S "$D/nosb.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+grep -q '^Seccomp:[[:space:]]*0$' /proc/"$NP"/status &&
+    grep -q '"level":"warn","event":"sandbox","detail":"off' nosb.log &&
+    ok "\"sandbox\": false: no filter, a warning" || bad "sandbox false: $(cat nosb.log)"
+kill "$NP"; wait "$NP" 2>/dev/null; NP=
+
+# 6. SIGHUP reloads the file: the entry "elsewhere" (uid 65534) gets this
+# uid, and a3 is served from then on; before, it is refused.
+signed a3 e3h.json || exit 1
+s=$(ask "$CURL" e3h.json)
+[ "$s" = 403 ] && code_is OB_ERR_PROXY_PEER_DENIED && ok "before SIGHUP: a3 refused" ||
+    bad "before reload: $s $(cat resp.json)"
+cp proxy.json proxy.orig
+sed "s/\"uids\": \[65534\]/\"uids\": [$ME]/" proxy.orig >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"event":"reload","detail":"5 agents entries"' proxy.log &&
+    ok "SIGHUP: reloaded, logged" || bad "reload log: $(grep reload proxy.log)"
+signed a3 e3i.json || exit 1
+s=$(ask "$CURL" e3i.json)
+[ "$s" = 201 ] && ok "after SIGHUP: the new uid is served" || bad "after reload: $s $(cat resp.json)"
+# A broken file: the old configuration stays, the log says why.
+cp proxy.json proxy.good
+echo '{ "socket": ' >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"level":"error","event":"reload","code":"OB_ERR_CONFIG' proxy.log &&
+    ok "a broken file: reload refused with the code" || bad "broken reload: $(grep reload proxy.log)"
+signed a3 e3j.json || exit 1
+s=$(ask "$CURL" e3j.json)
+[ "$s" = 201 ] && ok "a broken file: the old configuration keeps serving" ||
+    bad "after broken reload: $s $(cat resp.json)"
+# A member fixed at start: refused, naming it.
+sed 's/"deadline_ms": 2000,/"socket_mode": 432, "deadline_ms": 2000,/' proxy.good >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"code":"OB_ERR_PROXY_RELOAD","detail":"\\"socket_mode\\" changed' proxy.log &&
+    ok "socket_mode changed: reload refused naming it" || bad "fixed member: $(grep reload proxy.log)"
+signed a3 e3k.json || exit 1
+s=$(ask "$CURL" e3k.json)
+[ "$s" = 201 ] && ok "after a refused reload: still serving" || bad "after refused: $s $(cat resp.json)"
+# A file the proxy cannot read named as a TLS file: refused.
+sed "s|\"key\": \"$KEY\" }|\"key\": \"$D/nokey.pem\" }|" proxy.good >proxy.json
+kill -HUP "$PP"; sleep 0.3
+grep -q '"code":"OB_ERR_PROXY_RELOAD","detail":"server.key' proxy.log &&
+    ok "an unreadable TLS file: reload refused" || bad "unreadable: $(grep reload proxy.log)"
+cp proxy.good proxy.json
+
+# 7. The proxy stops on SIGTERM and removes its socket.
 kill "$PP"; wait "$PP"; rc=$?; PP=
 [ $rc = 0 ] && [ ! -e "$SOCK" ] && ok "SIGTERM: exit 0, socket removed" ||
     bad "stop: rc $rc"
