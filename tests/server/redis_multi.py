@@ -190,7 +190,8 @@ def proc_state(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # The process can go between open and read (ESRCH).
         return "gone"
 
 
