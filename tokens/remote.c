@@ -1163,8 +1163,11 @@ ob_signer_sign_all(struct ob_signer *s, const char *key, const char *sub,
 		    ob_wr_ptr(&w), ob_wr_len(&w));
 		pthread_mutex_unlock(&cn->wmu);
 		pthread_mutex_lock(&s->mu);
-		if (r != OB_OK)
+		/* A failed write fails cn; the waiters say why, as call's. */
+		if (r != OB_OK) {
 			fail_conn_locked(s, cn, ob_err_detail());
+			r = OB_OK;
+		}
 		for (;;) {
 			for (k = 0, low = NULL; k < n && low == NULL; k++)
 				if (!wt[k]->done)
@@ -1186,15 +1189,18 @@ ob_signer_sign_all(struct ob_signer *s, const char *key, const char *sub,
 			else
 				wait_until(&low->cv, &s->mu, deadline);
 		}
-		/* The reading passes on to a waiter still waiting on cn. */
-		for (i = 0; !cn->dead && i < MAX_INFLIGHT; i++)
-			if (s->w[i].used && s->w[i].conn == cn &&
-			    !s->w[i].done) {
-				pthread_cond_signal(&s->w[i].cv);
-				break;
-			}
-	} else
+	} else {
+		/* Nothing written: no reply will come, and no reading. */
 		pthread_mutex_lock(&s->mu);
+		for (k = 0; k < n; k++)
+			wt[k]->done = 1;
+	}
+	/* The reading passes on to a waiter still waiting on cn. */
+	for (i = 0; !cn->dead && i < MAX_INFLIGHT; i++)
+		if (s->w[i].used && s->w[i].conn == cn && !s->w[i].done) {
+			pthread_cond_signal(&s->w[i].cv);
+			break;
+		}
 	/* The replies taken until one fails: all or nothing. */
 	for (k = 0; k < n; k++) {
 		if (r != OB_OK)

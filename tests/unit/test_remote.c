@@ -813,6 +813,17 @@ test_sign_all(void **state)
 	    OB_ERR_INVALID_ARG);
 	assert_int_equal(ob_signer_sign_all(s, "issuer", NULL, NULL, jobs,
 	    OB_SIGNER_JOBS_MAX + 1), OB_ERR_INVALID_ARG);
+	/* A frame that cannot be made: refused here, the helper kept. */
+	jobs[0].purpose = jobs[1].purpose = OB_SP_WIT;
+	jobs[0].in = (const uint8_t *)in;
+	jobs[0].len = strlen(in);
+	jobs[1].in = (const uint8_t *)in;
+	jobs[1].len = 0;
+	assert_int_equal(ob_signer_sign_all(s, "issuer", NULL, NULL, jobs, 2),
+	    OB_ERR_INVALID_ARG);
+	assert_null(jobs[0].sig);
+	assert_int_equal(ob_signer_state(s, NULL, NULL), OB_SIGNER_READY);
+	assert_int_equal(sign_two(s, "issuer", in), OB_OK);
 	assert_int_equal(ob_signer_start(s), OB_OK);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, i % 2 == 0 ?
@@ -823,6 +834,31 @@ test_sign_all(void **state)
 	}
 	free(in);
 	ob_token_close(&j.t);
+	ob_signer_free(&s);
+}
+
+/* A helper killed or hung under ob_signer_sign_all fails both, closed. */
+static void
+test_sign_all_fails(void **state)
+{
+	struct ob_signer	*s = open_helper(300);
+	char			*in = wit_input();
+	long			 pid;
+
+	(void)state;
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	(void)ob_signer_state(s, &pid, NULL);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	assert_int_equal(sign_two(s, "issuer", in), OB_ERR_SIGNER_UNAVAILABLE);
+	pid = wait_ready(s, pid);
+	assert_int_equal(sign_two(s, "issuer", in), OB_OK);
+	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	wait_stopped(pid);
+	assert_int_equal(sign_two(s, "issuer", in), OB_ERR_SIGNER_UNAVAILABLE);
+	assert_non_null(strstr(ob_err_detail(), "in time"));
+	(void)wait_ready(s, pid);
+	assert_int_equal(sign_two(s, "issuer", in), OB_OK);
+	free(in);
 	ob_signer_free(&s);
 }
 
@@ -840,6 +876,7 @@ main(void)
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_killed_in_flight),
 		cmocka_unit_test(test_sign_all),
+		cmocka_unit_test(test_sign_all_fails),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
