@@ -10,9 +10,10 @@
  *   3. drives the gateway with C keep-alive mTLS connections (libcurl
  *      multi) for N requests: signed requests/s, and its ratio to 2;
  *   4. at half that rate, the latency of each request: p50 and p99;
- *   5. optionally S connections for T seconds (the soak): the statuses by
- *      class (only 2xx, 429 and 503 are acceptable) and the gateway's RSS
- *      and open files before and after.
+ *   5. optionally S connections for T seconds (the soak), R times back to
+ *      back: the statuses by class (only 2xx, 429 and 503 are acceptable)
+ *      and the gateway's RSS and open files before and after each, so
+ *      that growth (a leak) shows apart from memory kept for reuse.
  *
  * It prints what it measured; it asserts no time.
  */
@@ -41,7 +42,7 @@ struct opts {
 	const char	*url, *ca, *cert, *key, *envelope, *key_uri;
 	const char	*stub_listen, *stub_cert, *stub_key, *stub_ca, *stub_peer;
 	long		 gw_pid;
-	int		 n, conns, soak_conns, soak_s;
+	int		 n, conns, soak_conns, soak_s, soak_rounds;
 };
 
 static struct ob_svc	*stub;
@@ -314,6 +315,7 @@ main(int argc, char **argv)
 		{ "gateway-pid", required_argument, NULL, 'p' },
 		{ "soak-conns", required_argument, NULL, 's' },
 		{ "soak-seconds", required_argument, NULL, 'S' },
+		{ "soak-rounds", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts	 o;
@@ -326,6 +328,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.n = 2000;
 	o.conns = 16;
+	o.soak_rounds = 1;
 	while ((ch = getopt_long(argc, argv, "n:t:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'g': o.url = optarg; break;
@@ -342,6 +345,7 @@ main(int argc, char **argv)
 		case 'p': o.gw_pid = strtol(optarg, NULL, 10); break;
 		case 's': o.soak_conns = (int)strtol(optarg, NULL, 10); break;
 		case 'S': o.soak_s = (int)strtol(optarg, NULL, 10); break;
+		case 'R': o.soak_rounds = (int)strtol(optarg, NULL, 10); break;
 		case 'n': o.n = (int)strtol(optarg, NULL, 10); break;
 		case 't': o.conns = (int)strtol(optarg, NULL, 10); break;
 		default:
@@ -390,7 +394,7 @@ main(int argc, char **argv)
 	p99 = l.nlat ? l.lat[(size_t)((double)l.nlat * 0.99)] : 0;
 	printf("at half load (%.0f/s, %zu requests): p50 %.2f ms, p99 %.2f ms "
 	    "(target < 5 ms)\n", gw / 2, l.nlat, p50 * 1e3, p99 * 1e3);
-	if (o.soak_conns > 0) {
+	for (i = 0; o.soak_conns > 0 && i < o.soak_rounds; i++) {
 		usage_of(o.gw_pid, &rss0, &fd0);
 		memset(l.by_class, 0, sizeof(l.by_class));
 		l.other = l.failed = 0;
@@ -398,15 +402,16 @@ main(int argc, char **argv)
 		gw = run(&l, o.soak_conns, 0, o.soak_s, 0);
 		sleep(2);
 		usage_of(o.gw_pid, &rss1, &fd1);
+		printf("soak %d (%d conns, %d s): gateway RSS %ld kB -> %ld kB, "
+		    "open files %d -> %d\n", i + 1, o.soak_conns, o.soak_s,
+		    rss0, rss1, fd0, fd1);
 		printf("soak %d conns %d s: %.0f req/s; 2xx %lu, 429 %lu, 503 "
 		    "%lu, other %lu, transport failures %lu\n", o.soak_conns,
 		    o.soak_s, gw, l.by_class[2], l.by_class[4], l.by_class[5],
 		    l.other, l.failed);
-		printf("gateway RSS %ld kB -> %ld kB, open files %d -> %d\n",
-		    rss0, rss1, fd0, fd1);
+		fflush(stdout);
 	}
-	for (i = 0; i < 1; i++)
-		kill(getpid(), SIGTERM);
+	kill(getpid(), SIGTERM);
 	pthread_join(th, NULL);
 	ob_svc_free(&stub);
 	curl_slist_free_all(l.hdrs);

@@ -1,11 +1,20 @@
 #!/bin/sh
-# run-bench-gateway.sh BUILD [N] [CONNS] [SOAK_CONNS SOAK_SECONDS]: set up
-# a gateway with its key in SoftHSM2 (tests/gateway/gw-setup.sh) whose
-# server is the stub bench-gateway serves, then run bench-gateway.
-# Prints measurements; asserts nothing.
+# run-bench-gateway.sh BUILD [N] [CONNS] [SOAK_CONNS SOAK_SECONDS [ROUNDS]]:
+# set up a gateway with its key in SoftHSM2 (tests/gateway/gw-setup.sh)
+# whose server is the stub bench-gateway serves, then run bench-gateway
+# (ROUNDS soaks back to back, RSS after each).  Prints measurements and
+# asserts no time.  Then it stops the gateway (SIGTERM) and fails (exit 1)
+# if the gateway did not exit 0, if bench-gateway failed or counted an
+# answer other than 2xx, 429 or 503 in the soak, or if the gateway's
+# stderr (its helper's too) holds a sanitizer report: AddressSanitizer,
+# LeakSanitizer (at exit), UBSan "runtime error".
+# OB_BENCH_CLIENT: another bench-gateway binary (e.g. the RelWithDebInfo
+# one beside an ASan BUILD); OB_BENCH_KEEP: a directory to copy the
+# gateway's log into.
 set -u
-B=${1:?usage: run-bench-gateway.sh BUILD [N] [CONNS] [SOAK_CONNS SOAK_SECONDS]}
-N=${2:-2000}; C=${3:-16}; SC=${4:-0}; SS=${5:-0}
+B=${1:?usage: run-bench-gateway.sh BUILD [N] [CONNS] [SOAK_CONNS SOAK_SECONDS [ROUNDS]]}
+N=${2:-2000}; C=${3:-16}; SC=${4:-0}; SS=${5:-0}; SR=${6:-1}
+BG=${OB_BENCH_CLIENT:-$B/bench/bench-gateway}
 SRV=$B/server/ownerbind-server; OB=$B/owner/ownerbind
 SIG=$B/server/ownerbind-signer; GW=$B/server/ownerbind-gateway
 HERE=$(cd "$(dirname "$0")/../tests/gateway" && pwd)
@@ -31,10 +40,42 @@ json.dump(g, open(d + "/gateway.json", "w"))
 PY
 start_gateway
 envelope "$D/bench.json" bench 2>/dev/null || exit 1
-"$B/bench/bench-gateway" --gateway "$GURL/v1/credentials" --ca "$D/tlsca.pem" \
+"$BG" --gateway "$GURL/v1/credentials" --ca "$D/tlsca.pem" \
     --cert "$D/proxy.pem" --key "$D/proxy.key" --envelope "$D/bench.json" \
     --key-uri "$(cat "$D/uri")&pin-source=file:$D/pin" \
     --stub-listen "127.0.0.1:$PORT" --stub-cert "$D/gwtls.pem" \
     --stub-key "$D/gwtls.key" --stub-ca "$D/tlsca.pem" \
     --stub-peer wimse://acme.example/gateway --gateway-pid "$GP" \
-    -n "$N" -t "$C" --soak-conns "$SC" --soak-seconds "$SS"
+    -n "$N" -t "$C" --soak-conns "$SC" --soak-seconds "$SS" \
+    --soak-rounds "$SR" >"$D/bench.out" 2>"$D/bench.err"
+brc=$?
+# The stub's log (a line per request) stays in bench.err.
+grep -v '"svc":"bench-stub"' "$D/bench.err" >&2
+cat "$D/bench.out"
+fail=0
+[ "$brc" -eq 0 ] || { echo "bench-gateway: exit status $brc" >&2; fail=1; }
+if [ "$SC" -gt 0 ] && awk -v r="$SR" '/transport failures/ { n++
+	if ($0 !~ /other 0, transport failures 0$/) b++ }
+	END { exit !(n != r || b > 0) }' "$D/bench.out"; then
+	echo "bench-gateway: soak answers other than 2xx, 429, 503" >&2
+	fail=1
+fi
+# The gateway's exit: LeakSanitizer reports then, into its stderr.
+kill -TERM "$GP" 2>/dev/null
+grc=0
+wait "$GP" || grc=$?
+GP=''
+wait "$LP" 2>/dev/null
+LP=''
+echo "gateway: exit status $grc"
+[ "$grc" -eq 0 ] || fail=1
+[ -n "${OB_BENCH_KEEP:-}" ] && cp "$D/gateway.log" "$OB_BENCH_KEEP/"
+if grep -E 'Sanitizer|runtime error' "$D/gateway.log" >&2; then
+	echo "gateway: sanitizer report in its stderr (above)" >&2
+	fail=1
+else
+	echo "gateway: no sanitizer or leak report in its stderr" \
+	    "($(wc -l <"$D/gateway.log") lines)"
+fi
+[ "$fail" -eq 0 ] && echo "bench-gateway: PASS" || echo "bench-gateway: FAIL" >&2
+exit "$fail"
