@@ -10,8 +10,14 @@
 # LeakSanitizer (at exit), UBSan "runtime error".
 # OB_BENCH_CLIENT: another bench-gateway binary (e.g. the RelWithDebInfo
 # one beside an ASan BUILD); OB_BENCH_KEEP: a directory to copy the
-# gateway's log into.
+# gateway's log into.  Under the gateway's seccomp filter a sanitizer's
+# report can neither start the symbolizer nor ask isatty() (it died of
+# SIGSYS before printing): the defaults below keep the report printable
+# (ASAN_OPTIONS given are added after them).
 set -u
+ASAN_OPTIONS="detect_leaks=1:color=never:symbolize=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+UBSAN_OPTIONS="color=never:symbolize=0${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export ASAN_OPTIONS UBSAN_OPTIONS
 B=${1:?usage: run-bench-gateway.sh BUILD [N] [CONNS] [SOAK_CONNS SOAK_SECONDS [ROUNDS]]}
 N=${2:-2000}; C=${3:-16}; SC=${4:-0}; SS=${5:-0}; SR=${6:-1}
 BG=${OB_BENCH_CLIENT:-$B/bench/bench-gateway}
@@ -70,7 +76,8 @@ LP=''
 echo "gateway: exit status $grc"
 [ "$grc" -eq 0 ] || fail=1
 [ -n "${OB_BENCH_KEEP:-}" ] && cp "$D/gateway.log" "$OB_BENCH_KEEP/"
-if grep -E 'Sanitizer|runtime error' "$D/gateway.log" >&2; then
+if grep -E 'Sanitizer|runtime error|seccomp: system call' "$D/gateway.log" >&2
+then
 	echo "gateway: sanitizer report in its stderr (above)" >&2
 	fail=1
 else
