@@ -10,7 +10,8 @@
 # LeakSanitizer (at exit), UBSan "runtime error".
 # OB_BENCH_CLIENT: another bench-gateway binary (e.g. the RelWithDebInfo
 # one beside an ASan BUILD); OB_BENCH_KEEP: a directory to copy the
-# gateway's log into.  Under the gateway's seccomp filter a sanitizer's
+# gateway's log into; OB_BENCH_WORKERS, OB_BENCH_IN_FLIGHT: the gateway's
+# limits.workers and hsm_queue.in_flight (default 4 and 4).  Under the gateway's seccomp filter a sanitizer's
 # report can neither start the symbolizer nor ask isatty() (it died of
 # SIGSYS before printing): the defaults below keep the report printable
 # (ASAN_OPTIONS given are added after them).
@@ -35,13 +36,14 @@ ulimit -n 16384 2>/dev/null || true
 # shellcheck source=tests/gateway/gw-setup.sh
 . "$HERE/gw-setup.sh"
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$PY" - "$D" "$PORT" <<'PY' || exit 1
+"$PY" - "$D" "$PORT" "${OB_BENCH_WORKERS:-4}" "${OB_BENCH_IN_FLIGHT:-4}" <<'PY' || exit 1
 import json, sys
-d, port = sys.argv[1:3]
+d, port, workers, in_flight = sys.argv[1:5]
 g = json.load(open(d + "/gateway.json"))
 g["server"].update({"url": "https://127.0.0.1:" + port, "ca": "tlsca.pem"})
-g["limits"] = {"workers": 4, "max_conns": 4096, "queue": 4096}
-g["hsm_queue"] = {"depth": 4096, "deadline_ms": 5000}
+g["limits"] = {"workers": int(workers), "max_conns": 4096, "queue": 4096}
+g["hsm_queue"] = {"depth": 4096, "deadline_ms": 5000,
+                  "in_flight": int(in_flight)}
 json.dump(g, open(d + "/gateway.json", "w"))
 PY
 start_gateway
