@@ -161,6 +161,7 @@ struct load {
 	size_t			 len;
 	struct curl_slist	*hdrs;
 	unsigned long		 by_class[6], other, failed;
+	unsigned long		 by_curle[CURL_LAST];	/* the failures' codes */
 	double			*lat;
 	size_t			 nlat, caplat;
 };
@@ -230,8 +231,11 @@ run(struct load *l, int nconn, long total, double seconds, double interval)
 			for (i = 0; i < nconn && c[i].h != msg->easy_handle; i++)
 				;
 			status = 0;
-			if (msg->data.result != CURLE_OK)
+			if (msg->data.result != CURLE_OK) {
 				l->failed++;
+				if (msg->data.result < CURL_LAST)
+					l->by_curle[msg->data.result]++;
+			}
 			else {
 				curl_easy_getinfo(c[i].h, CURLINFO_RESPONSE_CODE,
 				    &status);
@@ -448,7 +452,7 @@ main(int argc, char **argv)
 	pthread_t	 th;
 	double		 raw, gw, p50, p99, c0[2], c1[2], b0, b1, rawcpu, w0;
 	long		 rss0, rss1;
-	int		 ch, fd0, fd1, i;
+	int		 ch, fd0, fd1, i, j;
 
 	memset(&o, 0, sizeof(o));
 	o.n = 2000;
@@ -537,6 +541,7 @@ main(int argc, char **argv)
 	for (i = 0; o.soak_conns > 0 && i < o.soak_rounds; i++) {
 		usage_of(o.gw_pid, &rss0, &fd0);
 		memset(l.by_class, 0, sizeof(l.by_class));
+		memset(l.by_curle, 0, sizeof(l.by_curle));
 		l.other = l.failed = 0;
 		l.nlat = 0;
 		gw = run(&l, o.soak_conns, 0, o.soak_s, 0);
@@ -549,6 +554,10 @@ main(int argc, char **argv)
 		    "%lu, other %lu, transport failures %lu\n", o.soak_conns,
 		    o.soak_s, gw, l.by_class[2], l.by_class[4], l.by_class[5],
 		    l.other, l.failed);
+		for (j = 0; j < CURL_LAST; j++)
+			if (l.by_curle[j] != 0)
+				printf("  transport failures: %lu \"%s\"\n",
+				    l.by_curle[j], curl_easy_strerror((CURLcode)j));
 		fflush(stdout);
 	}
 	kill(getpid(), SIGTERM);

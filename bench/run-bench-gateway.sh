@@ -11,7 +11,11 @@
 # OB_BENCH_CLIENT: another bench-gateway binary (e.g. the RelWithDebInfo
 # one beside an ASan BUILD); OB_BENCH_KEEP: a directory to copy the
 # gateway's log into; OB_BENCH_WORKERS, OB_BENCH_IN_FLIGHT: the gateway's
-# limits.workers and hsm_queue.in_flight (default 4 and 4).  Under the gateway's seccomp filter a sanitizer's
+# limits.workers and hsm_queue.in_flight (default 4 and 4);
+# OB_BENCH_HSM_DELAY_US=N: the key through tests/pkcs11/p11fault.so
+# (BUILD's) in front of SoftHSM2, every signature N us later, for both
+# the raw rate and the helper: an HSM whose signing is latency-bound
+# (a network HSM), never the SoftHSM2 case itself.  Under the gateway's seccomp filter a sanitizer's
 # report can neither start the symbolizer nor ask isatty() (it died of
 # SIGSYS before printing): the defaults below keep the report printable
 # (ASAN_OPTIONS given are added after them).
@@ -35,6 +39,18 @@ trap cleanup EXIT
 ulimit -n 16384 2>/dev/null || true
 # shellcheck source=tests/gateway/gw-setup.sh
 . "$HERE/gw-setup.sh"
+if [ -n "${OB_BENCH_HSM_DELAY_US:-}" ]; then
+	FM=$B/tests/pkcs11/p11fault.so
+	[ -f "$FM" ] || { echo "no $FM" >&2; exit 1; }
+	export P11FAULT_MODULE="$SOFTHSM_MODULE"
+	export P11FAULT_SIGN_DELAY_US="$OB_BENCH_HSM_DELAY_US"
+	sed "s|module-path=$SOFTHSM_MODULE|module-path=$FM|" "$D/uri" >"$D/uri.f" &&
+	    mv "$D/uri.f" "$D/uri" &&
+	    sed "s|module-path=$SOFTHSM_MODULE|module-path=$FM|" "$D/signer.json" \
+	    >"$D/signer.f" && mv "$D/signer.f" "$D/signer.json" || exit 1
+	grep -q "$FM" "$D/signer.json" || { echo "signer.json: no $FM" >&2; exit 1; }
+	echo "HSM: SoftHSM2 behind p11fault, ${OB_BENCH_HSM_DELAY_US} us per signature (latency-bound)"
+fi
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$PY" - "$D" "$PORT" "${OB_BENCH_WORKERS:-4}" "${OB_BENCH_IN_FLIGHT:-4}" <<'PY' || exit 1
 import json, sys
@@ -78,6 +94,11 @@ LP=''
 echo "gateway: exit status $grc"
 [ "$grc" -eq 0 ] || fail=1
 [ -n "${OB_BENCH_KEEP:-}" ] && cp "$D/gateway.log" "$OB_BENCH_KEEP/"
+# Connections the gateway refused or cut, by reason (e.g. handshakes
+# not complete by limits.timeout_s when a soak opens all at once).
+grep '"event":"refused"' "$D/gateway.log" | sed -n 's/.*"detail":"\([^"]*\)".*/\1/p' |
+    sort | uniq -c | sed 's/^ */gateway: refused /'
+
 if grep -E 'Sanitizer|runtime error|seccomp: system call' "$D/gateway.log" >&2
 then
 	echo "gateway: sanitizer report in its stderr (above)" >&2
