@@ -380,7 +380,7 @@ runq_wait(long pid)
 	DIR		*d;
 	struct dirent	*e;
 	FILE		*f;
-	unsigned long long run, wait;
+	unsigned long long	 run, wait;
 	double		 sum = 0;
 
 	snprintf(p, sizeof(p), "/proc/%ld/task", pid);
