@@ -12,6 +12,7 @@
 # one beside an ASan BUILD); OB_BENCH_KEEP: a directory to copy the
 # gateway's log into; OB_BENCH_WORKERS, OB_BENCH_IN_FLIGHT: the gateway's
 # limits.workers and hsm_queue.in_flight (default 4 and 4);
+# OB_BENCH_TIMEOUT_S: limits.timeout_s (default 10, the gateway's own);
 # OB_BENCH_HSM_DELAY_US=N: the key through tests/pkcs11/p11fault.so
 # (BUILD's) in front of SoftHSM2, every signature N us later, for both
 # the raw rate and the helper: an HSM whose signing is latency-bound
@@ -52,12 +53,14 @@ if [ -n "${OB_BENCH_HSM_DELAY_US:-}" ]; then
 	echo "HSM: SoftHSM2 behind p11fault, ${OB_BENCH_HSM_DELAY_US} us per signature (latency-bound)"
 fi
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$PY" - "$D" "$PORT" "${OB_BENCH_WORKERS:-4}" "${OB_BENCH_IN_FLIGHT:-4}" <<'PY' || exit 1
+"$PY" - "$D" "$PORT" "${OB_BENCH_WORKERS:-4}" "${OB_BENCH_IN_FLIGHT:-4}" \
+    "${OB_BENCH_TIMEOUT_S:-10}" <<'PY' || exit 1
 import json, sys
-d, port, workers, in_flight = sys.argv[1:5]
+d, port, workers, in_flight, timeout_s = sys.argv[1:6]
 g = json.load(open(d + "/gateway.json"))
 g["server"].update({"url": "https://127.0.0.1:" + port, "ca": "tlsca.pem"})
-g["limits"] = {"workers": int(workers), "max_conns": 4096, "queue": 4096}
+g["limits"] = {"workers": int(workers), "max_conns": 4096, "queue": 4096,
+               "timeout_s": int(timeout_s)}
 g["hsm_queue"] = {"depth": 4096, "deadline_ms": 5000,
                   "in_flight": int(in_flight)}
 json.dump(g, open(d + "/gateway.json", "w"))
