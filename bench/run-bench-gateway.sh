@@ -16,10 +16,11 @@
 # OB_BENCH_HSM_DELAY_US=N: the key through tests/pkcs11/p11fault.so
 # (BUILD's) in front of SoftHSM2, every signature N us later, for both
 # the raw rate and the helper: an HSM whose signing is latency-bound
-# (a network HSM), never the SoftHSM2 case itself.  Under the gateway's seccomp filter a sanitizer's
-# report can neither start the symbolizer nor ask isatty() (it died of
-# SIGSYS before printing): the defaults below keep the report printable
-# (ASAN_OPTIONS given are added after them).
+# (a network HSM), never the SoftHSM2 case itself.
+# Under the gateway's seccomp filter a sanitizer's report can neither
+# start the symbolizer nor ask isatty() (it died of SIGSYS before
+# printing): the defaults below keep the report printable (ASAN_OPTIONS
+# given are added after them).
 set -u
 ASAN_OPTIONS="detect_leaks=1:color=never:symbolize=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 UBSAN_OPTIONS="color=never:symbolize=0${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
@@ -81,7 +82,7 @@ grep -v '"svc":"bench-stub"' "$D/bench.err" >&2
 cat "$D/bench.out"
 fail=0
 [ "$brc" -eq 0 ] || { echo "bench-gateway: exit status $brc" >&2; fail=1; }
-if [ "$SC" -gt 0 ] && awk -v r="$SR" '/transport failures/ { n++
+if [ "$SC" -gt 0 ] && awk -v r="$SR" '/^soak .* transport failures/ { n++
 	if ($0 !~ /other 0, transport failures 0$/) b++ }
 	END { exit !(n != r || b > 0) }' "$D/bench.out"; then
 	echo "bench-gateway: soak answers other than 2xx, 429, 503" >&2
@@ -101,7 +102,6 @@ echo "gateway: exit status $grc"
 # not complete by limits.timeout_s when a soak opens all at once).
 grep '"event":"refused"' "$D/gateway.log" | sed -n 's/.*"detail":"\([^"]*\)".*/\1/p' |
     sort | uniq -c | sed 's/^ */gateway: refused /'
-
 if grep -E 'Sanitizer|runtime error|seccomp: system call' "$D/gateway.log" >&2
 then
 	echo "gateway: sanitizer report in its stderr (above)" >&2
