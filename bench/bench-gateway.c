@@ -10,12 +10,14 @@
  *   3. drives the gateway with C keep-alive mTLS connections (libcurl
  *      multi) for N requests: signed requests/s, and its ratio to 2;
  *   4. at half that rate, the latency of each request: p50 and p99;
- *   5. optionally S connections for T seconds (the soak): the statuses by
- *      class (only 2xx, 429 and 503 are acceptable) and the gateway's RSS
- *      and open files before and after.
+ *   5. optionally S connections for T seconds (the soak), R times back to
+ *      back: the statuses by class (only 2xx, 429 and 503 are acceptable)
+ *      and the gateway's RSS and open files before and after each, so
+ *      that growth (a leak) shows apart from memory kept for reuse.
  *
  * It prints what it measured; it asserts no time.
  */
+#include <sys/resource.h>
 #include <sys/time.h>
 
 #include <dirent.h>
@@ -41,7 +43,7 @@ struct opts {
 	const char	*url, *ca, *cert, *key, *envelope, *key_uri;
 	const char	*stub_listen, *stub_cert, *stub_key, *stub_ca, *stub_peer;
 	long		 gw_pid;
-	int		 n, conns, soak_conns, soak_s;
+	int		 n, conns, soak_conns, soak_s, soak_rounds;
 };
 
 static struct ob_svc	*stub;
@@ -159,6 +161,7 @@ struct load {
 	size_t			 len;
 	struct curl_slist	*hdrs;
 	unsigned long		 by_class[6], other, failed;
+	unsigned long		 by_curle[CURL_LAST];	/* the failures' codes */
 	double			*lat;
 	size_t			 nlat, caplat;
 };
@@ -228,8 +231,11 @@ run(struct load *l, int nconn, long total, double seconds, double interval)
 			for (i = 0; i < nconn && c[i].h != msg->easy_handle; i++)
 				;
 			status = 0;
-			if (msg->data.result != CURLE_OK)
+			if (msg->data.result != CURLE_OK) {
 				l->failed++;
+				if (msg->data.result < CURL_LAST)
+					l->by_curle[msg->data.result]++;
+			}
 			else {
 				curl_easy_getinfo(c[i].h, CURLINFO_RESPONSE_CODE,
 				    &status);
@@ -296,6 +302,130 @@ usage_of(long pid, long *rss, int *fds)
 	}
 }
 
+/* utime + stime of one process, in seconds; ppid set. */
+static double
+cpu_of(long pid, long *ppid)
+{
+	char		 p[64], buf[1024], *s;
+	FILE		*f;
+	unsigned long	 ut = 0, st = 0;
+	int		 n;
+
+	*ppid = -1;
+	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+	if ((f = fopen(p, "re")) == NULL)
+		return 0;
+	n = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	/* After the command's ")": state ppid ... utime(14) stime(15). */
+	if (!n || (s = strrchr(buf, ')')) == NULL ||
+	    sscanf(s + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    ppid, &ut, &st) != 3)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The gateway (first) and its descendants: the helper and its launcher. */
+static size_t
+tree_of(long gw, long *pids, size_t max)
+{
+	DIR		*d;
+	struct dirent	*e;
+	long		 pid, ppid;
+	size_t		 na = 1, i, before;
+
+	pids[0] = gw;
+	/* Until nothing is added: a child may be listed before its parent. */
+	do {
+		before = na;
+		if ((d = opendir("/proc")) == NULL)
+			return na;
+		while ((e = readdir(d)) != NULL) {
+			if ((pid = strtol(e->d_name, NULL, 10)) <= 0)
+				continue;
+			for (i = 0; i < na && pids[i] != pid; i++)
+				;
+			if (i < na)
+				continue;
+			(void)cpu_of(pid, &ppid);
+			for (i = 0; i < na && pids[i] != ppid; i++)
+				;
+			if (i < na && na < max)
+				pids[na++] = pid;
+		}
+		closedir(d);
+	} while (na != before);
+	return na;
+}
+
+/* CPU seconds of the gateway (cpu[0]) and of its descendants (cpu[1]). */
+static void
+cpu_gateway(long gw, double cpu[2])
+{
+	long	pids[64], ppid;
+	size_t	n, i;
+
+	n = tree_of(gw, pids, 64);
+	cpu[0] = cpu_of(gw, &ppid);
+	cpu[1] = 0;
+	for (i = 1; i < n; i++)
+		cpu[1] += cpu_of(pids[i], &ppid);
+}
+
+/* Seconds the threads of pid waited for a CPU (run queue), summed. */
+static double
+runq_wait(long pid)
+{
+	char		 p[320];
+	DIR		*d;
+	struct dirent	*e;
+	FILE		*f;
+	unsigned long long	 run, wait;
+	double		 sum = 0;
+
+	snprintf(p, sizeof(p), "/proc/%ld/task", pid);
+	if ((d = opendir(p)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%ld/task/%s/schedstat", pid,
+		    e->d_name);
+		if ((f = fopen(p, "re")) == NULL)
+			continue;
+		if (fscanf(f, "%llu %llu", &run, &wait) == 2)
+			sum += (double)wait / 1e9;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* Run-queue wait of the gateway, its descendants and this bench. */
+static double
+runq_all(long gw)
+{
+	long	pids[64];
+	size_t	n, i;
+	double	sum;
+
+	n = tree_of(gw, pids, 64);
+	sum = runq_wait((long)getpid());
+	for (i = 0; i < n; i++)
+		sum += runq_wait(pids[i]);
+	return sum;
+}
+
+static double
+cpu_self(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,18 +444,20 @@ main(int argc, char **argv)
 		{ "gateway-pid", required_argument, NULL, 'p' },
 		{ "soak-conns", required_argument, NULL, 's' },
 		{ "soak-seconds", required_argument, NULL, 'S' },
+		{ "soak-rounds", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts	 o;
 	struct load	 l;
 	pthread_t	 th;
-	double		 raw, gw, p50, p99;
+	double		 raw, gw, p50, p99, c0[2], c1[2], b0, b1, rawcpu, w0;
 	long		 rss0, rss1;
-	int		 ch, fd0, fd1, i;
+	int		 ch, fd0, fd1, i, j;
 
 	memset(&o, 0, sizeof(o));
 	o.n = 2000;
 	o.conns = 16;
+	o.soak_rounds = 1;
 	while ((ch = getopt_long(argc, argv, "n:t:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'g': o.url = optarg; break;
@@ -342,6 +474,7 @@ main(int argc, char **argv)
 		case 'p': o.gw_pid = strtol(optarg, NULL, 10); break;
 		case 's': o.soak_conns = (int)strtol(optarg, NULL, 10); break;
 		case 'S': o.soak_s = (int)strtol(optarg, NULL, 10); break;
+		case 'R': o.soak_rounds = (int)strtol(optarg, NULL, 10); break;
 		case 'n': o.n = (int)strtol(optarg, NULL, 10); break;
 		case 't': o.conns = (int)strtol(optarg, NULL, 10); break;
 		default:
@@ -371,42 +504,63 @@ main(int argc, char **argv)
 	l.caplat = (size_t)o.n;
 	l.lat = calloc(l.caplat, sizeof(*l.lat));
 
+	b0 = cpu_self();
 	raw = raw_rate(&o, o.n);
+	rawcpu = cpu_self() - b0;
 	(void)run(&l, o.conns, 200, 0, 0);	/* warm up the connections */
 	memset(l.by_class, 0, sizeof(l.by_class));
 	l.nlat = 0;
+	cpu_gateway(o.gw_pid, c0);
+	b0 = cpu_self();
 	gw = run(&l, o.conns, o.n, 0, 0);
+	b1 = cpu_self();
+	cpu_gateway(o.gw_pid, c1);
 	printf("raw HSM signatures/s (in process):  %.0f\n", raw);
 	printf("gateway signed requests/s (%d conns): %.0f  (2xx %lu, 503 %lu, "
 	    "other %lu, failed %lu)\n", o.conns, gw, l.by_class[2],
 	    l.by_class[5], l.other, l.failed);
 	printf("ratio gateway/raw:                  %.2f  (target >= 0.7)\n",
 	    raw > 0 ? gw / raw : 0);
+	printf("CPU per request: gateway %.0f us, its helper %.0f us, this "
+	    "bench (clients, stub) %.0f us; raw: %.0f us per signature\n",
+	    (c1[0] - c0[0]) * 1e6 / o.n, (c1[1] - c0[1]) * 1e6 / o.n,
+	    (b1 - b0) * 1e6 / o.n, rawcpu * 1e6 / o.n);
 	l.nlat = 0;
 	memset(l.by_class, 0, sizeof(l.by_class));
+	w0 = runq_all(o.gw_pid);
 	(void)run(&l, o.conns, o.n / 2, 0, 2.0 / gw);
+	w0 = runq_all(o.gw_pid) - w0;
 	qsort(l.lat, l.nlat, sizeof(*l.lat), cmp);
 	p50 = l.nlat ? l.lat[l.nlat / 2] : 0;
 	p99 = l.nlat ? l.lat[(size_t)((double)l.nlat * 0.99)] : 0;
 	printf("at half load (%.0f/s, %zu requests): p50 %.2f ms, p99 %.2f ms "
 	    "(target < 5 ms)\n", gw / 2, l.nlat, p50 * 1e3, p99 * 1e3);
-	if (o.soak_conns > 0) {
+	printf("at half load: threads of the gateway, its helper and this "
+	    "bench waited %.2f ms per request for a CPU (run queue)\n",
+	    l.nlat ? w0 * 1e3 / (double)l.nlat : 0);
+	for (i = 0; o.soak_conns > 0 && i < o.soak_rounds; i++) {
 		usage_of(o.gw_pid, &rss0, &fd0);
 		memset(l.by_class, 0, sizeof(l.by_class));
+		memset(l.by_curle, 0, sizeof(l.by_curle));
 		l.other = l.failed = 0;
 		l.nlat = 0;
 		gw = run(&l, o.soak_conns, 0, o.soak_s, 0);
 		sleep(2);
 		usage_of(o.gw_pid, &rss1, &fd1);
+		printf("soak %d (%d conns, %d s): gateway RSS %ld kB -> %ld kB, "
+		    "open files %d -> %d\n", i + 1, o.soak_conns, o.soak_s,
+		    rss0, rss1, fd0, fd1);
 		printf("soak %d conns %d s: %.0f req/s; 2xx %lu, 429 %lu, 503 "
 		    "%lu, other %lu, transport failures %lu\n", o.soak_conns,
 		    o.soak_s, gw, l.by_class[2], l.by_class[4], l.by_class[5],
 		    l.other, l.failed);
-		printf("gateway RSS %ld kB -> %ld kB, open files %d -> %d\n",
-		    rss0, rss1, fd0, fd1);
+		for (j = 0; j < CURL_LAST; j++)
+			if (l.by_curle[j] != 0)
+				printf("  transport failures: %lu \"%s\"\n",
+				    l.by_curle[j], curl_easy_strerror((CURLcode)j));
+		fflush(stdout);
 	}
-	for (i = 0; i < 1; i++)
-		kill(getpid(), SIGTERM);
+	kill(getpid(), SIGTERM);
 	pthread_join(th, NULL);
 	ob_svc_free(&stub);
 	curl_slist_free_all(l.hdrs);

@@ -19,6 +19,9 @@
  *   P11FAULT_REMOVED_FILE=PATH  while PATH exists, every C_SignInit says
  *                         CKR_DEVICE_REMOVED (a token pulled out and put
  *                         back, driven from outside the process)
+ *   P11FAULT_SIGN_DELAY_US=N  every C_Sign waits N microseconds first
+ *                         (an HSM whose signing is latency-bound, a
+ *                         network HSM, for bench/run-bench-gateway.sh)
  *   P11FAULT_NO_SIGN      key pairs are generated with CKA_SIGN false
  *                         (pkcs11-tool cannot ask for that; SoftHSM2's
  *                         default is true)
@@ -42,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
@@ -315,6 +319,22 @@ token_reset(void)
 	pthread_rwlock_unlock(&life);
 }
 
+/* P11FAULT_SIGN_DELAY_US: a sleep, not CPU, as a network HSM's round trip. */
+static void
+sign_delay(void)
+{
+	const char	*v = getenv("P11FAULT_SIGN_DELAY_US");
+	struct timespec	 ts;
+	long		 us;
+
+	if (v == NULL || (us = strtol(v, NULL, 10)) <= 0 || us > 10000000)
+		return;
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
 static CK_RV
 f_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR sig,
     CK_ULONG_PTR sl)
@@ -325,6 +345,9 @@ f_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR sig,
 	    atomic_fetch_sub(&reset_in, 1) == 1)
 		token_reset();
 	ENTER();
+	/* Not for the length query (sig NULL): one wait per signature. */
+	if (sig != NULL)
+		sign_delay();
 	rv = real->C_Sign(s, d, dl, sig, sl);
 	if (rv == CKR_OK && sig != NULL && *sl > 0) {
 		if (getenv("P11FAULT_CORRUPT_SIG") != NULL)
