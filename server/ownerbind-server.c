@@ -1475,11 +1475,12 @@ reload(void *arg)
 	old = s->cur;
 	s->cur = cs;
 	pthread_mutex_unlock(&s->cfg_lock);
-	(void)snprintf(m, sizeof(m), "configuration and trust store "
-	    "reloaded: %zu clients", cs->cfg->nclients);
+	(void)snprintf(m, sizeof(m), "configuration reloaded: %zu clients",
+	    cs->cfg->nclients);
 	cs = NULL;
 	cfg_put(s, old);
 	ob_svc_log(s->svc, "info", "reload", OB_OK, m);
+	ob_svc_log(s->svc, "info", "reload", OB_OK, "trust store reloaded");
 	r = OB_OK;
 out:
 	if (r != OB_OK)

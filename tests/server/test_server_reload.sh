@@ -182,8 +182,9 @@ while [ ! -f opened ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 ok0=$(metric ok); failed0=$(metric failed)
 conf life=600 clients=p2
 hup 1
-grep -q '"event":"reload","detail":"configuration and trust store reloaded: 2 clients"' server.log &&
-    ok "reload logged: 2 clients" || bad "no reload line: $(grep reload server.log)"
+grep -q '"event":"reload","detail":"configuration reloaded: 2 clients"' server.log &&
+    grep -q '"event":"reload","detail":"trust store reloaded"' server.log &&
+    ok "reload logged: 2 clients, the trust store" || bad "no reload line: $(grep reload server.log)"
 [ "$(metric ok)" = $((ok0 + 1)) ] && ok "metrics: ob_reloads_total{result=\"ok\"} $((ok0 + 1))" ||
     bad "metrics ok: $(metric ok) (was $ok0)"
 touch go
