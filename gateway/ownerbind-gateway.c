@@ -53,8 +53,18 @@
 #define PROG		"ownerbind-gateway"
 #define PROXY_HEADER	"Ownerbind-Proxy"
 
-struct gw {
+/* One configuration, immutable once published (as the server's,
+ * decision 146): a request takes it at its start. */
+struct gwsnap {
 	struct ob_gw_config	*cfg;
+	unsigned		 refs;		/* under gw.cfg_lock */
+};
+
+struct gw {
+	struct ob_gw_config	*cfg;		/* at start: fixed members */
+	pthread_mutex_t		 cfg_lock;
+	struct gwsnap		*cur;		/* reloadable: cfg_take */
+	struct gwsnap		*start;		/* holds cfg */
 	struct ob_svc		*svc;
 	struct ob_signer	*signer;
 	struct ob_token		*tok;
@@ -181,6 +191,35 @@ on_conn_refusal(const struct ob_svc_conn_event *e, void *arg)
 	ev.detail = d;
 	if ((r = ob_audit_append(g->audit, &ev, NULL)) != OB_OK)
 		ob_svc_log(g->svc, "error", "audit", r, ob_err_detail());
+}
+
+/* The configuration now, for one request: cfg_put when done. */
+static struct gwsnap *
+cfg_take(struct gw *g)
+{
+	struct gwsnap *cs;
+
+	pthread_mutex_lock(&g->cfg_lock);
+	cs = g->cur;
+	cs->refs++;
+	pthread_mutex_unlock(&g->cfg_lock);
+	return cs;
+}
+
+static void
+cfg_put(struct gw *g, struct gwsnap *cs)
+{
+	unsigned left;
+
+	if (cs == NULL)
+		return;
+	pthread_mutex_lock(&g->cfg_lock);
+	left = --cs->refs;
+	pthread_mutex_unlock(&g->cfg_lock);
+	if (left == 0) {
+		ob_gw_config_free(&cs->cfg);
+		free(cs);
+	}
 }
 
 /* A rate bucket: OB_OK, or the request was answered. */
@@ -358,6 +397,7 @@ approved(void *arg, struct ob_svc_req *req, struct ob_envelope *env,
     const char *proxy, const char *rule, int code, const char *detail)
 {
 	struct gw	*g = arg;
+	struct gwsnap	*cs = cfg_take(g);
 	struct job	 j;
 
 	memset(&j, 0, sizeof(j));
@@ -366,7 +406,8 @@ approved(void *arg, struct ob_svc_req *req, struct ob_envelope *env,
 	j.env = env;
 	j.proxy = proxy;
 	snprintf(j.rule, sizeof(j.rule), "%s", rule);
-	j.deadline_ms = ob_hsmq_now_ms() + g->cfg->hsm_queue.deadline_ms;
+	j.deadline_ms = ob_hsmq_now_ms() + cs->cfg->hsm_queue.deadline_ms;
+	cfg_put(g, cs);
 	if (code != OB_OK)
 		refuse(g, req, env, code, detail);
 	else {
@@ -386,6 +427,7 @@ static void
 h_credentials(struct ob_svc_req *req, void *arg)
 {
 	struct gw		*g = arg;
+	struct gwsnap		*cs = cfg_take(g);
 	struct ob_verify_opts	 o;
 	struct ob_gw_request	 q;
 	struct ob_gw_decision	 dec;
@@ -401,17 +443,17 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	j.g = g;
 	j.req = req;
 	j.proxy = ob_svc_req_peer_id(req);
-	j.deadline_ms = ob_hsmq_now_ms() + g->cfg->hsm_queue.deadline_ms;
+	j.deadline_ms = ob_hsmq_now_ms() + cs->cfg->hsm_queue.deadline_ms;
 	if (take(g, &j, g->rate_proxy, "proxy", j.proxy) != OB_OK)
-		return;
+		goto out;
 	body = ob_svc_req_body(req, &len);
 	memset(&o, 0, sizeof(o));
-	o.aud = g->cfg->aud;
+	o.aud = cs->cfg->aud;
 	if ((r = ob_verify_agent_request(&o, body, len, &j.env)) != OB_OK) {
 		snprintf(d, sizeof(d), "agent request: %s: %s", ob_err_name(r),
 		    ob_err_detail());
 		refuse(g, req, NULL, r, d);
-		return;
+		goto out;
 	}
 	if (take(g, &j, g->rate_owner, "owner", j.env->claims.owner) !=
 	    OB_OK || take(g, &j, g->rate_agent, "agent", j.env->claims.jkt) !=
@@ -462,6 +504,7 @@ h_credentials(struct ob_svc_req *req, void *arg)
 out:
 	ob_gw_decision_clear(&dec);
 	ob_envelope_free(&j.env);
+	cfg_put(g, cs);
 }
 
 /* GET /v1/approvals: what waits, for `ownerbind approve --list`. */
@@ -515,41 +558,151 @@ h_approve(struct ob_svc_req *req, void *arg)
 		ob_gw_pending_run(g->pending);
 }
 
-/* SIGHUP: the policy and the approvers' trust store, each whole. */
+static void
+hex32(const unsigned char b[32], char out[65])
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = x[b[i] >> 4];
+		out[2 * i + 1] = x[b[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* The service's peers for the configuration's proxies (free both). */
+static int
+svc_peers(const struct ob_gw_config *c, struct ob_svc_peer **peersp,
+    char (**hexp)[65])
+{
+	struct ob_svc_peer	*peers;
+	char			(*hex)[65];
+	size_t			 i;
+
+	peers = calloc(c->nproxies + 1, sizeof(*peers));
+	hex = calloc(c->nproxies + 1, sizeof(*hex));
+	*peersp = peers;
+	*hexp = hex;
+	if (peers == NULL || hex == NULL)
+		return OB_ERR_ALLOC;
+	for (i = 0; i < c->nproxies; i++) {
+		peers[i].id = c->proxies[i].id;
+		peers[i].role = "proxy";
+		peers[i].san_uri = c->proxies[i].san_uri;
+		if (c->proxies[i].has_cert_sha256) {
+			hex32(c->proxies[i].cert_sha256, hex[i]);
+			peers[i].cert_sha256 = hex[i];
+		}
+	}
+	return OB_OK;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* The first member fixed at start that b changes (docs/gateway.md). */
+static const char *
+fixed_changed(const struct ob_gw_config *a, const struct ob_gw_config *b)
+{
+#define STR(m)	if (!same_str(a->m, b->m)) return #m
+#define NUM(m)	if (a->m != b->m) return #m
+	STR(listen); STR(metrics_listen); STR(id);
+	STR(tls.cert); STR(tls.key); STR(tls.client_ca);
+	STR(server.url); STR(server.ca); STR(server.cert); STR(server.key);
+	NUM(server.timeout_ms);
+	STR(signer.program); STR(signer.config); STR(signer.socket);
+	STR(signer.key); NUM(signer.timeout_ms); NUM(signer.backoff_max_ms);
+	STR(x5c); STR(policy); STR(trust); STR(audit);
+	NUM(hsm_queue.depth); NUM(hsm_queue.in_flight);
+	NUM(approval_timeout_s);
+	NUM(limits.max_body); NUM(limits.max_header); NUM(limits.max_conns);
+	NUM(limits.timeout_s); NUM(limits.workers); NUM(limits.queue);
+	STR(user); NUM(sandbox);
+#undef STR
+#undef NUM
+	return NULL;
+}
+
+/*
+ * SIGHUP, on the loop (after the TLS files): the configuration file, the
+ * policy and the approvers' trust store, all or nothing.  A good file
+ * replaces the configuration for the requests that start from now on;
+ * requests in flight finish with theirs.
+ */
 static int
 reload(void *arg)
 {
 	struct gw		*g = arg;
+	struct ob_gw_config	*n = NULL;
 	struct ob_gw_policy	*p = NULL, *oldp;
 	struct ob_trust		*t = NULL, *oldt;
+	struct ob_svc_peer	*peers = NULL;
+	struct gwsnap		*cs = NULL, *old;
+	const char		*fixed;
 	char			 m[128];
+	char			(*hex)[65] = NULL;
+	unsigned long		 line = 0;
 	int			 r;
 
-	if ((r = ob_gw_policy_load(g->cfg->policy, &p)) != OB_OK) {
-		ob_svc_log(g->svc, "error", "reload", r, ob_err_detail());
-		return r;
+	OB_TRY(ob_gw_config_load(g->cfg->path, &n, &line));
+	if ((fixed = fixed_changed(g->cfg, n)) != NULL) {
+		r = ob_errf(OB_ERR_GW_RELOAD, "%s: \"%s\" changed: it is "
+		    "fixed at start", n->path, fixed);
+		goto out;
 	}
-	if (g->cfg->trust != NULL &&
-	    (r = ob_trust_load_file(g->cfg->trust, &t)) != OB_OK) {
-		ob_svc_log(g->svc, "error", "reload", r, ob_err_detail());
-		ob_gw_policy_free(&p);
-		return r;
+	OB_TRY(ob_gw_policy_load(n->policy, &p));
+	if (n->trust != NULL)
+		OB_TRY(ob_trust_load_file(n->trust, &t));
+	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
 	}
+	OB_TRY(svc_peers(n, &peers, &hex));
+	/* The commit: nothing below fails. */
+	OB_TRY(ob_svc_set_peers(g->svc, peers, n->nproxies));
+	snprintf(m, sizeof(m), "configuration reloaded: %zu proxies; policy "
+	    "reloaded: %zu rules", n->nproxies, ob_gw_policy_nrules(p));
 	pthread_rwlock_wrlock(&g->lock);
 	oldp = g->policy;
 	g->policy = p;
 	oldt = g->trust;
-	if (g->cfg->trust != NULL)
+	if (n->trust != NULL)
 		g->trust = t;
 	else
 		oldt = NULL;
 	pthread_rwlock_unlock(&g->lock);
+	p = NULL;
+	t = NULL;
 	ob_gw_policy_free(&oldp);
 	ob_trust_free(&oldt);
-	snprintf(m, sizeof(m), "policy reloaded: %zu rules",
-	    ob_gw_policy_nrules(p));
+	ob_rate_set(g->rate_proxy, &n->rate.per_proxy);
+	ob_rate_set(g->rate_owner, &n->rate.per_owner);
+	ob_rate_set(g->rate_agent, &n->rate.per_agent);
+	cs->cfg = n;
+	cs->refs = 1;
+	n = NULL;
+	pthread_mutex_lock(&g->cfg_lock);
+	old = g->cur;
+	g->cur = cs;
+	pthread_mutex_unlock(&g->cfg_lock);
+	cs = NULL;
+	cfg_put(g, old);
 	ob_svc_log(g->svc, "info", "reload", OB_OK, m);
-	return OB_OK;
+	r = OB_OK;
+out:
+	if (r != OB_OK)
+		ob_svc_log(g->svc, "error", "reload", r, ob_err_detail());
+	free(cs);
+	free(peers);
+	free(hex);
+	ob_gw_policy_free(&p);
+	ob_trust_free(&t);
+	ob_gw_config_free(&n);
+	return r;
 }
 
 static size_t
@@ -697,6 +850,14 @@ gw_open(struct gw *g, const char *path)
 	if ((r = ob_gw_config_load(path, &g->cfg, &line)) != OB_OK)
 		return r;
 	c = g->cfg;
+	/* The first snapshot; start's reference keeps g->cfg to the end. */
+	if ((g->start = calloc(1, sizeof(*g->start))) == NULL) {
+		ob_gw_config_free(&g->cfg);
+		return OB_ERR_ALLOC;
+	}
+	g->start->cfg = g->cfg;
+	g->start->refs = 2;
+	g->cur = g->start;
 	OB_TRY(ob_gw_policy_load(c->policy, &g->policy));
 	if (c->trust != NULL)
 		OB_TRY(ob_trust_load_file(c->trust, &g->trust));
@@ -741,44 +902,16 @@ out:
 	return r;
 }
 
-static void
-hex32(const unsigned char b[32], char out[65])
-{
-	static const char x[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = x[b[i] >> 4];
-		out[2 * i + 1] = x[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 static int
 gw_listen(struct gw *g)
 {
 	const struct ob_gw_config	*c = g->cfg;
-	struct ob_svc_peer		*peers;
+	struct ob_svc_peer		*peers = NULL;
 	struct ob_svc_cfg		 sc;
-	char				(*hex)[65];
-	size_t				 i;
+	char				(*hex)[65] = NULL;
 	int				 r;
 
-	peers = calloc(c->nproxies + 1, sizeof(*peers));
-	hex = calloc(c->nproxies + 1, sizeof(*hex));
-	if (peers == NULL || hex == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	for (i = 0; i < c->nproxies; i++) {
-		peers[i].id = c->proxies[i].id;
-		peers[i].role = "proxy";
-		peers[i].san_uri = c->proxies[i].san_uri;
-		if (c->proxies[i].has_cert_sha256) {
-			hex32(c->proxies[i].cert_sha256, hex[i]);
-			peers[i].cert_sha256 = hex[i];
-		}
-	}
+	OB_TRY(svc_peers(c, &peers, &hex));
 	memset(&sc, 0, sizeof(sc));
 	sc.name = PROG;
 	sc.listen = c->listen;
@@ -838,8 +971,8 @@ static int
 sandbox_fs(struct gw *g, char *what, size_t whatsz)
 {
 	const struct ob_gw_config	*c = g->cfg;
-	const char			*ro[9], *rw[1];
-	char				 b[10][PATH_MAX];
+	const char			*ro[10], *rw[1];
+	char				 b[11][PATH_MAX];
 
 	ro[0] = dir_of(c->tls.cert, b[0], sizeof(b[0]));
 	ro[1] = dir_of(c->tls.key, b[1], sizeof(b[1]));
@@ -851,8 +984,9 @@ sandbox_fs(struct gw *g, char *what, size_t whatsz)
 	ro[7] = dir_of(c->trust, b[7], sizeof(b[7]));
 	/* OpenSSL's configuration, read again by new TLS contexts. */
 	ro[8] = "/usr/lib/ssl";
+	ro[9] = dir_of(c->path, b[10], sizeof(b[10]));	/* SIGHUP reads it */
 	rw[0] = dir_of(c->audit, b[9], sizeof(b[9]));
-	return ob_sandbox_landlock(ro, 9, rw, 1, what, whatsz);
+	return ob_sandbox_landlock(ro, 10, rw, 1, what, whatsz);
 }
 
 static void
@@ -872,7 +1006,9 @@ gw_close(struct gw *g)
 	json_decref(g->x5c);
 	ob_trust_free(&g->trust);
 	ob_gw_policy_free(&g->policy);
-	ob_gw_config_free(&g->cfg);
+	cfg_put(g, g->cur);
+	cfg_put(g, g->start);		/* frees g->cfg */
+	g->cfg = NULL;
 }
 
 static void
@@ -929,7 +1065,8 @@ main(int argc, char **argv)
 	(void)signal(SIGXFSZ, SIG_IGN);
 	memset(&g, 0, sizeof(g));
 	if (pthread_rwlock_init(&g.lock, NULL) != 0 ||
-	    pthread_mutex_init(&g.stats_mu, NULL) != 0)
+	    pthread_mutex_init(&g.stats_mu, NULL) != 0 ||
+	    pthread_mutex_init(&g.cfg_lock, NULL) != 0)
 		return 1;
 	if (devdir != NULL) {
 		if ((r = ob_gw_devmode_create(devdir, srvdev, devcfg,
@@ -975,6 +1112,7 @@ out:
 		ob_print_error(PROG, r);
 	gw_close(&g);
 	pthread_rwlock_destroy(&g.lock);
+	pthread_mutex_destroy(&g.cfg_lock);
 	pthread_mutex_destroy(&g.stats_mu);
 	return rc;
 }

@@ -105,6 +105,18 @@ ob_chal_table_new(const struct ob_chal_cfg *cfg, struct ob_chal_table **out)
 	return OB_OK;
 }
 
+int
+ob_chal_set_cfg(struct ob_chal_table *t, const struct ob_chal_cfg *cfg)
+{
+	if (cfg == NULL || cfg->deadline_s <= 0 || cfg->interval_s <= 0 ||
+	    cfg->max_pending == 0)
+		return OB_ERR_INVALID_ARG;
+	pthread_mutex_lock(&t->mu);
+	t->cfg = *cfg;
+	pthread_mutex_unlock(&t->mu);
+	return OB_OK;
+}
+
 void
 ob_chal_table_free(struct ob_chal_table **tp)
 {
@@ -208,10 +220,11 @@ ob_chal_hold(struct ob_chal_table *t, const struct ob_chal_start *s,
 	c->env[s->envelope_len] = '\0';
 	c->envlen = s->envelope_len;
 	c->created = now;
-	c->deadline = now + t->cfg.deadline_s;
 	c->lifetime = s->lifetime;
 	c->state = CH_PENDING;
 	pthread_mutex_lock(&t->mu);
+	c->deadline = now + (s->deadline_s > 0 ? s->deadline_s :
+	    t->cfg.deadline_s);
 	prune(t, now);
 	/* One outstanding challenge per agent key: a flood from one agent
 	 * cannot bury its owner in approvals. */

@@ -45,6 +45,7 @@ struct ob_chal_start {
 	size_t		 envelope_len;
 	const char	*notify_client;	/* NULL: no ping asked for */
 	const char	*notify_token;	/* NULL: none */
+	long long	 deadline_s;	/* 0: the table's */
 };
 
 /* A poll's outcome. */
@@ -56,6 +57,13 @@ enum ob_chal_status {
 int ob_chal_table_new(const struct ob_chal_cfg *cfg,
     struct ob_chal_table **out) OB_WUR;
 void ob_chal_table_free(struct ob_chal_table **tp);
+
+/*
+ * New limits (a reload), any thread: held requests keep their deadline;
+ * the next hold and poll see these.  OB_ERR_INVALID_ARG.
+ */
+int ob_chal_set_cfg(struct ob_chal_table *t, const struct ob_chal_cfg *cfg)
+    OB_WUR;
 
 /*
  * Hold a request.  handle and code receive the handle and the binding

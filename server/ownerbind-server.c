@@ -61,8 +61,21 @@
 #define MAX_PROXY_ID	128
 #define PIPE_BATCH	64		/* requests per replay commit */
 
-struct server {
+/*
+ * One configuration, immutable once published: a request takes a
+ * reference at its start and finishes with it, whatever SIGHUP does
+ * meanwhile (decision 146).
+ */
+struct cfgsnap {
 	struct ob_server_config	*cfg;
+	unsigned		 refs;		/* under server.cfg_lock */
+};
+
+struct server {
+	struct ob_server_config	*cfg;		/* at start: fixed members */
+	pthread_mutex_t		 cfg_lock;
+	struct cfgsnap		*cur;		/* reloadable: cfg_take */
+	struct cfgsnap		*start;		/* holds cfg */
 	struct ob_svc		*svc;
 	pthread_rwlock_t	 trust_lock;
 	struct ob_trust		*trust;		/* swapped on SIGHUP */
@@ -86,11 +99,41 @@ struct server {
  */
 struct cred_item {
 	struct ob_pipe_item	 it;		/* first */
+	struct cfgsnap		*cs;		/* the request's configuration */
 	struct ob_svc_req	*req;
 	struct ob_verdict	*v;
 	struct ob_replay_held	 held;
 	char			 detail[256];
 };
+
+/* The configuration now, for one request: cfg_put when it is done. */
+static struct cfgsnap *
+cfg_take(struct server *s)
+{
+	struct cfgsnap *cs;
+
+	pthread_mutex_lock(&s->cfg_lock);
+	cs = s->cur;
+	cs->refs++;
+	pthread_mutex_unlock(&s->cfg_lock);
+	return cs;
+}
+
+static void
+cfg_put(struct server *s, struct cfgsnap *cs)
+{
+	unsigned left;
+
+	if (cs == NULL)
+		return;
+	pthread_mutex_lock(&s->cfg_lock);
+	left = --cs->refs;
+	pthread_mutex_unlock(&s->cfg_lock);
+	if (left == 0) {
+		ob_server_config_free(&cs->cfg);
+		free(cs);
+	}
+}
 
 /* The HTTP status for a refusal follows its public code. */
 static int
@@ -247,9 +290,9 @@ version(void)
  * On failure *code and detail say why (issue_refuse sends it).
  */
 static int
-issue_cred(struct server *s, struct ob_svc_req *req,
-    const struct ob_verdict *v, json_t **resp, int *code, char *detail,
-    size_t dsize)
+issue_cred(struct server *s, const struct ob_server_config *c,
+    struct ob_svc_req *req, const struct ob_verdict *v, json_t **resp,
+    int *code, char *detail, size_t dsize)
 {
 	struct ob_credential	*cred = NULL;
 	struct ob_verify_opts	 o;
@@ -258,7 +301,7 @@ issue_cred(struct server *s, struct ob_svc_req *req,
 	int			 r;
 
 	*resp = NULL;
-	life = ob_server_config_lifetime_for(s->cfg, v->agent);
+	life = ob_server_config_lifetime_for(c, v->agent);
 	/* A renewal's credential ends with the window at the latest. */
 	if (v->renewal_of != NULL && now + life > v->renew_until)
 		life = v->renew_until - now;
@@ -270,7 +313,7 @@ issue_cred(struct server *s, struct ob_svc_req *req,
 	/* An approval window: its record first, or no renewal could pass. */
 	if (v->renew_until != 0 && v->renewal_of == NULL) {
 		memset(&o, 0, sizeof(o));
-		o.aud = s->cfg->aud;
+		o.aud = c->aud;
 		o.now = now;
 		if ((r = ob_state_record_approval(s->state, &o, v)) != OB_OK) {
 			snprintf(detail, dsize, "approval record: %s: %s",
@@ -327,13 +370,14 @@ issue_refuse(struct server *s, struct ob_svc_req *req,
 
 /* Issue and reply with the refusal on failure; *resp on success. */
 static int
-issue(struct server *s, struct ob_svc_req *req, const struct ob_verdict *v,
-    json_t **resp)
+issue(struct server *s, const struct ob_server_config *c,
+    struct ob_svc_req *req, const struct ob_verdict *v, json_t **resp)
 {
 	char	detail[512];
 	int	r;
 
-	if (issue_cred(s, req, v, resp, &r, detail, sizeof(detail)) != OB_OK)
+	if (issue_cred(s, c, req, v, resp, &r, detail, sizeof(detail)) !=
+	    OB_OK)
 		issue_refuse(s, req, v, r, detail);
 	return r;
 }
@@ -360,7 +404,8 @@ take_owner_agent(struct server *s, struct ob_svc_req *req,
 	return r;
 }
 
-/* Whether client id has a ping callback configured. */
+/* Whether client id has a ping callback configured (fixed at start: the
+ * notifier read them then, and a reload may not change them). */
 static int
 has_callback(const struct server *s, const char *id)
 {
@@ -378,8 +423,9 @@ has_callback(const struct server *s, const char *id)
  * bound to its jti is issued for the deadline, and the request is held.
  */
 static void
-held_start(struct server *s, struct ob_svc_req *req,
-    const struct ob_verify_opts *o, const char *body, size_t len)
+held_start(struct server *s, const struct ob_server_config *c,
+    struct ob_svc_req *req, const struct ob_verify_opts *o, const char *body,
+    size_t len)
 {
 	struct ob_chal_start	 st;
 	struct ob_verdict	*v = NULL;
@@ -426,8 +472,8 @@ held_start(struct server *s, struct ob_svc_req *req,
 	if (take_owner_agent(s, req, v) != OB_OK)
 		goto out;
 	/* The nonce lives exactly as long as the request is held. */
-	if ((r = ob_state_issue_nonce(s->state, now, s->cfg->challenge.
-	    deadline_s, v->jti, nonce)) != OB_OK) {
+	if ((r = ob_state_issue_nonce(s->state, now, c->challenge.deadline_s,
+	    v->jti, nonce)) != OB_OK) {
 		snprintf(detail, sizeof(detail), "nonce: %s: %s",
 		    ob_err_name(r), ob_err_detail());
 		refuse(s, req, r, detail, v);
@@ -438,7 +484,8 @@ held_start(struct server *s, struct ob_svc_req *req,
 	st.owner = v->owner;
 	st.agent = v->agent;
 	st.agent_jkt = v->agent_jkt;
-	st.aud = s->cfg->aud;
+	st.aud = c->aud;
+	st.deadline_s = c->challenge.deadline_s;	/* the nonce's */
 	st.jti = v->jti;
 	st.envelope_sha256 = v->envelope_sha256;
 	st.nonce = nonce;
@@ -457,8 +504,8 @@ held_start(struct server *s, struct ob_svc_req *req,
 	}
 	snprintf(poll, sizeof(poll), "/v1/requests/%s", handle);
 	if ((resp = json_pack("{s:s, s:I, s:I, s:s, s:s}", "handle", handle,
-	    "interval", (json_int_t)s->cfg->challenge.interval_s,
-	    "expires_in", (json_int_t)s->cfg->challenge.deadline_s,
+	    "interval", (json_int_t)c->challenge.interval_s,
+	    "expires_in", (json_int_t)c->challenge.deadline_s,
 	    "binding_code", code, "poll", poll)) == NULL) {
 		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
 		    ob_err_text(OB_ERR_INTERNAL), "response");
@@ -487,7 +534,7 @@ path_handle(struct ob_svc_req *req)
  * CIBA's error as its type and repeats the interval (docs/api.md).
  */
 static void
-refuse_poll(struct server *s, struct ob_svc_req *req, int r)
+refuse_poll(const struct ob_server_config *c, struct ob_svc_req *req, int r)
 {
 	json_t *p;
 
@@ -496,11 +543,11 @@ refuse_poll(struct server *s, struct ob_svc_req *req, int r)
 		    ob_err_text(r), ob_err_detail());
 		return;
 	}
-	ob_svc_req_set_retry_after(req, (int)s->cfg->challenge.interval_s);
+	ob_svc_req_set_retry_after(req, (int)c->challenge.interval_s);
 	if ((p = json_pack("{s:s, s:s, s:i, s:s, s:I, s:s}", "type",
 	    "slow_down", "title", ob_err_text(r), "status", 429, "code",
-	    ob_err_name(r), "interval", (json_int_t)s->cfg->challenge.
-	    interval_s, "request_id", ob_svc_req_id(req))) == NULL) {
+	    ob_err_name(r), "interval", (json_int_t)c->challenge.interval_s,
+	    "request_id", ob_svc_req_id(req))) == NULL) {
 		(void)ob_svc_reply_problem(req, 429, r, ob_err_text(r),
 		    ob_err_detail());
 		return;
@@ -514,34 +561,37 @@ static void
 h_poll(struct ob_svc_req *req, void *arg)
 {
 	struct server		*s = arg;
+	struct cfgsnap		*cs = cfg_take(s);
 	enum ob_chal_status	 st;
-	json_t			*cred = NULL, *o;
+	json_t			*cred = NULL, *o = NULL;
 	int			 r;
 
 	r = ob_chal_poll(s->chal, path_handle(req), ob_svc_req_peer_id(req),
 	    (long long)time(NULL), &st, &cred);
 	if (r != OB_OK) {
-		refuse_poll(s, req, r);
-		return;
+		refuse_poll(cs->cfg, req, r);
+		goto out;
 	}
 	if (st == OB_CHAL_ISSUED) {
 		(void)ob_svc_reply_json(req, 201, cred, NULL);
 		json_decref(cred);
-		return;
+		goto out;
 	}
 	if ((o = json_pack("{s:s, s:I}", "status", "authorization_pending",
-	    "interval", (json_int_t)s->cfg->challenge.interval_s)) == NULL) {
+	    "interval", (json_int_t)cs->cfg->challenge.interval_s)) == NULL) {
 		(void)ob_svc_reply_problem(req, 500, OB_ERR_ALLOC,
 		    ob_err_text(OB_ERR_INTERNAL), "response");
-		return;
+		goto out;
 	}
 	(void)ob_svc_reply_json(req, 200, o, NULL);
+out:
 	json_decref(o);
+	cfg_put(s, cs);
 }
 
 /* The owner a responder device answers for, or NULL (not a responder). */
 static const char *
-responder_owner(const struct server *s, struct ob_svc_req *req)
+responder_owner(const struct ob_server_config *c, struct ob_svc_req *req)
 {
 	const char	*id = ob_svc_req_peer_id(req);
 	const char	*role = ob_svc_req_peer_role(req);
@@ -549,10 +599,10 @@ responder_owner(const struct server *s, struct ob_svc_req *req)
 
 	if (id == NULL || role == NULL || strcmp(role, "responder") != 0)
 		return NULL;
-	for (i = 0; i < s->cfg->nclients; i++)
-		if (s->cfg->clients[i].role == OB_CLIENT_RESPONDER &&
-		    strcmp(s->cfg->clients[i].id, id) == 0)
-			return s->cfg->clients[i].owner;
+	for (i = 0; i < c->nclients; i++)
+		if (c->clients[i].role == OB_CLIENT_RESPONDER &&
+		    strcmp(c->clients[i].id, id) == 0)
+			return c->clients[i].owner;
 	return NULL;
 }
 
@@ -562,34 +612,37 @@ static void
 h_challenges(struct ob_svc_req *req, void *arg)
 {
 	struct server	*s = arg;
+	struct cfgsnap	*cs = cfg_take(s);
 	const char	*owner, *q;
 	json_t		*a = NULL, *o = NULL;
 	long long	 wait = 0;
 	int		 r;
 
-	if ((owner = responder_owner(s, req)) == NULL) {
+	if ((owner = responder_owner(cs->cfg, req)) == NULL) {
 		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "challenges: not a "
 		    "responder device", NULL);
-		return;
+		goto out;
 	}
 	if ((q = ob_svc_req_query(req)) != NULL) {
 		if (strncmp(q, "wait=", 5) != 0 ||
 		    ob_parse_ll(q + 5, 0, 3600, &wait) != OB_OK) {
 			refuse(s, req, OB_ERR_SVC_BAD_REQUEST, "challenges: "
 			    "the query is wait=SECONDS", NULL);
-			return;
+			goto out;
 		}
-		if (wait > s->cfg->challenge.wait_max_s)
-			wait = s->cfg->challenge.wait_max_s;
+		if (wait > cs->cfg->challenge.wait_max_s)
+			wait = cs->cfg->challenge.wait_max_s;
 	}
 	if ((r = ob_chal_list(s->chal, owner, wait, &a)) != OB_OK ||
 	    (o = json_pack("{s:o}", "challenges", a)) == NULL) {
 		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
 		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), "challenge list");
-		return;
+		goto out;
 	}
 	(void)ob_svc_reply_json(req, 200, o, NULL);
+out:
 	json_decref(o);
+	cfg_put(s, cs);
 }
 
 /*
@@ -600,9 +653,9 @@ h_challenges(struct ob_svc_req *req, void *arg)
  * settles the request.
  */
 static void
-complete(struct server *s, struct ob_svc_req *req, const char *handle,
-    const struct ob_answer *a, const char *held, size_t heldlen,
-    const char *nonce)
+complete(struct server *s, const struct ob_server_config *c,
+    struct ob_svc_req *req, const char *handle, const struct ob_answer *a,
+    const char *held, size_t heldlen, const char *nonce)
 {
 	struct ob_verify_opts	 o;
 	struct ob_verdict	*v = NULL;
@@ -634,7 +687,7 @@ complete(struct server *s, struct ob_svc_req *req, const char *handle,
 		goto out;
 	}
 	memset(&o, 0, sizeof(o));
-	o.aud = s->cfg->aud;
+	o.aud = c->aud;
 	o.channel = OB_CHANNEL_DIRECT;
 	o.server_held = 1;
 	pthread_rwlock_rdlock(&s->trust_lock);
@@ -654,7 +707,7 @@ complete(struct server *s, struct ob_svc_req *req, const char *handle,
 		goto out;
 	}
 	/* Settled before any reply: the next request sees the outcome. */
-	if (issue_cred(s, req, v, &resp, &r, detail, sizeof(detail)) !=
+	if (issue_cred(s, c, req, v, &resp, &r, detail, sizeof(detail)) !=
 	    OB_OK) {
 		ob_chal_settle(s->chal, handle, settle, NULL);
 		issue_refuse(s, req, v, r, detail);
@@ -675,6 +728,7 @@ static void
 h_answer(struct ob_svc_req *req, void *arg)
 {
 	struct server		*s = arg;
+	struct cfgsnap		*cs = cfg_take(s);
 	struct ob_answer	 a;
 	const char		*owner, *body, *handle = path_handle(req);
 	char			*held = NULL, nonce[64], detail[512];
@@ -682,10 +736,10 @@ h_answer(struct ob_svc_req *req, void *arg)
 	int			 r;
 
 	memset(&a, 0, sizeof(a));
-	if ((owner = responder_owner(s, req)) == NULL) {
+	if ((owner = responder_owner(cs->cfg, req)) == NULL) {
 		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "answer: not a "
 		    "responder device", NULL);
-		return;
+		goto out;
 	}
 	body = ob_svc_req_body(req, &len);
 	if ((r = ob_answer_parse(body, len, &a)) != OB_OK ||
@@ -696,10 +750,11 @@ h_answer(struct ob_svc_req *req, void *arg)
 		refuse(s, req, r, detail, NULL);
 		goto out;
 	}
-	complete(s, req, handle, &a, held, heldlen, nonce);
+	complete(s, cs->cfg, req, handle, &a, held, heldlen, nonce);
 out:
 	ob_answer_clear(&a);
 	free(held);
+	cfg_put(s, cs);
 }
 
 /* The owner's first FIDO2 key that may approve from a web origin. */
@@ -844,6 +899,7 @@ static void
 h_approve(struct ob_svc_req *req, void *arg)
 {
 	struct server		*s = arg;
+	struct cfgsnap		*cs = cfg_take(s);
 	struct ob_answer	 a;
 	const char		*body, *handle = path_handle(req);
 	char			*held = NULL, *pb64 = NULL, nonce[64];
@@ -862,12 +918,13 @@ h_approve(struct ob_svc_req *req, void *arg)
 		goto out;
 	}
 	a.protected_b64 = pb64;
-	complete(s, req, handle, &a, held, heldlen, nonce);
+	complete(s, cs->cfg, req, handle, &a, held, heldlen, nonce);
 	a.protected_b64 = NULL;
 out:
 	ob_answer_clear(&a);
 	free(pb64);
 	free(held);
+	cfg_put(s, cs);
 }
 
 /* An agent-only envelope with renews: a renewal (docs/api.md). */
@@ -889,8 +946,9 @@ is_renewal(const char *body, size_t len)
  * of the approval it names, issued for with exp at most renew_until.
  */
 static void
-renewal(struct server *s, struct ob_svc_req *req,
-    const struct ob_verify_opts *o, const char *body, size_t len)
+renewal(struct server *s, const struct ob_server_config *c,
+    struct ob_svc_req *req, const struct ob_verify_opts *o, const char *body,
+    size_t len)
 {
 	struct ob_verdict	*v = NULL;
 	json_t			*resp = NULL;
@@ -907,7 +965,7 @@ renewal(struct server *s, struct ob_svc_req *req,
 		return;
 	}
 	if (take_owner_agent(s, req, v) != OB_OK ||
-	    issue(s, req, v, &resp) != OB_OK)
+	    issue(s, c, req, v, &resp) != OB_OK)
 		goto out;
 	(void)ob_svc_reply_json(req, 201, resp, NULL);
 out:
@@ -915,7 +973,7 @@ out:
 	ob_verdict_free(&v);
 }
 
-static int reload(void *);
+static int trust_reload(struct server *);
 
 /*
  * The public enrolment routes' buckets, per client IP and for all: 0 to
@@ -1018,7 +1076,7 @@ h_enrol(struct ob_svc_req *req, void *arg)
 	    (r = ob_enrol_verify(&e, body, len, &c)) != OB_OK ||
 	    (r = ob_enrol_consume(s->cfg->enrol.dir, inv_id)) != OB_OK ||
 	    (r = ob_enrol_store(s->cfg->trust, s->cfg->enrol.dir, inv, &c,
-	    now)) != OB_OK || (r = reload(s)) != OB_OK) {
+	    now)) != OB_OK || (r = trust_reload(s)) != OB_OK) {
 		snprintf(detail, sizeof(detail), "enrol %.8s...: %s: %s",
 		    inv_id, ob_err_name(r), ob_err_detail());
 		refuse(s, req, r, detail, NULL);
@@ -1059,6 +1117,7 @@ static void
 h_credentials(struct ob_svc_req *req, void *arg)
 {
 	struct server		*s = arg;
+	struct cfgsnap		*cs;
 	struct ob_verify_opts	 o;
 	struct ob_verdict	*v = NULL;
 	struct cred_item	*it;
@@ -1078,8 +1137,9 @@ h_credentials(struct ob_svc_req *req, void *arg)
 		refuse(s, req, r, detail, NULL);
 		return;
 	}
+	cs = cfg_take(s);
 	memset(&o, 0, sizeof(o));
-	o.aud = s->cfg->aud;
+	o.aud = cs->cfg->aud;
 	o.channel = OB_CHANNEL_DIRECT;
 	role = ob_svc_req_peer_role(req);
 	if (role != NULL && strcmp(role, "gateway") == 0) {
@@ -1089,7 +1149,7 @@ h_credentials(struct ob_svc_req *req, void *arg)
 		    strlen(proxy) > MAX_PROXY_ID) {
 			refuse(s, req, OB_ERR_SVC_BAD_REQUEST, "gateway request "
 			    "without a valid " PROXY_HEADER " header", NULL);
-			return;
+			goto out;
 		}
 		o.channel = OB_CHANNEL_GATEWAY;
 		o.proxy = proxy;
@@ -1097,17 +1157,18 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	if (role != NULL && strcmp(role, "responder") == 0) {
 		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "a responder device "
 		    "does not request credentials", NULL);
-		return;
+		goto out;
 	}
 	if ((it = calloc(1, sizeof(*it))) == NULL) {
 		refuse(s, req, OB_ERR_ALLOC, "out of memory", NULL);
-		return;
+		goto out;
 	}
 	pthread_rwlock_rdlock(&s->trust_lock);
 	r = ob_verify_defer(s->trust, &o, body, len, &v, &it->held);
 	pthread_rwlock_unlock(&s->trust_lock);
 	if (r == OB_OK) {
 		/* The commit stage has it: take the next request. */
+		it->cs = cs;		/* the finish stage puts it */
 		it->req = req;
 		it->v = v;
 		ob_pipe_submit(s->pipe, &it->it);
@@ -1117,14 +1178,16 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	/* No owner entry: a renewal, or a server-mediated start. */
 	if (r == OB_ERR_OWNER_MISSING && o.channel == OB_CHANNEL_DIRECT) {
 		if (is_renewal(body, len))
-			renewal(s, req, &o, body, len);
+			renewal(s, cs->cfg, req, &o, body, len);
 		else
-			held_start(s, req, &o, body, len);
-		return;
+			held_start(s, cs->cfg, req, &o, body, len);
+		goto out;
 	}
 	snprintf(detail, sizeof(detail), "%s: %s", ob_err_name(r),
 	    ob_err_detail());
 	refuse(s, req, r, detail, NULL);
+out:
+	cfg_put(s, cs);
 }
 
 /*
@@ -1181,11 +1244,12 @@ pipe_finish(struct ob_pipe_item *item, void *arg)
 	 * from them; the envelope's jti is spent either way.
 	 */
 	else if (take_owner_agent(s, ci->req, ci->v) == OB_OK &&
-	    issue(s, ci->req, ci->v, &resp) == OB_OK)
+	    issue(s, ci->cs->cfg, ci->req, ci->v, &resp) == OB_OK)
 		(void)ob_svc_reply_json(ci->req, 201, resp, NULL);
 	json_decref(resp);
 	ob_verdict_free(&ci->v);
 	ob_replay_held_clear(&ci->held);
+	cfg_put(s, ci->cs);
 	free(ci);
 }
 
@@ -1198,12 +1262,24 @@ h_keys(struct ob_svc_req *req, void *arg)
 	(void)ob_svc_reply_json(req, 200, s->jwks, "application/jwk-set+json");
 }
 
-/* SIGHUP: a new trust store replaces the old one only once it loaded. */
-static int
-reload(void *arg)
+/* A new trust store replaces the old one only once it loaded. */
+static void
+trust_swap(struct server *s, struct ob_trust *t)
 {
-	struct server	*s = arg;
-	struct ob_trust	*t = NULL, *old;
+	struct ob_trust *old;
+
+	pthread_rwlock_wrlock(&s->trust_lock);
+	old = s->trust;
+	s->trust = t;
+	pthread_rwlock_unlock(&s->trust_lock);
+	ob_trust_free(&old);
+}
+
+/* The trust store again (an enrolment, on a worker). */
+static int
+trust_reload(struct server *s)
+{
+	struct ob_trust	*t = NULL;
 	int		 r;
 
 	if ((r = ob_enrol_trust_load(s->cfg->trust, s->cfg->enrol.dir, &t)) !=
@@ -1211,11 +1287,7 @@ reload(void *arg)
 		ob_svc_log(s->svc, "error", "reload", r, ob_err_detail());
 		return r;
 	}
-	pthread_rwlock_wrlock(&s->trust_lock);
-	old = s->trust;
-	s->trust = t;
-	pthread_rwlock_unlock(&s->trust_lock);
-	ob_trust_free(&old);
+	trust_swap(s, t);
 	ob_svc_log(s->svc, "info", "reload", OB_OK, "trust store reloaded");
 	return OB_OK;
 }
@@ -1231,6 +1303,194 @@ hex32(const unsigned char b[32], char out[65])
 		out[2 * i + 1] = x[b[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+/* The service's peers for the configuration's clients (free both). */
+static int
+svc_peers(const struct ob_server_config *c, struct ob_svc_peer **peersp,
+    char (**hexp)[65])
+{
+	struct ob_svc_peer	*peers;
+	char			(*hex)[65];
+	size_t			 i;
+
+	peers = calloc(c->nclients + 1, sizeof(*peers));
+	hex = calloc(c->nclients + 1, sizeof(*hex));
+	*peersp = peers;
+	*hexp = hex;
+	if (peers == NULL || hex == NULL)
+		return OB_ERR_ALLOC;
+	for (i = 0; i < c->nclients; i++) {
+		peers[i].id = c->clients[i].id;
+		peers[i].role = c->clients[i].role == OB_CLIENT_GATEWAY ?
+		    "gateway" : c->clients[i].role == OB_CLIENT_RESPONDER ?
+		    "responder" : "proxy";
+		peers[i].san_uri = c->clients[i].san_uri;
+		if (c->clients[i].has_cert_sha256) {
+			hex32(c->clients[i].cert_sha256, hex[i]);
+			peers[i].cert_sha256 = hex[i];
+		}
+	}
+	return OB_OK;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static const struct ob_server_client *
+client_by_id(const struct ob_server_config *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nclients; i++)
+		if (strcmp(c->clients[i].id, id) == 0)
+			return &c->clients[i];
+	return NULL;
+}
+
+/*
+ * Whether a's clients with a ping callback are b's, with the same one:
+ * the notifier read them at start.  0, or 1 with the member in what.
+ */
+static int
+callbacks_changed(const struct ob_server_config *a,
+    const struct ob_server_config *b, char *what, size_t size)
+{
+	const struct ob_server_client	*x, *y;
+	size_t				 i;
+
+	for (i = 0; i < a->nclients; i++) {
+		x = &a->clients[i];
+		y = client_by_id(b, x->id);
+		if (x->callback_url == NULL && (y == NULL ||
+		    y->callback_url == NULL))
+			continue;
+		if (y == NULL || !same_str(x->callback_url, y->callback_url) ||
+		    !same_str(x->callback_ca, y->callback_ca)) {
+			(void)snprintf(what, size, "clients[\"%.128s\"]."
+			    "callback", x->id);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The first member fixed at start that b changes, in what; NULL when
+ * none does (docs/server.md, "Configuration", says which are).
+ */
+static const char *
+fixed_changed(const struct ob_server_config *a,
+    const struct ob_server_config *b, char *what, size_t size)
+{
+#define STR(m)	if (!same_str(a->m, b->m)) return #m
+#define NUM(m)	if (a->m != b->m) return #m
+	STR(listen); STR(metrics_listen); STR(iss);
+	STR(tls.cert); STR(tls.key); STR(tls.client_ca);
+	STR(trust); STR(state);
+	STR(redis.user); STR(redis.password_source); STR(redis.prefix);
+	NUM(redis.connect_timeout_ms); NUM(redis.timeout_ms);
+	NUM(redis.wait_replicas); NUM(redis.wait_timeout_ms);
+	STR(audit); STR(issuer.key); STR(issuer.chain);
+	STR(signer.program); STR(signer.config); STR(signer.socket);
+	NUM(signer.timeout_ms); NUM(signer.backoff_max_ms);
+	STR(wic.owner_oid); NUM(wic.subject_ou);
+	NUM(limits.max_body); NUM(limits.max_header); NUM(limits.max_conns);
+	NUM(limits.timeout_s); NUM(limits.workers); NUM(limits.queue);
+	NUM(rate.shared); NUM(challenge.approval_page);
+	STR(enrol.dir); STR(user); NUM(sandbox);
+#undef STR
+#undef NUM
+	if (callbacks_changed(a, b, what, size) ||
+	    callbacks_changed(b, a, what, size))
+		return what;
+	return NULL;
+}
+
+/* The reloadable members that take effect outside the snapshot. */
+static int
+apply_tables(struct server *s, const struct ob_server_config *c)
+{
+	struct ob_chal_cfg cc;
+
+	cc.deadline_s = c->challenge.deadline_s;
+	cc.interval_s = c->challenge.interval_s;
+	cc.max_pending = (size_t)c->challenge.max_pending;
+	ob_rate_set(s->rate_peer, &c->rate.per_peer);
+	ob_rate_set(s->rate_owner, &c->rate.per_owner);
+	ob_rate_set(s->rate_agent, &c->rate.per_agent);
+	ob_rate_set(s->rate_enrol_ip, &c->enrol.per_ip);
+	ob_rate_set(s->rate_enrol_all, &c->enrol.global);
+	return ob_chal_set_cfg(s->chal, &cc);
+}
+
+/*
+ * SIGHUP, on the loop (after the service's TLS files): the configuration
+ * file with the strict reader, and the trust store.  A good file, with
+ * every member fixed at start unchanged, replaces the whole configuration
+ * for the requests that start from now on; requests in flight finish
+ * with theirs.  Anything wrong changes nothing and says why.
+ */
+static int
+reload(void *arg)
+{
+	struct server		*s = arg;
+	struct ob_server_config	*n = NULL;
+	struct ob_svc_peer	*peers = NULL;
+	struct ob_trust		*t = NULL;
+	struct cfgsnap		*cs = NULL, *old;
+	const char		*fixed;
+	char			 what[192], m[128];
+	char			(*hex)[65] = NULL;
+	unsigned long		 line = 0;
+	int			 r;
+
+	OB_TRY(ob_server_config_load(s->cfg->path, &n, &line));
+	if ((fixed = fixed_changed(s->cfg, n, what, sizeof(what))) != NULL) {
+		r = ob_errf(OB_ERR_SERVER_RELOAD, "%s: \"%s\" changed: it is "
+		    "fixed at start", n->path, fixed);
+		goto out;
+	}
+	if ((r = ob_enrol_trust_load(n->trust, n->enrol.dir, &t)) != OB_OK) {
+		r = ob_err_prefix(r, "trust store");
+		goto out;
+	}
+	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	OB_TRY(svc_peers(n, &peers, &hex));
+	/* The commit: nothing below fails on a file that loaded. */
+	OB_TRY(ob_svc_set_peers(s->svc, peers, n->nclients));
+	trust_swap(s, t);
+	t = NULL;
+	OB_TRY(apply_tables(s, n));
+	cs->cfg = n;
+	cs->refs = 1;
+	n = NULL;
+	pthread_mutex_lock(&s->cfg_lock);
+	old = s->cur;
+	s->cur = cs;
+	pthread_mutex_unlock(&s->cfg_lock);
+	(void)snprintf(m, sizeof(m), "configuration reloaded: %zu clients",
+	    cs->cfg->nclients);
+	cs = NULL;
+	cfg_put(s, old);
+	ob_svc_log(s->svc, "info", "reload", OB_OK, m);
+	ob_svc_log(s->svc, "info", "reload", OB_OK, "trust store reloaded");
+	r = OB_OK;
+out:
+	if (r != OB_OK)
+		ob_svc_log(s->svc, "error", "reload", r, ob_err_detail());
+	free(cs);
+	free(peers);
+	free(hex);
+	ob_trust_free(&t);
+	ob_server_config_free(&n);
+	return r;
 }
 
 /*
@@ -1415,6 +1675,14 @@ server_open(struct server *s, const char *config_path)
 		    ob_err_detail());
 		return r;
 	}
+	/* The first snapshot; start's reference keeps s->cfg to the end. */
+	if ((s->start = calloc(1, sizeof(*s->start))) == NULL) {
+		ob_server_config_free(&s->cfg);
+		return OB_ERR_ALLOC;
+	}
+	s->start->cfg = s->cfg;
+	s->start->refs = 2;
+	s->cur = s->start;
 	/* Starts the ping notifier: before any thread and any open file. */
 	if ((r = notifier_path(path, sizeof(path))) != OB_OK ||
 	    (r = ob_notifier_open(s->cfg, path, &s->notifier)) != OB_OK)
@@ -1466,29 +1734,12 @@ static int
 server_listen(struct server *s)
 {
 	const struct ob_server_config	*c = s->cfg;
-	struct ob_svc_peer		*peers;
+	struct ob_svc_peer		*peers = NULL;
 	struct ob_svc_cfg		 sc;
-	char				(*hex)[65];
-	size_t				 i;
+	char				(*hex)[65] = NULL;
 	int				 r;
 
-	peers = calloc(c->nclients + 1, sizeof(*peers));
-	hex = calloc(c->nclients + 1, sizeof(*hex));
-	if (peers == NULL || hex == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	for (i = 0; i < c->nclients; i++) {
-		peers[i].id = c->clients[i].id;
-		peers[i].role = c->clients[i].role == OB_CLIENT_GATEWAY ?
-		    "gateway" : c->clients[i].role == OB_CLIENT_RESPONDER ?
-		    "responder" : "proxy";
-		peers[i].san_uri = c->clients[i].san_uri;
-		if (c->clients[i].has_cert_sha256) {
-			hex32(c->clients[i].cert_sha256, hex[i]);
-			peers[i].cert_sha256 = hex[i];
-		}
-	}
+	OB_TRY(svc_peers(c, &peers, &hex));
 	memset(&sc, 0, sizeof(sc));
 	sc.name = PROG;
 	sc.listen = c->listen;
@@ -1577,14 +1828,15 @@ static int
 sandbox_fs(struct server *s, char *what, size_t whatsz)
 {
 	const struct ob_server_config	*c = s->cfg;
-	const char			*ro[4], *rw[3];
-	char				 b[7][PATH_MAX];
+	const char			*ro[5], *rw[3];
+	char				 b[8][PATH_MAX];
 	size_t				 nrw = 1;
 
 	ro[0] = dir_of(c->tls.cert, b[0], sizeof(b[0]));
 	ro[1] = dir_of(c->tls.key, b[1], sizeof(b[1]));
 	ro[2] = dir_of(c->tls.client_ca, b[2], sizeof(b[2]));
 	ro[3] = dir_of(c->trust, b[3], sizeof(b[3]));
+	ro[4] = dir_of(c->path, b[7], sizeof(b[7]));	/* SIGHUP reads it */
 	rw[0] = dir_of(c->audit, b[5], sizeof(b[5]));
 	/* Enrolment writes its own directory (invites, enrolled.json),
 	 * never the trust store's: docs/trust-store.md. */
@@ -1595,12 +1847,12 @@ sandbox_fs(struct server *s, char *what, size_t whatsz)
 	/* A Redis state is a socket, not a directory to write (Landlock does
 	 * not govern connect(2) to a named unix socket). */
 	if (c->state_redis)
-		return ob_sandbox_landlock(ro, 4, rw, nrw, what, whatsz);
+		return ob_sandbox_landlock(ro, 5, rw, nrw, what, whatsz);
 	rw[nrw] = dir_of(c->state, b[4], sizeof(b[4]));
 	/* SQLite's temporary files go where the server may write. */
 	if (rw[nrw] != NULL && setenv("SQLITE_TMPDIR", rw[nrw], 1) != 0)
 		return OB_ERR_ALLOC;
-	return ob_sandbox_landlock(ro, 4, rw, nrw + 1, what, whatsz);
+	return ob_sandbox_landlock(ro, 5, rw, nrw + 1, what, whatsz);
 }
 
 static void
@@ -1623,7 +1875,9 @@ server_close(struct server *s)
 	ob_audit_free(&s->audit);
 	ob_state_free(&s->state);
 	ob_trust_free(&s->trust);
-	ob_server_config_free(&s->cfg);
+	cfg_put(s, s->cur);
+	cfg_put(s, s->start);		/* frees s->cfg */
+	s->cfg = NULL;
 }
 
 /* --check-config: exit 0 or 2; with --json, one object either way. */
@@ -1717,7 +1971,8 @@ main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	/* A full disk (a file-size limit) is an error to report, not death. */
 	(void)signal(SIGXFSZ, SIG_IGN);
-	if (pthread_rwlock_init(&s.trust_lock, NULL) != 0)
+	if (pthread_rwlock_init(&s.trust_lock, NULL) != 0 ||
+	    pthread_mutex_init(&s.cfg_lock, NULL) != 0)
 		return 1;
 	if (devdir != NULL) {
 		if ((r = ob_devmode_create(devdir, listen, &dev)) != OB_OK)
@@ -1775,5 +2030,6 @@ out:
 	server_close(&s);
 	ob_devmode_paths_free(&dev);
 	pthread_rwlock_destroy(&s.trust_lock);
+	pthread_mutex_destroy(&s.cfg_lock);
 	return rc;
 }

@@ -24,6 +24,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "core/deconst.h"
 #include "core/err.h"
 #include "server-verify/redis.h"
 #include "server/rate.h"
@@ -123,9 +124,31 @@ ob_rate_new_shared(const struct ob_rate *rate, struct ob_redis *redis,
 	return OB_OK;
 }
 
+/* The table's rate now (ob_rate_set may change it on another thread). */
+static struct ob_rate
+rate_of(const struct ob_rate_table *t)
+{
+	struct ob_rate_table	*w = OB_DECONST(struct ob_rate_table *, t);
+	struct ob_rate		 r;
+
+	pthread_mutex_lock(&w->lock);
+	r = t->rate;
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+void
+ob_rate_set(struct ob_rate_table *t, const struct ob_rate *rate)
+{
+	pthread_mutex_lock(&t->lock);
+	t->rate = *rate;
+	pthread_mutex_unlock(&t->lock);
+}
+
 /* One token from the key's bucket in Redis. */
 static int
-take_shared(struct ob_rate_table *t, const char *key)
+take_shared(struct ob_rate_table *t, const struct ob_rate *rt,
+    const char *key)
 {
 	redisReply	*rep = NULL;
 	const char	*a[3];
@@ -140,8 +163,8 @@ take_shared(struct ob_rate_table *t, const char *key)
 		return OB_ERR_ALLOC;
 	(void)snprintf(k, n, "%sr:%s:%s", ob_redis_prefix(t->redis), t->name,
 	    key);
-	(void)snprintf(rate, sizeof(rate), "%.17g", t->rate.per_second);
-	(void)snprintf(burst, sizeof(burst), "%u", t->rate.burst);
+	(void)snprintf(rate, sizeof(rate), "%.17g", rt->per_second);
+	(void)snprintf(burst, sizeof(burst), "%u", rt->burst);
 	a[0] = k;
 	a[1] = rate;
 	a[2] = burst;
@@ -175,21 +198,28 @@ ob_rate_free(struct ob_rate_table **tp)
 int
 ob_rate_take(struct ob_rate_table *t, const char *key)
 {
+	struct ob_rate	 rt;
 	struct slot	*s;
 	uint32_t	 h;
 	double		 now;
 	int		 ok;
 	size_t		 i;
 
-	if (t == NULL || t->rate.per_second <= 0 || key == NULL)
+	if (t == NULL || key == NULL)
 		return OB_OK;
-	if (t->redis != NULL)
-		return take_shared(t, key);
+	if (t->redis != NULL) {
+		rt = rate_of(t);
+		return rt.per_second <= 0 ? OB_OK : take_shared(t, &rt, key);
+	}
 	h = 2166136261u ^ t->seed;
 	for (i = 0; i < RATE_KEY_MAX - 1 && key[i] != '\0'; i++)
 		h = (h ^ (unsigned char)key[i]) * 16777619u;
 	now = now_s();
 	pthread_mutex_lock(&t->lock);
+	if (t->rate.per_second <= 0) {
+		pthread_mutex_unlock(&t->lock);
+		return OB_OK;
+	}
 	s = &t->slots[h % RATE_SLOTS];
 	if (strncmp(s->key, key, RATE_KEY_MAX - 1) != 0) {
 		memset(s->key, 0, sizeof(s->key));
@@ -209,10 +239,14 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 int
 ob_rate_retry_after(const struct ob_rate_table *t)
 {
-	double	s;
+	struct ob_rate	rt;
+	double		s;
 
-	if (t == NULL || t->rate.per_second <= 0)
+	if (t == NULL)
 		return 1;
-	s = ceil(1.0 / t->rate.per_second);
+	rt = rate_of(t);
+	if (rt.per_second <= 0)
+		return 1;
+	s = ceil(1.0 / rt.per_second);
 	return s < 1 ? 1 : s > 86400 ? 86400 : (int)s;
 }

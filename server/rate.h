@@ -28,6 +28,12 @@ int ob_rate_new_shared(const struct ob_rate *rate, struct ob_redis *redis,
 void ob_rate_free(struct ob_rate_table **tp);
 
 /*
+ * A new rate for the table (a reload): the buckets keep their levels
+ * (capped at the new burst at their next take); any thread.
+ */
+void ob_rate_set(struct ob_rate_table *t, const struct ob_rate *rate);
+
+/*
  * OB_OK: the request may go on (a token was taken, or the rate has no
  * limit); OB_ERR_SVC_RATE_LIMITED: over the limit.  Shared buckets fail
  * closed: when Redis cannot answer, the Redis store's codes

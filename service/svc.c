@@ -527,7 +527,7 @@ on_request(struct evhttp_request *ev, void *arg)
 	}
 	c->busy = 1;
 	(void)evtimer_del(c->deadline);
-	if (!c->seen)
+	if (!c->seen || c->gen != svc->peers_gen)
 		svc_tls_peer_lookup(c);
 	req->peer = c->peer;
 	memcpy(req->sha, c->sha, sizeof(req->sha));
@@ -815,35 +815,92 @@ dup_or_null(const char *s, int *fail)
 	return d;
 }
 
-static int
-peers_copy(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
+static void
+peers_free(struct ob_svc_peer *p, size_t n)
 {
-	char	*hex;
-	size_t	 i;
-	int	 fail = 0;
+	size_t i;
 
+	for (i = 0; p != NULL && i < n; i++) {
+		/* Our copies: const only in the public struct. */
+		free(OB_DECONST(char *, p[i].id));
+		free(OB_DECONST(char *, p[i].role));
+		free(OB_DECONST(char *, p[i].san_uri));
+		free(OB_DECONST(char *, p[i].cert_sha256));
+	}
+	free(p);
+}
+
+/* A checked copy of n peers (hashes in lower case) in *out. */
+static int
+peers_dup(const struct ob_svc *svc, const struct ob_svc_peer *p, size_t n,
+    struct ob_svc_peer **out)
+{
+	struct ob_svc_peer	*d;
+	char			*hex;
+	size_t			 i;
+	int			 fail = 0;
+
+	*out = NULL;
 	if (n == 0 && svc->cert_optional)
 		return OB_OK;
 	if (n == 0)
 		return ob_errf(OB_ERR_SVC_CONFIG, "no peers configured");
-	if ((svc->peers = calloc(n, sizeof(*p))) == NULL)
-		return OB_ERR_ALLOC;
-	svc->npeers = n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (p[i].id == NULL || p[i].role == NULL ||
 		    (p[i].san_uri == NULL && p[i].cert_sha256 == NULL))
 			return ob_errf(OB_ERR_SVC_CONFIG, "peer %zu: id, role "
 			    "and san_uri or cert_sha256", i);
-		svc->peers[i].id = dup_or_null(p[i].id, &fail);
-		svc->peers[i].role = dup_or_null(p[i].role, &fail);
-		svc->peers[i].san_uri = dup_or_null(p[i].san_uri, &fail);
+	if ((d = calloc(n, sizeof(*p))) == NULL)
+		return OB_ERR_ALLOC;
+	for (i = 0; i < n; i++) {
+		d[i].id = dup_or_null(p[i].id, &fail);
+		d[i].role = dup_or_null(p[i].role, &fail);
+		d[i].san_uri = dup_or_null(p[i].san_uri, &fail);
 		hex = dup_or_null(p[i].cert_sha256, &fail);
 		for (char *s = hex; s != NULL && *s != '\0'; s++)
 			*s = (char)tolower((unsigned char)*s);
-		svc->peers[i].cert_sha256 = hex;
-		if (fail)
-			return OB_ERR_ALLOC;
+		d[i].cert_sha256 = hex;
 	}
+	if (fail) {
+		peers_free(d, n);
+		return OB_ERR_ALLOC;
+	}
+	*out = d;
+	return OB_OK;
+}
+
+static int
+peers_copy(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
+{
+	int r;
+
+	if ((r = peers_dup(svc, p, n, &svc->peers)) != OB_OK)
+		return r;
+	svc->npeers = svc->peers != NULL ? n : 0;
+	return OB_OK;
+}
+
+int
+ob_svc_set_peers(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
+{
+	struct ob_svc_peer	*d = NULL;
+	struct svc_peertab	*old;
+	int			 r;
+
+	if ((r = peers_dup(svc, p, n, &d)) != OB_OK)
+		return r;
+	if ((old = calloc(1, sizeof(*old))) == NULL) {
+		peers_free(d, n);
+		return OB_ERR_ALLOC;
+	}
+	old->peers = svc->peers;
+	old->n = svc->npeers;
+	old->next = svc->retired;
+	svc->retired = old;
+	svc->peers = d;
+	svc->npeers = d != NULL ? n : 0;
+	/* Every connection looks its peer up again at its next request. */
+	svc->peers_gen++;
 	return OB_OK;
 }
 
@@ -1128,6 +1185,7 @@ ob_svc_free(struct ob_svc **psvc)
 {
 	struct ob_svc		*svc;
 	struct ob_svc_req	*req, *next;
+	struct svc_peertab	*pt;
 	size_t			 i;
 	int			 t;
 
@@ -1174,14 +1232,12 @@ ob_svc_free(struct ob_svc **psvc)
 		free(svc->routes[i].ctype);
 		free(svc->routes[i].label);
 	}
-	for (i = 0; i < svc->npeers; i++) {
-		/* Our copies (set_peers): const only in the public struct. */
-		free(OB_DECONST(char *, svc->peers[i].id));
-		free(OB_DECONST(char *, svc->peers[i].role));
-		free(OB_DECONST(char *, svc->peers[i].san_uri));
-		free(OB_DECONST(char *, svc->peers[i].cert_sha256));
+	peers_free(svc->peers, svc->npeers);
+	while ((pt = svc->retired) != NULL) {
+		svc->retired = pt->next;
+		peers_free(pt->peers, pt->n);
+		free(pt);
 	}
-	free(svc->peers);
 	free(svc->name);
 	free(svc->cert);
 	free(svc->key);

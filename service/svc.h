@@ -128,6 +128,17 @@ int ob_svc_route_public_secret(struct ob_svc *svc, const char *method,
     const char *path, const char *content_type, int on_worker,
     ob_svc_handler fn, void *arg) OB_WUR;
 
+/*
+ * Replace the peers (copied, checked as ob_svc_new checks them), on the
+ * loop thread only: from a reload callback.  Every connection maps its
+ * certificate again at its next request (a removed peer is refused even
+ * on a connection opened before); requests in flight keep the peer they
+ * had.  Replaced tables are kept until ob_svc_free.  On an error nothing
+ * changed.  OB_ERR_SVC_CONFIG, OB_ERR_ALLOC.
+ */
+int ob_svc_set_peers(struct ob_svc *svc, const struct ob_svc_peer *peers,
+    size_t npeers) OB_WUR;
+
 /* SIGHUP: fn(arg) after the TLS files are reloaded; non-OB_OK is logged. */
 int ob_svc_on_reload(struct ob_svc *svc, int (*fn)(void *), void *arg)
     OB_WUR;

@@ -45,6 +45,16 @@ struct svc_hdr {
 	char	*name, *value;
 };
 
+/*
+ * A peer table replaced by ob_svc_set_peers: requests and connections may
+ * still point into it, so it is kept until ob_svc_free.
+ */
+struct svc_peertab {
+	struct svc_peertab	*next;
+	struct ob_svc_peer	*peers;
+	size_t			 n;
+};
+
 /* One TLS connection; lives as long as its SSL (freed by ex_data). */
 struct svc_conn {
 	struct ob_svc		*svc;
@@ -52,6 +62,7 @@ struct svc_conn {
 	struct event		*deadline;	/* headers, idle */
 	int			 busy;		/* a request awaits its reply */
 	int			 seen;		/* peer looked up */
+	unsigned		 gen;		/* ... in this peers_gen */
 	int			 over;		/* over max_conns: refuse */
 	int			 shed;		/* refused as load: log only */
 	int			 hello;		/* a ClientHello arrived */
@@ -103,6 +114,8 @@ struct ob_svc {
 	struct ob_svc_limits	 lim;
 	struct ob_svc_peer	*peers;
 	size_t			 npeers;
+	unsigned		 peers_gen;	/* ob_svc_set_peers calls */
+	struct svc_peertab	*retired;	/* replaced peers: kept to free */
 	char			*cert, *key, *ca;
 	int			 cert_optional;	/* tls.client_cert_optional */
 	int			 has_public;	/* a public route: others need a peer */

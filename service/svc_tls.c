@@ -404,7 +404,10 @@ has_uri_san(X509 *x, const char *uri)
 	return found;
 }
 
-/* Once per connection: hash the verified client certificate, find it. */
+/*
+ * Once per connection, and again after ob_svc_set_peers: hash the
+ * verified client certificate, find it in the current table.
+ */
 void
 svc_tls_peer_lookup(struct svc_conn *c)
 {
@@ -417,6 +420,8 @@ svc_tls_peer_lookup(struct svc_conn *c)
 	int			 fd, one = 1;
 
 	c->seen = 1;
+	c->gen = c->svc->peers_gen;
+	c->peer = NULL;
 	if ((fd = (int)bufferevent_getfd(c->bev)) >= 0)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));

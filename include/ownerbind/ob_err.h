@@ -576,7 +576,11 @@ extern "C" {
 	X(OB_ERR_NOTIFY_DROPPED, -1452, "a ping notification was dropped after its tries", \
 	  "check that the client's callback URL answers 2xx over TLS with the configured CA; the client still gets the result by polling") \
 	X(OB_ERR_PROXY_RELOAD, -1470, "the proxy's configuration was not reloaded: it changes a member that is fixed at start or names a file the proxy cannot read", \
-	  "restart the proxy to change socket, socket_mode, user or sandbox, or make the TLS files readable; the proxy keeps serving with the configuration it had")
+	  "restart the proxy to change socket, socket_mode, user or sandbox, or make the TLS files readable; the proxy keeps serving with the configuration it had") \
+	X(OB_ERR_SERVER_RELOAD, -1480, "the server's configuration was not reloaded: it changes a member that is fixed at start", \
+	  "restart the server to change the member the log names (docs/server.md lists which members SIGHUP reloads); the server keeps serving with the configuration it had") \
+	X(OB_ERR_GW_RELOAD, -1481, "the gateway's configuration was not reloaded: it changes a member that is fixed at start", \
+	  "restart the gateway to change the member the log names (docs/gateway.md lists which members SIGHUP reloads); the gateway keeps serving with the configuration it had")
 
 enum ob_err {
 	OB_OK = 0,

@@ -127,6 +127,62 @@ s=$(post proxy "$D/forged.json")
 [ "$s" = 403 ] && [ "$(srvlines)" = "$before" ] &&
 	ok "a broken agent signature: 403, not forwarded" || bad "forged: $s"
 
+# --- SIGHUP: the configuration (decision 146) ---
+cp "$D/gateway.json" "$D/gateway.good"
+gwconf() {	# $1: JSON merged over gateway.good into gateway.json
+	"$PY" - "$D" "$1" <<'PY' || die "gwconf $1"
+import json, sys
+d, extra = sys.argv[1], json.loads(sys.argv[2])
+g = json.load(open(d + "/gateway.good"))
+for k, v in extra.items():
+    if isinstance(v, dict) and isinstance(g.get(k), dict):
+        g[k].update(v)
+    else:
+        g[k] = v
+json.dump(g, open(d + "/gateway.tmp", "w"), indent=1)
+PY
+	mv "$D/gateway.tmp" "$D/gateway.json"
+}
+greloads() { grep -c '"event":"reload"' "$D/gateway.log"; }
+ghup() {	# wait for one more "reload" line
+	before=$(greloads)
+	kill -HUP "$GP"
+	i=0
+	while [ "$(greloads)" -le "$before" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+}
+gfailed() { curl -sS --max-time 10 "$GMET/metrics" | sed -n 's/^ob_reloads_total{result="failed"} //p'; }
+slow='{"rate": {"per_proxy": {"per_second": 0.001, "burst": 1}}}'
+f0=$(gfailed)
+gwconf "{\"limits\": {\"workers\": 3}, ${slow#\{}"
+ghup
+logged '"event":"reload","code":"OB_ERR_GW_RELOAD","detail":"[^"]*gateway.json: \\"limits.workers\\" changed: it is fixed at start' &&
+	ok "a changed fixed member (limits.workers) is refused naming it" ||
+	bad "fixed member: $(grep '"event":"reload"' "$D/gateway.log" | tail -1)"
+[ "$(gfailed)" = $((f0 + 1)) ] && ok "ob_reloads_total{result=\"failed\"} counts it" ||
+	bad "failed reloads: $(gfailed) (was $f0)"
+envelope "$D/r1.json" r1 && envelope "$D/r2.json" r2 || die "envelope"
+s1=$(post proxy "$D/r1.json"); s2=$(post proxy "$D/r2.json")
+[ "$s1$s2" = 201201 ] && ok "... and the rate limit in that file is not applied (201, 201)" ||
+	bad "after the refused reload: $s1 $s2"
+gwconf "$slow"
+ghup
+logged '"event":"reload","detail":"configuration reloaded: 1 proxies' &&
+	ok "a good file is reloaded" || bad "good reload: $(grep '"event":"reload"' "$D/gateway.log" | tail -1)"
+envelope "$D/r3.json" r3 && envelope "$D/r4.json" r4 || die "envelope"
+s1=$(post proxy "$D/r3.json"); s2=$(post proxy "$D/r4.json")
+[ "$s1$s2" = 201429 ] && code_is OB_ERR_SVC_RATE_LIMITED &&
+	ok "the reloaded per-proxy rate (burst 1) applies: 201, then 429" || bad "reloaded rate: $s1 $s2"
+gwconf '{"proxies": [{"id": "p9", "san_uri": "wimse://acme.example/proxy/p9"}]}'
+ghup
+envelope "$D/r5.json" r5 || die "envelope"
+s=$(post proxy "$D/r5.json")
+[ "$s" = 403 ] && code_is OB_ERR_SVC_PEER_UNKNOWN && ok "a proxy removed by a reload is refused (403)" ||
+	bad "removed proxy: $s"
+cp "$D/gateway.good" "$D/gateway.json"
+ghup
+s=$(post proxy "$D/r5.json")
+[ "$s" = 201 ] && ok "the original file again: the proxy is served" || bad "restored: $s"
+
 # --- AC1: the server checks the chain to the organisation CA ---
 "$PY" - "$STRUST" "$D" <<'PY' || die "trust edit"
 import json, sys, subprocess
