@@ -104,7 +104,18 @@ line_str(json_t *o, const char *k, const char *v)
 
 /* One line, one write: stderr is unbuffered and shared with the daemon. */
 static void
-line_put(const struct ob_signerd *sd, json_t *o)
+log_write(const struct ob_signerd *sd, const void *p, size_t n)
+{
+	(void)fwrite(p, 1, n, sd->log);
+	fflush(sd->log);
+}
+
+/*
+ * o as one line: appended to lb when there is one (the caller writes it
+ * before the reply it goes with), else written now.
+ */
+static void
+line_put_to(const struct ob_signerd *sd, struct ob_wr *lb, json_t *o)
 {
 	char	*s, *l;
 	size_t	 n;
@@ -117,12 +128,19 @@ line_put(const struct ob_signerd *sd, json_t *o)
 			s = l;
 			s[n] = '\n';
 			s[n + 1] = '\0';
-			(void)fwrite(s, 1, n + 1, sd->log);
-			fflush(sd->log);
+			/* A full batch does not lose the line: it goes now. */
+			if (lb == NULL || ob_wr_bytes(lb, s, n + 1) != OB_OK)
+				log_write(sd, s, n + 1);
 		}
 		free(s);
 	}
 	json_decref(o);
+}
+
+static void
+line_put(const struct ob_signerd *sd, json_t *o)
+{
+	line_put_to(sd, NULL, o);
 }
 
 static void
@@ -148,7 +166,8 @@ struct sign_ctx {
 };
 
 static void
-log_sign(struct ob_signerd *sd, const struct sign_ctx *x, int code)
+log_sign(struct ob_signerd *sd, const struct sign_ctx *x, int code,
+    struct ob_wr *lb)
 {
 	json_t *o;
 
@@ -175,7 +194,7 @@ log_sign(struct ob_signerd *sd, const struct sign_ctx *x, int code)
 		line_str(o, "code", ob_err_name(code));
 		line_str(o, "detail", ob_err_detail());
 	}
-	line_put(sd, o);
+	line_put_to(sd, lb, o);
 }
 
 /* ---- keys ---- */
@@ -438,7 +457,7 @@ do_sign(struct ob_signerd *sd, struct sd_key *k, struct sign_ctx *x,
 
 static int
 on_sign(struct ob_signerd *sd, struct ob_signerd_conn *c,
-    const struct ob_sp_req *q, struct ob_wr *w)
+    const struct ob_sp_req *q, struct ob_wr *w, struct ob_wr *lb)
 {
 	struct sign_ctx	 x;
 	struct sd_key	*k;
@@ -456,7 +475,7 @@ on_sign(struct ob_signerd *sd, struct ob_signerd_conn *c,
 		st = ob_errf(OB_ERR_SIGNER_KEY, "no key \"%s\"", q->name);
 	else
 		st = do_sign(sd, k, &x, &sig, &siglen);
-	log_sign(sd, &x, st);
+	log_sign(sd, &x, st, lb);
 	if (st == OB_OK && siglen <= OB_SP_MAX_SIG)
 		r = ob_sp_put_sign_ok(w, c->version, q->id, sig, siglen);
 	else
@@ -508,6 +527,14 @@ int
 ob_signerd_handle(struct ob_signerd *sd, struct ob_signerd_conn *c,
     const uint8_t *body, size_t len, struct ob_wr *w, int *end)
 {
+	return ob_signerd_handle_log(sd, c, body, len, w, NULL, end);
+}
+
+int
+ob_signerd_handle_log(struct ob_signerd *sd, struct ob_signerd_conn *c,
+    const uint8_t *body, size_t len, struct ob_wr *w, struct ob_wr *lb,
+    int *end)
+{
 	struct ob_sp_req	*q;
 	uint64_t		 ns, nr;
 	uint32_t		 id = 0;
@@ -547,7 +574,7 @@ ob_signerd_handle(struct ob_signerd *sd, struct ob_signerd_conn *c,
 		r = on_pubkey(sd, c, q, w);
 		break;
 	case OB_SP_SIGN:
-		r = on_sign(sd, c, q, w);
+		r = on_sign(sd, c, q, w, lb);
 		break;
 	default:
 		pthread_mutex_lock(&sd->mu);
@@ -583,10 +610,14 @@ send_last(int fd, const struct ob_wr *w)
  * message); after it the connection's state does not change and frames
  * are answered concurrently, each reply appended to the output as it is
  * done, so replies may leave out of order.  The worker that finds no one
- * writing writes what is pending, everyone's, in one write.
+ * writing writes what is pending, everyone's, in one write: first the
+ * log lines of the SIGNs answered (one write to the log), then their
+ * replies (one write to the socket).  A reply and its line are appended
+ * together, so no signature leaves before its line is on the log.
  */
 #define CONN_WORKERS	4
 #define RBUF_SIZE	(2 * (OB_SP_MAX_MSG + 4))
+#define LOG_BATCH	(64 * 1024)	/* pending log lines, bytes */
 
 struct sconn {
 	struct ob_signerd	*sd;
@@ -598,6 +629,7 @@ struct sconn {
 	uint8_t			 rbuf[RBUF_SIZE];
 	size_t			 rlen, roff;
 	struct ob_wr		 out;		/* replies not yet written */
+	struct ob_wr		 log;		/* their log lines */
 };
 
 static uint32_t
@@ -679,18 +711,25 @@ read_more(struct sconn *k)
 static void
 flush_out(struct sconn *k)
 {
-	struct ob_wr	w;
+	struct ob_wr	w, l;
 	int		r;
 
 	if (k->writing)
 		return;
 	k->writing = 1;
-	while (ob_wr_len(&k->out) > 0) {
+	while (ob_wr_len(&k->out) > 0 || ob_wr_len(&k->log) > 0) {
 		w = k->out;
+		l = k->log;
 		ob_wr_init_heap(&k->out, (size_t)CONN_WORKERS *
 		    (OB_SP_MAX_MSG + 4) + 1024);
+		ob_wr_init_heap(&k->log, LOG_BATCH);
 		pthread_mutex_unlock(&k->mu);
-		r = ob_sp_write_all(k->fd, -1, ob_wr_ptr(&w), ob_wr_len(&w));
+		/* The lines first: then the signatures they log. */
+		if (ob_wr_len(&l) > 0)
+			log_write(k->sd, ob_wr_ptr(&l), ob_wr_len(&l));
+		ob_wr_free(&l);
+		r = ob_wr_len(&w) == 0 ? OB_OK : ob_sp_write_all(k->fd, -1,
+		    ob_wr_ptr(&w), ob_wr_len(&w));
 		ob_wr_free(&w);
 		pthread_mutex_lock(&k->mu);
 		if (r != OB_OK) {
@@ -706,7 +745,7 @@ static void *
 sconn_worker(void *v)
 {
 	struct sconn	*k = v;
-	struct ob_wr	 w;
+	struct ob_wr	 w, lw;
 	uint8_t		*in;
 	size_t		 len;
 	int		 end, r, serial;
@@ -734,12 +773,19 @@ sconn_worker(void *v)
 		if (!serial)
 			pthread_mutex_unlock(&k->mu);
 		ob_wr_init_heap(&w, OB_SP_MAX_MSG + 4);
-		r = ob_signerd_handle(k->sd, &k->c, in, len, &w, &end);
+		ob_wr_init_heap(&lw, LOG_BATCH);
+		r = ob_signerd_handle_log(k->sd, &k->c, in, len, &w, &lw,
+		    &end);
 		if (!serial)
 			pthread_mutex_lock(&k->mu);
+		/* The line whatever becomes of the reply; never after it. */
+		if (ob_wr_len(&lw) > 0 && ob_wr_bytes(&k->log, ob_wr_ptr(&lw),
+		    ob_wr_len(&lw)) != OB_OK)
+			log_write(k->sd, ob_wr_ptr(&lw), ob_wr_len(&lw));
 		if (r != OB_OK || ob_wr_bytes(&k->out, ob_wr_ptr(&w),
 		    ob_wr_len(&w)) != OB_OK)
 			end = 1;
+		ob_wr_free(&lw);
 		ob_wr_free(&w);
 		if (end) {
 			/* Nothing more is read; what is pending still goes. */
@@ -772,6 +818,7 @@ ob_signerd_serve(struct ob_signerd *sd, int fd, const char *peer)
 	(void)snprintf(k->c.peer, sizeof(k->c.peer), "%s", peer);
 	ob_wr_init_heap(&k->out, (size_t)CONN_WORKERS * (OB_SP_MAX_MSG + 4) +
 	    1024);
+	ob_wr_init_heap(&k->log, LOG_BATCH);
 	if (pthread_mutex_init(&k->mu, NULL) != 0) {
 		free(k);
 		return OB_ERR_ALLOC;
@@ -798,6 +845,7 @@ ob_signerd_serve(struct ob_signerd *sd, int fd, const char *peer)
 	(void)shutdown(fd, SHUT_RDWR);
 	r = k->rc;
 	ob_wr_free(&k->out);
+	ob_wr_free(&k->log);
 	(void)pthread_mutex_destroy(&k->mu);
 	(void)pthread_cond_destroy(&k->cv);
 	free(k);
