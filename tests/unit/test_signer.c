@@ -323,7 +323,8 @@ join(const char *a, const char *b)
 
 /* A WIT signing input as server/issuer.c builds one. */
 static char *
-wit_input(const char *kid, long long iat, long long exp, int extra_header)
+wit_input_sub(const char *kid, long long iat, long long exp,
+    int extra_header, const char *sub)
 {
 	json_t	*hdr, *pl, *jwk = NULL;
 	char	*h, *c, *s;
@@ -335,7 +336,7 @@ wit_input(const char *kid, long long iat, long long exp, int extra_header)
 	if (extra_header)
 		json_object_set_new(hdr, "jku", json_string("https://x/"));
 	pl = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:{s:o}}", "iss",
-	    "https://id.example", "sub", T_SUB, "iat", (json_int_t)iat, "exp",
+	    "https://id.example", "sub", sub, "iat", (json_int_t)iat, "exp",
 	    (json_int_t)exp, "jti", "AAAAAAAAAAAAAAAAAAAAAA", "sub_profile",
 	    "ai_agent", "cnf", "jwk", jwk);
 	assert_non_null(hdr);
@@ -346,6 +347,12 @@ wit_input(const char *kid, long long iat, long long exp, int extra_header)
 	free(h);
 	free(c);
 	return s;
+}
+
+static char *
+wit_input(const char *kid, long long iat, long long exp, int extra_header)
+{
+	return wit_input_sub(kid, iat, exp, extra_header, T_SUB);
 }
 
 struct tbs_opt {
@@ -906,6 +913,85 @@ test_refusals(void **state)
 	peer_close(p);
 }
 
+/* The last "sign" line of the new log, parsed (the line must be JSON). */
+static json_t *
+last_sign_line(void)
+{
+	char		*s = new_log(), *line, *save = NULL, *last = NULL;
+	json_error_t	 e;
+	json_t		*o;
+
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "\"event\":\"sign\"") != NULL)
+			last = line;
+	assert_non_null(last);
+	if ((o = json_loads(last, 0, &e)) == NULL)
+		print_message("not JSON: %s: %s\n", e.text, last);
+	assert_non_null(o);
+	free(s);
+	return o;
+}
+
+/*
+ * A sign line is formatted without jansson: it must be the JSON jansson
+ * would write, members in order, strings escaped, and a member that is
+ * not UTF-8 (a sub cut inside a character) left out as before.
+ */
+static void
+test_log_lines(void **state)
+{
+	static const char *const order[] = { "ts", "level", "svc", "event",
+	    "key", "purpose", "for", "client", "peer", "sha256", "bytes",
+	    "signed", NULL };
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	const char		*k, *sub = "wimse://td.example/a\"b\\c\n\t\x01"
+				    "\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80/d";
+	char			*in, want[512], longsub[256];
+	json_t			*o, *v;
+	size_t			 i = 0;
+	long long		 now = time(NULL);
+
+	(void)state;
+	hello(p);
+	in = wit_input_sub(iss_kid, now, now + 600, 0, sub);
+	assert_int_equal(sign(p, "issuer", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	o = last_sign_line();
+	json_object_foreach(o, k, v) {
+		assert_non_null(order[i]);
+		assert_string_equal(k, order[i]);
+		i++;
+	}
+	assert_null(order[i]);
+	snprintf(want, sizeof(want), "sub=%s jti=AAAAAAAAAAAAAAAAAAAAAA", sub);
+	assert_string_equal(json_string_value(json_object_get(o, "signed")),
+	    want);
+	assert_string_equal(json_string_value(json_object_get(o, "for")),
+	    "req=t1 peer=unit");
+	assert_int_equal(json_integer_value(json_object_get(o, "bytes")),
+	    strlen(in));
+	assert_string_equal(json_string_value(json_object_get(o, "level")),
+	    "info");
+	assert_int_equal(strlen(json_string_value(json_object_get(o,
+	    "sha256"))), 64);
+	json_decref(o);
+	free(in);
+	/* 199 bytes, then e-acute: %.200s cuts inside the character. */
+	snprintf(longsub, sizeof(longsub), "wimse://td.example/%0180d\xc3\xa9",
+	    0);
+	in = wit_input_sub(iss_kid, now, now + 600, 0, longsub);
+	assert_int_equal(sign(p, "issuer", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	o = last_sign_line();
+	assert_null(json_object_get(o, "signed"));
+	assert_non_null(json_object_get(o, "sha256"));
+	json_decref(o);
+	free(in);
+	peer_close(p);
+}
+
 static void
 test_rate(void **state)
 {
@@ -1438,6 +1524,7 @@ main(void)
 		cmocka_unit_test(test_sign_each_purpose),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_log_lines),
 		cmocka_unit_test(test_protocol_errors),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_hello_versions),
