@@ -17,6 +17,23 @@ bench_setup "$B" "$D" "${OB_BENCH_WORKERS:-1}"
 # The server's CPU time over the whole run (setup, load, paced), to tell a
 # CPU-bound server from one waiting on I/O.
 awk -v hz="$(getconf CLK_TCK)" '{ printf "server cpu: user=%.1fs sys=%.1fs\n", $14 / hz, $15 / hz }' "/proc/$SP/stat"
+# Per thread (in the order they were made: main, workers, the pipeline's
+# commit thread and finishers, the signer client's) and the
+# server's child processes (the signer helper), over the same span.
+for t in /proc/"$SP"/task/*; do
+	printf "thread %s %s " "${t##*/}" "$(cat "$t/comm")"
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "user=%.2fs sys=%.2fs\n", $14 / hz, $15 / hz }' "$t/stat"
+done
+# (children files hold PIDs separated by spaces: words, not lines)
+kids=$(cat /proc/"$SP"/task/*/children 2>/dev/null || true)
+for c in $kids; do
+	gkids=$(cat /proc/"$c"/task/*/children 2>/dev/null || true)
+	for p in "$c" $gkids; do
+		printf 'child %s ' "$(cat "/proc/$p/comm")"
+		awk -v hz="$(getconf CLK_TCK)" '{ printf "user=%.2fs sys=%.2fs\n", $14 / hz, $15 / hz }' "/proc/$p/stat"
+	done
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 bench_stop
 if [ "$SRC" -ne 0 ]; then
 	cat "$D/server.log" >&2

@@ -25,10 +25,13 @@
 #include "server/issuer.h"
 #include "core/json.h"
 #include "core/jwk.h"
+#include "tokens/remote.h"
 #include "tokens/token.h"
 
 #define ISS_MAX_CHAIN	8
 #define ISS_MAX_URI	2048
+#define WIC_EXT_FIXED	3	/* constant extensions before the SKI */
+#define WIC_EXT_N	4	/* and the AKI after it */
 
 struct ob_issuer {
 	struct ob_token	*tok;
@@ -40,8 +43,13 @@ struct ob_issuer {
 	char		*iss;
 	ASN1_OBJECT	*oid;		/* the owner-binding extension */
 	long long	 lifetime;
-	pthread_mutex_t	 mu;
+	pthread_mutex_t	 mu;		/* signing, unless concurrent */
 	int		 mu_init;
+	int		 concurrent;	/* iss_concurrent() */
+	X509_EXTENSION	*ext[WIC_EXT_N];	/* wic_ext_const() */
+	/* A "signer:" key: the helper's client and the key's name there. */
+	struct ob_signer *signer;
+	char		*signer_key;
 };
 
 /* A growing DER buffer; err is sticky. */
@@ -291,7 +299,20 @@ iss_unlock(pthread_mutex_t *mu)
 	(void)pthread_mutex_unlock(mu);
 }
 
-/* Sign through the token, under the issuer's lock. */
+/*
+ * Whether signatures may be asked for from several threads at once: a
+ * backend marked concurrent, or the helper's client (tokens/remote.c,
+ * decision 127: several requests in flight on its connection).  Any
+ * other token signs under the issuer's lock.
+ */
+static int
+iss_concurrent(const struct ob_issuer *is)
+{
+	return ob_token_concurrent(is->tok) ||
+	    strcmp(ob_token_kind(is->tok), "remote") == 0;
+}
+
+/* Sign through the token, under the issuer's lock unless concurrent. */
 static int
 iss_sign(struct ob_issuer *is, const unsigned char *msg, size_t len,
     const struct ob_verdict *v, const char *role, long long exp,
@@ -306,6 +327,8 @@ iss_sign(struct ob_issuer *is, const unsigned char *msg, size_t len,
 	what.model = v->model;
 	what.role = role;
 	what.exp = exp;
+	if (is->concurrent)
+		return ob_token_sign(is->tok, msg, len, &what, sig, siglen);
 	if (pthread_mutex_lock(&is->mu) != 0)
 		return ob_errf(OB_ERR_INVALID_ARG, "issuer lock");
 	r = ob_token_sign(is->tok, msg, len, &what, sig, siglen);
@@ -376,15 +399,14 @@ b64_json(const json_t *j, char **out)
 	return r;
 }
 
+/* The WIT's signing input, "header.claims" (base64url), in *out. */
 static int
-wit_build(struct ob_issuer *is, const struct ob_verdict *v, long long iat,
-    long long exp, const char *jti, json_t *owner, char **out)
+wit_input(struct ob_issuer *is, const struct ob_verdict *v, long long iat,
+    long long exp, const char *jti, json_t *owner, char **out, size_t *outlen)
 {
 	json_t		*hdr = NULL, *cl = NULL, *jwk = NULL;
-	char		*h64 = NULL, *c64 = NULL, *tbs = NULL, *s64 = NULL;
-	char		*wit = NULL;
-	unsigned char	*sig = NULL;
-	size_t		 siglen, n;
+	char		*h64 = NULL, *c64 = NULL, *tbs = NULL;
+	size_t		 n;
 	int		 r = OB_ERR_ALLOC;
 
 	if ((r = ob_json_parse_object(v->agent_jwk, strlen(v->agent_jwk),
@@ -417,22 +439,8 @@ wit_build(struct ob_issuer *is, const struct ob_verdict *v, long long iat,
 		goto out;
 	}
 	(void)snprintf(tbs, n + 1, "%s.%s", h64, c64);
-	OB_TRY(iss_sign(is, (unsigned char *)tbs, n, v, "wit", exp, &sig,
-	    &siglen));
-	/*
-	 * ob_token_sign verified the signature with the token's public key,
-	 * which ob_issuer_open found equal to the CA certificate's key: a
-	 * second verification with the certificate's key would check the
-	 * same equation again (one more ECDSA verification per credential).
-	 */
-	OB_TRY(ob_b64url_encode(sig, siglen, &s64));
-	if ((wit = malloc(n + 1 + strlen(s64) + 1)) == NULL) {
-		r = OB_ERR_ALLOC;
-		goto out;
-	}
-	(void)snprintf(wit, n + 1 + strlen(s64) + 1, "%s.%s", tbs, s64);
-	*out = wit;
-	wit = NULL;
+	*out = tbs;
+	*outlen = n;
 	r = OB_OK;
 out:
 	json_decref(hdr);
@@ -440,10 +448,35 @@ out:
 	json_decref(jwk);
 	free(h64);
 	free(c64);
-	free(tbs);
+	return r;
+}
+
+/*
+ * The WIT from its signing input and signature.  The token (or the
+ * helper, for "signer:" keys) verified the signature with its public key,
+ * which ob_issuer_open found equal to the CA certificate's key: a second
+ * verification with the certificate's key would check the same equation
+ * again (one more ECDSA verification per credential).
+ */
+static int
+wit_finish(const char *tbs, size_t n, const unsigned char *sig,
+    size_t siglen, char **out)
+{
+	char	*s64 = NULL, *wit;
+	size_t	 len;
+	int	 r;
+
+	OB_TRY(ob_b64url_encode(sig, siglen, &s64));
+	len = n + 1 + strlen(s64) + 1;
+	if ((wit = malloc(len)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	(void)snprintf(wit, len, "%s.%s", tbs, s64);
+	*out = wit;
+	r = OB_OK;
+out:
 	free(s64);
-	free(sig);
-	free(wit);
 	return r;
 }
 
@@ -476,6 +509,42 @@ wic_ext_conf(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	ok = X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
 	return ok ? OB_OK : OB_ERR_ALLOC;
+}
+
+/*
+ * The extensions every WIC of this issuer has, the same bytes each time,
+ * made once from their configuration strings (X509V3_EXT_conf_nid parses
+ * them, which cost as much as the rest of the TBS): basicConstraints,
+ * keyUsage, extKeyUsage and, last, authorityKeyIdentifier, which names
+ * the CA certificate's key.  Added in the order they had.
+ */
+static int
+wic_ext_const(struct ob_issuer *is)
+{
+	static const struct {
+		int		 nid;
+		const char	*value;
+	} c[WIC_EXT_N] = {
+		{ NID_basic_constraints, "critical,CA:FALSE" },
+		{ NID_key_usage, "critical,digitalSignature" },
+		{ NID_ext_key_usage, "serverAuth,clientAuth" },
+		{ NID_authority_key_identifier, "keyid:always" },
+	};
+	X509V3_CTX	 ctx;
+	X509		*subj;
+	size_t		 i;
+	int		 r = OB_OK;
+
+	if ((subj = X509_new()) == NULL)
+		return OB_ERR_ALLOC;
+	X509V3_set_ctx(&ctx, is->ca, subj, NULL, NULL, 0);
+	for (i = 0; i < WIC_EXT_N && r == OB_OK; i++)
+		if ((is->ext[i] = X509V3_EXT_conf_nid(NULL, &ctx, c[i].nid,
+		    c[i].value)) == NULL)
+			r = ob_errf(OB_ERR_ISSUER_CHAIN, "%s extension from the "
+			    "CA certificate", OBJ_nid2sn(c[i].nid));
+	X509_free(subj);
+	return r;
 }
 
 /* Exactly one SAN, a URI: the agent id (SPIFFE X509-SVID). */
@@ -602,6 +671,7 @@ wic_tbs(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
 	ASN1_OCTET_STRING *os = NULL;
 	X509_ALGOR	*alg;
 	struct der	 ob = { 0 };
+	size_t		 i;
 	int		 r = OB_ERR_ALLOC;
 
 	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) !=
@@ -627,15 +697,14 @@ wic_tbs(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
 		goto out;
 	}
 	X509V3_set_ctx(&ctx, is->ca, x, NULL, NULL, 0);
-	OB_TRY(wic_ext_conf(x, &ctx, NID_basic_constraints,
-	    "critical,CA:FALSE"));
-	OB_TRY(wic_ext_conf(x, &ctx, NID_key_usage,
-	    "critical,digitalSignature"));
-	OB_TRY(wic_ext_conf(x, &ctx, NID_ext_key_usage,
-	    "serverAuth,clientAuth"));
+	/* The constant ones were made at open (wic_ext_const). */
+	for (i = 0; i < WIC_EXT_FIXED; i++)
+		if (!X509_add_ext(x, is->ext[i], -1))
+			goto out;
 	OB_TRY(wic_ext_conf(x, &ctx, NID_subject_key_identifier, "hash"));
-	OB_TRY(wic_ext_conf(x, &ctx, NID_authority_key_identifier,
-	    "keyid:always"));
+	r = OB_ERR_ALLOC;
+	if (!X509_add_ext(x, is->ext[WIC_EXT_FIXED], -1))
+		goto out;
 	OB_TRY(wic_san(x, v->agent));
 	OB_TRY(owner_binding(v, &ob));
 	r = OB_ERR_ALLOC;
@@ -664,35 +733,49 @@ out:
 	return r;
 }
 
-/*
- * The WIC's DER.  It is not parsed back: the TBS bytes are OpenSSL's own
- * encoding, the signature over exactly those bytes was checked against
- * the issuer key by ob_token_sign, and the wrapper is three DER headers
- * (test_issuer and the interop tests load every WIC with OpenSSL and
- * python3-cryptography).
- */
+/* The WIC's TBSCertificate, DER (OPENSSL_free), in *out. */
 static int
-wic_build(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
-    long long iat, long long exp, struct der *cert)
+wic_input(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
+    long long iat, long long exp, unsigned char **out, size_t *outlen)
 {
-	X509		*x = NULL;
-	X509_ALGOR	*algid = NULL;
-	unsigned char	*tbs = NULL, *sig = NULL, *der = NULL;
-	size_t		 siglen, derlen;
-	struct der	 body = { 0 }, bits = { 0 }, c = { 0 };
-	int		 n, r;
+	X509	*x = NULL;
+	int	 n, r;
 
+	*out = NULL;
 	OB_TRY(wic_tbs(is, v, agent, iat, exp, &x));
-	if ((n = i2d_re_X509_tbs(x, &tbs)) <= 0) {
+	if ((n = i2d_re_X509_tbs(x, out)) <= 0) {
 		r = ob_errf(OB_ERR_CRED_BUILD, "TBSCertificate encoding");
 		goto out;
 	}
-	OB_TRY(iss_sign(is, tbs, (size_t)n, v, "wic", exp, &sig, &siglen));
+	*outlen = (size_t)n;
+	r = OB_OK;
+out:
+	X509_free(x);
+	return r;
+}
+
+/*
+ * The WIC's DER from its TBSCertificate and signature.  It is not parsed
+ * back: the TBS bytes are OpenSSL's own encoding, the signature over
+ * exactly those bytes was checked against the issuer key (by the token or
+ * the helper), and the wrapper is three DER headers (test_issuer and the
+ * interop tests load every WIC with OpenSSL and python3-cryptography).
+ */
+static int
+wic_finish(struct ob_issuer *is, const unsigned char *tbs, size_t n,
+    const unsigned char *sig, size_t siglen, struct der *cert)
+{
+	X509_ALGOR	*algid = NULL;
+	unsigned char	*der = NULL;
+	size_t		 derlen;
+	struct der	 body = { 0 }, bits = { 0 }, c = { 0 };
+	int		 r;
+
 	/* X.509 carries ECDSA as a DER ECDSA-Sig-Value, not R||S. */
 	if (is->alg == OB_ALG_ES256 || is->alg == OB_ALG_ES384)
 		OB_TRY(ob_ecdsa_rs_to_der(sig, siglen, &der, &derlen));
 	/* Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signature } */
-	der_put(&body, tbs, (size_t)n);
+	der_put(&body, tbs, n);
 	r = OB_ERR_ALLOC;
 	if ((algid = X509_ALGOR_new()) == NULL ||
 	    X509_ALGOR_set0(algid, OBJ_nid2obj(sig_nid(is->alg)),
@@ -712,14 +795,33 @@ wic_build(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
 	memset(&c, 0, sizeof(c));
 	r = OB_OK;
 out:
-	X509_free(x);
 	X509_ALGOR_free(algid);
-	OPENSSL_free(tbs);
-	free(sig);
 	free(der);
 	der_free(&body);
 	der_free(&bits);
 	der_free(&c);
+	return r;
+}
+
+/*
+ * Both signatures of a credential.  Through the helper they are in flight
+ * at once (ob_signer_sign_all: one wait, not two in a row); any other
+ * token signs them one after the other.
+ */
+static int
+iss_sign_both(struct ob_issuer *is, const struct ob_verdict *v,
+    long long exp, struct ob_signer_job jobs[2])
+{
+	int r;
+
+	if (is->signer != NULL)
+		return ob_signer_sign_all(is->signer, is->signer_key,
+		    v->agent, v->owner, jobs, 2);
+	OB_TRY(iss_sign(is, jobs[0].in, jobs[0].len, v, "wit", exp,
+	    &jobs[0].sig, &jobs[0].siglen));
+	r = iss_sign(is, jobs[1].in, jobs[1].len, v, "wic", exp,
+	    &jobs[1].sig, &jobs[1].siglen);
+out:
 	return r;
 }
 
@@ -814,12 +916,16 @@ ob_issuer_issue(struct ob_issuer *is, const struct ob_verdict *v,
 	struct ob_credential	*c = NULL;
 	EVP_PKEY		*agent = NULL;
 	struct der		 wic = { 0 };
+	struct ob_signer_job	 jobs[2];
 	BIO			*b = NULL;
-	unsigned char		 rnd[16];
+	char			*wtbs = NULL;
+	unsigned char		*ctbs = NULL, rnd[16];
+	size_t			 wlen = 0, clen = 0;
 	long long		 exp;
 	int			 r;
 
 	ob_err_clear();
+	memset(jobs, 0, sizeof(jobs));
 	if (is == NULL || out == NULL)
 		return ob_errf(OB_ERR_INVALID_ARG, "issuer and out are "
 		    "required");
@@ -851,8 +957,17 @@ ob_issuer_issue(struct ob_issuer *is, const struct ob_verdict *v,
 	}
 	OB_TRY(ob_b64url_encode(rnd, sizeof(rnd), &c->jti));
 	OB_TRY(wit_owner_claim(v, &c->owner));
-	OB_TRY(wit_build(is, v, now, exp, c->jti, c->owner, &c->wit));
-	OB_TRY(wic_build(is, v, agent, now, exp, &wic));
+	OB_TRY(wit_input(is, v, now, exp, c->jti, c->owner, &wtbs, &wlen));
+	OB_TRY(wic_input(is, v, agent, now, exp, &ctbs, &clen));
+	jobs[0].purpose = OB_SP_WIT;
+	jobs[0].in = (const uint8_t *)wtbs;
+	jobs[0].len = wlen;
+	jobs[1].purpose = OB_SP_WIC_TBS;
+	jobs[1].in = ctbs;
+	jobs[1].len = clen;
+	OB_TRY(iss_sign_both(is, v, exp, jobs));
+	OB_TRY(wit_finish(wtbs, wlen, jobs[0].sig, jobs[0].siglen, &c->wit));
+	OB_TRY(wic_finish(is, ctbs, clen, jobs[1].sig, jobs[1].siglen, &wic));
 	r = OB_ERR_ALLOC;
 	if ((b = BIO_new(BIO_s_mem())) == NULL)
 		goto out;
@@ -867,6 +982,10 @@ ob_issuer_issue(struct ob_issuer *is, const struct ob_verdict *v,
 out:
 	(void)ERR_pop_to_mark();
 	BIO_free(b);
+	free(wtbs);
+	OPENSSL_free(ctbs);
+	free(jobs[0].sig);
+	free(jobs[1].sig);
 	der_free(&wic);
 	EVP_PKEY_free(agent);
 	ob_credential_free(&c);
@@ -975,6 +1094,15 @@ ob_issuer_open(const struct ob_issuer_cfg *cfg, struct ob_issuer **out)
 	topts.signer = cfg->signer;
 	OB_TRY(ob_token_open(cfg->key_uri, &topts, &is->tok));
 	is->alg = ob_token_alg(is->tok);
+	is->concurrent = iss_concurrent(is);
+	if (strcmp(ob_token_kind(is->tok), "remote") == 0) {
+		if ((is->signer_key = strdup(cfg->key_uri +
+		    strlen("signer:"))) == NULL) {
+			r = OB_ERR_ALLOC;
+			goto out;
+		}
+		is->signer = cfg->signer;
+	}
 	if (sig_nid(is->alg) == NID_undef) {
 		r = ob_errf(OB_ERR_ISSUER_KEY, "%s", ob_alg_name(is->alg));
 		goto out;
@@ -996,6 +1124,7 @@ ob_issuer_open(const struct ob_issuer_cfg *cfg, struct ob_issuer **out)
 		    "sign certificates");
 		goto out;
 	}
+	OB_TRY(wic_ext_const(is));
 	*out = is;
 	is = NULL;
 	r = OB_OK;
@@ -1008,7 +1137,8 @@ out:
 void
 ob_issuer_free(struct ob_issuer **ip)
 {
-	struct ob_issuer *is;
+	struct ob_issuer	*is;
+	size_t			 i;
 
 	if (ip == NULL || (is = *ip) == NULL)
 		return;
@@ -1017,6 +1147,9 @@ ob_issuer_free(struct ob_issuer **ip)
 	sk_X509_pop_free(is->chain, X509_free);
 	free(is->chain_pem);
 	free(is->iss);
+	free(is->signer_key);
+	for (i = 0; i < WIC_EXT_N; i++)
+		X509_EXTENSION_free(is->ext[i]);
 	ASN1_OBJECT_free(is->oid);
 	if (is->mu_init)
 		(void)pthread_mutex_destroy(&is->mu);

@@ -1083,3 +1083,166 @@ const struct ob_token_ops ob_remote_ops = {
 	/* The helper verified each signature with this very key. */
 	.verified = 1,
 };
+
+/*
+ * Several SIGNs with one key, every frame written (in one write) before
+ * any reply is waited for: n signatures cost one wait instead of n in a
+ * row.  The waiting is wait_reply's, for several slots: this thread
+ * sleeps on the condition of its lowest-numbered slot not yet answered,
+ * which is the one a reader handing on the reading (wait_reply's end,
+ * which takes the lowest slot still waiting) would wake.
+ */
+int
+ob_signer_sign_all(struct ob_signer *s, const char *key, const char *sub,
+    const char *owner, struct ob_signer_job *jobs, size_t n)
+{
+	struct ob_sp_reply	 rep;
+	struct ob_wr		 w;
+	struct waiter		*wt[OB_SIGNER_JOBS_MAX], *low;
+	struct conn		*cn;
+	char			 fw[OB_SP_MAX_FOR + 1];
+	long long		 deadline = mono_ms() + s->timeout_ms, left;
+	size_t			 i, k, nfree;
+	int			 r = OB_OK, rr;
+
+	if (n == 0 || n > OB_SIGNER_JOBS_MAX)
+		return ob_errf(OB_ERR_INVALID_ARG, "%zu signatures at once "
+		    "(1..%d)", n, OB_SIGNER_JOBS_MAX);
+	for (i = 0; i < n; i++) {
+		jobs[i].sig = NULL;
+		jobs[i].siglen = 0;
+	}
+	snprintf(fw, sizeof(fw), "%s", ctx_for);
+	for_add(fw, sizeof(fw), "sub", sub);
+	for_add(fw, sizeof(fw), "owner", owner);
+	ob_wr_init_heap(&w, n * (OB_SP_MAX_MSG + 4));
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (s->state != OB_SIGNER_READY || s->conn == NULL) {
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper is "
+			    "%s", ob_signer_state_name(s->state));
+			pthread_mutex_unlock(&s->mu);
+			goto out;
+		}
+		for (i = 0, nfree = 0; i < MAX_INFLIGHT; i++)
+			nfree += !s->w[i].used;
+		if (nfree >= n)
+			break;
+		if (mono_ms() >= deadline) {
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%d requests in "
+			    "flight, none answered in time", MAX_INFLIGHT);
+			pthread_mutex_unlock(&s->mu);
+			goto out;
+		}
+		wait_until(&s->slot_cv, &s->mu, deadline);
+	}
+	cn = s->conn;
+	/* Slots in ascending order: wt[k] is below wt[k + 1]. */
+	for (i = 0, k = 0; k < n; i++) {
+		if (s->w[i].used)
+			continue;
+		wt[k] = &s->w[i];
+		wt[k]->used = 1;
+		wt[k]->done = 0;
+		wt[k]->id = 100 + s->next_id++ % 0x7fffff00u;
+		wt[k]->conn = cn;
+		wt[k]->frame = NULL;
+		cn->refs++;
+		cn->inflight++;
+		k++;
+	}
+	pthread_mutex_unlock(&s->mu);
+
+	for (k = 0; k < n && r == OB_OK; k++)
+		r = ob_sp_put_sign(&w, OB_SP_VERSION, wt[k]->id, key,
+		    jobs[k].purpose, fw, jobs[k].in, jobs[k].len);
+	if (r == OB_OK) {
+		pthread_mutex_lock(&cn->wmu);
+		left = deadline - mono_ms();
+		r = ob_sp_write_all(cn->fd, left > 0 ? (int)left : 0,
+		    ob_wr_ptr(&w), ob_wr_len(&w));
+		pthread_mutex_unlock(&cn->wmu);
+		pthread_mutex_lock(&s->mu);
+		/* A failed write fails cn; the waiters say why, as call's. */
+		if (r != OB_OK) {
+			fail_conn_locked(s, cn, ob_err_detail());
+			r = OB_OK;
+		}
+		for (;;) {
+			for (k = 0, low = NULL; k < n && low == NULL; k++)
+				if (!wt[k]->done)
+					low = wt[k];
+			if (low == NULL)
+				break;
+			if (!cn->reading && !cn->dead) {
+				cn->reading = 1;
+				pthread_mutex_unlock(&s->mu);
+				rr = conn_read(cn, deadline);
+				pthread_mutex_lock(&s->mu);
+				if (rr != OB_OK)
+					fail_conn_locked(s, cn, ob_err_detail());
+				else
+					dispatch_locked(s, cn);
+				cn->reading = 0;
+			} else if (mono_ms() >= deadline)
+				fail_conn_locked(s, cn, "no answer in time");
+			else
+				wait_until(&low->cv, &s->mu, deadline);
+		}
+	} else {
+		/* Nothing written: no reply will come, and no reading. */
+		pthread_mutex_lock(&s->mu);
+		for (k = 0; k < n; k++)
+			wt[k]->done = 1;
+	}
+	/* The reading passes on to a waiter still waiting on cn. */
+	for (i = 0; !cn->dead && i < MAX_INFLIGHT; i++)
+		if (s->w[i].used && s->w[i].conn == cn && !s->w[i].done) {
+			pthread_cond_signal(&s->w[i].cv);
+			break;
+		}
+	/* The replies taken until one fails: all or nothing. */
+	for (k = 0; k < n; k++) {
+		if (r != OB_OK)
+			;
+		else if (wt[k]->frame == NULL)
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s",
+			    wt[k]->why);
+		else if ((r = ob_sp_reply_parse(wt[k]->frame, wt[k]->len,
+		    OB_SP_VERSION, OB_SP_SIGN, wt[k]->id, &rep)) != OB_OK) {
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "a reply that "
+			    "does not parse: %s: %s", ob_err_name(r),
+			    ob_err_detail());
+			fail_conn_locked(s, cn, ob_err_detail());
+		} else if (rep.type == OB_SP_ERROR) {
+			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper "
+			    "refused the request: %s: %s",
+			    ob_err_name(rep.status), rep.detail);
+			fail_conn_locked(s, cn, ob_err_detail());
+		} else if (rep.status != OB_OK)
+			r = ob_errf(rep.status, "ownerbind-signer: %s",
+			    rep.detail);
+		else if ((jobs[k].sig = malloc(rep.siglen)) == NULL)
+			r = OB_ERR_ALLOC;
+		else {
+			memcpy(jobs[k].sig, rep.sig, rep.siglen);
+			jobs[k].siglen = rep.siglen;
+		}
+		free(wt[k]->frame);
+		wt[k]->frame = NULL;
+		wt[k]->used = 0;
+		wt[k]->conn = NULL;
+		cn->inflight--;
+		conn_put(cn);
+	}
+	pthread_cond_broadcast(&s->slot_cv);
+	pthread_mutex_unlock(&s->mu);
+	for (k = 0; r != OB_OK && k < n; k++) {
+		free(jobs[k].sig);
+		jobs[k].sig = NULL;
+		jobs[k].siglen = 0;
+	}
+out:
+	ob_wr_free(&w);
+	return r;
+}

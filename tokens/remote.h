@@ -99,6 +99,28 @@ int ob_signer_sign(struct ob_signer *s, const char *key,
     enum ob_sp_purpose purpose, const char *for_whom, const uint8_t *in,
     size_t len, unsigned char **sig, size_t *siglen) OB_WUR;
 
+/* One input of ob_signer_sign_all and, once signed, its signature. */
+struct ob_signer_job {
+	enum ob_sp_purpose	 purpose;
+	const uint8_t		*in;
+	size_t			 len;
+	unsigned char		*sig;		/* out: free() */
+	size_t			 siglen;
+};
+
+#define OB_SIGNER_JOBS_MAX	4
+
+/*
+ * n SIGNs (1..OB_SIGNER_JOBS_MAX) with one key, all in flight at once on
+ * the helper's connection: one wait for all of them (a credential's WIT
+ * and WIC).  "for" is this thread's context with sub and owner, as the
+ * "signer:" backend logs it.  All or nothing: on failure no job holds a
+ * signature, and the code is the first failure's, as ob_signer_sign's.
+ */
+int ob_signer_sign_all(struct ob_signer *s, const char *key,
+    const char *sub, const char *owner, struct ob_signer_job *jobs,
+    size_t n) OB_WUR;
+
 /*
  * The "for whom" this thread's next signatures are made for (a request
  * id and peer), logged by the helper; NULL clears it.  Copied.

@@ -464,8 +464,9 @@ test_socket(void **state)
 }
 
 struct job {
-	struct ob_token	*t;
-	const char	*in;
+	struct ob_token		*t;
+	struct ob_signer	*s;	/* test_sign_all */
+	const char		*in;
 };
 
 /* No cmocka asserts off the main thread: a failure is the result. */
@@ -742,6 +743,125 @@ test_killed_in_flight(void **state)
 	ob_signer_free(&s);
 }
 
+/* Two inputs at once with ob_signer_sign_all; 0 when both verify. */
+static int
+sign_two(struct ob_signer *s, const char *key, const char *in)
+{
+	struct ob_signer_job	 jobs[2];
+	int			 r, k;
+
+	memset(jobs, 0, sizeof(jobs));
+	for (k = 0; k < 2; k++) {
+		jobs[k].purpose = OB_SP_WIT;
+		jobs[k].in = (const uint8_t *)in;
+		jobs[k].len = strlen(in);
+	}
+	if ((r = ob_signer_sign_all(s, key, T_SUB, T_OWNER, jobs, 2)) !=
+	    OB_OK) {
+		if (jobs[0].sig != NULL || jobs[1].sig != NULL)
+			return OB_ERR_INTERNAL;	/* not all or nothing */
+		return r;
+	}
+	for (k = 0; k < 2 && r == OB_OK; k++)
+		r = ob_sig_verify(OB_ALG_ES256, isskey,
+		    (const unsigned char *)in, strlen(in), jobs[k].sig,
+		    jobs[k].siglen);
+	free(jobs[0].sig);
+	free(jobs[1].sig);
+	return r;
+}
+
+static void *
+sign_all_thread(void *v)
+{
+	struct job	*j = v;
+	int		 i;
+
+	for (i = 0; i < 40; i++)
+		if (sign_two(j->s, "issuer", j->in) != OB_OK)
+			return (void *)1;
+	return NULL;
+}
+
+/*
+ * Several signatures in flight for one caller: each verifies, a refusal
+ * leaves no signature, the count is bounded, and callers of both kinds
+ * share the connection from four threads.  (Whether the reading is
+ * handed on to the right slot is not caught here: while others keep
+ * calling, a new caller takes the reading up.)
+ */
+static void
+test_sign_all(void **state)
+{
+	struct ob_signer	*s = open_helper(0);
+	struct ob_signer_job	 jobs[OB_SIGNER_JOBS_MAX + 1];
+	struct job		 j;
+	pthread_t		 th[4];
+	char			*in = wit_input();
+	void			*rv;
+	int			 i;
+
+	(void)state;
+	j.t = open_key(s, "signer:issuer");
+	j.s = s;
+	j.in = in;
+	assert_int_equal(sign_two(s, "issuer", in), OB_OK);
+	assert_int_equal(sign_two(s, "gw", in), OB_ERR_SIGNER_PURPOSE);
+	assert_int_equal(ob_signer_state(s, NULL, NULL), OB_SIGNER_READY);
+	memset(jobs, 0, sizeof(jobs));
+	assert_int_equal(ob_signer_sign_all(s, "issuer", NULL, NULL, jobs, 0),
+	    OB_ERR_INVALID_ARG);
+	assert_int_equal(ob_signer_sign_all(s, "issuer", NULL, NULL, jobs,
+	    OB_SIGNER_JOBS_MAX + 1), OB_ERR_INVALID_ARG);
+	/* A frame that cannot be made: refused here, the helper kept. */
+	jobs[0].purpose = jobs[1].purpose = OB_SP_WIT;
+	jobs[0].in = (const uint8_t *)in;
+	jobs[0].len = strlen(in);
+	jobs[1].in = (const uint8_t *)in;
+	jobs[1].len = 0;
+	assert_int_equal(ob_signer_sign_all(s, "issuer", NULL, NULL, jobs, 2),
+	    OB_ERR_INVALID_ARG);
+	assert_null(jobs[0].sig);
+	assert_int_equal(ob_signer_state(s, NULL, NULL), OB_SIGNER_READY);
+	assert_int_equal(sign_two(s, "issuer", in), OB_OK);
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, i % 2 == 0 ?
+		    sign_all_thread : signer_thread, &j), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], &rv), 0);
+		assert_null(rv);
+	}
+	free(in);
+	ob_token_close(&j.t);
+	ob_signer_free(&s);
+}
+
+/* A helper killed or hung under ob_signer_sign_all fails both, closed. */
+static void
+test_sign_all_fails(void **state)
+{
+	struct ob_signer	*s = open_helper(300);
+	char			*in = wit_input();
+	long			 pid;
+
+	(void)state;
+	assert_int_equal(ob_signer_start(s), OB_OK);
+	(void)ob_signer_state(s, &pid, NULL);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	assert_int_equal(sign_two(s, "issuer", in), OB_ERR_SIGNER_UNAVAILABLE);
+	pid = wait_ready(s, pid);
+	assert_int_equal(sign_two(s, "issuer", in), OB_OK);
+	assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+	wait_stopped(pid);
+	assert_int_equal(sign_two(s, "issuer", in), OB_ERR_SIGNER_UNAVAILABLE);
+	assert_non_null(strstr(ob_err_detail(), "in time"));
+	(void)wait_ready(s, pid);
+	assert_int_equal(sign_two(s, "issuer", in), OB_OK);
+	free(in);
+	ob_signer_free(&s);
+}
+
 int
 main(void)
 {
@@ -755,6 +875,8 @@ main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_killed_in_flight),
+		cmocka_unit_test(test_sign_all),
+		cmocka_unit_test(test_sign_all_fails),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
