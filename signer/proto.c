@@ -606,12 +606,17 @@ ob_sp_write_all(int fd, int timeout_ms, const uint8_t *b, size_t n)
 	size_t		off = 0;
 	int		r;
 
+	/* Send first, and wait only when the socket is full: a poll per
+	 * frame cost each side a system call per request. */
 	while (off < n) {
-		if ((r = wait_fd(fd, POLLOUT, deadline)) != OB_OK)
-			return r;
-		k = send(fd, b + off, n - off, MSG_NOSIGNAL);
-		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+		k = send(fd, b + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((r = wait_fd(fd, POLLOUT, deadline)) != OB_OK)
+				return r;
+			continue;
+		}
 		if (k < 0)
 			return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "write: %s",
 			    strerror(errno));

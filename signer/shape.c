@@ -700,38 +700,66 @@ ob_shape_wic_tbs(const struct ob_shape_key *k, const uint8_t *in, size_t n,
 
 /* ---- gateway entries ---- */
 
+/*
+ * The entry read with core/envelope.c's own pieces, as ob_envelope_parse
+ * reads a one-entry envelope, without wrapping the input into envelope
+ * JSON and parsing that again: the payload through ob_claims_check, the
+ * protected header through ob_envelope_append (with a placeholder
+ * signature).  The bounds are the reader's: the envelope the input would
+ * make (ENV_WRAP bytes of JSON around its two parts), the payload and the
+ * protected header.
+ */
+#define ENV_WRAP	62	/* {"payload":"","signatures":[{"protected":"",
+				   "signature":"AA"}]} less the '.' */
+
+static int
+gw_read(const uint8_t *in, size_t n, size_t dot, struct ob_envelope *env)
+{
+	static const unsigned char placeholder[1];
+	char	*ph = NULL;
+	int	 r;
+
+	if (n > OB_MAX_ENVELOPE - ENV_WRAP)
+		return ob_errf(OB_ERR_ENV_TOO_LARGE, "%zu bytes", n);
+	if ((r = ob_b64url_decode((const char *)in + dot + 1, n - dot - 1,
+	    OB_MAX_PAYLOAD, &env->payload, &env->payload_len)) != OB_OK)
+		return ob_err_prefix(r, "payload");
+	if ((r = ob_json_parse_object(env->payload, env->payload_len,
+	    &env->payload_json)) != OB_OK)
+		return ob_err_prefix(r == OB_ERR_JSON_SYNTAX ?
+		    OB_ERR_PAYLOAD_INVALID : r, "payload");
+	OB_TRY(ob_claims_check(env->payload_json, &env->claims));
+	if ((ph = strndup((const char *)in, dot)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	if (strlen(ph) != dot) {
+		r = ob_errf(OB_ERR_ENV_MEMBER, "a NUL in the protected header");
+		goto out;
+	}
+	if ((r = ob_envelope_append(env, ph, NULL, placeholder,
+	    sizeof(placeholder))) != OB_OK)
+		r = ob_err_prefix(r, "entry 0");
+out:
+	free(ph);
+	return r;
+}
+
 int
 ob_shape_gateway_entry(const struct ob_shape_key *k, const uint8_t *in,
     size_t n, char what[OB_SHAPE_WHAT])
 {
 	struct ob_envelope	*env = NULL;
 	const struct ob_entry	*e;
-	json_t			*top = NULL;
-	char			*text = NULL, *ph = NULL, *pl = NULL;
-	size_t			 dot, tlen;
+	size_t			 dot;
 	int			 r;
 
 	OB_TRY(split_jws(in, n, &dot));
-	/*
-	 * The signing input becomes a one-entry envelope (with a
-	 * placeholder signature) for core/envelope.c, which checks the
-	 * header and the claims as the server will.
-	 */
-	if ((ph = strndup((const char *)in, dot)) == NULL ||
-	    (pl = strndup((const char *)in + dot + 1, n - dot - 1)) == NULL ||
-	    strlen(ph) != dot || strlen(pl) != n - dot - 1) {
-		r = ph == NULL || pl == NULL ? OB_ERR_ALLOC :
-		    ob_errf(OB_ERR_SIGNER_SHAPE, "a NUL in the input");
-		goto out;
-	}
-	if ((top = json_pack("{s:s,s:[{s:s,s:s}]}", "payload", pl,
-	    "signatures", "protected", ph, "signature", "AA")) == NULL) {
-		r = ob_errf(OB_ERR_SIGNER_SHAPE, "not ASCII");
-		goto out;
-	}
-	OB_TRY(ob_json_dump(top, &text, &tlen));
-	if ((r = ob_envelope_parse(text, tlen, 0, &env)) != OB_OK) {
-		r = ob_err_prefix(OB_ERR_SIGNER_SHAPE, "%s", ob_err_name(r));
+	if ((env = calloc(1, sizeof(*env))) == NULL)
+		return OB_ERR_ALLOC;
+	if ((r = gw_read(in, n, dot, env)) != OB_OK) {
+		r = r == OB_ERR_ALLOC ? r : ob_err_prefix(OB_ERR_SIGNER_SHAPE,
+		    "%s", ob_err_name(r));
 		goto out;
 	}
 	e = &env->entries[0];
@@ -763,9 +791,5 @@ ob_shape_gateway_entry(const struct ob_shape_key *k, const uint8_t *in,
 	r = OB_OK;
 out:
 	ob_envelope_free(&env);
-	json_decref(top);
-	free(text);
-	free(ph);
-	free(pl);
 	return r;
 }

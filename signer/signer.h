@@ -62,6 +62,16 @@ void ob_signerd_set_clock(struct ob_signerd *sd, long long (*now)(void));
 int ob_signerd_handle(struct ob_signerd *sd, struct ob_signerd_conn *c,
     const uint8_t *body, size_t len, struct ob_wr *reply, int *end) OB_WUR;
 
+/*
+ * The same, a SIGN's "sign" or "refuse" line appended to log (when it
+ * fits; else written at once) instead of written: the caller writes log
+ * before it sends reply, so that no signature leaves without its line
+ * on the log stream.  log NULL: ob_signerd_handle.
+ */
+int ob_signerd_handle_log(struct ob_signerd *sd, struct ob_signerd_conn *c,
+    const uint8_t *body, size_t len, struct ob_wr *reply, struct ob_wr *log,
+    int *end) OB_WUR;
+
 /* Serve one connected stream until it ends; the fd is not closed. */
 int ob_signerd_serve(struct ob_signerd *sd, int fd, const char *peer)
     OB_WUR;

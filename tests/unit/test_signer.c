@@ -167,6 +167,22 @@ logged(const char *event, const char *code, const char *text)
 	return found;
 }
 
+/* How many lines of the new log have event and text. */
+static int
+nlogged(const char *event, const char *text)
+{
+	char	*s = new_log(), *line, *save = NULL, ev[64];
+	int	 n = 0;
+
+	snprintf(ev, sizeof(ev), "\"event\":\"%s\"", event);
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, ev) != NULL && strstr(line, text) != NULL)
+			n++;
+	free(s);
+	return n;
+}
+
 /* ---- a connection to the core, over a socketpair ---- */
 
 struct peer {
@@ -307,7 +323,8 @@ join(const char *a, const char *b)
 
 /* A WIT signing input as server/issuer.c builds one. */
 static char *
-wit_input(const char *kid, long long iat, long long exp, int extra_header)
+wit_input_sub(const char *kid, long long iat, long long exp,
+    int extra_header, const char *sub)
 {
 	json_t	*hdr, *pl, *jwk = NULL;
 	char	*h, *c, *s;
@@ -319,7 +336,7 @@ wit_input(const char *kid, long long iat, long long exp, int extra_header)
 	if (extra_header)
 		json_object_set_new(hdr, "jku", json_string("https://x/"));
 	pl = json_pack("{s:s,s:s,s:I,s:I,s:s,s:s,s:{s:o}}", "iss",
-	    "https://id.example", "sub", T_SUB, "iat", (json_int_t)iat, "exp",
+	    "https://id.example", "sub", sub, "iat", (json_int_t)iat, "exp",
 	    (json_int_t)exp, "jti", "AAAAAAAAAAAAAAAAAAAAAA", "sub_profile",
 	    "ai_agent", "cnf", "jwk", jwk);
 	assert_non_null(hdr);
@@ -330,6 +347,12 @@ wit_input(const char *kid, long long iat, long long exp, int extra_header)
 	free(h);
 	free(c);
 	return s;
+}
+
+static char *
+wit_input(const char *kid, long long iat, long long exp, int extra_header)
+{
+	return wit_input_sub(kid, iat, exp, extra_header, T_SUB);
 }
 
 struct tbs_opt {
@@ -460,6 +483,52 @@ gw_input(enum ob_role role, int with_x5c, const char *kid, long long sat)
 	return tbs;
 }
 
+/*
+ * A gateway entry's signing input with one member of its payload
+ * (part 1) or protected header (part 0) replaced by val (stolen; NULL:
+ * the member removed).  path "cnf.jwk.y" reaches into objects.
+ */
+static char *
+gw_edit(int part, const char *path, json_t *val)
+{
+	char		*in = gw_input(OB_ROLE_GATEWAY, 1, "gw.example.org",
+			    time(NULL)), *dot, *js, *b64, *out, key[64];
+	const char	*p = path, *q;
+	unsigned char	*raw;
+	size_t		 rawlen, jslen, n;
+	json_t		*o, *at;
+
+	assert_non_null(dot = strchr(in, '.'));
+	assert_int_equal(ob_b64url_decode(part == 0 ? in : dot + 1, part == 0 ?
+	    (size_t)(dot - in) : strlen(dot + 1), 65536, &raw, &rawlen),
+	    OB_OK);
+	assert_int_equal(ob_json_parse_object(raw, rawlen, &o), OB_OK);
+	free(raw);
+	for (at = o; (q = strchr(p, '.')) != NULL; p = q + 1) {
+		snprintf(key, sizeof(key), "%.*s", (int)(q - p), p);
+		assert_non_null(at = json_object_get(at, key));
+	}
+	if (val != NULL)
+		assert_int_equal(json_object_set_new(at, p, val), 0);
+	else
+		assert_int_equal(json_object_del(at, p), 0);
+	assert_int_equal(ob_json_dump(o, &js, &jslen), OB_OK);
+	json_decref(o);
+	assert_int_equal(ob_b64url_encode((unsigned char *)js, jslen, &b64),
+	    OB_OK);
+	free(js);
+	*dot = '\0';
+	n = strlen(in) + strlen(dot + 1) + strlen(b64) + 2;
+	assert_non_null(out = malloc(n));
+	if (part == 0)
+		snprintf(out, n, "%s.%s", b64, dot + 1);
+	else
+		snprintf(out, n, "%s.%s", in, b64);
+	free(b64);
+	free(in);
+	return out;
+}
+
 /* ---- tests ---- */
 
 static void
@@ -557,6 +626,75 @@ refused(struct peer *p, const char *key, enum ob_sp_purpose purpose,
 	print_message("refusal: %s: %s\n", why, rep.detail);
 	assert_true(rep.detail[0] != '\0');
 	assert_true(logged("refuse", ob_err_name(code), NULL));
+}
+
+/*
+ * Gateway entries whose header or claims the server's reader refuses
+ * (the shape check reads them with core/envelope.c's pieces, not the
+ * whole reader: each refusal here is one that must still hold).
+ */
+static void
+gw_wrong_claims(struct peer *p)
+{
+	static const struct {
+		int		 part;
+		const char	*path, *val;	/* JSON; NULL: removed */
+		const char	*why;
+	} c[] = {
+		{ 1, "cnf.jwk.y", "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"",
+		  "cnf.jwk a point off the curve" },
+		{ 1, "cnf.jwk.x", "\"AAAA\"", "cnf.jwk x too short" },
+		{ 1, "cnf.jwk.crv", "\"P-521\"", "cnf.jwk another curve" },
+		{ 1, "cnf.jwk.d", "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"",
+		  "cnf.jwk a private key" },
+		{ 1, "cnf.jwk", NULL, "cnf without jwk" },
+		{ 1, "jti", "\"short\"", "a jti of 5 bytes" },
+		{ 1, "sub", "\"not a sub\"", "a sub that is no WIMSE URI" },
+		{ 1, "extra", "1", "an unknown claim" },
+		{ 1, "exp", "\"soon\"", "exp not an integer" },
+		{ 0, "ob_iat", NULL, "no ob_iat" },
+		{ 0, "extra", "1", "an unknown header parameter" },
+		{ 0, "typ", "\"JWT\"", "another typ" },
+		{ 0, "b64", "false", "b64 present" },
+		{ 0, "x5c", "[\"!!\"]", "x5c not base64" },
+	};
+	struct ob_sp_reply rep;
+	json_error_t	 e;
+	json_t		*v;
+	char		*in, *z;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		v = NULL;
+		if (c[i].val != NULL)
+			assert_non_null(v = json_loads(c[i].val,
+			    JSON_DECODE_ANY, &e));
+		in = gw_edit(c[i].part, c[i].path, v);
+		refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+		    OB_ERR_SIGNER_SHAPE, c[i].why);
+		free(in);
+	}
+	/* An edit the reader accepts passes: the edits above are what
+	 * fails, not gw_edit. */
+	in = gw_edit(1, "dns_name", json_string("agent.example.org"));
+	assert_int_equal(sign(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
+	    &rep), OB_OK);
+	assert_true(logged("sign", NULL, NULL));
+	free(in);
+	/* A NUL inside the protected header, and inside the payload. */
+	in = gw_input(OB_ROLE_GATEWAY, 1, "gw.example.org", time(NULL));
+	n = strlen(in);
+	assert_non_null(z = malloc(n + 1));
+	memcpy(z, in, n + 1);
+	z[3] = '\0';
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, z, n, OB_ERR_SIGNER_SHAPE,
+	    "a NUL in the protected header");
+	memcpy(z, in, n + 1);
+	z[n - 3] = '\0';
+	refused(p, "gw", OB_SP_GATEWAY_ENTRY, z, n, OB_ERR_SIGNER_SHAPE,
+	    "a NUL in the payload");
+	free(z);
+	free(in);
 }
 
 static void
@@ -771,6 +909,86 @@ test_refusals(void **state)
 	refused(p, "gw", OB_SP_GATEWAY_ENTRY, in, strlen(in),
 	    OB_ERR_SIGNER_LIFETIME, "an entry signed an hour ago");
 	free(in);
+	gw_wrong_claims(p);
+	peer_close(p);
+}
+
+/* The last "sign" line of the new log, parsed (the line must be JSON). */
+static json_t *
+last_sign_line(void)
+{
+	char		*s = new_log(), *line, *save = NULL, *last = NULL;
+	json_error_t	 e;
+	json_t		*o;
+
+	for (line = strtok_r(s, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "\"event\":\"sign\"") != NULL)
+			last = line;
+	assert_non_null(last);
+	if ((o = json_loads(last, 0, &e)) == NULL)
+		print_message("not JSON: %s: %s\n", e.text, last);
+	assert_non_null(o);
+	free(s);
+	return o;
+}
+
+/*
+ * A sign line is formatted without jansson: it must be the JSON jansson
+ * would write, members in order, strings escaped, and a member that is
+ * not UTF-8 (a sub cut inside a character) left out as before.
+ */
+static void
+test_log_lines(void **state)
+{
+	static const char *const order[] = { "ts", "level", "svc", "event",
+	    "key", "purpose", "for", "client", "peer", "sha256", "bytes",
+	    "signed", NULL };
+	struct peer		*p = peer_open();
+	struct ob_sp_reply	 rep;
+	const char		*k, *sub = "wimse://td.example/a\"b\\c\n\t\x01"
+				    "\x7f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80/d";
+	char			*in, want[512], longsub[256];
+	json_t			*o, *v;
+	size_t			 i = 0;
+	long long		 now = time(NULL);
+
+	(void)state;
+	hello(p);
+	in = wit_input_sub(iss_kid, now, now + 600, 0, sub);
+	assert_int_equal(sign(p, "issuer", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	o = last_sign_line();
+	json_object_foreach(o, k, v) {
+		assert_non_null(order[i]);
+		assert_string_equal(k, order[i]);
+		i++;
+	}
+	assert_null(order[i]);
+	snprintf(want, sizeof(want), "sub=%s jti=AAAAAAAAAAAAAAAAAAAAAA", sub);
+	assert_string_equal(json_string_value(json_object_get(o, "signed")),
+	    want);
+	assert_string_equal(json_string_value(json_object_get(o, "for")),
+	    "req=t1 peer=unit");
+	assert_int_equal(json_integer_value(json_object_get(o, "bytes")),
+	    strlen(in));
+	assert_string_equal(json_string_value(json_object_get(o, "level")),
+	    "info");
+	assert_int_equal(strlen(json_string_value(json_object_get(o,
+	    "sha256"))), 64);
+	json_decref(o);
+	free(in);
+	/* 199 bytes, then e-acute: %.200s cuts inside the character. */
+	snprintf(longsub, sizeof(longsub), "wimse://td.example/%0180d\xc3\xa9",
+	    0);
+	in = wit_input_sub(iss_kid, now, now + 600, 0, longsub);
+	assert_int_equal(sign(p, "issuer", OB_SP_WIT, in, strlen(in), &rep),
+	    OB_OK);
+	o = last_sign_line();
+	assert_null(json_object_get(o, "signed"));
+	assert_non_null(json_object_get(o, "sha256"));
+	json_decref(o);
+	free(in);
 	peer_close(p);
 }
 
@@ -910,6 +1128,10 @@ test_pipelined(void **state)
 		    strlen(in[id % 3 == 2 ? 0 : 1]), rep.sig, rep.siglen),
 		    OB_OK);
 	}
+	/* Every signature read had its line on the log before its reply
+	 * left (lines are written per batch, before the batch's replies):
+	 * four signed, one refused. */
+	assert_int_equal(nlogged("sign", "\"for\":\"pipe\""), 4);
 	/* Nothing more: each request had one reply. */
 	assert_int_equal(ob_sp_read_frame(p->fd, 300, p->buf, sizeof(p->buf),
 	    &len, &eof), OB_ERR_SIGNER_UNAVAILABLE);
@@ -1302,6 +1524,7 @@ main(void)
 		cmocka_unit_test(test_sign_each_purpose),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_log_lines),
 		cmocka_unit_test(test_protocol_errors),
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_hello_versions),
