@@ -68,6 +68,8 @@ struct svc_conn {
 	int			 hello;		/* a ClientHello arrived */
 	int			 tls_done;	/* handshake completed */
 	int			 timed_out;	/* the deadline fired */
+	int			 graced;	/* ... late or with bytes unread: once */
+	struct timespec		 armed;		/* when the deadline was set */
 	int			 rx;		/* bytes read since the last reply */
 	int			 ours;		/* our reply is being written */
 	int			 alerted;	/* first alert we sent, or 0 */
@@ -149,6 +151,7 @@ struct ob_svc {
 	int			 sending;	/* replied, not written out */
 	int			 draining;
 	uint64_t		 reloads_ok, reloads_failed, conns_refused;
+	uint64_t		 deadlines_graced;	/* svc_tls.c: server_behind */
 	/* worker pool; mu guards everything below */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;

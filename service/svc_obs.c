@@ -218,12 +218,17 @@ metrics(struct ob_svc *svc, struct evbuffer *b)
 	    "# HELP ob_tls_connections_refused_total Over max_conns.\n"
 	    "# TYPE ob_tls_connections_refused_total counter\n"
 	    "ob_tls_connections_refused_total %" PRIu64 "\n"
+	    "# HELP ob_tls_deadlines_extended_total Deadlines given one more "
+	    "period: the server, not the client, was late.\n"
+	    "# TYPE ob_tls_deadlines_extended_total counter\n"
+	    "ob_tls_deadlines_extended_total %" PRIu64 "\n"
 	    "# HELP ob_reloads_total SIGHUP reloads by result.\n"
 	    "# TYPE ob_reloads_total counter\n"
 	    "ob_reloads_total{result=\"ok\"} %" PRIu64 "\n"
 	    "ob_reloads_total{result=\"failed\"} %" PRIu64 "\n",
 	    svc->inflight, qlen, svc->lim.queue, svc->nconns,
-	    svc->conns_refused, svc->reloads_ok, svc->reloads_failed);
+	    svc->conns_refused, svc->deadlines_graced, svc->reloads_ok,
+	    svc->reloads_failed);
 	if (svc->metrics_fn != NULL) {
 		char	extra[4096];
 		size_t	n = svc->metrics_fn(extra, sizeof(extra),

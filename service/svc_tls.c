@@ -291,6 +291,31 @@ out:
 }
 
 /*
+ * Did the server, not the client, use up the deadline?  The event loop ran
+ * this callback late (it was busy with other connections, or stopped), or
+ * the client's bytes wait unread in the kernel (more connections were
+ * ready than one pass of the loop takes).  A slowloris client is read as
+ * it sends, so neither holds for it on a loop that keeps up.
+ */
+static int
+server_behind(const struct svc_conn *c)
+{
+	struct timespec	now;
+	double		late;
+	char		b;
+	int		fd;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	late = (double)(now.tv_sec - c->armed.tv_sec) +
+	    (double)(now.tv_nsec - c->armed.tv_nsec) / 1e9 -
+	    (double)c->svc->lim.timeout_s;
+	if (late > (double)c->svc->lim.timeout_s / 4)
+		return 1;
+	fd = bufferevent_getfd(c->bev);
+	return fd >= 0 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+/*
  * Headers not complete (or the connection idle) by the deadline: fail the
  * connection the way evhttp's own read timeout does.  A slowloris client
  * resets evhttp's inactivity timeout with every byte; not this one.
@@ -303,6 +328,15 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	if (c->busy)
 		return;
+	if (!c->graced && server_behind(c)) {
+		/* Our delay, not the client's: one more period, no more. */
+		struct timeval tv = { c->svc->lim.timeout_s, 0 };
+
+		c->graced = 1;
+		c->svc->deadlines_graced++;
+		(void)evtimer_add(c->deadline, &tv);
+		return;
+	}
 	c->timed_out = 1;
 	/* May free c (and this event) before it returns. */
 	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
@@ -316,6 +350,8 @@ svc_tls_conn_arm(struct svc_conn *c)
 
 	c->busy = 0;
 	c->rx = 0;
+	c->graced = 0;
+	(void)clock_gettime(CLOCK_MONOTONIC, &c->armed);
 	(void)evtimer_add(c->deadline, &tv);
 }
 

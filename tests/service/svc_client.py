@@ -8,6 +8,10 @@
   svc_client.py notify PATH OUT SECS     receive sd_notify datagrams into OUT
   svc_client.py silent PORTFILE SECS     accept TCP and never answer
   svc_client.py freeport                 print a port nothing listens on
+  svc_client.py behind PORT DIR N PID SECS
+                                         N connections accepted, PID stopped, N
+                                         ClientHellos sent, SECS slept, PID
+                                         continued: print how many got answers
 All connections go to 127.0.0.1 with DIR/proxy.pem as the client certificate.
 """
 import socket, ssl, sys, time
@@ -82,6 +86,46 @@ def main():
             print("REFUSED")
         for s in held:
             s.close()
+    elif cmd == "behind":
+        # The daemon is behind, not the clients: every request is sent
+        # while it is stopped, past its deadline; after SIGCONT more
+        # connections are ready than one epoll_wait returns.
+        import os, signal
+        port, d, n, pid = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        ctx = ssl.create_default_context(cafile=f"{d}/ca.pem")
+        ctx.check_hostname = False
+        ctx.load_cert_chain(f"{d}/proxy.pem", f"{d}/proxy.key")
+        raw = [socket.create_connection(("127.0.0.1", port), timeout=30)
+               for _ in range(n)]
+        time.sleep(1.0)             # all accepted, their deadlines armed
+        os.kill(pid, signal.SIGSTOP)
+        conns = []
+        try:
+            for r in raw:
+                r.setblocking(False)
+                s = ctx.wrap_socket(r, server_hostname="localhost",
+                                    do_handshake_on_connect=False)
+                try:
+                    s.do_handshake()        # sends the ClientHello
+                except ssl.SSLWantReadError:
+                    pass
+                conns.append(s)
+            time.sleep(float(sys.argv[6]))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        answered = 0
+        for s in conns:
+            s.settimeout(30)
+            try:
+                s.do_handshake()
+                s.sendall(b"GET /whoami HTTP/1.1\r\nHost: localhost\r\n"
+                          b"Connection: close\r\n\r\n")
+                if read_all(s).startswith(b"HTTP/1.1 200"):
+                    answered += 1
+            except (ssl.SSLError, OSError) as e:
+                print(f"connection: {e}", file=sys.stderr)
+            s.close()
+        print(f"answered {answered} of {n}")
     elif cmd == "notify":
         u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         u.bind(sys.argv[2])

@@ -122,6 +122,24 @@ NOT*|"") no "slowloris is cut ($t)";;
    else no "slowloris cut only after ${t}s"; fi;;
 esac
 
+# a daemon that is behind, not its clients: 64 connections accepted, the
+# daemon stopped past their 2 s deadline while every ClientHello is sent,
+# then continued (more ready at once than one pass of the loop takes):
+# every one is served, none cut silently, each extension counted
+"$SVCD" --listen 127.0.0.1:0 --metrics 127.0.0.1:0 --cert live.pem \
+    --key live.key --ca ca.pem --peers peers.json --ports ports2 --workers 1 \
+    --queue 4 --timeout 2 --max-conns 200 2>behind.log & BPID=$!
+PIDS="$BPID $PIDS"
+waitfile ports2
+read -r BPORT BMPORT < ports2
+$CL behind "$BPORT" "$D" 64 "$BPID" 3 >out.txt 2>err.txt
+has out.txt '^answered 64 of 64$' "a daemon stopped past the deadlines serves every connection after"
+curl -sS --max-time 10 "http://127.0.0.1:$BMPORT/metrics" >m.txt 2>&1
+if awk '/^ob_tls_deadlines_extended_total/ { n = $2 } END { exit !(n >= 64) }' m.txt; then
+	ok "... each deadline extended once, and counted"; else no "deadline extensions not counted"; sed 's/^/    /' m.txt | grep deadline; fi
+hasnt behind.log 'not complete by the deadline' "... none refused for a deadline the daemon missed"
+kill "$BPID"; wait "$BPID" 2>/dev/null
+
 # the connection limit (8): the ninth handshake is refused
 sleep 0.3
 $CL conns "$PORT" "$D" 8 >out.txt 2>&1
