@@ -6,7 +6,9 @@
  *      service layer itself, answering 201 at once), so that the server's
  *      round trip is not measured;
  *   2. signs the gateway entry's signing input N times with the same HSM
- *      key directly (ob_token_sign, in process): the raw rate;
+ *      key directly (ob_token_sign, in process): the raw rate, on one
+ *      session and on as many at once as the gateway may use
+ *      (--raw-sessions, its hsm_queue.in_flight), the ratio's base;
  *   3. drives the gateway with C keep-alive mTLS connections (libcurl
  *      multi) for N requests: signed requests/s, and its ratio to 2;
  *   4. at half that rate, the latency of each request: p50 and p99;
@@ -44,6 +46,7 @@ struct opts {
 	const char	*stub_listen, *stub_cert, *stub_key, *stub_ca, *stub_peer;
 	long		 gw_pid;
 	int		 n, conns, soak_conns, soak_s, soak_rounds;
+	int		 raw_sessions;
 };
 
 static struct ob_svc	*stub;
@@ -98,23 +101,60 @@ stub_main(void *arg)
 	return NULL;
 }
 
-/* 2: the raw rate of the same key over the same bytes. */
-static double
-raw_rate(const struct opts *o, int n)
+/* One raw signer thread: its share of the signatures. */
+struct raw_job {
+	struct ob_token		*tok;
+	const char		*tbs;
+	size_t			 tbslen;
+	int			 n, failed;
+};
+
+static void *
+raw_thread(void *arg)
 {
+	struct raw_job		*j = arg;
+	struct ob_approval	 what;
+	unsigned char		*sig;
+	size_t			 siglen;
+	int			 i;
+
+	memset(&what, 0, sizeof(what));
+	what.role = "gateway";
+	for (i = 0; i < j->n; i++) {
+		if (ob_token_sign(j->tok, (const unsigned char *)j->tbs,
+		    j->tbslen, &what, &sig, &siglen) != OB_OK) {
+			fprintf(stderr, "raw sign: %s\n", ob_err_detail());
+			j->failed = 1;
+			break;
+		}
+		free(sig);
+	}
+	return NULL;
+}
+
+/*
+ * 2: the raw rate of the same key over the same bytes, n signatures by
+ * `threads` threads at once (the gateway's hsm_queue.in_flight: the
+ * HSM's rate at the concurrency the gateway may use; 1: one session).
+ */
+static double
+raw_rate(const struct opts *o, int n, int threads)
+{
+	struct raw_job		 jobs[64];
+	pthread_t		 th[64];
+	int			 started = 0;
 	struct ob_token_opts	 to;
 	struct ob_token		*tok = NULL;
 	struct ob_envelope	*env = NULL;
-	struct ob_approval	 what;
 	json_t			*ph = NULL, *x5c;
 	char			*pb = NULL, *tbs = NULL, *buf = NULL;
-	unsigned char		*sig;
-	size_t			 len, tbslen, siglen;
+	size_t			 len, tbslen;
 	double			 t0, rate = 0;
 	int			 i;
 
 	memset(&to, 0, sizeof(to));
 	to.quiet = 1;
+	to.sessions = (size_t)(threads > 0 ? threads : 1);
 	x5c = json_pack("[s]", "AAAA");
 	if (ob_read_all(o->envelope, 65536, &buf, &len) != OB_OK ||
 	    ob_envelope_parse(buf, len, 0, &env) != OB_OK ||
@@ -126,18 +166,29 @@ raw_rate(const struct opts *o, int n)
 		fprintf(stderr, "raw: %s\n", ob_err_detail());
 		goto out;
 	}
-	memset(&what, 0, sizeof(what));
-	what.role = "gateway";
-	t0 = now_s();
-	for (i = 0; i < n; i++) {
-		if (ob_token_sign(tok, (const unsigned char *)tbs, tbslen, &what,
-		    &sig, &siglen) != OB_OK) {
-			fprintf(stderr, "raw sign: %s\n", ob_err_detail());
-			goto out;
-		}
-		free(sig);
+	if (threads < 1 || threads > 64 ||
+	    (threads > 1 && !ob_token_concurrent(tok))) {
+		fprintf(stderr, "raw: %d threads on this key\n", threads);
+		goto out;
 	}
-	rate = (double)n / (now_s() - t0);
+	t0 = now_s();
+	for (i = 0; i < threads; i++) {
+		jobs[i].tok = tok;
+		jobs[i].tbs = tbs;
+		jobs[i].tbslen = tbslen;
+		jobs[i].n = n / threads + (i < n % threads);
+		jobs[i].failed = 0;
+		if (pthread_create(&th[i], NULL, raw_thread, &jobs[i]) != 0)
+			break;
+		started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		if (jobs[i].failed)
+			started = -1;
+	}
+	if (started == threads)
+		rate = (double)n / (now_s() - t0);
 out:
 	json_decref(x5c);
 	json_decref(ph);
@@ -194,23 +245,56 @@ mkhandle(struct load *l)
 }
 
 /*
- * Run requests over nconn keep-alive connections until total are done
+ * nconn keep-alive connections: a multi handle (whose cache keeps the
+ * connections) and an easy handle per connection, kept across runs so
+ * that a run after the first measures requests, not TLS handshakes.
+ */
+struct pool {
+	CURLM		*m;
+	struct conn	*c;
+	int		 nconn;
+};
+
+static void
+pool_init(struct pool *p, struct load *l, int nconn)
+{
+	int i;
+
+	p->m = curl_multi_init();
+	p->c = calloc((size_t)nconn, sizeof(*p->c));
+	p->nconn = nconn;
+	curl_multi_setopt(p->m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)nconn);
+	curl_multi_setopt(p->m, CURLMOPT_MAXCONNECTS, (long)nconn);
+	for (i = 0; i < nconn; i++)
+		p->c[i].h = mkhandle(l);
+}
+
+static void
+pool_free(struct pool *p)
+{
+	int i;
+
+	for (i = 0; i < p->nconn; i++)
+		curl_easy_cleanup(p->c[i].h);
+	free(p->c);
+	curl_multi_cleanup(p->m);
+}
+
+/*
+ * Run requests over the pool's connections until total are done
  * (total > 0) or seconds passed; interval > 0 paces the starts.
  */
 static double
-run(struct load *l, int nconn, long total, double seconds, double interval)
+run(struct load *l, struct pool *p, long total, double seconds,
+    double interval)
 {
-	CURLM		*m = curl_multi_init();
-	struct conn	*c = calloc((size_t)nconn, sizeof(*c));
+	CURLM		*m = p->m;
+	struct conn	*c = p->c;
 	CURLMsg		*msg;
 	double		 t0 = now_s(), next = t0, t;
 	long		 started = 0, done = 0, status;
-	int		 i, running, left;
+	int		 i, running, left, freed, wait_ms, nconn = p->nconn;
 
-	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)nconn);
-	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)nconn);
-	for (i = 0; i < nconn; i++)
-		c[i].h = mkhandle(l);
 	for (;;) {
 		t = now_s();
 		for (i = 0; i < nconn; i++) {
@@ -225,6 +309,7 @@ run(struct load *l, int nconn, long total, double seconds, double interval)
 			next += interval;
 		}
 		curl_multi_perform(m, &running);
+		freed = 0;
 		while ((msg = curl_multi_info_read(m, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -253,17 +338,27 @@ run(struct load *l, int nconn, long total, double seconds, double interval)
 			curl_multi_remove_handle(m, c[i].h);
 			c[i].busy = 0;
 			done++;
+			freed = 1;
 		}
 		if (done == started && ((total > 0 && done >= total) ||
 		    (total == 0 && now_s() - t0 >= seconds)))
 			break;
-		curl_multi_poll(m, NULL, 0, interval > 0 ? 1 : 10, NULL);
+		/*
+		 * A connection just freed starts its next request now, not
+		 * after a poll that nothing may wake (the unpaced runs lost
+		 * up to 10 ms per request there); a paced run waits for the
+		 * next start at most.
+		 */
+		if (freed && interval <= 0)
+			continue;
+		wait_ms = 10;
+		if (interval > 0) {
+			t = (next - now_s()) * 1e3;
+			wait_ms = t < 0 ? 0 : t < 1 ? 1 : (int)t;
+		}
+		curl_multi_poll(m, NULL, 0, wait_ms, NULL);
 	}
 	t = now_s() - t0;
-	for (i = 0; i < nconn; i++)
-		curl_easy_cleanup(c[i].h);
-	free(c);
-	curl_multi_cleanup(m);
 	return (double)done / t;
 }
 
@@ -445,12 +540,14 @@ main(int argc, char **argv)
 		{ "soak-conns", required_argument, NULL, 's' },
 		{ "soak-seconds", required_argument, NULL, 'S' },
 		{ "soak-rounds", required_argument, NULL, 'R' },
+		{ "raw-sessions", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts	 o;
 	struct load	 l;
+	struct pool	 pool;
 	pthread_t	 th;
-	double		 raw, gw, p50, p99, c0[2], c1[2], b0, b1, rawcpu, w0;
+	double		 raw, rawn, gw, p50, p99, c0[2], c1[2], b0, b1, rawcpu, w0;
 	long		 rss0, rss1;
 	int		 ch, fd0, fd1, i, j;
 
@@ -458,6 +555,7 @@ main(int argc, char **argv)
 	o.n = 2000;
 	o.conns = 16;
 	o.soak_rounds = 1;
+	o.raw_sessions = 1;
 	while ((ch = getopt_long(argc, argv, "n:t:", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'g': o.url = optarg; break;
@@ -475,6 +573,7 @@ main(int argc, char **argv)
 		case 's': o.soak_conns = (int)strtol(optarg, NULL, 10); break;
 		case 'S': o.soak_s = (int)strtol(optarg, NULL, 10); break;
 		case 'R': o.soak_rounds = (int)strtol(optarg, NULL, 10); break;
+		case 'r': o.raw_sessions = (int)strtol(optarg, NULL, 10); break;
 		case 'n': o.n = (int)strtol(optarg, NULL, 10); break;
 		case 't': o.conns = (int)strtol(optarg, NULL, 10); break;
 		default:
@@ -505,22 +604,28 @@ main(int argc, char **argv)
 	l.lat = calloc(l.caplat, sizeof(*l.lat));
 
 	b0 = cpu_self();
-	raw = raw_rate(&o, o.n);
+	raw = raw_rate(&o, o.n, 1);
 	rawcpu = cpu_self() - b0;
-	(void)run(&l, o.conns, 200, 0, 0);	/* warm up the connections */
+	rawn = o.raw_sessions > 1 ? raw_rate(&o, o.n, o.raw_sessions) : raw;
+	if (raw <= 0 || rawn <= 0)
+		return 1;
+	pool_init(&pool, &l, o.conns);
+	(void)run(&l, &pool, 200, 0, 0);	/* the connections' handshakes */
 	memset(l.by_class, 0, sizeof(l.by_class));
 	l.nlat = 0;
 	cpu_gateway(o.gw_pid, c0);
 	b0 = cpu_self();
-	gw = run(&l, o.conns, o.n, 0, 0);
+	gw = run(&l, &pool, o.n, 0, 0);
 	b1 = cpu_self();
 	cpu_gateway(o.gw_pid, c1);
-	printf("raw HSM signatures/s (in process):  %.0f\n", raw);
+	printf("raw HSM signatures/s (in process, 1 session): %.0f\n", raw);
+	printf("raw HSM signatures/s (in process, %d sessions at once, the "
+	    "gateway's hsm_queue.in_flight): %.0f\n", o.raw_sessions, rawn);
 	printf("gateway signed requests/s (%d conns): %.0f  (2xx %lu, 503 %lu, "
 	    "other %lu, failed %lu)\n", o.conns, gw, l.by_class[2],
 	    l.by_class[5], l.other, l.failed);
-	printf("ratio gateway/raw:                  %.2f  (target >= 0.7)\n",
-	    raw > 0 ? gw / raw : 0);
+	printf("ratio gateway/raw (%d sessions): %.2f  (target >= 0.7); "
+	    "against 1 session: %.2f\n", o.raw_sessions, gw / rawn, gw / raw);
 	printf("CPU per request: gateway %.0f us, its helper %.0f us, this "
 	    "bench (clients, stub) %.0f us; raw: %.0f us per signature\n",
 	    (c1[0] - c0[0]) * 1e6 / o.n, (c1[1] - c0[1]) * 1e6 / o.n,
@@ -528,8 +633,9 @@ main(int argc, char **argv)
 	l.nlat = 0;
 	memset(l.by_class, 0, sizeof(l.by_class));
 	w0 = runq_all(o.gw_pid);
-	(void)run(&l, o.conns, o.n / 2, 0, 2.0 / gw);
+	(void)run(&l, &pool, o.n / 2, 0, 2.0 / gw);
 	w0 = runq_all(o.gw_pid) - w0;
+	pool_free(&pool);
 	qsort(l.lat, l.nlat, sizeof(*l.lat), cmp);
 	p50 = l.nlat ? l.lat[l.nlat / 2] : 0;
 	p99 = l.nlat ? l.lat[(size_t)((double)l.nlat * 0.99)] : 0;
@@ -544,7 +650,9 @@ main(int argc, char **argv)
 		memset(l.by_curle, 0, sizeof(l.by_curle));
 		l.other = l.failed = 0;
 		l.nlat = 0;
-		gw = run(&l, o.soak_conns, 0, o.soak_s, 0);
+		pool_init(&pool, &l, o.soak_conns);
+		gw = run(&l, &pool, 0, o.soak_s, 0);
+		pool_free(&pool);
 		sleep(2);
 		usage_of(o.gw_pid, &rss1, &fd1);
 		printf("soak %d (%d conns, %d s): gateway RSS %ld kB -> %ld kB, "

@@ -12,7 +12,10 @@
 # one beside an ASan BUILD); OB_BENCH_KEEP: a directory to copy the
 # gateway's log into; OB_BENCH_WORKERS, OB_BENCH_IN_FLIGHT: the gateway's
 # limits.workers and hsm_queue.in_flight (default 4 and 4);
-# OB_BENCH_TIMEOUT_S: limits.timeout_s (default 10, the gateway's own);
+# OB_BENCH_TIMEOUT_S: limits.timeout_s (default 10, the gateway's own).
+# The raw rate is measured on one session and on in_flight sessions at
+# once, the ratio's base being the latter (the HSM at the concurrency the
+# gateway may use).
 # OB_BENCH_HSM_DELAY_US=N: the key through tests/pkcs11/p11fault.so
 # (BUILD's) in front of SoftHSM2, every signature N us later, for both
 # the raw rate and the helper: an HSM whose signing is latency-bound
@@ -75,7 +78,8 @@ envelope "$D/bench.json" bench 2>/dev/null || exit 1
     --stub-key "$D/gwtls.key" --stub-ca "$D/tlsca.pem" \
     --stub-peer wimse://acme.example/gateway --gateway-pid "$GP" \
     -n "$N" -t "$C" --soak-conns "$SC" --soak-seconds "$SS" \
-    --soak-rounds "$SR" >"$D/bench.out" 2>"$D/bench.err"
+    --soak-rounds "$SR" --raw-sessions "${OB_BENCH_IN_FLIGHT:-4}" \
+    >"$D/bench.out" 2>"$D/bench.err"
 brc=$?
 # The stub's log (a line per request) stays in bench.err.
 grep -v '"svc":"bench-stub"' "$D/bench.err" >&2
