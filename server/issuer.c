@@ -43,6 +43,7 @@ struct ob_issuer {
 	char		*iss;
 	ASN1_OBJECT	*oid;		/* the owner-binding extension */
 	long long	 lifetime;
+	int		 subject_ou;	/* wic.subject_ou */
 	pthread_mutex_t	 mu;		/* signing, unless concurrent */
 	int		 mu_init;
 	int		 concurrent;	/* iss_concurrent() */
@@ -686,8 +687,12 @@ wic_tbs(struct ob_issuer *is, const struct ob_verdict *v, EVP_PKEY *agent,
 	r = OB_ERR_ALLOC;
 	if ((nm = X509_NAME_new()) == NULL)
 		goto out;
-	/* Subject: [OU=<owner group>,] CN=<agent key thumbprint>. */
-	if ((v->owner_group != NULL && !X509_NAME_add_entry_by_NID(nm,
+	/*
+	 * Subject: [OU=<owner group>,] CN=<agent key thumbprint>; the OU
+	 * only when configured (wic.subject_ou) and the owner has a group.
+	 */
+	if ((is->subject_ou && v->owner_group != NULL &&
+	    !X509_NAME_add_entry_by_NID(nm,
 	    NID_organizationalUnitName, MBSTRING_UTF8,
 	    (const unsigned char *)v->owner_group, -1, -1, 0)) ||
 	    !X509_NAME_add_entry_by_NID(nm, NID_commonName, MBSTRING_UTF8,
@@ -1068,6 +1073,7 @@ ob_issuer_open(const struct ob_issuer_cfg *cfg, struct ob_issuer **out)
 	is->mu_init = 1;
 	is->lifetime = cfg->lifetime != 0 ? cfg->lifetime :
 	    OB_CRED_DEF_LIFETIME;
+	is->subject_ou = cfg->subject_ou;
 	if ((is->iss = strdup(cfg->iss)) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;

@@ -52,6 +52,9 @@ struct ob_issuer_cfg {
 							 * DirectoryAttributes */
 	long long			 lifetime;	/* 0: 3600 s; at most
 							 * 86400 */
+	int				 subject_ou;	/* the owner's group,
+							 * if any, as the WIC
+							 * Subject OU */
 };
 
 /*

@@ -1705,6 +1705,7 @@ server_open(struct server *s, const char *config_path)
 	ic.iss = s->cfg->iss;
 	ic.owner_oid = s->cfg->wic.owner_oid;
 	ic.lifetime = s->cfg->lifetime;
+	ic.subject_ou = s->cfg->wic.subject_ou;
 	OB_TRY(ob_issuer_open(&ic, &s->issuer));
 	OB_TRY(ob_issuer_jwks(s->issuer, &s->jwks));
 	cc.deadline_s = s->cfg->challenge.deadline_s;

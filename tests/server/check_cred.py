@@ -4,7 +4,8 @@
 Usage: check_cred.py DIR, where DIR holds wit.txt, wic.pem (leaf then
 chain), jwks.json (ob_issuer_jwks), verdict.json (ob_verdict_json), ca.pem
 (the trust anchor for openssl verify: the issuer CA or its root) and
-expect.json ({"iss", "lifetime", "oid", "jti"}).  Uses only code
+expect.json ({"iss", "lifetime", "oid", "jti"}, optionally "subject_ou":
+true when the issuer puts the owner's group in the Subject OU).  Uses only code
 nobody in this project wrote: jwcrypto for the WIT, Debian's
 python3-cryptography and `openssl verify` for the WIC.  The DER of the
 owner binding is read with the small reader below (no pyasn1 on Debian
@@ -164,8 +165,10 @@ spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyIn
 check(c.public_key().public_bytes(*spki) == agent_pub.public_bytes(*spki),
       "SPKI is the agent key")
 ou = c.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
-check([a.value for a in ou] == ([v["owner_group"]] if v.get("owner_group")
-                                else []), "Subject OU is the owner group")
+want_ou = ([v["owner_group"]] if exp_.get("subject_ou") and
+           v.get("owner_group") else [])
+check([a.value for a in ou] == want_ou,
+      "Subject OU is %s" % (want_ou or "absent (wic.subject_ou off or no group)"))
 check(len(E) == 7, "exactly 7 extensions, got %d" % len(E))
 
 

@@ -35,7 +35,7 @@ static long long	 now;
 static EVP_PKEY		*ikey, *okey, *agent, *owner, *gwkey;
 static X509		*ica, *oca;
 static char		*ica_pem, *oca_pem, *jwks;
-static struct ob_credential *cred, *gwcred;
+static struct ob_credential *cred, *gwcred, *noou;	/* noou: no OU */
 
 static char *
 path(const char *name)
@@ -175,9 +175,17 @@ setup(void **state)
 	cfg.key_uri = uri;
 	cfg.chain_pem = ica_pem;
 	cfg.iss = ISS;
+	/* Without wic.subject_ou first: the owner's group is not in the WIC. */
 	if (ob_issuer_open(&cfg, &is) != OB_OK)
 		fail_msg("issuer: %s", ob_err_detail());
 	v = verdict(0);
+	if (ob_issuer_issue(is, v, now, 0, &noou) != OB_OK)
+		fail_msg("issue: %s", ob_err_detail());
+	ob_issuer_free(&is);
+	/* The rest with it: the relying party reads the group from the OU. */
+	cfg.subject_ou = 1;
+	if (ob_issuer_open(&cfg, &is) != OB_OK)
+		fail_msg("issuer: %s", ob_err_detail());
 	if (ob_issuer_issue(is, v, now, 0, &cred) != OB_OK)
 		fail_msg("issue: %s", ob_err_detail());
 	ob_verdict_free(&v);
@@ -216,6 +224,7 @@ teardown(void **state)
 	free(jwks);
 	ob_credential_free(&cred);
 	ob_credential_free(&gwcred);
+	ob_credential_free(&noou);
 	return 0;
 }
 
@@ -918,6 +927,13 @@ test_wic_ok(void **state)
 		fail_msg("gateway wic: %s", ob_err_detail());
 	assert_string_equal(ob_rp_result_gateway(res), "gw.acme");
 	assert_string_equal(ob_rp_result_model(res), "owner-mediated");
+	assert_null(ob_rp_result_owner_group(res));
+	ob_rp_result_free(&res);
+	/* Issued without wic.subject_ou: the same owner, no group. */
+	if (ob_rp_verify_wic(rp, noou->wic_pem, strlen(noou->wic_pem),
+	    &res) != OB_OK)
+		fail_msg("wic without OU: %s", ob_err_detail());
+	assert_string_equal(ob_rp_result_owner(res), T_OWNER);
 	assert_null(ob_rp_result_owner_group(res));
 	ob_rp_result_free(&res);
 	/* No CA configured: a configuration error, not a verdict. */
