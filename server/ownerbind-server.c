@@ -1410,11 +1410,23 @@ fixed_changed(const struct ob_server_config *a,
 	return NULL;
 }
 
+/* log_level's name, as the service layer takes it. */
+static const char *
+log_level_name(enum ob_log_level l)
+{
+	static const char *const names[] = { "debug", "info", "warn",
+	    "error" };
+
+	return (size_t)l < sizeof(names) / sizeof(names[0]) ? names[l] :
+	    "debug";
+}
+
 /* The reloadable members that take effect outside the snapshot. */
 static int
 apply_tables(struct server *s, const struct ob_server_config *c)
 {
-	struct ob_chal_cfg cc;
+	struct ob_chal_cfg	cc;
+	int			r;
 
 	cc.deadline_s = c->challenge.deadline_s;
 	cc.interval_s = c->challenge.interval_s;
@@ -1424,6 +1436,10 @@ apply_tables(struct server *s, const struct ob_server_config *c)
 	ob_rate_set(s->rate_agent, &c->rate.per_agent);
 	ob_rate_set(s->rate_enrol_ip, &c->enrol.per_ip);
 	ob_rate_set(s->rate_enrol_all, &c->enrol.global);
+	/* A name config.c accepted: it does not fail. */
+	if ((r = ob_svc_set_log_level(s->svc, log_level_name(c->log_level))) !=
+	    OB_OK)
+		return r;
 	return ob_chal_set_cfg(s->chal, &cc);
 }
 
@@ -1761,6 +1777,7 @@ server_listen(struct server *s)
 	sc.limits.workers = (int)c->limits.workers;
 	sc.limits.queue = (int)c->limits.queue;
 	OB_TRY(ob_svc_new(&sc, &s->svc));	/* copies the peers */
+	OB_TRY(ob_svc_set_log_level(s->svc, log_level_name(c->log_level)));
 	OB_TRY(ob_svc_route(s->svc, "POST", "/v1/credentials",
 	    "application/jose+json", 1, h_credentials, s));
 	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/keys", NULL, 0, h_keys, s));

@@ -229,6 +229,14 @@ void ob_svc_free(struct ob_svc **svc);
 void ob_svc_log(const struct ob_svc *svc, const char *level,
     const char *event, int code, const char *detail);
 
+/*
+ * The least level of line the log keeps: "debug" (the default: every
+ * line), "info", "warn" or "error"; request lines are "info" below 400,
+ * "warn" below 500, "error" from 500.  Any thread, at once (a reload).
+ * Errors: OB_ERR_INVALID_ARG (another name; the level is unchanged).
+ */
+int ob_svc_set_log_level(struct ob_svc *svc, const char *level) OB_WUR;
+
 /* Request accessors (valid until the reply). */
 const char *ob_svc_req_method(const struct ob_svc_req *req);
 const char *ob_svc_req_path(const struct ob_svc_req *req);

@@ -152,6 +152,8 @@ struct ob_svc {
 	int			 draining;
 	uint64_t		 reloads_ok, reloads_failed, conns_refused;
 	uint64_t		 deadlines_graced;	/* svc_tls.c: server_behind */
+	int			 log_min;	/* svc_obs.c: atomic, a level's
+						 * index in its names */
 	/* worker pool; mu guards everything below */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;

@@ -14,6 +14,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "core/err.h"
 #include "service/svc_int.h"
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -35,6 +36,33 @@ put_line(json_t *o)
 	free(s);
 }
 
+/* The levels, least first (ob_svc_set_log_level). */
+static const char *const levels[] = { "debug", "info", "warn", "error" };
+
+static int
+level_index(const char *level)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strcmp(level, levels[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+ob_svc_set_log_level(struct ob_svc *svc, const char *level)
+{
+	int i = level != NULL ? level_index(level) : -1;
+
+	if (i < 0)
+		return ob_errf(OB_ERR_INVALID_ARG, "log level \"%s\": one of "
+		    "debug, info, warn, error", level != NULL ? level : "");
+	__atomic_store_n(&svc->log_min, i, __ATOMIC_RELAXED);
+	return OB_OK;
+}
+
+/* A new line, or NULL when the level is below the log's (or no memory). */
 static json_t *
 line_new(const struct ob_svc *svc, const char *level)
 {
@@ -42,7 +70,11 @@ line_new(const struct ob_svc *svc, const char *level)
 	struct tm	 tm;
 	char		 buf[40];
 	json_t		*o;
+	int		 i = level_index(level);
 
+	/* An unknown level is kept: a typo must not hide a line. */
+	if (i >= 0 && i < __atomic_load_n(&svc->log_min, __ATOMIC_RELAXED))
+		return NULL;
 	(void)clock_gettime(CLOCK_REALTIME, &ts);
 	(void)gmtime_r(&ts.tv_sec, &tm);
 	if (strftime(buf, 24, "%Y-%m-%dT%H:%M:%S", &tm) == 0)

@@ -5,7 +5,7 @@
 # a connection opened before the reload stays open and is served; a
 # broken file, an unknown member and a changed member fixed at start keep
 # the old configuration (the behaviour shows it), the log names the member
-# and /metrics counts the failed reloads.
+# and /metrics counts the failed reloads; log_level takes effect.
 # Usage: test_server_reload.sh OWNERBIND-SERVER OWNERBIND
 # OB_TEST_NO_SANDBOX=1: "sandbox": false (a TSan build: seccomp and the
 # sanitizer's runtime do not mix).
@@ -297,6 +297,40 @@ wait "$KP" && ok "$(cut -d' ' -f1-2 storm.out) across five reloads: all answered
 KP=
 grep -c '"event":"reload","detail":"configuration' server.log | grep -qx 7 &&
     ok "seven good reloads in the log" || bad "good reloads: $(grep -c '"event":"reload","detail":"configuration' server.log)"
+
+# 7. log_level is reloaded: at "warn" a 201 leaves no request line and
+# a 403 a "warn" one (and the reload's own "info" line is not written:
+# /metrics counts it); back at "debug" the 201s are logged again.  The
+# signer helper's line for each signature is its own record, whatever
+# the server's level.
+hup_ok() {	# wait for one more good reload in /metrics
+	k=$(metric ok); i=0
+	kill -HUP "$SP"
+	while [ "$(metric ok)" = "$k" ] && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+envelope l1.json && envelope l2.json || exit 1
+conf life=900 clients=p2,p3 extra='{"log_level": "warn"}'
+hup_ok
+at=$(wc -l <server.log)
+s1=$(post "$CERT" "$KEY" l1.json)
+s2=$(post "$CERT" "$KEY" l1.json)
+sleep 0.2
+tail -n +$((at + 1)) server.log >warn.log
+[ "$s1" = 201 ] && [ "$s2" = 403 ] &&
+    ! grep '"svc":"ownerbind-server"' warn.log | grep -q '"level":"info"' &&
+    grep -q '"level":"warn".*"path":"/v1/credentials","status":403' warn.log &&
+    ok "log_level warn: the 201 unlogged, the replay's 403 logged as warn" ||
+    bad "log_level warn: $s1 $s2: $(cat warn.log)"
+conf life=900 clients=p2,p3
+hup_ok
+s1=$(post "$CERT" "$KEY" l2.json)
+sleep 0.2
+[ "$s1" = 201 ] && tail -n 3 server.log |
+    grep -q '"level":"info".*"path":"/v1/credentials","status":201' &&
+    ok "log_level back to debug: the 201 logged again" ||
+    bad "log_level debug: $s1: $(tail -n 3 server.log)"
 
 kill -TERM "$SP"; wait "$SP"; rc=$?; SP=
 [ $rc = 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM exit $rc"
