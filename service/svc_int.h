@@ -69,6 +69,8 @@ struct svc_conn {
 	int			 tls_done;	/* handshake completed */
 	int			 timed_out;	/* the deadline fired */
 	int			 graced;	/* ... late or with bytes unread: once */
+	const char		*hs_state;	/* OpenSSL's, when it fired in a
+						 * handshake (a static string) */
 	struct timespec		 armed;		/* when the deadline was set */
 	int			 rx;		/* bytes read since the last reply */
 	int			 ours;		/* our reply is being written */

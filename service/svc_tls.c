@@ -104,8 +104,11 @@ conn_report(struct svc_conn *c, SSL *ssl)
 			    c->had_cert ? "valid" : "none presented");
 			svc_conn_refused(c, 0, OB_ERR_SVC_HANDSHAKE, d);
 		} else if (c->timed_out && c->hello) {
-			svc_conn_refused(c, 0, OB_ERR_SVC_TIMEOUT,
-			    "TLS handshake not complete by the deadline");
+			/* Whose turn it was: OpenSSL's state names it. */
+			snprintf(d, sizeof(d), "TLS handshake not complete by "
+			    "the deadline (at: %s)", c->hs_state != NULL ?
+			    c->hs_state : "unknown");
+			svc_conn_refused(c, 0, OB_ERR_SVC_TIMEOUT, d);
 		}
 		/* else: closed (or idle) before a ClientHello: nothing
 		 * was asked, nothing decided */
@@ -338,6 +341,11 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->timed_out = 1;
+	if (!c->tls_done) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+		c->hs_state = ssl != NULL ? SSL_state_string_long(ssl) : NULL;
+	}
 	/* May free c (and this event) before it returns. */
 	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT,
 	    0);

@@ -3,6 +3,8 @@
 
   svc_client.py raw PORT DIR HEX         send bytes (hex) over mTLS, print the status line
   svc_client.py slowloris PORT DIR SECS  headers a byte every 0.5 s; print seconds until cut
+  svc_client.py stall PORT DIR SECS      send the ClientHello, never the rest of the
+                                         handshake; print seconds until cut
   svc_client.py abandon PORT DIR         start /work?ms=800 and close at once
   svc_client.py conns PORT DIR N         hold N idle TLS connections, try one more
   svc_client.py notify PATH OUT SECS     receive sd_notify datagrams into OUT
@@ -66,6 +68,35 @@ def main():
                 break
             time.sleep(0.5)
         print(f"{time.monotonic() - t0:.1f}")
+    elif cmd == "stall":
+        ctx = ssl.create_default_context(cafile=f"{sys.argv[3]}/ca.pem")
+        ctx.check_hostname = False
+        ctx.load_cert_chain(f"{sys.argv[3]}/proxy.pem", f"{sys.argv[3]}/proxy.key")
+        r = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=20)
+        r.setblocking(False)
+        s = ctx.wrap_socket(r, server_hostname="localhost",
+                            do_handshake_on_connect=False)
+        t0 = time.monotonic()
+        try:
+            s.do_handshake()        # sends the ClientHello
+        except ssl.SSLWantReadError:
+            pass
+        # Read the raw socket only: the server's flight, then its close.
+        r2 = socket.socket(fileno=s.detach())
+        r2.setblocking(True)
+        r2.settimeout(1)
+        while time.monotonic() - t0 < float(sys.argv[4]):
+            try:
+                if r2.recv(4096) == b"":
+                    print(f"{time.monotonic() - t0:.1f}")
+                    return 0
+            except socket.timeout:
+                pass
+            except OSError:
+                print(f"{time.monotonic() - t0:.1f}")
+                return 0
+        print("NOT CUT")
+        return 1
     elif cmd == "abandon":
         s = tls(int(sys.argv[2]), sys.argv[3])
         s.sendall(b"POST /work?ms=800 HTTP/1.1\r\nHost: localhost\r\n"

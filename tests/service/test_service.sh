@@ -122,6 +122,19 @@ NOT*|"") no "slowloris is cut ($t)";;
    else no "slowloris cut only after ${t}s"; fi;;
 esac
 
+# a handshake stalled on the client's turn: cut at the deadline, and the
+# log says where the handshake stood
+$CL stall "$PORT" "$D" 12 >stall.txt 2>&1
+t=$(cat stall.txt)
+case $t in
+NOT*|"") no "a stalled handshake is cut ($t)";;
+*) if awk -v t="$t" 'BEGIN { exit !(t < 5.5) }'; then ok "a stalled handshake cut after ${t}s (timeout 3 s)";
+   else no "a stalled handshake cut only after ${t}s"; fi;;
+esac
+sleep 0.2
+has svc.log '"detail":"TLS handshake not complete by the deadline (at: TLSv1.3 [^")]*)"' \
+    "... logged with OpenSSL's handshake state (the client's turn)"
+
 # a daemon that is behind, not its clients: 64 connections accepted, the
 # daemon stopped past their 2 s deadline while every ClientHello is sent,
 # then continued (more ready at once than one pass of the loop takes):
