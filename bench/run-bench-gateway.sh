@@ -81,7 +81,7 @@ envelope "$D/bench.json" bench 2>/dev/null || exit 1
     --soak-rounds "$SR" --raw-sessions "${OB_BENCH_IN_FLIGHT:-4}" \
     >"$D/bench.out" 2>"$D/bench.err"
 brc=$?
-# The stub's log (a line per request) stays in bench.err.
+# The stub's log (its warnings and errors) stays in bench.err.
 grep -v '"svc":"bench-stub"' "$D/bench.err" >&2
 cat "$D/bench.out"
 fail=0
