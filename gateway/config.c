@@ -295,14 +295,17 @@ load_rate(struct ob_cfg *c, const json_t *root, struct ob_gw_config *cfg)
 static const char *const top_members[] = {
 	"listen", "metrics_listen", "id", "aud", "tls", "proxies", "server",
 	"signer", "x5c", "policy", "trust", "audit", "hsm_queue",
-	"approval_timeout_s", "limits", "rate", "user", "sandbox", NULL
+	"approval_timeout_s", "limits", "rate", "user", "sandbox", "log_level",
+	NULL
 };
+static const char *const log_levels[] = { "debug", "info", "warn", "error",
+	NULL };
 
 static int
 load(struct ob_cfg *c, const json_t *root, struct ob_gw_config *cfg)
 {
 	json_t	*sb;
-	int	 r;
+	int	 r, lvl;
 
 	if ((r = ob_cfg_only(c, root, top_members)) != OB_OK ||
 	    (r = ob_cfg_listen(c, root, "listen", "127.0.0.1:8453",
@@ -330,9 +333,12 @@ load(struct ob_cfg *c, const json_t *root, struct ob_gw_config *cfg)
 	    (r = load_rate(c, root, cfg)) != OB_OK ||
 	    (r = ob_cfg_str(c, root, "user", 0, NULL, 256, &cfg->user)) !=
 	    OB_OK ||
-	    (r = ob_cfg_member(c, root, "sandbox", JSON_TRUE, 0, &sb)) != OB_OK)
+	    (r = ob_cfg_member(c, root, "sandbox", JSON_TRUE, 0, &sb)) != OB_OK ||
+	    (r = ob_cfg_enum(c, root, "log_level", 0, log_levels, 1, &lvl)) !=
+	    OB_OK)
 		return r;
 	cfg->sandbox = sb == NULL || json_is_true(sb);
+	cfg->log_level = log_levels[lvl];
 	return OB_OK;
 }
 

@@ -59,6 +59,7 @@ struct ob_gw_config {
 	}			 rate;
 	char			*user;
 	int			 sandbox;
+	const char		*log_level;	/* "debug" .. "error" (static) */
 };
 
 /* Load; *errline (may be NULL) the line of a failure (0: not known). */

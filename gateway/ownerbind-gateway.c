@@ -682,6 +682,10 @@ reload(void *arg)
 	ob_rate_set(g->rate_proxy, &n->rate.per_proxy);
 	ob_rate_set(g->rate_owner, &n->rate.per_owner);
 	ob_rate_set(g->rate_agent, &n->rate.per_agent);
+	/* A name the configuration reader accepted: it does not fail. */
+	if (ob_svc_set_log_level(g->svc, n->log_level) != OB_OK)
+		ob_svc_log(g->svc, "error", "reload", OB_ERR_INVALID_ARG,
+		    ob_err_detail());
 	cs->cfg = n;
 	cs->refs = 1;
 	n = NULL;
@@ -928,6 +932,7 @@ gw_listen(struct gw *g)
 	sc.limits.workers = (int)c->limits.workers;
 	sc.limits.queue = (int)c->limits.queue;
 	OB_TRY(ob_svc_new(&sc, &g->svc));
+	OB_TRY(ob_svc_set_log_level(g->svc, c->log_level));
 	OB_TRY(ob_svc_route(g->svc, "POST", "/v1/credentials",
 	    "application/jose+json", 1, h_credentials, g));
 	OB_TRY(ob_svc_route(g->svc, "GET", "/v1/approvals", NULL, 0,

@@ -182,6 +182,34 @@ cp "$D/gateway.good" "$D/gateway.json"
 ghup
 s=$(post proxy "$D/r5.json")
 [ "$s" = 201 ] && ok "the original file again: the proxy is served" || bad "restored: $s"
+# log_level is reloaded: at "warn" a 201 leaves no request line, the
+# replay's 403 a "warn" one (the reload's own "info" line is not written:
+# /metrics counts it); the record has both decisions either way.
+gok() { curl -sS --max-time 10 "$GMET/metrics" | sed -n 's/^ob_reloads_total{result="ok"} //p'; }
+k=$(gok)
+gwconf '{"log_level": "warn"}'
+kill -HUP "$GP"
+i=0
+while [ "$(gok)" = "$k" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+at=$(wc -l <"$D/gateway.log"); na=$(wc -l <"$D/gw-audit.jsonl")
+envelope "$D/r6.json" r6 || die "envelope"
+s1=$(post proxy "$D/r6.json"); s2=$(post proxy "$D/r6.json")
+sleep 0.2
+tail -n +$((at + 1)) "$D/gateway.log" | grep '"svc":"ownerbind-gateway"' >"$D/warn.log"
+[ "$s1$s2" = 201403 ] && ! grep -q '"level":"info"' "$D/warn.log" &&
+    grep -q '"level":"warn".*"path":"/v1/credentials","status":403' "$D/warn.log" &&
+    [ $(($(wc -l <"$D/gw-audit.jsonl") - na)) -ge 2 ] &&
+	ok "log_level warn: the 201 unlogged, the 403 logged as warn, both in the record" ||
+	bad "log_level warn: $s1 $s2: $(cat "$D/warn.log")"
+cp "$D/gateway.good" "$D/gateway.json"
+ghup
+envelope "$D/r7.json" r7 || die "envelope"
+s=$(post proxy "$D/r7.json")
+sleep 0.2
+[ "$s" = 201 ] && tail -n 5 "$D/gateway.log" |
+    grep -q '"svc":"ownerbind-gateway","request_id":"[0-9a-f]*","peer":"p1".*"status":201' &&
+	ok "log_level back to info: the 201 logged again" ||
+	bad "log_level info: $s: $(tail -n 5 "$D/gateway.log")"
 
 # --- AC1: the server checks the chain to the organisation CA ---
 "$PY" - "$STRUST" "$D" <<'PY' || die "trust edit"
@@ -242,6 +270,13 @@ tamper "two lines swapped" 'L[1], L[2] = L[2], L[1]'
 tamper "a truncated last line" 'L[-1] = L[-1][:len(L[-1]) // 2]'
 out=$("$GW" audit verify "$D/gw-audit.jsonl" 2>&1)
 echo "$out" | grep -q "$N lines, chain intact" && ok "the original still verifies" || bad "original: $out"
+"$PY" -c 'import json, sys
+g = json.load(open(sys.argv[1]))
+g["log_level"] = "verbose"
+json.dump(g, open(sys.argv[2], "w"))' "$D/gateway.json" "$D/gwl.json"
+out=$("$GW" --check-config "$D/gwl.json" 2>&1); rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q 'log_level' &&
+    ok "log_level \"verbose\" is refused naming the member" || bad "log_level verbose: $rc $out"
 # hsm_queue.in_flight: the signatures asked of the helper at once, 1..32.
 for n in 0 33 8; do
 	"$PY" -c 'import json, sys
