@@ -8,8 +8,11 @@
  * configuration, drops to the configured user, restricts itself (Landlock:
  * read /etc and the callbacks' CA directories; seccomp: the TCP-client
  * allow-list), then POSTs each notification with OB_NOTIFY_TRIES tries and
- * a doubling backoff, and answers each with "delivered" or "dropped".  It
- * exits when the server closes its end.
+ * a doubling backoff, and answers each with "delivered" or "dropped".
+ * OB_NOTIFY_WORKERS threads each take the next message, so that a client
+ * whose callback hangs holds up one of them, not every other client's
+ * pings (SOCK_SEQPACKET: a recv is one whole message, a send one whole
+ * answer).  It exits when the server closes its end.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -17,6 +20,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,31 @@
 
 #define MSG_MAX		(OB_NOTIFY_TOKEN_MAX + 1024)
 #define PAIR_FD		3
+#define OB_NOTIFY_WORKERS	4	/* pings in progress at once */
+
+struct worker_arg {
+	const struct ob_server_config	*cfg;
+	int				 fd;
+};
+
+/*
+ * The workers are started under Landlock (which binds the calling thread
+ * and the threads it starts) and before seccomp (whose allow-list has no
+ * clone here; TSYNC puts it on every thread), and wait at this gate until
+ * both are in force.
+ */
+static pthread_mutex_t	gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	gate_cv = PTHREAD_COND_INITIALIZER;
+static int		gate_open;
+
+static void
+gate_wait(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+}
 
 static const struct ob_server_client *
 client_of(const struct ob_server_config *cfg, const char *id)
@@ -131,15 +160,49 @@ answer:
 	return 0;
 }
 
+/* One worker: the next message, its ping, until the server has gone. */
+static void *
+worker(void *arg)
+{
+	const struct worker_arg	*w = arg;
+	char			*buf;
+	ssize_t			 n;
+	json_t			*m;
+
+	gate_wait();
+	if ((buf = malloc(MSG_MAX + 1)) == NULL)
+		_exit(1);
+	for (;;) {
+		if ((n = recv(w->fd, buf, MSG_MAX, 0)) <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		buf[n] = '\0';
+		m = json_loads(buf, 0, NULL);
+		OPENSSL_cleanse(buf, (size_t)n);
+		if (m == NULL)
+			continue;
+		n = ping(w->cfg, w->fd, m);
+		json_decref(m);
+		if (n < 0)
+			break;
+	}
+	/* The server closed its end (or this worker cannot go on): the
+	 * process ends, not only this thread. */
+	_exit(0);
+	return NULL;
+}
+
 /* The notifier: never returns. */
 static void
 run(const struct ob_server_config *cfg, int fd)
 {
 	const char	*ro[1 + 64];
-	char		 dirs[64][PATH_MAX], what[256], *buf;
+	char		 dirs[64][PATH_MAX], what[256];
 	size_t		 i, nro = 0;
-	ssize_t		 n;
-	json_t		*m;
+	struct worker_arg wa;
+	pthread_t	 th;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -164,31 +227,31 @@ run(const struct ob_server_config *cfg, int fd)
 			ro[nro] = dirs[nro - 1];
 			nro++;
 		}
-	if (cfg->sandbox && (ob_sandbox_landlock(ro, nro, NULL, 0, what,
-	    sizeof(what)) != OB_OK || ob_sandbox_seccomp_tcp_client() !=
-	    OB_OK)) {
+	if (cfg->sandbox && ob_sandbox_landlock(ro, nro, NULL, 0, what,
+	    sizeof(what)) != OB_OK) {
 		fprintf(stderr, "ownerbind-server: notifier: sandbox: %s\n",
 		    ob_err_detail());
 		_exit(1);
 	}
-	if ((buf = malloc(MSG_MAX + 1)) == NULL)
-		_exit(1);
-	for (;;) {
-		if ((n = recv(fd, buf, MSG_MAX, 0)) <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			break;
+	wa.cfg = cfg;
+	wa.fd = fd;
+	for (i = 1; i < OB_NOTIFY_WORKERS; i++)
+		if (pthread_create(&th, NULL, worker, &wa) != 0 ||
+		    pthread_detach(th) != 0) {
+			fprintf(stderr, "ownerbind-server: notifier: cannot "
+			    "start its workers\n");
+			_exit(1);
 		}
-		buf[n] = '\0';
-		m = json_loads(buf, 0, NULL);
-		OPENSSL_cleanse(buf, (size_t)n);
-		if (m == NULL)
-			continue;
-		n = ping(cfg, fd, m);
-		json_decref(m);
-		if (n < 0)
-			break;
+	if (cfg->sandbox && ob_sandbox_seccomp_tcp_client() != OB_OK) {
+		fprintf(stderr, "ownerbind-server: notifier: sandbox: %s\n",
+		    ob_err_detail());
+		_exit(1);
 	}
+	pthread_mutex_lock(&gate_mu);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+	(void)worker(&wa);
 	_exit(0);
 }
 

@@ -4,7 +4,8 @@
 # HTTPS receiver as the client's callback, and `ownerbind respond` as the
 # owner's device.  One ping with the token for an issued, a denied and an
 # expired request; none without the header; a hanging and a refusing
-# callback delay no credential and are logged as dropped; a client without
+# callback delay no credential, hold up no other client's ping and are
+# logged as dropped; a client without
 # a callback and an oversized token get 400.
 # Usage: test_callback.sh OWNERBIND-SERVER OWNERBIND
 # shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
@@ -162,7 +163,7 @@ wait_for() {	# $1: seconds, $2...: a command that succeeds when done
 }
 # shellcheck disable=SC2317 # has_ping and logged run through wait_for
 has_ping() { [ -n "$(pings "$1")" ]; }
-logged() { grep -q "$1" server.log; }
+logged() { grep -q -- "$1" server.log; }
 ms() { echo $((($2 - $1) / 1000000)); }
 
 # The request left to expire, started first.
@@ -213,6 +214,23 @@ t0=$(date +%s%N); s=$(poll r5 "$RCURL"); t1=$(date +%s%N)
     ok "refusing callback: the poll answers 201 in $(ms "$t0" "$t1") ms" ||
     bad "refusing callback poll: $s in $(ms "$t0" "$t1") ms"
 
+# While proxy-hang's callback hangs (its three tries take about 7.5 s)
+# and proxy-refused's retries back off, another client's ping goes out:
+# the notifier's workers take the next message each.
+start_req r8 || exit 1
+[ "$(post_start r8 "$PCURL" tok-r8)" = 202 ] || bad "start r8: $(cat r8.held)"
+approve r8 || bad "approve r8"
+t0=$(date +%s%N)
+wait_for 4 has_ping r8
+t1=$(date +%s%N)
+if [ "$(pings r8)" = "/ping issued Bearer tok-r8 ['handle', 'status']" ] &&
+    [ "$(ms "$t0" "$t1")" -lt 3000 ] &&
+    ! logged "OB_ERR_NOTIFY_DROPPED.*$(field r4.held handle | cut -c1-8)"; then
+	ok "a hanging callback holds up no other client's ping ($(ms "$t0" "$t1") ms, before the hang's drop)"
+else
+	bad "r8's ping behind the hanging one: '$(pings r8)' after $(ms "$t0" "$t1") ms"
+fi
+
 # Asking without a configured callback; an oversized or bad token.
 start_req r6 || exit 1
 s=$(post_start r6 "$XCURL" tok)
@@ -245,16 +263,17 @@ wait_for 15 has_ping rx
     ok "expired: one ping with the token" || bad "expired ping: $(pings rx)"
 sleep 1
 [ "$(pings r1 | wc -l)" = 1 ] && [ "$(pings r2 | wc -l)" = 1 ] &&
-    [ "$(pings rx | wc -l)" = 1 ] && ok "exactly one ping each" || bad "repeated pings"
+    [ "$(pings rx | wc -l)" = 1 ] && [ "$(pings r8 | wc -l)" = 1 ] &&
+    ok "exactly one ping each" || bad "repeated pings"
 wait_for 5 has_ping r6
 [ "$(pings r6)" = "/ping expired Bearer $T1024 ['handle', 'status']" ] &&
     ok "the 1024-byte token is echoed whole" || bad "r6 ping: $(pings r6 | cut -c1-80)"
 [ -z "$(pings r3)" ] && ok "no header: no ping" || bad "r3 pinged: $(pings r3)"
 grep -q "tok-" server.log && bad "a token is in the log" || ok "no token in the log"
 m=$(curl -sS --max-time 5 "$MURL/metrics")
-echo "$m" | grep -q '^ob_server_pings_delivered_total 4$' &&
+echo "$m" | grep -q '^ob_server_pings_delivered_total 5$' &&
     echo "$m" | grep -q '^ob_server_pings_dropped_total 2$' &&
-    ok "metrics: 4 delivered (r6 expired too), 2 dropped" || bad "metrics: $(echo "$m" | grep pings)"
+    ok "metrics: 5 delivered (r6 expired too), 2 dropped" || bad "metrics: $(echo "$m" | grep pings)"
 
 [ $fail = 0 ] && echo "all callback checks passed" || tail -20 server.log
 exit $fail
