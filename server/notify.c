@@ -2,8 +2,9 @@
  * The ping notifier's server side (server/notify.h).  The queue is the
  * socket pair's buffer (SOCK_SEQPACKET, one message a notification): the
  * server's thread sends without blocking and counts a full buffer as a
- * drop; ownerbind-notifier (server/ownerbind-notifier.c) takes one
- * message at a time and answers "delivered" or "dropped".
+ * drop; ownerbind-notifier (server/ownerbind-notifier.c) takes the
+ * messages with four workers and answers each "delivered" or "dropped"
+ * (an answer names its notification: they may come in any order).
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
