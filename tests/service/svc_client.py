@@ -85,15 +85,18 @@ def main():
         r2 = socket.socket(fileno=s.detach())
         r2.setblocking(True)
         r2.settimeout(1)
+        got = 0
         while time.monotonic() - t0 < float(sys.argv[4]):
             try:
-                if r2.recv(4096) == b"":
-                    print(f"{time.monotonic() - t0:.1f}")
+                b = r2.recv(4096)
+                if b == b"":
+                    print(f"{time.monotonic() - t0:.1f} flight={got}")
                     return 0
+                got += len(b)
             except socket.timeout:
                 pass
-            except OSError:
-                print(f"{time.monotonic() - t0:.1f}")
+            except OSError as e:
+                print(f"{time.monotonic() - t0:.1f} flight={got} {e}")
                 return 0
         print("NOT CUT")
         return 1
