@@ -27,6 +27,13 @@
  * helper:
  *   es256 xT raw=<n>/s helper=<n>/s ratio=<r>
  *   es256 xT raw=<n>/s helper(verify_every=64)=<n>/s ratio=<r>
+ *   es256 xT (sums of the threads' own rates) raw=<n>/s helper=<n>/s ...
+ * The THREADS threads of a round start together (a barrier) and a
+ * round's rate is all their signatures over the span from the first
+ * start to the last end; the last line gives the sums of the threads'
+ * own rates (how earlier rounds were counted) for comparison.  Each
+ * side is warmed at THREADS at once first (the helpers open their
+ * sessions on demand).
  *
  * The URI must name an ES256 key and carry module-path= and pin-source=
  * (or the PIN source be $OWNERBIND_PIN_SOURCE: a file: source, which the
@@ -279,7 +286,8 @@ struct par {
 	CK_SESSION_HANDLE	 s;	/* raw: this thread's own */
 	CK_OBJECT_HANDLE	 k;
 	struct ob_signer	*sg;	/* or: through the helper */
-	double			 secs, rate;
+	pthread_barrier_t	*go;
+	double			 secs, rate, t0, t1;
 	pthread_t		 t;
 };
 
@@ -288,50 +296,82 @@ par_main(void *v)
 {
 	struct par *p = v;
 
+	(void)pthread_barrier_wait(p->go);	/* all start together */
+	p->t0 = now();
 	p->rate = p->sg != NULL ? run_helper(p->sg, p->secs) :
 	    run_raw(p->f, p->s, p->k, p->secs);
+	p->t1 = now();
 	return NULL;
 }
 
-/* n threads at once for secs: the sum of their rates. */
+/*
+ * n threads at once for secs, started together: all their signatures
+ * over the span from the first start to the last end (a thread that
+ * ran alone for part of it, or late, is not counted as if the others
+ * had run beside it).  *sum: the sum of the threads' own rates.
+ */
 static double
-run_par(struct par *ps, int n, struct ob_signer *sg, double secs)
+run_par(struct par *ps, int n, struct ob_signer *sg, double secs,
+    double *sum)
 {
-	double	sum = 0;
-	int	i;
+	pthread_barrier_t	go;
+	double			all = 0, t0 = 0, t1 = 0;
+	int			i;
 
+	if (pthread_barrier_init(&go, NULL, (unsigned)n) != 0) {
+		fprintf(stderr, "pthread_barrier_init\n");
+		exit(1);
+	}
 	for (i = 0; i < n; i++) {
 		ps[i].sg = sg;
 		ps[i].secs = secs;
+		ps[i].go = &go;
 		if (pthread_create(&ps[i].t, NULL, par_main, &ps[i]) != 0) {
 			fprintf(stderr, "pthread_create\n");
 			exit(1);
 		}
 	}
+	*sum = 0;
 	for (i = 0; i < n; i++) {
 		(void)pthread_join(ps[i].t, NULL);
-		sum += ps[i].rate;
+		*sum += ps[i].rate;
+		all += ps[i].rate * (ps[i].t1 - ps[i].t0);
+		if (i == 0 || ps[i].t0 < t0)
+			t0 = ps[i].t0;
+		if (i == 0 || ps[i].t1 > t1)
+			t1 = ps[i].t1;
 	}
-	return sum;
+	(void)pthread_barrier_destroy(&go);
+	return all / (t1 - t0);
 }
 
 static void
 compare_par(struct ob_signer *sg, struct ob_signer *ss, struct par *ps,
     int n, double secs)
 {
-	double	helper = 0, sampled = 0, raw = 0;
+	double	helper = 0, sampled = 0, raw = 0, s;
+	double	shelper = 0, ssampled = 0, sraw = 0;
 	int	i;
 
-	(void)run_par(ps, n, sg, 0.2);		/* warm up */
+	/* warm up: both helpers' sessions for n at once, the raw ones */
+	(void)run_par(ps, n, NULL, 0.2, &s);
+	(void)run_par(ps, n, sg, 0.2, &s);
+	(void)run_par(ps, n, ss, 0.2, &s);
 	for (i = 0; i < 3; i++) {
-		raw += run_par(ps, n, NULL, secs / 3);
-		helper += run_par(ps, n, sg, secs / 3);
-		sampled += run_par(ps, n, ss, secs / 3);
+		raw += run_par(ps, n, NULL, secs / 3, &s);
+		sraw += s;
+		helper += run_par(ps, n, sg, secs / 3, &s);
+		shelper += s;
+		sampled += run_par(ps, n, ss, secs / 3, &s);
+		ssampled += s;
 	}
 	printf("es256 x%d raw=%.0f/s helper=%.0f/s ratio=%.3f\n", n,
 	    raw / 3, helper / 3, helper / raw);
 	printf("es256 x%d raw=%.0f/s helper(verify_every=%d)=%.0f/s "
 	    "ratio=%.3f\n", n, raw / 3, SAMPLED, sampled / 3, sampled / raw);
+	printf("es256 x%d (sums of the threads' own rates) raw=%.0f/s "
+	    "helper=%.0f/s helper(verify_every=%d)=%.0f/s\n", n, sraw / 3,
+	    shelper / 3, SAMPLED, ssampled / 3);
 }
 
 static void

@@ -17,13 +17,20 @@
  * each with a fresh jti and agent key: MAX for the throughput phase and
  * MAX for the paced phase, since the server refuses replays.
  *
- * Throughput phase: CONNS threads, each one keep-alive mutual-TLS
- * connection (OpenSSL directly), POST /v1/credentials back to back until
- * MAX requests or SECONDS.  The HTTP/1.1 client is minimal: one request at
- * a time per connection, responses must carry Content-Length (no chunked
- * encoding), a "Connection: close" answer or a dropped connection makes
- * the thread reconnect.  issued/s counts 201 answers over the phase's
- * wall time.
+ * CONNS keep-alive mutual-TLS connections (OpenSSL directly) are opened
+ * once, after the envelopes are built, and each made to answer one
+ * GET /v1/keys (the handshake, the server's session tickets) before any
+ * timing; every phase after that uses the same connections.  The HTTP/1.1
+ * client is minimal: one request at a time per connection, written in
+ * one piece (headers and body), responses must carry Content-Length (no
+ * chunked encoding), a "Connection: close" answer or a dropped connection
+ * makes the thread reconnect.
+ *
+ * Throughput phase: CONNS threads, a connection each, POST
+ * /v1/credentials back to back until MAX requests or SECONDS, in three
+ * rounds (MAX/3 requests, SECONDS/3 each) alternating with the raw line's
+ * rounds (one second each, before each round), so that both see the same
+ * machine.  issued/s counts 201 answers over the rounds' wall time.
  *
  * Raw: the cryptography one credential needs, on one thread: two ECDSA
  * P-256 verifications (owner and agent entries) and two ECDSA P-256
@@ -31,11 +38,15 @@
  * messages of envelope size, keys parsed in advance.  ratio = issued/raw
  * (run the server with limits.workers 1 for a per-core comparison).
  *
- * Paced phase: the same connections, request i sent at t0 + i/rate with
- * rate = issued/2, for at most SECONDS and MAX requests; the latency of a
- * request runs from writing it to reading its whole answer.  Prints
- * p50 and p99 in microseconds.  -L stops after the throughput phase
- * (for tests/server/soak.sh).  Never run by the tests.
+ * Paced phase: the same connections, request i due at t0 + i/rate with
+ * rate = issued/2, for at most SECONDS and MAX requests.  Prints p50 and
+ * p99 in microseconds of the latency from writing a request to reading
+ * its whole answer, then the same from the time the request was due
+ * (which also counts the time a request waited for a free connection:
+ * with CONNS connections the client is not open-loop once CONNS requests
+ * are in flight) and how many were written more than 1 ms late.  -L
+ * stops after one throughput round (for tests/server/soak.sh).  Never run
+ * by the tests.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -70,6 +81,8 @@
 
 #define RBUF	65536
 #define TTL	300
+#define ROUNDS	3	/* throughput rounds, each after a raw round */
+#define MAXCONN	1024
 
 struct job {
 	char		**body;
@@ -82,12 +95,20 @@ struct job {
 	atomic_ulong	 status[600];
 	atomic_ulong	 neterr;
 	long		*lat_us;	/* per request, -1 if none */
+	long		*due_us;	/* paced: from the due time, or NULL */
+};
+
+/* Answers by status over the rounds of a phase. */
+struct tally {
+	unsigned long	 status[600];
+	unsigned long	 neterr;
 };
 
 static char		 host[64];
 static int		 port;
 static SSL_CTX		*ctx;
 static struct job	*job;
+static SSL		*cs[MAXCONN];	/* connection k, kept across phases */
 
 static void
 die(const char *what)
@@ -281,55 +302,113 @@ sleep_until(double t)
 	nanosleep(&ts, NULL);
 }
 
+/* Request i's headers and body in one buffer, written at once. */
+static size_t
+mkreq(const struct job *j, size_t i, char **req, size_t *cap)
+{
+	size_t	need = 256 + j->len[i];
+	int	hl;
+
+	if (need > *cap) {
+		free(*req);
+		if ((*req = malloc(need)) == NULL)
+			die("malloc");
+		*cap = need;
+	}
+	hl = snprintf(*req, 256, "POST /v1/credentials HTTP/1.1\r\nHost: "
+	    "%s:%d\r\nContent-Type: application/jose+json\r\nContent-Length:"
+	    " %zu\r\n\r\n", host, port, j->len[i]);
+	if (hl < 0 || hl >= 256)
+		die("request headers");
+	memcpy(*req + hl, j->body[i], j->len[i]);
+	return (size_t)hl + j->len[i];
+}
+
 static void *
 worker(void *arg)
 {
 	struct job	*j = job;
-	SSL		*ssl = NULL;
-	char		*buf, hdr[256];
-	size_t		 i;
-	double		 t1;
-	int		 hl, st, keep;
+	SSL		**sslp = arg;
+	char		*buf, *req = NULL;
+	size_t		 i, rl, cap = 0;
+	double		 due = 0, t1, t2;
+	int		 st, keep;
 
-	(void)arg;
 	if ((buf = malloc(RBUF)) == NULL)
 		die("malloc");
 	for (;;) {
 		i = atomic_fetch_add(&j->next, 1);
 		if (i >= j->n)
 			break;
-		if (j->rate > 0)
-			sleep_until(j->t0 + (double)i / j->rate);
+		if (j->rate > 0) {
+			due = j->t0 + (double)i / j->rate;
+			sleep_until(due);
+		}
 		if (now_s() >= j->deadline)
 			break;
-		if (ssl == NULL && (ssl = conn_open()) == NULL) {
+		if (*sslp == NULL && (*sslp = conn_open()) == NULL) {
 			atomic_fetch_add(&j->neterr, 1);
 			continue;
 		}
-		hl = snprintf(hdr, sizeof(hdr), "POST /v1/credentials HTTP/1.1"
-		    "\r\nHost: %s:%d\r\nContent-Type: application/jose+json\r\n"
-		    "Content-Length: %zu\r\n\r\n", host, port, j->len[i]);
+		rl = mkreq(j, i, &req, &cap);
 		t1 = now_s();
-		if (write_all(ssl, hdr, (size_t)hl) != 0 ||
-		    write_all(ssl, j->body[i], j->len[i]) != 0 ||
-		    (st = read_resp(ssl, buf, &keep)) < 0) {
+		if (write_all(*sslp, req, rl) != 0 ||
+		    (st = read_resp(*sslp, buf, &keep)) < 0) {
 			atomic_fetch_add(&j->neterr, 1);
-			conn_close(&ssl);
+			conn_close(sslp);
 			continue;
 		}
-		j->lat_us[i] = (long)((now_s() - t1) * 1e6);
+		t2 = now_s();
+		j->lat_us[i] = (long)((t2 - t1) * 1e6);
+		if (j->due_us != NULL)
+			j->due_us[i] = (long)((t2 - due) * 1e6);
 		atomic_fetch_add(&j->status[st], 1);
 		if (!keep)
-			conn_close(&ssl);
+			conn_close(sslp);
 	}
-	conn_close(&ssl);
+	free(req);
 	free(buf);
 	return NULL;
 }
 
+/*
+ * Open the connections and have each answer one GET /v1/keys: the
+ * handshakes (and the session tickets a TLS 1.3 server sends after one)
+ * happen here, before any timing.
+ */
+static void
+conns_open(int conns)
+{
+	char	*buf, req[256];
+	int	 k, hl, keep;
+
+	if ((buf = malloc(RBUF)) == NULL)
+		die("malloc");
+	hl = snprintf(req, sizeof(req), "GET /v1/keys HTTP/1.1\r\nHost: %s:%d"
+	    "\r\n\r\n", host, port);
+	for (k = 0; k < conns; k++) {
+		if ((cs[k] = conn_open()) == NULL ||
+		    write_all(cs[k], req, (size_t)hl) != 0 ||
+		    read_resp(cs[k], buf, &keep) != 200)
+			die("warm-up: GET /v1/keys on a new connection");
+		if (!keep)
+			conn_close(&cs[k]);
+	}
+	free(buf);
+}
+
+static void
+conns_close(int conns)
+{
+	int k;
+
+	for (k = 0; k < conns; k++)
+		conn_close(&cs[k]);
+}
+
 static double
 run(char **body, size_t *len, size_t n, int conns, double secs, double rate,
-    long *lat)
+    long *lat, long *due)
 {
 	pthread_t	*th;
 	double		 t;
@@ -343,12 +422,16 @@ run(char **body, size_t *len, size_t n, int conns, double secs, double rate,
 	job->n = n;
 	job->rate = rate;
 	job->lat_us = lat;
-	for (size_t i = 0; i < n; i++)
+	job->due_us = due;
+	for (size_t i = 0; i < n; i++) {
 		lat[i] = -1;
+		if (due != NULL)
+			due[i] = -1;
+	}
 	job->t0 = now_s();
 	job->deadline = job->t0 + secs;
 	for (k = 0; k < conns; k++)
-		if (pthread_create(&th[k], NULL, worker, NULL) != 0)
+		if (pthread_create(&th[k], NULL, worker, &cs[k]) != 0)
 			die("pthread_create");
 	for (k = 0; k < conns; k++)
 		pthread_join(th[k], NULL);
@@ -357,16 +440,27 @@ run(char **body, size_t *len, size_t n, int conns, double secs, double rate,
 	return t;
 }
 
+/* The job's answers added to a phase's tally. */
 static void
-report_status(const char *phase)
+tally_add(struct tally *ta)
+{
+	int st;
+
+	for (st = 0; st < 600; st++)
+		ta->status[st] += (unsigned long)job->status[st];
+	ta->neterr += (unsigned long)job->neterr;
+}
+
+static void
+report_status(const char *phase, const struct tally *ta)
 {
 	int st;
 
 	printf("%s: status", phase);
 	for (st = 100; st < 600; st++)
-		if (job->status[st] > 0)
-			printf(" %d=%lu", st, (unsigned long)job->status[st]);
-	printf(" neterr=%lu\n", (unsigned long)job->neterr);
+		if (ta->status[st] > 0)
+			printf(" %d=%lu", st, ta->status[st]);
+	printf(" neterr=%lu\n", ta->neterr);
 }
 
 /* Two ECDSA P-256 signatures and two verifications per credential. */
@@ -425,12 +519,25 @@ cmp_long(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The answered requests' values (>= 0) sorted to the front: how many. */
+static size_t
+answered_sorted(long *v, size_t n)
+{
+	size_t i, m;
+
+	for (i = 0, m = 0; i < n; i++)
+		if (v[i] >= 0)
+			v[m++] = v[i];
+	qsort(v, m, sizeof(*v), cmp_long);
+	return m;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-server [-c CONNS] [-t SECONDS] [-n MAX] "
 	    "-k OWNER.pem -O OWNER [-s SUB] [-L] DEV.json\n"
-	    "  -L  throughput phase only (no raw loop, no paced phase)\n");
+	    "  -L  one throughput round only (no raw loop, no paced phase)\n");
 	exit(2);
 }
 
@@ -445,11 +552,13 @@ main(int argc, char **argv)
 	json_error_t		 jerr;
 	char			 uri[4200], dir[] = "/tmp/bench-server.XXXXXX";
 	char			**body;
-	size_t			*len, n = 2000, i, ok, m, total = 0, nenv;
-	long			*lat;
-	double			 secs = 10, t, issued, raw;
+	size_t			*len, n = 2000, i, ok, late, total = 0, nenv;
+	size_t			 off, chunk;
+	long			*lat, *due;
+	struct tally		 ta;
+	double			 secs = 10, t, tr, issued, raw, rr;
 	long long		 v;
-	int			 ch, conns = 8, loadonly = 0;
+	int			 ch, conns = 8, loadonly = 0, r, rounds;
 
 	while ((ch = getopt(argc, argv, "c:t:n:k:O:s:L")) != -1) {
 		switch (ch) {
@@ -502,7 +611,8 @@ main(int argc, char **argv)
 	nenv = loadonly ? n : 2 * n;
 	if ((body = calloc(2 * n, sizeof(*body))) == NULL ||
 	    (len = calloc(2 * n, sizeof(*len))) == NULL ||
-	    (lat = calloc(n, sizeof(*lat))) == NULL)
+	    (lat = calloc(n, sizeof(*lat))) == NULL ||
+	    (due = calloc(n, sizeof(*due))) == NULL)
 		die("calloc");
 	t = now_s();
 	for (i = 0; i < nenv; i++) {
@@ -515,41 +625,65 @@ main(int argc, char **argv)
 	fprintf(stderr, "bench-server: built %zu envelopes (%zu bytes each) in "
 	    "%.1f s\n", nenv, total / nenv, now_s() - t);
 
-	/* Throughput. */
-	t = run(body, len, n, conns, secs, 0, lat);
-	issued = (double)job->status[201] / t;
-	report_status("load");
+	conns_open(conns);
+
+	/*
+	 * Throughput, in rounds after a raw round each (-L: one round, no raw
+	 * line), over the same connections.
+	 */
+	memset(&ta, 0, sizeof(ta));
+	rounds = loadonly ? 1 : ROUNDS;
+	t = raw = 0;
+	for (r = 0, off = 0; r < rounds; r++, off += chunk) {
+		chunk = n / (size_t)rounds + ((size_t)r < n % (size_t)rounds);
+		rr = loadonly ? 0 : raw_rate(total / nenv, 1.0);
+		raw += rr;
+		tr = run(body + off, len + off, chunk, conns, secs / rounds, 0,
+		    lat, NULL);
+		t += tr;
+		if (!loadonly)
+			printf("round %d: issued=%.0f/s raw=%.0f/s\n", r + 1,
+			    (double)job->status[201] / tr, rr);
+		tally_add(&ta);
+		free(job);
+	}
+	raw /= rounds;
+	issued = (double)ta.status[201] / t;
+	report_status("load", &ta);
 	printf("load: %zu connections, %.1f s, issued=%.0f/s\n", (size_t)conns,
 	    t, issued);
 	fflush(stdout);
-	free(job);
 	if (loadonly)
 		goto done;
-	raw = raw_rate(total / nenv, 3.0);
 	printf("issued=%.0f/s raw=%.0f/s ratio=%.2f\n", issued, raw,
 	    issued / raw);
 
 	/* Paced at half the measured throughput. */
 	if (issued < 1)
 		die("nothing issued; not running the paced phase");
-	t = run(body + n, len + n, n, conns, secs, issued / 2, lat);
-	report_status("paced");
-	for (i = 0, m = 0; i < n; i++)
-		if (lat[i] >= 0)
-			lat[m++] = lat[i];
-	qsort(lat, m, sizeof(*lat), cmp_long);
-	ok = m;
-	if (ok == 0)
+	t = run(body + n, len + n, n, conns, secs, issued / 2, lat, due);
+	memset(&ta, 0, sizeof(ta));
+	tally_add(&ta);
+	report_status("paced", &ta);
+	for (i = 0, late = 0; i < n; i++)
+		if (lat[i] >= 0 && due[i] - lat[i] > 1000)
+			late++;
+	ok = answered_sorted(lat, n);
+	if (ok == 0 || answered_sorted(due, n) != ok)
 		die("no answers in the paced phase");
 	printf("paced at %.0f/s over %.1f s, %zu answers: p50=%ld p99=%ld\n",
 	    issued / 2, t, ok, lat[ok / 2], lat[(ok * 99) / 100]);
+	printf("paced from the due time: p50=%ld p99=%ld; %zu of %zu written "
+	    "more than 1 ms late\n", due[ok / 2], due[(ok * 99) / 100], late, ok);
 	free(job);
 done:
+	conns_close(conns);
 	for (i = 0; i < 2 * n; i++)
 		free(body[i]);
 	free(body);
 	free(len);
 	free(lat);
+	free(due);
 	SSL_CTX_free(ctx);
 	json_decref(dev);
 	return 0;

@@ -17,6 +17,9 @@ bench_setup "$B" "$D" "${OB_BENCH_WORKERS:-1}"
 # The server's CPU time over the whole run (setup, load, paced), to tell a
 # CPU-bound server from one waiting on I/O.
 awk -v hz="$(getconf CLK_TCK)" '{ printf "server cpu: user=%.1fs sys=%.1fs\n", $14 / hz, $15 / hz }' "/proc/$SP/stat"
+# Its read and write system calls over the same span (/proc/PID/io: the
+# TLS records it read and wrote among them).
+awk '/^syscr:/ { r = $2 } /^syscw:/ { w = $2 } END { printf "server syscalls: read=%d write=%d\n", r, w }' "/proc/$SP/io"
 # Per thread (in the order they were made: main, workers, the pipeline's
 # commit thread and finishers, the signer client's) and the
 # server's child processes (the signer helper), over the same span.
