@@ -36,6 +36,7 @@
 #include "common/sandbox.h"
 #include "core/envelope.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "gateway/approval.h"
 #include "gateway/config.h"
@@ -558,19 +559,6 @@ h_approve(struct ob_svc_req *req, void *arg)
 		ob_gw_pending_run(g->pending);
 }
 
-static void
-hex32(const unsigned char b[32], char out[65])
-{
-	static const char x[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = x[b[i] >> 4];
-		out[2 * i + 1] = x[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* The service's peers for the configuration's proxies (free both). */
 static int
 svc_peers(const struct ob_gw_config *c, struct ob_svc_peer **peersp,
@@ -591,7 +579,8 @@ svc_peers(const struct ob_gw_config *c, struct ob_svc_peer **peersp,
 		peers[i].role = "proxy";
 		peers[i].san_uri = c->proxies[i].san_uri;
 		if (c->proxies[i].has_cert_sha256) {
-			hex32(c->proxies[i].cert_sha256, hex[i]);
+			(void)ob_bin_to_hex(c->proxies[i].cert_sha256, 32,
+			    hex[i], sizeof(hex[i]));
 			peers[i].cert_sha256 = hex[i];
 		}
 	}

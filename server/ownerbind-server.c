@@ -42,6 +42,7 @@
 #include "core/envelope.h"
 #include "core/json.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/webauthn.h"
 #include "server/issuer.h"
 #include "server/pipe.h"
@@ -1292,19 +1293,6 @@ trust_reload(struct server *s)
 	return OB_OK;
 }
 
-static void
-hex32(const unsigned char b[32], char out[65])
-{
-	static const char x[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = x[b[i] >> 4];
-		out[2 * i + 1] = x[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* The service's peers for the configuration's clients (free both). */
 static int
 svc_peers(const struct ob_server_config *c, struct ob_svc_peer **peersp,
@@ -1327,7 +1315,8 @@ svc_peers(const struct ob_server_config *c, struct ob_svc_peer **peersp,
 		    "responder" : "proxy";
 		peers[i].san_uri = c->clients[i].san_uri;
 		if (c->clients[i].has_cert_sha256) {
-			hex32(c->clients[i].cert_sha256, hex[i]);
+			(void)ob_bin_to_hex(c->clients[i].cert_sha256, 32,
+			    hex[i], sizeof(hex[i]));
 			peers[i].cert_sha256 = hex[i];
 		}
 	}
