@@ -15,6 +15,7 @@
 
 #include "common/secfile.h"
 #include "core/err.h"
+#include "core/hex.h"
 
 /* O_EXCL collisions on the random name are retried this many times. */
 #define SECFILE_TRIES	8
@@ -32,11 +33,10 @@ secfile_ioerr(const char *path, int e)
 static int
 secfile_names(const char *path, char *dir, char *tmp)
 {
-	static const char	 hx[] = "0123456789abcdef";
 	const char		*slash, *base;
 	unsigned char		 rnd[8];
 	char			 suffix[2 * sizeof(rnd) + 1];
-	size_t			 i, dirlen;
+	size_t			 dirlen;
 	int			 n;
 
 	slash = strrchr(path, '/');
@@ -56,11 +56,7 @@ secfile_names(const char *path, char *dir, char *tmp)
 	}
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return ob_errf(OB_ERR_IO, "getrandom: %s", strerror(errno));
-	for (i = 0; i < sizeof(rnd); i++) {
-		suffix[2 * i] = hx[rnd[i] >> 4];
-		suffix[2 * i + 1] = hx[rnd[i] & 15];
-	}
-	suffix[2 * sizeof(rnd)] = '\0';
+	(void)ob_bin_to_hex(rnd, sizeof(rnd), suffix, sizeof(suffix));
 	n = snprintf(tmp, PATH_MAX, "%s%s.%s.%s.tmp", slash != NULL ? dir : "",
 	    slash != NULL && dirlen > 0 ? "/" : "", base, suffix);
 	if (n < 0 || (size_t)n >= PATH_MAX)

@@ -1,4 +1,4 @@
-/* One hex digit's value. */
+/* Hex digits: one digit's value, decoding, lowercase encoding. */
 #ifndef OB_CORE_HEX_H
 #define OB_CORE_HEX_H
 
@@ -31,6 +31,26 @@ ob_hex_to_bin(const char *hex, unsigned char *out, size_t n)
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return hex[2 * n] == '\0' ? 0 : -1;
+}
+
+/*
+ * n bytes as 2 * n lowercase hex digits and a NUL in out, which holds
+ * size bytes: 0, or -1 (out untouched) when 2 * n + 1 do not fit.
+ */
+static inline int
+ob_bin_to_hex(const unsigned char *in, size_t n, char *out, size_t size)
+{
+	static const char	 x[] = "0123456789abcdef";
+	size_t			 i;
+
+	if (n >= (size_t)-1 / 2 || size < 2 * n + 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		out[2 * i] = x[in[i] >> 4];
+		out[2 * i + 1] = x[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return 0;
 }
 
 #endif

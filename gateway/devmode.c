@@ -48,6 +48,7 @@
 #include "common/secmem.h"
 #include "core/deconst.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "gateway/config.h"
 #include "gateway/devmode.h"
 #include "ownerbind/ob_verify.h"
@@ -162,10 +163,8 @@ out:
 static int
 make_pin(char **out)
 {
-	static const char	 x[] = "0123456789abcdef";
 	unsigned char		 b[PIN_BYTES];
 	char			*p;
-	size_t			 i;
 
 	if ((p = ob_secmem_alloc(PIN_LEN + 2)) == NULL)
 		return OB_ERR_ALLOC;
@@ -173,11 +172,7 @@ make_pin(char **out)
 		ob_secmem_free(p);
 		return ob_errf(OB_ERR_RANDOM, "PIN");
 	}
-	for (i = 0; i < PIN_BYTES; i++) {
-		p[2 * i] = x[b[i] >> 4];
-		p[2 * i + 1] = x[b[i] & 15];
-	}
-	p[PIN_LEN] = '\0';
+	(void)ob_bin_to_hex(b, sizeof(b), p, PIN_LEN + 2);
 	ob_secmem_wipe(b, sizeof(b));
 	*out = p;
 	return OB_OK;

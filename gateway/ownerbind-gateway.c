@@ -47,6 +47,7 @@
 #include "server/rate.h"
 #include "service/client_pool.h"
 #include "service/svc.h"
+#include "service/svc_peer_table.h"
 #include "tokens/remote.h"
 #include "tokens/token.h"
 
@@ -558,43 +559,19 @@ h_approve(struct ob_svc_req *req, void *arg)
 		ob_gw_pending_run(g->pending);
 }
 
-static void
-hex32(const unsigned char b[32], char out[65])
-{
-	static const char x[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = x[b[i] >> 4];
-		out[2 * i + 1] = x[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-/* The service's peers for the configuration's proxies (free both). */
+/* The service's peers for the configuration's proxies (free t). */
 static int
-svc_peers(const struct ob_gw_config *c, struct ob_svc_peer **peersp,
-    char (**hexp)[65])
+svc_peers(const struct ob_gw_config *c, struct ob_svc_peer_table *t)
 {
-	struct ob_svc_peer	*peers;
-	char			(*hex)[65];
-	size_t			 i;
+	size_t	i;
+	int	r;
 
-	peers = calloc(c->nproxies + 1, sizeof(*peers));
-	hex = calloc(c->nproxies + 1, sizeof(*hex));
-	*peersp = peers;
-	*hexp = hex;
-	if (peers == NULL || hex == NULL)
-		return OB_ERR_ALLOC;
-	for (i = 0; i < c->nproxies; i++) {
-		peers[i].id = c->proxies[i].id;
-		peers[i].role = "proxy";
-		peers[i].san_uri = c->proxies[i].san_uri;
-		if (c->proxies[i].has_cert_sha256) {
-			hex32(c->proxies[i].cert_sha256, hex[i]);
-			peers[i].cert_sha256 = hex[i];
-		}
-	}
+	if ((r = ob_svc_peer_table_new(t, c->nproxies)) != OB_OK)
+		return r;
+	for (i = 0; i < c->nproxies; i++)
+		ob_svc_peer_table_set(t, i, c->proxies[i].id, "proxy",
+		    c->proxies[i].san_uri, c->proxies[i].has_cert_sha256 ?
+		    c->proxies[i].cert_sha256 : NULL);
 	return OB_OK;
 }
 
@@ -640,11 +617,10 @@ reload(void *arg)
 	struct ob_gw_config	*n = NULL;
 	struct ob_gw_policy	*p = NULL, *oldp;
 	struct ob_trust		*t = NULL, *oldt;
-	struct ob_svc_peer	*peers = NULL;
+	struct ob_svc_peer_table peers = OB_SVC_PEER_TABLE_INIT;
 	struct gwsnap		*cs = NULL, *old;
 	const char		*fixed;
 	char			 m[128];
-	char			(*hex)[65] = NULL;
 	unsigned long		 line = 0;
 	int			 r;
 
@@ -661,9 +637,9 @@ reload(void *arg)
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
-	OB_TRY(svc_peers(n, &peers, &hex));
+	OB_TRY(svc_peers(n, &peers));
 	/* The commit: nothing below fails. */
-	OB_TRY(ob_svc_set_peers(g->svc, peers, n->nproxies));
+	OB_TRY(ob_svc_set_peers(g->svc, peers.peer, peers.n));
 	snprintf(m, sizeof(m), "configuration reloaded: %zu proxies; policy "
 	    "reloaded: %zu rules", n->nproxies, ob_gw_policy_nrules(p));
 	pthread_rwlock_wrlock(&g->lock);
@@ -701,8 +677,7 @@ out:
 	if (r != OB_OK)
 		ob_svc_log(g->svc, "error", "reload", r, ob_err_detail());
 	free(cs);
-	free(peers);
-	free(hex);
+	ob_svc_peer_table_free(&peers);
 	ob_gw_policy_free(&p);
 	ob_trust_free(&t);
 	ob_gw_config_free(&n);
@@ -910,12 +885,11 @@ static int
 gw_listen(struct gw *g)
 {
 	const struct ob_gw_config	*c = g->cfg;
-	struct ob_svc_peer		*peers = NULL;
+	struct ob_svc_peer_table	 peers = OB_SVC_PEER_TABLE_INIT;
 	struct ob_svc_cfg		 sc;
-	char				(*hex)[65] = NULL;
 	int				 r;
 
-	OB_TRY(svc_peers(c, &peers, &hex));
+	OB_TRY(svc_peers(c, &peers));
 	memset(&sc, 0, sizeof(sc));
 	sc.name = PROG;
 	sc.listen = c->listen;
@@ -923,8 +897,8 @@ gw_listen(struct gw *g)
 	sc.tls.cert = c->tls.cert;
 	sc.tls.key = c->tls.key;
 	sc.tls.client_ca = c->tls.client_ca;
-	sc.peers = peers;
-	sc.npeers = c->nproxies;
+	sc.peers = peers.peer;
+	sc.npeers = peers.n;
 	sc.limits.max_body = c->limits.max_body;
 	sc.limits.max_headers = c->limits.max_header;
 	sc.limits.max_conns = (int)c->limits.max_conns;
@@ -946,8 +920,7 @@ gw_listen(struct gw *g)
 	OB_TRY(ob_svc_on_metrics(g->svc, metrics, g));
 	r = OB_OK;
 out:
-	free(peers);
-	free(hex);
+	ob_svc_peer_table_free(&peers);
 	return r;
 }
 

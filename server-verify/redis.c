@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "server-verify/redis.h"
 
 #define REDIS_TIMEOUT_MS	1000
@@ -131,18 +132,13 @@ ob_redis_prefix(const struct ob_redis *r)
 int
 ob_redis_script_init(struct ob_redis_script *s, const char *text)
 {
-	static const char	 x[] = "0123456789abcdef";
 	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 n = 0, i;
+	unsigned int		 n = 0;
 
 	if (EVP_Digest(text, strlen(text), md, &n, EVP_sha1(), NULL) != 1 ||
 	    n != 20)
 		return ob_errf(OB_ERR_CRYPTO, "SHA-1 of a script");
-	for (i = 0; i < n; i++) {
-		s->sha[2 * i] = x[md[i] >> 4];
-		s->sha[2 * i + 1] = x[md[i] & 15];
-	}
-	s->sha[40] = '\0';
+	(void)ob_bin_to_hex(md, n, s->sha, sizeof(s->sha));
 	s->text = text;
 	return OB_OK;
 }

@@ -22,6 +22,7 @@
 
 #include "core/alg.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "server-verify/redis.h"
 #include "server-verify/state.h"
 
@@ -126,18 +127,13 @@ rs_key(const struct rs_state *s, const char *tag, const char *v)
 static int
 rs_jti_key(const struct rs_state *s, const char *jti_key, char **out)
 {
-	static const char	 x[] = "0123456789abcdef";
 	unsigned char		 md[32];
 	char			 hex[33];
-	int			 i, r;
+	int			 r;
 
 	if ((r = ob_sha256(jti_key, strlen(jti_key), md)) != OB_OK)
 		return r;
-	for (i = 0; i < 16; i++) {
-		hex[2 * i] = x[md[i] >> 4];
-		hex[2 * i + 1] = x[md[i] & 15];
-	}
-	hex[32] = '\0';
+	(void)ob_bin_to_hex(md, 16, hex, sizeof(hex));
 	return (*out = rs_key(s, "j:", hex)) != NULL ? OB_OK : OB_ERR_ALLOC;
 }
 

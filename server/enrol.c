@@ -24,6 +24,7 @@
 #include "common/cliutil.h"
 #include "core/b64url.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "server-verify/trust.h"
 #include "server/enrol.h"
@@ -41,21 +42,15 @@ static int
 invite_path(const char *dir, const char *invite, const char *suffix,
     char *buf, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char	h[32];
 	char		hx[65];
-	size_t		i;
 
 	if (strlen(invite) != OB_ENROL_INVITE_CHARS ||
 	    strspn(invite, b64u_chars) != OB_ENROL_INVITE_CHARS)
 		return ob_errf(OB_ERR_ENROL_UNKNOWN, "not the form of an "
 		    "invite");
 	SHA256((const unsigned char *)invite, OB_ENROL_INVITE_CHARS, h);
-	for (i = 0; i < 32; i++) {
-		hx[2 * i] = hex[h[i] >> 4];
-		hx[2 * i + 1] = hex[h[i] & 15];
-	}
-	hx[64] = '\0';
+	(void)ob_bin_to_hex(h, sizeof(h), hx, sizeof(hx));
 	if ((size_t)snprintf(buf, size, "%s/invite-%s.%s", dir, hx, suffix) >=
 	    size)
 		return ob_errf(OB_ERR_IO, "enrol.dir: path too long");

@@ -16,6 +16,7 @@
 
 #include "core/b64url.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "core/jwk.h"
 #include "core/pkey.h"
@@ -393,7 +394,6 @@ static int
 check_attobj(const struct ob_enrol_expect *e, const unsigned char *ao,
     size_t n, struct ob_enrol_cred *c)
 {
-	static const char hex[] = "0123456789abcdef";
 	cbor_item_t		*m = NULL, *fmt = NULL, *st = NULL, *adi = NULL;
 	struct cbor_pair	*pr;
 	struct ob_authdata	 a;
@@ -464,11 +464,7 @@ check_attobj(const struct ob_enrol_expect *e, const unsigned char *ao,
 	c->uv = (a.flags & OB_AD_UV) != 0;
 	c->backup_eligible = (a.flags & OB_AD_BE) != 0;
 	c->backed_up = (a.flags & OB_AD_BS) != 0;
-	for (i = 0; i < 16; i++) {
-		c->aaguid[2 * i] = hex[a.aaguid[i] >> 4];
-		c->aaguid[2 * i + 1] = hex[a.aaguid[i] & 15];
-	}
-	c->aaguid[32] = '\0';
+	(void)ob_bin_to_hex(a.aaguid, 16, c->aaguid, sizeof(c->aaguid));
 	OB_TRY(ob_b64url_encode(a.cred_id, a.cred_id_len, &c->credential_id));
 	r = cose_es256(a.cose_key, a.cose_key_len, c);
 out:

@@ -53,6 +53,7 @@
 #include "server-verify/state.h"
 #include "server-verify/trust.h"
 #include "service/svc.h"
+#include "service/svc_peer_table.h"
 #include "tokens/token.h"
 #include "tokens/remote.h"
 
@@ -1292,44 +1293,22 @@ trust_reload(struct server *s)
 	return OB_OK;
 }
 
-static void
-hex32(const unsigned char b[32], char out[65])
-{
-	static const char x[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = x[b[i] >> 4];
-		out[2 * i + 1] = x[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-/* The service's peers for the configuration's clients (free both). */
+/* The service's peers for the configuration's clients (free t). */
 static int
-svc_peers(const struct ob_server_config *c, struct ob_svc_peer **peersp,
-    char (**hexp)[65])
+svc_peers(const struct ob_server_config *c, struct ob_svc_peer_table *t)
 {
-	struct ob_svc_peer	*peers;
-	char			(*hex)[65];
-	size_t			 i;
+	const struct ob_server_client	*cl;
+	size_t				 i;
+	int				 r;
 
-	peers = calloc(c->nclients + 1, sizeof(*peers));
-	hex = calloc(c->nclients + 1, sizeof(*hex));
-	*peersp = peers;
-	*hexp = hex;
-	if (peers == NULL || hex == NULL)
-		return OB_ERR_ALLOC;
+	if ((r = ob_svc_peer_table_new(t, c->nclients)) != OB_OK)
+		return r;
 	for (i = 0; i < c->nclients; i++) {
-		peers[i].id = c->clients[i].id;
-		peers[i].role = c->clients[i].role == OB_CLIENT_GATEWAY ?
-		    "gateway" : c->clients[i].role == OB_CLIENT_RESPONDER ?
-		    "responder" : "proxy";
-		peers[i].san_uri = c->clients[i].san_uri;
-		if (c->clients[i].has_cert_sha256) {
-			hex32(c->clients[i].cert_sha256, hex[i]);
-			peers[i].cert_sha256 = hex[i];
-		}
+		cl = &c->clients[i];
+		ob_svc_peer_table_set(t, i, cl->id,
+		    cl->role == OB_CLIENT_GATEWAY ? "gateway" :
+		    cl->role == OB_CLIENT_RESPONDER ? "responder" : "proxy",
+		    cl->san_uri, cl->has_cert_sha256 ? cl->cert_sha256 : NULL);
 	}
 	return OB_OK;
 }
@@ -1455,12 +1434,11 @@ reload(void *arg)
 {
 	struct server		*s = arg;
 	struct ob_server_config	*n = NULL;
-	struct ob_svc_peer	*peers = NULL;
+	struct ob_svc_peer_table peers = OB_SVC_PEER_TABLE_INIT;
 	struct ob_trust		*t = NULL;
 	struct cfgsnap		*cs = NULL, *old;
 	const char		*fixed;
 	char			 what[192], m[128];
-	char			(*hex)[65] = NULL;
 	unsigned long		 line = 0;
 	int			 r;
 
@@ -1478,9 +1456,9 @@ reload(void *arg)
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
-	OB_TRY(svc_peers(n, &peers, &hex));
+	OB_TRY(svc_peers(n, &peers));
 	/* The commit: nothing below fails on a file that loaded. */
-	OB_TRY(ob_svc_set_peers(s->svc, peers, n->nclients));
+	OB_TRY(ob_svc_set_peers(s->svc, peers.peer, peers.n));
 	trust_swap(s, t);
 	t = NULL;
 	OB_TRY(apply_tables(s, n));
@@ -1502,8 +1480,7 @@ out:
 	if (r != OB_OK)
 		ob_svc_log(s->svc, "error", "reload", r, ob_err_detail());
 	free(cs);
-	free(peers);
-	free(hex);
+	ob_svc_peer_table_free(&peers);
 	ob_trust_free(&t);
 	ob_server_config_free(&n);
 	return r;
@@ -1751,12 +1728,11 @@ static int
 server_listen(struct server *s)
 {
 	const struct ob_server_config	*c = s->cfg;
-	struct ob_svc_peer		*peers = NULL;
+	struct ob_svc_peer_table	 peers = OB_SVC_PEER_TABLE_INIT;
 	struct ob_svc_cfg		 sc;
-	char				(*hex)[65] = NULL;
 	int				 r;
 
-	OB_TRY(svc_peers(c, &peers, &hex));
+	OB_TRY(svc_peers(c, &peers));
 	memset(&sc, 0, sizeof(sc));
 	sc.name = PROG;
 	sc.listen = c->listen;
@@ -1768,8 +1744,8 @@ server_listen(struct server *s)
 	 * certificate: every other route still requires one. */
 	sc.tls.client_cert_optional = c->challenge.approval_page ||
 	    c->enrol.dir != NULL;
-	sc.peers = peers;
-	sc.npeers = c->nclients;
+	sc.peers = peers.peer;
+	sc.npeers = peers.n;
 	sc.limits.max_body = c->limits.max_body;
 	sc.limits.max_headers = c->limits.max_header;
 	sc.limits.max_conns = (int)c->limits.max_conns;
@@ -1818,8 +1794,7 @@ server_listen(struct server *s)
 	OB_TRY(ob_svc_on_metrics(s->svc, metrics, s));
 	r = OB_OK;
 out:
-	free(peers);
-	free(hex);
+	ob_svc_peer_table_free(&peers);
 	return r;
 }
 

@@ -35,6 +35,7 @@
 #include "service/svc_parse.h"
 #include "core/deconst.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "common/process.h"
 
@@ -224,21 +225,15 @@ method_name(enum evhttp_cmd_type c)
 void
 svc_req_id(char id[17])
 {
-	static const char	 hex[] = "0123456789abcdef";
 	static unsigned long	 ctr;
 	unsigned char		 b[8];
-	size_t			 i;
 
 	if (RAND_bytes(b, sizeof(b)) != 1) {
 		ctr++;
 		memcpy(b, &ctr, sizeof(b) < sizeof(ctr) ? sizeof(b) :
 		    sizeof(ctr));
 	}
-	for (i = 0; i < 8; i++) {
-		id[2 * i] = hex[b[i] >> 4];
-		id[2 * i + 1] = hex[b[i] & 15];
-	}
-	id[16] = '\0';
+	(void)ob_bin_to_hex(b, sizeof(b), id, 17);
 }
 
 /* Copy what a handler may read, so that it never touches evhttp. */

@@ -21,6 +21,7 @@
 
 #include "service/svc_int.h"
 #include "core/err.h"
+#include "core/hex.h"
 
 static int conn_idx = -1;
 
@@ -455,9 +456,8 @@ has_uri_san(X509 *x, const char *uri)
 void
 svc_tls_peer_lookup(struct svc_conn *c)
 {
-	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 n = 0, i;
+	unsigned int		 n = 0;
 	X509			*x;
 	SSL			*ssl;
 	size_t			 k;
@@ -475,11 +475,7 @@ svc_tls_peer_lookup(struct svc_conn *c)
 	    (x = SSL_get0_peer_certificate(ssl)) == NULL ||
 	    X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32)
 		return;
-	for (i = 0; i < n; i++) {
-		c->sha[2 * i] = hex[md[i] >> 4];
-		c->sha[2 * i + 1] = hex[md[i] & 15];
-	}
-	c->sha[64] = '\0';
+	(void)ob_bin_to_hex(md, n, c->sha, sizeof(c->sha));
 	for (k = 0; k < c->svc->npeers; k++) {
 		const struct ob_svc_peer *p = &c->svc->peers[k];
 

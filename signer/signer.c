@@ -24,6 +24,7 @@
 
 #include "core/alg.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/jwk.h"
 #include "server/rate.h"
 #include "signer/shape.h"
@@ -494,19 +495,6 @@ key_find(struct ob_signerd *sd, const char *name)
 
 /* ---- messages ---- */
 
-static void
-hex32(const unsigned char b[32], char out[65])
-{
-	static const char x[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = x[b[i] >> 4];
-		out[2 * i + 1] = x[b[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* The checks of a SIGN, in order; then the signature. */
 static int
 do_sign(struct ob_signerd *sd, struct sd_key *k, struct sign_ctx *x,
@@ -573,7 +561,7 @@ on_sign(struct ob_signerd *sd, struct ob_signerd_conn *c,
 	x.conn = c;
 	x.req = q;
 	if (ob_sha256(q->input, q->inputlen, h) == OB_OK)
-		hex32(h, x.sha);
+		(void)ob_bin_to_hex(h, sizeof(h), x.sha, sizeof(x.sha));
 	ob_err_clear();
 	if ((k = key_find(sd, q->name)) == NULL)
 		st = ob_errf(OB_ERR_SIGNER_KEY, "no key \"%s\"", q->name);

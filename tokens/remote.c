@@ -124,6 +124,29 @@ slog(const struct ob_signer *s, const char *level, const char *event,
 /* ---- one round trip on a connection ---- */
 
 /*
+ * A reply's body parsed as the answer to request id of type: one that
+ * does not parse, or an ERROR (after which the helper ends the
+ * connection), is OB_ERR_SIGNER_UNAVAILABLE.  rep->status is the
+ * caller's to check.
+ */
+static int
+reply_parse(const uint8_t *buf, size_t len, uint8_t type, uint32_t id,
+    struct ob_sp_reply *rep)
+{
+	int	r;
+
+	if ((r = ob_sp_reply_parse(buf, len, OB_SP_VERSION, type, id, rep)) !=
+	    OB_OK)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "a reply that does "
+		    "not parse: %s: %s", ob_err_name(r), ob_err_detail());
+	if (rep->type == OB_SP_ERROR)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper refused "
+		    "the request: %s: %s", ob_err_name(rep->status),
+		    rep->detail);
+	return OB_OK;
+}
+
+/*
  * Send a frame and read the reply to (type, id) into buf; *rep borrows
  * buf.  Any failure here means the connection is no longer usable:
  * OB_ERR_SIGNER_UNAVAILABLE with what happened.
@@ -141,16 +164,7 @@ rtt(int fd, int timeout_ms, const struct ob_wr *w, uint8_t type, uint32_t id,
 	    &eof)) != OB_OK)
 		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s", eof ?
 		    "the helper ended the connection" : ob_err_detail());
-	if ((r = ob_sp_reply_parse(buf, len, OB_SP_VERSION, type, id, rep)) !=
-	    OB_OK)
-		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "a reply that does "
-		    "not parse: %s: %s", ob_err_name(r), ob_err_detail());
-	/* An ERROR means the helper ends the connection. */
-	if (rep->type == OB_SP_ERROR)
-		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper refused "
-		    "the request: %s: %s", ob_err_name(rep->status),
-		    rep->detail);
-	return OB_OK;
+	return reply_parse(buf, len, type, id, rep);
 }
 
 static int
@@ -779,6 +793,31 @@ wait_reply(struct ob_signer *s, struct waiter *wt, long long deadline)
 }
 
 /*
+ * Under mu, once wt is answered or failed: its reply checked as the
+ * answer to a request of type.  No reply says why; one that does not
+ * parse or is an ERROR fails cn too; a refusal is the helper's code.
+ * OB_OK leaves a good reply in *rep, pointing into wt->frame.
+ */
+static int
+reply_check_locked(struct ob_signer *s, struct conn *cn, struct waiter *wt,
+    uint8_t type, struct ob_sp_reply *rep)
+{
+	int	r;
+
+	if (wt->frame == NULL)
+		return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s", wt->why);
+	if ((r = reply_parse(wt->frame, wt->len, type, wt->id, rep)) !=
+	    OB_OK) {
+		fail_conn_locked(s, cn, ob_err_detail());
+		return r;
+	}
+	if (rep->status != OB_OK)
+		return ob_errf(rep->status, "ownerbind-signer: %s",
+		    rep->detail);
+	return OB_OK;
+}
+
+/*
  * One request on the live connection: a waiter slot and an id, the frame
  * written under the connection's write lock, the reply waited for.
  */
@@ -845,24 +884,8 @@ call(struct ob_signer *s, struct call *c)
 			fail_conn_locked(s, cn, ob_err_detail());
 		else
 			wait_reply(s, wt, deadline);
-		if (wt->frame == NULL)
-			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s", wt->why);
-		else if ((r = ob_sp_reply_parse(wt->frame, wt->len,
-		    OB_SP_VERSION, c->type, id, &rep)) != OB_OK) {
-			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "a reply that "
-			    "does not parse: %s: %s", ob_err_name(r),
-			    ob_err_detail());
-			fail_conn_locked(s, cn, ob_err_detail());
-		} else if (rep.type == OB_SP_ERROR) {
-			/* An ERROR means the helper ends the connection. */
-			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper "
-			    "refused the request: %s: %s",
-			    ob_err_name(rep.status), rep.detail);
-			fail_conn_locked(s, cn, ob_err_detail());
-		} else if (rep.status != OB_OK)
-			r = ob_errf(rep.status, "ownerbind-signer: %s",
-			    rep.detail);
-		else
+		if ((r = reply_check_locked(s, cn, wt, c->type, &rep)) ==
+		    OB_OK)
 			r = take(&rep, c);
 	} else
 		pthread_mutex_lock(&s->mu);
@@ -1205,23 +1228,9 @@ ob_signer_sign_all(struct ob_signer *s, const char *key, const char *sub,
 	for (k = 0; k < n; k++) {
 		if (r != OB_OK)
 			;
-		else if (wt[k]->frame == NULL)
-			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "%s",
-			    wt[k]->why);
-		else if ((r = ob_sp_reply_parse(wt[k]->frame, wt[k]->len,
-		    OB_SP_VERSION, OB_SP_SIGN, wt[k]->id, &rep)) != OB_OK) {
-			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "a reply that "
-			    "does not parse: %s: %s", ob_err_name(r),
-			    ob_err_detail());
-			fail_conn_locked(s, cn, ob_err_detail());
-		} else if (rep.type == OB_SP_ERROR) {
-			r = ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "the helper "
-			    "refused the request: %s: %s",
-			    ob_err_name(rep.status), rep.detail);
-			fail_conn_locked(s, cn, ob_err_detail());
-		} else if (rep.status != OB_OK)
-			r = ob_errf(rep.status, "ownerbind-signer: %s",
-			    rep.detail);
+		else if ((r = reply_check_locked(s, cn, wt[k], OB_SP_SIGN,
+		    &rep)) != OB_OK)
+			;
 		else if ((jobs[k].sig = malloc(rep.siglen)) == NULL)
 			r = OB_ERR_ALLOC;
 		else {

@@ -10,43 +10,13 @@ set -u
 SRV=$1
 OB=$2
 PY=${OB_PYTHON:-/usr/bin/python3}
-D=$(mktemp -d)
-SP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
-kill -TERM "$SP"; wait "$SP"; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
-
-# A second client CA, issuing a gateway's certificate and a stranger's.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj /CN=gw-ca -keyout gwca.key -out gwca.pem \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-mkleaf() {	# $1: name, $2: URI SAN
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null &&
-	printf 'subjectAltName=URI:%s\nextendedKeyUsage=clientAuth\n' "$2" > "$1.ext" &&
-	openssl x509 -req -in "$1.csr" -CA gwca.pem -CAkey gwca.key \
-	    -CAcreateserial -days 1 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
-}
+# Under the second client CA: a gateway's certificate and a stranger's.
 mkleaf gw wimse://example.org/gateway/gw1 && mkleaf stranger wimse://example.org/nobody ||
     { echo "FAIL: openssl could not make the test certificates"; exit 1; }
-cat "$D/dev/tls-ca.pem" gwca.pem > "$D/dev/clients-ca.pem"
 "$PY" - "$D/dev" "${URL#https://}" <<'PY'
 import json, sys
 d, listen = sys.argv[1], sys.argv[2]

@@ -14,47 +14,14 @@ set -u
 SRV=$1
 OB=$2
 PY=${OB_PYTHON:-/usr/bin/python3}
-D=$(mktemp -d)
-SP=
-KP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$KP" ] && kill "$KP" 2>/dev/null && wait "$KP" 2>/dev/null
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
-kill -TERM "$SP"; wait "$SP"; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
-PORT=${URL##*:}
-
-# A second client CA and two proxies: p2 (added by the reload) and p3
-# (removed by it).
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-    -subj /CN=p-ca -keyout pca.key -out pca.pem \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-mkleaf() {	# $1: name, $2: URI SAN
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null &&
-	printf 'subjectAltName=URI:%s\nextendedKeyUsage=clientAuth\n' "$2" > "$1.ext" &&
-	openssl x509 -req -in "$1.csr" -CA pca.pem -CAkey pca.key \
-	    -CAcreateserial -days 1 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
-}
+# Under the second client CA, two proxies: p2 (added by the reload) and
+# p3 (removed by it).
 mkleaf p2 wimse://example.org/proxy/p2 && mkleaf p3 wimse://example.org/proxy/p3 ||
     { echo "FAIL: openssl could not make the test certificates"; exit 1; }
-cat "$D/dev/tls-ca.pem" pca.pem > "$D/dev/clients-ca.pem"
 
 # conf KEY=VALUE...: write dev/reload.json from the dev configuration.
 #   life=N     lifetime

@@ -1,9 +1,10 @@
 /* The service layer's parsers: Content-Type matching and the peer list,
- * one case per check. */
+ * one case per check; and the peer table the daemons build. */
 #include <string.h>
 
 #include "tests/unit/obtest.h"
 #include "service/svc_parse.h"
+#include "service/svc_peer_table.h"
 
 static void
 test_media_type(void **state)
@@ -103,6 +104,41 @@ test_peers_bad(void **state)
 	}
 }
 
+/* A pin becomes lowercase hex; no pin stays NULL; the table ends zeroed. */
+static void
+test_peer_table(void **state)
+{
+	struct ob_svc_peer_table	 t = OB_SVC_PEER_TABLE_INIT;
+	unsigned char			 pin[32];
+	size_t				 i;
+
+	(void)state;
+	/* Freeing a table never built is safe (the daemons' error paths). */
+	ob_svc_peer_table_free(&t);
+	for (i = 0; i < sizeof(pin); i++)
+		pin[i] = (unsigned char)(0xf0 + (i & 15));
+	assert_int_equal(ob_svc_peer_table_new(&t, 2), OB_OK);
+	assert_int_equal(t.n, 2);
+	ob_svc_peer_table_set(&t, 0, "p1", "proxy", NULL, pin);
+	ob_svc_peer_table_set(&t, 1, "g1", "gateway", "spiffe://td/g1", NULL);
+	assert_string_equal(t.peer[0].id, "p1");
+	assert_string_equal(t.peer[0].role, "proxy");
+	assert_null(t.peer[0].san_uri);
+	assert_string_equal(t.peer[0].cert_sha256, "f0f1f2f3f4f5f6f7f8f9fafbfc"
+	    "fdfefff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+	assert_string_equal(t.peer[1].san_uri, "spiffe://td/g1");
+	assert_null(t.peer[1].cert_sha256);
+	assert_null(t.peer[2].id);
+	assert_null(t.peer[2].cert_sha256);
+	ob_svc_peer_table_free(&t);
+	assert_null(t.peer);
+	assert_int_equal(t.n, 0);
+	/* An empty configuration still has its zeroed end. */
+	assert_int_equal(ob_svc_peer_table_new(&t, 0), OB_OK);
+	assert_null(t.peer[0].id);
+	ob_svc_peer_table_free(&t);
+}
+
 int
 main(void)
 {
@@ -110,6 +146,7 @@ main(void)
 		cmocka_unit_test(test_media_type),
 		cmocka_unit_test(test_peers_good),
 		cmocka_unit_test(test_peers_bad),
+		cmocka_unit_test(test_peer_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,19 +25,6 @@
 #define CREDFILE_MAX	(64 * 1024)
 
 void
-fido2_hex(const unsigned char *p, size_t len, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-void
 fido2_cred_free(struct fido2_cred *c)
 {
 	free(c->rp_id);

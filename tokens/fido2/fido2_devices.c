@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "tokens/fido2/fido2_int.h"
 #include "tokens/fido2/ob_fido2.h"
 
@@ -36,7 +37,8 @@ devices_info(fido_dev_t *dev, json_t *o)
 		if (json_array_append_new(ver, json_string(names[i])) != 0)
 			goto out;
 	if (fido_cbor_info_aaguid_len(ci) == 16)
-		fido2_hex(fido_cbor_info_aaguid_ptr(ci), 16, aag);
+		(void)ob_bin_to_hex(fido_cbor_info_aaguid_ptr(ci), 16, aag,
+		    sizeof(aag));
 	else
 		aag[0] = '\0';
 	if (json_object_set_new(o, "versions", ver) != 0) {

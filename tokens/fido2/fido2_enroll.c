@@ -16,6 +16,7 @@
 
 #include "core/b64url.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/jwk.h"
 #include "tokens/fido2/fido2_int.h"
 #include "core/webauthn.h"
@@ -327,7 +328,7 @@ fido2_keygen(const char *uri, const struct ob_token_opts *opts)
 	}
 	c.id_len = fido_cred_id_len(cred);
 	memcpy(c.id, fido_cred_id_ptr(cred), c.id_len);
-	fido2_hex(aag, 16, c.aaguid);
+	(void)ob_bin_to_hex(aag, 16, c.aaguid, sizeof(c.aaguid));
 	c.backup_eligible = (fido_cred_flags(cred) & OB_AD_BE) != 0;
 	OB_TRY(fido2_credfile_write(u.pub, &c));
 	if (!quiet)

@@ -125,7 +125,4 @@ int fido2_sign(struct fido2_be *be, const struct ob_sign_req *req,
 int fido2_pin(const struct ob_pin_source *src, const char *prompt,
     char **pin) OB_WUR;
 
-/* Lowercase hex of len bytes into out[2*len+1]. */
-void fido2_hex(const unsigned char *p, size_t len, char *out);
-
 #endif
