@@ -18,7 +18,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 
 #include "service/svc_int.h"
 #include "service/svc_parse.h"
+#include "service/svc_peer_pool.h"
 #include "core/deconst.h"
 #include "core/err.h"
 #include "core/hex.h"
@@ -810,30 +810,15 @@ dup_or_null(const char *s, int *fail)
 	return d;
 }
 
-static void
-peers_free(struct ob_svc_peer *p, size_t n)
+/*
+ * A checked table of n peers in *out: pointers into the service's pool,
+ * which keeps every entry until ob_svc_free (decision 157).
+ */
+static int
+peers_table(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n,
+    const struct ob_svc_peer ***out)
 {
 	size_t i;
-
-	for (i = 0; p != NULL && i < n; i++) {
-		/* Our copies: const only in the public struct. */
-		free(OB_DECONST(char *, p[i].id));
-		free(OB_DECONST(char *, p[i].role));
-		free(OB_DECONST(char *, p[i].san_uri));
-		free(OB_DECONST(char *, p[i].cert_sha256));
-	}
-	free(p);
-}
-
-/* A checked copy of n peers (hashes in lower case) in *out. */
-static int
-peers_dup(const struct ob_svc *svc, const struct ob_svc_peer *p, size_t n,
-    struct ob_svc_peer **out)
-{
-	struct ob_svc_peer	*d;
-	char			*hex;
-	size_t			 i;
-	int			 fail = 0;
 
 	*out = NULL;
 	if (n == 0 && svc->cert_optional)
@@ -845,23 +830,7 @@ peers_dup(const struct ob_svc *svc, const struct ob_svc_peer *p, size_t n,
 		    (p[i].san_uri == NULL && p[i].cert_sha256 == NULL))
 			return ob_errf(OB_ERR_SVC_CONFIG, "peer %zu: id, role "
 			    "and san_uri or cert_sha256", i);
-	if ((d = calloc(n, sizeof(*p))) == NULL)
-		return OB_ERR_ALLOC;
-	for (i = 0; i < n; i++) {
-		d[i].id = dup_or_null(p[i].id, &fail);
-		d[i].role = dup_or_null(p[i].role, &fail);
-		d[i].san_uri = dup_or_null(p[i].san_uri, &fail);
-		hex = dup_or_null(p[i].cert_sha256, &fail);
-		for (char *s = hex; s != NULL && *s != '\0'; s++)
-			*s = (char)tolower((unsigned char)*s);
-		d[i].cert_sha256 = hex;
-	}
-	if (fail) {
-		peers_free(d, n);
-		return OB_ERR_ALLOC;
-	}
-	*out = d;
-	return OB_OK;
+	return svc_peer_pool_table(&svc->pool, p, n, out);
 }
 
 static int
@@ -869,7 +838,7 @@ peers_copy(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
 {
 	int r;
 
-	if ((r = peers_dup(svc, p, n, &svc->peers)) != OB_OK)
+	if ((r = peers_table(svc, p, n, &svc->peers)) != OB_OK)
 		return r;
 	svc->npeers = svc->peers != NULL ? n : 0;
 	return OB_OK;
@@ -878,22 +847,16 @@ peers_copy(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
 int
 ob_svc_set_peers(struct ob_svc *svc, const struct ob_svc_peer *p, size_t n)
 {
-	struct ob_svc_peer	*d = NULL;
-	struct svc_peertab	*old;
-	int			 r;
+	const struct ob_svc_peer **t = NULL;
+	int			   r;
 
-	if ((r = peers_dup(svc, p, n, &d)) != OB_OK)
+	if ((r = peers_table(svc, p, n, &t)) != OB_OK)
 		return r;
-	if ((old = calloc(1, sizeof(*old))) == NULL) {
-		peers_free(d, n);
-		return OB_ERR_ALLOC;
-	}
-	old->peers = svc->peers;
-	old->n = svc->npeers;
-	old->next = svc->retired;
-	svc->retired = old;
-	svc->peers = d;
-	svc->npeers = d != NULL ? n : 0;
+	/* Only the loop thread reads the table (svc_tls_peer_lookup), and
+	 * this runs on it; what requests hold points into the pool. */
+	free(svc->peers);
+	svc->peers = t;
+	svc->npeers = t != NULL ? n : 0;
 	/* Every connection looks its peer up again at its next request. */
 	svc->peers_gen++;
 	return OB_OK;
@@ -1184,7 +1147,6 @@ ob_svc_free(struct ob_svc **psvc)
 {
 	struct ob_svc		*svc;
 	struct ob_svc_req	*req, *next;
-	struct svc_peertab	*pt;
 	size_t			 i;
 	int			 t;
 
@@ -1231,12 +1193,8 @@ ob_svc_free(struct ob_svc **psvc)
 		free(svc->routes[i].ctype);
 		free(svc->routes[i].label);
 	}
-	peers_free(svc->peers, svc->npeers);
-	while ((pt = svc->retired) != NULL) {
-		svc->retired = pt->next;
-		peers_free(pt->peers, pt->n);
-		free(pt);
-	}
+	free(svc->peers);
+	svc_peer_pool_free(&svc->pool);
 	free(svc->name);
 	free(svc->cert);
 	free(svc->key);

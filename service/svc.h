@@ -133,8 +133,9 @@ int ob_svc_route_public_secret(struct ob_svc *svc, const char *method,
  * loop thread only: from a reload callback.  Every connection maps its
  * certificate again at its next request (a removed peer is refused even
  * on a connection opened before); requests in flight keep the peer they
- * had.  Replaced tables are kept until ob_svc_free.  On an error nothing
- * changed.  OB_ERR_SVC_CONFIG, OB_ERR_ALLOC.
+ * had.  Entries are kept by content until ob_svc_free (decision 157):
+ * what a request or a handler was given stays valid, and a reload that
+ * lists the same peers keeps nothing more.  On an error nothing changed.  OB_ERR_SVC_CONFIG, OB_ERR_ALLOC.
  */
 int ob_svc_set_peers(struct ob_svc *svc, const struct ob_svc_peer *peers,
     size_t npeers) OB_WUR;

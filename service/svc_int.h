@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "service/svc.h"
+#include "service/svc_peer_pool.h"
 
 #define SVC_MAX_ROUTES	32
 #define SVC_MAX_STATUS	16	/* distinct statuses counted per route */
@@ -43,16 +44,6 @@ struct svc_route {
 
 struct svc_hdr {
 	char	*name, *value;
-};
-
-/*
- * A peer table replaced by ob_svc_set_peers: requests and connections may
- * still point into it, so it is kept until ob_svc_free.
- */
-struct svc_peertab {
-	struct svc_peertab	*next;
-	struct ob_svc_peer	*peers;
-	size_t			 n;
 };
 
 /* One TLS connection; lives as long as its SSL (freed by ex_data). */
@@ -116,10 +107,10 @@ struct ob_svc_req {
 struct ob_svc {
 	char			*name;
 	struct ob_svc_limits	 lim;
-	struct ob_svc_peer	*peers;
+	const struct ob_svc_peer **peers;	/* into pool; loop thread */
 	size_t			 npeers;
 	unsigned		 peers_gen;	/* ob_svc_set_peers calls */
-	struct svc_peertab	*retired;	/* replaced peers: kept to free */
+	struct svc_peer_pool	 pool;		/* every peer, until freed */
 	char			*cert, *key, *ca;
 	int			 cert_optional;	/* tls.client_cert_optional */
 	int			 has_public;	/* a public route: others need a peer */

@@ -477,7 +477,7 @@ svc_tls_peer_lookup(struct svc_conn *c)
 		return;
 	(void)ob_bin_to_hex(md, n, c->sha, sizeof(c->sha));
 	for (k = 0; k < c->svc->npeers; k++) {
-		const struct ob_svc_peer *p = &c->svc->peers[k];
+		const struct ob_svc_peer *p = c->svc->peers[k];
 
 		if ((p->cert_sha256 != NULL &&
 		    strcmp(p->cert_sha256, c->sha) == 0) ||

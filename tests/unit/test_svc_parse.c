@@ -1,9 +1,13 @@
 /* The service layer's parsers: Content-Type matching and the peer list,
- * one case per check; and the peer table the daemons build. */
+ * one case per check; the peer table the daemons build, and the
+ * service's pool of peers. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/unit/obtest.h"
 #include "service/svc_parse.h"
+#include "service/svc_peer_pool.h"
 #include "service/svc_peer_table.h"
 
 static void
@@ -139,6 +143,70 @@ test_peer_table(void **state)
 	ob_svc_peer_table_free(&t);
 }
 
+/*
+ * The service's peers by content (decision 157): a reload that lists the
+ * same peers makes nothing new, and what a request was given outlives
+ * every table that held it.
+ */
+static void
+test_peer_pool(void **state)
+{
+	struct svc_peer_pool	  pool = SVC_PEER_POOL_INIT;
+	struct ob_svc_peer	  in[4] = {
+		{ "p1", "proxy", NULL, "F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF"
+		    "F0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF" },
+		{ "g1", "gateway", "spiffe://td/g1", NULL },
+		{ "g1", "gateway", NULL, NULL },
+		{ "p1", "proxy", NULL, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+		    "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff" },
+	};
+	const struct ob_svc_peer **first, **t;
+	char			  id[8];
+	int			  i;
+
+	(void)state;
+	assert_int_equal(svc_peer_pool_table(&pool, in, 4, &first), OB_OK);
+	/* Copies, the hash lowered; equal but for the hash's case: one. */
+	assert_ptr_not_equal(first[0]->id, in[0].id);
+	assert_string_equal(first[0]->cert_sha256, in[3].cert_sha256);
+	assert_ptr_equal(first[0], first[3]);
+	/* A missing SAN is not an empty one: two entries. */
+	assert_ptr_not_equal(first[1], first[2]);
+	assert_null(first[2]->san_uri);
+	assert_int_equal(pool.n, 3);
+	/* A thousand reloads of the same peers: the same entries. */
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(svc_peer_pool_table(&pool, in, 3, &t), OB_OK);
+		assert_ptr_equal(t[0], first[0]);
+		assert_ptr_equal(t[1], first[1]);
+		assert_ptr_equal(t[2], first[2]);
+		free(t);
+	}
+	assert_int_equal(pool.n, 3);
+	/* A changed field is a new entry; the others are kept. */
+	snprintf(id, sizeof(id), "p2");
+	in[0].id = id;
+	assert_int_equal(svc_peer_pool_table(&pool, in, 2, &t), OB_OK);
+	assert_int_equal(pool.n, 4);
+	assert_string_equal(t[0]->id, "p2");
+	assert_ptr_equal(t[1], first[1]);
+	free(t);
+	/* The first table is gone; what it pointed at is not (ASan). */
+	free(first);
+	assert_int_equal(svc_peer_pool_table(&pool, &in[3], 1, &t), OB_OK);
+	assert_string_equal(t[0]->id, "p1");
+	assert_string_equal(t[0]->role, "proxy");
+	assert_int_equal(pool.n, 4);
+	free(t);
+	/* No peers: an empty table, nothing made. */
+	assert_int_equal(svc_peer_pool_table(&pool, in, 0, &t), OB_OK);
+	assert_non_null(t);
+	free(t);
+	svc_peer_pool_free(&pool);
+	assert_null(pool.head);
+	assert_int_equal(pool.n, 0);
+}
+
 int
 main(void)
 {
@@ -147,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_peers_good),
 		cmocka_unit_test(test_peers_bad),
 		cmocka_unit_test(test_peer_table),
+		cmocka_unit_test(test_peer_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
