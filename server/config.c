@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/config.h"
+#include "server/issuer.h"
 #include "common/cfgread.h"
 #include "core/deconst.h"
 #include "core/err.h"
@@ -196,8 +197,9 @@ key_name_ok(const char *s)
 static int
 load_issuer(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
-	static const char *const m[] = { "key", "chain", NULL };
-	json_t	*o;
+	static const char *const m[] = { "key", "chain", "publish", NULL };
+	json_t	*o, *a, *v;
+	size_t	 i;
 	int	 r;
 
 	if ((r = ob_cfg_member(c, root, "issuer", JSON_OBJECT, 1, &o)) != OB_OK)
@@ -218,6 +220,27 @@ load_issuer(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 		    "of the signer (its keys[].name: letters, digits, '.', "
 		    "'_', '-'); a key URI belongs in the signer's "
 		    "configuration");
+	/* Other issuer CAs whose keys GET /v1/keys serves (rotation). */
+	if ((r = ob_cfg_member(c, o, "publish", JSON_ARRAY, 0, &a)) != OB_OK)
+		return r;
+	if (a != NULL && json_array_size(a) > OB_ISSUER_MAX_PUBLISH)
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "publish", "has at "
+		    "most %d entries", OB_ISSUER_MAX_PUBLISH);
+	if (a != NULL && json_array_size(a) > 0 && (cfg->issuer.publish =
+	    calloc(json_array_size(a), sizeof(char *))) == NULL)
+		return OB_ERR_ALLOC;
+	json_array_foreach(a, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL || *s == '\0' || strlen(s) > 4096)
+			return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "publish",
+			    "[%zu] is not a path (a string of 1 to 4096 "
+			    "bytes)", i);
+		if ((r = ob_cfg_abspath(c, s, &cfg->issuer.publish[i])) !=
+		    OB_OK)
+			return r;
+		cfg->issuer.npublish = i + 1;
+	}
 	ob_cfg_pop(c);
 	return OB_OK;
 }
@@ -817,6 +840,9 @@ ob_server_config_free(struct ob_server_config **cfgp)
 	free(c->audit);
 	free(c->issuer.key);
 	free(c->issuer.chain);
+	for (i = 0; i < c->issuer.npublish; i++)
+		free(c->issuer.publish[i]);
+	free(c->issuer.publish);
 	free(c->signer.program);
 	free(c->signer.config);
 	free(c->signer.socket);

@@ -78,6 +78,8 @@ struct ob_server_config {
 	struct {
 		char	*key;		/* a key name of the signer's */
 		char	*chain;		/* PEM: issuer CA (and intermediates) */
+		char	**publish;	/* PEM chains: other keys for JWKS */
+		size_t	 npublish;	/* 0..OB_ISSUER_MAX_PUBLISH */
 	}			 issuer;
 	struct {
 		char	 *program;	/* NULL: next to ownerbind-server */

@@ -51,6 +51,14 @@ struct ob_issuer {
 	/* A "signer:" key: the helper's client and the key's name there. */
 	struct ob_signer *signer;
 	char		*signer_key;
+	/* Other issuer CAs, served in the JWKS only (decision 159). */
+	struct iss_pub {
+		STACK_OF(X509)	*chain;		/* the CA first */
+		EVP_PKEY	*key;		/* the CA's key */
+		enum ob_alg	 alg;
+		char		 kid[44];	/* RFC 7638 thumbprint */
+	}		 pub[OB_ISSUER_MAX_PUBLISH];
+	size_t		 npub;
 };
 
 /* A growing DER buffer; err is sticky. */
@@ -1014,38 +1022,99 @@ ob_credential_free(struct ob_credential **cp)
 
 /* ---- open ---- */
 
+/* The PEM certificates of pem (what names it in errors) in *out, and
+ * their text again in *text if text is not NULL. */
 static int
-chain_load(struct ob_issuer *is, const char *pem)
+chain_parse(const char *pem, const char *what, STACK_OF(X509) **out,
+    char **text)
 {
 	BIO	*b = NULL, *o = NULL;
 	X509	*x;
 	int	 r = OB_ERR_ALLOC;
 
-	if ((is->chain = sk_X509_new_null()) == NULL ||
+	if ((*out = sk_X509_new_null()) == NULL ||
 	    (b = BIO_new_mem_buf(pem, -1)) == NULL ||
 	    (o = BIO_new(BIO_s_mem())) == NULL)
 		goto out;
 	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		if (sk_X509_num(is->chain) >= ISS_MAX_CHAIN ||
-		    !sk_X509_push(is->chain, x)) {
+		if (sk_X509_num(*out) >= ISS_MAX_CHAIN ||
+		    !sk_X509_push(*out, x)) {
 			X509_free(x);
-			r = ob_errf(OB_ERR_ISSUER_CONFIG, "chain: more than %d "
-			    "certificates", ISS_MAX_CHAIN);
+			r = ob_errf(OB_ERR_ISSUER_CONFIG, "%s: more than %d "
+			    "certificates", what, ISS_MAX_CHAIN);
 			goto out;
 		}
 		OB_TRY(pem_append(x, o));
 	}
-	if (sk_X509_num(is->chain) == 0) {
-		r = ob_errf(OB_ERR_ISSUER_CONFIG, "chain: no PEM certificate");
+	if (sk_X509_num(*out) == 0) {
+		r = ob_errf(OB_ERR_ISSUER_CONFIG, "%s: no PEM certificate",
+		    what);
 		goto out;
 	}
-	is->ca = sk_X509_value(is->chain, 0);
-	OB_TRY(bio_text(o, &is->chain_pem));
+	if (text != NULL)
+		OB_TRY(bio_text(o, text));
 	r = OB_OK;
 out:
 	BIO_free(b);
 	BIO_free(o);
 	return r;
+}
+
+/* The first certificate of a chain signs certificates. */
+static int
+ca_check(X509 *ca, const char *what)
+{
+	if (X509_check_ca(ca) == 0 ||
+	    ((X509_get_extension_flags(ca) & EXFLAG_KUSAGE) != 0 &&
+	    (X509_get_key_usage(ca) & KU_KEY_CERT_SIGN) == 0))
+		return ob_errf(OB_ERR_ISSUER_CHAIN, "%s[0] is not a CA that may "
+		    "sign certificates", what);
+	return OB_OK;
+}
+
+/*
+ * The published chains: checked as the issuer's own, each holding a key
+ * no other chain here holds (the issuer's key is is->capub by now).
+ */
+static int
+publish_load(struct ob_issuer *is, const struct ob_issuer_cfg *cfg)
+{
+	struct iss_pub	*p;
+	char		 what[32];
+	size_t		 i, j;
+	int		 r;
+
+	if (cfg->npublish > OB_ISSUER_MAX_PUBLISH ||
+	    (cfg->npublish > 0 && cfg->publish_pem == NULL))
+		return ob_errf(OB_ERR_ISSUER_CONFIG, "publish: at most %d "
+		    "chains", OB_ISSUER_MAX_PUBLISH);
+	for (i = 0; i < cfg->npublish; i++) {
+		p = &is->pub[i];
+		snprintf(what, sizeof(what), "publish[%zu]", i);
+		if (cfg->publish_pem[i] == NULL)
+			return ob_errf(OB_ERR_ISSUER_CONFIG, "%s: no PEM", what);
+		is->npub = i + 1;
+		if ((r = chain_parse(cfg->publish_pem[i], what, &p->chain,
+		    NULL)) != OB_OK ||
+		    (r = ca_check(sk_X509_value(p->chain, 0), what)) != OB_OK)
+			return r;
+		if ((p->key = X509_get_pubkey(sk_X509_value(p->chain, 0))) ==
+		    NULL || (p->alg = ob_alg_for_key(p->key)) ==
+		    OB_ALG_INVALID || sig_nid(p->alg) == NID_undef)
+			return ob_errf(OB_ERR_ISSUER_CHAIN, "%s[0]: no key of a "
+			    "kind the issuer signs with", what);
+		if (ob_pkey_equal(p->key, is->capub))
+			return ob_errf(OB_ERR_ISSUER_CONFIG, "%s holds the "
+			    "issuer's own key: publish lists other keys only",
+			    what);
+		for (j = 0; j < i; j++)
+			if (ob_pkey_equal(p->key, is->pub[j].key))
+				return ob_errf(OB_ERR_ISSUER_CONFIG, "%s holds "
+				    "the key of publish[%zu]", what, j);
+		if ((r = ob_pkey_thumbprint(p->key, p->kid)) != OB_OK)
+			return r;
+	}
+	return OB_OK;
 }
 
 int
@@ -1093,7 +1162,9 @@ ob_issuer_open(const struct ob_issuer_cfg *cfg, struct ob_issuer **out)
 		    OBJ_nid2sn(OBJ_obj2nid(is->oid)));
 		goto out;
 	}
-	OB_TRY(chain_load(is, cfg->chain_pem));
+	OB_TRY(chain_parse(cfg->chain_pem, "chain", &is->chain,
+	    &is->chain_pem));
+	is->ca = sk_X509_value(is->chain, 0);
 	memset(&topts, 0, sizeof(topts));
 	topts.pin = cfg->pin;
 	topts.quiet = 1;
@@ -1123,13 +1194,8 @@ ob_issuer_open(const struct ob_issuer_cfg *cfg, struct ob_issuer **out)
 		    "than %.64s", cfg->key_uri);
 		goto out;
 	}
-	if (X509_check_ca(is->ca) == 0 ||
-	    ((X509_get_extension_flags(is->ca) & EXFLAG_KUSAGE) != 0 &&
-	    (X509_get_key_usage(is->ca) & KU_KEY_CERT_SIGN) == 0)) {
-		r = ob_errf(OB_ERR_ISSUER_CHAIN, "chain[0] is not a CA that may "
-		    "sign certificates");
-		goto out;
-	}
+	OB_TRY(ca_check(is->ca, "chain"));
+	OB_TRY(publish_load(is, cfg));
 	OB_TRY(wic_ext_const(is));
 	*out = is;
 	is = NULL;
@@ -1157,30 +1223,33 @@ ob_issuer_free(struct ob_issuer **ip)
 	for (i = 0; i < WIC_EXT_N; i++)
 		X509_EXTENSION_free(is->ext[i]);
 	ASN1_OBJECT_free(is->oid);
+	for (i = 0; i < is->npub; i++) {
+		sk_X509_pop_free(is->pub[i].chain, X509_free);
+		EVP_PKEY_free(is->pub[i].key);
+	}
 	if (is->mu_init)
 		(void)pthread_mutex_destroy(&is->mu);
 	free(is);
 	*ip = NULL;
 }
 
-int
-ob_issuer_jwks(const struct ob_issuer *is, json_t **out)
+/* One JWKS entry: key's public JWK, kid, alg, use and the chain as x5c. */
+static int
+jwks_entry(const EVP_PKEY *key, const char *kid, enum ob_alg alg,
+    STACK_OF(X509) *chain, json_t *keys)
 {
-	json_t		*jwk = NULL, *x5c = NULL, *doc = NULL;
+	json_t		*jwk = NULL, *x5c = NULL;
 	unsigned char	*der = NULL;
 	char		*b64 = NULL;
 	int		 i, n, r;
 
-	if (is == NULL || out == NULL)
-		return ob_errf(OB_ERR_INVALID_ARG, "issuer and out are "
-		    "required");
-	OB_TRY(ob_jwk_from_pkey(ob_token_pubkey(is->tok), &jwk));
+	OB_TRY(ob_jwk_from_pkey(key, &jwk));
 	r = OB_ERR_ALLOC;
 	if ((x5c = json_array()) == NULL)
 		goto out;
-	for (i = 0; i < sk_X509_num(is->chain); i++) {
+	for (i = 0; i < sk_X509_num(chain); i++) {
 		der = NULL;
-		if ((n = i2d_X509(sk_X509_value(is->chain, i), &der)) <= 0)
+		if ((n = i2d_X509(sk_X509_value(chain, i), &der)) <= 0)
 			goto out;
 		/* x5c is standard base64 with padding (RFC 7517 4.7). */
 		if ((b64 = malloc((size_t)(n + 2) / 3 * 4 + 1)) == NULL)
@@ -1193,18 +1262,45 @@ ob_issuer_jwks(const struct ob_issuer *is, json_t **out)
 		free(b64);
 		b64 = NULL;
 	}
-	if (json_object_set_new(jwk, "kid", json_string(ob_token_kid(is->tok)))
-	    || json_object_set_new(jwk, "alg", json_string(ob_alg_name(
-	    is->alg))) || json_object_set_new(jwk, "use", json_string("sig")) ||
-	    json_object_set(jwk, "x5c", x5c) ||
-	    (doc = json_pack("{s:[O]}", "keys", jwk)) == NULL)
+	if (json_object_set_new(jwk, "kid", json_string(kid)) ||
+	    json_object_set_new(jwk, "alg", json_string(ob_alg_name(alg))) ||
+	    json_object_set_new(jwk, "use", json_string("sig")) ||
+	    json_object_set(jwk, "x5c", x5c) || json_array_append(keys, jwk))
 		goto out;
-	*out = doc;
 	r = OB_OK;
 out:
 	OPENSSL_free(der);
 	free(b64);
 	json_decref(jwk);
 	json_decref(x5c);
+	return r;
+}
+
+int
+ob_issuer_jwks(const struct ob_issuer *is, json_t **out)
+{
+	json_t	*keys = NULL, *doc;
+	size_t	 i;
+	int	 r;
+
+	if (is == NULL || out == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "issuer and out are "
+		    "required");
+	if ((keys = json_array()) == NULL)
+		return OB_ERR_ALLOC;
+	/* The signing key first, then the published ones in their order. */
+	OB_TRY(jwks_entry(ob_token_pubkey(is->tok), ob_token_kid(is->tok),
+	    is->alg, is->chain, keys));
+	for (i = 0; i < is->npub; i++)
+		OB_TRY(jwks_entry(is->pub[i].key, is->pub[i].kid,
+		    is->pub[i].alg, is->pub[i].chain, keys));
+	if ((doc = json_pack("{s:O}", "keys", keys)) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
+	*out = doc;
+	r = OB_OK;
+out:
+	json_decref(keys);
 	return r;
 }

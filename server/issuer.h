@@ -33,6 +33,7 @@ struct ob_signer;
 struct ob_issuer;
 
 #define OB_CRED_DEF_LIFETIME	3600		/* seconds */
+#define OB_ISSUER_MAX_PUBLISH	4	/* other CAs the JWKS also serves */
 #define OB_CRED_MAX_LIFETIME	(24 * 3600)
 
 /* The WIT claim that carries the owner binding (docs/decisions.md). */
@@ -55,11 +56,21 @@ struct ob_issuer_cfg {
 	int				 subject_ou;	/* the owner's group,
 							 * if any, as the WIC
 							 * Subject OU */
+	const char *const		*publish_pem;	/* npublish PEM chains
+							 * of other issuer CAs:
+							 * the JWKS serves
+							 * their keys too */
+	size_t				 npublish;	/* at most
+							 * OB_ISSUER_MAX_PUBLISH */
 };
 
 /*
  * Open the issuer key, load the chain, check that the first certificate
  * holds the key's public key and is a CA that may sign certificates.
+ * Each published chain is checked alike (its first certificate a CA that
+ * may sign certificates, with a key of a supported kind) and must hold
+ * another key than the issuer's and than every other published chain:
+ * it is never signed with, only served (decision 159: key rotation).
  * Errors: OB_ERR_ISSUER_CONFIG, OB_ERR_ISSUER_CHAIN, OB_ERR_ISSUER_KEY,
  * the token's errors (OB_ERR_KEY_*, OB_ERR_PIN_*, ...), OB_ERR_ALLOC.
  */

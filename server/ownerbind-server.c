@@ -1365,6 +1365,8 @@ static const char *
 fixed_changed(const struct ob_server_config *a,
     const struct ob_server_config *b, char *what, size_t size)
 {
+	size_t i;
+
 #define STR(m)	if (!same_str(a->m, b->m)) return #m
 #define NUM(m)	if (a->m != b->m) return #m
 	STR(listen); STR(metrics_listen); STR(iss);
@@ -1374,6 +1376,10 @@ fixed_changed(const struct ob_server_config *a,
 	NUM(redis.connect_timeout_ms); NUM(redis.timeout_ms);
 	NUM(redis.wait_replicas); NUM(redis.wait_timeout_ms);
 	STR(audit); STR(issuer.key); STR(issuer.chain);
+	NUM(issuer.npublish);
+	for (i = 0; i < a->issuer.npublish; i++)
+		if (!same_str(a->issuer.publish[i], b->issuer.publish[i]))
+			return "issuer.publish";
 	STR(signer.program); STR(signer.config); STR(signer.socket);
 	NUM(signer.timeout_ms); NUM(signer.backoff_max_ms);
 	STR(wic.owner_oid); NUM(wic.subject_ou);
@@ -1659,7 +1665,8 @@ server_open(struct server *s, const char *config_path)
 	struct ob_chal_cfg	 cc;
 	struct ob_pipe_cfg	 pc;
 	char			*chain = NULL, uri[80], path[PATH_MAX];
-	size_t			 n;
+	char			*pub[OB_ISSUER_MAX_PUBLISH] = { NULL };
+	size_t			 i, n;
 	unsigned long		 line = 0;
 	int			 r;
 
@@ -1695,6 +1702,14 @@ server_open(struct server *s, const char *config_path)
 	ic.key_uri = uri;
 	ic.signer = s->signer;
 	ic.chain_pem = chain;
+	for (i = 0; i < s->cfg->issuer.npublish; i++)
+		if ((r = ob_read_all(s->cfg->issuer.publish[i], 1 << 20,
+		    &pub[i], &n)) != OB_OK) {
+			r = ob_err_prefix(r, "issuer.publish[%zu]", i);
+			goto out;
+		}
+	ic.publish_pem = (const char *const *)pub;
+	ic.npublish = s->cfg->issuer.npublish;
 	ic.iss = s->cfg->iss;
 	ic.owner_oid = s->cfg->wic.owner_oid;
 	ic.lifetime = s->cfg->lifetime;
@@ -1721,6 +1736,8 @@ server_open(struct server *s, const char *config_path)
 	r = OB_OK;
 out:
 	free(chain);
+	for (i = 0; i < OB_ISSUER_MAX_PUBLISH; i++)
+		free(pub[i]);
 	return r;
 }
 

@@ -48,8 +48,13 @@ def b64u(s):
 
 # ---- WIT: jwcrypto with the JWKS the issuer serves ----
 keys = jwk.JWKSet.from_json(jwks)
-check(len(keys["keys"]) == 1, "JWKS has one key")
-k = list(keys["keys"])[0]
+# The signing key first, then any the issuer publishes (issuer.publish).
+doc = json.loads(jwks)
+nkeys = exp_.get("jwks_keys", 1)
+check(len(doc["keys"]) == nkeys, "JWKS has %d key(s)" % nkeys)
+check(len({d.get("kid") for d in doc["keys"]}) == len(doc["keys"]),
+      "JWKS kids are distinct")
+k = keys.get_key(doc["keys"][0]["kid"])
 check(k.get("use") == "sig" and k.get("kid") and k.get("alg") and
       k.get("x5c"), "JWKS key has use=sig, kid, alg, x5c")
 tok = jwt.JWT(jwt=wit, key=keys, algs=[k.get("alg")])

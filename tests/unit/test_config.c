@@ -36,7 +36,8 @@ static const char base[] =
 	"  \"trust\": \"trust.json\",\n"				/* 19 */
 	"  \"state\": \"state.sqlite\",\n"				/* 20 */
 	"  \"audit\": \"/var/lib/ownerbind/audit.jsonl\",\n"		/* 21 */
-	"  \"issuer\": {\"key\": \"issuer\", \"chain\": \"issuer-ca.pem\"}, "
+	"  \"issuer\": {\"key\": \"issuer\", \"chain\": \"issuer-ca.pem\", "
+	"\"publish\": [\"old-ca.pem\", \"/etc/ob/next-ca.pem\"]}, "
 	"\"signer\": {\"config\": \"signer.json\", \"timeout_ms\": 2000},\n"
 									/* 22 */
 	"  \"wic\": {\"owner_oid\": \"1.3.6.1.4.1.99999.1\", "
@@ -112,6 +113,9 @@ test_good(void **state)
 	assert_string_equal(c->audit, "/var/lib/ownerbind/audit.jsonl");
 	assert_string_equal(c->issuer.key, "issuer");
 	assert_string_equal(c->issuer.chain, "/srv/ob/issuer-ca.pem");
+	assert_int_equal(c->issuer.npublish, 2);
+	assert_string_equal(c->issuer.publish[0], "/srv/ob/old-ca.pem");
+	assert_string_equal(c->issuer.publish[1], "/etc/ob/next-ca.pem");
 	assert_string_equal(c->signer.config, "/srv/ob/signer.json");
 	assert_null(c->signer.program);
 	assert_null(c->signer.socket);
@@ -314,6 +318,16 @@ static const struct bad bads[] = {
 	  "\"wic.owner_oid\"" },
 	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.40\"", OB_ERR_CONFIG_INVALID, 23,
 	  "\"wic.owner_oid\"" },
+	/* issuer.publish: an array of 0..4 paths */
+	{ "[\"old-ca.pem\", \"/etc/ob/next-ca.pem\"]", "\"old-ca.pem\"",
+	  OB_ERR_CONFIG_TYPE, 22, "\"issuer.publish\" must be an array" },
+	{ "[\"old-ca.pem\", \"/etc/ob/next-ca.pem\"]", "[\"a\", 1]",
+	  OB_ERR_CONFIG_INVALID, 22, "[1] is not a path" },
+	{ "[\"old-ca.pem\", \"/etc/ob/next-ca.pem\"]", "[\"\"]",
+	  OB_ERR_CONFIG_INVALID, 22, "[0] is not a path" },
+	{ "[\"old-ca.pem\", \"/etc/ob/next-ca.pem\"]",
+	  "[\"a\", \"b\", \"c\", \"d\", \"e\"]", OB_ERR_CONFIG_INVALID, 22,
+	  "\"issuer.publish\" has at most 4 entries" },
 	/* keys and PINs are the signer's, never the server's */
 	{ "\"key\": \"issuer\"", "\"key\": \"issuer\", \"pin_source\": "
 	  "\"env:OB_PIN\"", OB_ERR_CONFIG_UNKNOWN, 22,

@@ -277,6 +277,11 @@ owner_mediated(void)
 	return v;
 }
 
+/* The chains the next issuer() publishes (decision 159), and how many
+ * keys check() expects in the JWKS. */
+static const char *const *publish;
+static size_t npublish, jwks_keys = 1;
+
 static struct ob_issuer *
 issuer(const char *key, const char *chain, const char *oid, int want)
 {
@@ -292,6 +297,8 @@ issuer(const char *key, const char *chain, const char *oid, int want)
 	cfg.iss = ISS;
 	cfg.owner_oid = oid;
 	cfg.subject_ou = subject_ou;
+	cfg.publish_pem = publish;
+	cfg.npublish = npublish;
 	r = ob_issuer_open(&cfg, &is);
 	if (r != want)
 		fail_msg("open: %s (%s), want %s", ob_err_name(r),
@@ -325,9 +332,9 @@ check(const struct ob_credential *c, const struct ob_issuer *is,
 	spit(path("verdict.json"), s);
 	free(s);
 	(void)snprintf(buf, sizeof(buf), "{\"iss\":\"%s\",\"lifetime\":%lld,"
-	    "\"oid\":\"%s\",\"jti\":\"%s\",\"subject_ou\":%s}", ISS,
-	    lifetime, oid != NULL ? oid : "2.5.29.9", c->jti,
-	    subject_ou ? "true" : "false");
+	    "\"oid\":\"%s\",\"jti\":\"%s\",\"subject_ou\":%s,"
+	    "\"jwks_keys\":%zu}", ISS, lifetime, oid != NULL ? oid :
+	    "2.5.29.9", c->jti, subject_ou ? "true" : "false", jwks_keys);
 	spit(path("expect.json"), buf);
 	(void)snprintf(cmd, sizeof(cmd), "%s %s %s", py, chk, dir);
 	/* lint: ok: the independent checker over this test's mkdtemp */
@@ -447,6 +454,133 @@ test_es384(void **state)
 	ob_credential_free(&c);
 	ob_verdict_free(&v);
 	ob_issuer_free(&is);
+}
+
+/* The kid and alg of jwks's keys[i]; fails if it has no such entry. */
+static void
+jwks_kid(const json_t *jwks, size_t i, const char **kid, const char **alg,
+    size_t *nx5c)
+{
+	const json_t *k = json_array_get(json_object_get(jwks, "keys"), i);
+
+	assert_non_null(k);
+	*kid = json_string_value(json_object_get(k, "kid"));
+	*alg = json_string_value(json_object_get(k, "alg"));
+	*nx5c = json_array_size(json_object_get(k, "x5c"));
+	assert_non_null(*kid);
+	assert_non_null(*alg);
+}
+
+static void
+set_publish(const char *const *p, size_t n)
+{
+	publish = p;
+	npublish = n;
+}
+
+/*
+ * Key rotation: ca1's issuer also publishes ca2 (the key before it),
+ * ca_ed and ca384 with a second certificate: the JWKS lists the signing
+ * key first and then each published key under the kid its own issuer
+ * gave its WITs; the credential is still ca1's alone.
+ */
+static void
+test_publish(void **state)
+{
+	const char		*chains[4], *kid, *alg, *kid2;
+	struct ob_issuer	*is, *old;
+	struct ob_verdict	*v = agent_mediated(NULL);
+	struct ob_credential	*c = NULL;
+	json_t			*jwks = NULL, *ojwks = NULL;
+	char			*two;
+	size_t			 nx5c, n;
+
+	(void)state;
+	n = strlen(ca384) + strlen(gwca_pem) + 1;
+	two = calloc(1, n);
+	assert_non_null(two);
+	(void)snprintf(two, n, "%s%s", ca384, gwca_pem);
+	chains[0] = ca2;
+	chains[1] = ca_ed;
+	chains[2] = two;
+	set_publish(chains, 3);
+	is = issuer("ca1.key", ca1, NULL, OB_OK);
+	set_publish(NULL, 0);
+	assert_int_equal(ob_issuer_jwks(is, &jwks), OB_OK);
+	assert_int_equal(json_array_size(json_object_get(jwks, "keys")), 4);
+	jwks_kid(jwks, 0, &kid, &alg, &nx5c);
+	assert_string_equal(alg, "ES256");
+	assert_int_equal(nx5c, 1);
+	/* ca2's own issuer names its key so: an RP finds it by that kid. */
+	old = issuer("ca2.key", ca2, NULL, OB_OK);
+	assert_int_equal(ob_issuer_jwks(old, &ojwks), OB_OK);
+	jwks_kid(ojwks, 0, &kid2, &alg, &nx5c);
+	jwks_kid(jwks, 1, &kid, &alg, &nx5c);
+	assert_string_equal(kid, kid2);
+	assert_string_equal(alg, "ES256");
+	jwks_kid(jwks, 2, &kid, &alg, &nx5c);
+	assert_string_equal(alg, "EdDSA");
+	assert_string_not_equal(kid, kid2);
+	jwks_kid(jwks, 3, &kid, &alg, &nx5c);
+	assert_string_equal(alg, "ES384");
+	assert_int_equal(nx5c, 2);
+	/* Signed with ca1 only; check_cred.py verifies with the JWKS. */
+	if (ob_issuer_issue(is, v, now, 600, &c) != OB_OK)
+		fail_msg("issue: %s", ob_err_detail());
+	jwks_keys = 4;
+	check(c, is, v, ca1, NULL, 600);
+	jwks_keys = 1;
+	ob_credential_free(&c);
+	json_decref(jwks);
+	json_decref(ojwks);
+	ob_issuer_free(&old);
+	ob_issuer_free(&is);
+	ob_verdict_free(&v);
+	free(two);
+}
+
+/* What publish refuses, each with what it names. */
+static void
+test_publish_bad(void **state)
+{
+	const char	*chains[OB_ISSUER_MAX_PUBLISH + 1];
+	char		*rsaca;
+	size_t		 i;
+
+	(void)state;
+	/* the issuer's own key */
+	chains[0] = ca1;
+	set_publish(chains, 1);
+	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
+	assert_non_null(strstr(ob_err_detail(), "issuer's own key"));
+	/* one key twice */
+	chains[0] = ca2;
+	chains[1] = ca2;
+	set_publish(chains, 2);
+	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
+	assert_non_null(strstr(ob_err_detail(), "publish[1] holds the key "
+	    "of publish[0]"));
+	/* not a CA; not PEM */
+	chains[1] = leafcert;
+	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CHAIN);
+	assert_non_null(strstr(ob_err_detail(), "publish[1][0] is not a CA"));
+	chains[1] = "not PEM";
+	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
+	assert_non_null(strstr(ob_err_detail(), "publish[1]: no PEM"));
+	/* a key the issuer could never have signed with (RSA: PS256) */
+	sh("openssl req -x509 -new -key %s -out %s -subj /CN=rsaca -days 2 "
+	    "2>/dev/null", path("rsa.key"), path("rsaca.pem"));
+	rsaca = slurp(path("rsaca.pem"));
+	chains[1] = rsaca;
+	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CHAIN);
+	assert_non_null(strstr(ob_err_detail(), "no key of a kind"));
+	/* too many */
+	for (i = 0; i <= OB_ISSUER_MAX_PUBLISH; i++)
+		chains[i] = ca2;
+	set_publish(chains, OB_ISSUER_MAX_PUBLISH + 1);
+	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
+	set_publish(NULL, 0);
+	free(rsaca);
 }
 
 /*
@@ -572,6 +706,8 @@ main(void)
 		cmocka_unit_test(test_es384),
 		cmocka_unit_test(test_env_issuer),
 		cmocka_unit_test(test_bad_config),
+		cmocka_unit_test(test_publish),
+		cmocka_unit_test(test_publish_bad),
 		cmocka_unit_test(test_bad_verdict),
 	};
 
