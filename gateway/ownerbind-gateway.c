@@ -12,7 +12,7 @@
  *   ownerbind-gateway --config FILE
  *   ownerbind-gateway --check-config FILE
  *   ownerbind-gateway --dev DIR --server-dev SERVER_DIR
- *   ownerbind-gateway audit verify FILE
+ *   ownerbind-gateway audit verify [--continued] FILE...
  */
 #include <sys/resource.h>
 
@@ -605,6 +605,29 @@ fixed_changed(const struct ob_gw_config *a, const struct ob_gw_config *b)
 }
 
 /*
+ * SIGHUP: when logrotate moved the issuance record away, it goes on in a
+ * new file at its path (docs/audit.md, "Rotating the record"); when that
+ * cannot be, the lines go on where they went and the log says why.
+ */
+static int
+audit_reopen(void *arg)
+{
+	struct gw	*g = arg;
+	char		 m[PATH_MAX + 64];
+	int		 re, r;
+
+	if ((r = ob_audit_reopen(g->audit, g->cfg->audit, &re)) != OB_OK)
+		return ob_err_prefix(r, "issuance record: still writing to the "
+		    "file it had");
+	if (re) {
+		(void)snprintf(m, sizeof(m), "%s from seq %llu", g->cfg->audit,
+		    ob_audit_seq(g->audit) + 1);
+		ob_svc_log(g->svc, "info", "audit reopened", OB_OK, m);
+	}
+	return OB_OK;
+}
+
+/*
  * SIGHUP, on the loop (after the TLS files): the configuration file, the
  * policy and the approvers' trust store, all or nothing.  A good file
  * replaces the configuration for the requests that start from now on;
@@ -914,6 +937,7 @@ gw_listen(struct gw *g)
 	OB_TRY(ob_svc_route(g->svc, "POST", "/v1/approvals",
 	    "application/jose+json", 1, h_approve, g));
 	OB_TRY(ob_svc_on_reload(g->svc, reload, g));
+	OB_TRY(ob_svc_on_reload(g->svc, audit_reopen, g));
 	OB_TRY(ob_svc_on_refusal(g->svc, on_refusal, g));
 	OB_TRY(ob_svc_on_conn_refusal(g->svc, on_conn_refusal, g));
 	OB_TRY(ob_svc_on_health(g->svc, health, g));
@@ -995,7 +1019,7 @@ usage(FILE *f)
 	fprintf(f, "usage: %s --config FILE\n"
 	    "       %s --check-config FILE\n"
 	    "       %s --dev DIR --server-dev SERVER_DIR\n"
-	    "       %s audit verify FILE\n"
+	    "       %s audit verify [--json] [--continued] FILE...\n"
 	    "The owner-mediated gateway: applies the organisation's policy to\n"
 	    "agent requests from proxies, signs them with the HSM key through\n"
 	    "ownerbind-signer and forwards them to the identity server.\n"

@@ -248,7 +248,8 @@ static const char *const line_members[] = {
  */
 static int
 check_line(const char *line, size_t len, unsigned long long want_seq,
-    const char *want_prev, unsigned long long *seq)
+    const char *want_prev, unsigned long long *seq,
+    char prev_out[HASH_B64 + 1])
 {
 	json_t		*o = NULL, *v;
 	const char	*s;
@@ -290,6 +291,8 @@ check_line(const char *line, size_t len, unsigned long long want_seq,
 	if ((r = ob_json_get_str(o, "prev", HASH_B64, HASH_B64,
 	    OB_ERR_AUDIT_BROKEN, OB_ERR_AUDIT_BROKEN, &s)) != OB_OK)
 		goto out;
+	if (prev_out != NULL)
+		memcpy(prev_out, s, HASH_B64 + 1);
 	if (want_prev != NULL && strcmp(s, want_prev) != 0) {
 		r = ob_errf(OB_ERR_AUDIT_BROKEN, "\"prev\" is not the hash "
 		    "of the line before (a line is missing, inserted or "
@@ -351,7 +354,8 @@ resume(struct ob_audit *a, off_t size)
 		    "%d bytes", OB_AUDIT_MAX_LINE);
 		goto out;
 	}
-	if ((r = check_line(buf + i, n - 1 - i, 0, NULL, &a->seq)) != OB_OK) {
+	if ((r = check_line(buf + i, n - 1 - i, 0, NULL, &a->seq, NULL)) !=
+	    OB_OK) {
 		r = ob_err_prefix(OB_ERR_AUDIT_TAIL, "last line");
 		goto out;
 	}
@@ -536,6 +540,117 @@ out:
 	return r;
 }
 
+/*
+ * Make every line written durable (under the lock): wait for a running
+ * group commit, then fsync what it did not cover.
+ */
+static int
+sync_all(struct ob_audit *a)
+{
+	while (a->syncing)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (a->synced_seq == a->seq)
+		return OB_OK;
+	if (fsync(a->fd) != 0) {
+		(void)roll_back(a);
+		pthread_cond_broadcast(&a->cv);
+		return ob_errf(OB_ERR_AUDIT_FAILED, "fsync failed%s",
+		    a->failed ? "" : " (the unsynced lines were cut)");
+	}
+	a->synced_seq = a->seq;
+	memcpy(a->synced_prev, a->prev, sizeof(a->prev));
+	a->synced_size = a->size;
+	return OB_OK;
+}
+
+/* A new, empty record file at path, locked (docs/audit.md, "Rotating"). */
+static int
+open_next(const char *path, int *fdp)
+{
+	struct stat	st;
+	int		fd, created = 0, r;
+
+	if ((fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) >= 0)
+		created = 1;
+	else if (errno == EEXIST)
+		fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		r = errno == EWOULDBLOCK ? ob_errf(OB_ERR_AUDIT_LOCKED, "%s",
+		    path) : ob_errf(OB_ERR_IO, "%s: flock: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		r = ob_errf(OB_ERR_IO, "%s: not a regular file", path);
+		goto fail;
+	}
+	/* An empty file (logrotate's "create") continues the chain; lines
+	 * there are another record's, not ours to continue. */
+	if (st.st_size != 0) {
+		r = ob_errf(OB_ERR_AUDIT_TAIL, "%s holds %lld bytes of another "
+		    "record: move it away", path, (long long)st.st_size);
+		goto fail;
+	}
+	if (created && (r = sync_dir(path)) != OB_OK)
+		goto fail;
+	*fdp = fd;
+	return OB_OK;
+fail:
+	close(fd);
+	return r;
+}
+
+int
+ob_audit_reopen(struct ob_audit *a, const char *path, int *reopened)
+{
+	struct stat	 cur, at;
+	int		 fd = -1, r;
+
+	*reopened = 0;
+	if (pthread_mutex_lock(&a->mu) != 0)
+		return ob_errf(OB_ERR_INTERNAL, "audit mutex");
+	if (a->failed) {
+		r = OB_ERR_AUDIT_FAILED;
+		goto out;
+	}
+	if (fstat(a->fd, &cur) != 0) {
+		r = ob_errf(OB_ERR_IO, "fstat: %s", strerror(errno));
+		goto out;
+	}
+	/* Still the file at path: nothing to do. */
+	if (lstat(path, &at) == 0 && at.st_dev == cur.st_dev &&
+	    at.st_ino == cur.st_ino) {
+		r = OB_OK;
+		goto out;
+	}
+	/* The old file's lines all durable before it is let go. */
+	OB_TRY(sync_all(a));
+	OB_TRY(open_next(path, &fd));
+	close(a->fd);
+	a->fd = fd;
+	/* seq and prev go on: the new file's line 1 continues the chain. */
+	a->size = a->synced_size = 0;
+	*reopened = 1;
+	r = OB_OK;
+out:
+	(void)pthread_mutex_unlock(&a->mu);
+	return r;
+}
+
+unsigned long long
+ob_audit_seq(struct ob_audit *a)
+{
+	unsigned long long seq;
+
+	(void)pthread_mutex_lock(&a->mu);
+	seq = a->seq;
+	(void)pthread_mutex_unlock(&a->mu);
+	return seq;
+}
+
 void
 ob_audit_free(struct ob_audit **ap)
 {
@@ -551,22 +666,25 @@ ob_audit_free(struct ob_audit **ap)
 	*ap = NULL;
 }
 
-int
-ob_audit_verify(const char *path, unsigned long long *lines,
-    unsigned long long *first_bad)
+/*
+ * One file of a chain: p is where the chain stands (seq 0 and the genesis
+ * hash before the first file), and where it stands after this file.
+ * With p->any, line 1 may continue a record from before (any seq, any
+ * prev): p->first_seq and p->first_prev say where it started.
+ */
+static int
+verify_file(const char *path, struct ob_audit_pos *p,
+    unsigned long long *lines, unsigned long long *first_bad)
 {
 	FILE			*f;
-	char			*buf = NULL, prev[HASH_B64 + 1];
+	char			*buf = NULL;
 	size_t			 cap = 0, len;
 	ssize_t			 got;
 	unsigned long long	 n = 0, seq;
-	int			 r;
+	int			 r = OB_OK, any;
 
 	if ((f = fopen(path, "re")) == NULL)
 		return ob_errf(OB_ERR_IO, "%s: %s", path, strerror(errno));
-	if ((r = hash_b64(OB_AUDIT_GENESIS, strlen(OB_AUDIT_GENESIS),
-	    prev)) != OB_OK)
-		goto out;
 	while ((got = getline(&buf, &cap, f)) > 0) {
 		len = (size_t)got;
 		if (buf[len - 1] != '\n') {
@@ -579,12 +697,27 @@ ob_audit_verify(const char *path, unsigned long long *lines,
 			    "than %d bytes", n + 1, OB_AUDIT_MAX_LINE);
 			break;
 		}
-		if ((r = check_line(buf, len - 1, n + 1, prev, &seq)) !=
+		any = p->any && p->seq == 0;
+		if ((r = check_line(buf, len - 1, any ? 0 : p->seq + 1,
+		    any ? NULL : p->prev, &seq, any ? p->first_prev : NULL)) !=
 		    OB_OK) {
 			r = ob_err_prefix(r, "line %llu", n + 1);
+			/* A rotated record's later file, checked alone. */
+			if (n == 0 && p->seq == 0 && !p->any) {
+				char d[1024];
+
+				(void)snprintf(d, sizeof(d), "%s",
+				    ob_err_detail());
+				r = ob_errf(r, "%s (if this file continues a "
+				    "rotated record: verify it after the files "
+				    "before it, or with --continued)", d);
+			}
 			break;
 		}
-		if ((r = hash_b64(buf, len - 1, prev)) != OB_OK)
+		if (any)
+			p->first_seq = seq;
+		p->seq = seq;
+		if ((r = hash_b64(buf, len - 1, p->prev)) != OB_OK)
 			goto out;
 		n++;
 	}
@@ -601,40 +734,104 @@ out:
 }
 
 int
+ob_audit_pos_init(struct ob_audit_pos *p, int any)
+{
+	memset(p, 0, sizeof(*p));
+	p->any = any;
+	return hash_b64(OB_AUDIT_GENESIS, strlen(OB_AUDIT_GENESIS), p->prev);
+}
+
+int
+ob_audit_verify_next(const char *path, struct ob_audit_pos *p,
+    unsigned long long *lines, unsigned long long *first_bad)
+{
+	return verify_file(path, p, lines, first_bad);
+}
+
+int
+ob_audit_verify(const char *path, unsigned long long *lines,
+    unsigned long long *first_bad)
+{
+	struct ob_audit_pos	p;
+	int			r;
+
+	if ((r = ob_audit_pos_init(&p, 0)) != OB_OK)
+		return r;
+	return verify_file(path, &p, lines, first_bad);
+}
+
+int
 ob_audit_verify_main(int argc, char **argv)
 {
-	unsigned long long	lines = 0;
-	json_t			*o;
-	const char		*a[3], *file;
+	struct ob_audit_pos	 p;
+	unsigned long long	 lines, total = 0;
+	json_t			*o = NULL, *files = NULL;
+	const char		*verb = NULL, *file = NULL, *files_v[64];
 	char			*s;
-	int			 i, n = 0, json = 0, r;
+	int			 i, n = 0, nf = 0, json = 0, cont = 0, r;
 
-	/* "verify" and FILE, with --json anywhere. */
+	/* "verify", then FILE..., with --json and --continued anywhere. */
 	for (i = 0; i < argc; i++)
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
-		else if (n < 3)
-			a[n++] = argv[i];
-	if (n != 2 || strcmp(a[0], "verify") != 0 || a[1][0] == '-')
+		else if (strcmp(argv[i], "--continued") == 0)
+			cont = 1;
+		else if (n++ == 0)
+			verb = argv[i];
+		else if (argv[i][0] == '-' ||
+		    nf == (int)(sizeof(files_v) / sizeof(files_v[0])))
+			nf = -1;
+		else if (nf >= 0)
+			files_v[nf++] = argv[i];
+	if (verb == NULL || strcmp(verb, "verify") != 0 || nf <= 0)
 		return ob_cli_usage_error("ownerbind-server audit", json, NULL,
-		    "usage: ownerbind-server audit verify [--json] FILE");
-	file = a[1];
+		    "usage: ownerbind-server audit verify [--json] [--continued] "
+		    "FILE... (at most 64, oldest first)");
 	ob_err_clear();
-	r = ob_audit_verify(file, &lines, NULL);
-	if (r == OB_OK && json) {
-		if ((o = json_pack("{s:s,s:s,s:I}", "result", "intact", "file",
-		    file, "lines", (json_int_t)lines)) != NULL &&
-		    (s = json_dumps(o, JSON_COMPACT)) != NULL) {
+	if ((r = ob_audit_pos_init(&p, cont)) != OB_OK ||
+	    (json && (files = json_array()) == NULL)) {
+		file = files_v[0];
+		r = r != OB_OK ? r : OB_ERR_ALLOC;
+		goto fail;
+	}
+	for (i = 0; i < nf; i++) {
+		file = files_v[i];
+		lines = 0;
+		if ((r = ob_audit_verify_next(file, &p, &lines, NULL)) != OB_OK)
+			goto fail;
+		total += lines;
+		if (json) {
+			if (json_array_append_new(files, json_pack("{s:s,s:I}",
+			    "file", file, "lines", (json_int_t)lines)))
+				r = OB_ERR_ALLOC;
+		} else if (i == 0 && cont && p.first_seq > 1)
+			printf("%s: %llu lines from seq %llu, chain intact; it "
+			    "continues a record whose last line's hash is %s\n",
+			    file, lines, p.first_seq, p.first_prev);
+		else
+			printf("%s: %llu lines, chain intact\n", file, lines);
+	}
+	if (json) {
+		if ((o = json_pack("{s:s,s:s,s:I,s:I,s:O}", "result", "intact",
+		    "file", files_v[0], "lines", (json_int_t)total, "last_seq",
+		    (json_int_t)p.seq, "files", files)) != NULL && cont &&
+		    p.first_seq > 0)
+			(void)(json_object_set_new(o, "first_seq",
+			    json_integer((json_int_t)p.first_seq)) ||
+			    json_object_set_new(o, "first_prev",
+			    json_string(p.first_prev)));
+		if (o != NULL && (s = json_dumps(o, JSON_COMPACT)) != NULL) {
 			printf("%s\n", s);
 			free(s);
 		}
 		json_decref(o);
-		return 0;
-	}
-	if (r == OB_OK) {
-		printf("%s: %llu lines, chain intact\n", file, lines);
-		return 0;
-	}
+	} else if (nf > 1)
+		printf("%d files: %llu lines (up to seq %llu), chain intact "
+		    "across them\n", nf, total, p.seq);
+	json_decref(files);
+	return 0;
+fail:
+	json_decref(files);
 	if (json) {
 		ob_print_error_json("broken", r, 1);
 		return 1;

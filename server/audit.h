@@ -72,6 +72,21 @@ int ob_audit_open(const char *path, struct ob_audit **out) OB_WUR;
 int ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
     unsigned long long *seq) OB_WUR;
 
+/*
+ * Rotation (docs/audit.md, "Rotating the record"): when path no longer
+ * names the open file (renamed or removed by logrotate), make every line
+ * written durable, then open path (created with mode 0600, or an empty
+ * file already there) and write the next lines there: its line 1
+ * continues the chain (seq and prev go on).  *reopened is 1 when it did.
+ * Nothing changes on an error: OB_ERR_AUDIT_TAIL (path holds lines),
+ * OB_ERR_AUDIT_LOCKED, OB_ERR_AUDIT_FAILED, OB_ERR_IO.  Thread-safe.
+ */
+int ob_audit_reopen(struct ob_audit *a, const char *path, int *reopened)
+    OB_WUR;
+
+/* The seq of the last line written (0: none yet).  Thread-safe. */
+unsigned long long ob_audit_seq(struct ob_audit *a);
+
 /* Close and free; *ap is set to NULL.  Safe on NULL. */
 void ob_audit_free(struct ob_audit **ap);
 
@@ -86,10 +101,36 @@ int ob_audit_verify(const char *path, unsigned long long *lines,
     unsigned long long *first_bad) OB_WUR;
 
 /*
- * `ownerbind-server audit verify [--json] FILE`: argv[0] is "verify".
- * Prints "FILE: N lines, chain intact" and returns 0, or "FILE: line L:
- * ..." on stderr and returns 1; 2 for a usage error.  With --json, one
- * object on stdout: {"result": "intact", "file", "lines"} or the error
+ * A record in several files, oldest first (a rotated record): where the
+ * chain stands between them.  ob_audit_pos_init(p, 0): the first file
+ * starts at the genesis; (p, 1): it may continue lines that are not
+ * given (seq and prev of its line 1 are then taken as they are, and
+ * first_seq, first_prev say what they were).  ob_audit_verify_next
+ * checks one file from p on, as ob_audit_verify does, and leaves p at
+ * its last line.
+ */
+struct ob_audit_pos {
+	int			 any;
+	unsigned long long	 seq;			/* the last line's */
+	char			 prev[44];		/* its hash */
+	unsigned long long	 first_seq;		/* with any */
+	char			 first_prev[44];
+};
+
+int ob_audit_pos_init(struct ob_audit_pos *p, int any) OB_WUR;
+int ob_audit_verify_next(const char *path, struct ob_audit_pos *p,
+    unsigned long long *lines, unsigned long long *first_bad) OB_WUR;
+
+/*
+ * `ownerbind-server audit verify [--json] [--continued] FILE...`: argv[0]
+ * is "verify"; the files are one record, oldest first (a rotated record).
+ * Prints "FILE: N lines, chain intact" a file (and a line for all of them
+ * when several) and returns 0, or "FILE: line L: ..." on stderr and
+ * returns 1; 2 for a usage error.  --continued: the first file may
+ * continue lines not given (its line 1 is taken as it is, and said).
+ * With --json, one object on stdout: {"result": "intact", "file" (the
+ * first), "lines" (all), "last_seq", "files": [{"file", "lines"}], and
+ * with --continued "first_seq", "first_prev"} or the error
  * (ob_print_error_json, result "broken" or "error").
  */
 int ob_audit_verify_main(int argc, char **argv);

@@ -12,7 +12,7 @@
  *   ownerbind-server --config FILE
  *   ownerbind-server --check-config FILE
  *   ownerbind-server --dev DIR [--listen ADDR:PORT]
- *   ownerbind-server audit verify FILE
+ *   ownerbind-server audit verify [--continued] FILE...
  */
 #include <getopt.h>
 #include <limits.h>
@@ -1429,6 +1429,29 @@ apply_tables(struct server *s, const struct ob_server_config *c)
 }
 
 /*
+ * SIGHUP: when logrotate moved the issuance record away, it goes on in a
+ * new file at its path (docs/audit.md, "Rotating the record"); when that
+ * cannot be, the lines go on where they went and the log says why.
+ */
+static int
+audit_reopen(void *arg)
+{
+	struct server	*s = arg;
+	char		 m[PATH_MAX + 64];
+	int		 re, r;
+
+	if ((r = ob_audit_reopen(s->audit, s->cfg->audit, &re)) != OB_OK)
+		return ob_err_prefix(r, "issuance record: still writing to the "
+		    "file it had");
+	if (re) {
+		(void)snprintf(m, sizeof(m), "%s from seq %llu", s->cfg->audit,
+		    ob_audit_seq(s->audit) + 1);
+		ob_svc_log(s->svc, "info", "audit reopened", OB_OK, m);
+	}
+	return OB_OK;
+}
+
+/*
  * SIGHUP, on the loop (after the service's TLS files): the configuration
  * file with the strict reader, and the trust store.  A good file, with
  * every member fixed at start unchanged, replaces the whole configuration
@@ -1805,6 +1828,7 @@ server_listen(struct server *s)
 		    "application/json", 1, h_enrol, s));
 	}
 	OB_TRY(ob_svc_on_reload(s->svc, reload, s));
+	OB_TRY(ob_svc_on_reload(s->svc, audit_reopen, s));
 	OB_TRY(ob_svc_on_refusal(s->svc, on_refusal, s));
 	OB_TRY(ob_svc_on_conn_refusal(s->svc, on_conn_refusal, s));
 	OB_TRY(ob_svc_on_health(s->svc, health, s));
@@ -1923,7 +1947,7 @@ usage(FILE *f)
 	fprintf(f, "usage: %s --config FILE\n"
 	    "       %s --check-config FILE\n"
 	    "       %s --dev DIR [--listen ADDR:PORT]\n"
-	    "       %s audit verify [--json] FILE\n"
+	    "       %s audit verify [--json] [--continued] FILE...\n"
 	    "       %s invite --config FILE --owner ID --may-bind PATTERN "
 	    "[--ttl S]\n"
 	    "--json: errors (and --check-config's result) as one JSON object.\n"

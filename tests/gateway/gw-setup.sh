@@ -133,10 +133,19 @@ wait_log() {	# $1 file, $2 text, $3 pid
 		sleep 0.05
 	done
 }
+nlistening() { c=$(grep -c '"event":"listening"' "$D/server.log" 2>/dev/null); echo "${c:-0}"; }
 start_server() {
+	# The log is appended to: a restarted server is up at one more
+	# "listening" line, not at the last server's.
+	n0=$(nlistening)
 	(cd "$D/srv" && exec "$SRV" --config gwsrv.json) 2>>"$D/server.log" &
 	SP=$!
-	wait_log "$D/server.log" '"event":"listening"' "$SP"
+	i=0
+	while [ "$(nlistening)" -le "$n0" ]; do
+		kill -0 "$SP" 2>/dev/null || die "not running: $(cat "$D/server.log")"
+		i=$((i + 1)); [ $i -gt 400 ] && die "no new \"listening\" in $D/server.log"
+		sleep 0.05
+	done
 }
 LP=''
 start_gateway() {

@@ -246,8 +246,21 @@ envelope "$D/e6.json" sandbox-y || die "envelope"
 s=$(post proxy "$D/e6.json")
 [ "$s" = 403 ] && ok "the old policy stays in force" || bad "after a bad reload: $s"
 
+# --- SIGHUP: a record renamed by logrotate goes on in a new file ---
+mv "$D/gw-audit.jsonl" "$D/gw-audit.jsonl.1"
+ghup
+envelope "$D/e7.json" sandbox-y || die "envelope"
+s=$(post proxy "$D/e7.json")
+[ "$s" = 403 ] && [ "$(wc -l <"$D/gw-audit.jsonl")" = 1 ] && logged '"event":"audit reopened"' &&
+    ok "rotated: the next decision in a new record file" || bad "rotated: $s"
+out=$("$GW" audit verify "$D/gw-audit.jsonl.1" "$D/gw-audit.jsonl" 2>&1)
+echo "$out" | grep -q 'chain intact across them' && ok "audit verify: the two files, one chain" ||
+    bad "audit verify after rotation: $out"
+
 # --- AC5: the record's chain ---
 stop_all
+# The rotated files, joined again, are one record from the genesis.
+cat "$D/gw-audit.jsonl.1" "$D/gw-audit.jsonl" >"$D/joined" && mv "$D/joined" "$D/gw-audit.jsonl"
 out=$("$GW" audit verify "$D/gw-audit.jsonl" 2>&1)
 echo "$out" | grep -q 'chain intact' && ok "audit verify: $out" || bad "audit verify: $out"
 N=$(wc -l <"$D/gw-audit.jsonl")

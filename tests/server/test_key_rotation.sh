@@ -58,6 +58,9 @@ json.dump(c, open(d + "/rot.json", "w"), indent=2)
 PY
 }
 start() {	# the server on dev/rot.json; 1 if it did not start
+	# Emptied here, not only by the child's redirection: until the child
+	# runs, the last server's "listening" line would still be there.
+	: >"$D/server.log"
 	(cd "$D/dev" && exec "$SRV" --config rot.json) 2>"$D/server.log" &
 	SP=$!
 	i=0
@@ -88,9 +91,9 @@ issue() {	# $1: name; an agent-mediated credential into $1.wit, $1.wic
 open('$1.wit', 'w').write(r['wit'])
 open('$1.wic', 'w').write(r['wic'])"
 }
-jwks() {	# $1: output file
+jwks() {	# $1: output file; curl's complaint in curl.err
 	curl -sS --max-time 20 --cacert "$CA" --cert "$CERT" --key "$KEY" \
-	    -o "$1" "$URL/v1/keys" 2>/dev/null
+	    -o "$1" "$URL/v1/keys" 2>curl.err || { cat curl.err; return 1; }
 }
 # kids FILE: the JWKS's kids in order, one line.
 kids() { "$PY" -c "import json; print(' '.join(k['kid'] for k in json.load(open('$1'))['keys']))"; }
@@ -125,6 +128,7 @@ stop
 # 2. The next key published, the old one signing.
 conf issuer issuer-ca.pem issuer2-ca.pem && start || bad "publish: no server"
 jwks j2.json
+# shellcheck disable=SC2046 # the kids, one word each
 set -- $(kids j2.json)
 [ $# = 2 ] && [ "$1" = "$OLD" ] && [ "$2" != "$OLD" ] &&
     ok "published: two keys, the signing one first" || bad "published: kids $*"

@@ -5,7 +5,8 @@
 # a connection opened before the reload stays open and is served; a
 # broken file, an unknown member and a changed member fixed at start keep
 # the old configuration (the behaviour shows it), the log names the member
-# and /metrics counts the failed reloads; log_level takes effect.
+# and /metrics counts the failed reloads; log_level takes effect; a
+# record renamed by logrotate goes on in a new file (decision 160).
 # Usage: test_server_reload.sh OWNERBIND-SERVER OWNERBIND
 # OB_TEST_NO_SANDBOX=1: "sandbox": false (a TSan build: seccomp and the
 # sanitizer's runtime do not mix).
@@ -298,6 +299,39 @@ sleep 0.2
     grep -q '"level":"info".*"path":"/v1/credentials","status":201' &&
     ok "log_level back to debug: the 201 logged again" ||
     bad "log_level debug: $s1: $(tail -n 3 server.log)"
+
+# Rotation (decision 160): logrotate renames the record, then SIGHUP;
+# the next decision goes to a new file whose line 1 continues the chain.
+# A file with lines at the path is not continued: the old one is.
+R=$D/dev/audit.jsonl
+envelope r1.json && envelope r2.json || exit 1
+mv "$R" "$R.1"
+k=$(metric ok)
+hup_ok
+s1=$(post "$CERT" "$KEY" r1.json)
+[ "$s1" = 201 ] && [ "$(metric ok)" = $((k + 1)) ] && [ "$(wc -l <"$R")" = 1 ] &&
+    grep -q '"event":"audit reopened"' server.log &&
+    ok "rotated: the next line in a new record file" ||
+    bad "rotated: $s1, $(wc -l <"$R" 2>&1) lines"
+"$SRV" audit verify "$R.1" "$R" >v.txt 2>&1 && grep -q "^2 files: .* chain intact across them" v.txt &&
+    ok "audit verify: the two files, one chain" || bad "audit verify: $(cat v.txt)"
+"$SRV" audit verify "$R" >v.txt 2>&1; rc=$?
+[ $rc = 1 ] && grep -q -- "--continued" v.txt &&
+    "$SRV" audit verify --continued "$R" 2>&1 | grep -q "continues a record" &&
+    ok "the new file alone: broken at line 1, intact with --continued" ||
+    bad "the new file alone: $rc $(cat v.txt)"
+mv "$R" "$R.2" && echo '{"seq":1}' >"$R"
+k=$(metric failed)
+kill -HUP "$SP"
+i=0
+while [ "$(metric failed)" = "$k" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+s1=$(post "$CERT" "$KEY" r2.json)
+[ "$s1" = 201 ] && [ "$(wc -l <"$R")" = 1 ] && [ "$(wc -l <"$R.2")" = 2 ] &&
+    grep -q 'holds 10 bytes of another record' server.log &&
+    ok "a file with lines at the path: refused, the lines go on in the old file" ||
+    bad "another record at the path: $s1 $(wc -l <"$R.2")"
+"$SRV" audit verify "$R.1" "$R.2" >/dev/null 2>&1 && ok "and the chain is whole" ||
+    bad "the chain after a refused rotation"
 
 kill -TERM "$SP"; wait "$SP"; rc=$?; SP=
 [ $rc = 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM exit $rc"

@@ -608,6 +608,128 @@ test_doc_vector(void **state)
 	assert_int_equal(lines, 2);
 }
 
+/* Verify files oldest first; expect a break in file bad_file (1-based)
+ * at line bad_line, or 0: intact with total lines in all. */
+static void
+expect_files(const char *const *files, int n, int any, int bad_file,
+    unsigned long long bad_line, unsigned long long total)
+{
+	struct ob_audit_pos	p;
+	unsigned long long	lines, first, all = 0;
+	int			i, r = OB_OK;
+
+	assert_int_equal(ob_audit_pos_init(&p, any), OB_OK);
+	for (i = 0; i < n; i++) {
+		first = 0;
+		r = ob_audit_verify_next(files[i], &p, &lines, &first);
+		if (r != OB_OK)
+			break;
+		all += lines;
+	}
+	if (bad_file == 0) {
+		if (r != OB_OK)
+			fail_msg("file %d: %s (%s)", i + 1, ob_err_name(r),
+			    ob_err_detail());
+		assert_int_equal(all, total);
+		return;
+	}
+	if (r != OB_ERR_AUDIT_BROKEN || i + 1 != bad_file || first != bad_line)
+		fail_msg("expected a break in file %d at line %llu, got %s in "
+		    "%d at %llu (%s)", bad_file, bad_line, ob_err_name(r),
+		    i + 1, first, ob_err_detail());
+}
+
+/*
+ * Rotation (decision 160): renamed away, the record goes on in a new file
+ * at its path whose line 1 continues the chain; the files verify in
+ * order, a later one alone only with "continued", and a missing or moved
+ * file breaks the chain at the next one's line 1.
+ */
+static void
+test_rotate(void **state)
+{
+	struct ob_audit		*a = NULL;
+	struct ob_audit_event	 ev;
+	struct ob_audit_pos	 p;
+	unsigned long long	 seq, lines;
+	char			 r1[300], r2[300];
+	const char		*f[3];
+	FILE			*fp;
+	int			 i, re = -1;
+
+	(void)state;
+	snprintf(r1, sizeof(r1), "%s.1", path);
+	snprintf(r2, sizeof(r2), "%s.2", path);
+	(void)unlink(r1);
+	(void)unlink(r2);
+	make_record(3);
+	assert_int_equal(ob_audit_open(path, &a), OB_OK);
+	/* The path still names the file: nothing happens. */
+	assert_int_equal(ob_audit_reopen(a, path, &re), OB_OK);
+	assert_int_equal(re, 0);
+	/* logrotate without "create": rename; the next line goes to a new
+	 * file at path. */
+	assert_int_equal(rename(path, r2), 0);
+	event(&ev, 3);
+	assert_int_equal(ob_audit_append(a, &ev, &seq), OB_OK);	/* to r2 */
+	assert_int_equal(ob_audit_reopen(a, path, &re), OB_OK);
+	assert_int_equal(re, 1);
+	for (i = 4; i < 6; i++) {
+		event(&ev, i);
+		assert_int_equal(ob_audit_append(a, &ev, &seq), OB_OK);
+	}
+	assert_int_equal(seq, 6);
+	/* With "create": an empty file is there already. */
+	assert_int_equal(rename(path, r1), 0);
+	assert_non_null(fp = fopen(path, "w"));
+	fclose(fp);
+	assert_int_equal(ob_audit_reopen(a, path, &re), OB_OK);
+	assert_int_equal(re, 1);
+	event(&ev, 6);
+	assert_int_equal(ob_audit_append(a, &ev, &seq), OB_OK);
+	assert_int_equal(ob_audit_seq(a), 7);
+	ob_audit_free(&a);
+	/* r2: lines 1-4, r1: 5-6, path: 7. */
+	f[0] = r2; f[1] = r1; f[2] = path;
+	expect_files(f, 3, 0, 0, 0, 7);
+	assert_int_equal(ob_audit_verify(r2, &lines, NULL), OB_OK);
+	assert_int_equal(lines, 4);
+	/* A later file alone: broken at line 1, unless continued. */
+	expect_files(f + 1, 2, 0, 1, 1, 0);
+	assert_non_null(strstr(ob_err_detail(), "--continued"));
+	expect_files(f + 1, 2, 1, 0, 0, 3);
+	assert_int_equal(ob_audit_pos_init(&p, 1), OB_OK);
+	assert_int_equal(ob_audit_verify_next(r1, &p, &lines, NULL), OB_OK);
+	assert_int_equal(p.first_seq, 5);
+	assert_int_equal(p.seq, 6);
+	assert_int_equal(strlen(p.first_prev), 43);
+	/* A file left out, or two in the wrong order. */
+	f[0] = r2; f[1] = path;
+	expect_files(f, 2, 0, 2, 1, 0);
+	f[0] = r1; f[1] = r2;
+	expect_files(f, 2, 1, 2, 1, 0);
+	/* Reopened, the record goes on from the new file's last line. */
+	assert_int_equal(ob_audit_open(path, &a), OB_OK);
+	event(&ev, 7);
+	assert_int_equal(ob_audit_append(a, &ev, &seq), OB_OK);
+	assert_int_equal(seq, 8);
+	/* A file with lines at path is not continued; the old one is. */
+	assert_int_equal(rename(path, copy), 0);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("{\"seq\":1}\n", fp);
+	fclose(fp);
+	assert_int_equal(ob_audit_reopen(a, path, &re), OB_ERR_AUDIT_TAIL);
+	assert_int_equal(re, 0);
+	event(&ev, 8);
+	assert_int_equal(ob_audit_append(a, &ev, &seq), OB_OK);
+	ob_audit_free(&a);
+	f[0] = r2; f[1] = r1; f[2] = copy;
+	expect_files(f, 3, 0, 0, 0, 9);
+	(void)unlink(r1);
+	(void)unlink(r2);
+	(void)unlink(copy);
+}
+
 static void
 test_verify_main(void **state)
 {
@@ -627,6 +749,26 @@ test_verify_main(void **state)
 	assert_int_equal(ob_audit_verify_main(2, usage), 2);
 	assert_int_equal(unlink(copy), 0);
 	assert_int_equal(ob_audit_verify_main(2, bad), 1);
+	/* Several files: a usage error past 64 or with an unknown flag. */
+	{
+		char	 flag[] = "--bogus", cont[] = "--continued";
+		char	*two[] = { verify, path, path, NULL };
+		char	*cflag[] = { verify, cont, path, NULL };
+		char	*unknown[] = { verify, path, flag, NULL };
+		char	*none[] = { verify, NULL };
+		char	*many[70];
+		int	 i;
+
+		/* The same file twice: its line 1 does not follow its last. */
+		assert_int_equal(ob_audit_verify_main(3, two), 1);
+		assert_int_equal(ob_audit_verify_main(3, cflag), 0);
+		assert_int_equal(ob_audit_verify_main(3, unknown), 2);
+		assert_int_equal(ob_audit_verify_main(1, none), 2);
+		many[0] = verify;
+		for (i = 1; i < 66; i++)
+			many[i] = path;
+		assert_int_equal(ob_audit_verify_main(66, many), 2);
+	}
 }
 
 int
@@ -645,6 +787,7 @@ main(void)
 		cmocka_unit_test(test_short_write),
 		cmocka_unit_test(test_crafted_lines),
 		cmocka_unit_test(test_doc_vector),
+		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_verify_main),
 	};
 
