@@ -135,14 +135,13 @@ i=0
 while ! grep -q 'handshake not complete by the deadline' svc.log && [ $i -lt 40 ]; do
 	sleep 0.1; i=$((i + 1))
 done
-# (On a loaded machine the line was, in about one run in four, not
-# written within 4 s; not explained yet, so only its form is checked.)
+# (The line is written as the connection is freed, after its socket is
+# closed: the client may see the close first.)
 if grep 'handshake not complete by the deadline' svc.log | grep -qv '(at: [^")]*)"'; then
 	no "... a handshake refusal without OpenSSL's state"; grep 'handshake not complete' svc.log | sed 's/^/    /'
-elif grep -q '"detail":"TLS handshake not complete by the deadline (at: [^")]*)"' svc.log; then
-	ok "... logged with OpenSSL's handshake state: $(sed -n 's/.*(at: \([^")]*\)).*/\1/p' svc.log | tail -1)"
 else
-	echo "note ... no refusal line within 4 s (seen on a loaded machine)"
+	has svc.log '"detail":"TLS handshake not complete by the deadline (at: [^")]*)"' \
+	    "... logged with OpenSSL's handshake state: $(sed -n 's/.*(at: \([^")]*\)).*/\1/p' svc.log | tail -1)"
 fi
 
 # a daemon that is behind, not its clients: 64 connections accepted, the
