@@ -939,10 +939,11 @@ ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 	evhttp_set_max_headers_size(svc->http,
 	    (ev_ssize_t)svc->lim.max_headers);
 	/* The connection's own deadline (svc_tls.c) bounds a request at
-	 * timeout_s, twice that when the server was the one behind; evhttp's
+	 * timeout_s, one more when the server was the one behind; evhttp's
 	 * inactivity timeout is only the backstop above it, so that a loop
 	 * busy with other connections does not cut this one silently. */
-	evhttp_set_timeout(svc->http, 2 * svc->lim.timeout_s + 1);
+	svc->backstop_s = 2 * svc->lim.timeout_s + 1;
+	evhttp_set_timeout(svc->http, svc->backstop_s);
 	evhttp_set_allowed_methods(svc->http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);

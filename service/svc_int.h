@@ -107,6 +107,7 @@ struct ob_svc_req {
 struct ob_svc {
 	char			*name;
 	struct ob_svc_limits	 lim;
+	int			 backstop_s;	/* evhttp's inactivity timeout */
 	const struct ob_svc_peer **peers;	/* into pool; loop thread */
 	size_t			 npeers;
 	unsigned		 peers_gen;	/* ob_svc_set_peers calls */

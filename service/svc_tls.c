@@ -335,10 +335,16 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (!c->graced && server_behind(c)) {
 		/* Our delay, not the client's: one more period, no more. */
 		struct timeval tv = { c->svc->lim.timeout_s, 0 };
+		struct timeval bs = { c->svc->backstop_s, 0 };
 
 		c->graced = 1;
 		c->svc->deadlines_graced++;
 		(void)evtimer_add(c->deadline, &tv);
+		/* evhttp's backstop counts from the last read or write: when
+		 * this ran more than a second late, it would expire before
+		 * the period just given and free the connection unlogged.
+		 * Restart it from now, behind the deadline again. */
+		(void)bufferevent_set_timeouts(c->bev, &bs, &bs);
 		return;
 	}
 	c->timed_out = 1;

@@ -4,7 +4,8 @@
   svc_client.py raw PORT DIR HEX         send bytes (hex) over mTLS, print the status line
   svc_client.py slowloris PORT DIR SECS  headers a byte every 0.5 s; print seconds until cut
   svc_client.py stall PORT DIR SECS      send the ClientHello, never the rest of the
-                                         handshake; print seconds until cut
+                                         handshake; print seconds until cut and the
+                                         bytes the server sent
   svc_client.py abandon PORT DIR         start /work?ms=800 and close at once
   svc_client.py conns PORT DIR N         hold N idle TLS connections, try one more
   svc_client.py notify PATH OUT SECS     receive sd_notify datagrams into OUT
@@ -69,26 +70,31 @@ def main():
             time.sleep(0.5)
         print(f"{time.monotonic() - t0:.1f}")
     elif cmd == "stall":
+        # The ClientHello comes from an SSL object over memory BIOs that is
+        # never given the server's answer, so the handshake stays on the
+        # client's turn.  (One non-blocking do_handshake on the socket
+        # finished the client's side whenever the server's flight was
+        # already there when it read: the server preempted it on its
+        # wakeup; then the deadline cut an idle connection, not a
+        # handshake.)
         ctx = ssl.create_default_context(cafile=f"{sys.argv[3]}/ca.pem")
         ctx.check_hostname = False
         ctx.load_cert_chain(f"{sys.argv[3]}/proxy.pem", f"{sys.argv[3]}/proxy.key")
-        r = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=20)
-        r.setblocking(False)
-        s = ctx.wrap_socket(r, server_hostname="localhost",
-                            do_handshake_on_connect=False)
-        t0 = time.monotonic()
+        inb, outb = ssl.MemoryBIO(), ssl.MemoryBIO()
+        o = ctx.wrap_bio(inb, outb, server_hostname="localhost")
         try:
-            s.do_handshake()        # sends the ClientHello
+            o.do_handshake()
         except ssl.SSLWantReadError:
             pass
-        # Read the raw socket only: the server's flight, then its close.
-        r2 = socket.socket(fileno=s.detach())
-        r2.setblocking(True)
-        r2.settimeout(1)
+        r = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=20)
+        r.settimeout(1)
+        t0 = time.monotonic()
+        r.sendall(outb.read())
+        # Read the server's flight, then its close.
         got = 0
         while time.monotonic() - t0 < float(sys.argv[4]):
             try:
-                b = r2.recv(4096)
+                b = r.recv(4096)
                 if b == b"":
                     print(f"{time.monotonic() - t0:.1f} flight={got}")
                     return 0
