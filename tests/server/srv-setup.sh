@@ -1,6 +1,6 @@
 # srv-setup.sh: sourced by the server tests that build on the dev mode
 # of ownerbind-server (test_server_peers.sh, test_server_reload.sh,
-# test_challenge.sh, test_callback.sh).
+# test_challenge.sh, test_callback.sh, test_enrol.sh, test_approval.sh).
 # Sourcing it makes a fresh $D, enters it (the current directory from
 # then on) and defines:
 #   - D; SP, the server's PID, and KP, another process the test starts
@@ -20,7 +20,9 @@
 #   - srv_pki MKCERTS: instead of srv_ca2, the certificates of
 #     tests/service/mkcerts.sh (its path) in $D/pki, and
 #     $D/dev/clients-ca.pem holding their CA after the development TLS
-#     CA; ALICE_SHA, the SHA-256 of pki/hashpeer.pem in hex.
+#     CA; ALICE_SHA, the SHA-256 of pki/hashpeer.pem in hex;
+#   - free_port: prints a loopback TCP port nothing listened on a moment
+#     ago.
 # srv_dev_start, srv_ca2 and srv_pki print a FAIL line and exit 1 when
 # they fail.
 # Needs: SRV PY set.
@@ -75,6 +77,7 @@ srv_pki() {	# $1: tests/service/mkcerts.sh
 	ALICE_SHA=$(openssl x509 -in pki/hashpeer.pem -outform der |
 	    openssl dgst -sha256 -r | cut -d' ' -f1)
 }
+free_port() { "$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 mkleaf() {	# $1: name, $2: URI SAN
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	    -subj "/CN=$1" -keyout "$1.key" -out "$1.csr" 2>/dev/null &&

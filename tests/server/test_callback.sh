@@ -30,7 +30,7 @@ while [ ! -f rport ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 [ -f rport ] || { cat receiver.log; echo "FAIL: receiver"; exit 1; }
 RPORT=$(cat rport)
 # A port nothing listens on: a refusing callback.
-CPORT=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+CPORT=$(free_port)
 "$PY" - "$D/dev/server.json" "$ALICE_SHA" "$RPORT" "$CPORT" <<'EOF'
 import json, sys
 p, sha, rport, cport = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
