@@ -1,6 +1,7 @@
 # srv-setup.sh: sourced by the server tests that build on the dev mode
-# of ownerbind-server (test_server_peers.sh, test_server_reload.sh,
-# test_challenge.sh, test_callback.sh, test_enrol.sh, test_approval.sh).
+# of ownerbind-server (test_server.sh, test_server_peers.sh,
+# test_server_reload.sh, test_challenge.sh, test_callback.sh,
+# test_enrol.sh, test_enrol_rate.sh, test_approval.sh).
 # Sourcing it makes a fresh $D, enters it (the current directory from
 # then on) and defines:
 #   - D; SP, the server's PID, and KP, another process the test starts
