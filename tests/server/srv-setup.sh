@@ -14,6 +14,11 @@
 #     names are set as URL AUD TRUST CA CERT KEY, and PORT; SPKI, the
 #     base64 SHA-256 of the dev server's public key (its pin);
 #   - srv_dev [LOG]: srv_dev_start, then the server stopped (SP empty);
+#   - srv_serve [LOG]: `ownerbind-server --config $D/dev/server.json`
+#     started as SP, logging to $D/LOG (server.log), until seccomp is in
+#     force (FAIL without it); URL, where it listens (its log line),
+#     and srv_log, the log's path;
+#   - srv_stop: the server SP stopped, SP empty;
 #   - srv_ca2: a second client CA (ca2.pem, ca2.key) and
 #     $D/dev/clients-ca.pem holding it after the development TLS CA;
 #     then mkleaf NAME URI issues NAME.pem/NAME.key under it
@@ -24,8 +29,8 @@
 #     CA; ALICE_SHA, the SHA-256 of pki/hashpeer.pem in hex;
 #   - free_port: prints a loopback TCP port nothing listened on a moment
 #     ago.
-# srv_dev_start, srv_ca2 and srv_pki print a FAIL line and exit 1 when
-# they fail.
+# srv_dev_start, srv_serve, srv_ca2 and srv_pki print a FAIL line and
+# exit 1 when they fail.
 # Needs: SRV PY set.
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # the names dev.json gives are for the tests that source this
@@ -62,8 +67,24 @@ J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])
 # shellcheck disable=SC2120 # $1 is optional
 srv_dev() {	# $1: the log's name in $D (dev.log)
 	srv_dev_start "$@"
-	kill -TERM "$SP"; wait "$SP"; SP=
+	srv_stop
 }
+# shellcheck disable=SC2120 # $1 is optional
+srv_serve() {	# $1: the log's name in $D (server.log)
+	srv_log=$D/${1:-server.log}
+	: > "$srv_log"	# before the server starts: no old line is read
+	"$SRV" --config "$D/dev/server.json" 2>"$srv_log" &
+	SP=$!
+	i=0
+	while ! grep -q '"detail":"seccomp: the allow-list is in force' "$srv_log" &&
+	    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' "$srv_log" | cut -d'"' -f4)
+	if ! grep -q '"detail":"seccomp: the allow-list is in force' "$srv_log" ||
+	    [ -z "$URL" ]; then
+		cat "$srv_log"; echo "FAIL: server did not start"; exit 1
+	fi
+}
+srv_stop() { kill "$SP"; wait "$SP" 2>/dev/null; SP=; }
 
 srv_ca2() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \

@@ -45,13 +45,7 @@ t["owners"].append({"id": "alice@example.org",
                         "origins": [origin], "backup_eligible": False}}]})
 json.dump(t, open(tp, "w"), indent=1)
 EOF
-"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-SP=$!
-i=0
-while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-URL="https://127.0.0.1:$PORT"
-grep -q "seccomp: the allow-list" server.log || { cat server.log; echo "FAIL: no server"; exit 1; }
+srv_serve
 PCURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
 field() { "$PY" -c "import json,sys; print(json.load(open('$1')).get('$2', ''))"; }
 

@@ -79,14 +79,8 @@ EOF
 "$OB" enroll --key file:alice.pem --owner alice@example.org \
     --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" >/dev/null || exit 1
 
-"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-SP=$!
-i=0
-while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' server.log | cut -d'"' -f4)
+srv_serve
 MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' server.log | cut -d= -f2)
-[ -n "$URL" ] || { cat server.log; echo "FAIL: server did not start"; exit 1; }
 
 PCURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
 HCURL="curl -sS --max-time 20 --cacert $CA --cert pki/proxy.pem --key pki/proxy.key"

@@ -44,16 +44,8 @@ EOF
 serve() {	# $1: deadline_s; sets SP and URL
 	config "$1"
 	[ -f server.log ] && cat server.log >> server.prev.log
-	: > server.log
-	"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-	SP=$!
-	i=0
-	while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-	    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-	URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' server.log | cut -d'"' -f4)
-	[ -n "$URL" ] || { cat server.log; echo "FAIL: server did not start"; exit 1; }
+	srv_serve
 }
-stop() { kill "$SP"; wait "$SP" 2>/dev/null; SP=; }
 
 printf '48151623\n' > pin; chmod 600 pin
 "$OB" keygen --key file:alice.pem >/dev/null || exit 1
@@ -363,7 +355,7 @@ $RESPOND $ALICE_DEV --owner-key file:alice.pem --once --yes \
     --handle "$H5" --wait 20 2>/dev/null &&
     [ "$(poll r5 "$PCURL")" = 201 ] && ok "served after the slow and many clients" ||
     bad "after load"
-stop
+srv_stop
 
 # 8. After the deadline: a server holding requests for 8 s.  The answer is
 # made while the request is pending and sent after it expired.
@@ -385,7 +377,7 @@ s=$(answer "$(field r6.held handle)" r6.ans "$ACURL")
     bad "late answer: $s $(cat ans.resp)"
 s=$(poll r6 "$PCURL")
 [ "$s" = 410 ] && ok "poll after the deadline: 410" || bad "late poll: $s"
-stop
+srv_stop
 
 [ $fail = 0 ] && echo "all challenge tests passed"
 exit $fail
