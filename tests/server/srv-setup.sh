@@ -1,7 +1,8 @@
 # srv-setup.sh: sourced by the server tests that build on the dev mode
 # of ownerbind-server (test_server.sh, test_server_peers.sh,
 # test_server_reload.sh, test_challenge.sh, test_callback.sh,
-# test_enrol.sh, test_enrol_rate.sh, test_approval.sh).
+# test_enrol.sh, test_enrol_rate.sh, test_approval.sh,
+# test_renewal_server.sh).
 # Sourcing it makes a fresh $D, enters it (the current directory from
 # then on) and defines:
 #   - D; SP, the server's PID, and KP, another process the test starts
@@ -15,9 +16,9 @@
 #     base64 SHA-256 of the dev server's public key (its pin);
 #   - srv_dev [LOG]: srv_dev_start, then the server stopped (SP empty);
 #   - srv_serve [LOG]: `ownerbind-server --config $D/dev/server.json`
-#     started as SP, logging to $D/LOG (server.log), until seccomp is in
-#     force (FAIL without it); URL, where it listens (its log line),
-#     and srv_log, the log's path;
+#     started as SP, logging to $D/LOG (server.log), until it is ready
+#     (FAIL unless it is, and seccomp in force); URL, where it listens
+#     (its log line), and srv_log, the log's path;
 #   - srv_stop: the server SP stopped, SP empty;
 #   - srv_ca2: a second client CA (ca2.pem, ca2.key) and
 #     $D/dev/clients-ca.pem holding it after the development TLS CA;
@@ -75,11 +76,13 @@ srv_serve() {	# $1: the log's name in $D (server.log)
 	: > "$srv_log"	# before the server starts: no old line is read
 	"$SRV" --config "$D/dev/server.json" 2>"$srv_log" &
 	SP=$!
-	i=0
-	while ! grep -q '"detail":"seccomp: the allow-list is in force' "$srv_log" &&
-	    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	i=0	# "ready": the signal handlers are in place, after seccomp
+	while ! grep -q '"event":"ready"' "$srv_log" && [ $i -lt 300 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
 	URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' "$srv_log" | cut -d'"' -f4)
-	if ! grep -q '"detail":"seccomp: the allow-list is in force' "$srv_log" ||
+	if ! grep -q '"event":"ready"' "$srv_log" ||
+	    ! grep -q '"detail":"seccomp: the allow-list is in force' "$srv_log" ||
 	    [ -z "$URL" ]; then
 		cat "$srv_log"; echo "FAIL: server did not start"; exit 1
 	fi
