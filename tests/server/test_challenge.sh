@@ -370,7 +370,7 @@ N6=$("$PY" -c "import json; print(json.load(open('alist6.json'))['challenges'][0
 owner_entry r6.s r6.ans
 # The deadline is the server's clock: wait until a list shows it gone.
 i=0
-while $ACURL "$URL/v1/owner/challenges" 2>/dev/null | grep -q "$(field r6.held handle)" &&
+while $ACURL "$URL/v1/owner/challenges" 2>/dev/null | grep -qF -e "$(field r6.held handle)" &&
     [ $i -lt 400 ]; do sleep 0.1; i=$((i + 1)); done
 s=$(answer "$(field r6.held handle)" r6.ans "$ACURL")
 [ "$s" = 410 ] && code_is ans.resp OB_ERR_CHAL_EXPIRED && ok "answer after the deadline: 410" ||
