@@ -1,24 +1,28 @@
-# srv-setup.sh: sourced by the server tests that build on the dev mode
-# of ownerbind-server (test_server.sh, test_server_peers.sh,
-# test_server_reload.sh, test_challenge.sh, test_callback.sh,
-# test_enrol.sh, test_enrol_rate.sh, test_approval.sh,
-# test_renewal_server.sh).
+# srv-setup.sh: sourced by the tests that build on the dev mode of
+# ownerbind-server: in tests/server, test_server.sh,
+# test_server_peers.sh, test_server_reload.sh, test_challenge.sh,
+# test_callback.sh, test_enrol.sh, test_enrol_rate.sh, test_approval.sh
+# and test_renewal_server.sh; in tests/proxy, test_proxy.sh and
+# test_renewal.sh.
 # Sourcing it makes a fresh $D, enters it (the current directory from
 # then on) and defines:
-#   - D; SP, the server's PID, and KP, another process the test starts
-#     (a receiver, a client): cleanup ends KP, then SP;
+#   - D; SP, the server's PID, PP, a proxy's, and KP, another process
+#     the test starts (a receiver, a client): cleanup ends KP, PP, SP;
 #   - fail, ok, bad; cleanup, the EXIT trap (OB_KEEP set: $D is kept
 #     and named);
-#   - srv_dev_start [LOG]: `ownerbind-server --dev $D/dev` started,
-#     logging to $D/LOG (dev.log), until it wrote dev.json, and left
-#     running as SP; then J NAME prints dev.json's member NAME, and its
-#     names are set as URL AUD TRUST CA CERT KEY, and PORT; SPKI, the
-#     base64 SHA-256 of the dev server's public key (its pin);
+#   - srv_dev_start [LOG [LISTEN]]: `ownerbind-server --dev $D/dev
+#     --listen LISTEN` (127.0.0.1:0) started, logging to $D/LOG
+#     (dev.log), until it wrote dev.json, and left running as SP (not
+#     yet ready: see srv_ready); then J NAME prints dev.json's member
+#     NAME, and its names are set as URL AUD TRUST CA CERT KEY, and
+#     PORT; SPKI, the base64 SHA-256 of the dev server's public key (its
+#     pin);
 #   - srv_dev [LOG]: srv_dev_start, then the server stopped (SP empty);
 #   - srv_serve [LOG]: `ownerbind-server --config $D/dev/server.json`
-#     started as SP, logging to $D/LOG (server.log), until it is ready
-#     (FAIL unless it is, and seccomp in force); URL, where it listens
-#     (its log line), and srv_log, the log's path;
+#     started as SP, logging to $D/LOG (server.log), then srv_ready;
+#   - srv_ready LOGPATH: waits until the server logging to LOGPATH is
+#     ready (FAIL unless it is, and seccomp in force); URL, where it
+#     listens (its log line), and srv_log, LOGPATH;
 #   - srv_stop: the server SP stopped, SP empty;
 #   - srv_ca2: a second client CA (ca2.pem, ca2.key) and
 #     $D/dev/clients-ca.pem holding it after the development TLS CA;
@@ -30,18 +34,20 @@
 #     CA; ALICE_SHA, the SHA-256 of pki/hashpeer.pem in hex;
 #   - free_port: prints a loopback TCP port nothing listened on a moment
 #     ago.
-# srv_dev_start, srv_serve, srv_ca2 and srv_pki print a FAIL line and
-# exit 1 when they fail.
+# srv_dev_start, srv_serve, srv_ready, srv_ca2 and srv_pki print a FAIL
+# line and exit 1 when they fail.
 # Needs: SRV PY set.
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # the names dev.json gives are for the tests that source this
 D=$(mktemp -d)
 SP=
+PP=
 KP=
 fail=0
 # shellcheck disable=SC2317 # run from the EXIT trap
 cleanup() {
 	[ -n "$KP" ] && kill "$KP" 2>/dev/null && wait "$KP" 2>/dev/null
+	[ -n "$PP" ] && kill "$PP" 2>/dev/null && wait "$PP" 2>/dev/null
 	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
 	if [ -n "${OB_KEEP:-}" ]; then echo "kept $D"; else rm -rf "$D"; fi
 }
@@ -51,8 +57,8 @@ bad() { echo "FAIL: $*"; fail=1; }
 cd "$D" || exit 1
 
 # shellcheck disable=SC2120 # $1 is optional
-srv_dev_start() {	# $1: the log's name in $D (dev.log)
-	"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/${1:-dev.log}" &
+srv_dev_start() {	# $1: the log's name in $D (dev.log), $2: listen (127.0.0.1:0)
+	"$SRV" --dev "$D/dev" --listen "${2:-127.0.0.1:0}" 2>"$D/${1:-dev.log}" &
 	SP=$!
 	i=0
 	while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
@@ -76,6 +82,10 @@ srv_serve() {	# $1: the log's name in $D (server.log)
 	: > "$srv_log"	# before the server starts: no old line is read
 	"$SRV" --config "$D/dev/server.json" 2>"$srv_log" &
 	SP=$!
+	srv_ready "$srv_log"
+}
+srv_ready() {	# $1: the server's log (a path)
+	srv_log=$1
 	i=0	# "ready": the signal handlers are in place, after seccomp
 	while ! grep -q '"event":"ready"' "$srv_log" && [ $i -lt 300 ]; do
 		sleep 0.05; i=$((i + 1))
