@@ -13,25 +13,14 @@ PX=$1
 SRV=$2
 OB=$3
 PY=${OB_PYTHON:-/usr/bin/python3}
-D=$(mktemp -d)
-SP=
-PP=
-NP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$PP" ] && kill "$PP" 2>/dev/null && wait "$PP" 2>/dev/null
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -n "$NP" ] && kill "$NP" 2>/dev/null && wait "$NP" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/server/srv-setup.sh"
 chmod 0755 "$D"
-cd "$D" || exit 1
 
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The dev server is the server under test, on a port it returns to after
+# it is stopped (section 4).
+PORT=$(free_port)
 start_server() {	# $1: extra arguments
 	# shellcheck disable=SC2086 # $1 is a list of arguments
 	"$SRV" $1 2>>"$D/server.log" &
@@ -42,11 +31,8 @@ start_server() {	# $1: extra arguments
 		sleep 0.05; i=$((i + 1))
 	done
 }
-start_server "--dev $D/dev --listen 127.0.0.1:$PORT"
-[ -f "$D/dev/dev.json" ] || { cat "$D/server.log"; echo "FAIL: no dev.json"; exit 1; }
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
+srv_dev_start server.log "127.0.0.1:$PORT"
+srv_ready "$D/server.log"
 
 "$OB" keygen --key file:owner.pem >/dev/null || exit 1
 "$OB" enroll --key file:owner.pem --owner alice@example.org \
@@ -342,13 +328,13 @@ grep -q '"event":"sandbox","detail":"landlock: not in force, the agents entry \\
 sed -e "s|\"socket\": \"$SOCK\"|\"socket\": \"$D/nosb.sock\", \"sandbox\": false|" \
     proxy.json >nosb.json
 "$PX" --config nosb.json 2>nosb.log &
-NP=$!
+KP=$!	# the proxy without a sandbox
 i=0
 while [ ! -S "$D/nosb.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-grep -q '^Seccomp:[[:space:]]*0$' /proc/"$NP"/status &&
+grep -q '^Seccomp:[[:space:]]*0$' /proc/"$KP"/status &&
     grep -q '"level":"warn","event":"sandbox","detail":"off' nosb.log &&
     ok "\"sandbox\": false: no filter, a warning" || bad "sandbox false: $(cat nosb.log)"
-kill "$NP"; wait "$NP" 2>/dev/null; NP=
+kill "$KP"; wait "$KP" 2>/dev/null; KP=
 
 # 6. SIGHUP reloads the file: the entry "elsewhere" (uid 65534) gets this
 # uid, and a3 is served from then on; before, it is refused.

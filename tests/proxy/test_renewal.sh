@@ -23,41 +23,15 @@ OBV=$4
 PY=${OB_PYTHON:-/usr/bin/python3}
 WINDOW=20
 LIFE=5
-D=$(mktemp -d)
-SP=
-PP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$PP" ] && kill "$PP" 2>/dev/null && wait "$PP" 2>/dev/null
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/server/srv-setup.sh"
 chmod 0755 "$D"
-cd "$D" || exit 1
 
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-wait_server() {	# $1: the how-manieth start; its "ready" log line
-	i=0
-	while [ "$(grep -c '"event":"ready"' server.log)" -lt "$1" ] &&
-	    [ $i -lt 300 ]; do
-		sleep 0.05; i=$((i + 1))
-	done
-}
-: >server.log
 # A dev-mode server makes the PKI and configuration; it then runs from
 # that configuration with 5 s credentials.
-"$SRV" --dev "$D/dev" --listen "127.0.0.1:$PORT" 2>>server.log &
-SP=$!
-wait_server 1
-[ -f dev/dev.json ] || { cat server.log; echo "FAIL: no dev.json"; exit 1; }
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key); JWKS=$(J issuer_jwks)
+srv_dev
+JWKS=$(J issuer_jwks)
 "$OB" keygen --key file:owner.pem >/dev/null || exit 1
 "$OB" enroll --key file:owner.pem --owner alice@example.org \
     --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" >/dev/null || exit 1
@@ -69,9 +43,7 @@ c["min_lifetime"] = 1
 c["lifetime"] = int(sys.argv[2])
 json.dump(c, open(p, "w"), indent=2)
 EOT
-"$SRV" --config "$D/dev/server.json" 2>>server.log &
-SP=$!
-wait_server 2
+srv_serve
 
 SOCK=$D/agent.sock
 AGENT=wimse://example.org/agents/r1

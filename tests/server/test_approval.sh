@@ -15,33 +15,13 @@ OB=$2
 SHOT=${3:-}
 PY=${OB_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
-D=$(mktemp -d)
-SP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -n "${OB_KEEP:-}" ] && echo "kept $D" || rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
 command -v chromium >/dev/null || { echo "SKIP: no chromium"; exit 77; }
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
-PORT=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+srv_dev
+PORT=$(free_port)
 ORIGIN="https://localhost:$PORT"
-SPKI=$(openssl x509 -in "$D/dev/server.pem" -pubkey -noout |
-    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
 
 # The passkey: made here, enrolled for the page's origin and rp id, and
 # put into the browser's virtual authenticator by the driver.
@@ -65,13 +45,7 @@ t["owners"].append({"id": "alice@example.org",
                         "origins": [origin], "backup_eligible": False}}]})
 json.dump(t, open(tp, "w"), indent=1)
 EOF
-"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-SP=$!
-i=0
-while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-URL="https://127.0.0.1:$PORT"
-grep -q "seccomp: the allow-list" server.log || { cat server.log; echo "FAIL: no server"; exit 1; }
+srv_serve
 PCURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
 field() { "$PY" -c "import json,sys; print(json.load(open('$1')).get('$2', ''))"; }
 

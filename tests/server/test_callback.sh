@@ -14,46 +14,23 @@ SRV=$1
 OB=$2
 PY=${OB_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-D=$(mktemp -d)
-SP=
-RP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -n "$RP" ] && kill "$RP" 2>/dev/null && wait "$RP" 2>/dev/null
-	[ -n "${OB_KEEP:-}" ] && echo "kept $D" || rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/server/srv-setup.sh"
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
-mkdir pki && sh "$HERE/service/mkcerts.sh" "$D/pki" || { echo "FAIL: mkcerts"; exit 1; }
-cat "$D/dev/tls-ca.pem" pki/ca.pem > "$D/dev/clients-ca.pem"
-ALICE_SHA=$(openssl x509 -in pki/hashpeer.pem -outform der | openssl dgst -sha256 -r | cut -d' ' -f1)
-PIN="sha256//$(openssl x509 -in "$D/dev/server.pem" -pubkey -noout |
-    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)"
+srv_dev
+srv_pki "$HERE/service/mkcerts.sh"
+PIN="sha256//$SPKI"
 
-# The client's callback: the dev server certificate (127.0.0.1), its CA.
+# The client's callback (KP): the dev server certificate (127.0.0.1), its CA.
 "$PY" "$HERE/server/callback_receiver.py" "$D/dev/server.pem" \
     "$D/dev/server.key" "$D/pings.jsonl" "$D/rport" 2>receiver.log &
-RP=$!
+KP=$!
 i=0
 while [ ! -f rport ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 [ -f rport ] || { cat receiver.log; echo "FAIL: receiver"; exit 1; }
 RPORT=$(cat rport)
 # A port nothing listens on: a refusing callback.
-CPORT=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+CPORT=$(free_port)
 "$PY" - "$D/dev/server.json" "$ALICE_SHA" "$RPORT" "$CPORT" <<'EOF'
 import json, sys
 p, sha, rport, cport = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -102,14 +79,8 @@ EOF
 "$OB" enroll --key file:alice.pem --owner alice@example.org \
     --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" >/dev/null || exit 1
 
-"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-SP=$!
-i=0
-while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' server.log | cut -d'"' -f4)
+srv_serve
 MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' server.log | cut -d= -f2)
-[ -n "$URL" ] || { cat server.log; echo "FAIL: server did not start"; exit 1; }
 
 PCURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
 HCURL="curl -sS --max-time 20 --cacert $CA --cert pki/proxy.pem --key pki/proxy.key"

@@ -14,35 +14,14 @@ SRV=$1
 OB=$2
 PY=${OB_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-D=$(mktemp -d)
-SP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -n "${OB_KEEP:-}" ] && echo "kept $D" || rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/server/srv-setup.sh"
 
-cd "$D" || exit 1
 # The dev mode makes the PKI, the issuer key in its signer and the config;
 # the config then gets responder devices and is served with --config.
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
-mkdir pki && sh "$HERE/service/mkcerts.sh" "$D/pki" || { echo "FAIL: mkcerts"; exit 1; }
-cat "$D/dev/tls-ca.pem" pki/ca.pem > "$D/dev/clients-ca.pem"
-ALICE_SHA=$(openssl x509 -in pki/hashpeer.pem -outform der | openssl dgst -sha256 -r | cut -d' ' -f1)
-PIN="sha256//$(openssl x509 -in "$D/dev/server.pem" -pubkey -noout |
-    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)"
+srv_dev
+srv_pki "$HERE/service/mkcerts.sh"
+PIN="sha256//$SPKI"
 config() {	# $1: deadline_s
 	"$PY" - "$D/dev/server.json" "$ALICE_SHA" "$1" <<'EOF'
 import json, sys
@@ -65,16 +44,8 @@ EOF
 serve() {	# $1: deadline_s; sets SP and URL
 	config "$1"
 	[ -f server.log ] && cat server.log >> server.prev.log
-	: > server.log
-	"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-	SP=$!
-	i=0
-	while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-	    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-	URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' server.log | cut -d'"' -f4)
-	[ -n "$URL" ] || { cat server.log; echo "FAIL: server did not start"; exit 1; }
+	srv_serve
 }
-stop() { kill "$SP"; wait "$SP" 2>/dev/null; SP=; }
 
 printf '48151623\n' > pin; chmod 600 pin
 "$OB" keygen --key file:alice.pem >/dev/null || exit 1
@@ -384,7 +355,7 @@ $RESPOND $ALICE_DEV --owner-key file:alice.pem --once --yes \
     --handle "$H5" --wait 20 2>/dev/null &&
     [ "$(poll r5 "$PCURL")" = 201 ] && ok "served after the slow and many clients" ||
     bad "after load"
-stop
+srv_stop
 
 # 8. After the deadline: a server holding requests for 8 s.  The answer is
 # made while the request is pending and sent after it expired.
@@ -399,14 +370,14 @@ N6=$("$PY" -c "import json; print(json.load(open('alist6.json'))['challenges'][0
 owner_entry r6.s r6.ans
 # The deadline is the server's clock: wait until a list shows it gone.
 i=0
-while $ACURL "$URL/v1/owner/challenges" 2>/dev/null | grep -q "$(field r6.held handle)" &&
+while $ACURL "$URL/v1/owner/challenges" 2>/dev/null | grep -qF -e "$(field r6.held handle)" &&
     [ $i -lt 400 ]; do sleep 0.1; i=$((i + 1)); done
 s=$(answer "$(field r6.held handle)" r6.ans "$ACURL")
 [ "$s" = 410 ] && code_is ans.resp OB_ERR_CHAL_EXPIRED && ok "answer after the deadline: 410" ||
     bad "late answer: $s $(cat ans.resp)"
 s=$(poll r6 "$PCURL")
 [ "$s" = 410 ] && ok "poll after the deadline: 410" || bad "late poll: $s"
-stop
+srv_stop
 
 [ $fail = 0 ] && echo "all challenge tests passed"
 exit $fail

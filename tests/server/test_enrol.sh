@@ -15,33 +15,13 @@ SRV=$1
 OB=$2
 PY=${OB_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
-D=$(mktemp -d)
-SP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -n "${OB_KEEP:-}" ] && echo "kept $D" || rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
 command -v chromium >/dev/null || { echo "SKIP: no chromium"; exit 77; }
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
-PORT=$("$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+srv_dev
+PORT=$(free_port)
 ORIGIN="https://localhost:$PORT"
-SPKI=$(openssl x509 -in "$D/dev/server.pem" -pubkey -noout |
-    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
 mkdir -m 700 "$D/enrol"
 
 # Alice is in the trust store with a software key only: the page's
@@ -100,13 +80,7 @@ case $s in *rc=2) ok "invite without --may-bind: usage error" ;; *) bad "invite 
 s=$("$SRV" invite --config "$D/dev/server.json" --owner a --may-bind 'http://x/*' 2>&1; echo "rc=$?")
 case $s in *rc=2) ok "invite with a pattern that is not wimse:// or spiffe://: refused" ;; *) bad "invite pattern: $s" ;; esac
 
-"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-SP=$!
-i=0
-while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-URL="https://127.0.0.1:$PORT"
-grep -q "seccomp: the allow-list" server.log || { cat server.log; echo "FAIL: no server"; exit 1; }
+srv_serve
 grep -q '"event":"sandbox".*landlock' server.log && ok "Landlock in force" || true
 PCURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
 field() { "$PY" -c "import json,sys; print(json.load(open('$1')).get('$2', ''))"; }
@@ -161,11 +135,8 @@ for c in ENROL_ORIGIN ENROL_CHALLENGE ENROL_TYPE ENROL_RPID ENROL_FLAGS ENROL_US
 	    bad "no OB_ERR_$c in the log"
 done
 # A restart loads the enrolled keys (the merged trust store) again.
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-"$SRV" --config "$D/dev/server.json" 2>"$D/server2.log" &
-SP=$!
-i=0
-while ! grep -q "seccomp: the allow-list" server2.log && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+srv_stop
+srv_serve server2.log
 "$OB" request --sub "wimse://example.org/bob/b1" --aud "$AUD" \
     --owner bob@example.org --agent-key b1.pem --new-agent-key \
     -o b1.req >/dev/null 2>&1 &&

@@ -8,26 +8,11 @@
 set -u
 SRV=$1
 PY=${OB_PYTHON:-/usr/bin/python3}
-D=$(mktemp -d)
-SP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -n "${OB_KEEP:-}" ] && echo "kept $D" || rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/dev.log"; echo "FAIL: no dev.json"; exit 1; }
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-CA=$("$PY" -c "import json; print(json.load(open('$D/dev/dev.json'))['tls_ca'])")
+srv_dev
 mkdir -m 700 "$D/enrol"
 
 serve() {	# $1: per_ip burst, $2: global burst
@@ -42,16 +27,8 @@ c["enrol"] = {"dir": ed, "rp_id": "localhost",
     "global": {"per_second": 0.1, "burst": al}}
 json.dump(c, open(cp, "w"), indent=1)
 EOF
-	: > server.log
-	"$SRV" --config "$D/dev/server.json" 2>"$D/server.log" &
-	SP=$!
-	i=0
-	while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-	    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-	URL=$(grep -o '"detail":"https://127.0.0.1:[0-9]*' server.log | cut -d'"' -f4)
-	[ -n "$URL" ] || { cat server.log; echo "FAIL: server did not start"; exit 1; }
+	srv_serve
 }
-stop() { kill "$SP"; wait "$SP" 2>/dev/null; SP=; }
 # $1: source address, $2: method, $3: path; prints the status
 hit() {
 	curl -sS --max-time 10 --cacert "$CA" --interface "$1" -o hit.body \
@@ -81,7 +58,7 @@ s=$(hit 127.0.0.2 GET "/enrol/$BOGUS")
 [ "$s" = 200 ] && ok "another address (127.0.0.2) is served" || bad "127.0.0.2: $s"
 grep -q '"code":"OB_ERR_SVC_RATE_LIMITED".*per-IP rate (127.0.0.1)' server.log &&
     ok "the refusal is logged with the address" || bad "no per-IP refusal logged"
-stop
+srv_stop
 
 # Global: a burst of 2 for everyone, whatever the address.
 serve 100 2
@@ -92,7 +69,7 @@ s3=$(hit 127.0.0.3 GET "/enrol/$BOGUS")
     grep -q '"code":"OB_ERR_SVC_RATE_LIMITED".*global rate' server.log &&
     ok "global: 2 served, the third address gets 429" ||
     bad "global: $s1 $s2 $s3"
-stop
+srv_stop
 
 # The configuration's check of the buckets.
 "$PY" - "$D/dev/server.json" "$D/bad.json" <<'EOF'

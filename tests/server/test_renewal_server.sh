@@ -16,20 +16,9 @@ SRV=$2
 OB=$3
 PY=${OB_PYTHON:-/usr/bin/python3}
 RS=${OB_REDIS_SERVER:-redis-server}
-D=$(mktemp -d)
-SP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -f "$D/redis.pid" ] && kill "$(cat "$D/redis.pid")" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
-cd "$D" || exit 1
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 
 STATE=state.sqlite
 if [ "$STORE" = redis ]; then
@@ -37,7 +26,7 @@ if [ "$STORE" = redis ]; then
 	printf 'port 0\nunixsocket %s/redis.sock\nunixsocketperm 700\nsave ""\nappendonly no\ndir %s\n' \
 	    "$D" "$D" >redis.conf
 	"$RS" redis.conf >redis.log 2>&1 &
-	echo $! >redis.pid
+	KP=$!
 	i=0
 	until redis-cli -s redis.sock ping 2>/dev/null | grep -q PONG; do
 		i=$((i + 1)); [ $i -lt 200 ] || { echo "FAIL: no redis"; exit 1; }
@@ -46,24 +35,7 @@ if [ "$STORE" = redis ]; then
 	STATE=unix:$D/redis.sock
 fi
 
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-: >server.log
-wait_ready() {	# $1: the how-manieth start
-	i=0
-	while [ "$(grep -c '"event":"ready"' server.log)" -lt "$1" ] &&
-	    [ $i -lt 300 ]; do
-		sleep 0.05; i=$((i + 1))
-	done
-	[ "$(grep -c '"event":"ready"' server.log)" -ge "$1" ] ||
-	    { cat server.log; echo "FAIL: server did not start"; exit 1; }
-}
-"$SRV" --dev "$D/dev" --listen "127.0.0.1:$PORT" 2>>server.log &
-SP=$!
-wait_ready 1
-kill "$SP"; wait "$SP" 2>/dev/null; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key)
+srv_dev
 "$OB" keygen --key file:owner.pem >/dev/null || exit 1
 "$OB" enroll --key file:owner.pem --owner alice@example.org \
     --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" >/dev/null || exit 1
@@ -74,9 +46,7 @@ c = json.load(open(p))
 c.update({"min_lifetime": 1, "lifetime": 30, "state": sys.argv[2]})
 json.dump(c, open(p, "w"), indent=2)
 EOT
-"$SRV" --config "$D/dev/server.json" 2>>server.log &
-SP=$!
-wait_ready 2
+srv_serve
 
 post() {	# $1: envelope; prints the status, the answer in resp.json
 	curl -sS --max-time 10 --cacert "$CA" --cert "$CERT" --key "$KEY" \

@@ -10,27 +10,13 @@ set -u
 SRV=$1
 OB=$2
 PY=${OB_PYTHON:-/usr/bin/python3}
-D=$(mktemp -d)
-SP=
-fail=0
-# shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/server.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || { cat "$D/server.log"; echo "FAIL: no dev.json"; exit 1; }
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-URL=$(J url); AUD=$(J aud); TRUST=$(J trust); CA=$(J tls_ca)
-CERT=$(J client_cert); KEY=$(J client_key); ICA=$(J issuer_ca)
+# The dev server keeps running: it is the server under test.
+srv_dev_start server.log
+ICA=$(J issuer_ca)
 CURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
 
 # 0. The server runs sandboxed (every thread under the seccomp filter,

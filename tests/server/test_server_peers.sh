@@ -13,6 +13,8 @@ PY=${OB_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/server/srv-setup.sh
 . "$HERE/srv-setup.sh"
+srv_dev
+srv_ca2
 
 # Under the second client CA: a gateway's certificate and a stranger's.
 mkleaf gw wimse://example.org/gateway/gw1 && mkleaf stranger wimse://example.org/nobody ||

@@ -18,6 +18,8 @@ PY=${OB_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/server/srv-setup.sh
 . "$HERE/srv-setup.sh"
+srv_dev
+srv_ca2
 
 # Under the second client CA, two proxies: p2 (added by the reload) and
 # p3 (removed by it).
