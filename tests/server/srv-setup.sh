@@ -2,7 +2,7 @@
 # ownerbind-server: in tests/server, test_server.sh,
 # test_server_peers.sh, test_server_reload.sh, test_challenge.sh,
 # test_callback.sh, test_enrol.sh, test_enrol_rate.sh, test_approval.sh
-# and test_renewal_server.sh; in tests/proxy, test_proxy.sh and
+# test_renewal_server.sh and test_key_rotation.sh; in tests/proxy, test_proxy.sh and
 # test_renewal.sh.
 # Sourcing it makes a fresh $D, enters it (the current directory from
 # then on) and defines:

@@ -23,6 +23,7 @@ PY=${OB_PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/server/srv-setup.sh
 . "$HERE/srv-setup.sh"
+srv_dev
 
 # The next issuer key and its CA, as an operator makes them (the dev
 # CA's profile: P-256, CA:TRUE pathlen:0, keyCertSign and cRLSign).
