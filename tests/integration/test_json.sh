@@ -135,7 +135,7 @@ jcheck 2 error OB_ERR_CONFIG_TYPE 'server.json:2: "listen" must be a string' \
     "ownerbind-server --check-config --json: the error names file and line" -- \
     "$OBS" --check-config server.json --json
 # ownerbind-server audit verify
-jcheck 2 error OB_ERR_USAGE 'audit verify [--json] FILE' \
+jcheck 2 error OB_ERR_USAGE 'audit verify [--json] [--continued] FILE...' \
     "ownerbind-server audit: a usage error with --json" -- \
     "$OBS" audit --json
 jcheck 1 broken OB_ERR_IO 'missing.log' \
