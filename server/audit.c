@@ -560,6 +560,7 @@ sync_all(struct ob_audit *a)
 	a->synced_seq = a->seq;
 	memcpy(a->synced_prev, a->prev, sizeof(a->prev));
 	a->synced_size = a->size;
+	pthread_cond_broadcast(&a->cv);
 	return OB_OK;
 }
 
