@@ -9,10 +9,13 @@
  * read /etc and the callbacks' CA directories; seccomp: the TCP-client
  * allow-list), then POSTs each notification with OB_NOTIFY_TRIES tries and
  * a doubling backoff, and answers each with "delivered" or "dropped".
- * OB_NOTIFY_WORKERS threads each take the next message, so that a client
- * whose callback hangs holds up one of them, not every other client's
- * pings (SOCK_SEQPACKET: a recv is one whole message, a send one whole
- * answer).  It exits when the server closes its end.
+ * The main thread reads the messages into a bounded queue (SOCK_SEQPACKET:
+ * a recv is one whole message, a send one whole answer); OB_NOTIFY_WORKERS
+ * threads each take the oldest message whose client has fewer than
+ * OB_NOTIFY_PER_CLIENT pings in progress, so that a client whose callback
+ * hangs holds up at most that many workers, never every other client's
+ * pings, however many of its own are waiting (decision 161).  It exits
+ * when the server closes its end.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -22,6 +25,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +44,33 @@
 #define MSG_MAX		(OB_NOTIFY_TOKEN_MAX + 1024)
 #define PAIR_FD		3
 #define OB_NOTIFY_WORKERS	4	/* pings in progress at once */
+#define OB_NOTIFY_PER_CLIENT	2	/* ... for one client */
+#define OB_NOTIFY_QUEUE		256	/* messages waiting for a worker */
 
 struct worker_arg {
 	const struct ob_server_config	*cfg;
 	int				 fd;
 };
+
+/*
+ * The messages waiting, oldest first, and the pings in progress per
+ * configured client (busy[i] for cfg->clients[i]).  A message whose client
+ * has no callback waits for nothing: its answer is at once.
+ */
+struct msg {
+	struct msg	*next;
+	json_t		*m;
+	size_t		 client;	/* index, or SIZE_MAX: none */
+};
+
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct msg	*head, **tail;
+	size_t		 n;
+	unsigned	*busy;
+} q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, &q.head,
+    0, NULL };
 
 /*
  * The workers are started under Landlock (which binds the calling thread
@@ -65,16 +91,18 @@ gate_wait(void)
 	pthread_mutex_unlock(&gate_mu);
 }
 
-static const struct ob_server_client *
-client_of(const struct ob_server_config *cfg, const char *id)
+/* The index of the message's client among those with a callback. */
+static size_t
+client_index(const struct ob_server_config *cfg, json_t *m)
 {
-	size_t i;
+	const char	*id = json_string_value(json_object_get(m, "client"));
+	size_t		 i;
 
-	for (i = 0; i < cfg->nclients; i++)
+	for (i = 0; id != NULL && i < cfg->nclients; i++)
 		if (cfg->clients[i].callback_url != NULL &&
 		    strcmp(cfg->clients[i].id, id) == 0)
-			return &cfg->clients[i];
-	return NULL;
+			return i;
+	return SIZE_MAX;
 }
 
 static void
@@ -96,6 +124,24 @@ pause_or_gone(int fd, int ms)
 	return poll(&p, 1, ms) > 0 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
+/* The answer to the server for one notification. */
+static void
+answer(int fd, const char *client, const char *handle, const char *status,
+    int ok, int tries, const char *why)
+{
+	json_t	*b;
+	char	*ans;
+
+	if ((b = json_pack("{s:s, s:s, s:s, s:b, s:i, s:s}", "client", client,
+	    "handle", handle, "status", status, "ok", ok, "tries", tries,
+	    "why", why)) != NULL && (ans = json_dumps(b, JSON_COMPACT)) !=
+	    NULL) {
+		(void)send(fd, ans, strlen(ans), MSG_NOSIGNAL);
+		free(ans);
+	}
+	json_decref(b);
+}
+
 /* One notification: its tries and the answer to the server. */
 static int
 ping(const struct ob_server_config *cfg, int fd, json_t *m)
@@ -104,8 +150,9 @@ ping(const struct ob_server_config *cfg, int fd, json_t *m)
 	struct ob_client_tls		 tls;
 	struct ob_client_reply		 rp;
 	const char			*client, *handle, *status, *token;
-	char				 why[256] = "", *body = NULL, *ans;
+	char				 why[256] = "", *body = NULL;
 	json_t				*b;
+	size_t				 ci;
 	int				 i, ok = 0, r, gone = 0;
 
 	client = json_string_value(json_object_get(m, "client"));
@@ -114,7 +161,7 @@ ping(const struct ob_server_config *cfg, int fd, json_t *m)
 	token = json_string_value(json_object_get(m, "token"));
 	if (client == NULL || handle == NULL || status == NULL)
 		return 0;
-	if ((cl = client_of(cfg, client)) == NULL) {
+	if ((ci = client_index(cfg, m)) == SIZE_MAX) {
 		snprintf(why, sizeof(why), "no callback for %.128s", client);
 		i = 0;
 		goto answer;
@@ -127,6 +174,7 @@ ping(const struct ob_server_config *cfg, int fd, json_t *m)
 		goto answer;
 	}
 	json_decref(b);
+	cl = &cfg->clients[ci];
 	memset(&tls, 0, sizeof(tls));
 	tls.ca = cl->callback_ca;
 	for (i = 1; i <= OB_NOTIFY_TRIES; i++) {
@@ -150,26 +198,75 @@ answer:
 	free(body);
 	if (gone)
 		return -1;
-	if ((b = json_pack("{s:s, s:s, s:s, s:b, s:i, s:s}", "client", client,
-	    "handle", handle, "status", status, "ok", ok, "tries", i, "why",
-	    why)) != NULL && (ans = json_dumps(b, JSON_COMPACT)) != NULL) {
-		(void)send(fd, ans, strlen(ans), MSG_NOSIGNAL);
-		free(ans);
-	}
-	json_decref(b);
+	answer(fd, client, handle, status, ok, i, why);
 	return 0;
 }
 
-/* One worker: the next message, its ping, until the server has gone. */
+/* The oldest message a worker may take now, out of the queue; locked. */
+static struct msg *
+take(void)
+{
+	struct msg	**pp, *m;
+
+	for (pp = &q.head; (m = *pp) != NULL; pp = &m->next)
+		if (m->client == SIZE_MAX ||
+		    q.busy[m->client] < OB_NOTIFY_PER_CLIENT) {
+			if ((*pp = m->next) == NULL)
+				q.tail = pp;
+			q.n--;
+			if (m->client != SIZE_MAX)
+				q.busy[m->client]++;
+			return m;
+		}
+	return NULL;
+}
+
+/* One worker: the next message it may take, its ping, until the server
+ * has gone. */
 static void *
 worker(void *arg)
 {
 	const struct worker_arg	*w = arg;
-	char			*buf;
-	ssize_t			 n;
-	json_t			*m;
+	struct msg		*m;
+	int			 r;
 
 	gate_wait();
+	for (;;) {
+		pthread_mutex_lock(&q.mu);
+		while ((m = take()) == NULL)
+			pthread_cond_wait(&q.cv, &q.mu);
+		pthread_mutex_unlock(&q.mu);
+		r = ping(w->cfg, w->fd, m->m);
+		pthread_mutex_lock(&q.mu);
+		if (m->client != SIZE_MAX)
+			q.busy[m->client]--;
+		/* A message of this client may be takeable now. */
+		pthread_cond_broadcast(&q.cv);
+		pthread_mutex_unlock(&q.mu);
+		json_decref(m->m);
+		free(m);
+		if (r < 0)
+			break;
+	}
+	/* The server has gone (a retry's pause saw the pair closed): the
+	 * process ends, not only this thread. */
+	_exit(0);
+	return NULL;
+}
+
+/*
+ * The reader: each message into the queue, or answered "dropped" at once
+ * when OB_NOTIFY_QUEUE wait already; the process ends when the server
+ * closes its end.
+ */
+static void
+reader(const struct worker_arg *w)
+{
+	struct msg	*m;
+	char		*buf;
+	ssize_t		 n;
+	json_t		*j;
+
 	if ((buf = malloc(MSG_MAX + 1)) == NULL)
 		_exit(1);
 	for (;;) {
@@ -179,19 +276,30 @@ worker(void *arg)
 			break;
 		}
 		buf[n] = '\0';
-		m = json_loads(buf, 0, NULL);
+		j = json_loads(buf, 0, NULL);
 		OPENSSL_cleanse(buf, (size_t)n);
-		if (m == NULL)
+		if (j == NULL)
 			continue;
-		n = ping(w->cfg, w->fd, m);
-		json_decref(m);
-		if (n < 0)
-			break;
+		pthread_mutex_lock(&q.mu);
+		if (q.n >= OB_NOTIFY_QUEUE || (m = calloc(1, sizeof(*m))) ==
+		    NULL) {
+			pthread_mutex_unlock(&q.mu);
+			answer(w->fd, json_string_value(json_object_get(j,
+			    "client")), json_string_value(json_object_get(j,
+			    "handle")), json_string_value(json_object_get(j,
+			    "status")), 0, 0, "the notifier's queue is full");
+			json_decref(j);
+			continue;
+		}
+		m->m = j;
+		m->client = client_index(w->cfg, j);
+		*q.tail = m;
+		q.tail = &m->next;
+		q.n++;
+		pthread_cond_broadcast(&q.cv);
+		pthread_mutex_unlock(&q.mu);
 	}
-	/* The server closed its end (or this worker cannot go on): the
-	 * process ends, not only this thread. */
 	_exit(0);
-	return NULL;
 }
 
 /* The notifier: never returns. */
@@ -235,7 +343,11 @@ run(const struct ob_server_config *cfg, int fd)
 	}
 	wa.cfg = cfg;
 	wa.fd = fd;
-	for (i = 1; i < OB_NOTIFY_WORKERS; i++)
+	if ((q.busy = calloc(cfg->nclients + 1, sizeof(*q.busy))) == NULL) {
+		fprintf(stderr, "ownerbind-server: notifier: out of memory\n");
+		_exit(1);
+	}
+	for (i = 0; i < OB_NOTIFY_WORKERS; i++)
 		if (pthread_create(&th, NULL, worker, &wa) != 0 ||
 		    pthread_detach(th) != 0) {
 			fprintf(stderr, "ownerbind-server: notifier: cannot "
@@ -251,7 +363,7 @@ run(const struct ob_server_config *cfg, int fd)
 	gate_open = 1;
 	pthread_cond_broadcast(&gate_cv);
 	pthread_mutex_unlock(&gate_mu);
-	(void)worker(&wa);
+	reader(&wa);
 	_exit(0);
 }
 
