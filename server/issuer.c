@@ -51,14 +51,14 @@ struct ob_issuer {
 	/* A "signer:" key: the helper's client and the key's name there. */
 	struct ob_signer *signer;
 	char		*signer_key;
-	/* Other issuer CAs, served in the JWKS only (decision 159). */
-	struct iss_pub {
-		STACK_OF(X509)	*chain;		/* the CA first */
-		EVP_PKEY	*key;		/* the CA's key */
-		enum ob_alg	 alg;
-		char		 kid[44];	/* RFC 7638 thumbprint */
-	}		 pub[OB_ISSUER_MAX_PUBLISH];
-	size_t		 npub;
+};
+
+/* Other issuer CAs, served in the JWKS only (decision 159). */
+struct iss_pub {
+	STACK_OF(X509)	*chain;		/* the CA first */
+	EVP_PKEY	*key;		/* the CA's key */
+	enum ob_alg	 alg;
+	char		 kid[44];	/* RFC 7638 thumbprint */
 };
 
 /* A growing DER buffer; err is sticky. */
@@ -1073,29 +1073,30 @@ ca_check(X509 *ca, const char *what)
 }
 
 /*
- * The published chains: checked as the issuer's own, each holding a key
- * no other chain here holds (the issuer's key is is->capub by now).
+ * The published chains in pub[0..n-1] (*np of them loaded, to free even on
+ * an error): checked as the issuer's own, each holding a key no other
+ * chain here holds, nor the issuer.
  */
 static int
-publish_load(struct ob_issuer *is, const struct ob_issuer_cfg *cfg)
+publish_load(const struct ob_issuer *is, const char *const *pem, size_t n,
+    struct iss_pub *pub, size_t *np)
 {
 	struct iss_pub	*p;
 	char		 what[32];
 	size_t		 i, j;
 	int		 r;
 
-	if (cfg->npublish > OB_ISSUER_MAX_PUBLISH ||
-	    (cfg->npublish > 0 && cfg->publish_pem == NULL))
+	*np = 0;
+	if (n > OB_ISSUER_MAX_PUBLISH || (n > 0 && pem == NULL))
 		return ob_errf(OB_ERR_ISSUER_CONFIG, "publish: at most %d "
 		    "chains", OB_ISSUER_MAX_PUBLISH);
-	for (i = 0; i < cfg->npublish; i++) {
-		p = &is->pub[i];
+	for (i = 0; i < n; i++) {
+		p = &pub[i];
 		snprintf(what, sizeof(what), "publish[%zu]", i);
-		if (cfg->publish_pem[i] == NULL)
+		if (pem[i] == NULL)
 			return ob_errf(OB_ERR_ISSUER_CONFIG, "%s: no PEM", what);
-		is->npub = i + 1;
-		if ((r = chain_parse(cfg->publish_pem[i], what, &p->chain,
-		    NULL)) != OB_OK ||
+		*np = i + 1;
+		if ((r = chain_parse(pem[i], what, &p->chain, NULL)) != OB_OK ||
 		    (r = ca_check(sk_X509_value(p->chain, 0), what)) != OB_OK)
 			return r;
 		if ((p->key = X509_get_pubkey(sk_X509_value(p->chain, 0))) ==
@@ -1108,13 +1109,24 @@ publish_load(struct ob_issuer *is, const struct ob_issuer_cfg *cfg)
 			    "issuer's own key: publish lists other keys only",
 			    what);
 		for (j = 0; j < i; j++)
-			if (ob_pkey_equal(p->key, is->pub[j].key))
+			if (ob_pkey_equal(p->key, pub[j].key))
 				return ob_errf(OB_ERR_ISSUER_CONFIG, "%s holds "
 				    "the key of publish[%zu]", what, j);
 		if ((r = ob_pkey_thumbprint(p->key, p->kid)) != OB_OK)
 			return r;
 	}
 	return OB_OK;
+}
+
+static void
+publish_free(struct iss_pub *pub, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sk_X509_pop_free(pub[i].chain, X509_free);
+		EVP_PKEY_free(pub[i].key);
+	}
 }
 
 int
@@ -1195,7 +1207,6 @@ ob_issuer_open(const struct ob_issuer_cfg *cfg, struct ob_issuer **out)
 		goto out;
 	}
 	OB_TRY(ca_check(is->ca, "chain"));
-	OB_TRY(publish_load(is, cfg));
 	OB_TRY(wic_ext_const(is));
 	*out = is;
 	is = NULL;
@@ -1223,10 +1234,6 @@ ob_issuer_free(struct ob_issuer **ip)
 	for (i = 0; i < WIC_EXT_N; i++)
 		X509_EXTENSION_free(is->ext[i]);
 	ASN1_OBJECT_free(is->oid);
-	for (i = 0; i < is->npub; i++) {
-		sk_X509_pop_free(is->pub[i].chain, X509_free);
-		EVP_PKEY_free(is->pub[i].key);
-	}
 	if (is->mu_init)
 		(void)pthread_mutex_destroy(&is->mu);
 	free(is);
@@ -1277,23 +1284,30 @@ out:
 }
 
 int
-ob_issuer_jwks(const struct ob_issuer *is, json_t **out)
+ob_issuer_jwks(const struct ob_issuer *is, const char *const *publish_pem,
+    size_t npublish, json_t **out)
 {
-	json_t	*keys = NULL, *doc;
-	size_t	 i;
-	int	 r;
+	struct iss_pub	 pub[OB_ISSUER_MAX_PUBLISH];
+	json_t		*keys = NULL, *doc;
+	size_t		 i, npub = 0;
+	int		 r;
 
 	if (is == NULL || out == NULL)
 		return ob_errf(OB_ERR_INVALID_ARG, "issuer and out are "
 		    "required");
-	if ((keys = json_array()) == NULL)
-		return OB_ERR_ALLOC;
+	memset(pub, 0, sizeof(pub));
+	ERR_set_mark();
+	OB_TRY(publish_load(is, publish_pem, npublish, pub, &npub));
+	if ((keys = json_array()) == NULL) {
+		r = OB_ERR_ALLOC;
+		goto out;
+	}
 	/* The signing key first, then the published ones in their order. */
 	OB_TRY(jwks_entry(ob_token_pubkey(is->tok), ob_token_kid(is->tok),
 	    is->alg, is->chain, keys));
-	for (i = 0; i < is->npub; i++)
-		OB_TRY(jwks_entry(is->pub[i].key, is->pub[i].kid,
-		    is->pub[i].alg, is->pub[i].chain, keys));
+	for (i = 0; i < npub; i++)
+		OB_TRY(jwks_entry(pub[i].key, pub[i].kid, pub[i].alg,
+		    pub[i].chain, keys));
 	if ((doc = json_pack("{s:O}", "keys", keys)) == NULL) {
 		r = OB_ERR_ALLOC;
 		goto out;
@@ -1301,6 +1315,8 @@ ob_issuer_jwks(const struct ob_issuer *is, json_t **out)
 	*out = doc;
 	r = OB_OK;
 out:
+	(void)ERR_pop_to_mark();
+	publish_free(pub, npub);
 	json_decref(keys);
 	return r;
 }

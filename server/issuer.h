@@ -56,21 +56,11 @@ struct ob_issuer_cfg {
 	int				 subject_ou;	/* the owner's group,
 							 * if any, as the WIC
 							 * Subject OU */
-	const char *const		*publish_pem;	/* npublish PEM chains
-							 * of other issuer CAs:
-							 * the JWKS serves
-							 * their keys too */
-	size_t				 npublish;	/* at most
-							 * OB_ISSUER_MAX_PUBLISH */
 };
 
 /*
  * Open the issuer key, load the chain, check that the first certificate
  * holds the key's public key and is a CA that may sign certificates.
- * Each published chain is checked alike (its first certificate a CA that
- * may sign certificates, with a key of a supported kind) and must hold
- * another key than the issuer's and than every other published chain:
- * it is never signed with, only served (decision 159: key rotation).
  * Errors: OB_ERR_ISSUER_CONFIG, OB_ERR_ISSUER_CHAIN, OB_ERR_ISSUER_KEY,
  * the token's errors (OB_ERR_KEY_*, OB_ERR_PIN_*, ...), OB_ERR_ALLOC.
  */
@@ -100,9 +90,17 @@ int ob_issuer_issue(struct ob_issuer *iss, const struct ob_verdict *v,
 void ob_credential_free(struct ob_credential **credp);
 
 /*
- * The WIT verification key as a JWKS: {"keys":[{kty, crv, x, y, kid, alg,
- * "use":"sig", x5c:[the chain, base64 DER]}]}.  *out is a new reference.
+ * The WIT verification keys as a JWKS: {"keys":[{kty, crv, x, y, kid, alg,
+ * "use":"sig", x5c:[the chain, base64 DER]}, ...]}, the issuer's first,
+ * then those of the npublish PEM chains of other issuer CAs (decision
+ * 159: key rotation), which are only served, never signed with.  Each
+ * published chain is checked as the issuer's (its first certificate a CA
+ * that may sign certificates, with a key of a kind the issuer signs
+ * with) and must hold another key than the issuer's and than every other
+ * published chain: OB_ERR_ISSUER_CONFIG, OB_ERR_ISSUER_CHAIN, naming
+ * "publish[i]".  *out is a new reference.
  */
-int ob_issuer_jwks(const struct ob_issuer *iss, json_t **out) OB_WUR;
+int ob_issuer_jwks(const struct ob_issuer *iss, const char *const *publish_pem,
+    size_t npublish, json_t **out) OB_WUR;
 
 #endif

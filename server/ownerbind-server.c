@@ -69,6 +69,7 @@
  */
 struct cfgsnap {
 	struct ob_server_config	*cfg;
+	json_t			*jwks;		/* GET /v1/keys: issuer.publish */
 	unsigned		 refs;		/* under server.cfg_lock */
 };
 
@@ -84,7 +85,6 @@ struct server {
 	struct ob_audit		*audit;
 	struct ob_issuer	*issuer;
 	struct ob_signer	*signer;
-	json_t			*jwks;
 	struct ob_redis		*rate_redis;	/* shared buckets, or NULL */
 	struct ob_rate_table	*rate_peer, *rate_owner, *rate_agent;
 	struct ob_chal_table	*chal;		/* held requests */
@@ -132,6 +132,7 @@ cfg_put(struct server *s, struct cfgsnap *cs)
 	pthread_mutex_unlock(&s->cfg_lock);
 	if (left == 0) {
 		ob_server_config_free(&cs->cfg);
+		json_decref(cs->jwks);
 		free(cs);
 	}
 }
@@ -1258,9 +1259,11 @@ pipe_finish(struct ob_pipe_item *item, void *arg)
 static void
 h_keys(struct ob_svc_req *req, void *arg)
 {
-	struct server *s = arg;
+	struct server	*s = arg;
+	struct cfgsnap	*cs = cfg_take(s);
 
-	(void)ob_svc_reply_json(req, 200, s->jwks, "application/jwk-set+json");
+	(void)ob_svc_reply_json(req, 200, cs->jwks, "application/jwk-set+json");
+	cfg_put(s, cs);
 }
 
 /* A new trust store replaces the old one only once it loaded. */
@@ -1358,6 +1361,29 @@ callbacks_changed(const struct ob_server_config *a,
 }
 
 /*
+ * GET /v1/keys for configuration c: the issuer's key, then those of
+ * issuer.publish, read now (at start, and again at each reload).
+ */
+static int
+jwks_build(struct server *s, const struct ob_server_config *c, json_t **out)
+{
+	char	*pub[OB_ISSUER_MAX_PUBLISH] = { NULL };
+	size_t	 i, n;
+	int	 r = OB_OK;
+
+	for (i = 0; i < c->issuer.npublish && r == OB_OK; i++)
+		if ((r = ob_read_all(c->issuer.publish[i], 1 << 20, &pub[i],
+		    &n)) != OB_OK)
+			r = ob_err_prefix(r, "issuer.publish[%zu]", i);
+	if (r == OB_OK && (r = ob_issuer_jwks(s->issuer,
+	    (const char *const *)pub, c->issuer.npublish, out)) != OB_OK)
+		r = ob_err_prefix(r, "issuer.publish");
+	for (i = 0; i < OB_ISSUER_MAX_PUBLISH; i++)
+		free(pub[i]);
+	return r;
+}
+
+/*
  * The first member fixed at start that b changes, in what; NULL when
  * none does (docs/server.md, "Configuration", says which are).
  */
@@ -1365,8 +1391,6 @@ static const char *
 fixed_changed(const struct ob_server_config *a,
     const struct ob_server_config *b, char *what, size_t size)
 {
-	size_t i;
-
 #define STR(m)	if (!same_str(a->m, b->m)) return #m
 #define NUM(m)	if (a->m != b->m) return #m
 	STR(listen); STR(metrics_listen); STR(iss);
@@ -1376,10 +1400,6 @@ fixed_changed(const struct ob_server_config *a,
 	NUM(redis.connect_timeout_ms); NUM(redis.timeout_ms);
 	NUM(redis.wait_replicas); NUM(redis.wait_timeout_ms);
 	STR(audit); STR(issuer.key); STR(issuer.chain);
-	NUM(issuer.npublish);
-	for (i = 0; i < a->issuer.npublish; i++)
-		if (!same_str(a->issuer.publish[i], b->issuer.publish[i]))
-			return "issuer.publish";
 	STR(signer.program); STR(signer.config); STR(signer.socket);
 	NUM(signer.timeout_ms); NUM(signer.backoff_max_ms);
 	STR(wic.owner_oid); NUM(wic.subject_ou);
@@ -1485,6 +1505,7 @@ reload(void *arg)
 		r = OB_ERR_ALLOC;
 		goto out;
 	}
+	OB_TRY(jwks_build(s, n, &cs->jwks));
 	OB_TRY(svc_peers(n, &peers));
 	/* The commit: nothing below fails on a file that loaded. */
 	OB_TRY(ob_svc_set_peers(s->svc, peers.peer, peers.n));
@@ -1508,6 +1529,8 @@ reload(void *arg)
 out:
 	if (r != OB_OK)
 		ob_svc_log(s->svc, "error", "reload", r, ob_err_detail());
+	if (cs != NULL)
+		json_decref(cs->jwks);
 	free(cs);
 	ob_svc_peer_table_free(&peers);
 	ob_trust_free(&t);
@@ -1688,8 +1711,7 @@ server_open(struct server *s, const char *config_path)
 	struct ob_chal_cfg	 cc;
 	struct ob_pipe_cfg	 pc;
 	char			*chain = NULL, uri[80], path[PATH_MAX];
-	char			*pub[OB_ISSUER_MAX_PUBLISH] = { NULL };
-	size_t			 i, n;
+	size_t			 n;
 	unsigned long		 line = 0;
 	int			 r;
 
@@ -1725,20 +1747,12 @@ server_open(struct server *s, const char *config_path)
 	ic.key_uri = uri;
 	ic.signer = s->signer;
 	ic.chain_pem = chain;
-	for (i = 0; i < s->cfg->issuer.npublish; i++)
-		if ((r = ob_read_all(s->cfg->issuer.publish[i], 1 << 20,
-		    &pub[i], &n)) != OB_OK) {
-			r = ob_err_prefix(r, "issuer.publish[%zu]", i);
-			goto out;
-		}
-	ic.publish_pem = (const char *const *)pub;
-	ic.npublish = s->cfg->issuer.npublish;
 	ic.iss = s->cfg->iss;
 	ic.owner_oid = s->cfg->wic.owner_oid;
 	ic.lifetime = s->cfg->lifetime;
 	ic.subject_ou = s->cfg->wic.subject_ou;
 	OB_TRY(ob_issuer_open(&ic, &s->issuer));
-	OB_TRY(ob_issuer_jwks(s->issuer, &s->jwks));
+	OB_TRY(jwks_build(s, s->cfg, &s->start->jwks));
 	cc.deadline_s = s->cfg->challenge.deadline_s;
 	cc.interval_s = s->cfg->challenge.interval_s;
 	cc.max_pending = (size_t)s->cfg->challenge.max_pending;
@@ -1759,8 +1773,6 @@ server_open(struct server *s, const char *config_path)
 	r = OB_OK;
 out:
 	free(chain);
-	for (i = 0; i < OB_ISSUER_MAX_PUBLISH; i++)
-		free(pub[i]);
 	return r;
 }
 
@@ -1862,15 +1874,22 @@ static int
 sandbox_fs(struct server *s, char *what, size_t whatsz)
 {
 	const struct ob_server_config	*c = s->cfg;
-	const char			*ro[5], *rw[3];
-	char				 b[8][PATH_MAX];
-	size_t				 nrw = 1;
+	const char			*ro[5 + OB_ISSUER_MAX_PUBLISH], *rw[3];
+	char				 b[8 + OB_ISSUER_MAX_PUBLISH][PATH_MAX];
+	size_t				 i, nro = 5, nrw = 1;
 
 	ro[0] = dir_of(c->tls.cert, b[0], sizeof(b[0]));
 	ro[1] = dir_of(c->tls.key, b[1], sizeof(b[1]));
 	ro[2] = dir_of(c->tls.client_ca, b[2], sizeof(b[2]));
 	ro[3] = dir_of(c->trust, b[3], sizeof(b[3]));
 	ro[4] = dir_of(c->path, b[7], sizeof(b[7]));	/* SIGHUP reads it */
+	/* issuer.publish, read again at SIGHUP: its files' directories at
+	 * start (a reload may name other files there, or beside the
+	 * configuration). */
+	for (i = 0; i < c->issuer.npublish; i++)
+		if ((ro[nro] = dir_of(c->issuer.publish[i], b[8 + i],
+		    sizeof(b[8 + i]))) != NULL)
+			nro++;
 	rw[0] = dir_of(c->audit, b[5], sizeof(b[5]));
 	/* Enrolment writes its own directory (invites, enrolled.json),
 	 * never the trust store's: docs/trust-store.md. */
@@ -1881,12 +1900,12 @@ sandbox_fs(struct server *s, char *what, size_t whatsz)
 	/* A Redis state is a socket, not a directory to write (Landlock does
 	 * not govern connect(2) to a named unix socket). */
 	if (c->state_redis)
-		return ob_sandbox_landlock(ro, 5, rw, nrw, what, whatsz);
+		return ob_sandbox_landlock(ro, nro, rw, nrw, what, whatsz);
 	rw[nrw] = dir_of(c->state, b[4], sizeof(b[4]));
 	/* SQLite's temporary files go where the server may write. */
 	if (rw[nrw] != NULL && setenv("SQLITE_TMPDIR", rw[nrw], 1) != 0)
 		return OB_ERR_ALLOC;
-	return ob_sandbox_landlock(ro, 5, rw, nrw + 1, what, whatsz);
+	return ob_sandbox_landlock(ro, nro, rw, nrw + 1, what, whatsz);
 }
 
 static void
@@ -1903,7 +1922,6 @@ server_close(struct server *s)
 	ob_rate_free(&s->rate_enrol_all);
 	ob_chal_table_free(&s->chal);
 	ob_redis_free(&s->rate_redis);
-	json_decref(s->jwks);
 	ob_issuer_free(&s->issuer);
 	ob_signer_free(&s->signer);
 	ob_audit_free(&s->audit);

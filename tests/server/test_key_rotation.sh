@@ -3,13 +3,14 @@
 # issuer key") with ownerbind-server over real mutual TLS, checked by a
 # stock JOSE library (jwcrypto) and openssl:
 #   1. the dev key signs credential A;
-#   2. the next key published (issuer.publish), the old one still
-#      signing: GET /v1/keys serves both, the signing key first, and
-#      credential B names the old kid;
+#   2. the next key published (issuer.publish) by a SIGHUP, the old one
+#      still signing: GET /v1/keys serves both, the signing key first,
+#      and credential B names the old kid; a reload publishing the
+#      signing key is refused and the JWKS stays;
 #   3. swapped: the new key signs credential C (the new kid), the old one
 #      is published: one JWKS fetched now verifies A, B and C; the WICs
 #      verify against their own CAs;
-#   4. the old key unpublished: A no longer verifies with the JWKS (the
+#   4. the old key unpublished by a SIGHUP: A no longer verifies (the
 #      negative that shows the JWKS, not the token, decides);
 #   5. a publish entry holding the signing key, and one that is not a
 #      CA: the server refuses to start, naming the entry.
@@ -72,6 +73,20 @@ start() {	# the server on dev/rot.json; 1 if it did not start
 	done
 }
 stop() { kill -TERM "$SP"; wait "$SP"; SP=; }
+# hup ok|failed: SIGHUP, then wait until /metrics counts one more reload
+# of that result; 1 if it did not.
+reloads() {
+	m=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' "$D/server.log" | head -1 | cut -d= -f2)
+	curl -sS --max-time 10 "$m/metrics" 2>/dev/null |
+	    sed -n "s/^ob_reloads_total{result=\"$1\"} //p"
+}
+hup() {
+	k=$(reloads "$1")
+	kill -HUP "$SP"
+	i=0
+	while [ "$(reloads "$1")" = "$k" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ "$(reloads "$1")" != "$k" ]
+}
 
 "$OB" keygen --key file:owner.pem >/dev/null || exit 1
 "$OB" enroll --key file:owner.pem --owner alice@example.org \
@@ -124,10 +139,9 @@ wic_ok() { openssl verify -CAfile "$2" -purpose sslclient "$1.wic" >/dev/null 2>
 conf issuer issuer-ca.pem && start || { cat "$D/server.log"; echo "FAIL: no server"; exit 1; }
 issue A || bad "credential A not issued"
 jwks j1.json && OLD=$(kids j1.json) && ok "the dev key's kid $OLD" || bad "no JWKS"
-stop
 
-# 2. The next key published, the old one signing.
-conf issuer issuer-ca.pem issuer2-ca.pem && start || bad "publish: no server"
+# 2. The next key published by a reload, the old one signing.
+conf issuer issuer-ca.pem issuer2-ca.pem && hup ok || bad "publish: the reload failed"
 jwks j2.json
 # shellcheck disable=SC2046 # the kids, one word each
 set -- $(kids j2.json)
@@ -136,6 +150,12 @@ set -- $(kids j2.json)
 NEW=${2:-}
 issue B && [ "$(wkid B)" = "$OLD" ] && ok "B still signed with the old key" ||
     bad "B: kid $(wkid B 2>&1)"
+# A reload that would publish the signing key is refused; the JWKS stays.
+conf issuer issuer-ca.pem issuer-ca.pem
+hup failed && grep -q "publish\[0\] holds the issuer's own key" "$D/server.log" &&
+    jwks j2b.json && [ "$(kids j2b.json)" = "$OLD $NEW" ] &&
+    ok "a reload publishing the signing key: refused, the JWKS kept" ||
+    bad "a bad publish reload: $(kids j2b.json 2>&1)"
 stop
 
 # 3. Swapped.
@@ -151,10 +171,9 @@ B ok
 C ok" ] && ok "jwcrypto verifies A, B and C with one JWKS" || bad "jwcrypto: $out"
 wic_ok C dev/issuer2-ca.pem && ! wic_ok C dev/issuer-ca.pem && wic_ok A dev/issuer-ca.pem &&
     ok "openssl verify: each WIC under its own CA only" || bad "WIC verification"
-stop
 
-# 4. The old key unpublished.
-conf issuer2 issuer2-ca.pem && start || bad "unpublish: no server"
+# 4. The old key unpublished by a reload.
+conf issuer2 issuer2-ca.pem && hup ok || bad "unpublish: the reload failed"
 jwks j4.json
 out=$(verify j4.json A C)
 case "$out" in

@@ -277,8 +277,8 @@ owner_mediated(void)
 	return v;
 }
 
-/* The chains the next issuer() publishes (decision 159), and how many
- * keys check() expects in the JWKS. */
+/* The chains check()'s JWKS publishes (decision 159), and how many keys
+ * it expects there. */
 static const char *const *publish;
 static size_t npublish, jwks_keys = 1;
 
@@ -297,8 +297,6 @@ issuer(const char *key, const char *chain, const char *oid, int want)
 	cfg.iss = ISS;
 	cfg.owner_oid = oid;
 	cfg.subject_ou = subject_ou;
-	cfg.publish_pem = publish;
-	cfg.npublish = npublish;
 	r = ob_issuer_open(&cfg, &is);
 	if (r != want)
 		fail_msg("open: %s (%s), want %s", ob_err_name(r),
@@ -323,7 +321,7 @@ check(const struct ob_credential *c, const struct ob_issuer *is,
 	spit(path("wit.txt"), c->wit);
 	spit(path("wic.pem"), c->wic_pem);
 	spit(path("ca.pem"), ca);
-	assert_int_equal(ob_issuer_jwks(is, &jwks), OB_OK);
+	assert_int_equal(ob_issuer_jwks(is, publish, npublish, &jwks), OB_OK);
 	s = json_dumps(jwks, JSON_COMPACT);
 	spit(path("jwks.json"), s);
 	free(s);
@@ -503,17 +501,15 @@ test_publish(void **state)
 	chains[0] = ca2;
 	chains[1] = ca_ed;
 	chains[2] = two;
-	set_publish(chains, 3);
 	is = issuer("ca1.key", ca1, NULL, OB_OK);
-	set_publish(NULL, 0);
-	assert_int_equal(ob_issuer_jwks(is, &jwks), OB_OK);
+	assert_int_equal(ob_issuer_jwks(is, chains, 3, &jwks), OB_OK);
 	assert_int_equal(json_array_size(json_object_get(jwks, "keys")), 4);
 	jwks_kid(jwks, 0, &kid, &alg, &nx5c);
 	assert_string_equal(alg, "ES256");
 	assert_int_equal(nx5c, 1);
 	/* ca2's own issuer names its key so: an RP finds it by that kid. */
 	old = issuer("ca2.key", ca2, NULL, OB_OK);
-	assert_int_equal(ob_issuer_jwks(old, &ojwks), OB_OK);
+	assert_int_equal(ob_issuer_jwks(old, NULL, 0, &ojwks), OB_OK);
 	jwks_kid(ojwks, 0, &kid2, &alg, &nx5c);
 	jwks_kid(jwks, 1, &kid, &alg, &nx5c);
 	assert_string_equal(kid, kid2);
@@ -527,9 +523,11 @@ test_publish(void **state)
 	/* Signed with ca1 only; check_cred.py verifies with the JWKS. */
 	if (ob_issuer_issue(is, v, now, 600, &c) != OB_OK)
 		fail_msg("issue: %s", ob_err_detail());
+	set_publish(chains, 3);
 	jwks_keys = 4;
 	check(c, is, v, ca1, NULL, 600);
 	jwks_keys = 1;
+	set_publish(NULL, 0);
 	ob_credential_free(&c);
 	json_decref(jwks);
 	json_decref(ojwks);
@@ -539,47 +537,60 @@ test_publish(void **state)
 	free(two);
 }
 
+/* ob_issuer_jwks(is, chains, n) fails with want, its detail naming what. */
+static void
+publish_refused(struct ob_issuer *is, const char *const *chains, size_t n,
+    int want, const char *what)
+{
+	json_t	*j = NULL;
+	int	 r = ob_issuer_jwks(is, chains, n, &j);
+
+	if (r != want || (what != NULL && strstr(ob_err_detail(), what) ==
+	    NULL))
+		fail_msg("publish: %s (%s), want %s (%s)", ob_err_name(r),
+		    ob_err_detail(), ob_err_name(want), what);
+	assert_null(j);
+}
+
 /* What publish refuses, each with what it names. */
 static void
 test_publish_bad(void **state)
 {
-	const char	*chains[OB_ISSUER_MAX_PUBLISH + 1];
-	char		*rsaca;
-	size_t		 i;
+	const char		*chains[OB_ISSUER_MAX_PUBLISH + 1];
+	struct ob_issuer	*is = issuer("ca1.key", ca1, NULL, OB_OK);
+	char			*rsaca;
+	size_t			 i;
 
 	(void)state;
 	/* the issuer's own key */
 	chains[0] = ca1;
-	set_publish(chains, 1);
-	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
-	assert_non_null(strstr(ob_err_detail(), "issuer's own key"));
+	publish_refused(is, chains, 1, OB_ERR_ISSUER_CONFIG,
+	    "issuer's own key");
 	/* one key twice */
 	chains[0] = ca2;
 	chains[1] = ca2;
-	set_publish(chains, 2);
-	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
-	assert_non_null(strstr(ob_err_detail(), "publish[1] holds the key "
-	    "of publish[0]"));
+	publish_refused(is, chains, 2, OB_ERR_ISSUER_CONFIG,
+	    "publish[1] holds the key of publish[0]");
 	/* not a CA; not PEM */
 	chains[1] = leafcert;
-	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CHAIN);
-	assert_non_null(strstr(ob_err_detail(), "publish[1][0] is not a CA"));
+	publish_refused(is, chains, 2, OB_ERR_ISSUER_CHAIN,
+	    "publish[1][0] is not a CA");
 	chains[1] = "not PEM";
-	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
-	assert_non_null(strstr(ob_err_detail(), "publish[1]: no PEM"));
+	publish_refused(is, chains, 2, OB_ERR_ISSUER_CONFIG,
+	    "publish[1]: no PEM");
 	/* a key the issuer could never have signed with (RSA: PS256) */
 	sh("openssl req -x509 -new -key %s -out %s -subj /CN=rsaca -days 2 "
 	    "2>/dev/null", path("rsa.key"), path("rsaca.pem"));
 	rsaca = slurp(path("rsaca.pem"));
 	chains[1] = rsaca;
-	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CHAIN);
-	assert_non_null(strstr(ob_err_detail(), "no key of a kind"));
-	/* too many */
+	publish_refused(is, chains, 2, OB_ERR_ISSUER_CHAIN, "no key of a kind");
+	/* too many; none given for a count */
 	for (i = 0; i <= OB_ISSUER_MAX_PUBLISH; i++)
 		chains[i] = ca2;
-	set_publish(chains, OB_ISSUER_MAX_PUBLISH + 1);
-	issuer("ca1.key", ca1, NULL, OB_ERR_ISSUER_CONFIG);
-	set_publish(NULL, 0);
+	publish_refused(is, chains, OB_ISSUER_MAX_PUBLISH + 1,
+	    OB_ERR_ISSUER_CONFIG, "at most");
+	publish_refused(is, NULL, 1, OB_ERR_ISSUER_CONFIG, NULL);
+	ob_issuer_free(&is);
 	free(rsaca);
 }
 

@@ -193,7 +193,7 @@ setup(void **state)
 	if (ob_issuer_issue(is, v, now, 600, &gwcred) != OB_OK)
 		fail_msg("issue (gateway): %s", ob_err_detail());
 	ob_verdict_free(&v);
-	assert_int_equal(ob_issuer_jwks(is, &j), OB_OK);
+	assert_int_equal(ob_issuer_jwks(is, NULL, 0, &j), OB_OK);
 	jwks = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	ob_issuer_free(&is);
