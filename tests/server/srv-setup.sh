@@ -1,9 +1,12 @@
 # srv-setup.sh: sourced by the tests that build on the dev mode of
 # ownerbind-server: in tests/server, test_server.sh,
 # test_server_peers.sh, test_server_reload.sh, test_challenge.sh,
-# test_callback.sh, test_enrol.sh, test_enrol_rate.sh, test_approval.sh
-# test_renewal_server.sh and test_key_rotation.sh; in tests/proxy, test_proxy.sh and
-# test_renewal.sh.
+# test_callback.sh, test_enrol.sh, test_enrol_rate.sh, test_approval.sh,
+# test_renewal_server.sh, test_key_rotation.sh, test_server_pipeline.sh,
+# test_server_redis.sh, test_signer_p11.sh and test_e2e_backends.sh; in
+# tests/proxy, test_proxy.sh and test_renewal.sh.  A test with more to
+# end (a stopped helper, fixtures, a second server) traps its own
+# function, which ends them and then calls cleanup.
 # Sourcing it makes a fresh $D, enters it (the current directory from
 # then on) and defines:
 #   - D; SP, the server's PID, PP, a proxy's, and KP, another process
