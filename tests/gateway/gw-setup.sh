@@ -25,6 +25,10 @@ UPIN='Gw-PIN-3f8a61d0'
 SP=''
 GP=''
 die() { echo "FAIL: $*" >&2; exit 1; }
+# The tests' EXIT trap (stop_all) runs when INT or TERM ends them too:
+# dash runs none when a signal ends it.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 eval "$("$HERE/../pkcs11/softhsm-fixture.sh" "$D/hsm" "$UPIN" 'So-9x')" ||
 	die "SoftHSM2 fixture"
@@ -170,7 +174,11 @@ logged() {
 		sleep 0.05
 	done
 }
+# Both continued first: one the test stopped (SIGSTOP: the faults test's
+# slow server) would not end, and the wait would hang; the gateway's
+# drain, before the server is ended, waits on a stopped server too.
 stop_all() {
+	for p in $GP $SP; do kill -CONT "$p" 2>/dev/null; done
 	[ -n "$GP" ] && kill -TERM "$GP" 2>/dev/null && wait "$GP" 2>/dev/null
 	[ -n "$LP" ] && wait "$LP" 2>/dev/null
 	LP=''

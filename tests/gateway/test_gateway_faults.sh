@@ -22,8 +22,7 @@ ok() { echo "ok - $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # shellcheck disable=SC2317 # run from the EXIT trap
 cleanup() {
-	[ -n "$SP" ] && kill -CONT "$SP" 2>/dev/null
-	stop_all
+	stop_all	# the server continued first, if it is stopped
 	rm -rf "$D"
 }
 trap cleanup EXIT

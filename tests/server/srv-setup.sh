@@ -1,9 +1,12 @@
 # srv-setup.sh: sourced by the tests that build on the dev mode of
 # ownerbind-server: in tests/server, test_server.sh,
 # test_server_peers.sh, test_server_reload.sh, test_challenge.sh,
-# test_callback.sh, test_enrol.sh, test_enrol_rate.sh, test_approval.sh
-# test_renewal_server.sh and test_key_rotation.sh; in tests/proxy, test_proxy.sh and
-# test_renewal.sh.
+# test_callback.sh, test_enrol.sh, test_enrol_rate.sh, test_approval.sh,
+# test_renewal_server.sh, test_key_rotation.sh, test_server_pipeline.sh,
+# test_server_redis.sh, test_signer_p11.sh and test_e2e_backends.sh; in
+# tests/proxy, test_proxy.sh and test_renewal.sh.  A test with more to
+# end (a stopped helper, fixtures, a second server) traps its own
+# function, which ends them and then calls cleanup.
 # Sourcing it makes a fresh $D, enters it (the current directory from
 # then on) and defines:
 #   - D; SP, the server's PID, PP, a proxy's, and KP, another process
@@ -32,10 +35,14 @@
 #     tests/service/mkcerts.sh (its path) in $D/pki, and
 #     $D/dev/clients-ca.pem holding their CA after the development TLS
 #     CA; ALICE_SHA, the SHA-256 of pki/hashpeer.pem in hex;
+#   - srv_redis RS: a private redis-server RS (no TCP, no persistence,
+#     its socket $D/redis.sock, its configuration $D/redis.conf, its log
+#     $D/redis.log) started as KP, and waited for until it answers;
+#     REDIS, "unix:$D/redis.sock", the server's "state" for it;
 #   - free_port: prints a loopback TCP port nothing listened on a moment
 #     ago.
-# srv_dev_start, srv_serve, srv_ready, srv_ca2 and srv_pki print a FAIL
-# line and exit 1 when they fail.
+# srv_dev_start, srv_serve, srv_ready, srv_ca2, srv_pki and srv_redis
+# print a FAIL line and exit 1 when they fail.
 # Needs: SRV PY set.
 # shellcheck shell=sh
 # shellcheck disable=SC2034 # the names dev.json gives are for the tests that source this
@@ -111,6 +118,20 @@ srv_pki() {	# $1: tests/service/mkcerts.sh
 	cat "$D/dev/tls-ca.pem" pki/ca.pem > "$D/dev/clients-ca.pem"
 	ALICE_SHA=$(openssl x509 -in pki/hashpeer.pem -outform der |
 	    openssl dgst -sha256 -r | cut -d' ' -f1)
+}
+srv_redis() {	# $1: the redis-server program
+	printf 'port 0\nunixsocket %s/redis.sock\nunixsocketperm 700\nsave ""\nappendonly no\ndir %s\n' \
+	    "$D" "$D" > "$D/redis.conf"
+	"$1" "$D/redis.conf" > "$D/redis.log" 2>&1 &
+	KP=$!
+	i=0
+	until redis-cli -s "$D/redis.sock" ping 2>/dev/null | grep -q PONG; do
+		i=$((i + 1))
+		[ $i -lt 200 ] ||
+		    { cat "$D/redis.log"; echo "FAIL: redis-server did not start"; exit 1; }
+		sleep 0.05
+	done
+	REDIS=unix:$D/redis.sock
 }
 free_port() { "$PY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 mkleaf() {	# $1: name, $2: URI SAN

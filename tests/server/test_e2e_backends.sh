@@ -11,38 +11,31 @@
 set -u
 SRV=$1 OB=$2 FT=$3 VPIV=$4 PY=${5:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-D=$(mktemp -d /tmp/ob-e2e.XXXXXX) || exit 1
-SP='' CARD_PID='' TPM_STARTED='' PCSC_STARTED=''
-fail=0
-# shellcheck disable=SC2317 # stop_pid and cleanup run from the EXIT trap
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/server/srv-setup.sh"
+CARD_PID='' TPM_STARTED='' PCSC_STARTED=''
+# shellcheck disable=SC2317 # stop_pid and e2e_cleanup run from the EXIT trap
 stop_pid() { [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null; }
+# The card and the fixtures, then srv-setup's cleanup (which removes $D).
 # shellcheck disable=SC2317 # as stop_pid
-cleanup() {
+e2e_cleanup() {
 	trap - EXIT INT TERM
-	stop_pid "$SP"
+	stop_pid "$SP"; SP=
 	stop_pid "$CARD_PID"
 	[ -n "$PCSC_STARTED" ] && "$HERE/vpiv/pcscd-fixture.sh" stop "$D/pcsc"
 	[ -n "$TPM_STARTED" ] && "$HERE/tpm2/swtpm-fixture.sh" stop "$D/tpm"
 	[ "$fail" = 0 ] || { echo "--- server log"; tail -20 "$D/server.log"; }
-	rm -rf "$D"
+	cleanup
 }
-trap cleanup EXIT
+trap e2e_cleanup EXIT
 trap 'exit 130' INT TERM
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
-cd "$D" || exit 1
 export HOME="$D" XDG_CACHE_HOME="$D/cache"
 printf '48151623\n' > pin; chmod 600 pin
 printf '123456\n' > pivpin; chmod 600 pivpin
 printf '010203040506070801020304050607080102030405060708\n' > mgm; chmod 600 mgm
 
-"$SRV" --dev "$D/dev" 2>"$D/server.log" &
-SP=$!
-i=0
-while [ ! -f dev/dev.json ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f dev/dev.json ] || { bad "no dev.json"; exit 1; }
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-TRUST=$(J trust)
+# The dev server keeps running: it is the server under test.
+srv_dev_start server.log
 
 # --- the stand-ins and one owner key on each --------------------------------
 "$OB" keygen --key file:owner.pem >/dev/null || bad "file: keygen"
@@ -98,6 +91,7 @@ for b in file pkcs11 tpm2 fido2 piv; do
 	    --may-bind "wimse://example.org/$b/*" --trust "$TRUST" \
 	    --pin-source $ps >enroll.out 2>&1 || bad "$b: enroll: $(cat enroll.out)"
 done
+srv_ready "$D/server.log"	# its signal handlers in place
 kill -HUP "$SP"
 sleep 0.5
 grep -q '"detail":"trust store reloaded"' server.log || bad "trust store reload"
@@ -105,7 +99,7 @@ grep -q '"detail":"trust store reloaded"' server.log || bad "trust store reload"
 # --- one agent-mediated envelope per backend, over mTLS ----------------------
 for b in file pkcs11 tpm2 fido2 piv; do
 	sub="wimse://example.org/$b/agent"
-	"$OB" request --sub "$sub" --aud "$(J aud)" --owner "$b@example.org" \
+	"$OB" request --sub "$sub" --aud "$AUD" --owner "$b@example.org" \
 	    --agent-key "agent-$b.pem" --new-agent-key -o "req-$b.json" >/dev/null ||
 	    { bad "$b: request"; continue; }
 	case $b in
@@ -121,8 +115,8 @@ for b in file pkcs11 tpm2 fido2 piv; do
 	esac >sign.out 2>&1 || { bad "$b: sign: $(cat sign.out)"; continue; }
 	"$OB" pop --agent-key "agent-$b.pem" -o "e-$b.json" "s-$b.json" ||
 	    { bad "$b: pop"; continue; }
-	if ! "$OB" submit --server "$(J url)" --cert "$(J client_cert)" \
-	    --key "$(J client_key)" --ca "$(J tls_ca)" --wit "wit-$b.txt" \
+	if ! "$OB" submit --server "$URL" --cert "$CERT" --key "$KEY" \
+	    --ca "$CA" --wit "wit-$b.txt" \
 	    --wic "wic-$b.pem" "e-$b.json" >submit.out 2>&1; then
 		bad "$b: submit: $(cat submit.out)"
 		continue

@@ -23,16 +23,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 STATE=state.sqlite
 if [ "$STORE" = redis ]; then
 	command -v "$RS" >/dev/null || { echo "no redis-server"; exit 77; }
-	printf 'port 0\nunixsocket %s/redis.sock\nunixsocketperm 700\nsave ""\nappendonly no\ndir %s\n' \
-	    "$D" "$D" >redis.conf
-	"$RS" redis.conf >redis.log 2>&1 &
-	KP=$!
-	i=0
-	until redis-cli -s redis.sock ping 2>/dev/null | grep -q PONG; do
-		i=$((i + 1)); [ $i -lt 200 ] || { echo "FAIL: no redis"; exit 1; }
-		sleep 0.05
-	done
-	STATE=unix:$D/redis.sock
+	srv_redis "$RS"
+	STATE=$REDIS
 fi
 
 srv_dev

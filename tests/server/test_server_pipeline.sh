@@ -16,30 +16,18 @@ set -u
 SRV=$1
 OB=$2
 PY=${OB_PYTHON:-/usr/bin/python3}
-D=$(mktemp -d)
-SP=
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 HP=
-fail=0
+# The signer helper HP may be stopped (case 3): continued before the
+# server is ended, or the server's drain would wait on it.
 # shellcheck disable=SC2317 # run from the EXIT trap
-cleanup() {
-	[ -n "$HP" ] && kill -CONT "$HP" 2>/dev/null
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; fail=1; }
+pipe_cleanup() { [ -n "$HP" ] && kill -CONT "$HP" 2>/dev/null; cleanup; }
+trap pipe_cleanup EXIT
 die() { echo "FAIL: $*"; tail -n 30 "$D/server.log"; exit 1; }
 
-cd "$D" || exit 1
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>"$D/dev.log" &
-SP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$D/dev/dev.json" ] || die "no dev.json"
-kill -TERM "$SP"; wait "$SP"; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('$D/dev/dev.json'))['$1'])"; }
-AUD=$(J aud); TRUST=$(J trust)
+srv_dev
 "$OB" keygen --key file:owner.pem >/dev/null || exit 1
 "$OB" enroll --key file:owner.pem --owner alice@example.org \
     --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" >/dev/null || exit 1
@@ -51,14 +39,9 @@ c = json.load(open(d + "/server.json"))
 c["listen"] = json.load(open(d + "/dev.json"))["url"].split("//", 1)[1]
 c["limits"] = {"workers": 1}
 c["log_level"] = "info"
-json.dump(c, open(d + "/pipe.json", "w"), indent=1)
+json.dump(c, open(d + "/server.json", "w"), indent=1)
 EOF
-(cd "$D/dev" && exec "$SRV" --config pipe.json) 2>"$D/server.log" &
-SP=$!
-i=0
-while ! grep -q '"event":"listening"' "$D/server.log" 2>/dev/null &&
-    [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-grep -q '"event":"listening"' "$D/server.log" || die "server did not listen"
+srv_serve
 MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' server.log | cut -d= -f2)
 
 n=0
@@ -154,7 +137,7 @@ a0=$(accepted); s0=$(seen)
 kill -STOP "$HP"
 "$PY" post.py "$D/dev/dev.json" r3.txt e6.json e7.json e8.json e9.json \
     e10.json e11.json e12.json &
-PP=$!
+KP=$!
 i=0
 while [ "$(seen)" != $((s0 + 7)) ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 [ "$(seen)" = $((s0 + 7)) ] && ok "seven committed, held at the signer" ||
@@ -162,7 +145,7 @@ while [ "$(seen)" != $((s0 + 7)) ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)
 kill -TERM "$SP"
 sleep 0.3
 kill -CONT "$HP"; HP=
-wait "$PP"
+wait "$KP"; KP=
 wait "$SP"; rc=$?; SP=
 [ $rc = 0 ] && ok "SIGTERM with requests in the pipeline: exit 0" ||
     bad "exit $rc"

@@ -15,65 +15,50 @@ MKENVS=$3
 PY=${OB_PYTHON:-/usr/bin/python3}
 RS=${OB_REDIS_SERVER:-redis-server}
 HERE=$(cd "$(dirname "$0")" && pwd)
-D=$(mktemp -d)
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 PIDS=
-cleanup() {
-	for p in $PIDS $(cat "$D/redis.pid" "$D/redis2.pid" 2>/dev/null); do
+# The two servers, KP (the first Redis) and the one redis_multi.py
+# starts again (its pid in redis2.pid), each continued (a Redis may be
+# stopped) and ended; then srv-setup's cleanup.
+# shellcheck disable=SC2317 # run from the EXIT trap
+redis_cleanup() {
+	for p in $PIDS $KP $(cat "$D/redis2.pid" 2>/dev/null); do
 		kill -CONT "$p" 2>/dev/null
 		kill "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
-	[ -n "${OB_KEEP:-}" ] && cp "$D"/server*.log /tmp/ 2>/dev/null; rm -rf "$D"
+	KP=
+	cleanup
 }
-trap cleanup EXIT
+trap redis_cleanup EXIT
 die() { echo "FAIL: $*"; for f in "$D"/*.log; do echo "== $f"; tail -n 20 "$f"; done; exit 1; }
 
-# The Redis: private socket, no persistence, no TCP.
-cat > "$D/redis.conf" <<EOF
-port 0
-unixsocket $D/redis.sock
-unixsocketperm 700
-save ""
-appendonly no
-dir $D
-EOF
-"$RS" "$D/redis.conf" > "$D/redis.log" 2>&1 &
-echo $! > "$D/redis.pid"
-i=0
-until redis-cli -s "$D/redis.sock" ping 2>/dev/null | grep -q PONG; do
-	i=$((i + 1)); [ $i -lt 200 ] || die "redis-server did not start"
-	sleep 0.05
-done
-
+srv_redis "$RS"
 # One dev PKI for both servers: dev mode makes it, then stops.
-"$SRV" --dev "$D/dev" 2>"$D/dev.log" &
-DP=$!
-i=0
-while [ ! -f "$D/dev/dev.json" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-kill "$DP"; wait "$DP"
-[ -f "$D/dev/dev.json" ] || die "no dev.json"
+srv_dev
 
 case $MODE in
 race) ROUNDS=150 LOAD=0 ;;
 down) ROUNDS=1 LOAD=4000 ;;
 *) die "mode $MODE" ;;
 esac
-"$MKENVS" "$D" "unix:$D/redis.sock" $ROUNDS $LOAD || die "mkenvs"
+"$MKENVS" "$D" "$REDIS" $ROUNDS $LOAD || die "mkenvs"
 
 # Two configurations from the dev one: the same PKI and trust store, the
 # Redis state, their own ports and issuance records.  race: buckets
 # shared, the per-agent one small; down: A's buckets shared (its refusals
 # come from the buckets), B's local (from the state).
-"$PY" - "$D" "$MODE" <<'EOF' || die "configs"
+"$PY" - "$D" "$MODE" "$REDIS" <<'EOF' || die "configs"
 import json, sys
-d, mode = sys.argv[1:3]
+d, mode, redis = sys.argv[1:4]
 base = json.load(open(d + "/dev/server.json"))
 for k in ("tls",):
     base[k] = {m: d + "/dev/" + v for m, v in base[k].items()}
 base["issuer"] = {"key": "issuer", "chain": d + "/dev/issuer-ca.pem"}
 base["signer"] = {"config": d + "/dev/signer.json"}
 base.update({"aud": "https://id.example", "trust": d + "/trust.json",
-             "state": "unix:" + d + "/redis.sock",
+             "state": redis,
              "redis": {"timeout_ms": 300, "connect_timeout_ms": 300},
              "listen": "127.0.0.1:0", "metrics_listen": "127.0.0.1:0",
              "log_level": "info"})
@@ -99,18 +84,12 @@ for s in A B; do
 	"$SRV" --config "$D/server$s.json" 2>"$D/server$s.log" &
 	PIDS="$PIDS $!"
 done
-url() {
-	sed -n 's/.*"event":"listening","detail":"\(https:[^ ]*\) .*/\1/p' "$D/server$1.log"
-}
-i=0
-while { [ -z "$(url A)" ] || [ -z "$(url B)" ]; } && [ $i -lt 200 ]; do
-	sleep 0.05; i=$((i + 1))
-done
-[ -n "$(url A)" ] && [ -n "$(url B)" ] || die "servers did not listen"
-echo "servers: A $(url A), B $(url B), Redis unix:$D/redis.sock"
+srv_ready "$D/serverA.log"; UA=$URL
+srv_ready "$D/serverB.log"; UB=$URL
+echo "servers: A $UA, B $UB, Redis $REDIS"
 
-"$PY" "$HERE/redis_multi.py" "$MODE" "$D" "$(url A)" "$(url B)" \
-    "$(cat "$D/redis.pid")" "$RS" || die "$MODE"
+"$PY" "$HERE/redis_multi.py" "$MODE" "$D" "$UA" "$UB" "$KP" "$RS" ||
+    die "$MODE"
 # Both servers still run, and stop cleanly.
 for p in $PIDS; do
 	kill -0 "$p" 2>/dev/null || die "a server died"

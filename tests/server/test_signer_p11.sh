@@ -27,20 +27,9 @@ N=240
 for t in softhsm2-util openssl readelf nm; do
 	command -v $t >/dev/null 2>&1 || { echo "SKIP: $t"; exit 77; }
 done
-D=$(mktemp -d /tmp/signer-p11.XXXXXX) || exit 1
-SP=
-FP=
-cleanup() {
-	[ -n "$SP" ] && kill "$SP" 2>/dev/null && wait "$SP" 2>/dev/null
-	[ -n "$FP" ] && kill "$FP" 2>/dev/null && wait "$FP" 2>/dev/null
-	rm -rf "$D"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# shellcheck source=tests/server/srv-setup.sh
+. "$HERE/srv-setup.sh"
 die() { echo "FAIL: $*" >&2; cat "$D/out" 2>/dev/null >&2; exit 1; }
-cd "$D" || exit 1
 
 eval "$("$HERE/../pkcs11/softhsm-fixture.sh" "$D/hsm" "$UPIN" "$SOPIN")" ||
 	die "SoftHSM2 fixture"
@@ -70,18 +59,10 @@ openssl x509 -new -subj '/O=ownerbind test/CN=HSM issuer CA' \
 cat issuer.pem root.pem >chain.pem
 
 # A dev PKI for TLS and the proxy; an owner; then this test's server.
-"$SRV" --dev "$D/dev" --listen 127.0.0.1:0 2>dev.log &
-SP=$!
-i=0
-while [ ! -f dev/dev.json ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f dev/dev.json ] || die "dev mode: $(cat dev.log)"
-kill -TERM "$SP"; wait "$SP"; SP=
-J() { "$PY" -c "import json,sys; print(json.load(open('dev/dev.json'))[sys.argv[1]])" "$1"; }
-URL=$(J url); AUD=$(J aud); CA=$(J tls_ca); CERT=$(J client_cert)
-KEY=$(J client_key)
+srv_dev
 "$OB" keygen --key file:owner.pem >/dev/null || die "owner key"
 "$OB" enroll --key file:owner.pem --owner alice@example.org \
-    --may-bind 'wimse://example.org/agents/*' --trust "$(J trust)" \
+    --may-bind 'wimse://example.org/agents/*' --trust "$TRUST" \
     >/dev/null || die "enroll"
 cat >signer.json <<JSON
 {"keys": [{"name": "issuer", "uri": "$U", "pin_source": "file:$D/pin",
@@ -100,17 +81,9 @@ c["rate"] = {k: {"per_second": 0} for k in ("per_peer", "per_owner",
     "per_agent")}
 c["limits"] = {"workers": 2, "queue": 1024}
 c["log_level"] = "info"
-json.dump(c, open(d + "/dev/p11.json", "w"), indent=1)
+json.dump(c, open(d + "/dev/server.json", "w"), indent=1)
 EOF
-(cd dev && exec "$SRV" --config p11.json) 2>server.log &
-SP=$!
-i=0
-while ! grep -q '"detail":"seccomp: the allow-list is in force' server.log &&
-    [ $i -lt 400 ]; do
-	kill -0 "$SP" 2>/dev/null || die "the server did not start: $(cat server.log)"
-	sleep 0.05; i=$((i + 1))
-done
-grep -q 'seccomp: the allow-list' server.log || die "no sandbox: $(cat server.log)"
+srv_serve
 MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' server.log | head -1 | cut -d= -f2)
 hpid() { "$PY" -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$MURL/healthz'))['signer']['pid'])"; }
 HP=$(hpid)
@@ -266,7 +239,7 @@ fault_helper() {
 	rm -f "$D/f.sock"
 	env "$@" P11FAULT_MODULE="$SOFTHSM_MODULE" "$SIG" --config \
 	    "$D/faulty.json" --listen "$D/f.sock" 2>>faulty.log &
-	FP=$!
+	KP=$!
 	i=0
 	while [ ! -S "$D/f.sock" ] && [ $i -lt 200 ]; do
 		sleep 0.05; i=$((i + 1))
@@ -284,14 +257,14 @@ JSON
 	[ "$(tr '\n' ' ' <out)" = "0 0 0 0 0 " ] &&
 	    ok "verify_every 16 on the honest token: five signatures" ||
 	    bad "honest token: $(cat out) $(tail -3 faulty.log)"
-	kill "$FP"; wait "$FP"; FP=
+	kill "$KP"; wait "$KP"; KP=
 	fault_helper P11FAULT_CORRUPT_SIG=1
 	"$PY" "$HERE/sign_wits.py" "$D/f.sock" >out 2>&1
 	[ "$(tr '\n' ' ' <out)" = "-825 -825 -825 -825 -825 " ] &&
 	    ok "verify_every 16, every signature corrupted: none let out" ||
 	    bad "lying token: $(cat out) $(tail -3 faulty.log)"
-	kill "$FP"; wait "$FP"; FP=
+	kill "$KP"; wait "$KP"; KP=
 else
 	echo "# no p11fault module: the verify_every fault case is skipped"
 fi
-[ $fails = 0 ] || exit 1
+exit $fail

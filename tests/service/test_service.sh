@@ -14,11 +14,18 @@ CL="$PY $HERE/svc_client.py"
 D=$(mktemp -d)
 chmod 755 "$D"
 PIDS=""
+# Each continued first: a daemon the test stopped (SIGSTOP: the stall and
+# "behind" cases) would not end, and the wait would hang.
 cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		kill -CONT "$p" 2>/dev/null
+		kill "$p" 2>/dev/null; wait "$p" 2>/dev/null
+	done
 	rm -rf "$D"
 }
 trap cleanup EXIT
+trap 'exit 130' INT	# dash runs no EXIT trap when a signal ends it
+trap 'exit 143' TERM
 cd "$D" || exit 1
 pass=0
 fail=0
