@@ -59,6 +59,9 @@ cleanup() {
 	if [ -n "${OB_KEEP:-}" ]; then echo "kept $D"; else rm -rf "$D"; fi
 }
 trap cleanup EXIT
+# dash runs no EXIT trap when a signal ends it: exit, and it does.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
 cd "$D" || exit 1
