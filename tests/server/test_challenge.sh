@@ -177,7 +177,7 @@ print(json.loads(base64.urlsafe_b64decode(p + '=' * (-len(p) % 4)))['ob_nonce'])
 owner_entry r2.other r2.ans
 s=$(answer "$(field r2.held handle)" r2.ans "$ACURL")
 [ "$s" = 403 ] && code_is ans.resp OB_ERR_REJECTED &&
-    grep "$(field r2.held handle | cut -c1-8)" server.log | grep -q '"code":"OB_ERR_NONCE' &&
+    grep -F -e "$(field r2.held handle | cut -c1-8)" server.log | grep -q '"code":"OB_ERR_NONCE' &&
     ok "an answer with another request's nonce: 403 (nonce bound to r1)" ||
     bad "other nonce: $s $(cat ans.resp)"
 
