@@ -28,6 +28,10 @@
  *   es256 xT raw=<n>/s helper=<n>/s ratio=<r>
  *   es256 xT raw=<n>/s helper(verify_every=64)=<n>/s ratio=<r>
  *   es256 xT (sums of the threads' own rates) raw=<n>/s helper=<n>/s ...
+ *   es256 xT cpu/signature raw=<us> helper=<us>+<us> ...
+ * the last the CPU per signature of each kind of round: this process's
+ * (CLOCK_PROCESS_CPUTIME_ID) and the helper's (/proc/PID/stat), and the
+ * cores each kind kept busy on average.
  * The THREADS threads of a round start together (a barrier) and a
  * round's rate is all their signatures over the span from the first
  * start to the last end; the last line gives the sums of the threads'
@@ -312,7 +316,7 @@ par_main(void *v)
  */
 static double
 run_par(struct par *ps, int n, struct ob_signer *sg, double secs,
-    double *sum)
+    double *sum, double *count)
 {
 	pthread_barrier_t	go;
 	double			all = 0, t0 = 0, t1 = 0;
@@ -342,36 +346,107 @@ run_par(struct par *ps, int n, struct ob_signer *sg, double secs,
 			t1 = ps[i].t1;
 	}
 	(void)pthread_barrier_destroy(&go);
+	if (count != NULL)
+		*count += all;
 	return all / (t1 - t0);
+}
+
+/* CPU seconds of this process, and of process pid (0: none) from /proc. */
+static double
+cpu_self(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+cpu_of(long pid)
+{
+	char			 path[64], buf[1024], *p;
+	unsigned long		 ut = 0, st = 0;
+	FILE			*fp;
+	size_t			 n;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* after the ")" of the command: state is field 3, utime 14, stime 15 */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* One kind of round, timed: the rate, the signatures, the CPU of both. */
+struct round_acc {
+	double	rate, sum, count, self, helper;
+};
+
+static void
+par_round(struct round_acc *a, struct par *ps, int n, struct ob_signer *sg,
+    double secs)
+{
+	long		pid = 0;
+	unsigned	restarts;
+	double		c0, h0, s;
+
+	if (sg != NULL)
+		(void)ob_signer_state(sg, &pid, &restarts);
+	c0 = cpu_self();
+	h0 = cpu_of(pid);
+	a->rate += run_par(ps, n, sg, secs, &s, &a->count);
+	a->self += cpu_self() - c0;
+	a->helper += cpu_of(pid) - h0;
+	a->sum += s;
 }
 
 static void
 compare_par(struct ob_signer *sg, struct ob_signer *ss, struct par *ps,
     int n, double secs)
 {
-	double	helper = 0, sampled = 0, raw = 0, s;
-	double	shelper = 0, ssampled = 0, sraw = 0;
-	int	i;
+	struct round_acc	raw, helper, sampled;
+	double			s;
+	int			i;
 
+	memset(&raw, 0, sizeof(raw));
+	memset(&helper, 0, sizeof(helper));
+	memset(&sampled, 0, sizeof(sampled));
 	/* warm up: both helpers' sessions for n at once, the raw ones */
-	(void)run_par(ps, n, NULL, 0.2, &s);
-	(void)run_par(ps, n, sg, 0.2, &s);
-	(void)run_par(ps, n, ss, 0.2, &s);
+	(void)run_par(ps, n, NULL, 0.2, &s, NULL);
+	(void)run_par(ps, n, sg, 0.2, &s, NULL);
+	(void)run_par(ps, n, ss, 0.2, &s, NULL);
 	for (i = 0; i < 3; i++) {
-		raw += run_par(ps, n, NULL, secs / 3, &s);
-		sraw += s;
-		helper += run_par(ps, n, sg, secs / 3, &s);
-		shelper += s;
-		sampled += run_par(ps, n, ss, secs / 3, &s);
-		ssampled += s;
+		par_round(&raw, ps, n, NULL, secs / 3);
+		par_round(&helper, ps, n, sg, secs / 3);
+		par_round(&sampled, ps, n, ss, secs / 3);
 	}
 	printf("es256 x%d raw=%.0f/s helper=%.0f/s ratio=%.3f\n", n,
-	    raw / 3, helper / 3, helper / raw);
+	    raw.rate / 3, helper.rate / 3, helper.rate / raw.rate);
 	printf("es256 x%d raw=%.0f/s helper(verify_every=%d)=%.0f/s "
-	    "ratio=%.3f\n", n, raw / 3, SAMPLED, sampled / 3, sampled / raw);
+	    "ratio=%.3f\n", n, raw.rate / 3, SAMPLED, sampled.rate / 3,
+	    sampled.rate / raw.rate);
 	printf("es256 x%d (sums of the threads' own rates) raw=%.0f/s "
-	    "helper=%.0f/s helper(verify_every=%d)=%.0f/s\n", n, sraw / 3,
-	    shelper / 3, SAMPLED, ssampled / 3);
+	    "helper=%.0f/s helper(verify_every=%d)=%.0f/s\n", n, raw.sum / 3,
+	    helper.sum / 3, SAMPLED, sampled.sum / 3);
+	/* CPU per signature, µs: this process, and the helper process */
+	printf("es256 x%d cpu/signature raw=%.0fus helper=%.0f+%.0fus "
+	    "helper(verify_every=%d)=%.0f+%.0fus (this process + the "
+	    "helper's; cores busy %.2f %.2f %.2f)\n", n,
+	    1e6 * raw.self / raw.count,
+	    1e6 * helper.self / helper.count,
+	    1e6 * helper.helper / helper.count, SAMPLED,
+	    1e6 * sampled.self / sampled.count,
+	    1e6 * sampled.helper / sampled.count,
+	    raw.self / secs, (helper.self + helper.helper) / secs,
+	    (sampled.self + sampled.helper) / secs);
 }
 
 static void
