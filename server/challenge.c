@@ -1,8 +1,9 @@
 /*
  * The held requests of the server-mediated model (server/challenge.h).
  * One mutex over a small list: a table holds at most max_pending
- * requests, each looked at a few times in its life; a condition variable
- * wakes responders waiting for their owner's next request.
+ * requests, each looked at a few times in its life.  A hook hears of
+ * every request that becomes pending, so that the server can answer the
+ * long-polls of its owner's responders (they wait on the event loop).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -45,8 +46,9 @@ struct chal {
 
 struct ob_chal_table {
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
 	struct ob_chal_cfg	 cfg;
+	void			(*pending_fn)(const char *, void *);
+	void			*pending_arg;
 	struct chal		*head;
 	size_t			 n;
 };
@@ -78,7 +80,6 @@ int
 ob_chal_table_new(const struct ob_chal_cfg *cfg, struct ob_chal_table **out)
 {
 	struct ob_chal_table	*t;
-	pthread_condattr_t	 ca;
 
 	if (cfg == NULL || cfg->deadline_s <= 0 || cfg->interval_s <= 0 ||
 	    cfg->max_pending == 0)
@@ -86,23 +87,37 @@ ob_chal_table_new(const struct ob_chal_cfg *cfg, struct ob_chal_table **out)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return OB_ERR_ALLOC;
 	t->cfg = *cfg;
-	/* Waits are measured on the monotonic clock: a clock step does not
-	 * hold a responder forever. */
-	if (pthread_mutex_init(&t->mu, NULL) != 0 ||
-	    pthread_condattr_init(&ca) != 0) {
+	if (pthread_mutex_init(&t->mu, NULL) != 0) {
 		free(t);
 		return OB_ERR_ALLOC;
 	}
-	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (pthread_cond_init(&t->cv, &ca) != 0) {
-		(void)pthread_condattr_destroy(&ca);
-		(void)pthread_mutex_destroy(&t->mu);
-		free(t);
-		return OB_ERR_ALLOC;
-	}
-	(void)pthread_condattr_destroy(&ca);
 	*out = t;
 	return OB_OK;
+}
+
+void
+ob_chal_on_pending(struct ob_chal_table *t,
+    void (*fn)(const char *owner, void *arg), void *arg)
+{
+	pthread_mutex_lock(&t->mu);
+	t->pending_fn = fn;
+	t->pending_arg = arg;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Tell the hook that owner has a request pending; unlocked. */
+static void
+pending(struct ob_chal_table *t, const char *owner)
+{
+	void	(*fn)(const char *, void *);
+	void	*arg;
+
+	pthread_mutex_lock(&t->mu);
+	fn = t->pending_fn;
+	arg = t->pending_arg;
+	pthread_mutex_unlock(&t->mu);
+	if (fn != NULL)
+		fn(owner, arg);
 }
 
 int
@@ -129,7 +144,6 @@ ob_chal_table_free(struct ob_chal_table **tp)
 		nx = c->next;
 		chal_free(c);
 	}
-	(void)pthread_cond_destroy(&t->cv);
 	(void)pthread_mutex_destroy(&t->mu);
 	free(t);
 	*tp = NULL;
@@ -248,8 +262,8 @@ ob_chal_hold(struct ob_chal_table *t, const struct ob_chal_start *s,
 	t->n++;
 	memcpy(handle, c->handle, OB_CHAL_HANDLE_CHARS + 1);
 	memcpy(code, c->code, OB_BINDING_CODE_CHARS + 1);
-	(void)pthread_cond_broadcast(&t->cv);
 	pthread_mutex_unlock(&t->mu);
+	pending(t, s->owner);
 	return OB_OK;
 fail:
 	chal_free(c);
@@ -318,46 +332,26 @@ chal_json(const struct chal *c)
 	    c->envlen, "nonce", c->nonce);
 }
 
-static long long
-mono_now(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
-}
-
 int
-ob_chal_list(struct ob_chal_table *t, const char *owner, long long wait_s,
-    json_t **out)
+ob_chal_list(struct ob_chal_table *t, const char *owner, json_t **out)
 {
 	struct chal	*c;
-	struct timespec	 until;
 	json_t		*a, *o;
-	long long	 now;
+	long long	 now = (long long)time(NULL);
 	int		 r = OB_OK;
 
 	if ((a = json_array()) == NULL)
 		return OB_ERR_ALLOC;
-	(void)clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += wait_s;
 	pthread_mutex_lock(&t->mu);
-	for (;;) {
-		now = (long long)time(NULL);
-		for (c = t->head; c != NULL; c = c->next) {
-			if (c->state != CH_PENDING || now >= c->deadline ||
-			    strcmp(c->owner, owner) != 0)
-				continue;
-			if ((o = chal_json(c)) == NULL ||
-			    json_array_append_new(a, o) != 0) {
-				r = OB_ERR_ALLOC;
-				goto out;
-			}
+	for (c = t->head; c != NULL; c = c->next) {
+		if (c->state != CH_PENDING || now >= c->deadline ||
+		    strcmp(c->owner, owner) != 0)
+			continue;
+		if ((o = chal_json(c)) == NULL ||
+		    json_array_append_new(a, o) != 0) {
+			r = OB_ERR_ALLOC;
+			goto out;
 		}
-		if (json_array_size(a) > 0 || wait_s <= 0 ||
-		    mono_now() >= (long long)until.tv_sec)
-			break;
-		(void)pthread_cond_timedwait(&t->cv, &t->mu, &until);
 	}
 out:
 	pthread_mutex_unlock(&t->mu);
@@ -490,7 +484,8 @@ void
 ob_chal_settle(struct ob_chal_table *t, const char *handle, int code,
     json_t *cred)
 {
-	struct chal *c;
+	struct chal	*c;
+	char		*again = NULL;
 
 	pthread_mutex_lock(&t->mu);
 	if ((c = find(t, handle)) != NULL && c->state == CH_BUSY) {
@@ -499,10 +494,15 @@ ob_chal_settle(struct ob_chal_table *t, const char *handle, int code,
 			c->state = CH_ISSUED;
 		} else if (code == OB_ERR_CHAL_DENIED)
 			c->state = CH_DENIED;
-		else
-			c->state = CH_PENDING;
+		else {
+			c->state = CH_PENDING;	/* listed again */
+			again = strdup(c->owner);
+		}
 	}
 	pthread_mutex_unlock(&t->mu);
+	if (again != NULL)
+		pending(t, again);
+	free(again);
 }
 
 size_t

@@ -87,11 +87,19 @@ int ob_chal_poll(struct ob_chal_table *t, const char *handle,
 
 /*
  * The owner's pending requests as a JSON array (docs/api.md's challenge
- * objects).  With wait_s > 0 and none pending, wait up to wait_s seconds
- * for one to arrive.  Errors: OB_ERR_ALLOC.
+ * objects).  Errors: OB_ERR_ALLOC.
  */
-int ob_chal_list(struct ob_chal_table *t, const char *owner, long long wait_s,
-    json_t **out) OB_WUR;
+int ob_chal_list(struct ob_chal_table *t, const char *owner, json_t **out)
+    OB_WUR;
+
+/*
+ * fn(owner, arg) is called, on the thread that caused it and with no lock
+ * held, each time one of owner's requests becomes pending: held, or put
+ * back by ob_chal_settle after an answer that did not verify.  fn NULL:
+ * none.
+ */
+void ob_chal_on_pending(struct ob_chal_table *t,
+    void (*fn)(const char *owner, void *arg), void *arg);
 
 /*
  * The approval page's view of a pending request: *details (the challenge

@@ -466,7 +466,7 @@ load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 	    &cfg->challenge.interval_s)) != OB_OK ||
 	    (r = ob_cfg_int(c, o, "max_pending", 1, 100000, 1024,
 	    &cfg->challenge.max_pending)) != OB_OK ||
-	    (r = ob_cfg_int(c, o, "wait_max_s", 0, 8, 5,
+	    (r = ob_cfg_int(c, o, "wait_max_s", 0, 60, 5,
 	    &cfg->challenge.wait_max_s)) != OB_OK ||
 	    (r = ob_cfg_member(c, o, "approval_page", JSON_TRUE, 0, &ap)) != OB_OK)
 		return r;

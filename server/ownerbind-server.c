@@ -608,17 +608,77 @@ responder_owner(const struct ob_server_config *c, struct ob_svc_req *req)
 	return NULL;
 }
 
-/* GET /v1/owner/challenges[?wait=N], on a worker: the responder's
- * long-poll for its owner's held requests. */
+/* Reply with the owner's pending requests, list (stolen) or made now. */
+static void
+challenges_reply(struct server *s, struct ob_svc_req *req, const char *owner,
+    json_t *list)
+{
+	json_t	*o = NULL;
+
+	if ((list == NULL && ob_chal_list(s->chal, owner, &list) != OB_OK) ||
+	    (o = json_pack("{s:o}", "challenges", list)) == NULL) {
+		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
+		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), "challenge list");
+		return;
+	}
+	(void)ob_svc_reply_json(req, 200, o, NULL);
+	json_decref(o);
+}
+
+/* A parked long-poll's owner (the arg of challenges_parked). */
+struct longpoll {
+	struct server	*s;
+	char		 owner[];
+};
+
+/* A responder's parked long-poll: woken by a request of its owner's that
+ * became pending, at its deadline, or at SIGTERM (decision 162). */
+static void
+challenges_parked(struct ob_svc_req *req, enum ob_svc_park_why why,
+    long long left_ms, void *arg)
+{
+	struct longpoll	*lp = arg;
+	json_t		*a = NULL;
+
+	if (ob_chal_list(lp->s->chal, lp->owner, &a) != OB_OK)
+		a = NULL;
+	/* Woken, and it went again (claimed meanwhile): wait on. */
+	if (a != NULL && json_array_size(a) == 0 &&
+	    why == OB_SVC_PARK_WOKEN && left_ms > 0 &&
+	    ob_svc_park(req, lp->owner, left_ms, challenges_parked, lp) ==
+	    OB_OK) {
+		json_decref(a);
+		return;
+	}
+	challenges_reply(lp->s, req, lp->owner, a);
+	free(lp);
+}
+
+/* The table's hook: owner has a request pending; wake its long-polls. */
+static void
+chal_pending(const char *owner, void *arg)
+{
+	struct server *s = arg;
+
+	ob_svc_wake(s->svc, owner);
+}
+
+/*
+ * GET /v1/owner/challenges[?wait=N], on the loop thread: the responder's
+ * long-poll for its owner's held requests.  With none pending and a wait,
+ * the request is parked on the loop (no worker waits for it) until one
+ * becomes pending or the wait is over.
+ */
 static void
 h_challenges(struct ob_svc_req *req, void *arg)
 {
 	struct server	*s = arg;
 	struct cfgsnap	*cs = cfg_take(s);
+	struct longpoll	*lp;
 	const char	*owner, *q;
-	json_t		*a = NULL, *o = NULL;
+	json_t		*a = NULL;
 	long long	 wait = 0;
-	int		 r;
+	size_t		 n;
 
 	if ((owner = responder_owner(cs->cfg, req)) == NULL) {
 		refuse(s, req, OB_ERR_SVC_PEER_UNKNOWN, "challenges: not a "
@@ -635,15 +695,25 @@ h_challenges(struct ob_svc_req *req, void *arg)
 		if (wait > cs->cfg->challenge.wait_max_s)
 			wait = cs->cfg->challenge.wait_max_s;
 	}
-	if ((r = ob_chal_list(s->chal, owner, wait, &a)) != OB_OK ||
-	    (o = json_pack("{s:o}", "challenges", a)) == NULL) {
-		(void)ob_svc_reply_problem(req, 503, OB_ERR_SVC_UNAVAILABLE,
-		    ob_err_text(OB_ERR_SVC_UNAVAILABLE), "challenge list");
+	if (ob_chal_list(s->chal, owner, &a) != OB_OK)
+		a = NULL;
+	if (a == NULL || json_array_size(a) > 0 || wait == 0) {
+		challenges_reply(s, req, owner, a);
 		goto out;
 	}
-	(void)ob_svc_reply_json(req, 200, o, NULL);
+	n = strlen(owner) + 1;
+	if ((lp = malloc(sizeof(*lp) + n)) != NULL) {
+		lp->s = s;
+		memcpy(lp->owner, owner, n);
+		if (ob_svc_park(req, owner, wait * 1000, challenges_parked,
+		    lp) == OB_OK) {
+			json_decref(a);
+			goto out;
+		}
+		free(lp);
+	}
+	challenges_reply(s, req, owner, a);	/* not parked: the list now */
 out:
-	json_decref(o);
 	cfg_put(s, cs);
 }
 
@@ -1811,8 +1881,9 @@ server_listen(struct server *s)
 	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/keys", NULL, 0, h_keys, s));
 	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/requests/", NULL, 0, h_poll,
 	    s));
-	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/owner/challenges", NULL, 1,
+	OB_TRY(ob_svc_route(s->svc, "GET", "/v1/owner/challenges", NULL, 0,
 	    h_challenges, s));
+	ob_chal_on_pending(s->chal, chal_pending, s);
 	OB_TRY(ob_svc_route(s->svc, "POST", "/v1/owner/challenges/",
 	    "application/json", 1, h_answer, s));
 	if (c->challenge.approval_page) {

@@ -205,6 +205,12 @@ req_free(struct ob_svc_req *req)
 	free(req);
 }
 
+void
+svc_req_free(struct ob_svc_req *req)
+{
+	req_free(req);
+}
+
 static const char *
 method_name(enum evhttp_cmd_type c)
 {
@@ -736,6 +742,8 @@ on_term(evutil_socket_t fd, short what, void *arg)
 	svc->draining = 1;
 	notify(svc, "STOPPING=1");
 	svc_log_event(svc, "info", "draining", OB_OK, NULL);
+	/* Long-polls are answered now, not at their deadline. */
+	svc_park_drain(svc);
 	/* Stop accepting: new connections are refused by the kernel. */
 	if (svc->bound != NULL) {
 		evhttp_del_accept_socket(svc->http, svc->bound);
@@ -929,6 +937,7 @@ ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 		r = ob_errf(OB_ERR_ALLOC, "libevent");
 		goto out;
 	}
+	OB_TRY(svc_park_init(svc));
 	evhttp_set_bevcb(svc->http, svc_tls_bevcb, svc);
 	evhttp_set_gencb(svc->http, on_request, svc);
 	evhttp_set_max_body_size(svc->http, (ev_ssize_t)svc->lim.max_body);
@@ -1171,6 +1180,7 @@ ob_svc_free(struct ob_svc **psvc)
 		next = req->next;
 		req_free(req);
 	}
+	svc_park_free(svc);
 	if (svc->mhttp != NULL)
 		evhttp_free(svc->mhttp);
 	if (svc->http != NULL)

@@ -272,6 +272,35 @@ size_t ob_svc_req_header_count(const struct ob_svc_req *req,
     const char *name);
 
 /*
+ * Parking (a long-poll): a handler on the loop thread (on_worker 0) may
+ * park its request instead of replying, so that no worker waits.  fn is
+ * called once, on the loop thread: OB_SVC_PARK_WOKEN after
+ * ob_svc_wake(svc, key) with the same key (left_ms: what is left of
+ * wait_ms), OB_SVC_PARK_TIMEOUT when wait_ms have passed, or
+ * OB_SVC_PARK_DRAIN when SIGTERM starts draining.  fn must reply, or
+ * (only when woken) park the request again.  A parked request counts as
+ * in flight; a client that goes away meanwhile is answered into the void.
+ * key: 1..4096 bytes, copied.  Errors (the request is not parked; reply
+ * to it): OB_ERR_SVC_UNAVAILABLE (draining), OB_ERR_INVALID_ARG (not on
+ * the loop thread, a bad key or wait), OB_ERR_ALLOC.
+ */
+enum ob_svc_park_why {
+	OB_SVC_PARK_WOKEN = 1,
+	OB_SVC_PARK_TIMEOUT,
+	OB_SVC_PARK_DRAIN,
+};
+typedef void (*ob_svc_park_fn)(struct ob_svc_req *req,
+    enum ob_svc_park_why why, long long left_ms, void *arg);
+int ob_svc_park(struct ob_svc_req *req, const char *key, long long wait_ms,
+    ob_svc_park_fn fn, void *arg) OB_WUR;
+/* Wake the requests parked under key (any thread; a later park under
+ * the same key is not woken by it).  Keys are kept until the loop takes
+ * them, at most 256; beyond that every parked request is woken. */
+void ob_svc_wake(struct ob_svc *svc, const char *key);
+/* Requests parked now (loop thread; for metrics). */
+size_t ob_svc_parked(const struct ob_svc *svc);
+
+/*
  * Replies: exactly one per request.  ob_svc_reply_json sends body
  * (content_type NULL: application/json).  ob_svc_reply_problem sends a
  * problem whose code is ob_err_public(code); ob_err_name(code) and

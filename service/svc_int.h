@@ -20,6 +20,9 @@
 #define SVC_MAX_ROUTES	32
 #define SVC_MAX_STATUS	16	/* distinct statuses counted per route */
 #define SVC_NBUCKETS	14
+#define SVC_WAKE_KEYS	256	/* ob_svc_wake keys pending */
+
+struct svc_park;
 
 struct svc_stats {
 	struct {
@@ -146,6 +149,9 @@ struct ob_svc {
 	int			 draining;
 	uint64_t		 reloads_ok, reloads_failed, conns_refused;
 	uint64_t		 deadlines_graced;	/* svc_tls.c: server_behind */
+	struct svc_park		*parked;	/* svc_park.c: long-polls */
+	size_t			 nparked;
+	struct event		*wake_ev;	/* svc_park.c: keys to wake */
 	int			 log_min;	/* svc_obs.c: atomic, a level's
 						 * index in its names */
 	/* worker pool; mu guards everything below */
@@ -157,6 +163,10 @@ struct ob_svc {
 	struct ob_svc_req	*qhead, *qtail;	/* waiting for a worker */
 	int			 qlen;
 	struct ob_svc_req	*dhead, *dtail;	/* replied, to send */
+	/* svc_park.c: keys woken by other threads, taken by the loop */
+	char			*wake_keys[SVC_WAKE_KEYS];
+	size_t			 nwake;
+	int			 wake_all;	/* more keys than fit */
 };
 
 /* svc_tls.c */
@@ -174,6 +184,16 @@ void svc_tls_peer_lookup(struct svc_conn *c);
 /* The client's certificates as DER, its own first; *der NULL for none. */
 int svc_tls_peer_chain(struct svc_conn *c, unsigned char **der,
     size_t *len);
+
+/* svc.c: free a request that will never be answered (ob_svc_free). */
+void svc_req_free(struct ob_svc_req *req);
+
+/* svc_park.c */
+int svc_park_init(struct ob_svc *svc);
+/* SIGTERM: every parked request's fn with OB_SVC_PARK_DRAIN. */
+void svc_park_drain(struct ob_svc *svc);
+/* ob_svc_free: parked requests freed unanswered, the event, the keys. */
+void svc_park_free(struct ob_svc *svc);
 
 /* svc_obs.c */
 void svc_log_event(const struct ob_svc *svc, const char *level,

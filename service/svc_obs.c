@@ -240,6 +240,8 @@ metrics(struct ob_svc *svc, struct evbuffer *b)
 	evbuffer_add_printf(b,
 	    "# HELP ob_http_in_flight Requests waiting for their reply.\n"
 	    "# TYPE ob_http_in_flight gauge\nob_http_in_flight %d\n"
+	    "# HELP ob_http_parked Requests parked on the loop (long-polls).\n"
+	    "# TYPE ob_http_parked gauge\nob_http_parked %zu\n"
 	    "# HELP ob_worker_queue_depth Requests waiting for a worker.\n"
 	    "# TYPE ob_worker_queue_depth gauge\nob_worker_queue_depth %d\n"
 	    "# HELP ob_worker_queue_capacity Queue places.\n"
@@ -258,7 +260,7 @@ metrics(struct ob_svc *svc, struct evbuffer *b)
 	    "# TYPE ob_reloads_total counter\n"
 	    "ob_reloads_total{result=\"ok\"} %" PRIu64 "\n"
 	    "ob_reloads_total{result=\"failed\"} %" PRIu64 "\n",
-	    svc->inflight, qlen, svc->lim.queue, svc->nconns,
+	    svc->inflight, svc->nparked, qlen, svc->lim.queue, svc->nconns,
 	    svc->conns_refused, svc->deadlines_graced, svc->reloads_ok,
 	    svc->reloads_failed);
 	if (svc->metrics_fn != NULL) {

@@ -22,10 +22,11 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 srv_dev
 srv_pki "$HERE/service/mkcerts.sh"
 PIN="sha256//$SPKI"
-config() {	# $1: deadline_s
-	"$PY" - "$D/dev/server.json" "$ALICE_SHA" "$1" <<'EOF'
+config() {	# $1: deadline_s [$2: workers (4), $3: wait_max_s (2)]
+	"$PY" - "$D/dev/server.json" "$ALICE_SHA" "$1" "${2:-4}" "${3:-2}" <<'EOF'
 import json, sys
 p, sha, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3])
+workers, wait_max = int(sys.argv[4]), int(sys.argv[5])
 c = json.load(open(p))
 c["listen"] = "127.0.0.1:0"
 c["tls"]["client_ca"] = "clients-ca.pem"
@@ -36,13 +37,13 @@ c["clients"] = [c["clients"][0],
      "san_uri": "spiffe://test.example/proxy/nobody"},
     {"id": "proxy-2", "role": "proxy",
      "san_uri": "spiffe://test.example/proxy/p1"}]
-c["challenge"] = {"deadline_s": deadline, "interval_s": 30, "wait_max_s": 2}
-c["limits"] = {"workers": 4, "timeout_s": 3}
+c["challenge"] = {"deadline_s": deadline, "interval_s": 30, "wait_max_s": wait_max}
+c["limits"] = {"workers": workers, "timeout_s": 3}
 json.dump(c, open(p, "w"), indent=1)
 EOF
 }
-serve() {	# $1: deadline_s; sets SP and URL
-	config "$1"
+serve() {	# $1: deadline_s [$2: workers, $3: wait_max_s]; sets SP and URL
+	config "$@"
 	[ -f server.log ] && cat server.log >> server.prev.log
 	srv_serve
 }
@@ -377,6 +378,33 @@ s=$(answer "$(field r6.held handle)" r6.ans "$ACURL")
     bad "late answer: $s $(cat ans.resp)"
 s=$(poll r6 "$PCURL")
 [ "$s" = 410 ] && ok "poll after the deadline: 410" || bad "late poll: $s"
+srv_stop
+
+# 9. Long-polls wait on the event loop, not in a worker (decision 162):
+# one worker, alice's and bob's devices waiting up to 8 s; a start still
+# gets the worker at once and wakes alice's wait (not bob's) with it.
+serve 120 1 8
+MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' "$D/server.log" | head -1 | cut -d= -f2)
+parked() { curl -sS --max-time 5 "$MURL/metrics" | awk '$1 == "ob_http_parked" { print $2 }'; }
+$ACURL -o along.json "$URL/v1/owner/challenges?wait=8" 2>/dev/null & AL=$!
+$BCURL -o blong.json "$URL/v1/owner/challenges?wait=8" 2>/dev/null & BL=$!
+i=0; while [ "$(parked)" != 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+[ "$(parked)" = 2 ] && ok "two responders' long-polls parked (ob_http_parked 2)" ||
+    bad "parked: $(parked)"
+start_req r7 || exit 1
+s=$(post_start r7)
+[ "$s" = 202 ] && kill -0 "$BL" 2>/dev/null &&
+    ok "a start gets the one worker while both long-polls wait" ||
+    bad "start during long-polls: $s (bob's long-poll $(kill -0 "$BL" 2>/dev/null && echo waits || echo ended))"
+i=0; while kill -0 "$AL" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+! kill -0 "$AL" 2>/dev/null && kill -0 "$BL" 2>/dev/null &&
+    grep -qF -e "$(field r7.held handle)" along.json &&
+    ok "alice's long-poll is woken with the new request, bob's waits on" ||
+    bad "alice's long-poll: $(cat along.json 2>/dev/null)"
+wait "$BL"
+[ "$("$PY" -c "import json; print(len(json.load(open('blong.json'))['challenges']))")" = 0 ] &&
+    ok "bob's long-poll ends empty at its wait" || bad "bob's long-poll: $(cat blong.json)"
+kill -0 "$SP" 2>/dev/null && ok "the server runs on" || bad "the server died"
 srv_stop
 
 [ $fail = 0 ] && echo "all challenge tests passed"

@@ -13,7 +13,11 @@
  * (application/json, on a worker, sleeps N ms), POST /v1/credentials
  * (application/jose+json, on a worker: 201 with a fixed credential, a
  * refusal when the body has "refuse": true, a 201 that is no credential
- * with "bad_shape": true).
+ * with "bad_shape": true), GET /park?ms=N&key=K (on the loop: parked
+ * under K for N ms, then 200 {"why", "left_ms"}), POST /wake?n=N&key=K
+ * (application/json, on a worker: wakes K, or K0..K(N-1) with n=), and
+ * the same on the loop thread as POST /wake-loop (every key is queued
+ * before the loop can take one).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -123,6 +127,92 @@ credentials(struct ob_svc_req *req, void *arg)
 	json_decref(o);
 }
 
+/* A query's value for name ("name=value&..."), copied into buf. */
+static const char *
+qval(const char *q, const char *name, char *buf, size_t size)
+{
+	size_t		 n = strlen(name), k;
+	const char	*p = q;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			p += n + 1;
+			k = strcspn(p, "&");
+			if (k >= size)
+				return NULL;
+			memcpy(buf, p, k);
+			buf[k] = '\0';
+			return buf;
+		}
+		p = strchr(p, '&');
+		if (p != NULL)
+			p++;
+	}
+	return NULL;
+}
+
+static void
+parked(struct ob_svc_req *req, enum ob_svc_park_why why, long long left_ms,
+    void *arg)
+{
+	static const char *const whys[] = { "", "woken", "timeout", "drain" };
+	json_t *o;
+
+	(void)arg;
+	o = json_pack("{s:s,s:I}", "why", whys[why], "left_ms",
+	    (json_int_t)left_ms);
+	(void)ob_svc_reply_json(req, 200, o, NULL);
+	json_decref(o);
+}
+
+static void
+park(struct ob_svc_req *req, void *arg)
+{
+	const char	*q = ob_svc_req_query(req);
+	char		 key[64], ms[16];
+	long long	 v = 0;
+	int		 r;
+
+	(void)arg;
+	if (q == NULL || qval(q, "key", key, sizeof(key)) == NULL ||
+	    qval(q, "ms", ms, sizeof(ms)) == NULL ||
+	    ob_parse_ll(ms, 0, 3600000, &v) != OB_OK) {
+		(void)ob_svc_reply_problem(req, 400, OB_ERR_SVC_BAD_REQUEST,
+		    NULL, "key and ms");
+		return;
+	}
+	if ((r = ob_svc_park(req, key, v, parked, NULL)) != OB_OK)
+		(void)ob_svc_reply_problem(req, r == OB_ERR_SVC_UNAVAILABLE ?
+		    503 : 400, r, NULL, ob_err_detail());
+}
+
+static void
+wake(struct ob_svc_req *req, void *arg)
+{
+	struct ob_svc	*svc = arg;
+	const char	*q = ob_svc_req_query(req);
+	char		 key[64], num[16], k[96];
+	long long	 n = 0, i;
+	json_t		*o;
+
+	if (q == NULL || qval(q, "key", key, sizeof(key)) == NULL ||
+	    (qval(q, "n", num, sizeof(num)) != NULL &&
+	    ob_parse_ll(num, 1, 100000, &n) != OB_OK)) {
+		(void)ob_svc_reply_problem(req, 400, OB_ERR_SVC_BAD_REQUEST,
+		    NULL, "key and n");
+		return;
+	}
+	if (n == 0)
+		ob_svc_wake(svc, key);
+	for (i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "%s%lld", key, i);
+		ob_svc_wake(svc, k);
+	}
+	o = json_pack("{s:I}", "woken", (json_int_t)(n == 0 ? 1 : n));
+	(void)ob_svc_reply_json(req, 200, o, NULL);
+	json_decref(o);
+}
+
 static int
 reload(void *arg)
 {
@@ -218,6 +308,12 @@ main(int argc, char **argv)
 	    work, NULL)) != OB_OK ||
 	    (r = ob_svc_route(svc, "POST", "/v1/credentials",
 	    "application/jose+json", 1, credentials, NULL)) != OB_OK ||
+	    (r = ob_svc_route(svc, "GET", "/park", NULL, 0, park, NULL)) !=
+	    OB_OK ||
+	    (r = ob_svc_route(svc, "POST", "/wake", "application/json", 1,
+	    wake, svc)) != OB_OK ||
+	    (r = ob_svc_route(svc, "POST", "/wake-loop", "application/json",
+	    0, wake, svc)) != OB_OK ||
 	    (r = ob_svc_on_reload(svc, reload, NULL)) != OB_OK)
 		goto out;
 	if (portsf != NULL) {
