@@ -14,8 +14,10 @@
  * threads each take the oldest message whose client has fewer than
  * OB_NOTIFY_PER_CLIENT pings in progress, so that a client whose callback
  * hangs holds up at most that many workers, never every other client's
- * pings, however many of its own are waiting (decision 161).  It exits
- * when the server closes its end.
+ * pings, however many of its own are waiting (decision 161); and at most
+ * OB_NOTIFY_CLIENT_QUEUE of the OB_NOTIFY_QUEUE waiting are one client's,
+ * so that a client whose pings pile up cannot fill the queue for the
+ * others (decision 163).  It exits when the server closes its end.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -46,6 +48,7 @@
 #define OB_NOTIFY_WORKERS	4	/* pings in progress at once */
 #define OB_NOTIFY_PER_CLIENT	2	/* ... for one client */
 #define OB_NOTIFY_QUEUE		256	/* messages waiting for a worker */
+#define OB_NOTIFY_CLIENT_QUEUE	64	/* ... of them for one client */
 
 struct worker_arg {
 	const struct ob_server_config	*cfg;
@@ -68,9 +71,10 @@ static struct {
 	pthread_cond_t	 cv;
 	struct msg	*head, **tail;
 	size_t		 n;
-	unsigned	*busy;
+	unsigned	*busy;		/* pings in progress, per client */
+	unsigned	*waiting;	/* messages queued, per client */
 } q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, &q.head,
-    0, NULL };
+    0, NULL, NULL };
 
 /*
  * The workers are started under Landlock (which binds the calling thread
@@ -214,8 +218,10 @@ take(void)
 			if ((*pp = m->next) == NULL)
 				q.tail = pp;
 			q.n--;
-			if (m->client != SIZE_MAX)
+			if (m->client != SIZE_MAX) {
 				q.busy[m->client]++;
+				q.waiting[m->client]--;
+			}
 			return m;
 		}
 	return NULL;
@@ -256,16 +262,18 @@ worker(void *arg)
 
 /*
  * The reader: each message into the queue, or answered "dropped" at once
- * when OB_NOTIFY_QUEUE wait already; the process ends when the server
- * closes its end.
+ * when OB_NOTIFY_QUEUE wait already, or OB_NOTIFY_CLIENT_QUEUE of its
+ * client's; the process ends when the server closes its end.
  */
 static void
 reader(const struct worker_arg *w)
 {
-	struct msg	*m;
+	struct msg	*m = NULL;
 	char		*buf;
+	const char	*full;
 	ssize_t		 n;
 	json_t		*j;
+	size_t		 ci;
 
 	if ((buf = malloc(MSG_MAX + 1)) == NULL)
 		_exit(1);
@@ -280,19 +288,26 @@ reader(const struct worker_arg *w)
 		OPENSSL_cleanse(buf, (size_t)n);
 		if (j == NULL)
 			continue;
+		ci = client_index(w->cfg, j);
 		pthread_mutex_lock(&q.mu);
-		if (q.n >= OB_NOTIFY_QUEUE || (m = calloc(1, sizeof(*m))) ==
-		    NULL) {
+		full = q.n >= OB_NOTIFY_QUEUE ? "the notifier's queue is full" :
+		    ci != SIZE_MAX && q.waiting[ci] >= OB_NOTIFY_CLIENT_QUEUE ?
+		    "the client's share of the notifier's queue is full" :
+		    (m = calloc(1, sizeof(*m))) == NULL ? "out of memory" :
+		    NULL;
+		if (full != NULL) {
 			pthread_mutex_unlock(&q.mu);
 			answer(w->fd, json_string_value(json_object_get(j,
 			    "client")), json_string_value(json_object_get(j,
 			    "handle")), json_string_value(json_object_get(j,
-			    "status")), 0, 0, "the notifier's queue is full");
+			    "status")), 0, 0, full);
 			json_decref(j);
 			continue;
 		}
 		m->m = j;
-		m->client = client_index(w->cfg, j);
+		m->client = ci;
+		if (ci != SIZE_MAX)
+			q.waiting[ci]++;
 		*q.tail = m;
 		q.tail = &m->next;
 		q.n++;
@@ -343,7 +358,9 @@ run(const struct ob_server_config *cfg, int fd)
 	}
 	wa.cfg = cfg;
 	wa.fd = fd;
-	if ((q.busy = calloc(cfg->nclients + 1, sizeof(*q.busy))) == NULL) {
+	if ((q.busy = calloc(cfg->nclients + 1, sizeof(*q.busy))) == NULL ||
+	    (q.waiting = calloc(cfg->nclients + 1, sizeof(*q.waiting))) ==
+	    NULL) {
 		fprintf(stderr, "ownerbind-server: notifier: out of memory\n");
 		_exit(1);
 	}

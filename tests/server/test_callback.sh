@@ -6,7 +6,8 @@
 # expired request; none without the header; a hanging and a refusing
 # callback delay no credential, hold up no other client's ping and are
 # logged as dropped; a client without
-# a callback and an oversized token get 400.
+# a callback and an oversized token get 400.  Then the notifier alone
+# (tests/server/notifier_queue.py): its queue's per-client share and bound.
 # Usage: test_callback.sh OWNERBIND-SERVER OWNERBIND
 # shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
@@ -269,6 +270,16 @@ m=$(curl -sS --max-time 5 "$MURL/metrics")
 echo "$m" | grep -q '^ob_server_pings_delivered_total 6$' &&
     echo "$m" | grep -q '^ob_server_pings_dropped_total 5$' &&
     ok "metrics: 6 delivered (r6 expired too), 5 dropped" || bad "metrics: $(echo "$m" | grep pings)"
+
+# The notifier's queue bounds, driven directly (decision 163): one
+# client's pile cut at its share, another client's ping still delivered,
+# four piles fill the queue.
+if "$PY" "$HERE/server/notifier_queue.py" "$(dirname "$SRV")/ownerbind-notifier" \
+    "$D/dev/server.json" "https://127.0.0.1:$RPORT/hang" tls-ca.pem >nq.out 2>&1; then
+	ok "the notifier's queue: $(grep -c '^ok' nq.out) checks"
+else
+	bad "the notifier's queue:"; sed 's/^/    /' nq.out
+fi
 
 [ $fail = 0 ] && echo "all callback checks passed" || tail -20 server.log
 exit $fail
