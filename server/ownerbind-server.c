@@ -625,6 +625,9 @@ challenges_reply(struct server *s, struct ob_svc_req *req, const char *owner,
 	json_decref(o);
 }
 
+/* Long-polls parked at once for one owner's devices (decision 162). */
+#define LONGPOLLS_PER_OWNER	8
+
 /* A parked long-poll's owner (the arg of challenges_parked). */
 struct longpoll {
 	struct server	*s;
@@ -699,6 +702,15 @@ h_challenges(struct ob_svc_req *req, void *arg)
 		a = NULL;
 	if (a == NULL || json_array_size(a) > 0 || wait == 0) {
 		challenges_reply(s, req, owner, a);
+		goto out;
+	}
+	/* A bound per owner: its devices cannot hold the connections. */
+	if (ob_svc_parked_key(s->svc, owner) >= LONGPOLLS_PER_OWNER) {
+		json_decref(a);
+		ob_svc_req_retry_after(req, 1);
+		refuse(s, req, OB_ERR_SVC_RATE_LIMITED, "challenges: "
+		    "this owner's devices have the most long-polls waiting",
+		    NULL);
 		goto out;
 	}
 	n = strlen(owner) + 1;

@@ -297,8 +297,9 @@ int ob_svc_park(struct ob_svc_req *req, const char *key, long long wait_ms,
  * the same key is not woken by it).  Keys are kept until the loop takes
  * them, at most 256; beyond that every parked request is woken. */
 void ob_svc_wake(struct ob_svc *svc, const char *key);
-/* Requests parked now (loop thread; for metrics). */
+/* Requests parked now, in all or under key (loop thread). */
 size_t ob_svc_parked(const struct ob_svc *svc);
+size_t ob_svc_parked_key(const struct ob_svc *svc, const char *key);
 
 /*
  * Replies: exactly one per request.  ob_svc_reply_json sends body

@@ -210,6 +210,18 @@ ob_svc_parked(const struct ob_svc *svc)
 	return svc->nparked;
 }
 
+size_t
+ob_svc_parked_key(const struct ob_svc *svc, const char *key)
+{
+	const struct svc_park	*p;
+	size_t			 n = 0;
+
+	for (p = svc->parked; p != NULL; p = p->next)
+		if (strcmp(p->key, key) == 0)
+			n++;
+	return n;
+}
+
 void
 svc_park_drain(struct ob_svc *svc)
 {

@@ -405,7 +405,27 @@ wait "$BL"
 [ "$("$PY" -c "import json; print(len(json.load(open('blong.json'))['challenges']))")" = 0 ] &&
     ok "bob's long-poll ends empty at its wait" || bad "bob's long-poll: $(cat blong.json)"
 kill -0 "$SP" 2>/dev/null && ok "the server runs on" || bad "the server died"
+# At most 8 long-polls wait at once for one owner: the 9th is 429 at once.
+BLS=
+for i in 1 2 3 4 5 6 7 8; do
+	$BCURL -o "bl$i.json" "$URL/v1/owner/challenges?wait=8" 2>/dev/null & BLS="$BLS $!"
+done
+i=0; while [ "$(parked)" != 8 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+s=$($BCURL -D bl9.hdr -o bl9.json -w '%{http_code}' "$URL/v1/owner/challenges?wait=8" 2>/dev/null)
+[ "$(parked)" = 8 ] && [ "$s" = 429 ] && code_is bl9.json OB_ERR_SVC_RATE_LIMITED &&
+    grep -qi '^Retry-After: 1' bl9.hdr &&
+    ok "8 long-polls of bob's wait; a 9th is 429 OB_ERR_SVC_RATE_LIMITED with Retry-After" ||
+    bad "9th long-poll: $s $(cat bl9.json) (parked $(parked))"
+# SIGTERM answers the parked long-polls before the drain.
 srv_stop
+n8=0
+for p in $BLS; do
+	i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+	kill -0 "$p" 2>/dev/null || n8=$((n8 + 1))
+done
+[ "$n8" = 8 ] && [ "$("$PY" -c "import json, sys
+print(sum(json.load(open(f)) == {'challenges': []} for f in sys.argv[1:]))" bl[1-8].json)" = 8 ] &&
+    ok "SIGTERM answers all 8 at once, empty" || bad "after SIGTERM: $n8 of 8 answered"
 
 [ $fail = 0 ] && echo "all challenge tests passed"
 exit $fail
