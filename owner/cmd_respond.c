@@ -57,13 +57,15 @@ respond_usage(FILE *f)
 "--owner-key (any backend: file:, pkcs11:, tpm2:, piv:, fido2:).\n"
 "--once answers one challenge and exits (waiting up to --wait seconds,\n"
 "default 30, for one to arrive); --handle answers only that request.\n"
-"--save-answer writes the answer sent (for audits).\n");
+"--save-answer writes the answer sent (for audits).  A busy server (429,\n"
+"503) is asked again after its Retry-After (within --wait for --once).\n");
 }
 
-/* One HTTPS exchange; *out is the reply body on 200. */
+/* One HTTPS exchange; *out is the reply body on 200.  With busy not
+ * NULL, a 429 or 503 also sets *busy to the seconds to wait (>= 1). */
 static int
 exchange(struct respond *rs, const char *path, const char *body,
-    long timeout, json_t **out)
+    long timeout, json_t **out, int *busy)
 {
 	struct curl_slist	*hdrs = NULL;
 	struct owner_reply	 rp;
@@ -114,6 +116,8 @@ exchange(struct respond *rs, const char *path, const char *body,
 	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		r = owner_http_refused(status, &rp);
+		if (busy != NULL && (status == 429 || status == 503))
+			*busy = rp.retry_after > 0 ? rp.retry_after : 1;
 		goto out;
 	}
 	if (rp.buf == NULL || ob_json_parse_object(rp.buf, rp.len, out) !=
@@ -255,7 +259,7 @@ answer_one(struct respond *rs, const json_t *ch)
 	if (!yes) {
 		fprintf(stderr, PROG ": refusing\n");
 		OB_TRY(exchange(rs, path, "{\"decision\":\"deny\"}",
-		    (long)rs->timeout, &res));
+		    (long)rs->timeout, &res, NULL));
 		goto out;
 	}
 	OB_TRY(ob_pin_source_parse(rs->pin_source, &pin));
@@ -266,7 +270,7 @@ answer_one(struct respond *rs, const json_t *ch)
 	OB_TRY(answer_json(&env->entries[env->n - 1], &body));
 	if (rs->save != NULL)
 		OB_TRY(ob_write_all(rs->save, body, strlen(body), 0600));
-	OB_TRY(exchange(rs, path, body, (long)rs->timeout, &res));
+	OB_TRY(exchange(rs, path, body, (long)rs->timeout, &res, NULL));
 	fprintf(stderr, PROG ": approved; the agent side collects the "
 	    "credential\n");
 out:
@@ -278,6 +282,15 @@ out:
 	return r;
 }
 
+static void
+sleep_s(int s)
+{
+	struct timespec ts = { s, 0 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
 static int
 respond_run(struct respond *rs)
 {
@@ -285,12 +298,23 @@ respond_run(struct respond *rs)
 	char		 path[64];
 	time_t		 until = time(NULL) + (time_t)rs->wait;
 	size_t		 i;
-	int		 r, answered;
+	int		 r, answered, busy;
 
 	for (;;) {
 		/* Each round waits at the server (long-poll), 5 s at most. */
 		(void)snprintf(path, sizeof(path), RESPOND_LIST "?wait=5");
-		OB_TRY(exchange(rs, path, NULL, (long)rs->timeout + 5, &o));
+		busy = 0;
+		if ((r = exchange(rs, path, NULL, (long)rs->timeout + 5, &o,
+		    &busy)) != OB_OK) {
+			/* A busy server (429, 503) is waited for, as it says,
+			 * within --wait for --once; anything else ends it. */
+			if (busy == 0 || (rs->once && time(NULL) + busy > until))
+				return r;
+			fprintf(stderr, PROG " respond: %s; trying again in "
+			    "%d s\n", ob_err_detail(), busy);
+			sleep_s(busy);
+			continue;
+		}
 		a = json_object_get(o, "challenges");
 		answered = 0;
 		json_array_foreach(a, i, ch) {

@@ -36,12 +36,23 @@ owner_http_body(char *p, size_t size, size_t n, void *arg)
 	return k;
 }
 
-/* Keep X-Request-Id: also there when the body is not a problem. */
+/* Keep X-Request-Id (also there when the body is not a problem) and
+ * Retry-After in seconds. */
 size_t
 owner_http_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct owner_reply	*rp = arg;
 	size_t		 k = size * n, i = 12, j = 0;
+	int		 v = 0;
+
+	if (k > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		for (i = 12; i < k && (p[i] == ' ' || p[i] == '\t'); i++)
+			;
+		for (; i < k && p[i] >= '0' && p[i] <= '9' && v <= 3600; i++)
+			v = v * 10 + (p[i] - '0');
+		rp->retry_after = v >= 1 && v <= 3600 ? v : 0;
+		return k;
+	}
 
 	if (k > 12 && strncasecmp(p, "X-Request-Id", 12) == 0 && p[12] == ':') {
 		for (i = 13; i < k && (p[i] == ' ' || p[i] == '\t'); i++)

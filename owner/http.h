@@ -18,9 +18,11 @@ struct owner_reply {
 	size_t	 len;
 	int	 too_big;
 	char	 request_id[64];
+	int	 retry_after;	/* Retry-After seconds (1..3600), or 0 */
 };
 
-/* curl write and header callbacks over a struct owner_reply. */
+/* curl write and header callbacks over a struct owner_reply (the
+ * header one keeps X-Request-Id and Retry-After). */
 size_t owner_http_body(char *p, size_t size, size_t n, void *arg);
 size_t owner_http_header(char *p, size_t size, size_t n, void *arg);
 

@@ -416,6 +416,15 @@ s=$($BCURL -D bl9.hdr -o bl9.json -w '%{http_code}' "$URL/v1/owner/challenges?wa
     grep -qi '^Retry-After: 1' bl9.hdr &&
     ok "8 long-polls of bob's wait; a 9th is 429 OB_ERR_SVC_RATE_LIMITED with Retry-After" ||
     bad "9th long-poll: $s $(cat bl9.json) (parked $(parked))"
+# ownerbind respond waits for a busy server (Retry-After) within --wait.
+$OB respond --server "$URL" --ca "$CA" --server-pin "$PIN" --timeout 20 \
+    --cert pki/stranger.pem --key pki/stranger.key --owner-key file:bob.pem \
+    --once --yes --wait 3 >bresp.out 2>&1; echo "rc=$? " >>bresp.out
+[ "$(grep -c 'trying again in 1 s' bresp.out)" -ge 2 ] &&
+    grep -q 'OB_ERR_SUBMIT_REFUSED.*(HTTP 429 OB_ERR_SVC_RATE_LIMITED' bresp.out &&
+    grep -q '^rc=1 ' bresp.out &&
+    ok "respond retries a 429 after Retry-After, then gives up at --wait with the code" ||
+    bad "respond on 429: $(cat bresp.out)"
 # SIGTERM answers the parked long-polls before the drain.
 srv_stop
 n8=0
