@@ -26,6 +26,7 @@
 #include "tokens/token.h"
 
 #define RESPOND_LIST	"/v1/owner/challenges"
+#define RESPOND_POLL_S	25	/* the longest wait asked for */
 
 struct respond {
 	const char	*server, *cert, *key, *ca, *pin, *owner_key;
@@ -297,15 +298,24 @@ respond_run(struct respond *rs)
 	json_t		*o = NULL, *a, *ch;
 	char		 path[64];
 	time_t		 until = time(NULL) + (time_t)rs->wait;
+	long long	 poll_s;
 	size_t		 i;
 	int		 r, answered, busy;
 
 	for (;;) {
-		/* Each round waits at the server (long-poll), 5 s at most. */
-		(void)snprintf(path, sizeof(path), RESPOND_LIST "?wait=5");
+		/* Each round waits at the server (long-poll): up to
+		 * RESPOND_POLL_S, as long as the server allows
+		 * (challenge.wait_max_s), and for --once no longer than
+		 * what is left of --wait. */
+		poll_s = RESPOND_POLL_S;
+		if (rs->once && until - time(NULL) < poll_s)
+			poll_s = until - time(NULL) > 1 ?
+			    (long long)(until - time(NULL)) : 1;
+		(void)snprintf(path, sizeof(path), RESPOND_LIST "?wait=%lld",
+		    poll_s);
 		busy = 0;
-		if ((r = exchange(rs, path, NULL, (long)rs->timeout + 5, &o,
-		    &busy)) != OB_OK) {
+		if ((r = exchange(rs, path, NULL, (long)(rs->timeout + poll_s),
+		    &o, &busy)) != OB_OK) {
 			/* A busy server (429, 503) is waited for, as it says,
 			 * within --wait for --once; anything else ends it. */
 			if (busy == 0 || (rs->once && time(NULL) + busy > until))
