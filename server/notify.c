@@ -101,6 +101,17 @@ count(unsigned long long *c)
 	(void)__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
+/* A member of the notifier's answer as text, or "?": the notifier is
+ * the process that talks to the network, so its answers are read as
+ * untrusted: a member missing or of another type is never a NULL here. */
+static const char *
+res_str(json_t *m, const char *k)
+{
+	const char *v = json_string_value(json_object_get(m, k));
+
+	return v != NULL ? v : "?";
+}
+
 /* What became of a notification, from the process. */
 static void
 read_results(struct ob_notifier *n)
@@ -108,21 +119,24 @@ read_results(struct ob_notifier *n)
 	char		 buf[1024], d[512];
 	const char	*why;
 	ssize_t		 k;
+	json_int_t	 tries;
 	json_t		*m;
 
 	while ((k = recv(n->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
 		buf[k] = '\0';
 		if ((m = json_loads(buf, 0, NULL)) == NULL)
 			continue;
+		if (!json_is_object(m)) {
+			json_decref(m);
+			continue;
+		}
 		why = json_string_value(json_object_get(m, "why"));
-		snprintf(d, sizeof(d), "%.8s... %s to %.128s: %s after %d "
-		    "tr%s%s%.256s", json_string_value(json_object_get(m,
-		    "handle")), json_string_value(json_object_get(m,
-		    "status")), json_string_value(json_object_get(m,
-		    "client")), json_is_true(json_object_get(m, "ok")) ?
-		    "delivered" : "dropped", (int)json_integer_value(
-		    json_object_get(m, "tries")), json_integer_value(
-		    json_object_get(m, "tries")) == 1 ? "y" : "ies",
+		tries = json_integer_value(json_object_get(m, "tries"));
+		snprintf(d, sizeof(d), "%.8s... %.32s to %.128s: %s after %lld "
+		    "tr%s%s%.256s", res_str(m, "handle"), res_str(m,
+		    "status"), res_str(m, "client"), json_is_true(
+		    json_object_get(m, "ok")) ? "delivered" : "dropped",
+		    (long long)tries, tries == 1 ? "y" : "ies",
 		    why != NULL && *why != '\0' ? ": " : "", why != NULL ? why :
 		    "");
 		if (json_is_true(json_object_get(m, "ok"))) {
