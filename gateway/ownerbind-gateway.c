@@ -614,17 +614,12 @@ audit_reopen(void *arg)
 {
 	struct gw	*g = arg;
 	char		 m[PATH_MAX + 64];
-	int		 re, r;
+	int		 r;
 
-	if ((r = ob_audit_reopen(g->audit, g->cfg->audit, &re)) != OB_OK)
-		return ob_err_prefix(r, "issuance record: still writing to the "
-		    "file it had");
-	if (re) {
-		(void)snprintf(m, sizeof(m), "%s from seq %llu", g->cfg->audit,
-		    ob_audit_seq(g->audit) + 1);
+	if ((r = ob_audit_rotate(g->audit, g->cfg->audit, m,
+	    sizeof(m))) == OB_OK && m[0] != '\0')
 		ob_svc_log(g->svc, "info", "audit reopened", OB_OK, m);
-	}
-	return OB_OK;
+	return r;
 }
 
 /*
@@ -761,7 +756,7 @@ static void
 signer_log(void *arg, const char *level, const char *event, int code,
     const char *detail)
 {
-	struct gw *g = arg;
+	struct gw	*g = arg;
 
 	if (g->svc != NULL)
 		ob_svc_log(g->svc, level, event, code, detail);

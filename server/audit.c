@@ -652,6 +652,23 @@ ob_audit_seq(struct ob_audit *a)
 	return seq;
 }
 
+int
+ob_audit_rotate(struct ob_audit *a, const char *path, char *said,
+    size_t size)
+{
+	int re, r;
+
+	if (size > 0)
+		said[0] = '\0';
+	if ((r = ob_audit_reopen(a, path, &re)) != OB_OK)
+		return ob_err_prefix(r, "issuance record: still writing to the "
+		    "file it had");
+	if (re && size > 0)
+		(void)snprintf(said, size, "%s from seq %llu", path,
+		    ob_audit_seq(a) + 1);
+	return OB_OK;
+}
+
 void
 ob_audit_free(struct ob_audit **ap)
 {

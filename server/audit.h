@@ -84,6 +84,14 @@ int ob_audit_append(struct ob_audit *a, const struct ob_audit_event *ev,
 int ob_audit_reopen(struct ob_audit *a, const char *path, int *reopened)
     OB_WUR;
 
+/*
+ * A daemon's SIGHUP: ob_audit_reopen, its error prefixed with what goes on
+ * meanwhile (the lines still go to the file it had); when it reopened,
+ * said holds "PATH from seq N" for the log, else "".
+ */
+int ob_audit_rotate(struct ob_audit *a, const char *path, char *said,
+    size_t size) OB_WUR;
+
 /* The seq of the last line written (0: none yet).  Thread-safe. */
 unsigned long long ob_audit_seq(struct ob_audit *a);
 

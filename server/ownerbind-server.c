@@ -1540,17 +1540,12 @@ audit_reopen(void *arg)
 {
 	struct server	*s = arg;
 	char		 m[PATH_MAX + 64];
-	int		 re, r;
+	int		 r;
 
-	if ((r = ob_audit_reopen(s->audit, s->cfg->audit, &re)) != OB_OK)
-		return ob_err_prefix(r, "issuance record: still writing to the "
-		    "file it had");
-	if (re) {
-		(void)snprintf(m, sizeof(m), "%s from seq %llu", s->cfg->audit,
-		    ob_audit_seq(s->audit) + 1);
+	if ((r = ob_audit_rotate(s->audit, s->cfg->audit, m,
+	    sizeof(m))) == OB_OK && m[0] != '\0')
 		ob_svc_log(s->svc, "info", "audit reopened", OB_OK, m);
-	}
-	return OB_OK;
+	return r;
 }
 
 /*
