@@ -63,6 +63,7 @@ struct gwsnap {
 
 struct gw {
 	struct ob_gw_config	*cfg;		/* at start: fixed members */
+	int			 cfg_bad;	/* --config did not load: exit 2 */
 	pthread_mutex_t		 cfg_lock;
 	struct gwsnap		*cur;		/* reloadable: cfg_take */
 	struct gwsnap		*start;		/* holds cfg */
@@ -844,8 +845,10 @@ gw_open(struct gw *g, const char *path)
 	unsigned long			 line = 0;
 	int				 r;
 
-	if ((r = ob_gw_config_load(path, &g->cfg, &line)) != OB_OK)
+	if ((r = ob_gw_config_load(path, &g->cfg, &line)) != OB_OK) {
+		g->cfg_bad = 1;
 		return r;
+	}
 	c = g->cfg;
 	/* The first snapshot; start's reference keeps g->cfg to the end. */
 	if ((g->start = calloc(1, sizeof(*g->start))) == NULL) {
@@ -1105,6 +1108,8 @@ main(int argc, char **argv)
 		goto out;
 	rc = 0;
 out:
+	if (g.cfg_bad)
+		rc = 2;
 	if (rc != 0 && r != OB_OK)
 		ob_print_error(PROG, r);
 	gw_close(&g);

@@ -875,7 +875,7 @@ main(int argc, char **argv)
 	if ((r = ob_proxy_config_load(path, &cfg)) != OB_OK) {
 		fprintf(stderr, "%s: %s: %s\n", PROG, ob_err_name(r),
 		    ob_err_detail());
-		return 1;
+		return 2;	/* a configuration error, as every daemon */
 	}
 	if (check) {
 		printf("%s: ok\n", path);

@@ -75,6 +75,7 @@ struct cfgsnap {
 
 struct server {
 	struct ob_server_config	*cfg;		/* at start: fixed members */
+	int			 cfg_bad;	/* --config did not load: exit 2 */
 	pthread_mutex_t		 cfg_lock;
 	struct cfgsnap		*cur;		/* reloadable: cfg_take */
 	struct cfgsnap		*start;		/* holds cfg */
@@ -1795,6 +1796,7 @@ server_open(struct server *s, const char *config_path)
 	if ((r = ob_server_config_load(config_path, &s->cfg, &line)) != OB_OK) {
 		fprintf(stderr, "%s: %s:%lu: %s\n", PROG, config_path, line,
 		    ob_err_detail());
+		s->cfg_bad = 1;
 		return r;
 	}
 	/* The first snapshot; start's reference keeps s->cfg to the end. */
@@ -2153,6 +2155,8 @@ main(int argc, char **argv)
 		goto out;
 	rc = 0;
 out:
+	if (s.cfg_bad)
+		rc = 2;
 	if (rc != 0 && r != OB_OK && json)
 		ob_print_error_json("error", r, rc);
 	else if (rc != 0 && r != OB_OK)

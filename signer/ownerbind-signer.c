@@ -117,8 +117,11 @@ main(int argc, char **argv)
 	}
 	if (fdarg != NULL && (r = passed_fd(fdarg, &fd)) != OB_OK)
 		goto out;
-	if ((r = ob_signer_config_load(config, &cfg)) != OB_OK ||
-	    (r = ob_signerd_new(cfg, stderr, &sd)) != OB_OK)
+	if ((r = ob_signer_config_load(config, &cfg)) != OB_OK) {
+		rc = 2;		/* as --check-config would say */
+		goto out;
+	}
+	if ((r = ob_signerd_new(cfg, stderr, &sd)) != OB_OK)
 		goto out;
 	if (fd >= 0)
 		r = ob_signerd_serve(sd, fd, "fd");

@@ -290,6 +290,9 @@ json.dump(g, open(sys.argv[2], "w"))' "$D/gateway.json" "$D/gwl.json"
 out=$("$GW" --check-config "$D/gwl.json" 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q 'log_level' &&
     ok "log_level \"verbose\" is refused naming the member" || bad "log_level verbose: $rc $out"
+out=$("$GW" --config "$D/gwl.json" 2>&1); rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q 'log_level' &&
+    ok "--config with a refused file: exit 2" || bad "--config gwl: $rc $out"
 # hsm_queue.in_flight: the signatures asked of the helper at once, 1..32.
 for n in 0 33 8; do
 	"$PY" -c 'import json, sys

@@ -72,8 +72,11 @@ EOT
     bad "--check-config: $("$PX" --check-config proxy.json 2>&1)"
 sed 's/"deadline_ms"/"deadline_msx"/' proxy.json >bad.json
 "$PX" --check-config bad.json 2>err.txt
-[ $? = 1 ] && grep -q 'bad.json:[0-9]*: "deadline_msx" is not a member' err.txt &&
+[ $? = 2 ] && grep -q 'bad.json:[0-9]*: "deadline_msx" is not a member' err.txt &&
     ok "unknown member refused with its line" || bad "bad config: $(cat err.txt)"
+"$PX" --config bad.json 2>err.txt
+[ $? = 2 ] && grep -q '"deadline_msx" is not a member' err.txt &&
+    ok "--config with a refused file: exit 2" || bad "--config bad: $(cat err.txt)"
 # A socket path that holds another file: refused, the file left alone.
 echo keep >notsock
 sed "s|\"socket\": \"$SOCK\"|\"socket\": \"$D/notsock\"|" proxy.json >ns.json

@@ -230,6 +230,11 @@ printf '{\n  "listen": "127.0.0.1:1",\n  "bogus": 1\n}\n' > broken.json
 out=$("$SRV" --check-config broken.json 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q 'broken.json:3' && ok "--check-config names line 3" ||
     bad "check-config broken: $rc $out"
+# The same file given to --config: the same error, the same exit 2 (a
+# supervisor need not restart a daemon whose configuration is wrong).
+out=$("$SRV" --config broken.json 2>&1); rc=$?
+[ $rc = 2 ] && echo "$out" | grep -q 'broken.json:3' && ok "--config with a broken file: exit 2" ||
+    bad "--config broken: $rc $out"
 kill -TERM "$SP"
 wait "$SP"; rc=$?
 SP=

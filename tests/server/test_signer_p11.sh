@@ -69,6 +69,15 @@ cat >signer.json <<JSON
   "role": "issuer", "ca": "$D/issuer.pem"}]}
 JSON
 chmod 600 signer.json
+# A key member misspelt: the helper refuses its configuration with exit 2,
+# with --check-config and with --config alike.
+sed 's/"role"/"rol"/' signer.json >badsig.json
+for opt in --check-config --config; do
+	"$SIG" $opt badsig.json --listen "$D/never.sock" >/dev/null 2>out; rc=$?
+	[ $rc = 2 ] && grep -q '"rol"' out &&
+	    ok "ownerbind-signer $opt with an unknown member: exit 2" ||
+	    bad "ownerbind-signer $opt badsig.json: $rc $(cat out)"
+done
 "$PY" - "$D" "$MARK" <<'EOF' || die "server.json"
 import json, sys
 d, mark = sys.argv[1], sys.argv[2]
