@@ -49,16 +49,15 @@ test_detail(void **state)
 	assert_string_equal(ob_err_detail(), "outer: entry 1: x=7");
 }
 
-static void
-test_documented(void **state)
+static char *
+read_errors_md(void)
 {
 	const char	*dir = getenv("OB_DOCS");
 	char		 path[1024], *buf;
 	FILE		*f;
-	size_t		 i, n;
+	size_t		 n;
 	long		 len;
 
-	(void)state;
 	assert_non_null(dir);
 	snprintf(path, sizeof(path), "%s/errors.md", dir);
 	assert_non_null(f = fopen(path, "r"));
@@ -69,6 +68,17 @@ test_documented(void **state)
 	n = fread(buf, 1, (size_t)len, f);
 	fclose(f);
 	assert_int_equal(n, (size_t)len);
+	return buf;
+}
+
+static void
+test_documented(void **state)
+{
+	char	*buf;
+	size_t	 i;
+
+	(void)state;
+	buf = read_errors_md();
 	for (i = 0; i < ob_err_count(); i++) {
 		int c = ob_err_code_at(i);
 
@@ -78,6 +88,75 @@ test_documented(void **state)
 			    ob_err_name(c));
 	}
 	free(buf);
+}
+
+/* The row of "a client sees" for public code p, as its own string. */
+static char *
+public_row(const char *md, int p)
+{
+	char		 head[96];
+	const char	*a, *e;
+
+	snprintf(head, sizeof(head), "\n| `%s` |", ob_err_name(p));
+	if ((a = strstr(md, head)) == NULL)
+		return NULL;
+	a++;
+	e = strchr(a, '\n');
+	return strndup(a, e != NULL ? (size_t)(e - a) : strlen(a));
+}
+
+/*
+ * docs/errors.md's "a client sees" table against ob_err_public itself:
+ * every public code but OB_ERR_REJECTED has a row, every code mapped to
+ * it is named in that row, and every code a row names maps to it.
+ */
+static void
+test_public_documented(void **state)
+{
+	char		*md, *row, name[64];
+	const char	*q, *e;
+	size_t		 i, j;
+	int		 c, p, found;
+
+	(void)state;
+	md = read_errors_md();
+	for (i = 0; i < ob_err_count(); i++) {
+		c = ob_err_code_at(i);
+		if ((p = ob_err_public(c)) == OB_ERR_REJECTED)
+			continue;
+		if ((row = public_row(md, p)) == NULL)
+			fail_msg("docs/errors.md: no row for public code %s",
+			    ob_err_name(p));
+		snprintf(name, sizeof(name), "`%s`", ob_err_name(c));
+		if (c != p && strstr(row, name) == NULL)
+			fail_msg("docs/errors.md: %s is not in %s's row",
+			    ob_err_name(c), ob_err_name(p));
+		/* Each name in the row (after the first cell) maps to p. */
+		for (q = strstr(row + 2, "| ") + 2; (q = strchr(q, '`')) !=
+		    NULL; q = e + 1) {
+			if ((e = strchr(q + 1, '`')) == NULL)
+				break;
+			snprintf(name, sizeof(name), "%.*s", (int)(e - q - 1),
+			    q + 1);
+			for (j = 0, found = 0; j < ob_err_count(); j++)
+				if (strcmp(ob_err_name(ob_err_code_at(j)),
+				    name) == 0) {
+					found = 1;
+					if (ob_err_public(ob_err_code_at(j)) != p)
+						fail_msg("docs/errors.md: %s is "
+						    "in %s's row, but a client "
+						    "sees %s", name,
+						    ob_err_name(p), ob_err_name(
+						    ob_err_public(
+						    ob_err_code_at(j))));
+				}
+			if (!found)
+				fail_msg("docs/errors.md: %s in %s's row is no "
+				    "code", name, ob_err_name(p));
+		}
+		free(row);
+	}
+	free(md);
 }
 
 /* A remote client sees one public code; each is its own public code. */
@@ -132,6 +211,7 @@ main(void)
 		cmocka_unit_test(test_detail),
 		cmocka_unit_test(test_documented),
 		cmocka_unit_test(test_public),
+		cmocka_unit_test(test_public_documented),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
