@@ -115,12 +115,19 @@ load_agent(struct ob_cfg *c, const json_t *o, struct ob_proxy_agent *a)
 {
 	static const char *const allowed[] = { "name", "ids", "uids", "exe",
 	    "exe_sha256", "model", NULL };
-	char	*hex = NULL;
-	int	 r, route = 0;
+	const char	*exe;
+	char		*hex = NULL;
+	int		 r, route = 0;
 
 	if (!json_is_object(o))
 		return ob_cfg_fail(c, OB_ERR_CONFIG_TYPE, NULL, "must be an "
 		    "object, not %s", ob_cfg_type_name(o));
+	/* The agent's executable as the kernel names it: never relative
+	 * to the configuration's directory. */
+	if ((exe = json_string_value(json_object_get(o, "exe"))) != NULL &&
+	    exe[0] != '/')
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "exe", "must be an "
+		    "absolute path, not \"%.128s\"", exe);
 	if ((r = ob_cfg_only(c, o, allowed)) != OB_OK ||
 	    (r = ob_cfg_str(c, o, "name", 1, NULL, 128, &a->name)) != OB_OK ||
 	    (r = load_ids(c, o, a)) != OB_OK ||
@@ -149,7 +156,7 @@ static int
 load_agents(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 {
 	json_t	*v, *e;
-	size_t	 i;
+	size_t	 i, j;
 	int	 r;
 
 	if ((r = ob_cfg_member(c, root, "agents", JSON_ARRAY, 1, &v)) != OB_OK)
@@ -171,6 +178,13 @@ load_agents(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 		    OB_ROUTE_OWNER_MEDIATED && cfg->gateway.url == NULL)
 			r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "model",
 			    "is owner-mediated, but there is no \"gateway\"");
+		/* The cache and the renewal check are keyed by name. */
+		for (j = 0; r == OB_OK && j < i; j++)
+			if (strcmp(cfg->agents[j].name, cfg->agents[i].name) ==
+			    0)
+				r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "name",
+				    "\"%s\" is agents[%zu]'s name already",
+				    cfg->agents[i].name, j);
 		ob_cfg_pop(c);
 		if (r != OB_OK)
 			break;

@@ -77,6 +77,16 @@ sed 's/"deadline_ms"/"deadline_msx"/' proxy.json >bad.json
 "$PX" --config bad.json 2>err.txt
 [ $? = 2 ] && grep -q '"deadline_msx" is not a member' err.txt &&
     ok "--config with a refused file: exit 2" || bad "--config bad: $(cat err.txt)"
+# Two agents of one name (the cache and the renewal check are keyed by
+# it), and an exe that is not absolute: refused, naming the member.
+sed 's/"name": "second"/"name": "first"/' proxy.json >dup.json
+"$PX" --check-config dup.json 2>err.txt
+[ $? = 2 ] && grep -q '"first" is agents\[0\]'"'"'s name already' err.txt &&
+    ok "a second agent named \"first\" refused" || bad "dup name: $(cat err.txt)"
+sed "s|\"exe\": \"$D/other-agent\"|\"exe\": \"other-agent\"|" proxy.json >rel.json
+"$PX" --check-config rel.json 2>err.txt
+[ $? = 2 ] && grep -q 'exe" must be an absolute path' err.txt &&
+    ok "a relative exe refused" || bad "relative exe: $(cat err.txt)"
 # A socket path that holds another file: refused, the file left alone.
 echo keep >notsock
 sed "s|\"socket\": \"$SOCK\"|\"socket\": \"$D/notsock\"|" proxy.json >ns.json
