@@ -769,33 +769,11 @@ take_frame(struct sconn *k, uint8_t *in, size_t *len)
 	return 1;
 }
 
-/* Under mu: how many whole frames the buffer holds (at most max). */
-static int
-frames_ready(const struct sconn *k, int max)
-{
-	size_t	off = k->roff;
-	int	f = 0;
-
-	while (f < max && k->rlen - off >= 4 &&
-	    k->rlen - off - 4 >= be32(k->rbuf + off)) {
-		off += 4 + (size_t)be32(k->rbuf + off);
-		f++;
-	}
-	return f;
-}
-
-/*
- * Under mu, as the reader: more bytes, mu released meanwhile.  Then as
- * many waiting workers are woken as there are whole frames: the reader
- * takes one, each other frame needs a worker, and one more worker reads
- * next.  Waking all of them for each read cost about as many context
- * switches as the signatures (docs/benchmarks.md); the end wakes all.
- */
+/* Under mu, as the reader: more bytes, mu released meanwhile. */
 static void
 read_more(struct sconn *k)
 {
-	ssize_t	n;
-	int	f;
+	ssize_t n;
 
 	if (k->roff > 0) {
 		memmove(k->rbuf, k->rbuf + k->roff, k->rlen - k->roff);
@@ -818,12 +796,7 @@ read_more(struct sconn *k)
 			    strerror(errno));
 		k->end = 1;
 	}
-	if (k->end) {
-		pthread_cond_broadcast(&k->cv);
-		return;
-	}
-	for (f = frames_ready(k, CONN_WORKERS); f > 0; f--)
-		pthread_cond_signal(&k->cv);
+	pthread_cond_broadcast(&k->cv);
 }
 
 /* Under mu: write what is pending unless another worker does. */
