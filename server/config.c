@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/objects.h>
+
 #include "server/config.h"
 #include "server/issuer.h"
 #include "common/cfgread.h"
@@ -313,6 +315,35 @@ oid_ok(const char *s)
 	return n >= 2 && arc[0] <= 2 && (arc[0] == 2 || arc[1] < 40);
 }
 
+/*
+ * The issuer refuses an OID OpenSSL knows as something else (decision 27:
+ * the binding cannot pose as another extension); --check-config says so
+ * too, rather than the start.  The default's own OID written out is the
+ * default (NULL).
+ */
+static int
+known_oid(struct ob_cfg *c, char **oid)
+{
+	ASN1_OBJECT	*o;
+	int		 nid;
+
+	if ((o = OBJ_txt2obj(*oid, 1)) == NULL)
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "owner_oid",
+		    "must be a dotted OID");
+	nid = OBJ_obj2nid(o);
+	ASN1_OBJECT_free(o);
+	if (nid == NID_subject_directory_attributes) {
+		free(*oid);
+		*oid = NULL;
+		return OB_OK;
+	}
+	if (nid != NID_undef)
+		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "owner_oid", "is "
+		    "the OID of %s: an organisation's own OID, or none for "
+		    "the default", OBJ_nid2sn(nid));
+	return OB_OK;
+}
+
 static int
 load_wic(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
@@ -332,6 +363,9 @@ load_wic(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 	if (cfg->wic.owner_oid != NULL && !oid_ok(cfg->wic.owner_oid))
 		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "owner_oid", "must be a "
 		    "dotted OID with arcs below 2^31, not under 2.25");
+	if (cfg->wic.owner_oid != NULL && (r = known_oid(c,
+	    &cfg->wic.owner_oid)) != OB_OK)
+		return r;
 	cfg->wic.subject_ou = v != NULL && json_is_true(v);
 	ob_cfg_pop(c);
 	return OB_OK;

@@ -177,6 +177,22 @@ test_enrol(void **state)
 	ob_server_config_free(&c);
 }
 
+/* The default's own OID written out is the default. */
+static void
+test_default_oid(void **state)
+{
+	struct ob_server_config	*c = NULL;
+	char			*s;
+
+	(void)state;
+	s = edit("\"1.3.6.1.4.1.99999.1\"", "\"2.5.29.9\"");
+	assert_int_equal(ob_server_config_parse(s, strlen(s), "/d", &c, NULL),
+	    OB_OK);
+	assert_null(c->wic.owner_oid);
+	ob_server_config_free(&c);
+	free(s);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -318,6 +334,11 @@ static const struct bad bads[] = {
 	  "\"wic.owner_oid\"" },
 	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.40\"", OB_ERR_CONFIG_INVALID, 23,
 	  "\"wic.owner_oid\"" },
+	/* An OID OpenSSL knows as something else: refused here, not at start. */
+	{ "\"1.3.6.1.4.1.99999.1\"", "\"2.5.29.17\"", OB_ERR_CONFIG_INVALID,
+	  23, "is the OID of subjectAltName" },
+	{ "\"1.3.6.1.4.1.99999.1\"", "\"1.2.840.113549.1.9.5\"",
+	  OB_ERR_CONFIG_INVALID, 23, "is the OID of signingTime" },
 	/* issuer.publish: an array of 0..4 paths */
 	{ "[\"old-ca.pem\", \"/etc/ob/next-ca.pem\"]", "\"old-ca.pem\"",
 	  OB_ERR_CONFIG_TYPE, 22, "\"issuer.publish\" must be an array" },
@@ -626,6 +647,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_default_oid),
 		cmocka_unit_test(test_enrol),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_redis_state),
