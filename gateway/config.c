@@ -84,9 +84,13 @@ load_proxy(struct ob_cfg *c, const json_t *o, struct ob_gw_proxy *p)
 		}
 		p->has_cert_sha256 = 1;
 	}
-	if (p->san_uri == NULL && !p->has_cert_sha256)
-		r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, NULL, "needs "
-		    "san_uri or cert_sha256");
+	/* As the server's clients[]: one way to name the certificate. */
+	if ((p->san_uri == NULL) == !p->has_cert_sha256)
+		r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, NULL, "must have "
+		    "exactly one of \"san_uri\" and \"cert_sha256\"");
+	else if (p->san_uri != NULL && strchr(p->san_uri, ':') == NULL)
+		r = ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "san_uri", "is not a "
+		    "URI");
 out:
 	free(hex);
 	return r;
@@ -116,10 +120,22 @@ load_proxies(struct ob_cfg *c, const json_t *root, struct ob_gw_config *cfg)
 		if ((r = load_proxy(c, json_array_get(a, i),
 		    &cfg->proxies[i])) != OB_OK)
 			return r;
-		for (j = 0; j < i; j++)
-			if (strcmp(cfg->proxies[j].id, cfg->proxies[i].id) == 0)
+		for (j = 0; j < i; j++) {
+			const struct ob_gw_proxy *q = &cfg->proxies[j],
+			    *p = &cfg->proxies[i];
+
+			if (strcmp(q->id, p->id) == 0)
 				return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID,
 				    "id", "repeats proxies[%zu]", j);
+			if ((q->san_uri != NULL && p->san_uri != NULL &&
+			    strcmp(q->san_uri, p->san_uri) == 0) ||
+			    (q->has_cert_sha256 && p->has_cert_sha256 &&
+			    memcmp(q->cert_sha256, p->cert_sha256, 32) == 0))
+				return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID,
+				    p->san_uri != NULL ? "san_uri" :
+				    "cert_sha256", "names the same certificate "
+				    "as proxies[%zu]", j);
+		}
 		ob_cfg_pop(c);
 	}
 	ob_cfg_pop(c);

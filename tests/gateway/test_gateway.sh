@@ -293,6 +293,25 @@ out=$("$GW" --check-config "$D/gwl.json" 2>&1); rc=$?
 out=$("$GW" --config "$D/gwl.json" 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q 'log_level' &&
     ok "--config with a refused file: exit 2" || bad "--config gwl: $rc $out"
+# proxies[] as the server's clients[]: exactly one way to name the
+# certificate, and no two entries naming the same one.
+for k in both same; do
+	"$PY" -c 'import json, sys
+g = json.load(open(sys.argv[1]))
+p = g["proxies"][0]
+if sys.argv[3] == "both":
+    p["cert_sha256"] = "00" * 32
+else:
+    g["proxies"].append({"id": "p1-again", "san_uri": p["san_uri"]})
+json.dump(g, open(sys.argv[2], "w"))' "$D/gateway.json" "$D/gwp.json" "$k"
+	out=$("$GW" --check-config "$D/gwp.json" 2>&1); rc=$?
+	case $k in
+	both) want='must have exactly one of "san_uri" and "cert_sha256"' ;;
+	same) want='names the same certificate as proxies\[0\]' ;;
+	esac
+	[ $rc = 2 ] && echo "$out" | grep -q "$want" &&
+	    ok "proxies[]: $k refused" || bad "proxies[] $k: $rc $out"
+done
 # hsm_queue.in_flight: the signatures asked of the helper at once, 1..32.
 for n in 0 33 8; do
 	"$PY" -c 'import json, sys
