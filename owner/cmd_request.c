@@ -197,6 +197,12 @@ cmd_request(int argc, char **argv)
 		return EXIT_USAGE;
 	if (optind != argc)
 		return owner_usage(request_usage, NULL);
+	/* A window that closes before the request expires approves nothing
+	 * the request itself does not. */
+	if (rn.window > 0 && rn.window < ttl)
+		return fail_usage(ob_errf(OB_ERR_INVALID_ARG, "--renew-window "
+		    "%lld is shorter than --ttl %lld: the window must be at "
+		    "least the request's lifetime", rn.window, ttl));
 	if (newkey)
 		r = ob_file_keygen(keypath, OB_ALG_ES256, NULL, &key);
 	else

@@ -68,6 +68,16 @@ expect 2 "missing options are a usage error" -- "$OB" request --sub "$SUB"
 # ... and the first line names the first option missing
 first() { head -n 1 err.txt | grep -q -- "$1" && ok "$2" || no "$2: $(head -n 1 err.txt)"; }
 first "ownerbind request: --aud is required" "request names the missing --aud"
+# An approval window that closes before the request expires: refused, no
+# key made; a window of exactly --ttl is fine.
+expect 2 "--renew-window shorter than --ttl is a usage error" -- "$OB" request \
+    --sub "$SUB" --aud "$AUD" --owner o --agent-key rw.pem --new-agent-key \
+    --ttl 300 --renew-window 299
+has err.txt "is shorter than --ttl 300" "the error names both"
+[ ! -e rw.pem ] && ok "no key was made" || no "rw.pem was made"
+expect 0 "--renew-window equal to --ttl" -- "$OB" request --sub "$SUB" \
+    --aud "$AUD" --owner o --agent-key rw.pem --new-agent-key --ttl 300 \
+    --renew-window 300 -o rw.json
 expect 2 "sign without a key" -- "$OB" sign req.json
 first "ownerbind sign: --key is required" "sign names --key"
 expect 2 "sign without its input" -- "$OB" sign --key file:x.pem
