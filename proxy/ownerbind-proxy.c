@@ -49,6 +49,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "proxy/cache.h"
+#include "proxy/conns.h"
 #include "proxy/peer.h"
 #include "proxy/proxy_config.h"
 #include "proxy/route.h"
@@ -78,6 +79,7 @@ struct proxy {
 	int			 landlock;	/* Landlock in force */
 	struct ob_proxy_cache	*cache;
 	struct event_base	*base;
+	struct ob_proxy_conns	*conns;		/* the Agent API's */
 	atomic_uint		 inflight;
 };
 
@@ -459,6 +461,8 @@ on_request(struct evhttp_request *req, void *arg)
 	pthread_t		 t;
 	pthread_attr_t		 attr;
 
+	/* A whole request: its work is not under the deadline. */
+	ob_proxy_conns_busy(px->conns, req);
 	if (path == NULL || conn == NULL) {
 		refuse_now(req, OB_ERR_PROXY_BAD_REQUEST, "no path");
 		return;
@@ -670,6 +674,10 @@ reload(struct proxy *px)
 		fixed = "user";
 	else if (n->sandbox != o->sandbox)
 		fixed = "sandbox";
+	else if (n->max_conns != o->max_conns)
+		fixed = "max_conns";
+	else if (n->timeout_s != o->timeout_s)
+		fixed = "timeout_s";
 	if (fixed != NULL) {
 		r = ob_errf(OB_ERR_PROXY_RELOAD, "\"%s\" changed: it is fixed "
 		    "at start", fixed);
@@ -759,6 +767,8 @@ run(struct ob_proxy_config **cfgp)
 	}
 	OB_TRY(ob_client_global_init());
 	OB_TRY(ob_proxy_cache_new(MAX_CACHE, &px.cache));
+	OB_TRY(ob_proxy_conns_new(px.base, cfg->max_conns, cfg->timeout_s,
+	    &px.conns));
 	OB_TRY(bind_unix(cfg->socket, cfg->socket_mode, &fd));
 	bound = 1;
 	if ((lev = evconnlistener_new(px.base, NULL, NULL,
@@ -773,7 +783,10 @@ run(struct ob_proxy_config **cfgp)
 	}
 	evhttp_set_max_headers_size(http, MAX_HEADERS);
 	evhttp_set_max_body_size(http, OB_MAX_ENVELOPE);
-	evhttp_set_timeout(http, 30);
+	/* The deadline (proxy/conns.c) cuts slow clients; evhttp's
+	 * inactivity timeout is the backstop above it. */
+	evhttp_set_bevcb(http, ob_proxy_conns_bevcb, px.conns);
+	evhttp_set_timeout(http, (int)(2 * cfg->timeout_s + 1));
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(http, on_request, &px);
 	if ((sigterm = evsignal_new(px.base, SIGTERM, on_signal,
@@ -840,6 +853,7 @@ out:
 	free(px.cur);
 	if (atomic_load(&px.inflight) == 0) {
 		ob_proxy_cache_free(&px.cache);
+		ob_proxy_conns_free(&px.conns);
 		if (px.base != NULL)
 			event_base_free(px.base);
 	}

@@ -196,7 +196,8 @@ load_agents(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 static const char *const top_members[] = {
 	"socket", "socket_mode", "server", "gateway", "deadline_ms",
 	"try_timeout_ms", "backoff_initial_ms", "backoff_max_ms",
-	"max_inflight", "renew_before_s", "agents", "user",
+	"max_inflight", "renew_before_s", "max_conns", "timeout_s", "agents",
+	"user",
 	"sandbox", NULL
 };
 
@@ -226,6 +227,10 @@ load(struct ob_cfg *c, const json_t *root, struct ob_proxy_config *cfg)
 	    &cfg->max_inflight)) != OB_OK ||
 	    (r = ob_cfg_uint(c, root, "renew_before_s", 0, 86400, 0,
 	    &cfg->renew_before_s)) != OB_OK ||
+	    (r = ob_cfg_uint(c, root, "max_conns", 1, 65536, 512,
+	    &cfg->max_conns)) != OB_OK ||
+	    (r = ob_cfg_uint(c, root, "timeout_s", 1, 3600, 10,
+	    &cfg->timeout_s)) != OB_OK ||
 	    (r = load_agents(c, root, cfg)) != OB_OK ||
 	    (r = ob_cfg_str(c, root, "user", 0, NULL, 256, &cfg->user)) !=
 	    OB_OK ||

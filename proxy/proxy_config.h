@@ -54,6 +54,8 @@ struct ob_proxy_config {
 	unsigned		 backoff_initial_ms, backoff_max_ms;
 	unsigned		 max_inflight;
 	unsigned		 renew_before_s;
+	unsigned		 max_conns;	/* Agent API connections open */
+	unsigned		 timeout_s;	/* a connection's deadline */
 	struct ob_proxy_agent	*agents;
 	size_t			 nagents;
 	int			 any_exe_sha256; /* an entry has exe_sha256 */

@@ -388,6 +388,23 @@ grep -q '"code":"OB_ERR_PROXY_RELOAD","detail":"server.key' proxy.log &&
     ok "an unreadable TLS file: reload refused" || bad "unreadable: $(grep reload proxy.log)"
 cp proxy.good proxy.json
 
+# 8. The Agent API's connection cap and deadline (tests/proxy/conn_limits.py):
+# a second proxy on its own socket with max_conns 3 and timeout_s 2.
+sed -e "s|\"socket\": \"$SOCK\"|\"socket\": \"$D/slim.sock\"|" \
+    -e 's/"deadline_ms": 2000,/"max_conns": 3, "timeout_s": 2, "deadline_ms": 2000,/' \
+    proxy.good >slim.json
+"$PX" --config slim.json 2>slim.log &
+KP=$!
+i=0
+while [ ! -S "$D/slim.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+"$PY" "$HERE/proxy/conn_limits.py" "$D/slim.sock" >limits.out 2>&1
+rc=$?
+sed 's/^/  /' limits.out
+[ $rc = 0 ] && ok "connection cap and deadline (conn_limits.py)" ||
+    bad "conn_limits.py: $(grep FAIL limits.out)"
+kill -0 "$KP" 2>/dev/null && ok "the limited proxy still runs" || bad "the limited proxy died"
+kill "$KP"; wait "$KP" 2>/dev/null; KP=
+
 # 7. The proxy stops on SIGTERM and removes its socket.
 kill "$PP"; wait "$PP"; rc=$?; PP=
 [ $rc = 0 ] && [ ! -e "$SOCK" ] && ok "SIGTERM: exit 0, socket removed" ||
