@@ -6,6 +6,8 @@ ownerbind-proxy with max_conns 3 and timeout_s 2 on SOCK:
 - beyond 3 open connections the next is answered 503 OB_ERR_PROXY_BUSY with
   Retry-After at once and closed; once the idle ones are cut, a new one is
   served.
+The bounds leave room for a loaded machine (sanitizers, other jobs): the
+old proxy held a trickle for 30 s after its last byte and idle ones 30 s.
 Prints one "ok ..." or "FAIL ..." line per check; exits 1 on any FAIL.
 Usage: conn_limits.py SOCK"""
 import json
@@ -95,11 +97,11 @@ s = connect()
 t0 = time.monotonic()
 s.send(BAD_GET)
 r = read_reply(s)
-check(r.startswith(b"HTTP/1.1 400") and time.monotonic() - t0 < 1.5,
+check(r.startswith(b"HTTP/1.1 400") and time.monotonic() - t0 < 3,
       "another client is served during the trickle (%r...)" % r[:20])
 s.close()
 t.join()
-check(cut.get("t") is not None and cut["t"] < TIMEOUT_S + 2.5,
+check(cut.get("t") is not None and cut["t"] < TIMEOUT_S + 4,
       "a client trickling its headers is cut at the deadline (after %s s, "
       "timeout_s %d)" % (cut.get("t") and round(cut["t"], 1), TIMEOUT_S))
 
@@ -109,7 +111,7 @@ s.send(BAD_GET)
 r = read_reply(s)
 d = until_closed(s, TIMEOUT_S + 4)
 check(r.startswith(b"HTTP/1.1 400") and d is not None and
-      TIMEOUT_S - 0.5 <= d < TIMEOUT_S + 2.5,
+      TIMEOUT_S - 0.5 <= d < TIMEOUT_S + 4,
       "an idle keep-alive connection is closed at the deadline (after %s s)"
       % (d and round(d, 1)))
 s.close()
@@ -130,7 +132,7 @@ try:
 except ValueError:
     code = None
 check(r.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in r and
-      code == "OB_ERR_PROXY_BUSY" and took < 1.5,
+      code == "OB_ERR_PROXY_BUSY" and took < 3,
       "the connection beyond max_conns: 503 OB_ERR_PROXY_BUSY, Retry-After, "
       "at once (%r)" % r[:40])
 s.close()
