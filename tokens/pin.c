@@ -57,8 +57,8 @@ ob_pin_source_parse(const char *spec, struct ob_pin_source **out)
 		fd = strtol(spec + 3, &end, 10);
 		if (spec[3] == '\0' || *end != '\0' || errno != 0 || fd < 0 ||
 		    fd > INT_MAX)
-			return ob_errf(OB_ERR_PIN_SOURCE, "bad descriptor in "
-			    "\"%.32s\"", spec);
+			return ob_errf(OB_ERR_PIN_SOURCE, "fd: takes a "
+			    "descriptor number");
 	} else if (strncmp(spec, "env:", 4) == 0 && spec[4] != '\0') {
 		kind = PIN_ENV;
 		arg = spec + 4;
@@ -66,8 +66,11 @@ ob_pin_source_parse(const char *spec, struct ob_pin_source **out)
 		kind = PIN_ASKPASS;
 		arg = spec + 8;
 	} else
-		return ob_errf(OB_ERR_PIN_SOURCE, "unknown PIN source "
-		    "\"%.32s\"", spec);
+		/* Not quoted: what is given where a source belongs may be
+		 * the PIN itself. */
+		return ob_errf(OB_ERR_PIN_SOURCE, "not a PIN source (%zu "
+		    "bytes): tty, file:PATH, fd:N, env:NAME or askpass:PROGRAM",
+		    strlen(spec));
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return OB_ERR_ALLOC;
 	s->kind = kind;

@@ -187,6 +187,26 @@ test_pin_in_secmem(void **state)
 	ob_pin_source_free(&src);
 }
 
+/* A PIN given where its source belongs is never repeated in the error. */
+static void
+test_pin_source_not_echoed(void **state)
+{
+	static const char *const bad[] = { "Sgnr-PIN-7c41d9e2",
+	    "fd:7c41d9e2", "file:", "env:" };
+	struct ob_pin_source	*src = NULL;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ob_err_clear();
+		assert_int_equal(ob_pin_source_parse(bad[i], &src),
+		    OB_ERR_PIN_SOURCE);
+		assert_null(src);
+		assert_null(strstr(ob_err_detail(), "7c41d9e2"));
+	}
+	assert_non_null(strstr(ob_err_detail(), "not a PIN source"));
+}
+
 int
 main(void)
 {
@@ -197,6 +217,7 @@ main(void)
 		cmocka_unit_test(test_wipe),
 		cmocka_unit_test(test_guards),
 		cmocka_unit_test(test_pin_in_secmem),
+		cmocka_unit_test(test_pin_source_not_echoed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
