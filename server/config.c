@@ -77,6 +77,17 @@ load_callback(struct ob_cfg *c, const json_t *o, struct ob_server_client *cl)
 	    strpbrk(cl->callback_url, " \t\r\n") != NULL)
 		return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "url", "must be an "
 		    "https:// URL");
+	/* The URL goes into the log when a ping fails: no credentials in
+	 * it (the bearer token is the request's, in its header). */
+	{
+		const char *auth = cl->callback_url + 8;
+		size_t n = strcspn(auth, "/?#");
+
+		if (memchr(auth, '@', n) != NULL)
+			return ob_cfg_fail(c, OB_ERR_CONFIG_INVALID, "url",
+			    "must not carry a user or password (the ping "
+			    "carries its own bearer token)");
+	}
 	ob_cfg_pop(c);
 	return OB_OK;
 }

@@ -57,7 +57,7 @@ c["limits"] = {"workers": 4, "timeout_s": 3}
 json.dump(c, open(p, "w"), indent=1)
 EOF
 # A callback on a responder, or not https://, is refused by the check.
-"$PY" - "$D/dev/server.json" "$D/dev/bad.json" "$D/dev/bad2.json" <<'EOF'
+"$PY" - "$D/dev/server.json" "$D/dev/bad.json" "$D/dev/bad2.json" "$D/dev/bad3.json" <<'EOF'
 import copy, json, sys
 c = json.load(open(sys.argv[1]))
 b = copy.deepcopy(c)
@@ -66,6 +66,9 @@ json.dump(b, open(sys.argv[2], "w"))
 b = copy.deepcopy(c)
 b["clients"][0]["callback"]["url"] = "http://127.0.0.1:1/ping"
 json.dump(b, open(sys.argv[3], "w"))
+b = copy.deepcopy(c)
+b["clients"][0]["callback"]["url"] = "https://ops:Hunter2-cb@127.0.0.1:1/ping"
+json.dump(b, open(sys.argv[4], "w"))
 EOF
 "$SRV" --check-config "$D/dev/bad.json" >/dev/null 2>bad.out &&
     bad "a responder's callback accepted" ||
@@ -75,6 +78,11 @@ EOF
     bad "an http:// callback accepted" ||
     { grep -q 'must be an https:// URL' bad2.out && ok "config: an http:// callback is refused" ||
     bad "bad2 config: $(cat bad2.out)"; }
+"$SRV" --check-config "$D/dev/bad3.json" >/dev/null 2>bad3.out &&
+    bad "a callback URL with a password accepted" ||
+    { grep -q 'must not carry a user or password' bad3.out && ! grep -q Hunter2 bad3.out &&
+    ok "config: a callback URL with user:password is refused, not repeated" ||
+    bad "bad3 config: $(cat bad3.out)"; }
 
 "$OB" keygen --key file:alice.pem >/dev/null || exit 1
 "$OB" enroll --key file:alice.pem --owner alice@example.org \
