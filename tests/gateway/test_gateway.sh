@@ -211,6 +211,46 @@ sleep 0.2
 	ok "log_level back to info: the 201 logged again" ||
 	bad "log_level info: $s: $(tail -n 5 "$D/gateway.log")"
 
+# --- Malformed, oversized and slow input to the gateway itself: each
+# refused with its code, nothing signed, and the next request served.
+signs=$(grep -c '"event":"sign"' "$D/gateway.log")
+hpost() {	# $1 content type, $2 body file: the status
+	curl -sS --max-time 30 --cacert "$D/tlsca.pem" --cert "$D/proxy.pem" \
+	    --key "$D/proxy.key" -o "$D/resp.json" -w '%{http_code}' \
+	    -H "Content-Type: $1" --data-binary "@$2" "$GURL/v1/credentials" 2>/dev/null
+}
+echo 'not an envelope' >"$D/junk.txt"
+s=$(hpost text/plain "$D/junk.txt")
+[ "$s" = 415 ] && code_is OB_ERR_SVC_MEDIA_TYPE && ok "text/plain: 415 OB_ERR_SVC_MEDIA_TYPE" ||
+    bad "text/plain: $s $(cat "$D/resp.json")"
+s=$(hpost application/jose+json "$D/junk.txt")
+[ "$s" = 400 ] && code_is OB_ERR_SVC_BAD_REQUEST &&
+    ok "a body that is not JSON: 400 OB_ERR_SVC_BAD_REQUEST (docs/errors.md)" ||
+    bad "junk envelope: $s $(cat "$D/resp.json")"
+echo '{"payload": "e30", "signatures": []}' >"$D/nosig.json"
+s=$(hpost application/jose+json "$D/nosig.json")
+[ "$s" = 403 ] && code_is OB_ERR_REJECTED && ok "JSON that is no envelope: 403 OB_ERR_REJECTED" ||
+    bad "no-signature envelope: $s $(cat "$D/resp.json")"
+head -c 70000 /dev/zero | tr '\0' 'a' >"$D/big.txt"
+s=$(hpost application/jose+json "$D/big.txt")
+[ "$s" = 413 ] && ok "a body over limits.max_body (64 KiB): 413" || bad "oversized: $s $(cat "$D/resp.json")"
+# Headers trickled a byte every 0.5 s: cut at limits.timeout_s (10 s).
+mkdir -p "$D/slow"
+cp "$D/tlsca.pem" "$D/slow/ca.pem"; cp "$D/proxy.pem" "$D/proxy.key" "$D/slow/"
+"$PY" "$HERE/../service/svc_client.py" slowloris "${GURL##*:}" "$D/slow" 30 \
+    >"$D/slow.out" 2>&1
+cut=$(cat "$D/slow.out")
+case $cut in
+[0-9]*) [ "${cut%%.*}" -lt 24 ] && ok "a header trickle is cut at the deadline ($cut s)" ||
+	bad "slowloris cut late: $cut s" ;;
+*) bad "slowloris: $cut" ;;
+esac
+[ "$(grep -c '"event":"sign"' "$D/gateway.log")" = "$signs" ] &&
+    ok "none of these was signed" || bad "a refused request was signed"
+envelope "$D/r8.json" r8 || die "envelope"
+s=$(post proxy "$D/r8.json")
+[ "$s" = 201 ] && ok "then a good request: 201" || bad "after hostile input: $s $(cat "$D/resp.json")"
+
 # --- AC1: the server checks the chain to the organisation CA ---
 "$PY" - "$STRUST" "$D" <<'PY' || die "trust edit"
 import json, sys, subprocess
