@@ -502,6 +502,11 @@ held_start(struct server *s, const struct ob_server_config *c,
 	if ((r = ob_chal_hold(s->chal, &st, now, handle, code)) != OB_OK) {
 		snprintf(detail, sizeof(detail), "hold: %s: %s",
 		    ob_err_name(r), ob_err_detail());
+		/* A full table frees as owners answer: ask again a poll's
+		 * interval later. */
+		if (r == OB_ERR_CHAL_FULL)
+			ob_svc_req_retry_after(req,
+			    (int)c->challenge.interval_s);
 		refuse(s, req, r, detail, v);
 		goto out;
 	}

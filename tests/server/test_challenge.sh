@@ -22,11 +22,11 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 srv_dev
 srv_pki "$HERE/service/mkcerts.sh"
 PIN="sha256//$SPKI"
-config() {	# $1: deadline_s [$2: workers (4), $3: wait_max_s (2)]
-	"$PY" - "$D/dev/server.json" "$ALICE_SHA" "$1" "${2:-4}" "${3:-2}" <<'EOF'
+config() {	# $1: deadline_s [$2: workers (4), $3: wait_max_s (2), $4: max_pending (1024)]
+	"$PY" - "$D/dev/server.json" "$ALICE_SHA" "$1" "${2:-4}" "${3:-2}" "${4:-1024}" <<'EOF'
 import json, sys
 p, sha, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3])
-workers, wait_max = int(sys.argv[4]), int(sys.argv[5])
+workers, wait_max, max_pending = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 c = json.load(open(p))
 c["listen"] = "127.0.0.1:0"
 c["tls"]["client_ca"] = "clients-ca.pem"
@@ -37,7 +37,8 @@ c["clients"] = [c["clients"][0],
      "san_uri": "spiffe://test.example/proxy/nobody"},
     {"id": "proxy-2", "role": "proxy",
      "san_uri": "spiffe://test.example/proxy/p1"}]
-c["challenge"] = {"deadline_s": deadline, "interval_s": 30, "wait_max_s": wait_max}
+c["challenge"] = {"deadline_s": deadline, "interval_s": 30, "wait_max_s": wait_max,
+                  "max_pending": max_pending}
 c["limits"] = {"workers": workers, "timeout_s": 3}
 json.dump(c, open(p, "w"), indent=1)
 EOF
@@ -435,6 +436,23 @@ done
 [ "$n8" = 8 ] && [ "$("$PY" -c "import json, sys
 print(sum(json.load(open(f)) == {'challenges': []} for f in sys.argv[1:]))" bl[1-8].json)" = 8 ] &&
     ok "SIGTERM answers all 8 at once, empty" || bad "after SIGTERM: $n8 of 8 answered"
+
+# 10. A full table: with max_pending 2, a third start is 503 OB_ERR_CHAL_FULL
+# with Retry-After, and the two held are still pending.
+serve 120 4 2 2
+PCURL="curl -sS --max-time 20 --cacert $CA --cert $CERT --key $KEY"
+start_req f1 && start_req f2 && start_req f3 || exit 1
+s1=$(post_start f1); s2=$(post_start f2)
+s3=$($PCURL -o f3.held -D f3.hdr -w '%{http_code}' -H 'Content-Type: application/jose+json' \
+    --data-binary "@f3.start" "$URL/v1/credentials" 2>/dev/null)
+[ "$s1$s2$s3" = 202202503 ] && code_is f3.held OB_ERR_CHAL_FULL &&
+    grep -qi '^Retry-After:' f3.hdr &&
+    ok "max_pending 2: a third start is 503 OB_ERR_CHAL_FULL with Retry-After" ||
+    bad "full table: $s1 $s2 $s3 $(cat f3.held)"
+p1=$(poll f1 "$PCURL")
+[ "$p1" = 200 ] && [ "$(field f1.poll status)" = authorization_pending ] &&
+    ok "the held ones are still pending" || bad "held after full: $p1 $(cat f1.poll)"
+srv_stop
 
 [ $fail = 0 ] && echo "all challenge tests passed"
 exit $fail
