@@ -456,6 +456,27 @@ finish(struct ob_svc_req *req)
 	check_drained(svc);
 }
 
+/*
+ * RFC 9112 section 6.3: a message with two Content-Length values, or with
+ * Content-Length beside Transfer-Encoding, has no one length; evhttp
+ * takes the first it meets, where another reader would take another.
+ */
+static int
+framing_ambiguous(struct evhttp_request *ev)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(ev);
+	struct evkeyval		*kv;
+	int			 cl = 0, te = 0;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, "Content-Length") == 0)
+			cl++;
+		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0)
+			te++;
+	}
+	return cl > 1 || (cl > 0 && te > 0);
+}
+
 static void
 early(struct ob_svc_req *req, int status, int code, const char *detail,
     int retry_after)
@@ -553,6 +574,15 @@ on_request(struct evhttp_request *ev, void *arg)
 	}
 	if (p == NULL) {
 		early(req, 400, OB_ERR_SVC_BAD_REQUEST, "no path", 0);
+		return;
+	}
+	if (framing_ambiguous(ev)) {
+		/* evhttp read the body by one of them: where this request
+		 * ended, and so what follows it, is not known.  Closed. */
+		(void)evhttp_add_header(evhttp_request_get_output_headers(ev),
+		    "Connection", "close");
+		early(req, 400, OB_ERR_SVC_BAD_REQUEST, "two Content-Length "
+		    "headers, or one beside Transfer-Encoding", 0);
 		return;
 	}
 	for (i = 0; i < svc->nroutes && rt == NULL; i++) {

@@ -103,12 +103,21 @@ has out.txt '^405$' "a wrong method gets 405"
 has hdr.txt '^Allow: POST' "... with Allow"
 
 # malformed HTTP over TLS, then the daemon still serves
-$CL raw "$PORT" "$D" "$(printf 'GARBAGE\r\n\r\n' | od -An -tx1 | tr -d ' \n')" >out.txt 2>&1
+$CL raw "$PORT" "$D" "$(printf 'GARBAGE\r\n\r\n' | od -An -v -tx1 | tr -d ' \n')" >out.txt 2>&1
 has out.txt 'HTTP/1.1 400' "a garbage request line gets 400"
-$CL raw "$PORT" "$D" "$(printf 'GET /whoami HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n' | od -An -tx1 | tr -d ' \n')" >out.txt 2>&1
+$CL raw "$PORT" "$D" "$(printf 'GET /whoami HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n' | od -An -v -tx1 | tr -d ' \n')" >out.txt 2>&1
 has out.txt 'HTTP/1.1 400' "a header without a colon gets 400"
-$CL raw "$PORT" "$D" "$(printf 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -5\r\n\r\n' | od -An -tx1 | tr -d ' \n')" >out.txt 2>&1
+$CL raw "$PORT" "$D" "$(printf 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -5\r\n\r\n' | od -An -v -tx1 | tr -d ' \n')" >out.txt 2>&1
 has out.txt 'HTTP/1.1 400' "a negative Content-Length gets 400"
+# A chunked body larger than --max-body (4096) in all, each chunk small.
+CHUNKS=$(i=0; while [ $i -lt 10 ]; do printf '200\r\n%0512d\r\n' 0; i=$((i + 1)); done)
+$CL raw "$PORT" "$D" "$(printf 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%s0\r\n\r\n' "$CHUNKS" | od -An -v -tx1 | tr -d ' \n')" >out.txt 2>&1
+has out.txt 'HTTP/1.1 413' "a chunked body over --max-body gets 413"
+# Two Content-Lengths that disagree: refused, not read either way.
+$CL raw "$PORT" "$D" "$(printf 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}' | od -An -v -tx1 | tr -d ' \n')" >out.txt 2>&1
+has out.txt 'HTTP/1.1 400' "two Content-Lengths that disagree get 400 (RFC 9112 6.3)"
+$CL raw "$PORT" "$D" "$(printf 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n' | od -An -v -tx1 | tr -d ' \n')" >out.txt 2>&1
+has out.txt 'HTTP/1.1 400' "Content-Length beside Transfer-Encoding gets 400"
 $CL raw "$PORT" "$D" "00ff00ff0d0a0d0a" >out.txt 2>&1
 if grep -q 'HTTP/1.1 400\|CLOSED' out.txt; then ok "binary junk: 400 or closed"; else no "binary junk"; cat out.txt; fi
 printf 'GET /whoami HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -quiet -connect 127.0.0.1:"$PORT" \
