@@ -14,7 +14,12 @@
  * and evhttp enables it after it has added a reply, so a reply would wait
  * for the next write event (here: none, the deadline).  Each addition to
  * the output therefore schedules a flush, which runs once evhttp has
- * returned to the loop with writing enabled.
+ * returned to the loop with writing enabled.  And the filter tells evhttp
+ * a reply is written once it is in the socket bufferevent's buffer, not in
+ * the socket, so a reply with "Connection: close" would be freed with the
+ * connection unsent: the output filter writes what it passes on to the
+ * socket at once (what does not fit goes as the socket bufferevent
+ * writes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +88,22 @@ deadline_cb(evutil_socket_t fd0, short what, void *arg)
 	(void)shutdown(fd, SHUT_RDWR);
 }
 
+static enum bufferevent_filter_result
+out_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+    enum bufferevent_flush_mode mode, void *arg)
+{
+	struct pconn	*p = arg;
+	evutil_socket_t	 fd = bufferevent_getfd(p->bev);
+
+	(void)limit;
+	(void)mode;
+	if (evbuffer_add_buffer(dst, src) != 0)
+		return BEV_ERROR;
+	if (fd >= 0)
+		(void)evbuffer_write(dst, fd);
+	return BEV_OK;
+}
+
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -141,7 +162,7 @@ ob_proxy_conns_bevcb(struct event_base *base, void *arg)
 	    (p->flush = evtimer_new(base, flush_cb, p)) == NULL ||
 	    (under = bufferevent_socket_new(base, -1,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL ||
-	    (bev = bufferevent_filter_new(under, NULL, NULL,
+	    (bev = bufferevent_filter_new(under, NULL, out_filter,
 	    BEV_OPT_CLOSE_ON_FREE, pconn_free, p)) == NULL) {
 		if (under != NULL)
 			bufferevent_free(under);

@@ -2,6 +2,7 @@
 ownerbind-proxy with max_conns 3 and timeout_s 2 on SOCK:
 - a client trickling its headers a byte every 0.3 s is cut at the deadline
   (not held by evhttp's inactivity timeout), while another is served;
+- a request with two Content-Lengths is refused and its connection closed;
 - an idle keep-alive connection after a reply is cut at the deadline;
 - beyond 3 open connections the next is answered 503 OB_ERR_PROXY_BUSY with
   Retry-After at once and closed; once the idle ones are cut, a new one is
@@ -104,6 +105,33 @@ t.join()
 check(cut.get("t") is not None and cut["t"] < TIMEOUT_S + 4,
       "a client trickling its headers is cut at the deadline (after %s s, "
       "timeout_s %d)" % (cut.get("t") and round(cut["t"], 1), TIMEOUT_S))
+
+# 1b. Two Content-Lengths (RFC 9112 6.3): 400, and the connection closed.
+s = connect()
+s.send(b"POST /v1/credentials HTTP/1.1\r\nHost: p\r\nContent-Type: "
+       b"application/jose+json\r\nContent-Length: 2\r\nContent-Length: 9"
+       b"\r\n\r\n{}")
+r = read_reply(s)
+d = until_closed(s, 3)
+check(r.startswith(b"HTTP/1.1 400") and b"OB_ERR_PROXY_BAD_REQUEST" in r and
+      d is not None and d < 1.5,
+      "two Content-Lengths: 400 OB_ERR_PROXY_BAD_REQUEST, then closed (%r)"
+      % r[:20])
+s.close()
+time.sleep(0.3)
+
+# 1c. A client that asks to close (and an HTTP/1.0 one) gets its whole
+# reply before the close.
+for req in (b"GET /v1/credentials HTTP/1.1\r\nHost: p\r\nConnection: close"
+            b"\r\n\r\n", b"GET /v1/credentials HTTP/1.0\r\n\r\n"):
+    s = connect()
+    s.send(req)
+    r = read_reply(s)
+    check(r.startswith(b"HTTP/1.") and b" 400 " in r[:13] and
+          b"OB_ERR_PROXY_BAD_REQUEST" in r,
+          "%s: the whole reply, then the close" % req.split(b"\r\n")[0].decode())
+    s.close()
+time.sleep(0.3)
 
 # 2. Idle after a reply: cut at the deadline.
 s = connect()
