@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,6 +56,7 @@
 #include "proxy/route.h"
 #include "proxy/upstream.h"
 #include "service/client.h"
+#include "service/svc.h"
 
 #define PROG		"ownerbind-proxy"
 #define MAX_HEADERS	8192
@@ -449,23 +449,6 @@ content_type_is(struct evhttp_request *req, const char *want)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* RFC 9112 section 6.3, as the service layer (service/svc.c). */
-static int
-framing_ambiguous(struct evhttp_request *req)
-{
-	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
-	struct evkeyval		*kv;
-	int			 cl = 0, te = 0;
-
-	TAILQ_FOREACH(kv, h, next) {
-		if (strcasecmp(kv->key, "Content-Length") == 0)
-			cl++;
-		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0)
-			te++;
-	}
-	return cl > 1 || (cl > 0 && te > 0);
-}
-
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -486,7 +469,7 @@ on_request(struct evhttp_request *req, void *arg)
 		refuse_now(req, OB_ERR_PROXY_BAD_REQUEST, "no path");
 		return;
 	}
-	if (framing_ambiguous(req)) {
+	if (ob_svc_framing_ambiguous(req)) {
 		/* Where this request ended is not known: closed after. */
 		(void)evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Connection", "close");

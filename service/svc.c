@@ -461,8 +461,8 @@ finish(struct ob_svc_req *req)
  * Content-Length beside Transfer-Encoding, has no one length; evhttp
  * takes the first it meets, where another reader would take another.
  */
-static int
-framing_ambiguous(struct evhttp_request *ev)
+int
+ob_svc_framing_ambiguous(struct evhttp_request *ev)
 {
 	struct evkeyvalq	*h = evhttp_request_get_input_headers(ev);
 	struct evkeyval		*kv;
@@ -576,7 +576,7 @@ on_request(struct evhttp_request *ev, void *arg)
 		early(req, 400, OB_ERR_SVC_BAD_REQUEST, "no path", 0);
 		return;
 	}
-	if (framing_ambiguous(ev)) {
+	if (ob_svc_framing_ambiguous(ev)) {
 		/* evhttp read the body by one of them: where this request
 		 * ended, and so what follows it, is not known.  Closed. */
 		(void)evhttp_add_header(evhttp_request_get_output_headers(ev),

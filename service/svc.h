@@ -321,4 +321,13 @@ int ob_svc_reply_page(struct ob_svc_req *req, int status, const char *ctype,
 int ob_svc_reply_problem(struct ob_svc_req *req, int status, int code,
     const char *title, const char *detail_for_log);
 
+/*
+ * RFC 9112 section 6.3: ev has two Content-Length headers, or one beside
+ * Transfer-Encoding, so it has no one length (evhttp read its body by the
+ * first it met).  For a daemon that serves HTTP with evhttp outside this
+ * layer (ownerbind-proxy's Agent API).
+ */
+struct evhttp_request;
+int ob_svc_framing_ambiguous(struct evhttp_request *ev);
+
 #endif
