@@ -43,7 +43,6 @@ struct pconn {
 };
 
 struct ob_proxy_conns {
-	struct event_base	*base;
 	unsigned		 max_conns, timeout_s;
 	struct pconn		*head;
 	struct ob_proxy_conns_stats st;
@@ -210,14 +209,13 @@ ob_proxy_conns_busy(struct ob_proxy_conns *cs, struct evhttp_request *req)
 }
 
 int
-ob_proxy_conns_new(struct event_base *base, unsigned max_conns,
-    unsigned timeout_s, struct ob_proxy_conns **out)
+ob_proxy_conns_new(unsigned max_conns, unsigned timeout_s,
+    struct ob_proxy_conns **out)
 {
 	struct ob_proxy_conns *cs;
 
 	if ((cs = calloc(1, sizeof(*cs))) == NULL)
 		return ob_errf(OB_ERR_ALLOC, "connections");
-	cs->base = base;
 	cs->max_conns = max_conns;
 	cs->timeout_s = timeout_s;
 	cs->busylen = (size_t)snprintf(cs->busy, sizeof(cs->busy),

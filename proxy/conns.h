@@ -31,8 +31,8 @@ struct ob_proxy_conns_stats {
 };
 
 /* Errors: OB_ERR_ALLOC. */
-int ob_proxy_conns_new(struct event_base *base, unsigned max_conns,
-    unsigned timeout_s, struct ob_proxy_conns **out) OB_WUR;
+int ob_proxy_conns_new(unsigned max_conns, unsigned timeout_s,
+    struct ob_proxy_conns **out) OB_WUR;
 
 /* For evhttp_set_bevcb (arg: the ob_proxy_conns). */
 struct bufferevent *ob_proxy_conns_bevcb(struct event_base *base, void *arg);
@@ -42,6 +42,7 @@ struct bufferevent *ob_proxy_conns_bevcb(struct event_base *base, void *arg);
 void ob_proxy_conns_busy(struct ob_proxy_conns *cs,
     struct evhttp_request *req);
 
+/* For the log line at stop. */
 void ob_proxy_conns_stats(const struct ob_proxy_conns *cs,
     struct ob_proxy_conns_stats *st);
 

@@ -777,8 +777,7 @@ run(struct ob_proxy_config **cfgp)
 	}
 	OB_TRY(ob_client_global_init());
 	OB_TRY(ob_proxy_cache_new(MAX_CACHE, &px.cache));
-	OB_TRY(ob_proxy_conns_new(px.base, cfg->max_conns, cfg->timeout_s,
-	    &px.conns));
+	OB_TRY(ob_proxy_conns_new(cfg->max_conns, cfg->timeout_s, &px.conns));
 	OB_TRY(bind_unix(cfg->socket, cfg->socket_mode, &fd));
 	bound = 1;
 	if ((lev = evconnlistener_new(px.base, NULL, NULL,
@@ -827,7 +826,15 @@ run(struct ob_proxy_config **cfgp)
 	if (ob_process_notify("READY=1") != OB_OK)
 		logj("warn", "notify", OB_ERR_IO, ob_err_detail());
 	(void)event_base_dispatch(px.base);
-	logj("info", "stopping", OB_OK, NULL);
+	{
+		struct ob_proxy_conns_stats st;
+
+		ob_proxy_conns_stats(px.conns, &st);
+		(void)snprintf(line, sizeof(line), "Agent API connections: "
+		    "%llu accepted, %llu refused over max_conns, %llu cut at "
+		    "timeout_s", st.accepted, st.refused, st.cut);
+		logj("info", "stopping", OB_OK, line);
+	}
 	(void)evconnlistener_disable(lev);
 	if (ob_process_notify("STOPPING=1") != OB_OK)
 		logj("warn", "notify", OB_ERR_IO, ob_err_detail());
