@@ -24,6 +24,7 @@
 
 #include "core/err.h"
 #include "server/notify.h"
+#include "tokens/pin.h"
 
 #define TICK_MS		200
 
@@ -84,6 +85,8 @@ ob_notifier_open(const struct ob_server_config *cfg, const char *path,
 		/* The pair on descriptor 3; everything else closes on exec. */
 		if ((sv[1] == 3 ? fcntl(3, F_SETFD, 0) : dup2(sv[1], 3)) < 0)
 			_exit(1);
+		/* The server's own secret is not the notifier's. */
+		ob_pin_env_scrub(cfg->redis.password_source);
 		(void)execl(path, path, "--config", cfg->path, (char *)NULL);
 		fprintf(stderr, "ownerbind-server: notifier: %s: %s\n", path,
 		    strerror(errno));

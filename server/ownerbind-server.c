@@ -56,6 +56,7 @@
 #include "service/svc_peer_table.h"
 #include "tokens/token.h"
 #include "tokens/remote.h"
+#include "tokens/pin.h"
 
 #define PROG		"ownerbind-server"
 #define PROXY_HEADER	"Ownerbind-Proxy"
@@ -1647,6 +1648,8 @@ open_redis(struct server *s)
 		OB_TRY(ob_pin_source_parse(c->redis.password_source, &ps));
 		OB_TRY(ob_pin_read(ps, "Redis password", &pw));
 		rc.password = pw;
+		/* Read once: not for the launcher, the helper or /proc. */
+		ob_pin_env_scrub(c->redis.password_source);
 	}
 	OB_TRY(ob_state_open_redis(&rc, &s->state));
 	if (c->rate.shared) {

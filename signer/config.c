@@ -231,8 +231,10 @@ load_key(struct cfg *c, const json_t *o, struct ob_signer_keycfg *k)
 	if (k->pin_source != NULL) {
 		OB_TRY(file_abs(c, &k->pin_source, "file:"));
 		if (ob_pin_source_parse(k->pin_source, &ps) != OB_OK) {
-			r = cfail(c, "pin_source", "is not a PIN source "
-			    "(docs/pin-sources.md)");
+			/* The detail never quotes the source (it may be the
+			 * PIN itself). */
+			r = cfail(c, "pin_source", "is refused: %s",
+			    ob_err_detail());
 			goto out;
 		}
 		ob_pin_source_free(&ps);

@@ -27,6 +27,7 @@
 #include "core/err.h"
 #include "signer/config.h"
 #include "signer/signer.h"
+#include "tokens/pin.h"
 
 #define PROG	"ownerbind-signer"
 
@@ -117,6 +118,10 @@ main(int argc, char **argv)
 	}
 	if (fdarg != NULL && (r = passed_fd(fdarg, &fd)) != OB_OK)
 		goto out;
+	/* Started by a daemon: its environment and descriptors are the
+	 * daemon's, so no PIN may come from them. */
+	if (fdarg != NULL)
+		ob_pin_refuse_inherited();
 	if ((r = ob_signer_config_load(config, &cfg)) != OB_OK) {
 		rc = 2;		/* as --check-config would say */
 		goto out;

@@ -35,6 +35,29 @@ struct ob_pin_source {
 	struct pin_cache *cache;
 };
 
+/* Set once, before any thread, by a helper a daemon starts. */
+static int refuse_inherited;
+
+void
+ob_pin_refuse_inherited(void)
+{
+	refuse_inherited = 1;
+}
+
+void
+ob_pin_env_scrub(const char *spec)
+{
+	char	*v;
+
+	if (spec == NULL || strncmp(spec, "env:", 4) != 0 || spec[4] == '\0')
+		return;
+	/* getenv's string is the environment's own: the initial block on
+	 * the stack, or setenv's copy. */
+	if ((v = getenv(spec + 4)) != NULL)
+		explicit_bzero(v, strlen(v));
+	(void)unsetenv(spec + 4);
+}
+
 int
 ob_pin_source_parse(const char *spec, struct ob_pin_source **out)
 {
@@ -71,6 +94,13 @@ ob_pin_source_parse(const char *spec, struct ob_pin_source **out)
 		return ob_errf(OB_ERR_PIN_SOURCE, "not a PIN source (%zu "
 		    "bytes): tty, file:PATH, fd:N, env:NAME or askpass:PROGRAM",
 		    strlen(spec));
+	if (refuse_inherited && (kind == PIN_ENV || kind == PIN_FD))
+		return ob_errf(OB_ERR_PIN_SOURCE, "%s is not allowed in a "
+		    "helper that a daemon starts: the PIN would sit in the "
+		    "daemon's %s, in the process that parses network input; "
+		    "use file: (mode 0600) or askpass: (docs/pin-sources.md)",
+		    kind == PIN_ENV ? "env:" : "fd:", kind == PIN_ENV ?
+		    "environment" : "descriptors");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return OB_ERR_ALLOC;
 	s->kind = kind;

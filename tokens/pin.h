@@ -24,6 +24,21 @@ struct ob_pin_source;
  * else tty.  *out is freed with ob_pin_source_free.
  */
 int ob_pin_source_parse(const char *spec, struct ob_pin_source **out) OB_WUR;
+/*
+ * From now on this process refuses env: and fd: sources (OB_ERR_PIN_SOURCE
+ * from ob_pin_source_parse): an ownerbind-signer that a daemon starts calls
+ * it, since its environment and descriptors are the daemon's, and a PIN
+ * there would be in the network-facing process (docs/pin-sources.md).
+ */
+void ob_pin_refuse_inherited(void);
+/*
+ * When spec is env:NAME: the variable's value wiped where it lies (so that
+ * /proc/PID/environ no longer shows it) and NAME taken out of the
+ * environment, so that no child inherits it.  For a daemon that has read
+ * its own secret, and for a child before exec.  Not thread-safe (setenv's
+ * rules): before any thread.
+ */
+void ob_pin_env_scrub(const char *spec);
 void ob_pin_source_free(struct ob_pin_source **srcp);
 
 /*

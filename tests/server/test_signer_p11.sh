@@ -92,6 +92,31 @@ c["limits"] = {"workers": 2, "queue": 1024}
 c["log_level"] = "info"
 json.dump(c, open(d + "/dev/server.json", "w"), indent=1)
 EOF
+# An env: PIN for a helper the server starts would be in the server's own
+# environment: the helper refuses it (fd: too), so the server does not
+# start, and says why without the PIN; the same file is good for a
+# helper on its own (--listen).
+sed "s|file:$D/pin|env:OB_SIG_PIN|" signer.json >envsig.json
+sed "s|$D/signer.json|$D/envsig.json|" dev/server.json >dev/envserver.json
+grep -q envsig.json dev/envserver.json || die "envserver.json"
+"$SIG" --check-config envsig.json >out 2>&1 &&
+    ok "an env: PIN source is a good file for a helper on its own" ||
+    bad "--check-config envsig.json: $(cat out)"
+OB_SIG_PIN=$UPIN timeout 30 "$SRV" --config dev/envserver.json >out 2>&1; rc=$?
+if [ $rc = 0 ] || [ $rc = 124 ]; then
+	bad "the server started its helper with an env: PIN ($rc)"
+elif ! grep -q 'env: is not allowed in a helper that a daemon starts' out; then
+	bad "the refusal does not say why: $(cat out)"
+elif grep -qF "$UPIN" out; then
+	bad "the refusal shows the PIN"
+else
+	ok "an env: PIN for a helper the server starts: refused, the server does not start ($rc)"
+fi
+sed "s|file:$D/pin|fd:0|" signer.json >envsig.json
+OB_SIG_PIN=$UPIN timeout 30 "$SRV" --config dev/envserver.json >out 2>&1 </dev/null
+grep -q 'fd: is not allowed in a helper' out &&
+    ok "an fd: PIN for a helper the server starts: refused" ||
+    bad "fd: for a started helper: $(cat out)"
 srv_serve
 MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' server.log | head -1 | cut -d= -f2)
 hpid() { "$PY" -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$MURL/healthz'))['signer']['pid'])"; }
