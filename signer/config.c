@@ -311,7 +311,8 @@ load_users(struct cfg *c, const json_t *root, struct ob_signer_config *cfg)
 static int
 load(struct cfg *c, const json_t *root, struct ob_signer_config *cfg)
 {
-	static const char *const m[] = { "keys", "allow_users", NULL };
+	static const char *const m[] = { "keys", "allow_users", "timeout_s",
+	    NULL };
 	json_t	*a;
 	size_t	 i, j, n;
 	int	 r;
@@ -320,6 +321,14 @@ load(struct cfg *c, const json_t *root, struct ob_signer_config *cfg)
 		return cfail(c, NULL, "the configuration must be an object");
 	if ((r = only(c, root, m)) != OB_OK)
 		return r;
+	cfg->timeout_s = OB_SIGNER_TIMEOUT_S;
+	if ((a = json_object_get(root, "timeout_s")) != NULL) {
+		if (!json_is_integer(a) || json_integer_value(a) < 1 ||
+		    json_integer_value(a) > 3600)
+			return cfail(c, "timeout_s", "must be an integer of "
+			    "seconds, 1 to 3600");
+		cfg->timeout_s = (int)json_integer_value(a);
+	}
 	a = json_object_get(root, "keys");
 	n = json_array_size(a);
 	if (!json_is_array(a) || n == 0 || n > OB_SIGNER_MAX_KEYS)

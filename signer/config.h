@@ -18,6 +18,8 @@
 
 #define OB_SIGNER_MAX_KEYS	16
 #define OB_SIGNER_MAX_USERS	16
+/* --listen: seconds for a connection's HELLO, a begun frame, a reply. */
+#define OB_SIGNER_TIMEOUT_S	10
 #define OB_SIGNER_CONFIG_MAX	(64 * 1024)
 
 /* What a key may sign: an issuer WITs and WIC TBSCertificates, a gateway
@@ -47,6 +49,7 @@ struct ob_signer_config {
 	size_t			 nkeys;
 	uid_t			*uids;		/* who may connect (--listen) */
 	size_t			 nuids;		/* 0: the helper's own uid */
+	int			 timeout_s;	/* --listen: HELLO, a frame */
 };
 
 /*

@@ -509,8 +509,8 @@ ob_sp_purpose_name(unsigned purpose)
 
 /* ---- frames ---- */
 
-static long long
-mono_ms(void)
+long long
+ob_sp_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -527,7 +527,7 @@ wait_fd(int fd, short events, long long deadline)
 	int		n;
 
 	for (;;) {
-		left = deadline < 0 ? -1 : deadline - mono_ms();
+		left = deadline < 0 ? -1 : deadline - ob_sp_mono_ms();
 		if (deadline >= 0 && left <= 0)
 			return ob_errf(OB_ERR_SIGNER_UNAVAILABLE, "no answer "
 			    "in time");
@@ -578,7 +578,8 @@ ob_sp_read_frame(int fd, int timeout_ms, uint8_t *buf, size_t cap,
 	struct ob_rd	rd;
 	uint8_t		hdr[4];
 	uint32_t	n;
-	long long	deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	long long	deadline = timeout_ms < 0 ? -1 :
+			    ob_sp_mono_ms() + timeout_ms;
 	int		r, ended;
 
 	*eof = 0;
@@ -601,7 +602,8 @@ ob_sp_read_frame(int fd, int timeout_ms, uint8_t *buf, size_t cap,
 int
 ob_sp_write_all(int fd, int timeout_ms, const uint8_t *b, size_t n)
 {
-	long long	deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	long long	deadline = timeout_ms < 0 ? -1 :
+			    ob_sp_mono_ms() + timeout_ms;
 	ssize_t		k;
 	size_t		off = 0;
 	int		r;

@@ -144,6 +144,8 @@ const char *ob_sp_purpose_name(unsigned purpose);
  */
 int ob_sp_read_frame(int fd, int timeout_ms, uint8_t *buf, size_t cap,
     size_t *len, int *eof) OB_WUR;
+/* CLOCK_MONOTONIC in milliseconds: the frames' deadlines. */
+long long ob_sp_mono_ms(void);
 int ob_sp_write_all(int fd, int timeout_ms, const uint8_t *b, size_t n)
     OB_WUR;
 

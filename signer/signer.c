@@ -62,6 +62,7 @@ struct ob_signerd {
 	uint64_t	 nsigned, nrefused;
 	int		 nconns;
 	int		 conns[MAX_CONNS];	/* their sockets, -1: free */
+	int		 timeout_ms;	/* --listen's deadlines; 0: none */
 };
 
 static long long
@@ -720,6 +721,7 @@ struct sconn {
 	int			 reading, writing, end, busy, rc;
 	uint8_t			 rbuf[RBUF_SIZE];
 	size_t			 rlen, roff;
+	long long		 since_ms;	/* HELLO or a frame began */
 	struct ob_wr		 out;		/* replies not yet written */
 	struct ob_wr		 log;		/* their log lines */
 };
@@ -769,6 +771,56 @@ take_frame(struct sconn *k, uint8_t *in, size_t *len)
 	return 1;
 }
 
+/*
+ * Under mu, with a deadline (--listen): 1 if the connection's HELLO or
+ * the frame it began is overdue, after waiting (mu released) until
+ * there is something to read or the deadline.  An idle connection after
+ * HELLO, with no frame begun, has none.
+ */
+static int
+overdue(struct sconn *k)
+{
+	struct pollfd	pfd;
+	long long	left;
+	int		n;
+
+	if (k->sd->timeout_ms <= 0 || (k->c.greeted && k->rlen == 0))
+		return 0;
+	/* Past the deadline, what already waits in the socket is still
+	 * taken: the four workers may have kept the reader from it. */
+	if ((left = k->since_ms + k->sd->timeout_ms - ob_sp_mono_ms()) < 0)
+		left = 0;
+	pfd.fd = k->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	pthread_mutex_unlock(&k->mu);
+	do
+		n = poll(&pfd, 1, (int)left);
+	while (n < 0 && errno == EINTR);
+	pthread_mutex_lock(&k->mu);
+	return n == 0;	/* else readable, or read says why */
+}
+
+/* Under mu: the frame or HELLO did not come in time; say so, then end. */
+static void
+cut_overdue(struct sconn *k)
+{
+	struct ob_wr	w;
+	char		d[96];
+
+	snprintf(d, sizeof(d), "%s not complete within %d s", k->c.greeted ?
+	    "a frame" : "HELLO", k->sd->timeout_ms / 1000);
+	log_event(k->sd, "warn", "protocol", OB_ERR_SIGNER_PROTOCOL, d);
+	ob_wr_init_heap(&w, 1024);
+	if (ob_sp_put_status(&w, OB_SP_VERSION, OB_SP_ERROR, 0,
+	    OB_ERR_SIGNER_PROTOCOL, d) == OB_OK &&
+	    ob_wr_bytes(&k->out, ob_wr_ptr(&w), ob_wr_len(&w)) != OB_OK)
+		k->rc = OB_ERR_ALLOC;
+	ob_wr_free(&w);
+	k->end = 1;
+	pthread_cond_broadcast(&k->cv);
+}
+
 /* Under mu, as the reader: more bytes, mu released meanwhile. */
 static void
 read_more(struct sconn *k)
@@ -781,12 +833,21 @@ read_more(struct sconn *k)
 		k->roff = 0;
 	}
 	k->reading = 1;
+	if (overdue(k)) {
+		k->reading = 0;
+		cut_overdue(k);
+		return;
+	}
 	pthread_mutex_unlock(&k->mu);
 	do
 		n = read(k->fd, k->rbuf + k->rlen, sizeof(k->rbuf) - k->rlen);
 	while (n < 0 && errno == EINTR);
 	pthread_mutex_lock(&k->mu);
 	k->reading = 0;
+	/* A frame begins with the first byte after the last whole one (the
+	 * HELLO's time runs from the connection's start). */
+	if (n > 0 && k->rlen == 0 && k->c.greeted)
+		k->since_ms = ob_sp_mono_ms();
 	if (n > 0)
 		k->rlen += (size_t)n;
 	else {
@@ -820,7 +881,9 @@ flush_out(struct sconn *k)
 		if (ob_wr_len(&l) > 0)
 			log_write(k->sd, ob_wr_ptr(&l), ob_wr_len(&l));
 		ob_wr_free(&l);
-		r = ob_wr_len(&w) == 0 ? OB_OK : ob_sp_write_all(k->fd, -1,
+		/* --listen: a peer that reads no replies is cut. */
+		r = ob_wr_len(&w) == 0 ? OB_OK : ob_sp_write_all(k->fd,
+		    k->sd->timeout_ms > 0 ? k->sd->timeout_ms : -1,
 		    ob_wr_ptr(&w), ob_wr_len(&w));
 		ob_wr_free(&w);
 		pthread_mutex_lock(&k->mu);
@@ -907,6 +970,7 @@ ob_signerd_serve(struct ob_signerd *sd, int fd, const char *peer)
 		return OB_ERR_ALLOC;
 	k->sd = sd;
 	k->fd = fd;
+	k->since_ms = ob_sp_mono_ms();
 	(void)snprintf(k->c.peer, sizeof(k->c.peer), "%s", peer);
 	ob_wr_init_heap(&k->out, (size_t)CONN_WORKERS * (OB_SP_MAX_MSG + 4) +
 	    1024);
@@ -1072,6 +1136,8 @@ ob_signerd_listen(struct ob_signerd *sd, const struct ob_signer_config *cfg,
 
 	if ((r = listen_socket(path, &lfd)) != OB_OK)
 		return r;
+	/* A daemon's socketpair has no deadline; these peers have. */
+	sd->timeout_ms = cfg->timeout_s * 1000;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;	/* no SA_RESTART: accept returns */
 	(void)sigaction(SIGTERM, &sa, NULL);
