@@ -50,7 +50,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "proxy/cache.h"
-#include "proxy/conns.h"
+#include "service/conns.h"
 #include "proxy/peer.h"
 #include "proxy/proxy_config.h"
 #include "proxy/route.h"
@@ -81,7 +81,7 @@ struct proxy {
 	int			 landlock;	/* Landlock in force */
 	struct ob_proxy_cache	*cache;
 	struct event_base	*base;
-	struct ob_proxy_conns	*conns;		/* the Agent API's */
+	struct ob_svc_conns	*conns;		/* the Agent API's */
 	atomic_uint		 inflight;
 };
 
@@ -464,7 +464,7 @@ on_request(struct evhttp_request *req, void *arg)
 	pthread_attr_t		 attr;
 
 	/* A whole request: its work is not under the deadline. */
-	ob_proxy_conns_busy(px->conns, req);
+	ob_svc_conns_busy(px->conns, req);
 	if (path == NULL || conn == NULL) {
 		refuse_now(req, OB_ERR_PROXY_BAD_REQUEST, "no path");
 		return;
@@ -777,7 +777,8 @@ run(struct ob_proxy_config **cfgp)
 	}
 	OB_TRY(ob_client_global_init());
 	OB_TRY(ob_proxy_cache_new(MAX_CACHE, &px.cache));
-	OB_TRY(ob_proxy_conns_new(cfg->max_conns, cfg->timeout_s, &px.conns));
+	OB_TRY(ob_svc_conns_new(cfg->max_conns, cfg->timeout_s,
+	    "OB_ERR_PROXY_BUSY", &px.conns));
 	OB_TRY(bind_unix(cfg->socket, cfg->socket_mode, &fd));
 	bound = 1;
 	if ((lev = evconnlistener_new(px.base, NULL, NULL,
@@ -792,9 +793,9 @@ run(struct ob_proxy_config **cfgp)
 	}
 	evhttp_set_max_headers_size(http, MAX_HEADERS);
 	evhttp_set_max_body_size(http, OB_MAX_ENVELOPE);
-	/* The deadline (proxy/conns.c) cuts slow clients; evhttp's
+	/* The deadline (service/conns.c) cuts slow clients; evhttp's
 	 * inactivity timeout is the backstop above it. */
-	evhttp_set_bevcb(http, ob_proxy_conns_bevcb, px.conns);
+	evhttp_set_bevcb(http, ob_svc_conns_bevcb, px.conns);
 	evhttp_set_timeout(http, (int)(2 * cfg->timeout_s + 1));
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(http, on_request, &px);
@@ -827,9 +828,9 @@ run(struct ob_proxy_config **cfgp)
 		logj("warn", "notify", OB_ERR_IO, ob_err_detail());
 	(void)event_base_dispatch(px.base);
 	{
-		struct ob_proxy_conns_stats st;
+		struct ob_svc_conns_stats st;
 
-		ob_proxy_conns_stats(px.conns, &st);
+		ob_svc_conns_stats(px.conns, &st);
 		(void)snprintf(line, sizeof(line), "Agent API connections: "
 		    "%llu accepted, %llu refused over max_conns, %llu cut at "
 		    "timeout_s", st.accepted, st.refused, st.cut);
@@ -870,7 +871,7 @@ out:
 	free(px.cur);
 	if (atomic_load(&px.inflight) == 0) {
 		ob_proxy_cache_free(&px.cache);
-		ob_proxy_conns_free(&px.conns);
+		ob_svc_conns_free(&px.conns);
 		if (px.base != NULL)
 			event_base_free(px.base);
 	}

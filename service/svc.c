@@ -30,6 +30,7 @@
 #include <event2/thread.h>
 #include <openssl/rand.h>
 
+#include "service/conns.h"
 #include "service/svc_int.h"
 #include "service/svc_parse.h"
 #include "service/svc_peer_pool.h"
@@ -994,6 +995,13 @@ ob_svc_new(const struct ob_svc_cfg *cfg, struct ob_svc **out)
 		}
 		evhttp_set_gencb(svc->mhttp, svc_obs_cb, svc);
 		evhttp_set_timeout(svc->mhttp, svc->lim.timeout_s);
+		/* Any local user may connect: a cap of its own, and a
+		 * deadline no trickle resets, so the TLS listener keeps its
+		 * descriptors (decision 168). */
+		OB_TRY(ob_svc_conns_new(OB_SVC_METRICS_MAX_CONNS,
+		    (unsigned)svc->lim.timeout_s, "OB_ERR_SVC_UNAVAILABLE",
+		    &svc->mconns));
+		evhttp_set_bevcb(svc->mhttp, ob_svc_conns_bevcb, svc->mconns);
 		evhttp_set_max_body_size(svc->mhttp, 0);
 		evhttp_set_max_headers_size(svc->mhttp,
 		    (ev_ssize_t)svc->lim.max_headers);
@@ -1213,6 +1221,7 @@ ob_svc_free(struct ob_svc **psvc)
 	svc_park_free(svc);
 	if (svc->mhttp != NULL)
 		evhttp_free(svc->mhttp);
+	ob_svc_conns_free(&svc->mconns);	/* after evhttp_free */
 	if (svc->http != NULL)
 		evhttp_free(svc->http);
 	if (svc->done_ev != NULL)

@@ -68,6 +68,9 @@ struct ob_svc_peer {
 };
 
 /* Zero means the default (in brackets). */
+/* Connections open at once on the metrics listener (service/conns.h). */
+#define OB_SVC_METRICS_MAX_CONNS	64
+
 struct ob_svc_limits {
 	size_t	max_body;	/* request body bytes [65536] */
 	size_t	max_headers;	/* request line and headers [8192] */

@@ -23,6 +23,7 @@
 #define SVC_WAKE_KEYS	256	/* ob_svc_wake keys pending */
 
 struct svc_park;
+struct ob_svc_conns;
 
 struct svc_stats {
 	struct {
@@ -120,6 +121,7 @@ struct ob_svc {
 	int			 has_public;	/* a public route: others need a peer */
 	struct event_base	*base;
 	struct evhttp		*http, *mhttp;
+	struct ob_svc_conns	*mconns;	/* the metrics listener's */
 	struct evhttp_bound_socket *bound, *mbound;
 	int			 port, mport;
 	SSL_CTX			*ctx;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "service/conns.h"
 #include "service/svc_int.h"
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -263,6 +264,25 @@ metrics(struct ob_svc *svc, struct evbuffer *b)
 	    svc->inflight, svc->nparked, qlen, svc->lim.queue, svc->nconns,
 	    svc->conns_refused, svc->deadlines_graced, svc->reloads_ok,
 	    svc->reloads_failed);
+	if (svc->mconns != NULL) {
+		struct ob_svc_conns_stats st;
+
+		ob_svc_conns_stats(svc->mconns, &st);
+		evbuffer_add_printf(b,
+		    "# HELP ob_metrics_connections Open connections to this "
+		    "listener.\n"
+		    "# TYPE ob_metrics_connections gauge\n"
+		    "ob_metrics_connections %u\n"
+		    "# HELP ob_metrics_connections_refused_total Over its "
+		    "cap (%d).\n"
+		    "# TYPE ob_metrics_connections_refused_total counter\n"
+		    "ob_metrics_connections_refused_total %llu\n"
+		    "# HELP ob_metrics_connections_cut_total Cut at "
+		    "limits.timeout_s.\n"
+		    "# TYPE ob_metrics_connections_cut_total counter\n"
+		    "ob_metrics_connections_cut_total %llu\n", st.open,
+		    OB_SVC_METRICS_MAX_CONNS, st.refused, st.cut);
+	}
 	if (svc->metrics_fn != NULL) {
 		char	extra[4096];
 		size_t	n = svc->metrics_fn(extra, sizeof(extra),

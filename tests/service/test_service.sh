@@ -273,6 +273,12 @@ has out.txt '^ob_reloads_total{result="failed"} 2$' "... failed reloads"
 has out.txt '^ob_tls_connections_refused_total [1-9]' "... refused connections"
 if curl -sS --max-time 5 "http://127.0.0.1:$PORT/metrics" >out.txt 2>&1 && grep -q ob_http out.txt; then
 	no "metrics are not on the TLS port"; else ok "metrics are not on the TLS port"; fi
+# Its own connection cap and deadline (decision 168).
+if $PY "$HERE/metrics_conns.py" "$D" "$PORT" "$MPORT" 3 >mc.txt 2>&1; then
+	ok "the metrics listener: cap, deadline, TLS unaffected ($(grep -c '^ok' mc.txt) checks)"
+else
+	no "the metrics listener's limits: $(cat mc.txt)"
+fi
 
 # ownerbind submit against the same daemon
 if [ -n "$OB" ]; then

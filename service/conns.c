@@ -1,5 +1,5 @@
 /*
- * The Agent API's connection cap and deadline (proxy/conns.h).
+ * A plain-HTTP listener's connection cap and deadline (service/conns.h).
  *
  * evhttp (libevent 2.1) gives no hook for a connection's accept or end, so
  * each connection's bufferevent is made here (evhttp_set_bevcb): a socket
@@ -31,10 +31,10 @@
 #include <event2/buffer.h>
 
 #include "core/err.h"
-#include "proxy/conns.h"
+#include "service/conns.h"
 
 struct pconn {
-	struct ob_proxy_conns	*cs;
+	struct ob_svc_conns	*cs;
 	struct bufferevent	*bev;		/* the filter evhttp holds */
 	struct event		*deadline;
 	struct event		*flush;		/* the reply, to the socket */
@@ -42,19 +42,18 @@ struct pconn {
 	int			 over;		/* beyond max_conns */
 };
 
-struct ob_proxy_conns {
+struct ob_svc_conns {
 	unsigned		 max_conns, timeout_s;
 	struct pconn		*head;
-	struct ob_proxy_conns_stats st;
+	struct ob_svc_conns_stats st;
 	char			 busy[512];	/* the whole 503 */
 	size_t			 busylen;
 };
 
 /* A refusal evhttp never sees: written straight to the socket. */
-static const char busy_body[] =
-    "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\","
-    "\"status\":503,\"code\":\"OB_ERR_PROXY_BUSY\",\"detail\":"
-    "\"too many connections: try again\"}\n";
+#define BUSY_BODY "{\"type\":\"about:blank\",\"title\":\"Service " \
+    "Unavailable\",\"status\":503,\"code\":\"%s\",\"detail\":\"too many " \
+    "connections: try again\"}\n"
 
 static void
 arm(struct pconn *p, unsigned s)
@@ -149,9 +148,9 @@ pconn_free(void *arg)
 }
 
 struct bufferevent *
-ob_proxy_conns_bevcb(struct event_base *base, void *arg)
+ob_svc_conns_bevcb(struct event_base *base, void *arg)
 {
-	struct ob_proxy_conns	*cs = arg;
+	struct ob_svc_conns	*cs = arg;
 	struct bufferevent	*under, *bev;
 	struct pconn		*p;
 
@@ -193,7 +192,7 @@ ob_proxy_conns_bevcb(struct event_base *base, void *arg)
 }
 
 void
-ob_proxy_conns_busy(struct ob_proxy_conns *cs, struct evhttp_request *req)
+ob_svc_conns_busy(struct ob_svc_conns *cs, struct evhttp_request *req)
 {
 	struct evhttp_connection	*evcon;
 	struct bufferevent		*bev;
@@ -209,11 +208,16 @@ ob_proxy_conns_busy(struct ob_proxy_conns *cs, struct evhttp_request *req)
 }
 
 int
-ob_proxy_conns_new(unsigned max_conns, unsigned timeout_s,
-    struct ob_proxy_conns **out)
+ob_svc_conns_new(unsigned max_conns, unsigned timeout_s,
+    const char *busy_code, struct ob_svc_conns **out)
 {
-	struct ob_proxy_conns *cs;
+	struct ob_svc_conns	*cs;
+	char			 body[256];
+	int			 n;
 
+	n = snprintf(body, sizeof(body), BUSY_BODY, busy_code);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		return ob_errf(OB_ERR_INVALID_ARG, "busy code too long");
 	if ((cs = calloc(1, sizeof(*cs))) == NULL)
 		return ob_errf(OB_ERR_ALLOC, "connections");
 	cs->max_conns = max_conns;
@@ -222,23 +226,22 @@ ob_proxy_conns_new(unsigned max_conns, unsigned timeout_s,
 	    "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: application/problem+json\r\n"
 	    "Retry-After: 1\r\nConnection: close\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", sizeof(busy_body) - 1,
-	    busy_body);
+	    "Content-Length: %d\r\n\r\n%s", n, body);
 	*out = cs;
 	return OB_OK;
 }
 
 void
-ob_proxy_conns_stats(const struct ob_proxy_conns *cs,
-    struct ob_proxy_conns_stats *st)
+ob_svc_conns_stats(const struct ob_svc_conns *cs,
+    struct ob_svc_conns_stats *st)
 {
 	*st = cs->st;
 }
 
 void
-ob_proxy_conns_free(struct ob_proxy_conns **csp)
+ob_svc_conns_free(struct ob_svc_conns **csp)
 {
-	struct ob_proxy_conns	*cs = *csp;
+	struct ob_svc_conns	*cs = *csp;
 	struct pconn		*p;
 
 	if (cs == NULL)
