@@ -11,6 +11,9 @@
  *      (--raw-sessions, its hsm_queue.in_flight), the ratio's base;
  *   3. drives the gateway with C keep-alive mTLS connections (libcurl
  *      multi) for N requests: signed requests/s, and its ratio to 2;
+ *      every request is a fresh envelope (a new jti, the agent's entry
+ *      signed again with --agent-key), made before each measured phase,
+ *      since the gateway signs an envelope once (decision 169);
  *   4. at half that rate, the latency of each request: p50 and p99;
  *   5. optionally S connections for T seconds (the soak), R times back to
  *      back: the statuses by class (only 2xx, 429 and 503 are acceptable)
@@ -34,15 +37,17 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/rand.h>
 
 #include "common/cliutil.h"
+#include "core/b64url.h"
 #include "core/envelope.h"
 #include "core/err.h"
 #include "service/svc.h"
 #include "tokens/token.h"
 
 struct opts {
-	const char	*url, *ca, *cert, *key, *envelope, *key_uri;
+	const char	*url, *ca, *cert, *key, *envelope, *key_uri, *agent_key;
 	const char	*stub_listen, *stub_cert, *stub_key, *stub_ca, *stub_peer;
 	long		 gw_pid;
 	int		 n, conns, soak_conns, soak_s, soak_rounds;
@@ -206,12 +211,15 @@ struct conn {
 	CURL	*h;
 	double	 start;
 	int	 busy;
+	char	*body;		/* its request's, until it is done */
 };
 
 struct load {
 	const struct opts	*o;
-	char			*body;
-	size_t			 len;
+	json_t			*claims;	/* the template's */
+	struct ob_token		*agent;
+	char			**bodies;	/* fresh envelopes, unsent */
+	size_t			*lens, nb, cap;
 	struct curl_slist	*hdrs;
 	unsigned long		 by_class[6], other, failed;
 	unsigned long		 by_curle[CURL_LAST];	/* the failures' codes */
@@ -237,13 +245,90 @@ mkhandle(struct load *l)
 	curl_easy_setopt(h, CURLOPT_SSLCERT, l->o->cert);
 	curl_easy_setopt(h, CURLOPT_SSLKEY, l->o->key);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, l->hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, l->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)l->len);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
 	return h;
+}
+
+/* The template's agent, claims and key: for fresh envelopes. */
+static int
+bodies_init(struct load *l)
+{
+	struct ob_envelope	*env = NULL;
+	struct ob_token_opts	 to;
+	char			*buf = NULL, uri[4200];
+	size_t			 len;
+	int			 r;
+
+	memset(&to, 0, sizeof(to));
+	to.quiet = 1;
+	snprintf(uri, sizeof(uri), "file:%s", l->o->agent_key);
+	if ((r = ob_read_all(l->o->envelope, 65536, &buf, &len)) == OB_OK &&
+	    (r = ob_envelope_parse(buf, len, 0, &env)) == OB_OK &&
+	    (r = ob_token_open(uri, &to, &l->agent)) == OB_OK &&
+	    (l->claims = json_deep_copy(env->payload_json)) == NULL)
+		r = OB_ERR_ALLOC;
+	ob_envelope_free(&env);
+	free(buf);
+	return r;
+}
+
+/* At least n fresh envelopes ready (made outside the measured time). */
+static void
+bodies_fill(struct load *l, size_t n)
+{
+	struct ob_envelope	*env = NULL;
+	unsigned char		 rnd[16];
+	long long		 now = (long long)time(NULL), ttl;
+	char			*jti = NULL, *b;
+	size_t			 len;
+
+	ttl = json_integer_value(json_object_get(l->claims, "exp")) -
+	    json_integer_value(json_object_get(l->claims, "iat"));
+	if (n > l->cap) {
+		l->bodies = realloc(l->bodies, n * sizeof(*l->bodies));
+		l->lens = realloc(l->lens, n * sizeof(*l->lens));
+		if (l->bodies == NULL || l->lens == NULL) {
+			fprintf(stderr, "bench-gateway: out of memory\n");
+			exit(1);
+		}
+		l->cap = n;
+	}
+	while (l->nb < n) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+		    ob_b64url_encode(rnd, sizeof(rnd), &jti) != OB_OK ||
+		    json_object_set_new(l->claims, "jti", json_string(jti)) ||
+		    json_object_set_new(l->claims, "iat", json_integer(now)) ||
+		    json_object_set_new(l->claims, "exp",
+		    json_integer(now + ttl)) ||
+		    ob_envelope_new(l->claims, &env) != OB_OK ||
+		    ob_token_sign_entry(l->agent, env, OB_ROLE_AGENT,
+		    OB_MODEL_OWNER_MEDIATED, NULL, NULL, NULL, now) != OB_OK ||
+		    ob_envelope_serialize(env, &b, &len) != OB_OK) {
+			fprintf(stderr, "bench-gateway: envelope: %s\n",
+			    ob_err_detail());
+			exit(1);
+		}
+		l->bodies[l->nb] = b;
+		l->lens[l->nb++] = len;
+		ob_envelope_free(&env);
+		free(jti);
+		jti = NULL;
+	}
+}
+
+/* The next fresh envelope, on c's handle (c owns it until done). */
+static void
+body_take(struct load *l, struct conn *c)
+{
+	if (l->nb == 0)
+		bodies_fill(l, 256);	/* the soak's: in its time */
+	c->body = l->bodies[--l->nb];
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->body);
+	curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE,
+	    (long)l->lens[l->nb]);
 }
 
 /*
@@ -276,8 +361,10 @@ pool_free(struct pool *p)
 {
 	int i;
 
-	for (i = 0; i < p->nconn; i++)
+	for (i = 0; i < p->nconn; i++) {
 		curl_easy_cleanup(p->c[i].h);
+		free(p->c[i].body);
+	}
 	free(p->c);
 	curl_multi_cleanup(p->m);
 }
@@ -305,7 +392,8 @@ run(struct load *l, struct pool *p, long total, double seconds,
 			    (interval > 0 && t < next))
 				continue;
 			c[i].busy = 1;
-			c[i].start = t;
+			body_take(l, &c[i]);
+			c[i].start = now_s();	/* after making a body */
 			curl_multi_add_handle(m, c[i].h);
 			started++;
 			next += interval;
@@ -338,6 +426,8 @@ run(struct load *l, struct pool *p, long total, double seconds,
 			if (l->nlat < l->caplat)
 				l->lat[l->nlat++] = now_s() - c[i].start;
 			curl_multi_remove_handle(m, c[i].h);
+			free(c[i].body);
+			c[i].body = NULL;
 			c[i].busy = 0;
 			done++;
 			freed = 1;
@@ -532,6 +622,7 @@ main(int argc, char **argv)
 		{ "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "envelope", required_argument, NULL, 'e' },
+		{ "agent-key", required_argument, NULL, 'E' },
 		{ "key-uri", required_argument, NULL, 'u' },
 		{ "stub-listen", required_argument, NULL, 'L' },
 		{ "stub-cert", required_argument, NULL, 'C' },
@@ -565,6 +656,7 @@ main(int argc, char **argv)
 		case 'c': o.cert = optarg; break;
 		case 'k': o.key = optarg; break;
 		case 'e': o.envelope = optarg; break;
+		case 'E': o.agent_key = optarg; break;
 		case 'u': o.key_uri = optarg; break;
 		case 'L': o.stub_listen = optarg; break;
 		case 'C': o.stub_cert = optarg; break;
@@ -584,7 +676,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (o.url == NULL || o.envelope == NULL || o.key_uri == NULL ||
-	    o.stub_listen == NULL) {
+	    o.agent_key == NULL || o.stub_listen == NULL) {
 		fprintf(stderr, "see bench/run-bench-gateway.sh\n");
 		return 2;
 	}
@@ -597,8 +689,11 @@ main(int argc, char **argv)
 	}
 	memset(&l, 0, sizeof(l));
 	l.o = &o;
-	if (ob_read_all(o.envelope, 65536, &l.body, &l.len) != OB_OK)
+	if (bodies_init(&l) != OB_OK) {
+		fprintf(stderr, "bench-gateway: %s: %s\n", o.envelope,
+		    ob_err_detail());
 		return 1;
+	}
 	l.hdrs = curl_slist_append(NULL,
 	    "Content-Type: application/jose+json");
 	l.hdrs = curl_slist_append(l.hdrs, "Expect:");
@@ -612,7 +707,9 @@ main(int argc, char **argv)
 	if (raw <= 0 || rawn <= 0)
 		return 1;
 	pool_init(&pool, &l, o.conns);
+	bodies_fill(&l, 200);
 	(void)run(&l, &pool, 200, 0, 0);	/* the connections' handshakes */
+	bodies_fill(&l, (size_t)o.n);
 	memset(l.by_class, 0, sizeof(l.by_class));
 	l.nlat = 0;
 	cpu_gateway(o.gw_pid, c0);
@@ -634,6 +731,7 @@ main(int argc, char **argv)
 	    (b1 - b0) * 1e6 / o.n, rawcpu * 1e6 / o.n);
 	l.nlat = 0;
 	memset(l.by_class, 0, sizeof(l.by_class));
+	bodies_fill(&l, (size_t)o.n / 2);
 	w0 = runq_all(o.gw_pid);
 	(void)run(&l, &pool, o.n / 2, 0, 2.0 / gw);
 	w0 = runq_all(o.gw_pid) - w0;
@@ -675,6 +773,11 @@ main(int argc, char **argv)
 	ob_svc_free(&stub);
 	curl_slist_free_all(l.hdrs);
 	free(l.lat);
-	free(l.body);
+	while (l.nb > 0)
+		free(l.bodies[--l.nb]);
+	free(l.bodies);
+	free(l.lens);
+	json_decref(l.claims);
+	ob_token_close(&l.agent);
 	return 0;
 }

@@ -71,8 +71,10 @@ json.dump(g, open(d + "/gateway.json", "w"))
 PY
 start_gateway
 envelope "$D/bench.json" bench 2>/dev/null || exit 1
+# The template of every request: its agent key signs each fresh one.
 "$BG" --gateway "$GURL/v1/credentials" --ca "$D/tlsca.pem" \
     --cert "$D/proxy.pem" --key "$D/proxy.key" --envelope "$D/bench.json" \
+    --agent-key "$D/agent$n.pem" \
     --key-uri "$(cat "$D/uri")&pin-source=file:$D/pin" \
     --stub-listen "127.0.0.1:$PORT" --stub-cert "$D/gwtls.pem" \
     --stub-key "$D/gwtls.key" --stub-ca "$D/tlsca.pem" \

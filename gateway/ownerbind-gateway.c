@@ -42,6 +42,7 @@
 #include "gateway/devmode.h"
 #include "gateway/hsmq.h"
 #include "gateway/policy.h"
+#include "gateway/seen.h"
 #include "server-verify/verify_int.h"
 #include "server/audit.h"
 #include "server/rate.h"
@@ -53,6 +54,9 @@
 
 #define PROG		"ownerbind-gateway"
 #define PROXY_HEADER	"Ownerbind-Proxy"
+/* The oldest iat the gateway's verification accepts (the library's
+ * default, set explicitly: the replay table keeps requests this long). */
+#define GW_MAX_AGE	300
 
 /* One configuration, immutable once published (as the server's,
  * decision 146): a request takes it at its start. */
@@ -78,6 +82,7 @@ struct gw {
 	struct ob_gw_pending	*pending;
 	struct ob_audit		*audit;
 	struct ob_hsmq		*hsmq;
+	struct ob_gw_seen	*seen;		/* requests in hand, spent */
 	struct ob_rate_table	*rate_proxy, *rate_owner, *rate_agent;
 	unsigned long long	 signed_total, forwarded_total;
 	pthread_mutex_t		 stats_mu;
@@ -288,8 +293,18 @@ out:
 	return r;
 }
 
-/* Forward the signed envelope; pass the server's answer on. */
-static void
+/* A final answer from the server: the same envelope would meet it again
+ * (a 201, or a refusal that is not "later"). */
+static int
+final_status(long status)
+{
+	return status == 201 || (status >= 400 && status < 500 &&
+	    status != 408 && status != 429);
+}
+
+/* Forward the signed envelope; pass the server's answer on.  1 if the
+ * server's answer was final: the request is spent. */
+static int
 forward(struct gw *g, struct job *j)
 {
 	struct ob_http_reply	 rep;
@@ -299,12 +314,12 @@ forward(struct gw *g, struct job *j)
 	json_t			*resp = NULL, *v;
 	long long		 cexp = 0;
 	size_t			 len;
-	int			 r;
+	int			 r, spent = 0;
 
 	memset(&rep, 0, sizeof(rep));
 	if ((r = ob_envelope_serialize(j->env, &body, &len)) != OB_OK) {
 		refuse(g, j->req, j->env, r, "serialising the envelope");
-		return;
+		return 0;
 	}
 	snprintf(hdr, sizeof(hdr), PROXY_HEADER ": %s", j->proxy);
 	hdrs[0] = hdr;
@@ -326,6 +341,7 @@ forward(struct gw *g, struct job *j)
 		refuse(g, j->req, j->env, OB_ERR_UPSTREAM_REPLY, d);
 		goto out;
 	}
+	spent = final_status(rep.status);
 	if (rep.status == 201) {
 		cexp = json_integer_value(json_object_get(resp, "expires_at"));
 		cjti = NULL;
@@ -354,6 +370,7 @@ out:
 	json_decref(resp);
 	ob_http_reply_clear(&rep);
 	free(body);
+	return spent;
 }
 
 /*
@@ -377,20 +394,28 @@ hsm_code(int r)
 	}
 }
 
-/* After the policy (and the approvals): sign, forward, answer. */
+/* The request taken in hand (ob_gw_seen_begin) is done. */
+static void
+seen_end(struct gw *g, const struct ob_envelope *env, int spent)
+{
+	ob_gw_seen_end(g->seen, env->claims.jkt, env->claims.jti, spent);
+}
+
+/* After the policy (and the approvals): sign, forward, answer; the
+ * request in hand is then spent or forgotten. */
 static void
 finish(struct gw *g, struct job *j)
 {
 	char	d[384];
-	int	r;
+	int	r, spent = 0;
 
 	if ((r = sign_entry(g, j)) != OB_OK) {
 		snprintf(d, sizeof(d), "allowed by rule %s, not signed: %s: %s",
 		    j->rule, ob_err_name(r), ob_err_detail());
 		refuse(g, j->req, j->env, hsm_code(r), d);
-		return;
-	}
-	forward(g, j);
+	} else
+		spent = forward(g, j);
+	seen_end(g, j->env, spent);
 }
 
 /* The approvals are in (or not): called by the pending queue. */
@@ -410,16 +435,18 @@ approved(void *arg, struct ob_svc_req *req, struct ob_envelope *env,
 	snprintf(j.rule, sizeof(j.rule), "%s", rule);
 	j.deadline_ms = ob_hsmq_now_ms() + cs->cfg->hsm_queue.deadline_ms;
 	cfg_put(g, cs);
-	if (code != OB_OK)
+	if (code != OB_OK) {
 		refuse(g, req, env, code, detail);
-	else {
+		seen_end(g, env, 0);
+	} else {
 		char d[384];
 
 		snprintf(d, sizeof(d), "approved: %s", detail);
-		if (record(g, req, env, 1, OB_OK, d, NULL, 0) != OB_OK)
+		if (record(g, req, env, 1, OB_OK, d, NULL, 0) != OB_OK) {
 			refuse(g, req, env, OB_ERR_AUDIT_FAILED, "record of "
 			    "the approvals");
-		else
+			seen_end(g, env, 0);
+		} else
 			finish(g, &j);
 	}
 }
@@ -438,7 +465,8 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	const char		*body;
 	char			 d[512];
 	size_t			 len;
-	int			 r;
+	long long		 now, until;
+	int			 r, held = 0;
 
 	memset(&j, 0, sizeof(j));
 	memset(&dec, 0, sizeof(dec));
@@ -451,12 +479,25 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	body = ob_svc_req_body(req, &len);
 	memset(&o, 0, sizeof(o));
 	o.aud = cs->cfg->aud;
+	o.max_age = GW_MAX_AGE;
+	o.now = now = (long long)time(NULL);
 	if ((r = ob_verify_agent_request(&o, body, len, &j.env)) != OB_OK) {
 		snprintf(d, sizeof(d), "agent request: %s: %s", ob_err_name(r),
 		    ob_err_detail());
 		refuse(g, req, NULL, r, d);
 		goto out;
 	}
+	/* Kept until the library would refuse the envelope anyway. */
+	until = j.env->claims.exp < j.env->claims.iat + GW_MAX_AGE ?
+	    j.env->claims.exp : j.env->claims.iat + GW_MAX_AGE + 1;
+	if ((r = ob_gw_seen_begin(g->seen, j.env->claims.jkt,
+	    j.env->claims.jti, until, now)) != OB_OK) {
+		snprintf(d, sizeof(d), "replay, not signed: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(g, req, j.env, r, d);
+		goto out;
+	}
+	held = 1;
 	if (take(g, &j, g->rate_owner, "owner", j.env->claims.owner) !=
 	    OB_OK || take(g, &j, g->rate_agent, "agent", j.env->claims.jkt) !=
 	    OB_OK)
@@ -500,10 +541,15 @@ h_credentials(struct ob_svc_req *req, void *arg)
 			goto out;
 		}
 		j.env = NULL;
+		held = 0;	/* approved() ends it */
 		goto out;
 	}
 	finish(g, &j);
+	held = 0;
 out:
+	/* Refused before signing: a retry of it may pass. */
+	if (held)
+		seen_end(g, j.env, 0);
 	ob_gw_decision_clear(&dec);
 	ob_envelope_free(&j.env);
 	cfg_put(g, cs);
@@ -707,11 +753,13 @@ static size_t
 metrics(char *buf, size_t size, void *arg)
 {
 	struct gw		*g = arg;
+	struct ob_gw_seen_stats	 ss;
 	unsigned long long	 refused, sig, fwd;
 	unsigned		 cap, depth;
 	int			 n;
 
 	depth = ob_hsmq_depth(g->hsmq, &cap, &refused);
+	ob_gw_seen_stats(g->seen, &ss);
 	pthread_mutex_lock(&g->stats_mu);
 	sig = g->signed_total;
 	fwd = g->forwarded_total;
@@ -733,8 +781,17 @@ metrics(char *buf, size_t size, void *arg)
 	    "# TYPE ob_gateway_forwarded_total counter\n"
 	    "ob_gateway_forwarded_total %llu\n"
 	    "# HELP ob_gateway_pending Requests waiting for approvals.\n"
-	    "# TYPE ob_gateway_pending gauge\nob_gateway_pending %zu\n",
-	    depth, cap, refused, sig, fwd, ob_gw_pending_count(g->pending));
+	    "# TYPE ob_gateway_pending gauge\nob_gateway_pending %zu\n"
+	    "# HELP ob_gateway_replays_refused_total Agent requests in "
+	    "hand or spent, refused unsigned.\n"
+	    "# TYPE ob_gateway_replays_refused_total counter\n"
+	    "ob_gateway_replays_refused_total %llu\n"
+	    "# HELP ob_gateway_requests_held Agent requests in hand or "
+	    "spent, remembered.\n"
+	    "# TYPE ob_gateway_requests_held gauge\n"
+	    "ob_gateway_requests_held %zu\n",
+	    depth, cap, refused, sig, fwd, ob_gw_pending_count(g->pending),
+	    ss.refused, ss.held);
 	return n < 0 ? 0 : (size_t)n >= size ? 0 : (size_t)n;
 }
 
@@ -892,6 +949,7 @@ gw_open(struct gw *g, const char *path)
 	OB_TRY(ob_http_client_new(&hc, &g->http));
 	OB_TRY(ob_hsmq_new(c->hsm_queue.depth, c->hsm_queue.in_flight,
 	    &g->hsmq));
+	OB_TRY(ob_gw_seen_new(OB_GW_SEEN_MAX, &g->seen));
 	OB_TRY(ob_gw_pending_new(c->id, c->approval_timeout_s, approved, g,
 	    &g->pending));
 	OB_TRY(ob_rate_new(&c->rate.per_proxy, &g->rate_proxy));
@@ -999,6 +1057,7 @@ gw_close(struct gw *g)
 	ob_rate_free(&g->rate_owner);
 	ob_rate_free(&g->rate_agent);
 	ob_hsmq_free(&g->hsmq);
+	ob_gw_seen_free(&g->seen);
 	ob_http_client_free(&g->http);
 	ob_token_close(&g->tok);
 	ob_signer_free(&g->signer);

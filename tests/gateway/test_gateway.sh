@@ -203,6 +203,25 @@ tail -n +$((at + 1)) "$D/gateway.log" | grep '"svc":"ownerbind-gateway"' >"$D/wa
 	bad "log_level warn: $s1 $s2: $(cat "$D/warn.log")"
 cp "$D/gateway.good" "$D/gateway.json"
 ghup
+# --- Replays (decision 169): the HSM signs an agent's request once; the
+# same envelope again is refused by the gateway itself, unsigned, and
+# never reaches the server; so is a second one with the same agent key
+# and jti.
+gsig() { curl -sS --max-time 10 "$GMET/metrics" | sed -n "s/^$1 //p"; }
+envelope "$D/rp.json" rp || die "envelope"
+n0=$(gsig ob_gateway_signed_total); l0=$(srvlines)
+s1=$(post proxy "$D/rp.json"); s2=$(post proxy "$D/rp.json")
+c2=$("$PY" -c "import json; print(json.load(open('$D/resp.json')).get('code', '-'))" 2>/dev/null)
+n1=$(gsig ob_gateway_signed_total); l1=$(srvlines)
+[ "$s1$s2" = 201403 ] && [ $((n1 - n0)) = 1 ] && [ $((l1 - l0)) = 1 ] &&
+    [ "$c2" = OB_ERR_REJECTED ] &&
+    grep -q '"decision":"rejected".*replay, not signed: OB_ERR_REPLAY: the gateway forwarded' "$D/gw-audit.jsonl" &&
+	ok "a replayed envelope: 403 OB_ERR_REJECTED from the gateway (as the server's: no detail), unsigned (signed +$((n1 - n0))), the server saw one (+$((l1 - l0)) lines), recorded" ||
+	bad "replay: $s1 $s2 signed +$((n1 - n0)) server +$((l1 - l0)): $c2"
+[ "$(gsig ob_gateway_replays_refused_total)" -ge 1 ] &&
+    [ "$(gsig ob_gateway_requests_held)" -ge 1 ] &&
+	ok "/metrics: replays refused and requests held" ||
+	bad "replay metrics: $(curl -sS "$GMET/metrics" | grep -E 'replays|held')"
 envelope "$D/r7.json" r7 || die "envelope"
 s=$(post proxy "$D/r7.json")
 sleep 0.2

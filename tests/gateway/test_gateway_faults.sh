@@ -94,6 +94,15 @@ try 502 OB_ERR_UPSTREAM_UNAVAILABLE "server down"
 grep -q 'forwarded (signed), no answer: OB_ERR_UPSTREAM_UNAVAILABLE' "$D/gw-audit.jsonl" &&
 	ok "... recorded" || bad "server down not recorded"
 start_server
+# The envelope the server never answered is not spent: the same one again
+# is signed and issued (decision 169).
+s=$(post proxy "$D/f$k.json")
+[ "$s" = 201 ] && ok "the unanswered envelope again, server back: 201" ||
+	bad "the unanswered envelope again: $s $(cat "$D/resp.json")"
+s=$(post proxy "$D/f$k.json")
+[ "$s" = 403 ] && tail -n 1 "$D/gw-audit.jsonl" | grep -q 'replay, not signed' &&
+	ok "... and once answered, spent: 403 from the gateway" ||
+	bad "the answered envelope again: $s $(cat "$D/resp.json")"
 try 201 - "server back: resumed"
 
 # The server slow: stopped past the gateway's deadline.
