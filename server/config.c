@@ -485,12 +485,17 @@ load_bucket(struct ob_cfg *c, const json_t *o, const char *key,
 	return ob_cfg_bucket(c, o, key, &out->per_second, &out->burst);
 }
 
+/* The approval page's public routes' buckets (docs/server.md). */
+static const struct ob_rate def_page_ip = { 5, 40 };
+static const struct ob_rate def_page_all = { 100, 400 };
+
 /* docs/server.md, "challenge" (the server-mediated model). */
 static int
 load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cfg)
 {
 	static const char *const m[] = { "deadline_s", "interval_s",
-	    "max_pending", "wait_max_s", "approval_page", NULL };
+	    "max_pending", "wait_max_s", "approval_page", "page_per_ip",
+	    "page_global", NULL };
 	json_t	*o, *ap;
 	int	 r;
 
@@ -498,6 +503,8 @@ load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 	cfg->challenge.interval_s = 2;
 	cfg->challenge.max_pending = 1024;
 	cfg->challenge.wait_max_s = 5;
+	cfg->challenge.page_per_ip = def_page_ip;
+	cfg->challenge.page_global = def_page_all;
 	if ((r = ob_cfg_member(c, root, "challenge", JSON_OBJECT, 0, &o)) != OB_OK ||
 	    o == NULL)
 		return r;
@@ -513,7 +520,12 @@ load_challenge(struct ob_cfg *c, const json_t *root, struct ob_server_config *cf
 	    &cfg->challenge.max_pending)) != OB_OK ||
 	    (r = ob_cfg_int(c, o, "wait_max_s", 0, 60, 5,
 	    &cfg->challenge.wait_max_s)) != OB_OK ||
-	    (r = ob_cfg_member(c, o, "approval_page", JSON_TRUE, 0, &ap)) != OB_OK)
+	    (r = ob_cfg_member(c, o, "approval_page", JSON_TRUE, 0, &ap)) !=
+	    OB_OK ||
+	    (r = load_bucket(c, o, "page_per_ip", def_page_ip,
+	    &cfg->challenge.page_per_ip)) != OB_OK ||
+	    (r = load_bucket(c, o, "page_global", def_page_all,
+	    &cfg->challenge.page_global)) != OB_OK)
 		return r;
 	cfg->challenge.approval_page = ap != NULL && json_is_true(ap);
 	ob_cfg_pop(c);

@@ -109,6 +109,8 @@ struct ob_server_config {
 		long long	max_pending;	/* held requests at once */
 		long long	wait_max_s;	/* longest responder long-poll */
 		int		approval_page;	/* serve the browser page */
+		struct ob_rate	page_per_ip;	/* the page's buckets */
+		struct ob_rate	page_global;
 	}			 challenge;	/* docs/server-mediated.md */
 	struct {
 		char		*dir;		/* NULL: no enrolment page */

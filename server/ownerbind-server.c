@@ -93,6 +93,7 @@ struct server {
 	struct ob_pipe		*pipe;		/* commit and finish stages */
 	struct ob_notifier	*notifier;	/* ping callbacks, or NULL */
 	struct ob_rate_table	*rate_enrol_ip, *rate_enrol_all;
+	struct ob_rate_table	*rate_page_ip, *rate_page_all;
 };
 
 /*
@@ -890,11 +891,54 @@ web_protected(const char *owner, const char *env, size_t envlen,
 	return b64;
 }
 
+/*
+ * A public route's buckets (the enrolment page's or the approval
+ * page's), per client IP and for all: 0 to go on, else the request is
+ * answered 429 with Retry-After.  Always this instance's own tables
+ * (never Redis: the pages are served on the loop).
+ */
+static int
+public_limited(struct ob_svc_req *req, struct ob_rate_table *ip,
+    struct ob_rate_table *all, const char *what)
+{
+	struct ob_rate_table	*t;
+	char			 detail[160];
+
+	/* Per IP first: one flooding address does not drain the global. */
+	if (ob_rate_take(ip, ob_svc_req_peer_ip(req)) != OB_OK)
+		t = ip;
+	else if (ob_rate_take(all, "all") != OB_OK)
+		t = all;
+	else
+		return 0;
+	snprintf(detail, sizeof(detail), "%s %s rate (%.64s)", what,
+	    t == all ? "global" : "per-IP", ob_svc_req_peer_ip(req));
+	ob_svc_req_set_retry_after(req, ob_rate_retry_after(t));
+	(void)ob_svc_reply_problem(req, 429, OB_ERR_SVC_RATE_LIMITED,
+	    ob_err_text(OB_ERR_SVC_RATE_LIMITED), detail);
+	return 1;
+}
+
+static int
+enrol_limited(struct server *s, struct ob_svc_req *req)
+{
+	return public_limited(req, s->rate_enrol_ip, s->rate_enrol_all,
+	    "enrolment");
+}
+
+static int
+page_limited(struct server *s, struct ob_svc_req *req)
+{
+	return public_limited(req, s->rate_page_ip, s->rate_page_all,
+	    "approval page");
+}
+
 /* GET /approve/H, /approve.js, /approve.css: the page, on the loop. */
 static void
 h_page(struct ob_svc_req *req, void *arg)
 {
-	(void)arg;
+	if (page_limited(arg, req))
+		return;
 	(void)ob_svc_reply_page(req, 200, "text/html; charset=utf-8",
 	    ob_approval_html, strlen(ob_approval_html));
 }
@@ -902,7 +946,8 @@ h_page(struct ob_svc_req *req, void *arg)
 static void
 h_page_js(struct ob_svc_req *req, void *arg)
 {
-	(void)arg;
+	if (page_limited(arg, req))
+		return;
 	(void)ob_svc_reply_page(req, 200, "text/javascript; charset=utf-8",
 	    ob_approval_js, strlen(ob_approval_js));
 }
@@ -933,6 +978,8 @@ h_approve_info(struct ob_svc_req *req, void *arg)
 	size_t				 tbslen;
 	int				 r;
 
+	if (page_limited(s, req))
+		return;
 	pthread_rwlock_rdlock(&s->trust_lock);
 	r = ob_chal_web(s->chal, handle, (long long)time(NULL),
 	    web_protected, s, &pb64, &d);
@@ -998,6 +1045,10 @@ h_approve(struct ob_svc_req *req, void *arg)
 	size_t			 len, heldlen;
 	int			 r;
 
+	if (page_limited(s, req)) {
+		cfg_put(s, cs);
+		return;
+	}
 	memset(&a, 0, sizeof(a));
 	body = ob_svc_req_body(req, &len);
 	if ((r = ob_answer_parse_webauthn(body, len, &a)) != OB_OK ||
@@ -1065,33 +1116,6 @@ out:
 }
 
 static int trust_reload(struct server *);
-
-/*
- * The public enrolment routes' buckets, per client IP and for all: 0 to
- * go on, else the request is answered 429 with Retry-After.  Always this
- * instance's own tables (never Redis: the page is served on the loop).
- */
-static int
-enrol_limited(struct server *s, struct ob_svc_req *req)
-{
-	struct ob_rate_table	*t;
-	char			 detail[160];
-
-	/* Per IP first: one flooding address does not drain the global. */
-	if (ob_rate_take(s->rate_enrol_ip, ob_svc_req_peer_ip(req)) != OB_OK)
-		t = s->rate_enrol_ip;
-	else if (ob_rate_take(s->rate_enrol_all, "all") != OB_OK)
-		t = s->rate_enrol_all;
-	else
-		return 0;
-	snprintf(detail, sizeof(detail), "enrolment %s rate (%.64s)",
-	    t == s->rate_enrol_all ? "global" : "per-IP",
-	    ob_svc_req_peer_ip(req));
-	ob_svc_req_set_retry_after(req, ob_rate_retry_after(t));
-	(void)ob_svc_reply_problem(req, 429, OB_ERR_SVC_RATE_LIMITED,
-	    ob_err_text(OB_ERR_SVC_RATE_LIMITED), detail);
-	return 1;
-}
 
 /* GET /enrol/INVITE, /enrol.js: the enrolment page, on the loop. */
 static void
@@ -1530,6 +1554,8 @@ apply_tables(struct server *s, const struct ob_server_config *c)
 	ob_rate_set(s->rate_agent, &c->rate.per_agent);
 	ob_rate_set(s->rate_enrol_ip, &c->enrol.per_ip);
 	ob_rate_set(s->rate_enrol_all, &c->enrol.global);
+	ob_rate_set(s->rate_page_ip, &c->challenge.page_per_ip);
+	ob_rate_set(s->rate_page_all, &c->challenge.page_global);
 	/* A name config.c accepted: it does not fail. */
 	if ((r = ob_svc_set_log_level(s->svc, log_level_name(c->log_level))) !=
 	    OB_OK)
@@ -1857,6 +1883,10 @@ server_open(struct server *s, const char *config_path)
 	    &s->rate_agent));
 	OB_TRY(ob_rate_new(&s->cfg->enrol.per_ip, &s->rate_enrol_ip));
 	OB_TRY(ob_rate_new(&s->cfg->enrol.global, &s->rate_enrol_all));
+	OB_TRY(ob_rate_new(&s->cfg->challenge.page_per_ip,
+	    &s->rate_page_ip));
+	OB_TRY(ob_rate_new(&s->cfg->challenge.page_global,
+	    &s->rate_page_all));
 	r = OB_OK;
 out:
 	free(chain);
@@ -2008,6 +2038,8 @@ server_close(struct server *s)
 	ob_rate_free(&s->rate_agent);
 	ob_rate_free(&s->rate_enrol_ip);
 	ob_rate_free(&s->rate_enrol_all);
+	ob_rate_free(&s->rate_page_ip);
+	ob_rate_free(&s->rate_page_all);
 	ob_chal_table_free(&s->chal);
 	ob_redis_free(&s->rate_redis);
 	ob_issuer_free(&s->issuer);

@@ -1,8 +1,11 @@
 #!/bin/sh
-# The public enrolment routes' token buckets (docs/server.md, "enrol"):
-# /enrol/INVITE, GET and POST /v1/enrol/INVITE answer 429 with Retry-After
-# past enrol.per_ip for one client address while another address still
-# gets through, and past enrol.global for everyone.
+# The public routes' token buckets (docs/server.md, "enrol" and
+# "challenge"): /enrol/INVITE, GET and POST /v1/enrol/INVITE answer 429
+# with Retry-After past enrol.per_ip for one client address while another
+# address still gets through, and past enrol.global for everyone; the
+# approval page's /approve/H, /approve.js, GET and POST /v1/approve/H
+# likewise past challenge.page_per_ip and challenge.page_global, each
+# page's buckets its own.
 # Usage: test_enrol_rate.sh OWNERBIND-SERVER
 # shellcheck disable=SC2015 # "check && ok || bad": ok and bad only count and print
 set -u
@@ -71,6 +74,47 @@ s3=$(hit 127.0.0.3 GET "/enrol/$BOGUS")
     bad "global: $s1 $s2 $s3"
 srv_stop
 
+# The approval page: its own buckets (a burst of 4 per IP, 6 for all).
+"$PY" - "$D/dev/server.json" <<'EOF' || exit 1
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["challenge"] = {"approval_page": True,
+    "page_per_ip": {"per_second": 0.1, "burst": 4},
+    "page_global": {"per_second": 0.1, "burst": 6}}
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+EOF
+srv_serve
+s1=$(hit 127.0.0.1 GET "/approve/$BOGUS")
+s2=$(hit 127.0.0.1 GET "/approve.js")
+s3=$(hit 127.0.0.1 GET "/v1/approve/$BOGUS")
+s4=$(hit 127.0.0.1 POST "/v1/approve/$BOGUS")
+[ "$s1$s2" = 200200 ] && [ "$s3" != 429 ] && [ "$s4" != 429 ] &&
+    ok "approval page: the first 4 requests from 127.0.0.1 are served ($s1 $s2 $s3 $s4)" ||
+    bad "approval page within the burst: $s1 $s2 $s3 $s4"
+for m in "GET /approve/$BOGUS" "GET /approve.js" "GET /v1/approve/$BOGUS" "POST /v1/approve/$BOGUS"; do
+	# shellcheck disable=SC2086 # method and path
+	s=$(hit 127.0.0.1 $m)
+	[ "$s" = 429 ] && grep -qi '^retry-after: [1-9][0-9]*' hit.hdr &&
+	    [ "$("$PY" -c "import json; print(json.load(open('hit.body'))['code'])")" = \
+	    OB_ERR_SVC_RATE_LIMITED ] &&
+	    ok "$m past the page's per-IP burst: 429, Retry-After" ||
+	    bad "$m past the page's burst: $s $(cat hit.body)"
+done
+s=$(hit 127.0.0.2 GET "/approve/$BOGUS")
+[ "$s" = 200 ] && ok "approval page: another address is served" || bad "127.0.0.2: $s"
+s=$(hit 127.0.0.3 GET "/approve/$BOGUS")
+[ "$s" = 200 ] && ok "approval page: a third address is served (6 in all)" || bad "127.0.0.3: $s"
+s=$(hit 127.0.0.4 GET "/approve/$BOGUS")
+[ "$s" = 429 ] && grep -q '"code":"OB_ERR_SVC_RATE_LIMITED".*approval page global rate' server.log &&
+    ok "approval page: past the global burst every address gets 429" ||
+    bad "approval page global: $s"
+grep -q '"code":"OB_ERR_SVC_RATE_LIMITED".*approval page per-IP rate (127.0.0.1)' server.log &&
+    ok "the page's refusals are logged with the address" || bad "no page refusal logged"
+s=$(hit 127.0.0.5 GET "/enrol/$BOGUS")
+[ "$s" = 200 ] && ok "the enrolment page's buckets are not the approval page's" ||
+    bad "enrol beside the page: $s"
+srv_stop
+
 # The configuration's check of the buckets.
 "$PY" - "$D/dev/server.json" "$D/bad.json" <<'EOF'
 import json, sys
@@ -81,6 +125,16 @@ EOF
 "$SRV" --check-config "$D/bad.json" >/dev/null 2>bad.out &&
     bad "a negative rate accepted" ||
     { grep -q 'per_ip' bad.out && ok "config: a bad enrol.per_ip is refused" ||
+    bad "bad config: $(cat bad.out)"; }
+"$PY" - "$D/dev/server.json" "$D/bad.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["challenge"]["page_global"] = {"per_second": 1, "burst": 0}
+json.dump(c, open(sys.argv[2], "w"))
+EOF
+"$SRV" --check-config "$D/bad.json" >/dev/null 2>bad.out &&
+    bad "a zero burst accepted" ||
+    { grep -q 'page_global' bad.out && ok "config: a bad challenge.page_global is refused" ||
     bad "bad config: $(cat bad.out)"; }
 
 [ $fail = 0 ] && echo "all enrolment rate checks passed" || tail -20 server.log
