@@ -39,6 +39,19 @@ hit() {
 	    --data-binary '{}' "$URL$3" 2>/dev/null
 }
 BOGUS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+# Each "METHOD PATH" from 127.0.0.1, past the per-IP burst: 429,
+# Retry-After, OB_ERR_SVC_RATE_LIMITED.
+past_burst() {
+	for m in "$@"; do
+		# shellcheck disable=SC2086 # method and path
+		s=$(hit 127.0.0.1 $m)
+		[ "$s" = 429 ] && grep -qi '^retry-after: [1-9][0-9]*' hit.hdr &&
+		    [ "$("$PY" -c "import json; print(json.load(open('hit.body'))['code'])")" = \
+		    OB_ERR_SVC_RATE_LIMITED ] &&
+		    ok "$m past the per-IP burst: 429, Retry-After, OB_ERR_SVC_RATE_LIMITED" ||
+		    bad "$m past the burst: $s $(cat hit.body)"
+	done
+}
 
 # Per IP: a burst of 3 for 127.0.0.1, then 429; 127.0.0.2 is its own.
 serve 3 100
@@ -48,15 +61,7 @@ s3=$(hit 127.0.0.1 POST "/v1/enrol/$BOGUS")
 [ "$s1" = 200 ] && [ "$s2" = 404 ] && [ "$s3" = 404 ] &&
     ok "the first 3 requests from 127.0.0.1 are served (200, 404, 404)" ||
     bad "within the burst: $s1 $s2 $s3"
-for m in "GET /enrol/$BOGUS" "GET /v1/enrol/$BOGUS" "POST /v1/enrol/$BOGUS"; do
-	# shellcheck disable=SC2086 # method and path
-	s=$(hit 127.0.0.1 $m)
-	[ "$s" = 429 ] && grep -qi '^retry-after: [1-9][0-9]*' hit.hdr &&
-	    [ "$("$PY" -c "import json; print(json.load(open('hit.body'))['code'])")" = \
-	    OB_ERR_SVC_RATE_LIMITED ] &&
-	    ok "$m past the per-IP burst: 429, Retry-After, OB_ERR_SVC_RATE_LIMITED" ||
-	    bad "$m past the burst: $s $(cat hit.body)"
-done
+past_burst "GET /enrol/$BOGUS" "GET /v1/enrol/$BOGUS" "POST /v1/enrol/$BOGUS"
 s=$(hit 127.0.0.2 GET "/enrol/$BOGUS")
 [ "$s" = 200 ] && ok "another address (127.0.0.2) is served" || bad "127.0.0.2: $s"
 grep -q '"code":"OB_ERR_SVC_RATE_LIMITED".*per-IP rate (127.0.0.1)' server.log &&
@@ -91,15 +96,8 @@ s4=$(hit 127.0.0.1 POST "/v1/approve/$BOGUS")
 [ "$s1$s2" = 200200 ] && [ "$s3" != 429 ] && [ "$s4" != 429 ] &&
     ok "approval page: the first 4 requests from 127.0.0.1 are served ($s1 $s2 $s3 $s4)" ||
     bad "approval page within the burst: $s1 $s2 $s3 $s4"
-for m in "GET /approve/$BOGUS" "GET /approve.js" "GET /v1/approve/$BOGUS" "POST /v1/approve/$BOGUS"; do
-	# shellcheck disable=SC2086 # method and path
-	s=$(hit 127.0.0.1 $m)
-	[ "$s" = 429 ] && grep -qi '^retry-after: [1-9][0-9]*' hit.hdr &&
-	    [ "$("$PY" -c "import json; print(json.load(open('hit.body'))['code'])")" = \
-	    OB_ERR_SVC_RATE_LIMITED ] &&
-	    ok "$m past the page's per-IP burst: 429, Retry-After" ||
-	    bad "$m past the page's burst: $s $(cat hit.body)"
-done
+past_burst "GET /approve/$BOGUS" "GET /approve.js" "GET /v1/approve/$BOGUS" \
+    "POST /v1/approve/$BOGUS"
 s=$(hit 127.0.0.2 GET "/approve/$BOGUS")
 [ "$s" = 200 ] && ok "approval page: another address is served" || bad "127.0.0.2: $s"
 s=$(hit 127.0.0.3 GET "/approve/$BOGUS")
