@@ -14,6 +14,7 @@
 #include "server-verify/cli_rp.h"
 #include "server-verify/verify_int.h"
 #include "common/cliutil.h"
+#include "common/process.h"
 #include "core/envelope.h"
 #include "core/err.h"
 
@@ -104,7 +105,6 @@ cli_badopt(void (*u)(FILE *), int argc, char **argv)
 	return cli_usage(u, cli_json ? ob_cli_badopt(argc, argv) : NULL);
 }
 
-/* lint: ok: no ob_process_harden: no key or PIN passes through here */
 int
 main(int argc, char **argv)
 {
@@ -143,6 +143,9 @@ main(int argc, char **argv)
 	int			 ch, json = 0, issue = 0, r, rc = 2;
 	int			 nostate = 0, li = 0;
 
+	/* No core dump, no ptrace: `wit` reads a bearer token and its
+	 * proof (an access token is as good as the credential). */
+	ob_process_harden();
 	if ((cli_json = ob_cli_has_option(argc, argv, "--json")) != 0)
 		opterr = 0;	/* the refused option is in the JSON object */
 	/* The relying party's verbs; without one, an envelope. */

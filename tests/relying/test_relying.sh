@@ -196,6 +196,26 @@ s=$(call -H @h4.txt "$RURL/v1/report")
 "$VER" wit --issuer-jwks jwks.json --iss https://other.example \
     --aud "$RURL/v1/report" wit.txt ours2.txt >/dev/null 2>&1; rc=$?
 [ $rc = 1 ] && ok "ownerbind-verify wit: another iss, exit 1" || bad "wit iss: exit $rc"
+# The WIT is a bearer token: ownerbind-verify reads it with core dumps
+# off (RLIMIT_CORE 0, whatever limit it was started with). Held at its
+# open of a FIFO, then let go.
+mkfifo witfifo
+# shellcheck disable=SC3045 # dash and bash have ulimit -c
+( ulimit -c unlimited 2>/dev/null || ulimit -c 1000000
+  exec "$VER" wit --issuer-jwks jwks.json --aud "$RURL/v1/report" witfifo \
+    ours2.txt >/dev/null 2>&1 ) &
+VP=$!
+i=0
+while ! grep -q 'ownerbind-verif' "/proc/$VP/comm" 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.02; i=$((i + 1))
+done
+sleep 0.2
+core=$(awk '/^Max core file size/ { print $5 " " $6 }' "/proc/$VP/limits")
+cat wit.txt >witfifo
+wait "$VP"
+[ "$core" = "0 0" ] &&
+    ok "ownerbind-verify wit runs with core dumps off (started with them on)" ||
+    bad "ownerbind-verify hardening: core file size '$core'"
 "$VER" wic --issuer-ca "$ICA" --json wic.pem > wic.json &&
     grep -q '"via":"wic"' wic.json && grep -q '"owner":"alice@example.org"' wic.json &&
     ok "ownerbind-verify wic" || bad "ownerbind-verify wic"
