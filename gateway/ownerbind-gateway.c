@@ -555,6 +555,19 @@ out:
 	cfg_put(g, cs);
 }
 
+/* The approval endpoints take the peer's bucket too: OB_OK, or the
+ * request was answered 429. */
+static int
+take_peer(struct gw *g, struct ob_svc_req *req)
+{
+	struct job j;
+
+	memset(&j, 0, sizeof(j));
+	j.g = g;
+	j.req = req;
+	return take(g, &j, g->rate_proxy, "proxy", ob_svc_req_peer_id(req));
+}
+
 /* GET /v1/approvals: what waits, for `ownerbind approve --list`. */
 static void
 h_approvals_list(struct ob_svc_req *req, void *arg)
@@ -563,6 +576,8 @@ h_approvals_list(struct ob_svc_req *req, void *arg)
 	json_t		*o = NULL;
 	int		 r;
 
+	if (take_peer(g, req) != OB_OK)
+		return;
 	if ((r = ob_gw_pending_list(g->pending, &o)) != OB_OK) {
 		(void)ob_svc_reply_problem(req, 500, r,
 		    ob_err_text(OB_ERR_INTERNAL), "pending list");
@@ -583,6 +598,8 @@ h_approve(struct ob_svc_req *req, void *arg)
 	size_t		 len;
 	int		 r, done = 0;
 
+	if (take_peer(g, req) != OB_OK)
+		return;
 	body = ob_svc_req_body(req, &len);
 	pthread_rwlock_rdlock(&g->lock);
 	r = ob_gw_pending_approve(g->pending, g->trust, body, len, who,

@@ -167,6 +167,30 @@ wait "$CB"; CB=''
     [ "$(signed_for prod-b)" = 0 ] &&
 	ok "no approvals: 403 OB_ERR_APPROVAL_TIMEOUT, nothing signed" ||
 	bad "timeout: $(cat "$D/sb") $(cat "$D/rb.json")"
+# The approval endpoints take the proxy's bucket too (a burst of 3).
+"$PY" - "$D/gateway.json" <<'EOF' || die "gateway.json"
+import json, sys
+g = json.load(open(sys.argv[1]))
+g["rate"]["per_proxy"] = {"per_second": 0.01, "burst": 3}
+json.dump(g, open(sys.argv[1], "w"))
+EOF
+nr=$(grep -c '"event":"reload"' "$D/gateway.log")
+kill -HUP "$GP"
+i=0
+while [ "$(grep -c '"event":"reload"' "$D/gateway.log")" = "$nr" ] && [ $i -lt 200 ]; do
+	sleep 0.05; i=$((i + 1))
+done
+st=
+for i in 1 2 3 4; do
+	st="$st $(curl -sS --max-time 10 --cacert "$D/tlsca.pem" --cert "$D/proxy.pem" \
+	    --key "$D/proxy.key" -D "$D/lh.txt" -o "$D/list.json" -w '%{http_code}' \
+	    "$GURL/v1/approvals" 2>/dev/null)"
+done
+s=$(approve "$D/bob-a.json")
+[ "$st" = " 200 200 200 429" ] && [ "$s" = 429 ] && grep -qi '^retry-after: [1-9]' "$D/lh.txt" &&
+    grep -q 'rate-limited: per-proxy bucket of p1' "$D/gw-audit.jsonl" &&
+	ok "GET and POST /v1/approvals past the proxy's bucket: 429 with Retry-After, recorded" ||
+	bad "approvals rate: $st / $s"
 stop_all
 out=$("$GW" audit verify "$D/gw-audit.jsonl" 2>&1)
 echo "$out" | grep -q 'chain intact' && ok "$out" || bad "audit: $out"
