@@ -10,7 +10,11 @@ before the real gateway and challenge flow are merged.
 
   contract_upstream.py PORTFILE DIR LOG [PORT]
 The agent id's last segment picks the script: gw (201 at once), ok (pending,
-slow_down, then 201), deny (pending, then 403), slow (pending until expired).
+slow_down, then 201), deny (pending, then 403), slow (pending until expired);
+and hostile answers to the owner-mediated POST: huge (a 201 of 2 MiB), junk
+(a 201 that is not JSON), nowit (a 201 without a wit), drip (a 201 whose
+body comes a byte a second), cut (a 201 whose body stops half way and the
+connection closes), badpoll (a 202 whose poll path leaves /v1/requests/).
 Every request is one line in LOG: METHOD PATH STATUS SECONDS-SINCE-START.
 """
 import base64, http.server, json, ssl, sys, time
@@ -55,6 +59,8 @@ class H(http.server.BaseHTTPRequestHandler):
         what = sub.rsplit("/", 1)[1]
         if what == "gw":
             return self.send(201, cred(sub, "owner-mediated"))
+        if what in HOSTILE:
+            return HOSTILE[what](self, sub)
         h = "h%d" % len(polls)
         polls[h] = {"what": what, "sub": sub, "n": 0}
         self.send(202, {"handle": h, "interval": 1,
@@ -79,6 +85,57 @@ class H(http.server.BaseHTTPRequestHandler):
                                    "interval": 2}, True)
         p["done"] = True
         self.send(201, cred(p["sub"], "server-mediated"))
+
+
+def raw(h, status, body, length=None, then=None):
+    """Status, headers and body as given (length: the Content-Length said)."""
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(body) if length is None
+                                        else length))
+    h.end_headers()
+    h.wfile.write(body)
+    h.wfile.flush()
+    if then:
+        then(h)
+    with open(LOG, "a") as f:
+        f.write("%s %s %d %.2f\n" % (h.command, h.path, status,
+                                    time.monotonic() - START))
+
+
+def drip(h, sub):
+    b = json.dumps(cred(sub, "owner-mediated")).encode()
+    h.send_response(201)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(b)))
+    h.end_headers()
+    try:
+        for c in b:
+            h.wfile.write(bytes([c]))
+            h.wfile.flush()
+            time.sleep(1)
+    except OSError:
+        pass
+    h.close_connection = True
+
+
+def cut(h):
+    h.close_connection = True
+    h.connection.shutdown(2)
+
+
+HOSTILE = {
+    "huge": lambda h, sub: raw(h, 201, b'{"wit": "' + b"A" * (2 << 20) +
+                               b'"}'),
+    "junk": lambda h, sub: raw(h, 201, b"<html>not json</html>"),
+    "nowit": lambda h, sub: h.send(201, {"wic": "x", "expires_at": 1}),
+    "drip": drip,
+    "cut": lambda h, sub: raw(h, 201, json.dumps(cred(sub, "owner-mediated"))
+                              .encode()[:40], length=4000, then=cut),
+    "badpoll": lambda h, sub: h.send(202, {"handle": "x", "interval": 1,
+                                           "expires_in": 30,
+                                           "poll": "/v1/requests/../../etc"}),
+}
 
 
 srv = http.server.ThreadingHTTPServer(

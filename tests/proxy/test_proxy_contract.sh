@@ -48,7 +48,10 @@ start_proxy() {	# $1: server CA, $2: client certificate name
   "gateway": { "url": "$URL/", "ca": "$1", "cert": "$2.pem", "key": "$2.key" },
   "deadline_ms": 3000, "backoff_initial_ms": 50, "backoff_max_ms": 200,
   "agents": [ $(entry gw owner-mediated), $(entry ok server-mediated),
-    $(entry deny server-mediated), $(entry slow server-mediated) ]
+    $(entry deny server-mediated), $(entry slow server-mediated),
+    $(entry huge owner-mediated), $(entry junk owner-mediated),
+    $(entry nowit owner-mediated), $(entry drip owner-mediated),
+    $(entry cut owner-mediated), $(entry badpoll owner-mediated) ]
 }
 EOT
 	"$PX" --config proxy.json 2>>"$D/proxy.log" &
@@ -126,6 +129,32 @@ while [ ! -f "$D/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 s=$(ask)
 [ "$s" = 201 ] && model_is owner-mediated && ok "gateway back: 201" ||
     bad "gateway back: $s $(cat resp.json)"
+stop_proxy
+# Hostile answers from the upstream (contract_upstream.py's HOSTILE): each
+# a clear code within the deadline, nothing handed to the agent, and the
+# proxy serves the next agent as before.  A reply cut short is a lost
+# answer, retried like no connection until the deadline (upstream.c).
+start_proxy ca.pem proxy
+for case in huge:OB_ERR_PROXY_UPSTREAM_RESPONSE:502 junk:OB_ERR_PROXY_UPSTREAM_RESPONSE:502 \
+    nowit:OB_ERR_PROXY_UPSTREAM_RESPONSE:502 cut:OB_ERR_PROXY_UPSTREAM_DOWN:503 \
+    badpoll:OB_ERR_PROXY_UPSTREAM_RESPONSE:502 drip:OB_ERR_PROXY_DEADLINE:504; do
+	name=${case%%:*}; rest=${case#*:}; want=${rest%%:*}; st=${rest#*:}
+	agent_only "$name" owner-mediated || exit 1
+	t0=$(date +%s)
+	s=$(ask)
+	dt=$(($(date +%s) - t0))
+	if [ "$s" = "$st" ] && code_is "$want" && [ "$dt" -le 8 ] &&
+	    ! grep -q '"wit"' resp.json; then
+		ok "upstream $name: $s $want in ${dt}s, no credential"
+	else
+		bad "upstream $name: $s in ${dt}s: $(head -c 300 resp.json)"
+	fi
+done
+agent_only gw owner-mediated || exit 1
+s=$(ask)
+[ "$s" = 201 ] && model_is owner-mediated && kill -0 "$PP" &&
+    ok "after the hostile answers: the proxy serves the next agent (201)" ||
+    bad "after hostile answers: $s $(cat resp.json)"
 stop_proxy
 
 # TLS trouble is configuration: reported at once, not retried.
