@@ -158,6 +158,7 @@ ob_err_public(int code)
 	case OB_ERR_CHAL_OWNER:
 	case OB_ERR_CHAL_ANSWERED:
 	case OB_ERR_CHAL_FULL:
+	case OB_ERR_CHAL_FAILED:
 	/* The ping's: about the client's own header and configuration. */
 	case OB_ERR_NOTIFY_UNCONFIGURED:
 	case OB_ERR_NOTIFY_TOKEN:

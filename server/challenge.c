@@ -25,6 +25,7 @@ enum chal_state {
 	CH_ISSUED,	/* the credential waits for the proxy's poll */
 	CH_DELIVERED,
 	CH_DENIED,
+	CH_FAILED,	/* approved, not issued: the jti is spent */
 };
 
 struct chal {
@@ -300,6 +301,10 @@ ob_chal_poll(struct ob_chal_table *t, const char *handle, const char *peer,
 	case CH_DENIED:
 		r = ob_errf(OB_ERR_CHAL_DENIED, "the owner refused");
 		goto out;
+	case CH_FAILED:
+		r = ob_errf(OB_ERR_CHAL_FAILED, "approved, but not issued: "
+		    "start a new request");
+		goto out;
 	default:
 		break;
 	}
@@ -494,6 +499,8 @@ ob_chal_settle(struct ob_chal_table *t, const char *handle, int code,
 			c->state = CH_ISSUED;
 		} else if (code == OB_ERR_CHAL_DENIED)
 			c->state = CH_DENIED;
+		else if (code == OB_ERR_CHAL_FAILED)
+			c->state = CH_FAILED;
 		else {
 			c->state = CH_PENDING;	/* listed again */
 			again = strdup(c->owner);
@@ -534,6 +541,8 @@ ob_chal_notes(struct ob_chal_table *t, long long now, json_t **out)
 			st = "issued";
 		else if (c->state == CH_DENIED)
 			st = "denied";
+		else if (c->state == CH_FAILED)
+			st = "failed";
 		else if (c->state == CH_PENDING && now >= c->deadline)
 			st = "expired";
 		else

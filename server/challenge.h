@@ -135,8 +135,11 @@ int ob_chal_payload(struct ob_chal_table *t, const char *handle, char **env)
 
 /*
  * Settle a claimed request: code OB_OK with cred (referenced) issues it;
- * OB_ERR_CHAL_DENIED refuses it; any other code puts it back to pending
- * (the answer did not verify: the owner may answer again).
+ * OB_ERR_CHAL_DENIED refuses it; OB_ERR_CHAL_FAILED ends it (the answer
+ * was accepted, so its nonce and the request's jti are spent, and the
+ * credential could not be issued: the proxy's poll gets the code); any
+ * other code puts it back to pending (the answer did not verify: the
+ * owner may answer again).
  */
 void ob_chal_settle(struct ob_chal_table *t, const char *handle, int code,
     json_t *cred);

@@ -164,6 +164,7 @@ status_for(int code)
 	case OB_ERR_CHAL_OUTSTANDING:	return 409;
 	case OB_ERR_CHAL_ANSWERED:	return 409;
 	case OB_ERR_CHAL_FULL:		return 503;
+	case OB_ERR_CHAL_FAILED:	return 409;
 	case OB_ERR_ENROL_UNKNOWN:	return 404;
 	case OB_ERR_ENROL_USED:		return 410;
 	case OB_ERR_ENROL_EXPIRED:	return 410;
@@ -798,10 +799,15 @@ complete(struct server *s, const struct ob_server_config *c,
 		refuse(s, req, r, detail, v);
 		goto out;
 	}
-	/* Settled before any reply: the next request sees the outcome. */
+	/*
+	 * Settled before any reply: the next request sees the outcome.  The
+	 * answer was accepted (its nonce and the request's jti are spent),
+	 * so an issuance that fails ends the request: no later answer could
+	 * complete it (decision 171).
+	 */
 	if (issue_cred(s, c, req, v, &resp, &r, detail, sizeof(detail)) !=
 	    OB_OK) {
-		ob_chal_settle(s->chal, handle, settle, NULL);
+		ob_chal_settle(s->chal, handle, OB_ERR_CHAL_FAILED, NULL);
 		issue_refuse(s, req, v, r, detail);
 		goto out;
 	}

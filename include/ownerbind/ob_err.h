@@ -532,6 +532,8 @@ extern "C" {
 	  "nothing to do: an answer counts once") \
 	X(OB_ERR_CHAL_FULL, -1259, "too many requests are waiting for owners", \
 	  "retry later, or raise challenge.max_pending") \
+	X(OB_ERR_CHAL_FAILED, -1263, "the owner approved, but the server could not issue the credential", \
+	  "start a new request (a new envelope: this one's jti is spent); the detail of the answer's refusal says why") \
 	X(OB_ERR_RESPOND_PIN, -1260, "the server's certificate is not the pinned one", \
 	  "check --server-pin against the server's certificate (SHA-256 of its DER, hex)") \
 	X(OB_ERR_RESPOND_NONE, -1261, "no challenge arrived before --wait ran out", \

@@ -109,6 +109,12 @@ json.dump({"protected": o["protected"], "signature": o["signature"]},
     open(sys.argv[2], "w"))
 EOF
 }
+alice_answer() {	# $1: name: alice's answer to $1.held's nonce, in $1.ans
+	$ACURL -o "$1.list" "$URL/v1/owner/challenges" 2>/dev/null
+	nn=$("$PY" -c "import json; print([c['nonce'] for c in json.load(open('$1.list'))['challenges'] if c['handle'] == '$(field "$1.held" handle)'][0])") &&
+	"$OB" sign --key file:alice.pem --model server-mediated --nonce "$nn" --quiet \
+	    -o "$1.s" "$1.start" 2>/dev/null && owner_entry "$1.s" "$1.ans"
+}
 
 # 1. File key: start (202 with handle, binding code, poll path), pending,
 # slow_down, the responder approves once, the credential once, then 410.
@@ -365,11 +371,7 @@ serve 8
 RESPOND="$OB respond --server $URL --ca $CA --server-pin $PIN --timeout 20"
 start_req r6 || exit 1
 [ "$(post_start r6)" = 202 ] || bad "start r6"
-$ACURL -o alist6.json "$URL/v1/owner/challenges" 2>/dev/null
-N6=$("$PY" -c "import json; print(json.load(open('alist6.json'))['challenges'][0]['nonce'])")
-"$OB" sign --key file:alice.pem --model server-mediated --nonce "$N6" --quiet \
-    -o r6.s r6.start 2>/dev/null || bad "sign r6"
-owner_entry r6.s r6.ans
+alice_answer r6 || bad "sign r6"
 # The deadline is the server's clock: wait until a list shows it gone.
 i=0
 while $ACURL "$URL/v1/owner/challenges" 2>/dev/null | grep -qF -e "$(field r6.held handle)" &&
@@ -452,6 +454,61 @@ s3=$($PCURL -o f3.held -D f3.hdr -w '%{http_code}' -H 'Content-Type: application
 p1=$(poll f1 "$PCURL")
 [ "$p1" = 200 ] && [ "$(field f1.poll status)" = authorization_pending ] &&
     ok "the held ones are still pending" || bad "held after full: $p1 $(cat f1.poll)"
+srv_stop
+
+# 11. Approved, then not issued (decision 171): the helper stopped, an
+# answer that verifies spends the nonce and the jti, the issuance fails
+# (503 OB_ERR_SIGNER_UNAVAILABLE), and the request is over: the proxy's
+# poll is 409 OB_ERR_CHAL_FAILED at once, the owner's list no longer
+# shows it, and a long-poll parked meanwhile is not woken with it.  Once
+# the helper is back, a new request is issued.
+"$PY" - "$D/dev/server.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["signer"]["timeout_ms"] = 1500
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+EOF
+serve 120 4 4
+RESPOND="$OB respond --server $URL --ca $CA --server-pin $PIN --timeout 20"
+MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' "$D/server.log" | head -1 | cut -d= -f2)
+hstate() { "$PY" -c "import json,urllib.request; h=json.load(urllib.request.urlopen('$MURL/healthz'))['signer']; print(h['state'], h['pid'])"; }
+start_req x1 || exit 1
+[ "$(post_start x1)" = 202 ] || bad "start x1"
+alice_answer x1 || bad "sign x1"
+HP=$(hstate | cut -d' ' -f2)
+kill -STOP "$HP"
+answer "$(field x1.held handle)" x1.ans "$ACURL" >x1.st &
+XA=$!
+sleep 0.4
+$ACURL -o xlong.json "$URL/v1/owner/challenges?wait=4" 2>/dev/null & XL=$!
+wait "$XA"
+s=$(cat x1.st)
+[ "$s" = 503 ] && code_is ans.resp OB_ERR_SIGNER_UNAVAILABLE &&
+    ok "an accepted answer with the helper stopped: 503 OB_ERR_SIGNER_UNAVAILABLE" ||
+    bad "answer, helper stopped: $s $(cat ans.resp)"
+kill -CONT "$HP" 2>/dev/null
+s=$(poll x1 "$PCURL")
+[ "$s" = 409 ] && code_is x1.poll OB_ERR_CHAL_FAILED &&
+    ok "the proxy's poll: 409 OB_ERR_CHAL_FAILED (the request is over)" ||
+    bad "poll after the failed issuance: $s $(cat x1.poll)"
+wait "$XL"
+$ACURL -o xlist2.json "$URL/v1/owner/challenges" 2>/dev/null
+! grep -qF -e "$(field x1.held handle)" xlist2.json xlong.json &&
+    ok "the owner's devices are not offered the spent request again" ||
+    bad "the spent request is listed: $(cat xlist2.json xlong.json)"
+s=$(answer "$(field x1.held handle)" x1.ans "$ACURL")
+[ "$s" = 409 ] && ok "the same answer again: 409, nothing issued" ||
+    bad "the answer again: $s $(cat ans.resp)"
+i=0; while [ "$(hstate | cut -d' ' -f1)" != ready ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+start_req x2 || exit 1
+[ "$(post_start x2)" = 202 ] || bad "start x2"
+# shellcheck disable=SC2086 # ALICE_DEV is two options
+$RESPOND $ALICE_DEV --owner-key file:alice.pem --once --yes --wait 20 \
+    >xresp.out 2>&1 || bad "respond x2: $(cat xresp.out)"
+sleep 1
+s=$(poll x2 "$PCURL")
+[ "$s" = 201 ] && ok "the helper back: a new request is issued" ||
+    bad "after the helper came back: $s $(cat x2.poll)"
 srv_stop
 
 [ $fail = 0 ] && echo "all challenge tests passed"
