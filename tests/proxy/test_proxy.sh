@@ -404,7 +404,9 @@ sed 's/^/  /' limits.out
     bad "conn_limits.py: $(grep FAIL limits.out)"
 kill -0 "$KP" 2>/dev/null && ok "the limited proxy still runs" || bad "the limited proxy died"
 kill "$KP"; wait "$KP" 2>/dev/null; KP=
-grep -q '"event":"stopping","detail":"Agent API connections: [0-9]* accepted, 1 refused over max_conns, [1-9][0-9]* cut at timeout_s"' slim.log &&
+# At least the one refusal conn_limits.py makes: a slow machine (ASan)
+# may not have freed a cut connection before the next one came.
+grep -q '"event":"stopping","detail":"Agent API connections: [0-9]* accepted, [1-9][0-9]* refused over max_conns, [1-9][0-9]* cut at timeout_s"' slim.log &&
     ok "its stop line counts the refusal and the cuts" || bad "stop line: $(grep stopping slim.log)"
 
 # 7. The proxy stops on SIGTERM and removes its socket.
