@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
@@ -57,17 +58,26 @@
 	LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG | \
 	LANDLOCK_ACCESS_FS_TRUNCATE)
 
+/* The rights a rule on a file (not a directory) may carry. */
+#define LL_FILE	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
+	LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE | \
+	LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
 static int
 ll_rule(int rs, const char *dir, uint64_t access, uint64_t handled)
 {
 	struct landlock_path_beneath_attr	pb;
+	struct stat				st;
 	int					fd, r = OB_OK;
 
-	if ((fd = open(dir, O_PATH | O_CLOEXEC | O_DIRECTORY)) < 0)
+	if ((fd = open(dir, O_PATH | O_CLOEXEC)) < 0)
 		return ob_errf(OB_ERR_IO, "landlock: %s: %s", dir,
 		    strerror(errno));
 	memset(&pb, 0, sizeof(pb));
 	pb.allowed_access = access & handled;
+	/* A file: that file alone, with the rights a file can have. */
+	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
+		pb.allowed_access &= LL_FILE;
 	pb.parent_fd = fd;
 	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb,
 	    0) != 0)
@@ -130,8 +140,8 @@ ob_sandbox_landlock(const char *const *ro, size_t nro,
 		goto out;
 	}
 	snprintf(what, whatsz, "landlock ABI %ld: the filesystem is %zu "
-	    "director%s to read and %zu to write", abi, nr, nr == 1 ? "y" :
-	    "ies", nw);
+	    "path%s to read and %zu to write", abi, nr, nr == 1 ? "" : "s",
+	    nw);
 	r = OB_OK;
 out:
 	close(rs);

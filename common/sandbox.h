@@ -29,7 +29,8 @@
 
 /*
  * Restrict the filesystem to reading below ro[0..nro) and reading and
- * writing below rw[0..nrw) (directories; NULL entries are skipped).
+ * writing below rw[0..nrw) (directories, or single files, which are then
+ * all that is granted there; NULL entries are skipped).
  * OB_OK with what (a sentence for the log: "landlock ABI 3: ..." or why
  * it is not in force); OB_ERR_IO when a directory cannot be opened,
  * OB_ERR_INTERNAL when the kernel refuses a rule it offered.

@@ -109,16 +109,6 @@ client_index(const struct ob_server_config *cfg, json_t *m)
 	return SIZE_MAX;
 }
 
-static void
-dir_of(const char *path, char *b, size_t n)
-{
-	char *sl;
-
-	snprintf(b, n, "%s", path);
-	if ((sl = strrchr(b, '/')) != NULL && sl != b)
-		*sl = '\0';
-}
-
 /* Sleep ms, or return 1 when the server has gone (the pair is closed). */
 static int
 pause_or_gone(int fd, int ms)
@@ -321,8 +311,13 @@ reader(const struct worker_arg *w)
 static void
 run(const struct ob_server_config *cfg, int fd)
 {
-	const char	*ro[1 + 64];
-	char		 dirs[64][PATH_MAX], what[256];
+	/* The resolver's files, where they exist: not the rest of /etc,
+	 * where the daemons' PIN and key files may lie. */
+	static const char *const resolver[] = { "/etc/hosts",
+	    "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",
+	    "/etc/gai.conf", NULL };
+	const char	*ro[8 + 64];
+	char		 what[256];
 	size_t		 i, nro = 0;
 	struct worker_arg wa;
 	pthread_t	 th;
@@ -342,14 +337,14 @@ run(const struct ob_server_config *cfg, int fd)
 	}
 	/* Nothing of the server's but the pair and stderr (the log). */
 	(void)close_range((unsigned)fd + 1, ~0U, 0);
-	ro[nro++] = "/etc";	/* the resolver's files */
-	for (i = 0; i < cfg->nclients && nro < 1 + 64; i++)
-		if (cfg->clients[i].callback_ca != NULL) {
-			dir_of(cfg->clients[i].callback_ca, dirs[nro - 1],
-			    sizeof(dirs[0]));
-			ro[nro] = dirs[nro - 1];
-			nro++;
-		}
+	for (i = 0; resolver[i] != NULL; i++)
+		if (access(resolver[i], R_OK) == 0)
+			ro[nro++] = resolver[i];
+	/* Each callback's CA file, and nothing beside it (libcurl reads
+	 * it at every transfer). */
+	for (i = 0; i < cfg->nclients && nro < 8 + 64; i++)
+		if (cfg->clients[i].callback_ca != NULL)
+			ro[nro++] = cfg->clients[i].callback_ca;
 	if (cfg->sandbox && ob_sandbox_landlock(ro, nro, NULL, 0, what,
 	    sizeof(what)) != OB_OK) {
 		fprintf(stderr, "ownerbind-server: notifier: sandbox: %s\n",

@@ -209,8 +209,8 @@ fi
 # 5. No entry names an executable: Landlock is entered where the kernel
 # has it (said so either way), seccomp always; a reload adding an exe
 # entry is refused while Landlock holds.
-if grep -q '"event":"sandbox","detail":"landlock ABI [0-9]*: the filesystem is 9 directories to read and 1 to write"' proxy.log; then
-	ok "landlock in force: 9 directories to read, 1 to write"
+if grep -q '"event":"sandbox","detail":"landlock ABI [0-9]*: the filesystem is 9 paths to read and 1 to write"' proxy.log; then
+	ok "landlock in force: 9 paths to read, 1 to write"
 	cp proxy.json proxy.good
 	sed "s|\"uids\": \[$ME\], \"model\": \"server-mediated\"|\"uids\": [$ME], \"exe\": \"/bin/sh\", \"model\": \"server-mediated\"|" \
 	    proxy.good >proxy.json

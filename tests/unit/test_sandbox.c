@@ -252,21 +252,24 @@ child_landlock(void)
 	return 0;
 }
 
+/* An empty file at path. */
 static void
-test_landlock(void **state)
+touch(const char *path)
 {
-	char	err[512], path[160];
-	int	fd, st;
+	int fd;
 
-	(void)state;
-	snprintf(ro_dir, sizeof(ro_dir), "%s/ro", dir);
-	snprintf(rw_dir, sizeof(rw_dir), "%s/rw", dir);
-	assert_int_equal(mkdir(ro_dir, 0700), 0);
-	assert_int_equal(mkdir(rw_dir, 0700), 0);
-	snprintf(path, sizeof(path), "%s/file", ro_dir);
 	assert_true((fd = open(path, O_CREAT | O_WRONLY, 0600)) >= 0);
 	close(fd);
-	st = in_child(child_landlock, err, sizeof(err));
+}
+
+/* fn in a child: 0, or 77 (skipped: no Landlock); else the check. */
+static void
+expect_landlock(int (*fn)(void))
+{
+	char	err[512];
+	int	st;
+
+	st = in_child(fn, err, sizeof(err));
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
 		print_message("skipped: this kernel has no Landlock\n");
 		return;
@@ -276,6 +279,63 @@ test_landlock(void **state)
 		    WIFEXITED(st) ? WEXITSTATUS(st) : -1, err);
 }
 
+static void
+test_landlock(void **state)
+{
+	char	path[160];
+
+	(void)state;
+	snprintf(ro_dir, sizeof(ro_dir), "%s/ro", dir);
+	snprintf(rw_dir, sizeof(rw_dir), "%s/rw", dir);
+	assert_int_equal(mkdir(ro_dir, 0700), 0);
+	assert_int_equal(mkdir(rw_dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/file", ro_dir);
+	touch(path);
+	expect_landlock(child_landlock);
+}
+
+static char ro_file[160], ro_other[160];
+
+/* A rule on one file grants that file alone, to read. */
+static int
+child_landlock_file(void)
+{
+	const char	*ro[] = { ro_file };
+	char		 what[256];
+	int		 fd;
+
+	if (ob_sandbox_landlock(ro, 1, NULL, 0, what, sizeof(what)) != OB_OK)
+		return 10;
+	if (strstr(what, "not in force") != NULL)
+		return 77;
+	if (strstr(what, "1 path to read and 0 to write") == NULL)
+		return 11;
+	if ((fd = open(ro_file, O_RDONLY)) < 0)
+		return 12;
+	close(fd);
+	if (open(ro_file, O_WRONLY) >= 0 || errno != EACCES)
+		return 13;
+	/* Its neighbour and its directory are outside. */
+	if (open(ro_other, O_RDONLY) >= 0 || errno != EACCES)
+		return 14;
+	if (open(ro_dir, O_RDONLY | O_DIRECTORY) >= 0 || errno != EACCES)
+		return 15;
+	return 0;
+}
+
+static void
+test_landlock_file(void **state)
+{
+	(void)state;
+	snprintf(ro_dir, sizeof(ro_dir), "%s/fro", dir);
+	assert_int_equal(mkdir(ro_dir, 0700), 0);
+	snprintf(ro_file, sizeof(ro_file), "%s/ca.pem", ro_dir);
+	snprintf(ro_other, sizeof(ro_other), "%s/key.pin", ro_dir);
+	touch(ro_file);
+	touch(ro_other);
+	expect_landlock(child_landlock_file);
+}
+
 int
 main(void)
 {
@@ -283,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_seccomp_allows),
 		cmocka_unit_test(test_seccomp_refuses),
 		cmocka_unit_test(test_landlock),
+		cmocka_unit_test(test_landlock_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
