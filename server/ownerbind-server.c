@@ -1325,6 +1325,23 @@ pipe_commit(struct ob_pipe_item **items, size_t n, void *arg)
 	int			 res[PIPE_BATCH], r;
 	size_t			 i;
 
+	/*
+	 * A helper that is not ready could not sign: refuse the batch
+	 * before its jtis are spent, so that the same envelopes pass once
+	 * it is back (decision 173).  One that fails after this point still
+	 * leaves its jti spent.
+	 */
+	if (ob_signer_state(s->signer, NULL, NULL) != OB_SIGNER_READY) {
+		for (i = 0; i < n; i++) {
+			ci = (struct cred_item *)items[i];
+			ci->it.code = OB_ERR_SIGNER_UNAVAILABLE;
+			snprintf(ci->detail, sizeof(ci->detail), "the signer "
+			    "helper is %s: nothing spent, retry",
+			    ob_signer_state_name(ob_signer_state(s->signer,
+			    NULL, NULL)));
+		}
+		return;
+	}
 	memset(rp, 0, sizeof(rp));
 	for (i = 0; i < n && i < PIPE_BATCH; i++) {
 		ci = (struct cred_item *)items[i];

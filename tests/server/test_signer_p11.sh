@@ -267,6 +267,46 @@ grep -q '^Seccomp:[[:space:]]*2$' /proc/$SP/status && ok "still sandboxed" ||
 kill -TERM "$SP"; wait "$SP"; rc=$?; SP=
 [ $rc = 0 ] && ok "SIGTERM: exit 0" || bad "exit $rc"
 
+# ---- a helper that cannot come back (decision 173) ----
+# The helper's program a wrapper that refuses to start while $D/nostart
+# exists.  With the helper killed and not restarting, a request gets 503
+# OB_ERR_SIGNER_UNAVAILABLE before its jti is spent: the same envelope
+# is issued once the helper is back (on the old server it got 403).
+cat >"$D/sigwrap" <<EOF
+#!/bin/sh
+[ -f "$D/nostart" ] && exit 1
+exec "$SIG" "\$@"
+EOF
+chmod 755 "$D/sigwrap"
+"$PY" - "$D" <<'EOF' || die "server.json"
+import json, sys
+d = sys.argv[1]
+c = json.load(open(d + "/dev/server.json"))
+c["signer"]["program"] = d + "/sigwrap"
+json.dump(c, open(d + "/dev/server.json", "w"), indent=1)
+EOF
+srv_serve server3.log
+MURL=$(grep -o 'metrics=http://127.0.0.1:[0-9]*' server3.log | head -1 | cut -d= -f2)
+hst() { "$PY" -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$MURL/healthz'))['signer']['state'])" 2>/dev/null; }
+envelope 2001 >/dev/null 2>&1 || die "envelope 2001"
+: >"$D/nostart"
+kill -KILL "$(hpid)"
+i=0; while [ "$(hst)" = ready ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+"$OB" submit --server "$URL" --cert "$CERT" --key "$KEY" --ca "$CA" \
+    --json env2001.json >s1.json 2>s1.err; rc1=$?
+rm -f "$D/nostart"
+i=0; while [ "$(hst)" != ready ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+"$OB" submit --server "$URL" --cert "$CERT" --key "$KEY" --ca "$CA" \
+    --wit wit2001.txt env2001.json >s2.out 2>&1; rc2=$?
+if [ $rc1 != 0 ] && grep -q OB_ERR_SIGNER_UNAVAILABLE s1.json s1.err &&
+    grep -q 'the signer helper is .*: nothing spent' server3.log && [ $rc2 = 0 ]; then
+	ok "helper down: 503 before the jti is spent; the same envelope issued once it is back"
+else
+	bad "helper down: rc $rc1 $(cat s1.json s1.err) / then rc $rc2 $(cat s2.out)"
+fi
+srv_stop
+
+
 # ---- verify_every with a token that lies ----
 # fault_helper ENV...: the helper on FU (verify_every 16) at f.sock
 fault_helper() {
