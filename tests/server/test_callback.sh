@@ -171,6 +171,23 @@ wait_for 5 has_ping r2
 [ "$(pings r2)" = "/ping denied Bearer tok-denied ['handle', 'status']" ] &&
     ok "denied: one ping with the token" || bad "denied ping: $(pings r2)"
 
+# Approved, then not issued (decision 171): the helper stopped during the
+# answer; the request is over and its ping says "failed".
+hinfo() { "$PY" -c "import json,urllib.request; h=json.load(urllib.request.urlopen('$MURL/healthz'))['signer']; print(h['state'], h['pid'])"; }
+start_req rf || exit 1
+[ "$(post_start rf "$PCURL" tok-failed)" = 202 ] || bad "start rf"
+HP=$(hinfo | cut -d' ' -f2)
+kill -STOP "$HP"
+approve rf
+kill -CONT "$HP" 2>/dev/null
+wait_for 10 has_ping rf
+[ "$(pings rf)" = "/ping failed Bearer tok-failed ['handle', 'status']" ] &&
+    [ "$(poll rf "$PCURL")" = 409 ] &&
+    ok "approved, not issued: one ping \"failed\", the poll 409" ||
+    bad "failed ping: $(pings rf) $(cat rf.resp)"
+wait_for 20 sh -c "[ \"\$($PY -c \"import json,urllib.request; print(json.load(urllib.request.urlopen('$MURL/healthz'))['signer']['state'])\")\" = ready ]" ||
+    bad "the helper did not come back"
+
 # No header: no ping.
 start_req r3 || exit 1
 [ "$(post_start r3 "$PCURL")" = 202 ] || bad "start r3"
@@ -275,9 +292,9 @@ grep -q "tok-" server.log && bad "a token is in the log" || ok "no token in the 
 dropped() { curl -sS --max-time 5 "$MURL/metrics" | grep -q '^ob_server_pings_dropped_total 5$'; }
 wait_for 30 dropped
 m=$(curl -sS --max-time 5 "$MURL/metrics")
-echo "$m" | grep -q '^ob_server_pings_delivered_total 6$' &&
+echo "$m" | grep -q '^ob_server_pings_delivered_total 7$' &&
     echo "$m" | grep -q '^ob_server_pings_dropped_total 5$' &&
-    ok "metrics: 6 delivered (r6 expired too), 5 dropped" || bad "metrics: $(echo "$m" | grep pings)"
+    ok "metrics: 7 delivered (rf failed, r6 expired too), 5 dropped" || bad "metrics: $(echo "$m" | grep pings)"
 
 # The notifier's queue bounds, driven directly (decision 163): one
 # client's pile cut at its share, another client's ping still delivered,
