@@ -113,27 +113,25 @@ s=$(hit 127.0.0.5 GET "/enrol/$BOGUS")
     bad "enrol beside the page: $s"
 srv_stop
 
-# The configuration's check of the buckets.
-"$PY" - "$D/dev/server.json" "$D/bad.json" <<'EOF'
+# The configuration's check of the buckets: bad_bucket OBJ MEMBER JSON,
+# the dev configuration with OBJ.MEMBER = JSON, must be refused naming it.
+bad_bucket() {
+	"$PY" - "$D/dev/server.json" "$D/bad.json" "$1" "$2" "$3" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
-c["enrol"]["per_ip"] = {"per_second": -1}
+c[sys.argv[3]][sys.argv[4]] = json.loads(sys.argv[5])
 json.dump(c, open(sys.argv[2], "w"))
 EOF
-"$SRV" --check-config "$D/bad.json" >/dev/null 2>bad.out &&
-    bad "a negative rate accepted" ||
-    { grep -q 'per_ip' bad.out && ok "config: a bad enrol.per_ip is refused" ||
-    bad "bad config: $(cat bad.out)"; }
-"$PY" - "$D/dev/server.json" "$D/bad.json" <<'EOF'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["challenge"]["page_global"] = {"per_second": 1, "burst": 0}
-json.dump(c, open(sys.argv[2], "w"))
-EOF
-"$SRV" --check-config "$D/bad.json" >/dev/null 2>bad.out &&
-    bad "a zero burst accepted" ||
-    { grep -q 'page_global' bad.out && ok "config: a bad challenge.page_global is refused" ||
-    bad "bad config: $(cat bad.out)"; }
+	if "$SRV" --check-config "$D/bad.json" >/dev/null 2>bad.out; then
+		bad "$1.$2 $3 accepted"
+	elif grep -q "$2" bad.out; then
+		ok "config: $1.$2 $3 is refused"
+	else
+		bad "bad config: $(cat bad.out)"
+	fi
+}
+bad_bucket enrol per_ip '{"per_second": -1}'
+bad_bucket challenge page_global '{"per_second": 1, "burst": 0}'
 
 [ $fail = 0 ] && echo "all enrolment rate checks passed" || tail -20 server.log
 exit $fail

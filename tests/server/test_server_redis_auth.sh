@@ -91,11 +91,11 @@ for p in os.listdir("/proc"):
         except OSError:
             continue
         kids.setdefault(st[st.rindex(")") + 2:].split()[1], []).append(p)
-todo, tree = [root], []
-while todo:
-    p = todo.pop()
+queue, tree = [root], []
+while queue:
+    p = queue.pop()
     tree.append(p)
-    todo += kids.get(p, [])
+    queue += kids.get(p, [])
 for p in tree:
     env = open("/proc/%s/environ" % p, "rb").read()
     name = open("/proc/%s/comm" % p).read().strip()
