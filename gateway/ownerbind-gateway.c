@@ -498,10 +498,14 @@ h_credentials(struct ob_svc_req *req, void *arg)
 		goto out;
 	}
 	held = 1;
-	if (take(g, &j, g->rate_owner, "owner", j.env->claims.owner) !=
-	    OB_OK || take(g, &j, g->rate_agent, "agent", j.env->claims.jkt) !=
-	    OB_OK)
+	if (take(g, &j, g->rate_owner, "owner", j.env->claims.owner) != OB_OK)
 		goto out;
+	if (take(g, &j, g->rate_agent, "agent", j.env->claims.jkt) != OB_OK) {
+		/* The owner's token back: nothing was done (decision 174;
+		 * the gateway's tables are local, which never fail). */
+		(void)ob_rate_give_back(g->rate_owner, j.env->claims.owner);
+		goto out;
+	}
 	ae = &j.env->entries[0];
 	memset(&q, 0, sizeof(q));
 	q.proxy = j.proxy;

@@ -389,23 +389,44 @@ issue(struct server *s, const struct ob_server_config *c,
 }
 
 /* The owner and agent buckets; refuses (and says so) when one is spent. */
+/*
+ * The owner's (and, with agent, the agent's) token back: the request
+ * ended before it spent anything (decision 174).  A shared bucket that
+ * cannot take it back keeps it taken, logged.
+ */
+static void
+give_back(struct server *s, const struct ob_verdict *v, int agent)
+{
+	int r;
+
+	if ((r = ob_rate_give_back(s->rate_owner, v->owner)) == OB_OK &&
+	    agent)
+		r = ob_rate_give_back(s->rate_agent, v->agent_jkt);
+	if (r != OB_OK)
+		ob_svc_log(s->svc, "warning", "rate", r, "a token could not be "
+		    "given back: it stays taken");
+}
+
 static int
 take_owner_agent(struct server *s, struct ob_svc_req *req,
     const struct ob_verdict *v)
 {
-	char	detail[256];
-	int	r;
+	struct ob_rate_table	*t = s->rate_owner;
+	char			 detail[256];
+	int			 r;
 
-	if ((r = ob_rate_take(s->rate_owner, v->owner)) == OB_OK &&
-	    (r = ob_rate_take(s->rate_agent, v->agent_jkt)) == OB_OK)
-		return OB_OK;
+	if ((r = ob_rate_take(t, v->owner)) == OB_OK) {
+		t = s->rate_agent;
+		if ((r = ob_rate_take(t, v->agent_jkt)) == OB_OK)
+			return OB_OK;
+		give_back(s, v, 0);	/* the owner's: nothing was done */
+	}
+	/* The Retry-After of the bucket that refused. */
 	if (r == OB_ERR_SVC_RATE_LIMITED)
-		ob_svc_req_set_retry_after(req, ob_rate_retry_after(
-		    s->rate_owner) > ob_rate_retry_after(s->rate_agent) ?
-		    ob_rate_retry_after(s->rate_owner) :
-		    ob_rate_retry_after(s->rate_agent));
-	snprintf(detail, sizeof(detail), "per-owner or per-agent rate: %s: %s",
-	    ob_err_name(r), ob_err_detail());
+		ob_svc_req_set_retry_after(req, ob_rate_retry_after(t));
+	snprintf(detail, sizeof(detail), "per-%s rate: %s: %s",
+	    t == s->rate_owner ? "owner" : "agent", ob_err_name(r),
+	    r == OB_ERR_SVC_RATE_LIMITED ? "no token left" : ob_err_detail());
 	refuse(s, req, r, detail, v);
 	return r;
 }
@@ -1287,6 +1308,18 @@ h_credentials(struct ob_svc_req *req, void *arg)
 	pthread_rwlock_rdlock(&s->trust_lock);
 	r = ob_verify_defer(s->trust, &o, body, len, &v, &it->held);
 	pthread_rwlock_unlock(&s->trust_lock);
+	/*
+	 * The owner's and the agent's buckets before the commit spends the
+	 * jti, so that a 429 leaves the envelope good for its retry; the
+	 * finish stage gives the tokens back if the commit refuses it
+	 * (decision 174).
+	 */
+	if (r == OB_OK && take_owner_agent(s, req, v) != OB_OK) {
+		ob_verdict_free(&v);
+		ob_replay_held_clear(&it->held);
+		free(it);
+		goto out;
+	}
 	if (r == OB_OK) {
 		/* The commit stage has it: take the next request. */
 		it->cs = cs;		/* the finish stage puts it */
@@ -1375,14 +1408,12 @@ pipe_finish(struct ob_pipe_item *item, void *arg)
 	struct cred_item	*ci = (struct cred_item *)item;
 	json_t			*resp = NULL;
 
-	if (ci->it.code != OB_OK)
+	if (ci->it.code != OB_OK) {
+		/* Nothing spent (a replay, the state, the helper not ready):
+		 * the tokens taken before the commit go back. */
+		give_back(s, ci->v, 1);
 		refuse(s, ci->req, ci->it.code, ci->detail, NULL);
-	/*
-	 * Owner and agent limits apply once the request is known to come
-	 * from them; the envelope's jti is spent either way.
-	 */
-	else if (take_owner_agent(s, ci->req, ci->v) == OB_OK &&
-	    issue(s, ci->cs->cfg, ci->req, ci->v, &resp) == OB_OK)
+	} else if (issue(s, ci->cs->cfg, ci->req, ci->v, &resp) == OB_OK)
 		(void)ob_svc_reply_json(ci->req, 201, resp, NULL);
 	json_decref(resp);
 	ob_verdict_free(&ci->v);

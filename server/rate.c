@@ -51,9 +51,10 @@ struct ob_rate_table {
 };
 
 /*
- * Take a token from KEYS[1] (ARGV: per second, burst), by Redis' clock in
- * microseconds; 1 if taken, else 0.  The bucket's key expires once it
- * would have refilled: a missing bucket is a full one.
+ * Take a token from KEYS[1] (ARGV: per second, burst, "take" or "give"),
+ * by Redis' clock in microseconds; 1 if taken, else 0.  "give" puts one
+ * back (at most up to the burst) and answers 1.  The bucket's key expires
+ * once it would have refilled: a missing bucket is a full one.
  */
 static const char bucket_lua[] =
 "local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
@@ -66,7 +67,8 @@ static const char bucket_lua[] =
 "  tokens = math.min(burst, tokens + (now - last) * rate / 1000000)\n"
 "end\n"
 "local ok = 0\n"
-"if tokens >= 1 then tokens, ok = tokens - 1, 1 end\n"
+"if ARGV[3] == 'give' then tokens, ok = math.min(burst, tokens + 1), 1\n"
+"elseif tokens >= 1 then tokens, ok = tokens - 1, 1 end\n"
 "redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens),\n"
 "  'l', string.format('%.0f', now))\n"
 "redis.call('PEXPIRE', KEYS[1],\n"
@@ -145,14 +147,14 @@ ob_rate_set(struct ob_rate_table *t, const struct ob_rate *rate)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* One token from the key's bucket in Redis. */
+/* One token from (give: back to) the key's bucket in Redis. */
 static int
 take_shared(struct ob_rate_table *t, const struct ob_rate *rt,
-    const char *key)
+    const char *key, int give)
 {
 	redisReply	*rep = NULL;
-	const char	*a[3];
-	size_t		 l[3];
+	const char	*a[4];
+	size_t		 l[4];
 	char		 rate[32], burst[16], *k;
 	size_t		 n;
 	int		 r;
@@ -171,7 +173,9 @@ take_shared(struct ob_rate_table *t, const struct ob_rate *rt,
 	l[0] = strlen(k);
 	l[1] = strlen(rate);
 	l[2] = strlen(burst);
-	r = ob_redis_eval(t->redis, &t->script, 1, 3, a, l, &rep);
+	a[3] = give ? "give" : "take";
+	l[3] = 4;
+	r = ob_redis_eval(t->redis, &t->script, 1, 4, a, l, &rep);
 	free(k);
 	if (r != OB_OK)
 		return r;
@@ -195,8 +199,9 @@ ob_rate_free(struct ob_rate_table **tp)
 	*tp = NULL;
 }
 
-int
-ob_rate_take(struct ob_rate_table *t, const char *key)
+/* Take a token, or (give) put one back. */
+static int
+take_or_give(struct ob_rate_table *t, const char *key, int give)
 {
 	struct ob_rate	 rt;
 	struct slot	*s;
@@ -209,7 +214,8 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 		return OB_OK;
 	if (t->redis != NULL) {
 		rt = rate_of(t);
-		return rt.per_second <= 0 ? OB_OK : take_shared(t, &rt, key);
+		return rt.per_second <= 0 ? OB_OK : take_shared(t, &rt, key,
+		    give);
 	}
 	h = 2166136261u ^ t->seed;
 	for (i = 0; i < RATE_KEY_MAX - 1 && key[i] != '\0'; i++)
@@ -222,6 +228,10 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 	}
 	s = &t->slots[h % RATE_SLOTS];
 	if (strncmp(s->key, key, RATE_KEY_MAX - 1) != 0) {
+		if (give) {	/* replaced since: nothing of it is left */
+			pthread_mutex_unlock(&t->lock);
+			return OB_OK;
+		}
 		memset(s->key, 0, sizeof(s->key));
 		memcpy(s->key, key, i);
 		s->tokens = (double)t->rate.burst;
@@ -230,10 +240,25 @@ ob_rate_take(struct ob_rate_table *t, const char *key)
 	s->tokens = fmin((double)t->rate.burst, s->tokens +
 	    (now - s->last) * t->rate.per_second);
 	s->last = now;
-	if ((ok = s->tokens >= 1.0))
+	if (give) {
+		s->tokens = fmin((double)t->rate.burst, s->tokens + 1.0);
+		ok = 1;
+	} else if ((ok = s->tokens >= 1.0))
 		s->tokens -= 1.0;
 	pthread_mutex_unlock(&t->lock);
 	return ok ? OB_OK : OB_ERR_SVC_RATE_LIMITED;
+}
+
+int
+ob_rate_take(struct ob_rate_table *t, const char *key)
+{
+	return take_or_give(t, key, 0);
+}
+
+int
+ob_rate_give_back(struct ob_rate_table *t, const char *key)
+{
+	return take_or_give(t, key, 1);
 }
 
 int

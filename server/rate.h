@@ -42,6 +42,15 @@ void ob_rate_set(struct ob_rate_table *t, const struct ob_rate *rate);
  */
 int ob_rate_take(struct ob_rate_table *t, const char *key) OB_WUR;
 
+/*
+ * Put back the token a request took (ob_rate_take gave OB_OK) when the
+ * request ended before it cost anything, so that the same request may
+ * come again: at most up to the burst, and nothing if the key's slot has
+ * since gone to another key.  Shared buckets: one more script call; its
+ * failure is returned and leaves the token taken (the caller logs it).
+ */
+int ob_rate_give_back(struct ob_rate_table *t, const char *key);
+
 /* Whole seconds until a refused key has a token again at the earliest
  * (the refill time of one token, at least 1): the Retry-After of a 429. */
 int ob_rate_retry_after(const struct ob_rate_table *t);

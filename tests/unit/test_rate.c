@@ -52,6 +52,39 @@ test_refill(void **state)
 	ob_rate_free(&t);
 }
 
+/*
+ * A token given back is there for the next take, at most up to the
+ * burst; a key whose slot went to another key gets nothing back.
+ */
+static void
+test_give_back(void **state)
+{
+	struct ob_rate		 rate = { 0.001, 2 };
+	struct ob_rate_table	*t = NULL;
+
+	(void)state;
+	assert_int_equal(ob_rate_new(&rate, &t), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_ERR_SVC_RATE_LIMITED);
+	assert_int_equal(ob_rate_give_back(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_ERR_SVC_RATE_LIMITED);
+	/* Not past the burst: three back, two to take. */
+	assert_int_equal(ob_rate_give_back(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_give_back(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_give_back(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "k"), OB_ERR_SVC_RATE_LIMITED);
+	/* Another key's bucket is not filled by k's. */
+	assert_int_equal(ob_rate_take(t, "j"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "j"), OB_OK);
+	assert_int_equal(ob_rate_give_back(t, "k"), OB_OK);
+	assert_int_equal(ob_rate_take(t, "j"), OB_ERR_SVC_RATE_LIMITED);
+	ob_rate_free(&t);
+}
+
 static void
 test_unlimited(void **state)
 {
@@ -116,6 +149,16 @@ test_shared(void **state)
 	assert_int_equal(ob_rate_take(a, "alice"), OB_ERR_SVC_RATE_LIMITED);
 	assert_int_equal(ob_rate_take(b, "bob"), OB_OK);
 	assert_int_equal(ob_rate_take(other, "alice"), OB_OK);
+	/* A token given back through either server is the other's too, and
+	 * the bucket fills no further than the burst. */
+	assert_int_equal(ob_rate_give_back(b, "alice"), OB_OK);
+	assert_int_equal(ob_rate_take(a, "alice"), OB_OK);
+	assert_int_equal(ob_rate_take(b, "alice"), OB_ERR_SVC_RATE_LIMITED);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(ob_rate_give_back(a, "alice"), OB_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ob_rate_take(b, "alice"), OB_OK);
+	assert_int_equal(ob_rate_take(a, "alice"), OB_ERR_SVC_RATE_LIMITED);
 	/* Full again after burst / rate = 6 s: the key goes then (+1 s). */
 	assert_non_null(c = redisConnectUnix(rd.sock));
 	assert_non_null(rep = redisCommand(c, "PTTL ob:r:owner:alice"));
@@ -127,6 +170,8 @@ test_shared(void **state)
 	t_redis_signal(&rd, SIGSTOP);
 	assert_int_equal(ob_rate_take(b, "carol"), OB_ERR_STATE_UNAVAILABLE);
 	assert_int_equal(ob_rate_take(b, "carol"), OB_ERR_STATE_UNAVAILABLE);
+	assert_int_equal(ob_rate_give_back(b, "carol"),
+	    OB_ERR_STATE_UNAVAILABLE);		/* said, not hidden */
 	assert_int_equal(ob_rate_take(free_, "carol"), OB_OK);	/* no limit */
 	t_redis_signal(&rd, SIGCONT);
 	for (i = 0, r = OB_ERR_STATE_UNAVAILABLE; i < 200 &&
@@ -152,6 +197,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_then_refused),
 		cmocka_unit_test(test_refill),
+		cmocka_unit_test(test_give_back),
 		cmocka_unit_test(test_unlimited),
 		cmocka_unit_test(test_shared),
 	};
