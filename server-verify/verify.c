@@ -1132,10 +1132,11 @@ out:
 	return r;
 }
 
-int
-ob_verify_renewal(const struct ob_trust *trust, struct ob_state *state,
+/* ob_verify_renewal, committing its jti (held NULL) or holding it. */
+static int
+renewal_run(const struct ob_trust *trust, struct ob_state *state,
     const struct ob_verify_opts *opts, const void *buf, size_t len,
-    struct ob_verdict **out)
+    struct ob_verdict **out, struct ob_replay_held *held)
 {
 	struct ob_envelope	*env = NULL;
 	struct ob_verdict	*v = NULL;
@@ -1185,7 +1186,10 @@ ob_verify_renewal(const struct ob_trust *trust, struct ob_state *state,
 	OB_TRY(ob_approval_rec_parse(text, &a));
 	OB_TRY(v_renewal_match(&c, &a));
 	OB_TRY(v_renewal_trust(&c, &a));
-	OB_TRY(v_commit(&c, state));
+	if (held != NULL)
+		OB_TRY(v_hold(&c, held));
+	else
+		OB_TRY(v_commit(&c, state));
 	OB_TRY(v_renewal_verdict(&c, &a, &v));
 	OB_TRY(v_sha256_b64(buf, len, &v->renewal_sha256));
 	*out = v;
@@ -1197,7 +1201,28 @@ out:
 	free(key);
 	free(text);
 	ob_envelope_free(&env);
+	if (r != OB_OK && held != NULL)
+		ob_replay_held_clear(held);
 	return r;
+}
+
+int
+ob_verify_renewal(const struct ob_trust *trust, struct ob_state *state,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out)
+{
+	return renewal_run(trust, state, opts, buf, len, out, NULL);
+}
+
+int
+ob_verify_renewal_defer(const struct ob_trust *trust, struct ob_state *state,
+    const struct ob_verify_opts *opts, const void *buf, size_t len,
+    struct ob_verdict **out, struct ob_replay_held *held)
+{
+	if (held == NULL)
+		return ob_errf(OB_ERR_INVALID_ARG, "held is required");
+	memset(held, 0, sizeof(*held));
+	return renewal_run(trust, state, opts, buf, len, out, held);
 }
 
 void

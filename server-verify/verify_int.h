@@ -158,4 +158,15 @@ int ob_verify_defer(const struct ob_trust *trust,
     struct ob_verdict **out, struct ob_replay_held *held) OB_WUR;
 void ob_replay_held_clear(struct ob_replay_held *held);
 
+/*
+ * ob_verify_renewal with its jti's commit left to the caller, as
+ * ob_verify_defer (the approval record is still read from state): the
+ * server takes the owner's and agent's buckets in between (decision 174)
+ * and commits with ob_state_commit.
+ */
+int ob_verify_renewal_defer(const struct ob_trust *trust,
+    struct ob_state *state, const struct ob_verify_opts *opts,
+    const void *buf, size_t len, struct ob_verdict **out,
+    struct ob_replay_held *held) OB_WUR;
+
 #endif

@@ -1119,13 +1119,15 @@ renewal(struct server *s, const struct ob_server_config *c,
     struct ob_svc_req *req, const struct ob_verify_opts *o, const char *body,
     size_t len)
 {
+	struct ob_replay_held	 held;
 	struct ob_verdict	*v = NULL;
 	json_t			*resp = NULL;
 	char			 detail[512];
 	int			 r;
 
 	pthread_rwlock_rdlock(&s->trust_lock);
-	r = ob_verify_renewal(s->trust, s->state, o, body, len, &v);
+	r = ob_verify_renewal_defer(s->trust, s->state, o, body, len, &v,
+	    &held);
 	pthread_rwlock_unlock(&s->trust_lock);
 	if (r != OB_OK) {
 		snprintf(detail, sizeof(detail), "renewal: %s: %s",
@@ -1133,11 +1135,22 @@ renewal(struct server *s, const struct ob_server_config *c,
 		refuse(s, req, r, detail, NULL);
 		return;
 	}
-	if (take_owner_agent(s, req, v) != OB_OK ||
-	    issue(s, c, req, v, &resp) != OB_OK)
+	/* The buckets before the jti is spent, as for any envelope
+	 * (decision 174): a 429 leaves the renewal good for its retry. */
+	if (take_owner_agent(s, req, v) != OB_OK)
+		goto out;
+	if ((r = ob_state_commit(s->state, &held.rp, held.now)) != OB_OK) {
+		give_back(s, v, 1);
+		snprintf(detail, sizeof(detail), "renewal: %s: %s",
+		    ob_err_name(r), ob_err_detail());
+		refuse(s, req, r, detail, NULL);
+		goto out;
+	}
+	if (issue(s, c, req, v, &resp) != OB_OK)
 		goto out;
 	(void)ob_svc_reply_json(req, 201, resp, NULL);
 out:
+	ob_replay_held_clear(&held);
 	json_decref(resp);
 	ob_verdict_free(&v);
 }
