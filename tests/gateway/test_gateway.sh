@@ -182,6 +182,25 @@ cp "$D/gateway.good" "$D/gateway.json"
 ghup
 s=$(post proxy "$D/r5.json")
 [ "$s" = 201 ] && ok "the original file again: the proxy is served" || bad "restored: $s"
+# An agent's 429 gives back the owner's token it took (decision 174):
+# owner burst 2, agent burst 1, neither refilled in the test's time.
+gwconf '{"rate": {"per_owner": {"per_second": 0.001, "burst": 2}, "per_agent": {"per_second": 0.001, "burst": 1}}}'
+ghup
+envelope "$D/q1.json" q1 || die "envelope"
+"$OB" request --sub wimse://acme.example/agents/q1 --aud "$AUD" --owner "$ORG" \
+    --agent-key "$D/agent$n.pem" -o "$D/q2req.json" >/dev/null &&
+    "$OB" pop --model owner-mediated --agent-key "$D/agent$n.pem" \
+    -o "$D/q2.json" "$D/q2req.json" || die "envelope q2"
+envelope "$D/q3.json" q3 && envelope "$D/q4.json" q4 || die "envelope"
+s1=$(post proxy "$D/q1.json"); s2=$(post proxy "$D/q2.json")
+a2=$(grep -c 'rate-limited: per-agent bucket' "$D/gw-audit.jsonl")
+s3=$(post proxy "$D/q3.json"); s4=$(post proxy "$D/q4.json")
+[ "$s1$s2$s3$s4" = 201429201429 ] && [ "$a2" = 1 ] &&
+    grep -q 'rate-limited: per-owner bucket' "$D/gw-audit.jsonl" &&
+    ok "an agent's 429 leaves its owner's token: 201, 429 (agent), 201 (another agent), 429 (owner)" ||
+    bad "owner's token on an agent's 429: $s1 $s2 $s3 $s4 (agent lines $a2)"
+cp "$D/gateway.good" "$D/gateway.json"
+ghup
 # log_level is reloaded: at "warn" a 201 leaves no request line, the
 # replay's 403 a "warn" one (the reload's own "info" line is not written:
 # /metrics counts it); the record has both decisions either way.
